@@ -1,0 +1,70 @@
+//! The command line (see README and ../shared/DESIGN.md, "Command line").
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cip",
+    version,
+    about = "Customer intelligence & promotion engine"
+)]
+pub struct Cli {
+    /// TOML configuration file: the one home of every setting.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Data directory (overrides the config's data_dir; default ./data).
+    #[arg(long, global = true)]
+    pub data: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a realistic synthetic venue chain into a new data directory.
+    Generate {
+        #[arg(long, default_value_t = 100_000)]
+        members: u64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of stores in the chain.
+        #[arg(long, default_value_t = 12)]
+        stores: u32,
+        /// The last day of the generated history (YYYY-MM-DD); default today.
+        #[arg(long)]
+        until: Option<String>,
+    },
+    /// Load a CSV (with header) or Parquet file into a table, all or nothing.
+    Load {
+        table: String,
+        file: PathBuf,
+        /// Replace rows with the same key instead of adding them (e.g. a daily CRM sync).
+        #[arg(long)]
+        upsert: bool,
+    },
+    /// Run SQL: -c "…", -f FILE, or a script on standard input.
+    Sql {
+        #[arg(short = 'c', long = "command")]
+        command: Option<String>,
+        #[arg(short = 'f', long = "file")]
+        file: Option<PathBuf>,
+    },
+    /// Serve the data directory.
+    Serve {
+        /// PostgreSQL wire protocol address (default from config: 127.0.0.1:5433).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Generate a demo chain into the data directory if it is empty, then serve it.
+    Demo {
+        #[arg(long, default_value_t = 100_000)]
+        members: u64,
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Move every table's write-ahead log into Parquet, so other tools see every row.
+    Checkpoint,
+}

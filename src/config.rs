@@ -1,0 +1,212 @@
+//! Every setting of cip, with one home: a TOML file (`cip --config FILE`), defaults below.
+//! Command-line flags (`--data`, `--listen`) override the file for one run.
+
+use crate::error::{CipError, Result};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The data directory (one folder per table).
+    pub data_dir: PathBuf,
+    /// Where the view files are; when the folder does not exist, the views built into the
+    /// binary are used.
+    pub queries_dir: PathBuf,
+    pub server: ServerConfig,
+    pub engine: EngineConfig,
+    pub time: TimeConfig,
+    pub storage: StorageConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// PostgreSQL wire protocol address.
+    pub listen: String,
+    /// HTTP API address; none by default.
+    pub http: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    /// Memory for query execution, e.g. "4GiB"; past it, operators spill or the query fails.
+    pub memory_limit: String,
+    /// Where spill files go; the system temp folder by default.
+    pub spill_dir: Option<PathBuf>,
+    /// Parallelism of a query; 0 means one per core.
+    pub target_partitions: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TimeConfig {
+    /// The venues' timezone (IANA name).
+    pub timezone: String,
+    /// When a business day starts: a 01:00 visit belongs to the evening before.
+    pub day_cutoff: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Logged rows that trigger a flush into a Parquet part.
+    pub flush_rows: usize,
+    /// Parts per table beyond which small parts are merged.
+    pub max_parts: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("data"),
+            queries_dir: PathBuf::from("queries"),
+            server: ServerConfig::default(),
+            engine: EngineConfig::default(),
+            time: TimeConfig::default(),
+            storage: StorageConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:5433".into(),
+            http: None,
+        }
+    }
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            memory_limit: "4GiB".into(),
+            spill_dir: None,
+            target_partitions: 0,
+        }
+    }
+}
+
+impl Default for TimeConfig {
+    fn default() -> Self {
+        TimeConfig {
+            timezone: "Asia/Shanghai".into(),
+            day_cutoff: "06:00".into(),
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            flush_rows: 20_000,
+            max_parts: 16,
+        }
+    }
+}
+
+impl Config {
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        let cfg: Config = match path {
+            None => Config::default(),
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| CipError::io(format!("read config {}", p.display()), e))?;
+                toml::from_str(&text)
+                    .map_err(|e| CipError::Config(format!("{}: {e}", p.display())))?
+            }
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        self.memory_limit_bytes()?;
+        self.timezone()?;
+        self.day_cutoff_minutes()?;
+        if self.storage.flush_rows == 0 || self.storage.max_parts < 2 {
+            return Err(CipError::Config(
+                "storage.flush_rows must be > 0 and storage.max_parts >= 2".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn memory_limit_bytes(&self) -> Result<usize> {
+        parse_bytes(&self.engine.memory_limit).ok_or_else(|| {
+            CipError::Config(format!(
+                "engine.memory_limit = {:?}: expected a size like \"4GiB\", \"512MiB\" or bytes",
+                self.engine.memory_limit
+            ))
+        })
+    }
+
+    pub fn timezone(&self) -> Result<chrono_tz::Tz> {
+        self.time.timezone.parse().map_err(|_| {
+            CipError::Config(format!(
+                "time.timezone = {:?} is not an IANA timezone (e.g. \"Asia/Shanghai\")",
+                self.time.timezone
+            ))
+        })
+    }
+
+    /// The business-day cut-off as minutes after midnight.
+    pub fn day_cutoff_minutes(&self) -> Result<u32> {
+        let bad = || {
+            CipError::Config(format!(
+                "time.day_cutoff = {:?}: expected HH:MM between 00:00 and 12:00",
+                self.time.day_cutoff
+            ))
+        };
+        let (h, m) = self.time.day_cutoff.split_once(':').ok_or_else(bad)?;
+        let h: u32 = h.trim().parse().map_err(|_| bad())?;
+        let m: u32 = m.trim().parse().map_err(|_| bad())?;
+        if h > 12 || m > 59 || (h == 12 && m > 0) {
+            return Err(bad());
+        }
+        Ok(h * 60 + m)
+    }
+}
+
+fn parse_bytes(s: &str) -> Option<usize> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let num: f64 = num.parse().ok()?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tb" | "tib" => 1024.0_f64.powi(4),
+        _ => return None,
+    };
+    let bytes = num * mult;
+    (bytes >= 1.0 && bytes.is_finite()).then_some(bytes as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_cutoff() {
+        assert_eq!(parse_bytes("4GiB"), Some(4 << 30));
+        assert_eq!(parse_bytes("512 MiB"), Some(512 << 20));
+        assert_eq!(parse_bytes("lots"), None);
+        let mut c = Config::default();
+        assert_eq!(c.day_cutoff_minutes().ok(), Some(360));
+        c.time.day_cutoff = "25:00".into();
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let r: std::result::Result<Config, _> = toml::from_str("memory = 1");
+        assert!(r.is_err());
+    }
+}

@@ -1,0 +1,80 @@
+//! The engine: the warehouse, the shared runtime (memory pool, spill), and a fresh DataFusion
+//! session per user — with every table, UDF and view of queries/ registered.
+
+use crate::config::Config;
+use crate::error::{CipError, Result};
+use crate::storage::provider::CipTable;
+use crate::storage::{Store, StoreOptions};
+use crate::views::{self, ViewFile};
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use std::sync::Arc;
+
+pub struct Engine {
+    pub config: Config,
+    pub store: Arc<Store>,
+    runtime: Arc<RuntimeEnv>,
+    views: Vec<ViewFile>,
+}
+
+impl Engine {
+    /// Opens the data directory and checks that every view loads; a broken view file stops
+    /// start-up with an error naming the file.
+    pub async fn open(config: Config) -> Result<Engine> {
+        let opts = StoreOptions {
+            flush_rows: config.storage.flush_rows,
+            max_parts: config.storage.max_parts,
+            timezone: config.timezone()?,
+            ..StoreOptions::default()
+        };
+        let root = config.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(&root, opts))
+            .await
+            .map_err(|e| CipError::Corrupt(format!("opening the store failed: {e}")))??;
+        let mut disk = DiskManagerBuilder::default();
+        if let Some(dir) = &config.engine.spill_dir {
+            disk = disk.with_mode(DiskManagerMode::Directories(vec![dir.clone()]));
+        }
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_limit(config.memory_limit_bytes()?, 1.0)
+            .with_disk_manager_builder(disk)
+            .build_arc()?;
+        let views = views::read_views(&config.queries_dir)?;
+        let engine = Engine {
+            config,
+            store: Arc::new(store),
+            runtime,
+            views,
+        };
+        engine.session().await?;
+        Ok(engine)
+    }
+
+    /// A new session: its own settings, sharing the warehouse and the memory pool.
+    pub async fn session(&self) -> Result<SessionContext> {
+        let mut cfg = SessionConfig::new()
+            .with_information_schema(true)
+            .with_default_catalog_and_schema("cip", "public");
+        if self.config.engine.target_partitions > 0 {
+            cfg = cfg.with_target_partitions(self.config.engine.target_partitions);
+        }
+        let mut state = SessionStateBuilder::new()
+            .with_config(cfg)
+            .with_runtime_env(self.runtime.clone())
+            .with_default_features()
+            .build();
+        cip_udfs::register_all(&mut state)?;
+        let ctx = SessionContext::new_with_state(state);
+        for t in self.store.tables() {
+            ctx.register_table(t.name(), Arc::new(CipTable::new(t.clone())))?;
+        }
+        views::create_views(&ctx, &self.views).await?;
+        Ok(ctx)
+    }
+
+    pub fn view_names(&self) -> Vec<String> {
+        self.views.iter().map(|v| v.view.clone()).collect()
+    }
+}

@@ -1,0 +1,218 @@
+//! Who the synthetic members are: archetypes and how each one behaves.
+//!
+//! The archetypes mirror the six segments so tests can score the segmentation against the
+//! generator's truth: a VIP visits often and spends a lot, a "potential" member spends a lot
+//! but comes rarely, a churn-risk member used to come regularly and stopped, and so on.
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Exp, LogNormal};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Archetype {
+    Vip,
+    Loyal,
+    Potential,
+    Regular,
+    ChurnRisk,
+    New,
+}
+
+impl Archetype {
+    pub fn id(self) -> &'static str {
+        match self {
+            Archetype::Vip => "vip",
+            Archetype::Loyal => "loyal",
+            Archetype::Potential => "potential",
+            Archetype::Regular => "regular",
+            Archetype::ChurnRisk => "churn_risk",
+            Archetype::New => "new",
+        }
+    }
+
+    /// Share of the member base, in percent.
+    const MIX: [(Archetype, u32); 6] = [
+        (Archetype::Vip, 5),
+        (Archetype::Loyal, 15),
+        (Archetype::Potential, 10),
+        (Archetype::Regular, 35),
+        (Archetype::ChurnRisk, 20),
+        (Archetype::New, 15),
+    ];
+
+    pub fn draw(rng: &mut ChaCha8Rng) -> Archetype {
+        let mut x = rng.random_range(0..100u32);
+        for (a, share) in Self::MIX {
+            if x < share {
+                return a;
+            }
+            x -= share;
+        }
+        Archetype::Regular
+    }
+
+    /// Mean days between visits while the member is active.
+    pub fn mean_gap_days(self) -> f64 {
+        match self {
+            Archetype::Vip => 9.0,
+            Archetype::Loyal => 16.0,
+            Archetype::Potential => 70.0,
+            Archetype::Regular => 38.0,
+            Archetype::ChurnRisk => 14.0,
+            Archetype::New => 10.0,
+        }
+    }
+
+    /// Median spend per visit, in yuan.
+    pub fn median_spend(self) -> f64 {
+        match self {
+            Archetype::Vip => 1600.0,
+            Archetype::Loyal => 420.0,
+            Archetype::Potential => 1500.0,
+            Archetype::Regular => 320.0,
+            Archetype::ChurnRisk => 380.0,
+            Archetype::New => 360.0,
+        }
+    }
+
+    pub fn tier(self, rng: &mut ChaCha8Rng) -> &'static str {
+        const TIERS: [&str; 5] = ["basic", "silver", "gold", "platinum", "diamond"];
+        let base = match self {
+            Archetype::Vip => 3,
+            Archetype::Loyal | Archetype::Potential => 2,
+            Archetype::Regular | Archetype::ChurnRisk => 1,
+            Archetype::New => 0,
+        };
+        let shift: i32 = rng.random_range(-1..=1);
+        TIERS[(base + shift).clamp(0, 4) as usize]
+    }
+}
+
+/// Days from the member's first visit to each visit, for an archetype, within `span_days`.
+/// `lapse_days` (churn risk) is how long before the end the member stopped coming.
+pub fn visit_days(rng: &mut ChaCha8Rng, a: Archetype, span_days: i64, lapse_days: i64) -> Vec<i64> {
+    let active = (span_days - lapse_days).max(0);
+    let gap = Exp::new(1.0 / a.mean_gap_days()).expect("positive rate");
+    let mut days = vec![0i64];
+    if a == Archetype::New {
+        // A newcomer has one visit, sometimes a second one.
+        if rng.random_bool(0.3) && span_days > 1 {
+            days.push(rng.random_range(1..=span_days));
+        }
+        return days;
+    }
+    let mut t = 0.0f64;
+    loop {
+        t += 1.0 + gap.sample(rng);
+        if t as i64 > active {
+            break;
+        }
+        days.push(t as i64);
+    }
+    days
+}
+
+/// A visit's spend, around the archetype's median.
+pub fn spend(rng: &mut ChaCha8Rng, a: Archetype) -> f64 {
+    let d = LogNormal::new(a.median_spend().ln(), 0.45).expect("valid lognormal");
+    d.sample(rng).clamp(38.0, 99_999.0)
+}
+
+/// Start hour of a visit: mostly 19:00-03:00, a few afternoons.
+pub fn start_minute_of_day(rng: &mut ChaCha8Rng) -> i64 {
+    const HOURS: [(i64, u32); 10] = [
+        (19, 14),
+        (20, 20),
+        (21, 20),
+        (22, 15),
+        (23, 10),
+        (24, 7),
+        (25, 4),
+        (26, 2),
+        (14, 4),
+        (16, 4),
+    ];
+    let total: u32 = HOURS.iter().map(|h| h.1).sum();
+    let mut x = rng.random_range(0..total);
+    for (h, w) in HOURS {
+        if x < w {
+            return h * 60 + rng.random_range(0..60);
+        }
+        x -= w;
+    }
+    20 * 60
+}
+
+pub const CATEGORIES: [&str; 6] = ["beer", "wine", "spirits", "package", "snack", "other"];
+
+pub fn items_of(category: &str) -> &'static [&'static str] {
+    match category {
+        "beer" => &[
+            "Tsingtao bucket",
+            "Craft IPA tower",
+            "Draft pint",
+            "Budweiser 12-pack",
+        ],
+        "wine" => &["House red bottle", "Prosecco", "Chardonnay glass"],
+        "spirits" => &["Whisky bottle", "Baijiu set", "Cocktail"],
+        "package" => &[
+            "Small room 3h",
+            "Medium room 4h",
+            "Party room night",
+            "Birthday package",
+        ],
+        "snack" => &["Fruit platter", "Popcorn", "Chicken wings", "Dried beef"],
+        _ => &["Service fee", "Cake", "Cigarettes"],
+    }
+}
+
+/// A member's category taste: weights over CATEGORIES, with one favourite.
+pub fn taste(rng: &mut ChaCha8Rng) -> [u32; 6] {
+    let mut w = [30, 12, 10, 28, 16, 4];
+    let fav = match rng.random_range(0..100u32) {
+        0..=34 => 0,
+        35..=49 => 1,
+        50..=57 => 2,
+        58..=84 => 3,
+        _ => 4,
+    };
+    w[fav] += 60;
+    w
+}
+
+pub fn pick_weighted(rng: &mut ChaCha8Rng, weights: &[u32]) -> usize {
+    let total: u32 = weights.iter().sum();
+    let mut x = rng.random_range(0..total.max(1));
+    for (i, w) in weights.iter().enumerate() {
+        if x < *w {
+            return i;
+        }
+        x -= w;
+    }
+    0
+}
+
+const SURNAMES: [&str; 16] = [
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+];
+const GIVEN: [&str; 16] = [
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
+];
+
+pub fn name(rng: &mut ChaCha8Rng) -> String {
+    let mut s = String::from(SURNAMES[rng.random_range(0..SURNAMES.len())]);
+    s.push_str(GIVEN[rng.random_range(0..GIVEN.len())]);
+    if rng.random_bool(0.5) {
+        s.push_str(GIVEN[rng.random_range(0..GIVEN.len())]);
+    }
+    s
+}
+
+pub fn phone(rng: &mut ChaCha8Rng) -> String {
+    const PREFIX: [&str; 6] = ["138", "139", "135", "186", "158", "177"];
+    format!(
+        "{}{:08}",
+        PREFIX[rng.random_range(0..PREFIX.len())],
+        rng.random_range(0..100_000_000u32)
+    )
+}

@@ -1,0 +1,22 @@
+//! cip — customer intelligence & promotion engine.
+//!
+//! ```text
+//!  clients ──▶ serve ──▶ engine: DataFusion SessionContext per session ◀── cip-udfs, queries/
+//!                           │
+//!                           ▼
+//!                  storage: tables as Parquet parts + fsync'd write-ahead log + manifest
+//! ```
+//!
+//! `storage` owns durability (see its module docs), `engine` builds sessions, `views` loads
+//! queries/, `generate` writes demo data, `load` imports files, `sql` runs scripts.
+
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod generate;
+pub mod load;
+pub mod serve;
+pub mod sql;
+pub mod storage;
+pub mod views;

@@ -1,0 +1,118 @@
+//! `cip`: the command-line entry point. Each command lives in its own module.
+
+use cip::cli::{Cli, Command};
+use cip::config::Config;
+use cip::error::{CipError, Result};
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CIP_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e} (SQLSTATE {})", e.sqlstate());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(d) = cli.data {
+        config.data_dir = d;
+    }
+    match cli.command {
+        Command::Generate {
+            members,
+            seed,
+            out,
+            stores,
+            until,
+        } => {
+            let until = cip::generate::parse_until(until.as_deref())?;
+            let opts = cip::generate::GenOptions {
+                members,
+                seed,
+                stores,
+                until,
+                progress: true,
+            };
+            let tz = config.timezone()?;
+            tokio::task::spawn_blocking(move || cip::generate::generate(&out, &opts, tz))
+                .await
+                .map_err(|e| CipError::Corrupt(format!("generator failed: {e}")))??;
+            Ok(())
+        }
+        Command::Load {
+            table,
+            file,
+            upsert,
+        } => {
+            let engine = cip::engine::Engine::open(config).await?;
+            let n = cip::load::load_file(&engine, &table, &file, upsert).await?;
+            println!(
+                "{} {n} rows into {table}",
+                if upsert { "upserted" } else { "loaded" }
+            );
+            Ok(())
+        }
+        Command::Sql { command, file } => {
+            let text = match (command, file) {
+                (Some(c), None) => c,
+                (None, Some(f)) => std::fs::read_to_string(&f)
+                    .map_err(|e| CipError::io(format!("read {}", f.display()), e))?,
+                (None, None) => {
+                    let mut s = String::new();
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                        .map_err(|e| CipError::io("read standard input", e))?;
+                    s
+                }
+                (Some(_), Some(_)) => {
+                    return Err(CipError::invalid("42601", "give -c or -f, not both"))
+                }
+            };
+            let engine = cip::engine::Engine::open(config).await?;
+            let ctx = engine.session().await?;
+            cip::sql::run_script(&ctx, &text, &mut std::io::stdout()).await
+        }
+        Command::Serve { listen } => {
+            if let Some(l) = listen {
+                config.server.listen = l;
+            }
+            cip::serve::serve(config).await
+        }
+        Command::Demo { members, listen } => {
+            if let Some(l) = listen {
+                config.server.listen = l;
+            }
+            cip::serve::demo(config, members).await
+        }
+        Command::Checkpoint => {
+            let engine = cip::engine::Engine::open(config).await?;
+            let store = engine.store.clone();
+            tokio::task::spawn_blocking(move || store.checkpoint())
+                .await
+                .map_err(|e| CipError::Corrupt(format!("checkpoint failed: {e}")))??;
+            println!("checkpoint done");
+            Ok(())
+        }
+    }
+}

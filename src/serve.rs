@@ -1,0 +1,108 @@
+//! `cip serve` and `cip demo`.
+
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::error::{CipError, Result};
+use std::sync::Arc;
+
+/// Serves the data directory until Ctrl-C / SIGTERM, then checkpoints the logs into Parquet.
+pub async fn serve(config: Config) -> Result<()> {
+    let engine = Arc::new(Engine::open(config).await?);
+    let addr = engine.config.server.listen.clone();
+    tracing::info!("engine ready on {addr}");
+    let server = std::future::pending::<Result<()>>();
+    tokio::select! {
+        r = server => r?,
+        _ = shutdown_signal() => {
+            tracing::info!("shutting down: checkpointing the write-ahead logs");
+        }
+    }
+    let store = engine.store.clone();
+    tokio::task::spawn_blocking(move || store.checkpoint())
+        .await
+        .map_err(|e| CipError::Corrupt(format!("checkpoint failed: {e}")))??;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// Generates a demo chain into the data directory when it holds no data yet, then serves.
+pub async fn demo(config: Config, members: u64) -> Result<()> {
+    let dir = config.data_dir.clone();
+    let empty = !dir.join("_cip.json").exists()
+        && std::fs::read_dir(&dir)
+            .map(|mut d| {
+                d.all(|e| {
+                    e.map(|e| {
+                        e.file_name().to_string_lossy().starts_with('.')
+                            || e.file_name() == "README.md"
+                    })
+                    .unwrap_or(false)
+                })
+            })
+            .unwrap_or(true);
+    if empty {
+        eprintln!(
+            "generating a demo chain of {members} members into {} ...",
+            dir.display()
+        );
+        let opts = crate::generate::GenOptions {
+            members,
+            seed: 42,
+            stores: 12,
+            until: chrono::Local::now().date_naive(),
+            progress: true,
+        };
+        let tz = config.timezone()?;
+        let out = dir.clone();
+        // generate refuses a folder with files; the committed data/README.md is moved aside.
+        let readme = dir.join("README.md");
+        let kept = std::fs::read(&readme).ok();
+        if kept.is_some() {
+            let _ = std::fs::remove_file(&readme);
+        }
+        let r = tokio::task::spawn_blocking(move || crate::generate::generate(&out, &opts, tz))
+            .await
+            .map_err(|e| CipError::Corrupt(format!("generator failed: {e}")));
+        if let Some(bytes) = kept {
+            let _ = std::fs::write(&readme, bytes);
+        }
+        r??;
+    }
+    eprintln!(
+        "serving {} — connect with:\n  psql -h {} -p {} -U cip cip\n  cargo run --profile demo -- sql -c \"SELECT count(*) FROM members\"  (from another shell)",
+        dir.display(),
+        host_of(&config.server.listen),
+        port_of(&config.server.listen)
+    );
+    serve(config).await
+}
+
+fn host_of(addr: &str) -> &str {
+    addr.rsplit_once(':').map(|(h, _)| h).unwrap_or(addr)
+}
+
+fn port_of(addr: &str) -> &str {
+    addr.rsplit_once(':').map(|(_, p)| p).unwrap_or("5433")
+}

@@ -1,0 +1,215 @@
+//! UPDATE and DELETE as an execution plan that acts when executed, never when planned, so
+//! EXPLAIN or a Describe of a prepared statement changes nothing.
+
+use super::table::Table;
+use super::write::Rewrite;
+use crate::error::{to_df, CipError};
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt64Array};
+use datafusion::arrow::compute::kernels::zip::zip;
+use datafusion::arrow::compute::{and, cast, filter_record_batch};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{DFSchema, DataFusionError, Result};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::execution_props::ExecutionProps;
+use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
+use datafusion::logical_expr::Expr;
+use datafusion::physical_expr::{create_physical_expr, EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+};
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub enum DmlOp {
+    Delete {
+        filters: Vec<Expr>,
+    },
+    Update {
+        assignments: Vec<(String, Expr)>,
+        filters: Vec<Expr>,
+    },
+}
+
+#[derive(Debug)]
+pub struct DmlExec {
+    table: Arc<Table>,
+    op: DmlOp,
+    props: ExecutionProps,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+}
+
+impl DmlExec {
+    pub fn new(table: Arc<Table>, op: DmlOp, props: ExecutionProps) -> Self {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "count",
+            DataType::UInt64,
+            false,
+        )]));
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(schema.clone()),
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Final,
+            Boundedness::Bounded,
+        ));
+        DmlExec {
+            table,
+            op,
+            props,
+            schema,
+            properties,
+        }
+    }
+}
+
+impl DisplayAs for DmlExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let what = match self.op {
+            DmlOp::Delete { .. } => "DELETE",
+            DmlOp::Update { .. } => "UPDATE",
+        };
+        write!(f, "CipDmlExec: {what} {}", self.table.name())
+    }
+}
+
+impl ExecutionPlan for DmlExec {
+    fn name(&self) -> &str {
+        "CipDmlExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn execute(
+        &self,
+        _partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let table = self.table.clone();
+        let op = self.op.clone();
+        let props = self.props.clone();
+        let schema = self.schema.clone();
+        let fut = async move {
+            let count = tokio::task::spawn_blocking(move || run(&table, &op, &props))
+                .await
+                .map_err(|e| DataFusionError::External(Box::new(e)))??;
+            RecordBatch::try_new(schema, vec![Arc::new(UInt64Array::from(vec![count]))])
+                .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))
+        };
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.schema.clone(),
+            futures::stream::once(fut),
+        )))
+    }
+}
+
+fn run(table: &Table, op: &DmlOp, props: &ExecutionProps) -> Result<u64> {
+    let schema = table.def.schema.clone();
+    let df_schema = DFSchema::try_from(schema.clone())?;
+    let physical =
+        |e: &Expr| create_physical_expr(e, &df_schema, props, &PhysicalPlanningContext::default());
+    let (filters, assignments) = match op {
+        DmlOp::Delete { filters } => (filters, None),
+        DmlOp::Update {
+            assignments,
+            filters,
+        } => (filters, Some(assignments)),
+    };
+    let filters = filters.iter().map(physical).collect::<Result<Vec<_>>>()?;
+    let assignments = match assignments {
+        None => None,
+        Some(a) => Some(
+            a.iter()
+                .map(|(col, e)| {
+                    let idx = schema.index_of(col)?;
+                    Ok((idx, physical(e)?))
+                })
+                .collect::<Result<Vec<(usize, Arc<dyn PhysicalExpr>)>>>()?,
+        ),
+    };
+    let mut f = |batch: &RecordBatch| -> crate::error::Result<Rewrite> {
+        let mask = matches(&filters, batch).map_err(CipError::from)?;
+        let hits = mask.true_count() as u64;
+        if hits == 0 {
+            return Ok(Rewrite::Keep);
+        }
+        let out = match &assignments {
+            None => {
+                let keep = datafusion::arrow::compute::not(&mask)?;
+                filter_record_batch(batch, &keep)?
+            }
+            Some(assign) => update_batch(batch, &mask, assign).map_err(CipError::from)?,
+        };
+        Ok(Rewrite::Replace(out, hits))
+    };
+    table.rewrite(Some(&mut f), &[]).map_err(to_df)
+}
+
+/// Rows where every filter is true (NULL counts as false, as in SQL).
+fn matches(filters: &[Arc<dyn PhysicalExpr>], batch: &RecordBatch) -> Result<BooleanArray> {
+    let mut mask = BooleanArray::from(vec![true; batch.num_rows()]);
+    for f in filters {
+        let v = f.evaluate(batch)?.into_array(batch.num_rows())?;
+        let b = v.as_any().downcast_ref::<BooleanArray>().ok_or_else(|| {
+            DataFusionError::Plan("a WHERE clause must be a boolean expression".into())
+        })?;
+        mask = and(&mask, b)?;
+    }
+    // Nulls become false.
+    Ok(mask.iter().map(|v| Some(v == Some(true))).collect())
+}
+
+fn update_batch(
+    batch: &RecordBatch,
+    mask: &BooleanArray,
+    assignments: &[(usize, Arc<dyn PhysicalExpr>)],
+) -> Result<RecordBatch> {
+    let schema = batch.schema();
+    let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+    for (idx, expr) in assignments {
+        let field = schema.field(*idx);
+        // Evaluate only on the rows being updated, so e.g. a division by zero on a row the
+        // WHERE clause excludes does not fail the statement.
+        let new = expr
+            .evaluate_selection(batch, mask)?
+            .into_array(batch.num_rows())?;
+        let new = cast(&new, field.data_type())?;
+        if !field.is_nullable()
+            && new
+                .logical_nulls()
+                .is_some_and(|n| (0..n.len()).any(|i| mask.value(i) && n.is_null(i)))
+        {
+            return Err(DataFusionError::External(Box::new(CipError::invalid(
+                "23502",
+                format!(
+                    "null value in column \"{}\" violates not-null constraint",
+                    field.name()
+                ),
+            ))));
+        }
+        columns[*idx] = zip(mask, &new, &batch.column(*idx))?;
+    }
+    Ok(RecordBatch::try_new(schema, columns)?)
+}

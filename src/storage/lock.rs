@@ -1,0 +1,36 @@
+//! Cross-process write lock of a table: an advisory lock on `<table>/_lock`.
+//!
+//! Every write (append, flush, load, rewrite) holds it while it reads the committed state and
+//! commits the next one, so a `cip load` beside a running `cip serve` serialises with it
+//! instead of losing either's rows. Readers take no lock: they read the manifest, and the
+//! manifest only ever points at complete files.
+
+use crate::error::{CipError, Result};
+use std::fs::{File, OpenOptions};
+use std::path::Path;
+
+pub struct TableLock {
+    file: File,
+}
+
+impl TableLock {
+    pub fn acquire(dir: &Path) -> Result<Self> {
+        let path = dir.join("_lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| CipError::io(format!("open {}", path.display()), e))?;
+        file.lock()
+            .map_err(|e| CipError::io(format!("lock {}", path.display()), e))?;
+        Ok(TableLock { file })
+    }
+}
+
+impl Drop for TableLock {
+    fn drop(&mut self) {
+        // Closing the file releases the lock too; unlocking first makes the order explicit.
+        let _ = self.file.unlock();
+    }
+}

@@ -1,0 +1,75 @@
+//! A table's manifest: the one file that says which Parquet files and which log make up the
+//! table's committed state. Replacing it atomically is the commit point of every flush,
+//! compaction, rewrite and load.
+
+use super::fsutil::write_atomic;
+use crate::error::{CipError, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+pub const FILE: &str = "_manifest.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DataFile {
+    pub name: String,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Manifest {
+    /// Bumped on every commit; readers compare it to know whether their cache is current.
+    pub version: u64,
+    pub files: Vec<DataFile>,
+    /// The current write-ahead log's file name.
+    pub wal: String,
+    /// The next number for AUTO_INCREMENT ids not yet used by a committed file.
+    pub next_id: i64,
+    /// The next sequence number for a data or log file name.
+    pub next_file: u64,
+}
+
+impl Manifest {
+    pub fn empty() -> Self {
+        Manifest {
+            version: 1,
+            files: vec![],
+            wal: wal_name(0),
+            next_id: 1,
+            next_file: 1,
+        }
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.files.iter().map(|f| f.rows).sum()
+    }
+
+    /// Takes the next file number.
+    pub fn take_file_number(&mut self) -> u64 {
+        let n = self.next_file;
+        self.next_file += 1;
+        n
+    }
+}
+
+pub fn wal_name(n: u64) -> String {
+    format!("wal-{n:08}.log")
+}
+
+pub fn part_name(n: u64) -> String {
+    format!("part-{n:08}.parquet")
+}
+
+pub fn read(dir: &Path) -> Result<Manifest> {
+    let path = dir.join(FILE);
+    let bytes =
+        std::fs::read(&path).map_err(|e| CipError::io(format!("read {}", path.display()), e))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| CipError::Corrupt(format!("{}: {e}", path.display())))
+}
+
+pub fn write(dir: &Path, m: &Manifest) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(m)
+        .map_err(|e| CipError::Corrupt(format!("cannot encode manifest: {e}")))?;
+    write_atomic(&dir.join(FILE), &bytes)
+}

@@ -1,0 +1,175 @@
+//! The warehouse: one folder per table under the data directory, each holding Parquet parts,
+//! a write-ahead log and a manifest that commits them (see README, "Storage").
+
+mod dml;
+pub mod fsutil;
+mod lock;
+pub mod manifest;
+pub mod parquet_io;
+pub mod provider;
+mod rows;
+pub mod schema;
+mod table;
+mod wal;
+mod write;
+
+pub use rows::{check_unique as schema_check_unique, local_now_micros, row_keys};
+pub use table::{Snapshot, StoreOptions, Table};
+pub use write::Rewrite;
+
+use crate::error::{CipError, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The on-disk format this binary writes. Older directories are migrated on open; newer
+/// ones are refused, since an older binary cannot know what changed.
+pub const FORMAT_VERSION: u32 = 1;
+const FORMAT_FILE: &str = "_cip.json";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct FormatInfo {
+    format_version: u32,
+    created_by: String,
+}
+
+pub struct Store {
+    pub root: PathBuf,
+    tables: BTreeMap<&'static str, Arc<Table>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the data directory with every table of the contract.
+    pub fn open(root: &Path, opts: StoreOptions) -> Result<Self> {
+        std::fs::create_dir_all(root)
+            .map_err(|e| CipError::io(format!("create data directory {}", root.display()), e))?;
+        check_format(root)?;
+        let mut tables = BTreeMap::new();
+        for def in schema::all_tables() {
+            let dir = root.join(def.name);
+            let name = def.name;
+            let table = Arc::new(Table::new(def, dir, opts.clone()));
+            init_table(&table)?;
+            tables.insert(name, table);
+        }
+        Ok(Store {
+            root: root.to_path_buf(),
+            tables,
+        })
+    }
+
+    pub fn table(&self, name: &str) -> Result<Arc<Table>> {
+        self.tables.get(name).cloned().ok_or_else(|| {
+            CipError::invalid(
+                "42P01",
+                format!(
+                    "no table \"{name}\"; the tables are: {}",
+                    schema::table_names().join(", ")
+                ),
+            )
+        })
+    }
+
+    pub fn tables(&self) -> impl Iterator<Item = &Arc<Table>> {
+        self.tables.values()
+    }
+
+    /// Moves every table's log into Parquet, so other tools see every row.
+    pub fn checkpoint(&self) -> Result<()> {
+        for t in self.tables.values() {
+            t.flush()?;
+        }
+        Ok(())
+    }
+}
+
+fn check_format(root: &Path) -> Result<()> {
+    let path = root.join(FORMAT_FILE);
+    let info = match std::fs::read(&path) {
+        Ok(bytes) => {
+            serde_json::from_slice::<FormatInfo>(&bytes).map_err(|e| CipError::DataDir {
+                path: root.to_path_buf(),
+                message: format!("{FORMAT_FILE} is not readable ({e})"),
+            })?
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let is_empty = std::fs::read_dir(root)
+                .map_err(|e| CipError::io(format!("list {}", root.display()), e))?
+                .filter_map(|e| e.ok())
+                .all(|e| {
+                    e.file_name().to_string_lossy().starts_with('.') || e.file_name() == "README.md"
+                });
+            if !is_empty {
+                return Err(CipError::DataDir {
+                    path: root.to_path_buf(),
+                    message: format!(
+                        "has files but no {FORMAT_FILE}: it is not a cip data directory \
+                         (use an empty folder, or `cip load` to import files)"
+                    ),
+                });
+            }
+            return write_format(root);
+        }
+        Err(e) => return Err(CipError::io(format!("read {}", path.display()), e)),
+    };
+    match info.format_version {
+        v if v == FORMAT_VERSION => Ok(()),
+        v if v > FORMAT_VERSION => Err(CipError::DataDir {
+            path: root.to_path_buf(),
+            message: format!(
+                "was written by a newer cip (format {v}, created by {}); this binary reads \
+                 format {FORMAT_VERSION} and older. Upgrade cip.",
+                info.created_by
+            ),
+        }),
+        // Format 0 never shipped; there is nothing older to migrate yet. New versions add
+        // their migration steps here, each moving the directory up by one.
+        v => Err(CipError::DataDir {
+            path: root.to_path_buf(),
+            message: format!("format {v} is unknown"),
+        }),
+    }
+}
+
+/// Marks `root` as a data directory of this format (the generator does it last).
+pub fn write_format(root: &Path) -> Result<()> {
+    let info = FormatInfo {
+        format_version: FORMAT_VERSION,
+        created_by: format!("cip {}", env!("CARGO_PKG_VERSION")),
+    };
+    let bytes = serde_json::to_vec_pretty(&info)
+        .map_err(|e| CipError::Corrupt(format!("cannot encode {FORMAT_FILE}: {e}")))?;
+    fsutil::write_atomic(&root.join(FORMAT_FILE), &bytes)
+}
+
+/// Creates an empty table on first start, and removes what a crash left behind: temp files
+/// and parts or logs that no committed manifest names.
+fn init_table(table: &Table) -> Result<()> {
+    std::fs::create_dir_all(&table.dir)
+        .map_err(|e| CipError::io(format!("create {}", table.dir.display()), e))?;
+    let _g = table.lock_for_write()?;
+    let m = match manifest::read(&table.dir) {
+        Ok(m) => m,
+        Err(CipError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            let m = manifest::Manifest::empty();
+            manifest::write(&table.dir, &m)?;
+            m
+        }
+        Err(e) => return Err(e),
+    };
+    let entries = std::fs::read_dir(&table.dir)
+        .map_err(|e| CipError::io(format!("list {}", table.dir.display()), e))?;
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = name.ends_with(".tmp")
+            || name.starts_with("part-")
+            || name.starts_with("load-")
+            || name.starts_with("wal-");
+        let live = name == m.wal || m.files.iter().any(|f| f.name == name);
+        if ours && !live {
+            fsutil::remove_if_exists(&entry.path())?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! Reading and writing a table's Parquet part files.
+//!
+//! Part files are plain Parquet with the table's Arrow schema, so DuckDB, pyarrow and polars
+//! open them as they are. A part is written to a temp name, fsync'd, then renamed into place;
+//! only a manifest commit makes it part of the table.
+
+use super::fsutil::publish;
+use super::manifest::DataFile;
+use crate::error::{CipError, Result};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::WriterProperties;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+pub const ROW_GROUP_ROWS: usize = 1 << 20;
+
+fn props() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .build()
+}
+
+/// Streams batches into one part file. Dropping it without `finish` leaves only a temp file,
+/// which the next open of the table removes.
+pub struct PartWriter {
+    tmp: PathBuf,
+    path: PathBuf,
+    writer: ArrowWriter<File>,
+    rows: u64,
+}
+
+impl PartWriter {
+    pub fn create(dir: &Path, name: &str, schema: &SchemaRef) -> Result<Self> {
+        let path = dir.join(name);
+        let tmp = dir.join(format!("{name}.tmp"));
+        let file =
+            File::create(&tmp).map_err(|e| CipError::io(format!("create {}", tmp.display()), e))?;
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props()))?;
+        Ok(PartWriter {
+            tmp,
+            path,
+            writer,
+            rows: 0,
+        })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.num_rows() > 0 {
+            self.writer.write(batch)?;
+            self.rows += batch.num_rows() as u64;
+        }
+        Ok(())
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Closes, fsyncs and renames the file into place.
+    pub fn finish(self) -> Result<DataFile> {
+        let file = self.writer.into_inner()?;
+        file.sync_all()
+            .map_err(|e| CipError::io(format!("fsync {}", self.tmp.display()), e))?;
+        let bytes = file
+            .metadata()
+            .map_err(|e| CipError::io(format!("stat {}", self.tmp.display()), e))?
+            .len();
+        drop(file);
+        publish(&self.tmp, &self.path)?;
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(DataFile {
+            name,
+            rows: self.rows,
+            bytes,
+        })
+    }
+}
+
+/// Writes `batches` as one part file.
+pub fn write_part(
+    dir: &Path,
+    name: &str,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<DataFile> {
+    let mut w = PartWriter::create(dir, name, schema)?;
+    for b in batches {
+        w.write(b)?;
+    }
+    w.finish()
+}
+
+/// Reads a whole part file, batch by batch, stamped with the table's schema.
+pub fn read_part(
+    path: &Path,
+    schema: &SchemaRef,
+) -> Result<impl Iterator<Item = Result<RecordBatch>>> {
+    let file = File::open(path).map_err(|e| CipError::io(format!("open {}", path.display()), e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)?
+        .with_batch_size(64 * 1024)
+        .build()?;
+    let schema = schema.clone();
+    Ok(reader.map(move |b| {
+        let b = b?;
+        Ok(RecordBatch::try_new(schema.clone(), b.columns().to_vec())?)
+    }))
+}

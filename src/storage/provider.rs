@@ -1,0 +1,182 @@
+//! The DataFusion face of a table: scans read the latest committed state at execution
+//! planning time (never a state captured when a view was created), INSERT goes through the
+//! durable log, UPDATE / DELETE rewrite the affected parts when the statement executes.
+
+use super::dml::{DmlExec, DmlOp};
+use super::table::Table;
+use crate::error::to_df;
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::{DataFusionError, Result};
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::datasource::sink::{DataSink, DataSinkExec};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
+use datafusion::physical_plan::union::UnionExec;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
+use futures::StreamExt;
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub struct CipTable {
+    table: Arc<Table>,
+}
+
+impl CipTable {
+    pub fn new(table: Arc<Table>) -> Self {
+        CipTable { table }
+    }
+}
+
+#[async_trait]
+impl TableProvider for CipTable {
+    fn schema(&self) -> SchemaRef {
+        self.table.def.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        // Parquet prunes row groups with them; a filter above still checks every row.
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let table = self.table.clone();
+        let snap = tokio::task::spawn_blocking(move || table.snapshot())
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?
+            .map_err(to_df)?;
+        let schema = self.schema();
+        let mut inputs: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
+        let paths = self.table.part_paths(&snap);
+        if !paths.is_empty() {
+            let urls = paths
+                .iter()
+                .map(|p| ListingTableUrl::parse(p.to_string_lossy()))
+                .collect::<Result<Vec<_>>>()?;
+            let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+                .with_file_extension(".parquet");
+            let config = ListingTableConfig::new_with_multi_paths(urls)
+                .with_listing_options(options)
+                .with_schema(schema.clone());
+            let listing = ListingTable::try_new(config)?;
+            inputs.push(listing.scan(state, projection, filters, limit).await?);
+        }
+        if !snap.wal_batches.is_empty() || inputs.is_empty() {
+            inputs.push(MemorySourceConfig::try_new_exec(
+                std::slice::from_ref(&snap.wal_batches),
+                schema,
+                projection.cloned(),
+            )?);
+        }
+        UnionExec::try_new(inputs)
+    }
+
+    async fn insert_into(
+        &self,
+        _state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        insert_op: InsertOp,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if insert_op != InsertOp::Append {
+            return Err(DataFusionError::NotImplemented(format!(
+                "{insert_op} into {}: use DELETE and INSERT, or `cip load --upsert`",
+                self.table.name()
+            )));
+        }
+        let sink = LogSink {
+            table: self.table.clone(),
+        };
+        Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
+    }
+
+    async fn delete_from(
+        &self,
+        state: &dyn Session,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(Arc::new(DmlExec::new(
+            self.table.clone(),
+            DmlOp::Delete { filters },
+            state.execution_props().clone(),
+        )))
+    }
+
+    async fn update(
+        &self,
+        state: &dyn Session,
+        assignments: Vec<(String, Expr)>,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(Arc::new(DmlExec::new(
+            self.table.clone(),
+            DmlOp::Update {
+                assignments,
+                filters,
+            },
+            state.execution_props().clone(),
+        )))
+    }
+
+    async fn truncate(&self, state: &dyn Session) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(Arc::new(DmlExec::new(
+            self.table.clone(),
+            DmlOp::Delete { filters: vec![] },
+            state.execution_props().clone(),
+        )))
+    }
+}
+
+/// Collects an INSERT's rows and appends them as one durable log frame, so the statement is
+/// atomic: all its rows or none.
+#[derive(Debug)]
+struct LogSink {
+    table: Arc<Table>,
+}
+
+impl DisplayAs for LogSink {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "CipLogSink: table={}", self.table.name())
+    }
+}
+
+#[async_trait]
+impl DataSink for LogSink {
+    fn schema(&self) -> &SchemaRef {
+        &self.table.def.schema
+    }
+
+    async fn write_all(
+        &self,
+        mut data: SendableRecordBatchStream,
+        _context: &Arc<TaskContext>,
+    ) -> Result<u64> {
+        let mut batches = Vec::new();
+        while let Some(b) = data.next().await {
+            batches.push(b?);
+        }
+        let table = self.table.clone();
+        tokio::task::spawn_blocking(move || table.append(&batches))
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?
+            .map_err(to_df)
+    }
+}

@@ -1,0 +1,247 @@
+//! The tables of the contract (../shared/DESIGN.md), their Arrow schemas, keys and defaults.
+//!
+//! Timestamps are `timestamp without time zone` holding the venue's local wall-clock time in
+//! the configured timezone: that is what a POS prints, and what business-day arithmetic needs.
+//! JSON columns are text holding JSON, as PostgreSQL clients expect from a `json` column.
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use std::sync::Arc;
+
+/// Money as PostgreSQL numeric(10,2) / numeric(12,2).
+pub const MONEY: DataType = DataType::Decimal128(12, 2);
+pub const AMOUNT: DataType = DataType::Decimal128(10, 2);
+
+pub fn ts() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, None)
+}
+
+/// How the engine fills a column an INSERT or a load leaves out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnDefault {
+    None,
+    /// AUTO_INCREMENT: the next id of the table.
+    AutoId,
+    /// DEFAULT CURRENT_TIMESTAMP, in local time.
+    Now,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableDef {
+    pub name: &'static str,
+    pub schema: SchemaRef,
+    /// The columns that identify a row: upserts replace by them.
+    pub key: &'static [&'static str],
+    /// Whether the key is enforced on every INSERT (small dimension tables only: enforcing it
+    /// on a fact table would scan it per insert).
+    pub unique: bool,
+    defaults: &'static [(&'static str, ColumnDefault)],
+}
+
+impl TableDef {
+    pub fn default_of(&self, column: &str) -> ColumnDefault {
+        self.defaults
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map(|(_, d)| *d)
+            .unwrap_or(ColumnDefault::None)
+    }
+
+    pub fn auto_id_column(&self) -> Option<&'static str> {
+        self.defaults
+            .iter()
+            .find(|(_, d)| *d == ColumnDefault::AutoId)
+            .map(|(c, _)| *c)
+    }
+}
+
+fn f(name: &str, dt: DataType, nullable: bool) -> Field {
+    Field::new(name, dt, nullable)
+}
+
+fn text(name: &str) -> Field {
+    f(name, DataType::Utf8, true)
+}
+
+fn key(name: &str) -> Field {
+    f(name, DataType::Utf8, false)
+}
+
+fn schema(fields: Vec<Field>) -> SchemaRef {
+    Arc::new(Schema::new(fields))
+}
+
+/// Every table of the warehouse, in the order they are created.
+pub fn all_tables() -> Vec<TableDef> {
+    use ColumnDefault::*;
+    vec![
+        TableDef {
+            name: "members",
+            schema: schema(vec![
+                key("member_id"),
+                text("name"),
+                text("phone"),
+                text("store_id"),
+                text("tier"),
+                text("status"),
+                f("registered_at", ts(), true),
+                f("points", DataType::Int64, true),
+                f("marketing_consent", DataType::Boolean, true),
+            ]),
+            key: &["member_id"],
+            unique: true,
+            defaults: &[("registered_at", Now)],
+        },
+        TableDef {
+            name: "visits",
+            schema: schema(vec![
+                key("visit_id"),
+                key("member_id"),
+                text("store_id"),
+                f("started_at", ts(), true),
+                f("amount", AMOUNT, true),
+            ]),
+            key: &["visit_id"],
+            unique: false,
+            defaults: &[],
+        },
+        TableDef {
+            name: "order_items",
+            schema: schema(vec![
+                key("visit_id"),
+                key("member_id"),
+                text("category"),
+                text("item"),
+                f("quantity", DataType::Int32, true),
+                f("amount", AMOUNT, true),
+            ]),
+            key: &[],
+            unique: false,
+            defaults: &[],
+        },
+        TableDef {
+            name: "member_behavior",
+            schema: schema(vec![
+                f("id", DataType::Int64, true),
+                key("member_id"),
+                f("visit_frequency", DataType::Int64, true),
+                f("avg_spending", MONEY, true),
+                f("last_visit_date", ts(), true),
+                f("total_spending", MONEY, true),
+                text("favorite_categories"),
+                text("preferred_time_slots"),
+                f("response_rate", DataType::Float64, true),
+                f("churn_risk", DataType::Float64, true),
+                f("updated_at", ts(), true),
+            ]),
+            key: &["member_id"],
+            unique: false,
+            defaults: &[("id", AutoId), ("updated_at", Now)],
+        },
+        TableDef {
+            name: "upgrade_history",
+            schema: schema(vec![
+                f("id", DataType::Int64, true),
+                key("member_id"),
+                text("from_tier"),
+                text("to_tier"),
+                text("rewards"),
+                f("created_at", ts(), true),
+                // 'upgrade', 'downgrade' or 'manual': current tier is the latest row of any kind.
+                text("change_type"),
+                f("rule_version", DataType::Int32, true),
+                text("executed_by"),
+            ]),
+            key: &["id"],
+            unique: false,
+            defaults: &[("id", AutoId), ("created_at", Now)],
+        },
+        TableDef {
+            name: "campaign_tracking",
+            schema: schema(vec![
+                f("id", DataType::Int64, true),
+                key("campaign_id"),
+                key("member_id"),
+                text("status"),
+                f("revenue", MONEY, true),
+                f("cost", MONEY, true),
+                f("created_at", ts(), true),
+            ]),
+            key: &["id"],
+            unique: false,
+            defaults: &[("id", AutoId), ("created_at", Now)],
+        },
+        TableDef {
+            name: "campaigns",
+            schema: schema(vec![
+                key("campaign_id"),
+                text("name"),
+                text("segment_id"),
+                text("campaign_type"),
+                text("offer"),
+                f("created_at", ts(), true),
+                f("control_share", DataType::Float64, true),
+                // JSON array of variant names, e.g. ["A","B"].
+                text("variants"),
+                text("channel"),
+                f("scheduled_at", ts(), true),
+                text("launched_by"),
+            ]),
+            key: &["campaign_id"],
+            unique: true,
+            defaults: &[("created_at", Now)],
+        },
+        TableDef {
+            name: "campaign_audience",
+            schema: schema(vec![
+                key("campaign_id"),
+                key("member_id"),
+                text("arm"),
+                text("variant"),
+                f("assigned_at", ts(), true),
+            ]),
+            key: &["campaign_id", "member_id"],
+            unique: false,
+            defaults: &[("assigned_at", Now)],
+        },
+        TableDef {
+            name: "model_fits",
+            schema: schema(vec![
+                key("model"),
+                f("as_of", DataType::Date32, false),
+                f("fitted_at", ts(), true),
+                text("parameters"),
+                f("n", DataType::Int64, true),
+                f("log_likelihood", DataType::Float64, true),
+            ]),
+            key: &["model", "as_of"],
+            unique: false,
+            defaults: &[("fitted_at", Now)],
+        },
+        TableDef {
+            name: "tier_rules",
+            schema: schema(vec![
+                key("tier"),
+                f("rank", DataType::Int32, false),
+                f("min_spend_12m", MONEY, true),
+                f("min_visits_12m", DataType::Int32, true),
+                f("max_churn_risk", DataType::Float64, true),
+                f("keep_spend_12m", MONEY, true),
+                f("keep_visits_12m", DataType::Int32, true),
+                text("rewards"),
+                f("version", DataType::Int32, false),
+                f("valid_from", ts(), true),
+            ]),
+            key: &["tier", "version"],
+            unique: true,
+            defaults: &[("valid_from", Now)],
+        },
+    ]
+}
+
+pub fn table_def(name: &str) -> Option<TableDef> {
+    all_tables().into_iter().find(|t| t.name == name)
+}
+
+pub fn table_names() -> Vec<&'static str> {
+    all_tables().iter().map(|t| t.name).collect()
+}

@@ -1,0 +1,193 @@
+//! One table of the warehouse: its committed state (manifest + log) and the cache of it.
+//!
+//! The files on disk are the truth; `Snapshot` is a cache that every scan revalidates against
+//! the manifest version and the log's length, so a write made by another connection, or by
+//! another process on the same data directory, is visible to the very next query.
+
+use super::manifest::{self, Manifest};
+use super::schema::TableDef;
+use super::wal;
+use crate::error::{CipError, Result};
+use datafusion::arrow::record_batch::RecordBatch;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+/// Tuning of the write path.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Rows in the log that trigger a flush into a Parquet part.
+    pub flush_rows: usize,
+    /// Parts beyond which small parts are merged into one.
+    pub max_parts: usize,
+    /// Parts with fewer rows than this are "small" for compaction.
+    pub small_part_rows: u64,
+    /// The venue's timezone: DEFAULT CURRENT_TIMESTAMP is local wall-clock time there.
+    pub timezone: chrono_tz::Tz,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            flush_rows: 20_000,
+            max_parts: 16,
+            small_part_rows: 2_000_000,
+            timezone: chrono_tz::Asia::Shanghai,
+        }
+    }
+}
+
+/// The committed state of a table as last read.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub manifest: Manifest,
+    pub wal_batches: Vec<RecordBatch>,
+    /// Where the whole frames of the log end.
+    pub wal_end: u64,
+    /// Whether the log ends in a torn frame (a writer cuts it off before appending).
+    pub wal_torn: bool,
+    pub next_id: i64,
+}
+
+impl Snapshot {
+    pub fn wal_rows(&self) -> usize {
+        self.wal_batches.iter().map(|b| b.num_rows()).sum()
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.manifest.rows() + self.wal_rows() as u64
+    }
+}
+
+pub struct Table {
+    pub def: TableDef,
+    pub dir: PathBuf,
+    pub opts: StoreOptions,
+    /// Serialises this process's writers before they take the cross-process lock.
+    pub(super) write_mutex: Mutex<()>,
+    cache: RwLock<Option<Arc<Snapshot>>>,
+    /// Files replaced by a flush or compaction, removed after a grace period so that queries
+    /// already planned against them can finish. Erasing rewrites remove theirs at once.
+    pub(super) graveyard: Mutex<Vec<(PathBuf, Instant)>>,
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Table")
+            .field("name", &self.def.name)
+            .finish()
+    }
+}
+
+impl Table {
+    pub fn new(def: TableDef, dir: PathBuf, opts: StoreOptions) -> Self {
+        Table {
+            def,
+            dir,
+            opts,
+            write_mutex: Mutex::new(()),
+            cache: RwLock::new(None),
+            graveyard: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.def.name
+    }
+
+    pub fn path_of(&self, file: &str) -> PathBuf {
+        self.dir.join(file)
+    }
+
+    /// The latest committed state, read from disk if it changed since the cached one.
+    pub fn snapshot(&self) -> Result<Arc<Snapshot>> {
+        // A flush may commit and drop the log between our reads of the manifest and the log;
+        // the manifest version tells, and we read again.
+        for _ in 0..16 {
+            let m = manifest::read(&self.dir)?;
+            let snap = self.load(m)?;
+            if manifest::read(&self.dir)?.version == snap.manifest.version {
+                return Ok(snap);
+            }
+        }
+        Err(CipError::Locked(format!(
+            "table {} changed 16 times while being read; try again",
+            self.name()
+        )))
+    }
+
+    fn load(&self, m: Manifest) -> Result<Arc<Snapshot>> {
+        let wal_path = self.dir.join(&m.wal);
+        let wal_len = file_len(&wal_path)?;
+        let cached = self.cached();
+        if let Some(c) = &cached {
+            if c.manifest == m && c.wal_end == wal_len {
+                return Ok(c.clone());
+            }
+        }
+        let (mut batches, offset) = match &cached {
+            Some(c) if c.manifest == m && c.wal_end < wal_len => (c.wal_batches.clone(), c.wal_end),
+            _ => (Vec::new(), 0),
+        };
+        let read = wal::read_from(&wal_path, offset, &self.def.schema)?;
+        batches.extend(read.batches);
+        let next_id = next_id_after(&self.def, &batches, m.next_id)?;
+        let snap = Arc::new(Snapshot {
+            manifest: m,
+            wal_batches: batches,
+            wal_end: read.end,
+            wal_torn: read.torn,
+            next_id,
+        });
+        self.set_cache(snap.clone());
+        Ok(snap)
+    }
+
+    pub(super) fn cached(&self) -> Option<Arc<Snapshot>> {
+        self.cache.read().ok().and_then(|c| c.clone())
+    }
+
+    pub(super) fn set_cache(&self, snap: Arc<Snapshot>) {
+        if let Ok(mut c) = self.cache.write() {
+            *c = Some(snap);
+        }
+    }
+
+    /// Paths of the committed Parquet parts of a snapshot.
+    pub fn part_paths(&self, snap: &Snapshot) -> Vec<PathBuf> {
+        snap.manifest
+            .files
+            .iter()
+            .map(|f| self.dir.join(&f.name))
+            .collect()
+    }
+}
+
+fn file_len(path: &Path) -> Result<u64> {
+    match std::fs::metadata(path) {
+        Ok(m) => Ok(m.len()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(CipError::io(format!("stat {}", path.display()), e)),
+    }
+}
+
+/// The next AUTO_INCREMENT id: past both the committed counter and any id in the log.
+pub(super) fn next_id_after(def: &TableDef, batches: &[RecordBatch], base: i64) -> Result<i64> {
+    use datafusion::arrow::array::{Array, Int64Array};
+    let Some(col) = def.auto_id_column() else {
+        return Ok(base);
+    };
+    let mut next = base;
+    for b in batches {
+        let Some(ids) = b
+            .column_by_name(col)
+            .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
+        else {
+            continue;
+        };
+        if let Some(max) = datafusion::arrow::compute::max(ids) {
+            next = next.max(max.saturating_add(1));
+        }
+    }
+    Ok(next)
+}

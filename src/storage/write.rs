@@ -1,0 +1,307 @@
+//! The write path of a table: append through the log, flush the log into Parquet, compact
+//! small parts, rewrite parts for UPDATE / DELETE / upsert, and add whole files for loads.
+//!
+//! Every write holds the in-process mutex and the cross-process file lock, reads the latest
+//! committed state, and ends in one atomic manifest replacement (or one fsync'd log frame).
+
+use super::fsutil::{fsync_dir, remove_if_exists};
+use super::lock::TableLock;
+use super::manifest::{self, DataFile, Manifest};
+use super::parquet_io::{read_part, write_part, PartWriter};
+use super::rows::{check_unique, fill_defaults, local_now_micros, row_keys};
+use super::table::{next_id_after, Snapshot, Table};
+use super::wal;
+use crate::error::{CipError, Result};
+use datafusion::arrow::record_batch::RecordBatch;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long replaced files stay for queries that were planned against them.
+const GRACE: Duration = Duration::from_secs(60);
+
+/// Decides, batch by batch, what a rewrite does to the existing rows.
+pub type RewriteFn<'a> = dyn FnMut(&RecordBatch) -> Result<Rewrite> + 'a;
+
+/// What a rewrite does to one batch of existing rows.
+pub enum Rewrite {
+    Keep,
+    /// The batch's new rows, and how many rows were changed or removed.
+    Replace(RecordBatch, u64),
+}
+
+pub struct WriteGuard<'a> {
+    _mutex: std::sync::MutexGuard<'a, ()>,
+    _lock: TableLock,
+}
+
+impl Table {
+    pub(super) fn lock_for_write(&self) -> Result<WriteGuard<'_>> {
+        let mutex = self
+            .write_mutex
+            .lock()
+            .map_err(|_| CipError::Corrupt(format!("{}: a writer panicked", self.name())))?;
+        let lock = TableLock::acquire(&self.dir)?;
+        Ok(WriteGuard {
+            _mutex: mutex,
+            _lock: lock,
+        })
+    }
+
+    /// The committed state for a writer holding the lock; cuts a torn log tail first.
+    fn snapshot_for_write(&self) -> Result<Arc<Snapshot>> {
+        let snap = self.snapshot()?;
+        if snap.wal_torn {
+            wal::truncate(&self.path_of(&snap.manifest.wal), snap.wal_end)?;
+            let mut fixed = (*snap).clone();
+            fixed.wal_torn = false;
+            let fixed = Arc::new(fixed);
+            self.set_cache(fixed.clone());
+            return Ok(fixed);
+        }
+        Ok(snap)
+    }
+
+    /// Appends rows durably: one fsync'd log frame, flushed into Parquet when the log is big.
+    /// Returns the number of rows appended.
+    pub fn append(&self, batches: &[RecordBatch]) -> Result<u64> {
+        let batches: Vec<&RecordBatch> = batches.iter().filter(|b| b.num_rows() > 0).collect();
+        if batches.is_empty() {
+            return Ok(0);
+        }
+        let merged =
+            datafusion::arrow::compute::concat_batches(&self.def.schema, batches.iter().copied())?;
+        let _g = self.lock_for_write()?;
+        let snap = self.snapshot_for_write()?;
+        let now = local_now_micros(self.opts.timezone);
+        let (batch, next_id) = fill_defaults(&self.def, &merged, snap.next_id, now)?;
+        if self.def.unique {
+            check_unique(&self.def, &batch, &self.existing_keys(&snap)?)?;
+        }
+        let frame = wal::encode_frame(&batch)?;
+        let wal_path = self.path_of(&snap.manifest.wal);
+        let end = wal::append(&wal_path, &frame)?;
+        let mut next = (*snap).clone();
+        next.wal_batches.push(batch.clone());
+        next.wal_end = end;
+        next.next_id = next_id;
+        let rows = batch.num_rows() as u64;
+        let next = Arc::new(next);
+        self.set_cache(next.clone());
+        if next.wal_rows() >= self.opts.flush_rows {
+            self.flush_locked(&next)?;
+        }
+        self.bury_expired();
+        Ok(rows)
+    }
+
+    /// Moves the log into a Parquet part, then compacts if there are too many parts.
+    pub fn flush(&self) -> Result<()> {
+        let _g = self.lock_for_write()?;
+        let snap = self.snapshot_for_write()?;
+        if snap.wal_rows() > 0 {
+            self.flush_locked(&snap)?;
+        }
+        Ok(())
+    }
+
+    fn flush_locked(&self, snap: &Snapshot) -> Result<()> {
+        let mut m = snap.manifest.clone();
+        let part = manifest::part_name(m.take_file_number());
+        let file = write_part(&self.dir, &part, &self.def.schema, &snap.wal_batches)?;
+        m.files.push(file);
+        let old_wal = self.path_of(&m.wal);
+        m.wal = manifest::wal_name(m.take_file_number());
+        m.next_id = snap.next_id;
+        self.commit(m, vec![old_wal], false)?;
+        self.compact_locked()
+    }
+
+    /// Merges small parts into one when there are more than `max_parts`.
+    fn compact_locked(&self) -> Result<()> {
+        let snap = self.snapshot_for_write()?;
+        let m = &snap.manifest;
+        if m.files.len() <= self.opts.max_parts {
+            return Ok(());
+        }
+        let (small, big): (Vec<DataFile>, Vec<DataFile>) = m
+            .files
+            .iter()
+            .cloned()
+            .partition(|f| f.rows < self.opts.small_part_rows);
+        if small.len() < 2 {
+            return Ok(());
+        }
+        let mut next = m.clone();
+        let name = manifest::part_name(next.take_file_number());
+        let mut w = PartWriter::create(&self.dir, &name, &self.def.schema)?;
+        for f in &small {
+            for b in read_part(&self.path_of(&f.name), &self.def.schema)? {
+                w.write(&b?)?;
+            }
+        }
+        let merged = w.finish()?;
+        let replaced = small.iter().map(|f| self.path_of(&f.name)).collect();
+        next.files = big;
+        next.files.push(merged);
+        self.commit(next, replaced, false)
+    }
+
+    /// Commits a new manifest; files no longer referenced are removed now (`erase`) or after
+    /// the grace period.
+    fn commit(&self, mut m: Manifest, replaced: Vec<PathBuf>, erase: bool) -> Result<()> {
+        m.version += 1;
+        manifest::write(&self.dir, &m)?;
+        if erase {
+            for p in &replaced {
+                remove_if_exists(p)?;
+            }
+            fsync_dir(&self.dir)?;
+        } else if let Ok(mut g) = self.graveyard.lock() {
+            let now = Instant::now();
+            g.extend(replaced.into_iter().map(|p| (p, now)));
+        }
+        // Re-read so the cache reflects exactly what is on disk.
+        self.snapshot()?;
+        Ok(())
+    }
+
+    /// Removes replaced files whose grace period is over.
+    pub fn bury_expired(&self) {
+        let Ok(mut g) = self.graveyard.lock() else {
+            return;
+        };
+        g.retain(|(p, since)| {
+            if since.elapsed() < GRACE {
+                return true;
+            }
+            remove_if_exists(p).is_err()
+        });
+    }
+
+    /// Rewrites the table: `f` sees every existing batch; parts where it keeps everything stay
+    /// as they are, the others (and the log) are rewritten; `extra` rows are added. Replaced
+    /// files are removed at once, so erased rows are gone from disk when this returns.
+    /// Returns the total count `f` reported.
+    pub fn rewrite(
+        &self,
+        mut f: Option<&mut RewriteFn<'_>>,
+        extra: &[RecordBatch],
+    ) -> Result<u64> {
+        let _g = self.lock_for_write()?;
+        let snap = self.snapshot_for_write()?;
+        let mut next = snap.manifest.clone();
+        let mut changed = 0u64;
+        let mut files = Vec::new();
+        let mut replaced = Vec::new();
+        for file in &snap.manifest.files {
+            let Some(f) = f.as_deref_mut() else {
+                files.push(file.clone());
+                continue;
+            };
+            let path = self.path_of(&file.name);
+            let mut out = Vec::new();
+            let mut touched = false;
+            for b in read_part(&path, &self.def.schema)? {
+                let b = b?;
+                match f(&b)? {
+                    Rewrite::Keep => out.push(b),
+                    Rewrite::Replace(nb, n) => {
+                        touched = true;
+                        changed += n;
+                        out.push(nb);
+                    }
+                }
+            }
+            if touched {
+                replaced.push(path);
+                if out.iter().any(|b| b.num_rows() > 0) {
+                    let name = manifest::part_name(next.take_file_number());
+                    files.push(write_part(&self.dir, &name, &self.def.schema, &out)?);
+                }
+            } else {
+                files.push(file.clone());
+            }
+        }
+        let mut tail = Vec::new();
+        for b in &snap.wal_batches {
+            let Some(f) = f.as_deref_mut() else {
+                tail.push(b.clone());
+                continue;
+            };
+            match f(b)? {
+                Rewrite::Keep => tail.push(b.clone()),
+                Rewrite::Replace(nb, n) => {
+                    changed += n;
+                    tail.push(nb);
+                }
+            }
+        }
+        let mut next_id = snap.next_id;
+        let now = local_now_micros(self.opts.timezone);
+        for b in extra {
+            let (filled, n) = fill_defaults(&self.def, b, next_id, now)?;
+            next_id = n;
+            tail.push(filled);
+        }
+        if self.def.unique && !extra.is_empty() {
+            self.check_unique_parts(&files, &tail)?;
+        }
+        if tail.iter().any(|b| b.num_rows() > 0) {
+            let name = manifest::part_name(next.take_file_number());
+            files.push(write_part(&self.dir, &name, &self.def.schema, &tail)?);
+        }
+        replaced.push(self.path_of(&next.wal));
+        next.wal = manifest::wal_name(next.take_file_number());
+        next.files = files;
+        next.next_id = next_id_after(&self.def, &tail, next_id)?;
+        self.commit(next, replaced, true)?;
+        Ok(changed)
+    }
+
+    /// Adds a finished part file (written under a temporary name by a load) to the table.
+    pub fn add_part(&self, file: DataFile, batches_for_keys: Option<&[RecordBatch]>) -> Result<()> {
+        let _g = self.lock_for_write()?;
+        let snap = self.snapshot_for_write()?;
+        if let (true, Some(batches)) = (self.def.unique, batches_for_keys) {
+            let existing = self.existing_keys(&snap)?;
+            for b in batches {
+                check_unique(&self.def, b, &existing)?;
+            }
+        }
+        let mut m = snap.manifest.clone();
+        m.files.push(file);
+        self.commit(m, vec![], false)?;
+        self.compact_locked()
+    }
+
+    fn check_unique_parts(&self, files: &[DataFile], tail: &[RecordBatch]) -> Result<()> {
+        let mut seen = HashSet::new();
+        let mut batches: Vec<RecordBatch> = tail.to_vec();
+        for f in files {
+            for b in read_part(&self.path_of(&f.name), &self.def.schema)? {
+                batches.push(b?);
+            }
+        }
+        for b in &batches {
+            check_unique(&self.def, b, &seen)?;
+            seen.extend(row_keys(&self.def, b)?);
+        }
+        Ok(())
+    }
+
+    /// Every key already in the table (unique tables are small dimension tables).
+    pub fn existing_keys(&self, snap: &Snapshot) -> Result<HashSet<String>> {
+        let mut keys = HashSet::new();
+        for path in self.part_paths(snap) {
+            for b in read_part(&path, &self.def.schema)? {
+                keys.extend(row_keys(&self.def, &b?)?);
+            }
+        }
+        for b in &snap.wal_batches {
+            keys.extend(row_keys(&self.def, b)?);
+        }
+        Ok(keys)
+    }
+}
