@@ -11,7 +11,7 @@ pub type Result<T, E = CipError> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CipError {
-    #[error(transparent)]
+    #[error("{}", df_message(.0))]
     DataFusion(#[from] DataFusionError),
     #[error("{context}: {source}")]
     Io {
@@ -73,6 +73,20 @@ fn io_sqlstate(e: &std::io::Error) -> &'static str {
     }
 }
 
+/// The message a user should read: our own errors carried through DataFusion lose the
+/// "External error:" wrapper.
+pub fn df_message(e: &DataFusionError) -> String {
+    match e {
+        DataFusionError::External(inner) => match inner.downcast_ref::<CipError>() {
+            Some(cip) => cip.to_string(),
+            None => inner.to_string(),
+        },
+        DataFusionError::Context(ctx, inner) => format!("{ctx}: {}", df_message(inner)),
+        DataFusionError::Shared(inner) => df_message(inner),
+        other => other.strip_backtrace(),
+    }
+}
+
 /// DataFusion reports most user mistakes as `Plan` or `Execution` errors with a message;
 /// the variant (and, where the variant is too coarse, the message) decides the SQLSTATE.
 pub fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
@@ -114,6 +128,7 @@ fn arrow_sqlstate(e: &ArrowError) -> &'static str {
         ArrowError::CastError(_) | ArrowError::ParseError(_) => "22P02",
         ArrowError::ArithmeticOverflow(_) | ArrowError::ComputeError(_) => "22003",
         ArrowError::MemoryError(_) => "53200",
+        ArrowError::InvalidArgumentError(m) if m.contains("non-nullable") => "23502",
         ArrowError::ExternalError(inner) => match inner.downcast_ref::<DataFusionError>() {
             Some(df) => datafusion_sqlstate(df),
             None => "XX000",

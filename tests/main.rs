@@ -1,1 +1,8 @@
+//! cip's integration tests: one test binary (CI builds and links it once), one module per
+//! concern.
 
+mod cli;
+mod common;
+mod durability;
+mod slt;
+mod storage;

@@ -54,11 +54,11 @@ impl Archetype {
     /// Mean days between visits while the member is active.
     pub fn mean_gap_days(self) -> f64 {
         match self {
-            Archetype::Vip => 9.0,
-            Archetype::Loyal => 16.0,
-            Archetype::Potential => 70.0,
-            Archetype::Regular => 38.0,
-            Archetype::ChurnRisk => 14.0,
+            Archetype::Vip => 16.0,
+            Archetype::Loyal => 27.0,
+            Archetype::Potential => 85.0,
+            Archetype::Regular => 58.0,
+            Archetype::ChurnRisk => 24.0,
             Archetype::New => 10.0,
         }
     }

@@ -158,18 +158,23 @@ fn init_table(table: &Table) -> Result<()> {
         }
         Err(e) => return Err(e),
     };
-    let entries = std::fs::read_dir(&table.dir)
-        .map_err(|e| CipError::io(format!("list {}", table.dir.display()), e))?;
+    sweep(&table.dir, &m)?;
+    Ok(())
+}
+
+/// Removes every data or log file of a table that `m` does not name, and leftover temp
+/// files. Only called under the table's write lock: every writer writes under it, so nothing
+/// unreferenced is in progress.
+pub(crate) fn sweep(dir: &Path, m: &manifest::Manifest) -> Result<()> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| CipError::io(format!("list {}", dir.display()), e))?;
     for entry in entries.filter_map(|e| e.ok()) {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let ours = name.ends_with(".tmp")
-            || name.starts_with("part-")
-            || name.starts_with("load-")
-            || name.starts_with("wal-");
+        let ours = name.ends_with(".tmp") || name.starts_with("part-") || name.starts_with("wal-");
         let live = name == m.wal || m.files.iter().any(|f| f.name == name);
         if ours && !live {
             fsutil::remove_if_exists(&entry.path())?;
         }
     }
-    Ok(())
+    fsutil::fsync_dir(dir)
 }

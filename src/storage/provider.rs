@@ -82,7 +82,7 @@ impl TableProvider for CipTable {
         }
         if !snap.wal_batches.is_empty() || inputs.is_empty() {
             inputs.push(MemorySourceConfig::try_new_exec(
-                std::slice::from_ref(&snap.wal_batches),
+                &[snap.wal_batches.to_vec()],
                 schema,
                 projection.cloned(),
             )?);

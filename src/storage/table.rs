@@ -41,7 +41,8 @@ impl Default for StoreOptions {
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub manifest: Manifest,
-    pub wal_batches: Vec<RecordBatch>,
+    /// Shared, so a new snapshot after an append copies the list only while a reader holds it.
+    pub wal_batches: Arc<Vec<RecordBatch>>,
     /// Where the whole frames of the log end.
     pub wal_end: u64,
     /// Whether the log ends in a torn frame (a writer cuts it off before appending).
@@ -126,7 +127,9 @@ impl Table {
             }
         }
         let (mut batches, offset) = match &cached {
-            Some(c) if c.manifest == m && c.wal_end < wal_len => (c.wal_batches.clone(), c.wal_end),
+            Some(c) if c.manifest == m && c.wal_end < wal_len => {
+                (c.wal_batches.to_vec(), c.wal_end)
+            }
             _ => (Vec::new(), 0),
         };
         let read = wal::read_from(&wal_path, offset, &self.def.schema)?;
@@ -134,7 +137,7 @@ impl Table {
         let next_id = next_id_after(&self.def, &batches, m.next_id)?;
         let snap = Arc::new(Snapshot {
             manifest: m,
-            wal_batches: batches,
+            wal_batches: Arc::new(batches),
             wal_end: read.end,
             wal_torn: read.torn,
             next_id,
@@ -145,6 +148,12 @@ impl Table {
 
     pub(super) fn cached(&self) -> Option<Arc<Snapshot>> {
         self.cache.read().ok().and_then(|c| c.clone())
+    }
+
+    pub(super) fn clear_cache(&self) {
+        if let Ok(mut c) = self.cache.write() {
+            *c = None;
+        }
     }
 
     pub(super) fn set_cache(&self, snap: Arc<Snapshot>) {

@@ -4,7 +4,7 @@
 //! Every write holds the in-process mutex and the cross-process file lock, reads the latest
 //! committed state, and ends in one atomic manifest replacement (or one fsync'd log frame).
 
-use super::fsutil::{fsync_dir, remove_if_exists};
+use super::fsutil::remove_if_exists;
 use super::lock::TableLock;
 use super::manifest::{self, DataFile, Manifest};
 use super::parquet_io::{read_part, write_part, PartWriter};
@@ -82,8 +82,11 @@ impl Table {
         let frame = wal::encode_frame(&batch)?;
         let wal_path = self.path_of(&snap.manifest.wal);
         let end = wal::append(&wal_path, &frame)?;
-        let mut next = (*snap).clone();
-        next.wal_batches.push(batch.clone());
+        // Take the snapshot out of the cache so the log's batch list is extended in place
+        // rather than copied on every insert.
+        self.clear_cache();
+        let mut next = Arc::try_unwrap(snap).unwrap_or_else(|shared| (*shared).clone());
+        Arc::make_mut(&mut next.wal_batches).push(batch.clone());
         next.wal_end = end;
         next.next_id = next_id;
         let rows = batch.num_rows() as u64;
@@ -154,10 +157,12 @@ impl Table {
         m.version += 1;
         manifest::write(&self.dir, &m)?;
         if erase {
-            for p in &replaced {
-                remove_if_exists(p)?;
+            // Everything not in the new state goes now, including files an earlier flush or
+            // compaction (of this or another process) left for their grace period.
+            super::sweep(&self.dir, &m)?;
+            if let Ok(mut g) = self.graveyard.lock() {
+                g.clear();
             }
-            fsync_dir(&self.dir)?;
         } else if let Ok(mut g) = self.graveyard.lock() {
             let now = Instant::now();
             g.extend(replaced.into_iter().map(|p| (p, now)));
@@ -184,11 +189,7 @@ impl Table {
     /// as they are, the others (and the log) are rewritten; `extra` rows are added. Replaced
     /// files are removed at once, so erased rows are gone from disk when this returns.
     /// Returns the total count `f` reported.
-    pub fn rewrite(
-        &self,
-        mut f: Option<&mut RewriteFn<'_>>,
-        extra: &[RecordBatch],
-    ) -> Result<u64> {
+    pub fn rewrite(&self, mut f: Option<&mut RewriteFn<'_>>, extra: &[RecordBatch]) -> Result<u64> {
         let _g = self.lock_for_write()?;
         let snap = self.snapshot_for_write()?;
         let mut next = snap.manifest.clone();
@@ -225,7 +226,7 @@ impl Table {
             }
         }
         let mut tail = Vec::new();
-        for b in &snap.wal_batches {
+        for b in snap.wal_batches.iter() {
             let Some(f) = f.as_deref_mut() else {
                 tail.push(b.clone());
                 continue;
@@ -299,7 +300,7 @@ impl Table {
                 keys.extend(row_keys(&self.def, &b?)?);
             }
         }
-        for b in &snap.wal_batches {
+        for b in snap.wal_batches.iter() {
             keys.extend(row_keys(&self.def, b)?);
         }
         Ok(keys)

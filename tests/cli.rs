@@ -1,0 +1,101 @@
+//! The command line end to end: generate, sql, and the demo data's shape.
+
+use crate::common;
+
+#[test]
+fn generate_is_deterministic_and_served_as_is() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    for d in [&a, &b] {
+        let o = std::process::Command::new(common::cip_bin())
+            .args([
+                "generate",
+                "--members",
+                "3000",
+                "--seed",
+                "11",
+                "--until",
+                "2026-10-31",
+                "--out",
+            ])
+            .arg(d)
+            .output()
+            .expect("generate");
+        assert!(o.status.success(), "{}", common::stderr(&o));
+    }
+    let q = "SELECT count(*) AS n, sum(points) AS p, count(DISTINCT store_id) AS s FROM members";
+    let (oa, ob) = (
+        common::cip(&a, &["sql", "-c", q]),
+        common::cip(&b, &["sql", "-c", q]),
+    );
+    assert!(oa.status.success(), "{}", common::stderr(&oa));
+    assert_eq!(common::stdout(&oa), common::stdout(&ob));
+    assert!(
+        common::stdout(&oa).contains("| 3000 |"),
+        "{}",
+        common::stdout(&oa)
+    );
+    assert!(a.join("archetypes.parquet").exists());
+
+    // A realistic chain: about ten visits per member, mostly in the evening, items adding up
+    // to their visits, every archetype present.
+    let o = common::cip(&a, &["sql", "-c", "
+        SELECT CAST(count(*) AS DOUBLE) / 3000 BETWEEN 7 AND 13 AS visits_per_member,
+               avg(CASE WHEN extract(hour FROM started_at) >= 19 OR extract(hour FROM started_at) < 3 THEN 1.0 ELSE 0.0 END) > 0.85 AS evening
+        FROM visits"]);
+    assert!(
+        common::stdout(&o).contains("| true              | true    |"),
+        "{}",
+        common::stdout(&o)
+    );
+    let o = common::cip(
+        &a,
+        &[
+            "sql",
+            "-c",
+            "
+        SELECT count(*) AS mismatched FROM (
+          SELECT v.visit_id, v.amount, sum(i.amount) AS items
+          FROM visits v JOIN order_items i ON i.visit_id = v.visit_id
+          GROUP BY v.visit_id, v.amount) WHERE amount <> items",
+        ],
+    );
+    assert!(
+        common::stdout(&o).contains("| 0          |"),
+        "{}",
+        common::stdout(&o)
+    );
+    let o = common::cip(
+        &a,
+        &[
+            "sql",
+            "-c",
+            "SELECT count(DISTINCT category) AS c FROM order_items",
+        ],
+    );
+    assert!(
+        common::stdout(&o).contains("| 6 |"),
+        "{}",
+        common::stdout(&o)
+    );
+
+    // generate refuses to write into a folder with data.
+    let o = std::process::Command::new(common::cip_bin())
+        .args(["generate", "--members", "10", "--out"])
+        .arg(&a)
+        .output()
+        .expect("generate");
+    assert!(!o.status.success() && common::stderr(&o).contains("not empty"));
+}
+
+#[test]
+fn sql_errors_exit_non_zero_with_sqlstate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = common::cip(dir.path(), &["sql", "-c", "SELECT * FROM nowhere"]);
+    assert!(!o.status.success());
+    assert!(
+        common::stderr(&o).contains("42P01"),
+        "{}",
+        common::stderr(&o)
+    );
+}

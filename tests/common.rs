@@ -1,0 +1,75 @@
+//! Helpers shared by the integration tests.
+
+use cip::config::Config;
+use cip::engine::Engine;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn cip_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_cip"))
+}
+
+/// Runs `cip --data DIR args…` and returns its output.
+pub fn cip(data: &Path, args: &[&str]) -> Output {
+    Command::new(cip_bin())
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env("CIP_LOG", "warn")
+        .output()
+        .expect("run cip")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A config for a test: its own data directory, the repository's queries/.
+pub fn config(data: &Path) -> Config {
+    Config {
+        data_dir: data.to_path_buf(),
+        queries_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("queries"),
+        ..Config::default()
+    }
+}
+
+pub async fn engine(data: &Path) -> Engine {
+    Engine::open(config(data)).await.expect("open engine")
+}
+
+/// Runs one query in a session and returns the rows as text.
+pub async fn rows(ctx: &datafusion::prelude::SessionContext, sql: &str) -> Vec<Vec<String>> {
+    let batches = ctx
+        .sql(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    to_text(&batches)
+}
+
+pub fn to_text(batches: &[datafusion::arrow::record_batch::RecordBatch]) -> Vec<Vec<String>> {
+    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+    let opts = FormatOptions::default().with_null("NULL");
+    let mut out = Vec::new();
+    for b in batches {
+        let fmts: Vec<_> = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).expect("formatter"))
+            .collect();
+        for r in 0..b.num_rows() {
+            out.push(fmts.iter().map(|f| f.value(r).to_string()).collect());
+        }
+    }
+    out
+}
+
+pub fn count(ctx_rows: &[Vec<String>]) -> i64 {
+    ctx_rows[0][0].parse().expect("a count")
+}
