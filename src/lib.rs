@@ -16,6 +16,7 @@ pub mod engine;
 pub mod error;
 pub mod generate;
 pub mod load;
+pub mod pg;
 pub mod serve;
 pub mod sql;
 pub mod storage;

@@ -9,8 +9,7 @@ use std::sync::Arc;
 pub async fn serve(config: Config) -> Result<()> {
     let engine = Arc::new(Engine::open(config).await?);
     let addr = engine.config.server.listen.clone();
-    tracing::info!("engine ready on {addr}");
-    let server = std::future::pending::<Result<()>>();
+    let server = crate::pg::serve(engine.clone(), &addr);
     tokio::select! {
         r = server => r?,
         _ = shutdown_signal() => {

@@ -4,5 +4,6 @@
 mod cli;
 mod common;
 mod durability;
+mod pgwire;
 mod slt;
 mod storage;

@@ -1,0 +1,126 @@
+//! The PostgreSQL wire protocol front end.
+//!
+//! Built on datafusion-postgres (pgwire handlers, parameter type inference, pg_catalog via
+//! datafusion-pg-catalog, Arrow encoding via arrow-pg). Unlike its stock `serve`, every
+//! connection gets its own handlers around its own `SessionContext` from the engine, so
+//! settings on one connection never leak into another, and errors keep their SQLSTATE.
+
+mod errors;
+mod hooks;
+
+use crate::engine::Engine;
+use crate::error::{CipError, Result};
+use datafusion_postgres::auth::AuthManager;
+use datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
+use datafusion_postgres::{DfSessionService, QueryHook};
+use pgwire::api::auth::noop::NoopStartupHandler;
+use pgwire::api::auth::StartupHandler;
+use pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::{ConnectionManager, ErrorHandler, PgWireServerHandlers};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// The handlers of one connection.
+struct Connection {
+    service: Arc<DfSessionService>,
+    startup: Arc<Startup>,
+    cancel: Arc<DefaultCancelHandler>,
+}
+
+struct Startup {
+    connections: Arc<ConnectionManager>,
+}
+
+#[async_trait::async_trait]
+impl NoopStartupHandler for Startup {
+    fn connection_manager(&self) -> Option<Arc<ConnectionManager>> {
+        Some(self.connections.clone())
+    }
+}
+
+impl PgWireServerHandlers for Connection {
+    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
+        self.service.clone()
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        self.service.clone()
+    }
+
+    fn startup_handler(&self) -> Arc<impl StartupHandler> {
+        self.startup.clone()
+    }
+
+    fn error_handler(&self) -> Arc<impl ErrorHandler> {
+        Arc::new(errors::SqlStateErrors)
+    }
+
+    fn cancel_handler(&self) -> Arc<impl CancelHandler> {
+        self.cancel.clone()
+    }
+}
+
+/// A session for one connection: the engine's session plus pg_catalog.
+async fn connection_session(engine: &Engine) -> Result<datafusion::prelude::SessionContext> {
+    let ctx = engine.session().await?;
+    setup_pg_catalog(&ctx, "cip", Arc::new(AuthManager::default()))
+        .map_err(|e| CipError::DataFusion(*e))?;
+    Ok(ctx)
+}
+
+fn query_hooks() -> Vec<Arc<dyn QueryHook>> {
+    use datafusion_postgres::hooks::{cursor, set_show, transactions};
+    vec![
+        Arc::new(hooks::CommandTagHook),
+        Arc::new(cursor::CursorStatementHook),
+        Arc::new(set_show::SetShowHook),
+        Arc::new(transactions::TransactionStatementHook),
+    ]
+}
+
+/// Listens on `addr` and serves every connection until the future is dropped.
+pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| CipError::io(format!("listen on {addr}"), e))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| CipError::io("listener address", e))?;
+    // A plain line (not a log record), so scripts and tests can find the port chosen for :0.
+    eprintln!("listening: postgresql://{local}");
+    let connections = Arc::new(ConnectionManager::new());
+    loop {
+        let (socket, peer) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("accept failed: {e}");
+                continue;
+            }
+        };
+        let engine = engine.clone();
+        let connections = connections.clone();
+        tokio::spawn(async move {
+            let ctx = match connection_session(&engine).await {
+                Ok(ctx) => ctx,
+                Err(e) => {
+                    tracing::error!("cannot open a session for {peer}: {e}");
+                    return;
+                }
+            };
+            let handlers = Connection {
+                service: Arc::new(DfSessionService::new_with_hooks(
+                    Arc::new(ctx),
+                    query_hooks(),
+                )),
+                startup: Arc::new(Startup {
+                    connections: connections.clone(),
+                }),
+                cancel: Arc::new(DefaultCancelHandler::new(connections)),
+            };
+            if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
+                tracing::debug!("connection from {peer} ended: {e}");
+            }
+        });
+    }
+}
