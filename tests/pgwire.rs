@@ -38,7 +38,11 @@ impl Server {
                 .expect("cip serve exited before listening")
                 .expect("read stderr");
             if let Some(addr) = line.strip_prefix("listening: postgresql://") {
-                break addr.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+                break addr
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .expect("port");
             }
         };
         // Keep draining stderr so the server never blocks on a full pipe.
@@ -59,7 +63,9 @@ impl Server {
 }
 
 fn code(e: &tokio_postgres::Error) -> String {
-    e.code().map(|c| c.code().to_string()).unwrap_or_else(|| format!("no SQLSTATE: {e}"))
+    e.code()
+        .map(|c| c.code().to_string())
+        .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,41 +89,67 @@ async fn queries_parameters_writes_and_sqlstates_over_the_wire() {
 
     // Visible on another connection at once.
     let row = b
-        .query_one("SELECT name, points FROM members WHERE member_id = $1", &[&"M1"])
+        .query_one(
+            "SELECT name, points FROM members WHERE member_id = $1",
+            &[&"M1"],
+        )
         .await
         .expect("select");
     assert_eq!(row.get::<_, String>(0), "王伟");
     assert_eq!(row.get::<_, Option<i64>>(1), Some(10));
 
     let updated = b
-        .execute("UPDATE members SET tier = 'gold' WHERE tier = $1", &[&"silver"])
+        .execute(
+            "UPDATE members SET tier = 'gold' WHERE tier = $1",
+            &[&"silver"],
+        )
         .await
         .expect("update");
     assert_eq!(updated, 1);
-    let deleted = a.execute("DELETE FROM members WHERE member_id = 'M1'", &[]).await.expect("delete");
+    let deleted = a
+        .execute("DELETE FROM members WHERE member_id = 'M1'", &[])
+        .await
+        .expect("delete");
     assert_eq!(deleted, 1);
-    let rows = a.simple_query("SELECT member_id, tier FROM members").await.expect("simple");
+    let rows = a
+        .simple_query("SELECT member_id, tier FROM members")
+        .await
+        .expect("simple");
     let data: Vec<_> = rows
         .iter()
         .filter_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r) => Some((r.get(0).map(String::from), r.get(1).map(String::from))),
+            tokio_postgres::SimpleQueryMessage::Row(r) => {
+                Some((r.get(0).map(String::from), r.get(1).map(String::from)))
+            }
             _ => None,
         })
         .collect();
-    assert_eq!(data, vec![(Some("M2".to_string()), Some("gold".to_string()))]);
+    assert_eq!(
+        data,
+        vec![(Some("M2".to_string()), Some("gold".to_string()))]
+    );
 
     for (sql, want) in [
         ("SELECT * FROM no_such_table", SqlState::UNDEFINED_TABLE),
-        ("SELECT no_such_column FROM members", SqlState::UNDEFINED_COLUMN),
+        (
+            "SELECT no_such_column FROM members",
+            SqlState::UNDEFINED_COLUMN,
+        ),
         ("SELEC 1", SqlState::SYNTAX_ERROR),
         ("SELECT 1 / 0", SqlState::DIVISION_BY_ZERO),
-        ("INSERT INTO members (member_id) VALUES ('M2')", SqlState::UNIQUE_VIOLATION),
+        (
+            "INSERT INTO members (member_id) VALUES ('M2')",
+            SqlState::UNIQUE_VIOLATION,
+        ),
     ] {
         let e = a.simple_query(sql).await.expect_err(sql);
         assert_eq!(code(&e), want.code(), "{sql}: {e:?}");
     }
     // The connection is still usable after errors.
-    let one = a.query_one("SELECT 1::BIGINT", &[]).await.expect("select 1");
+    let one = a
+        .query_one("SELECT 1::BIGINT", &[])
+        .await
+        .expect("select 1");
     assert_eq!(one.get::<_, i64>(0), 1);
 }
 
@@ -127,15 +159,29 @@ async fn garbage_on_one_connection_does_not_hurt_the_others() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start(dir.path());
     let good = server.connect().await;
-    for junk in [&b"\x00\x00\x00\x08\x04\xd2\x16\x2f"[..], b"GET / HTTP/1.1\r\n\r\n", b"\x00\x00\x00\x03", b"\xff\xff\xff\xff garbage"] {
-        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", server.port)).await.expect("tcp");
+    for junk in [
+        &b"\x00\x00\x00\x08\x04\xd2\x16\x2f"[..],
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"\x00\x00\x00\x03",
+        b"\xff\xff\xff\xff garbage",
+    ] {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+            .await
+            .expect("tcp");
         let _ = s.write_all(junk).await;
         let _ = s.shutdown().await;
         let mut buf = Vec::new();
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut buf)).await;
     }
-    let row = good.query_one("SELECT count(*) FROM members", &[]).await.expect("still serving");
+    let row = good
+        .query_one("SELECT count(*) FROM members", &[])
+        .await
+        .expect("still serving");
     assert_eq!(row.get::<_, i64>(0), 0);
     let fresh = server.connect().await;
-    fresh.simple_query("SELECT 1").await.expect("new connections still work");
+    fresh
+        .simple_query("SELECT 1")
+        .await
+        .expect("new connections still work");
 }

@@ -263,3 +263,57 @@ async fn a_query_over_the_memory_limit_fails_cleanly() {
         vec![vec!["1".to_string()]]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_parquet_opens_in_duckdb_and_pyarrow() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let o = std::process::Command::new(common::cip_bin())
+        .args(["generate", "--members", "500", "--seed", "3", "--out"])
+        .arg(&data)
+        .output()
+        .expect("generate");
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    // A DELETE rewrites parts; a few inserts go to the log, which a checkpoint flushes.
+    common::cip(&data, &["sql", "-c", "DELETE FROM visits WHERE member_id = 'M00000001'; INSERT INTO visits (visit_id, member_id, amount) VALUES ('X1', 'M1', 1.25)"]);
+    let o = common::cip(&data, &["checkpoint"]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let o = common::cip(
+        &data,
+        &[
+            "sql",
+            "-c",
+            "SELECT count(*) AS n, sum(amount) AS s FROM visits",
+        ],
+    );
+    let ours = common::stdout(&o);
+    let script = format!(
+        "import duckdb, pyarrow.parquet as pq, glob\n\
+         n, s = duckdb.sql(\"SELECT count(*), sum(amount) FROM read_parquet('{0}/visits/*.parquet')\").fetchall()[0]\n\
+         t = sum(pq.read_table(f).num_rows for f in glob.glob('{0}/members/*.parquet'))\n\
+         print(n, s, t)",
+        data.display()
+    );
+    let py = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .expect("python3");
+    assert!(
+        py.status.success(),
+        "DuckDB / pyarrow could not read the files (.ci/run installs them): {}",
+        common::stderr(&py)
+    );
+    let theirs = common::stdout(&py);
+    let mut it = theirs.split_whitespace();
+    let (n, s, members) = (
+        it.next().expect("n"),
+        it.next().expect("s"),
+        it.next().expect("t"),
+    );
+    assert!(
+        ours.contains(&format!("| {n} ")) && ours.contains(&format!(" {s} ")),
+        "cip: {ours} duckdb: {theirs}"
+    );
+    assert_eq!(members, "500");
+}

@@ -39,7 +39,11 @@ async fn run_counted(ctx: &SessionContext, plan: LogicalPlan, tag: &str) -> PgWi
     let rows: u64 = batches
         .iter()
         .filter_map(|b| {
-            let c = b.columns().first()?.as_any().downcast_ref::<UInt64Array>()?;
+            let c = b
+                .columns()
+                .first()?
+                .as_any()
+                .downcast_ref::<UInt64Array>()?;
             (!c.is_empty()).then(|| c.value(0))
         })
         .sum();
