@@ -49,7 +49,7 @@ fn upsert_rows(table: &crate::storage::Table, batches: &[RecordBatch]) -> Result
     }
     let mut keys = HashSet::new();
     for b in batches {
-        crate::storage::schema_check_unique(def, b, &keys)?;
+        crate::storage::schema_check_unique(def, b, &|k| keys.contains(k))?;
         keys.extend(crate::storage::row_keys(def, b)?);
     }
     let mut replace = |b: &RecordBatch| -> Result<Rewrite> {

@@ -109,7 +109,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Checkpoint => {
             let engine = cip::engine::Engine::open(config).await?;
             let store = engine.store.clone();
-            tokio::task::spawn_blocking(move || store.checkpoint())
+            tokio::task::spawn_blocking(move || store.shutdown())
                 .await
                 .map_err(|e| CipError::Corrupt(format!("checkpoint failed: {e}")))??;
             println!("checkpoint done");

@@ -17,7 +17,7 @@ pub async fn serve(config: Config) -> Result<()> {
         }
     }
     let store = engine.store.clone();
-    tokio::task::spawn_blocking(move || store.checkpoint())
+    tokio::task::spawn_blocking(move || store.shutdown())
         .await
         .map_err(|e| CipError::Corrupt(format!("checkpoint failed: {e}")))??;
     Ok(())

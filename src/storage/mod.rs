@@ -82,6 +82,15 @@ impl Store {
         }
         Ok(())
     }
+
+    /// Checkpoints and removes files kept for in-flight queries: for a clean shutdown.
+    pub fn shutdown(&self) -> Result<()> {
+        self.checkpoint()?;
+        for t in self.tables.values() {
+            t.bury_all();
+        }
+        Ok(())
+    }
 }
 
 fn check_format(root: &Path) -> Result<()> {

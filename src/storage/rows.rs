@@ -115,10 +115,14 @@ pub fn row_keys(def: &TableDef, batch: &RecordBatch) -> Result<Vec<String>> {
 }
 
 /// Refuses a batch whose keys repeat among themselves or already exist.
-pub fn check_unique(def: &TableDef, batch: &RecordBatch, existing: &HashSet<String>) -> Result<()> {
+pub fn check_unique(
+    def: &TableDef,
+    batch: &RecordBatch,
+    exists: &dyn Fn(&str) -> bool,
+) -> Result<()> {
     let mut seen = HashSet::new();
     for k in row_keys(def, batch)? {
-        if existing.contains(&k) || !seen.insert(k.clone()) {
+        if exists(&k) || !seen.insert(k.clone()) {
             return Err(CipError::invalid(
                 "23505",
                 format!(

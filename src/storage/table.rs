@@ -70,7 +70,11 @@ pub struct Table {
     /// Files replaced by a flush or compaction, removed after a grace period so that queries
     /// already planned against them can finish. Erasing rewrites remove theirs at once.
     pub(super) graveyard: Mutex<Vec<(PathBuf, Instant)>>,
+    /// Keys of the committed parts of a unique table, by manifest version.
+    pub(super) key_cache: Mutex<Option<(u64, KeySet)>>,
 }
+
+pub(super) type KeySet = Arc<std::collections::HashSet<String>>;
 
 impl std::fmt::Debug for Table {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -89,6 +93,7 @@ impl Table {
             write_mutex: Mutex::new(()),
             cache: RwLock::new(None),
             graveyard: Mutex::new(Vec::new()),
+            key_cache: Mutex::new(None),
         }
     }
 

@@ -31,6 +31,18 @@ pub enum Rewrite {
     Replace(RecordBatch, u64),
 }
 
+/// The keys a unique table holds: those of its parts (cached) and of its log.
+pub struct ExistingKeys {
+    parts: super::table::KeySet,
+    log: HashSet<String>,
+}
+
+impl ExistingKeys {
+    pub fn contains(&self, key: &str) -> bool {
+        self.parts.contains(key) || self.log.contains(key)
+    }
+}
+
 pub struct WriteGuard<'a> {
     _mutex: std::sync::MutexGuard<'a, ()>,
     _lock: TableLock,
@@ -77,7 +89,8 @@ impl Table {
         let now = local_now_micros(self.opts.timezone);
         let (batch, next_id) = fill_defaults(&self.def, &merged, snap.next_id, now)?;
         if self.def.unique {
-            check_unique(&self.def, &batch, &self.existing_keys(&snap)?)?;
+            let existing = self.existing_keys(&snap)?;
+            check_unique(&self.def, &batch, &|k| existing.contains(k))?;
         }
         let frame = wal::encode_frame(&batch)?;
         let wal_path = self.path_of(&snap.manifest.wal);
@@ -93,7 +106,11 @@ impl Table {
         let next = Arc::new(next);
         self.set_cache(next.clone());
         if next.wal_rows() >= self.opts.flush_rows {
-            self.flush_locked(&next)?;
+            // The rows are durable in the log already: a failed flush must not turn an
+            // acknowledged insert into an error. The next write or checkpoint retries it.
+            if let Err(e) = self.flush_locked(&next) {
+                tracing::warn!("{}: flushing the log failed, will retry: {e}", self.name());
+            }
         }
         self.bury_expired();
         Ok(rows)
@@ -170,6 +187,13 @@ impl Table {
         // Re-read so the cache reflects exactly what is on disk.
         self.snapshot()?;
         Ok(())
+    }
+
+    /// Removes replaced files now (at shutdown, when no query can still be reading them).
+    pub fn bury_all(&self) {
+        if let Ok(mut g) = self.graveyard.lock() {
+            g.retain(|(p, _)| remove_if_exists(p).is_err());
+        }
     }
 
     /// Removes replaced files whose grace period is over.
@@ -268,7 +292,7 @@ impl Table {
         if let (true, Some(batches)) = (self.def.unique, batches_for_keys) {
             let existing = self.existing_keys(&snap)?;
             for b in batches {
-                check_unique(&self.def, b, &existing)?;
+                check_unique(&self.def, b, &|k| existing.contains(k))?;
             }
         }
         let mut m = snap.manifest.clone();
@@ -286,23 +310,41 @@ impl Table {
             }
         }
         for b in &batches {
-            check_unique(&self.def, b, &seen)?;
+            check_unique(&self.def, b, &|k| seen.contains(k))?;
             seen.extend(row_keys(&self.def, b)?);
         }
         Ok(())
     }
 
-    /// Every key already in the table (unique tables are small dimension tables).
-    pub fn existing_keys(&self, snap: &Snapshot) -> Result<HashSet<String>> {
-        let mut keys = HashSet::new();
-        for path in self.part_paths(snap) {
-            for b in read_part(&path, &self.def.schema)? {
-                keys.extend(row_keys(&self.def, &b?)?);
+    /// Every key already in the table. The keys of the parts are cached per manifest
+    /// version, so a single-row insert into a large members table does not re-read it.
+    pub fn existing_keys(&self, snap: &Snapshot) -> Result<ExistingKeys> {
+        let version = snap.manifest.version;
+        let cached = self.key_cache.lock().ok().and_then(|c| {
+            c.as_ref()
+                .filter(|(v, _)| *v == version)
+                .map(|(_, k)| k.clone())
+        });
+        let parts = match cached {
+            Some(k) => k,
+            None => {
+                let mut keys = HashSet::new();
+                for path in self.part_paths(snap) {
+                    for b in read_part(&path, &self.def.schema)? {
+                        keys.extend(row_keys(&self.def, &b?)?);
+                    }
+                }
+                let keys = Arc::new(keys);
+                if let Ok(mut c) = self.key_cache.lock() {
+                    *c = Some((version, keys.clone()));
+                }
+                keys
             }
-        }
+        };
+        let mut log = HashSet::new();
         for b in snap.wal_batches.iter() {
-            keys.extend(row_keys(&self.def, b)?);
+            log.extend(row_keys(&self.def, b)?);
         }
-        Ok(keys)
+        Ok(ExistingKeys { parts, log })
     }
 }
