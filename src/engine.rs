@@ -56,7 +56,8 @@ impl Engine {
     pub async fn session(&self) -> Result<SessionContext> {
         let mut cfg = SessionConfig::new()
             .with_information_schema(true)
-            .with_default_catalog_and_schema("cip", "public");
+            .with_default_catalog_and_schema("cip", "public")
+            .with_option_extension(crate::settings::CipOptions::default());
         if self.config.engine.target_partitions > 0 {
             cfg = cfg.with_target_partitions(self.config.engine.target_partitions);
         }

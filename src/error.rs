@@ -101,6 +101,12 @@ pub fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
         DataFusionError::ArrowError(ae, _) => arrow_sqlstate(ae),
         DataFusionError::ResourcesExhausted(_) => "53200",
         DataFusionError::NotImplemented(_) => "0A000",
+        DataFusionError::Configuration(m)
+            if m.contains("not found") || m.contains("Could not find") =>
+        {
+            "42704"
+        }
+        DataFusionError::Configuration(_) => "22023",
         DataFusionError::IoError(io) => io_sqlstate(io),
         DataFusionError::ParquetError(_) | DataFusionError::ObjectStore(_) => "58030",
         DataFusionError::Context(_, inner) => datafusion_sqlstate(inner),

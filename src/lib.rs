@@ -18,6 +18,7 @@ pub mod generate;
 pub mod load;
 pub mod pg;
 pub mod serve;
+pub mod settings;
 pub mod sql;
 pub mod storage;
 pub mod views;

@@ -22,6 +22,18 @@ pub async fn run_statement(
     ctx: &SessionContext,
     stmt: datafusion::sql::parser::Statement,
 ) -> Result<Outcome> {
+    if let datafusion::sql::parser::Statement::Statement(s) = &stmt {
+        if let datafusion::sql::sqlparser::ast::Statement::ShowVariable { variable } = s.as_ref() {
+            let name = variable
+                .iter()
+                .map(|i| i.value.as_str())
+                .collect::<Vec<_>>()
+                .join(".");
+            if let Some(batch) = crate::settings::show(ctx, &name) {
+                return Ok(Outcome::Rows(vec![batch?]));
+            }
+        }
+    }
     let state = ctx.state();
     let plan = state.statement_to_plan(stmt).await?;
     let tag = match &plan {

@@ -185,3 +185,52 @@ async fn garbage_on_one_connection_does_not_hurt_the_others() {
         .await
         .expect("new connections still work");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cip_settings_are_per_connection_and_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let a = server.connect().await;
+    let b = server.connect().await;
+    a.batch_execute("SET cip.as_of = '2026-10-31'")
+        .await
+        .expect("set");
+    let on_a: String = a
+        .query_one("SHOW cip.as_of", &[])
+        .await
+        .expect("show a")
+        .get(0);
+    let on_b: String = b
+        .query_one("SHOW cip.as_of", &[])
+        .await
+        .expect("show b")
+        .get(0);
+    assert_eq!(on_a, "2026-10-31");
+    assert_eq!(on_b, "today", "a SET on one connection leaked into another");
+    // Prepared (extended protocol) SET, as JDBC sends it.
+    b.execute("SET cip.as_of = '2025-12-31'", &[])
+        .await
+        .expect("prepared set");
+    let on_b: String = b
+        .query_one("SHOW cip.as_of", &[])
+        .await
+        .expect("show b")
+        .get(0);
+    assert_eq!(on_b, "2025-12-31");
+    let e = a
+        .batch_execute("SET cip.as_of = 'last tuesday'")
+        .await
+        .expect_err("bad date");
+    assert_eq!(code(&e), "22023", "{e:?}");
+    let e = a
+        .batch_execute("SET cip.no_such_setting = 1")
+        .await
+        .expect_err("unknown");
+    assert_eq!(code(&e), "42704", "{e:?}");
+    let on_a: String = a
+        .query_one("SHOW cip.as_of", &[])
+        .await
+        .expect("show a")
+        .get(0);
+    assert_eq!(on_a, "2026-10-31", "a refused SET changed the setting");
+}

@@ -5,12 +5,13 @@ use datafusion::arrow::array::{Array, UInt64Array};
 use datafusion::common::ParamValues;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
-use datafusion::sql::sqlparser::ast::Statement;
+use datafusion::sql::sqlparser::ast::{Set, Statement};
 use datafusion_postgres::hooks::HookClient;
 use datafusion_postgres::QueryHook;
 use pgwire::api::results::{Response, Tag};
 use pgwire::api::ClientInfo;
 use pgwire::error::{PgWireError, PgWireResult};
+use std::sync::Arc;
 
 /// UPDATE and DELETE answer with their command tag and row count ("UPDATE 3"), as
 /// PostgreSQL does, instead of a result set with a count column.
@@ -93,5 +94,139 @@ impl QueryHook for CommandTagHook {
             Ok(plan) => run_counted(ctx, plan, tag).await,
             Err(e) => Err(api(e)),
         })
+    }
+}
+
+/// `SET cip.<name> = …` and `SHOW cip.<name>` on this connection's own session. Unlike the
+/// generic SET handling (which acknowledges what it cannot apply), a bad value or an unknown
+/// cip setting is an error (22023 / 42704), and the value really applies — to this
+/// connection only.
+pub struct CipSettingsHook;
+
+enum SettingStmt {
+    Set,
+    Show(String),
+}
+
+fn cip_setting(statement: &Statement) -> Option<SettingStmt> {
+    match statement {
+        Statement::Set(Set::SingleAssignment { variable, .. })
+            if variable
+                .to_string()
+                .to_ascii_lowercase()
+                .starts_with("cip.") =>
+        {
+            Some(SettingStmt::Set)
+        }
+        Statement::ShowVariable { variable } => {
+            let name = variable
+                .iter()
+                .map(|i| i.value.as_str())
+                .collect::<Vec<_>>()
+                .join(".");
+            name.to_ascii_lowercase()
+                .starts_with("cip.")
+                .then_some(SettingStmt::Show(name))
+        }
+        _ => None,
+    }
+}
+
+async fn apply_setting(
+    statement: &Statement,
+    what: SettingStmt,
+    ctx: &SessionContext,
+    format: &pgwire::api::portal::Format,
+) -> PgWireResult<Response> {
+    match what {
+        SettingStmt::Set => {
+            ctx.sql(&statement.to_string())
+                .await
+                .map_err(api)?
+                .collect()
+                .await
+                .map_err(api)?;
+            Ok(Response::Execution(Tag::new("SET")))
+        }
+        SettingStmt::Show(name) => {
+            let batch = match crate::settings::show(ctx, &name) {
+                Some(Ok(b)) => b,
+                Some(Err(e)) => return Err(PgWireError::ApiError(Box::new(e))),
+                None => {
+                    return Err(PgWireError::ApiError(
+                        format!("not a cip setting: {name}").into(),
+                    ))
+                }
+            };
+            let df = ctx.read_batch(batch).map_err(api)?;
+            let resp =
+                datafusion_postgres::arrow_pg::datatypes::df::encode_dataframe(df, format, None)
+                    .await?;
+            Ok(Response::Query(resp))
+        }
+    }
+}
+
+#[async_trait]
+impl QueryHook for CipSettingsHook {
+    async fn handle_simple_query(
+        &self,
+        statement: &Statement,
+        ctx: &SessionContext,
+        _client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        let what = cip_setting(statement)?;
+        Some(
+            apply_setting(
+                statement,
+                what,
+                ctx,
+                &pgwire::api::portal::Format::UnifiedText,
+            )
+            .await,
+        )
+    }
+
+    async fn handle_extended_parse_query(
+        &self,
+        statement: &Statement,
+        ctx: &SessionContext,
+        _client: &(dyn ClientInfo + Send + Sync),
+    ) -> Option<PgWireResult<LogicalPlan>> {
+        // Parsing must not apply the SET: the plan only describes the result's shape.
+        let plan = match cip_setting(statement)? {
+            SettingStmt::Set => Ok(LogicalPlan::EmptyRelation(
+                datafusion::logical_expr::EmptyRelation {
+                    produce_one_row: false,
+                    schema: Arc::new(datafusion::common::DFSchema::empty()),
+                },
+            )),
+            SettingStmt::Show(name) => match crate::settings::show(ctx, &name) {
+                Some(Ok(b)) => ctx.read_batch(b).map(|df| df.logical_plan().clone()),
+                Some(Err(e)) => return Some(Err(PgWireError::ApiError(Box::new(e)))),
+                None => return None,
+            },
+        };
+        Some(plan.map_err(api))
+    }
+
+    async fn handle_extended_query(
+        &self,
+        statement: &Statement,
+        _plan: &LogicalPlan,
+        _params: &ParamValues,
+        ctx: &SessionContext,
+        _client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        let what = cip_setting(statement)?;
+        Some(
+            apply_setting(
+                statement,
+                what,
+                ctx,
+                &pgwire::api::portal::Format::UnifiedText,
+            )
+            .await,
+        )
     }
 }

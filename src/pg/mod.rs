@@ -73,6 +73,7 @@ fn query_hooks() -> Vec<Arc<dyn QueryHook>> {
     use datafusion_postgres::hooks::{cursor, set_show, transactions};
     vec![
         Arc::new(hooks::CommandTagHook),
+        Arc::new(hooks::CipSettingsHook),
         Arc::new(cursor::CursorStatementHook),
         Arc::new(set_show::SetShowHook),
         Arc::new(transactions::TransactionStatementHook),
