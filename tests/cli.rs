@@ -38,7 +38,7 @@ fn generate_is_deterministic_and_served_as_is() {
     assert!(a.join("archetypes.parquet").exists());
 
     // A realistic chain: about ten visits per member, mostly in the evening, items adding up
-    // to their visits, every archetype present.
+    // to their visits, every category sold.
     let o = common::cip(&a, &["sql", "-c", "
         SELECT CAST(count(*) AS DOUBLE) / 3000 BETWEEN 7 AND 13 AS visits_per_member,
                avg(CASE WHEN extract(hour FROM started_at) >= 19 OR extract(hour FROM started_at) < 3 THEN 1.0 ELSE 0.0 END) > 0.85 AS evening

@@ -136,8 +136,9 @@ async fn apply_setting(
     statement: &Statement,
     what: SettingStmt,
     ctx: &SessionContext,
-    format: &pgwire::api::portal::Format,
 ) -> PgWireResult<Response> {
+    // Settings are one text value: sent as text whatever format the client asked for.
+    let format = &pgwire::api::portal::Format::UnifiedText;
     match what {
         SettingStmt::Set => {
             ctx.sql(&statement.to_string())
@@ -176,15 +177,7 @@ impl QueryHook for CipSettingsHook {
         _client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
         let what = cip_setting(statement)?;
-        Some(
-            apply_setting(
-                statement,
-                what,
-                ctx,
-                &pgwire::api::portal::Format::UnifiedText,
-            )
-            .await,
-        )
+        Some(apply_setting(statement, what, ctx).await)
     }
 
     async fn handle_extended_parse_query(
@@ -219,14 +212,6 @@ impl QueryHook for CipSettingsHook {
         _client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
         let what = cip_setting(statement)?;
-        Some(
-            apply_setting(
-                statement,
-                what,
-                ctx,
-                &pgwire::api::portal::Format::UnifiedText,
-            )
-            .await,
-        )
+        Some(apply_setting(statement, what, ctx).await)
     }
 }
