@@ -234,3 +234,42 @@ async fn cip_settings_are_per_connection_and_checked() {
         .get(0);
     assert_eq!(on_a, "2026-10-31", "a refused SET changed the setting");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_never_leaves_a_write_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let mut c = server.connect().await;
+    // Simple protocol: the write inside the block is refused with 25001.
+    let e = c
+        .batch_execute("BEGIN; INSERT INTO members (member_id) VALUES ('T1'); COMMIT")
+        .await
+        .expect_err("write in a transaction block");
+    assert_eq!(code(&e), "25001", "{e:?}");
+    c.batch_execute("ROLLBACK").await.expect("rollback");
+    // Extended protocol, as drivers with autocommit off do it.
+    let tx = c.transaction().await.expect("begin");
+    let e = tx
+        .execute("INSERT INTO members (member_id) VALUES ($1)", &[&"T2"])
+        .await
+        .expect_err("write in a transaction block");
+    assert_eq!(code(&e), "25001", "{e:?}");
+    tx.rollback().await.expect("rollback");
+    // Reads inside a block are fine, and autocommit writes work.
+    let tx = c.transaction().await.expect("begin");
+    tx.query("SELECT count(*) FROM members", &[])
+        .await
+        .expect("read in a block");
+    tx.commit().await.expect("commit");
+    c.execute("INSERT INTO members (member_id) VALUES ('T3')", &[])
+        .await
+        .expect("autocommit write");
+    let ids: Vec<String> = c
+        .query("SELECT member_id FROM members ORDER BY member_id", &[])
+        .await
+        .expect("select")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ids, vec!["T3".to_string()]);
+}

@@ -215,3 +215,118 @@ impl QueryHook for CipSettingsHook {
         Some(apply_setting(statement, what, ctx).await)
     }
 }
+
+/// Writes inside an explicit transaction block (BEGIN … COMMIT) are refused with 25001:
+/// cip applies every write at once and durably, so it could not honour a later ROLLBACK.
+/// Refusing is the honest answer; autocommit writes (the default of every driver) work.
+///
+/// This hook also answers BEGIN / COMMIT / ROLLBACK itself and records the block's state on
+/// the connection at once, so that `BEGIN; INSERT …` in one simple-query message is caught
+/// too (pgwire would only update the state after the whole message).
+pub struct NoWritesInTransactionHook;
+
+fn transaction_control(
+    client: &mut dyn HookClient,
+    statement: &Statement,
+) -> Option<PgWireResult<Response>> {
+    use pgwire::messages::response::TransactionStatus;
+    let status = client.transaction_status();
+    match statement {
+        Statement::StartTransaction { .. } => Some(match status {
+            TransactionStatus::Error => Err(PgWireError::UserError(Box::new(
+                pgwire::error::ErrorInfo::new(
+                    "ERROR".to_string(),
+                    "25P02".to_string(),
+                    "current transaction is aborted, commands ignored until end of transaction block"
+                        .to_string(),
+                ),
+            ))),
+            _ => {
+                client.set_transaction_status(TransactionStatus::Transaction);
+                Ok(Response::TransactionStart(Tag::new("BEGIN")))
+            }
+        }),
+        Statement::Commit { .. } => {
+            client.set_transaction_status(TransactionStatus::Idle);
+            let tag = if status == TransactionStatus::Error { "ROLLBACK" } else { "COMMIT" };
+            Some(Ok(Response::TransactionEnd(Tag::new(tag))))
+        }
+        Statement::Rollback { .. } => {
+            client.set_transaction_status(TransactionStatus::Idle);
+            Some(Ok(Response::TransactionEnd(Tag::new("ROLLBACK"))))
+        }
+        _ => None,
+    }
+}
+
+fn write_kind(statement: &Statement) -> Option<&'static str> {
+    match statement {
+        Statement::Insert(_) => Some("INSERT"),
+        Statement::Update { .. } => Some("UPDATE"),
+        Statement::Delete(_) => Some("DELETE"),
+        Statement::Truncate { .. } => Some("TRUNCATE"),
+        Statement::Merge { .. } => Some("MERGE"),
+        Statement::Copy { to: false, .. } => Some("COPY FROM"),
+        _ => None,
+    }
+}
+
+fn refuse_in_transaction(
+    statement: &Statement,
+    status: pgwire::messages::response::TransactionStatus,
+) -> Option<PgWireResult<Response>> {
+    use pgwire::messages::response::TransactionStatus;
+    let kind = write_kind(statement)?;
+    if status == TransactionStatus::Idle {
+        return None;
+    }
+    Some(Err(PgWireError::UserError(Box::new(
+        pgwire::error::ErrorInfo::new(
+            "ERROR".to_string(),
+            "25001".to_string(),
+            format!(
+                "{kind} cannot run inside a transaction block: cip applies writes at once and \
+                 durably, so ROLLBACK could not undo it; run it outside BEGIN … COMMIT \
+                 (autocommit)"
+            ),
+        ),
+    ))))
+}
+
+#[async_trait]
+impl QueryHook for NoWritesInTransactionHook {
+    async fn handle_simple_query(
+        &self,
+        statement: &Statement,
+        _ctx: &SessionContext,
+        client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        if let Some(r) = transaction_control(client, statement) {
+            return Some(r);
+        }
+        refuse_in_transaction(statement, client.transaction_status())
+    }
+
+    async fn handle_extended_parse_query(
+        &self,
+        _statement: &Statement,
+        _ctx: &SessionContext,
+        _client: &(dyn ClientInfo + Send + Sync),
+    ) -> Option<PgWireResult<LogicalPlan>> {
+        None
+    }
+
+    async fn handle_extended_query(
+        &self,
+        statement: &Statement,
+        _plan: &LogicalPlan,
+        _params: &ParamValues,
+        _ctx: &SessionContext,
+        client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        if let Some(r) = transaction_control(client, statement) {
+            return Some(r);
+        }
+        refuse_in_transaction(statement, client.transaction_status())
+    }
+}

@@ -72,6 +72,7 @@ async fn connection_session(engine: &Engine) -> Result<datafusion::prelude::Sess
 fn query_hooks() -> Vec<Arc<dyn QueryHook>> {
     use datafusion_postgres::hooks::{cursor, set_show, transactions};
     vec![
+        Arc::new(hooks::NoWritesInTransactionHook),
         Arc::new(hooks::CommandTagHook),
         Arc::new(hooks::CipSettingsHook),
         Arc::new(cursor::CursorStatementHook),
