@@ -273,3 +273,16 @@ async fn rollback_never_leaves_a_write_behind() {
         .collect();
     assert_eq!(ids, vec!["T3".to_string()]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_looks_like_postgresql_to_clients() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let c = server.connect().await;
+    let v: String = c
+        .query_one("SELECT version()", &[])
+        .await
+        .expect("version")
+        .get(0);
+    assert!(v.starts_with("PostgreSQL 16."), "{v}");
+}
