@@ -137,7 +137,12 @@ fn read_parquet(def: &TableDef, path: &Path) -> Result<Vec<RecordBatch>> {
 
 /// Maps a file's columns onto the table's by name and converts them, refusing unknown
 /// columns, missing required ones and values that do not convert.
-fn conform(def: &TableDef, b: &RecordBatch, first_line: u64, path: &Path) -> Result<RecordBatch> {
+pub(crate) fn conform(
+    def: &TableDef,
+    b: &RecordBatch,
+    first_line: u64,
+    path: &Path,
+) -> Result<RecordBatch> {
     let src = b.schema();
     for f in src.fields() {
         if def.schema.index_of(f.name()).is_err() {

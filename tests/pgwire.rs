@@ -286,3 +286,62 @@ async fn version_looks_like_postgresql_to_clients() {
         .get(0);
     assert!(v.starts_with("PostgreSQL 16."), "{v}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_from_stdin_is_durable_checked_and_all_or_nothing() {
+    use futures::SinkExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let c = server.connect().await;
+    let sink = c
+        .copy_in("COPY campaign_tracking (campaign_id, member_id, status, revenue, cost) FROM STDIN (FORMAT csv, HEADER true)")
+        .await
+        .expect("copy in");
+    let mut sink = Box::pin(sink);
+    let data: &'static [u8] = b"campaign_id,member_id,status,revenue,cost\nC1,M1,sent,0,0.05\nC1,M2,opened,,\nC1,M1,converted,388.00,20\n";
+    sink.send(data).await.expect("send");
+    let n = sink.as_mut().finish().await.expect("finish");
+    assert_eq!(n, 3);
+    let row = c
+        .query_one(
+            "SELECT count(*), sum(revenue)::DOUBLE, min(id), max(id) FROM campaign_tracking",
+            &[],
+        )
+        .await
+        .expect("select");
+    assert_eq!(row.get::<_, i64>(0), 3);
+    assert_eq!(row.get::<_, f64>(1), 388.0);
+    assert_eq!(
+        (row.get::<_, i64>(2), row.get::<_, i64>(3)),
+        (1, 3),
+        "ids filled in"
+    );
+
+    // A bad value: the whole COPY is refused with its line and column; nothing lands.
+    let sink = c
+        .copy_in("COPY visits (visit_id, member_id, amount) FROM STDIN (FORMAT csv)")
+        .await
+        .expect("copy in");
+    let mut sink = Box::pin(sink);
+    let bad: &'static [u8] = b"V1,M1,10.00\nV2,M2,ten\n";
+    sink.send(bad).await.expect("send");
+    let e = sink.as_mut().finish().await.expect_err("bad value");
+    assert_eq!(code(&e), "22P02", "{e:?}");
+    assert!(
+        e.to_string().contains("line 2") || format!("{e:?}").contains("line 2"),
+        "{e:?}"
+    );
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM visits", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(n, 0);
+    let e = c
+        .simple_query("COPY no_such_table FROM STDIN")
+        .await
+        .expect_err("no table");
+    assert_eq!(code(&e), "42P01", "{e:?}");
+    // The connection is fine afterwards.
+    c.simple_query("SELECT 1").await.expect("still usable");
+}

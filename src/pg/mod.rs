@@ -5,6 +5,7 @@
 //! connection gets its own handlers around its own `SessionContext` from the engine, so
 //! settings on one connection never leak into another, and errors keep their SQLSTATE.
 
+mod copy;
 mod errors;
 mod hooks;
 
@@ -24,6 +25,7 @@ use tokio::net::TcpListener;
 /// The handlers of one connection.
 struct Connection {
     service: Arc<DfSessionService>,
+    copy: Arc<copy::CopyReceiver>,
     startup: Arc<Startup>,
     cancel: Arc<DefaultCancelHandler>,
 }
@@ -59,6 +61,10 @@ impl PgWireServerHandlers for Connection {
     fn cancel_handler(&self) -> Arc<impl CancelHandler> {
         self.cancel.clone()
     }
+
+    fn copy_handler(&self) -> Arc<impl pgwire::api::copy::CopyHandler> {
+        self.copy.clone()
+    }
 }
 
 /// A session for one connection: the engine's session plus pg_catalog.
@@ -69,10 +75,14 @@ async fn connection_session(engine: &Engine) -> Result<datafusion::prelude::Sess
     Ok(ctx)
 }
 
-fn query_hooks() -> Vec<Arc<dyn QueryHook>> {
+fn query_hooks(engine: &Engine, copy_state: copy::CopyState) -> Vec<Arc<dyn QueryHook>> {
     use datafusion_postgres::hooks::{cursor, set_show, transactions};
     vec![
         Arc::new(hooks::NoWritesInTransactionHook),
+        Arc::new(copy::CopyFromHook {
+            store: engine.store.clone(),
+            state: copy_state,
+        }),
         Arc::new(hooks::CommandTagHook),
         Arc::new(hooks::CipSettingsHook),
         Arc::new(cursor::CursorStatementHook),
@@ -110,11 +120,13 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
                     return;
                 }
             };
+            let copy_state = copy::CopyState::default();
             let handlers = Connection {
                 service: Arc::new(DfSessionService::new_with_hooks(
                     Arc::new(ctx),
-                    query_hooks(),
+                    query_hooks(&engine, copy_state.clone()),
                 )),
+                copy: Arc::new(copy::CopyReceiver { state: copy_state }),
                 startup: Arc::new(Startup {
                     connections: connections.clone(),
                 }),
