@@ -345,3 +345,44 @@ async fn copy_from_stdin_is_durable_checked_and_all_or_nothing() {
     // The connection is fine afterwards.
     c.simple_query("SELECT 1").await.expect("still usable");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_query_to_stdout_streams_csv_and_text() {
+    use futures::TryStreamExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let c = server.connect().await;
+    c.batch_execute(
+        "INSERT INTO visits (visit_id, member_id, store_id, started_at, amount) VALUES \
+         ('V1', 'M1', 'S1', TIMESTAMP '2026-01-01 20:00:00', 12.50), ('V2', 'M2', NULL, TIMESTAMP '2026-01-02 21:00:00', 8.00)",
+    )
+    .await
+    .expect("insert");
+    let read = |sql: &'static str| {
+        let c = &c;
+        async move {
+            let chunks: Vec<Vec<u8>> = c
+                .copy_out(sql)
+                .await
+                .expect("copy out")
+                .map_ok(|b| b.to_vec())
+                .try_collect()
+                .await
+                .expect("copy data");
+            String::from_utf8(chunks.concat()).expect("utf8")
+        }
+    };
+    assert_eq!(
+        read("COPY (SELECT visit_id, store_id, amount FROM visits ORDER BY visit_id) TO STDOUT (FORMAT csv, HEADER true)").await,
+        "visit_id,store_id,amount\nV1,S1,12.50\nV2,,8.00\n"
+    );
+    assert_eq!(
+        read("COPY (SELECT visit_id, store_id FROM visits ORDER BY visit_id) TO STDOUT").await,
+        "V1\tS1\nV2\t\\N\n"
+    );
+    let e = c
+        .simple_query("COPY visits TO '/tmp/x.csv'")
+        .await
+        .expect_err("server file");
+    assert_eq!(code(&e), "0A000", "{e:?}");
+}

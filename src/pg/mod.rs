@@ -6,6 +6,7 @@
 //! settings on one connection never leak into another, and errors keep their SQLSTATE.
 
 mod copy;
+mod copy_out;
 mod errors;
 mod hooks;
 
@@ -83,6 +84,7 @@ fn query_hooks(engine: &Engine, copy_state: copy::CopyState) -> Vec<Arc<dyn Quer
             store: engine.store.clone(),
             state: copy_state,
         }),
+        Arc::new(copy_out::CopyToHook),
         Arc::new(hooks::CommandTagHook),
         Arc::new(hooks::CipSettingsHook),
         Arc::new(cursor::CursorStatementHook),

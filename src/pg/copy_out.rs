@@ -1,0 +1,231 @@
+//! `COPY <table> | (query) TO STDOUT` in CSV or PostgreSQL's text format: the result streams
+//! to the client batch by batch, one CopyData message per row.
+
+use async_trait::async_trait;
+use datafusion::arrow::csv::{QuoteStyle, WriterBuilder};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::ParamValues;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::ast::{
+    CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySource, CopyTarget, Statement,
+};
+use datafusion_postgres::hooks::HookClient;
+use datafusion_postgres::QueryHook;
+use futures::StreamExt;
+use pgwire::api::results::{CopyResponse, Response};
+use pgwire::api::ClientInfo;
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::copy::CopyData;
+
+fn user_error(code: &str, message: impl Into<String>) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "ERROR".to_string(),
+        code.to_string(),
+        message.into(),
+    )))
+}
+
+struct Format {
+    csv: bool,
+    header: bool,
+    delimiter: u8,
+    null: String,
+}
+
+fn format_of(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> PgWireResult<Format> {
+    let mut f = Format {
+        csv: false,
+        header: false,
+        delimiter: b'\t',
+        null: "\\N".into(),
+    };
+    let (mut delimiter, mut null) = (None, None);
+    for o in options {
+        match o {
+            CopyOption::Format(x) => f.csv = x.value.eq_ignore_ascii_case("csv"),
+            CopyOption::Header(h) => f.header = *h,
+            CopyOption::Delimiter(d) => delimiter = Some(*d),
+            CopyOption::Null(n) => null = Some(n.clone()),
+            other => {
+                return Err(user_error(
+                    "0A000",
+                    format!("COPY option {other} is not supported"),
+                ))
+            }
+        }
+    }
+    for o in legacy {
+        match o {
+            CopyLegacyOption::Csv(opts) => {
+                f.csv = true;
+                f.header |= opts
+                    .iter()
+                    .any(|o| matches!(o, CopyLegacyCsvOption::Header));
+            }
+            CopyLegacyOption::Delimiter(d) => delimiter = Some(*d),
+            CopyLegacyOption::Null(n) => null = Some(n.clone()),
+            other => {
+                return Err(user_error(
+                    "0A000",
+                    format!("COPY option {other} is not supported"),
+                ))
+            }
+        }
+    }
+    if f.csv {
+        f.delimiter = b',';
+        f.null = String::new();
+    }
+    if let Some(d) = delimiter.filter(char::is_ascii) {
+        f.delimiter = d as u8;
+    }
+    if let Some(n) = null {
+        f.null = n;
+    }
+    Ok(f)
+}
+
+/// One CopyData per row (pgwire counts the rows it reports in "COPY n" that way).
+fn encode(batch: &RecordBatch, f: &Format, with_header: bool) -> PgWireResult<Vec<CopyData>> {
+    let mut out = Vec::with_capacity(batch.num_rows() + 1);
+    let builder = || {
+        WriterBuilder::new()
+            .with_delimiter(f.delimiter)
+            .with_null(f.null.clone())
+            .with_timestamp_format("%Y-%m-%d %H:%M:%S%.f".to_string())
+            .with_quote_style(if f.csv {
+                QuoteStyle::Necessary
+            } else {
+                QuoteStyle::Never
+            })
+    };
+    let api = |e: datafusion::arrow::error::ArrowError| PgWireError::ApiError(Box::new(e));
+    if with_header {
+        let names: Vec<String> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|x| x.name().clone())
+            .collect();
+        let sep = (f.delimiter as char).to_string();
+        out.push(CopyData::new(
+            format!("{}\n", names.join(&sep)).into_bytes().into(),
+        ));
+    }
+    for i in 0..batch.num_rows() {
+        let mut buf = Vec::new();
+        builder()
+            .with_header(false)
+            .build(&mut buf)
+            .write(&batch.slice(i, 1))
+            .map_err(api)?;
+        out.push(CopyData::new(buf.into()));
+    }
+    Ok(out)
+}
+
+pub struct CopyToHook;
+
+async fn copy_out(statement: &Statement, ctx: &SessionContext) -> Option<PgWireResult<Response>> {
+    let Statement::Copy {
+        source,
+        to: true,
+        target,
+        options,
+        legacy_options,
+        ..
+    } = statement
+    else {
+        return None;
+    };
+    if !matches!(target, CopyTarget::Stdout) {
+        return Some(Err(user_error(
+            "0A000",
+            "COPY TO a server-side file or program is not supported; use COPY … TO STDOUT (psql: \\copy)",
+        )));
+    }
+    let format = match format_of(options, legacy_options) {
+        Ok(f) => f,
+        Err(e) => return Some(Err(e)),
+    };
+    let sql = match source {
+        CopySource::Query(q) => q.to_string(),
+        CopySource::Table {
+            table_name,
+            columns,
+        } if columns.is_empty() => format!("SELECT * FROM {table_name}"),
+        CopySource::Table {
+            table_name,
+            columns,
+        } => format!(
+            "SELECT {} FROM {table_name}",
+            columns
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let api = |e: datafusion::error::DataFusionError| PgWireError::ApiError(Box::new(e));
+    let df = match ctx.sql(&sql).await {
+        Ok(df) => df,
+        Err(e) => return Some(Err(api(e))),
+    };
+    let ncols = df.schema().fields().len();
+    let stream = match df.execute_stream().await {
+        Ok(s) => s,
+        Err(e) => return Some(Err(api(e))),
+    };
+    let mut first = true;
+    let rows = stream.flat_map(move |b| {
+        let header = std::mem::replace(&mut first, false) && format.header;
+        let items: Vec<PgWireResult<CopyData>> =
+            match b.map_err(api).and_then(|b| encode(&b, &format, header)) {
+                Ok(rows) => rows.into_iter().map(Ok).collect(),
+                Err(e) => vec![Err(e)],
+            };
+        futures::stream::iter(items)
+    });
+    Some(Ok(Response::CopyOut(CopyResponse::new(0, ncols, rows))))
+}
+
+#[async_trait]
+impl QueryHook for CopyToHook {
+    async fn handle_simple_query(
+        &self,
+        statement: &Statement,
+        ctx: &SessionContext,
+        _client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        copy_out(statement, ctx).await
+    }
+
+    async fn handle_extended_parse_query(
+        &self,
+        statement: &Statement,
+        ctx: &SessionContext,
+        _client: &(dyn ClientInfo + Send + Sync),
+    ) -> Option<PgWireResult<LogicalPlan>> {
+        let Statement::Copy { to: true, .. } = statement else {
+            return None;
+        };
+        Some(
+            ctx.sql("SELECT 1 WHERE false")
+                .await
+                .map(|df| df.logical_plan().clone())
+                .map_err(|e| PgWireError::ApiError(Box::new(e))),
+        )
+    }
+
+    async fn handle_extended_query(
+        &self,
+        statement: &Statement,
+        _plan: &LogicalPlan,
+        _params: &ParamValues,
+        ctx: &SessionContext,
+        _client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        copy_out(statement, ctx).await
+    }
+}
