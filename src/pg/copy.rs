@@ -2,6 +2,7 @@
 //! into the table's durable append path: the rows are checked like `cip load` checks a file,
 //! then appended as one fsync'd log frame, so a COPY is all or nothing.
 
+use super::copy_format::{no_rows_plan, user_error, CopyFormat};
 use crate::error::CipError;
 use crate::storage::{Store, Table};
 use async_trait::async_trait;
@@ -12,7 +13,7 @@ use datafusion::common::ParamValues;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::{
-    CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySource, CopyTarget, Statement,
+    CopyLegacyOption, CopyOption, CopySource, CopyTarget, Statement,
 };
 use datafusion_postgres::hooks::HookClient;
 use datafusion_postgres::QueryHook;
@@ -20,7 +21,7 @@ use futures::{Sink, SinkExt};
 use pgwire::api::copy::CopyHandler;
 use pgwire::api::results::{CopyResponse, Response, Tag};
 use pgwire::api::ClientInfo;
-use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
 use pgwire::messages::PgWireBackendMessage;
 use std::path::Path;
@@ -33,23 +34,11 @@ const MAX_COPY_BYTES: usize = 1 << 30;
 pub struct CopyIn {
     table: Arc<Table>,
     columns: Vec<String>,
-    csv: bool,
-    header: bool,
-    delimiter: u8,
-    quote: u8,
-    null: String,
+    format: CopyFormat,
     buf: Vec<u8>,
 }
 
 pub type CopyState = Arc<Mutex<Option<CopyIn>>>;
-
-fn user_error(code: &str, message: impl Into<String>) -> PgWireError {
-    PgWireError::UserError(Box::new(ErrorInfo::new(
-        "ERROR".to_string(),
-        code.to_string(),
-        message.into(),
-    )))
-}
 
 fn cip_error(e: CipError) -> PgWireError {
     user_error(e.sqlstate(), e.to_string())
@@ -124,87 +113,12 @@ impl CopyFromHook {
                 ));
             }
         }
-        let mut copy = CopyIn {
+        let copy = CopyIn {
             table,
             columns,
-            csv: false,
-            header: false,
-            delimiter: b'\t',
-            quote: b'"',
-            null: "\\N".to_string(),
+            format: CopyFormat::parse(options, legacy)?,
             buf: Vec::new(),
         };
-        let mut delimiter = None;
-        let mut null = None;
-        for o in options {
-            match o {
-                CopyOption::Format(f) => match f.value.to_ascii_lowercase().as_str() {
-                    "csv" => copy.csv = true,
-                    "text" => copy.csv = false,
-                    other => {
-                        return Err(user_error(
-                            "0A000",
-                            format!("COPY format {other} is not supported (csv, text)"),
-                        ))
-                    }
-                },
-                CopyOption::Header(h) => copy.header = *h,
-                CopyOption::Delimiter(d) => delimiter = Some(*d),
-                CopyOption::Null(n) => null = Some(n.clone()),
-                CopyOption::Quote(q) => copy.quote = *q as u8,
-                CopyOption::Encoding(e)
-                    if e.eq_ignore_ascii_case("utf8") || e.eq_ignore_ascii_case("utf-8") => {}
-                other => {
-                    return Err(user_error(
-                        "0A000",
-                        format!("COPY option {other} is not supported"),
-                    ))
-                }
-            }
-        }
-        for o in legacy {
-            match o {
-                CopyLegacyOption::Csv(csv_opts) => {
-                    copy.csv = true;
-                    for c in csv_opts {
-                        match c {
-                            CopyLegacyCsvOption::Header => copy.header = true,
-                            CopyLegacyCsvOption::Quote(q) => copy.quote = *q as u8,
-                            other => {
-                                return Err(user_error(
-                                    "0A000",
-                                    format!("COPY option {other} is not supported"),
-                                ))
-                            }
-                        }
-                    }
-                }
-                CopyLegacyOption::Delimiter(d) => delimiter = Some(*d),
-                CopyLegacyOption::Null(n) => null = Some(n.clone()),
-                other => {
-                    return Err(user_error(
-                        "0A000",
-                        format!("COPY option {other} is not supported"),
-                    ))
-                }
-            }
-        }
-        if copy.csv {
-            copy.delimiter = b',';
-            copy.null = String::new();
-        }
-        if let Some(d) = delimiter {
-            if !d.is_ascii() {
-                return Err(user_error(
-                    "22023",
-                    "COPY delimiter must be a single one-byte character",
-                ));
-            }
-            copy.delimiter = d as u8;
-        }
-        if let Some(n) = null {
-            copy.null = n;
-        }
         let ncols = copy.columns.len();
         if let Ok(mut s) = self.state.lock() {
             *s = Some(copy);
@@ -237,12 +151,8 @@ impl QueryHook for CopyFromHook {
         let Statement::Copy { to: false, .. } = statement else {
             return None;
         };
-        Some(
-            ctx.sql("SELECT 1 WHERE false")
-                .await
-                .map(|df| df.logical_plan().clone())
-                .map_err(|e| PgWireError::ApiError(Box::new(e))),
-        )
+        let _ = ctx;
+        Some(Ok(no_rows_plan()))
     }
 
     async fn handle_extended_query(
@@ -340,11 +250,11 @@ fn ingest(copy: CopyIn) -> crate::error::Result<u64> {
             .collect::<Vec<_>>(),
     ));
     let mut builder = ReaderBuilder::new(text_schema)
-        .with_header(copy.header)
-        .with_delimiter(copy.delimiter)
+        .with_header(copy.format.header)
+        .with_delimiter(copy.format.delimiter)
         .with_batch_size(64 * 1024);
-    builder = if copy.csv {
-        builder.with_quote(copy.quote)
+    builder = if copy.format.csv {
+        builder.with_quote(copy.format.quote)
     } else {
         builder.with_quote(0)
     };
@@ -353,10 +263,10 @@ fn ingest(copy: CopyIn) -> crate::error::Result<u64> {
         .map_err(|e| CipError::invalid("22P04", format!("COPY: {e}")))?;
     let label = Path::new("COPY");
     let mut batches = Vec::new();
-    let mut line = if copy.header { 2 } else { 1 };
+    let mut line = if copy.format.header { 2 } else { 1 };
     for b in reader {
         let b = b.map_err(|e| CipError::invalid("22P04", format!("COPY: {e}")))?;
-        let b = null_marker_to_null(&b, &copy.null)?;
+        let b = null_marker_to_null(&b, &copy.format.null)?;
         batches.push(crate::load::conform(&copy.table.def, &b, line, label)?);
         line += b.num_rows() as u64;
     }

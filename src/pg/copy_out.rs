@@ -1,93 +1,24 @@
 //! `COPY <table> | (query) TO STDOUT` in CSV or PostgreSQL's text format: the result streams
 //! to the client batch by batch, one CopyData message per row.
 
+use super::copy_format::{api, no_rows_plan, user_error, CopyFormat};
 use async_trait::async_trait;
 use datafusion::arrow::csv::{QuoteStyle, WriterBuilder};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ParamValues;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
-use datafusion::sql::sqlparser::ast::{
-    CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySource, CopyTarget, Statement,
-};
+use datafusion::sql::sqlparser::ast::{CopySource, CopyTarget, Statement};
 use datafusion_postgres::hooks::HookClient;
 use datafusion_postgres::QueryHook;
 use futures::StreamExt;
 use pgwire::api::results::{CopyResponse, Response};
 use pgwire::api::ClientInfo;
-use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::copy::CopyData;
 
-fn user_error(code: &str, message: impl Into<String>) -> PgWireError {
-    PgWireError::UserError(Box::new(ErrorInfo::new(
-        "ERROR".to_string(),
-        code.to_string(),
-        message.into(),
-    )))
-}
-
-struct Format {
-    csv: bool,
-    header: bool,
-    delimiter: u8,
-    null: String,
-}
-
-fn format_of(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> PgWireResult<Format> {
-    let mut f = Format {
-        csv: false,
-        header: false,
-        delimiter: b'\t',
-        null: "\\N".into(),
-    };
-    let (mut delimiter, mut null) = (None, None);
-    for o in options {
-        match o {
-            CopyOption::Format(x) => f.csv = x.value.eq_ignore_ascii_case("csv"),
-            CopyOption::Header(h) => f.header = *h,
-            CopyOption::Delimiter(d) => delimiter = Some(*d),
-            CopyOption::Null(n) => null = Some(n.clone()),
-            other => {
-                return Err(user_error(
-                    "0A000",
-                    format!("COPY option {other} is not supported"),
-                ))
-            }
-        }
-    }
-    for o in legacy {
-        match o {
-            CopyLegacyOption::Csv(opts) => {
-                f.csv = true;
-                f.header |= opts
-                    .iter()
-                    .any(|o| matches!(o, CopyLegacyCsvOption::Header));
-            }
-            CopyLegacyOption::Delimiter(d) => delimiter = Some(*d),
-            CopyLegacyOption::Null(n) => null = Some(n.clone()),
-            other => {
-                return Err(user_error(
-                    "0A000",
-                    format!("COPY option {other} is not supported"),
-                ))
-            }
-        }
-    }
-    if f.csv {
-        f.delimiter = b',';
-        f.null = String::new();
-    }
-    if let Some(d) = delimiter.filter(char::is_ascii) {
-        f.delimiter = d as u8;
-    }
-    if let Some(n) = null {
-        f.null = n;
-    }
-    Ok(f)
-}
-
 /// One CopyData per row (pgwire counts the rows it reports in "COPY n" that way).
-fn encode(batch: &RecordBatch, f: &Format, with_header: bool) -> PgWireResult<Vec<CopyData>> {
+fn encode(batch: &RecordBatch, f: &CopyFormat, with_header: bool) -> PgWireResult<Vec<CopyData>> {
     let mut out = Vec::with_capacity(batch.num_rows() + 1);
     let builder = || {
         WriterBuilder::new()
@@ -145,7 +76,7 @@ async fn copy_out(statement: &Statement, ctx: &SessionContext) -> Option<PgWireR
             "COPY TO a server-side file or program is not supported; use COPY … TO STDOUT (psql: \\copy)",
         )));
     }
-    let format = match format_of(options, legacy_options) {
+    let format = match CopyFormat::parse(options, legacy_options) {
         Ok(f) => f,
         Err(e) => return Some(Err(e)),
     };
@@ -167,7 +98,6 @@ async fn copy_out(statement: &Statement, ctx: &SessionContext) -> Option<PgWireR
                 .join(", ")
         ),
     };
-    let api = |e: datafusion::error::DataFusionError| PgWireError::ApiError(Box::new(e));
     let df = match ctx.sql(&sql).await {
         Ok(df) => df,
         Err(e) => return Some(Err(api(e))),
@@ -210,12 +140,8 @@ impl QueryHook for CopyToHook {
         let Statement::Copy { to: true, .. } = statement else {
             return None;
         };
-        Some(
-            ctx.sql("SELECT 1 WHERE false")
-                .await
-                .map(|df| df.logical_plan().clone())
-                .map_err(|e| PgWireError::ApiError(Box::new(e))),
-        )
+        let _ = ctx;
+        Some(Ok(no_rows_plan()))
     }
 
     async fn handle_extended_query(

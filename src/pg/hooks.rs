@@ -1,5 +1,6 @@
 //! Statement hooks in front of datafusion-postgres's handlers.
 
+use super::copy_format::{api, no_rows_plan};
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, UInt64Array};
 use datafusion::common::ParamValues;
@@ -11,7 +12,6 @@ use datafusion_postgres::QueryHook;
 use pgwire::api::results::{Response, Tag};
 use pgwire::api::ClientInfo;
 use pgwire::error::{PgWireError, PgWireResult};
-use std::sync::Arc;
 
 /// UPDATE and DELETE answer with their command tag and row count ("UPDATE 3"), as
 /// PostgreSQL does, instead of a result set with a count column.
@@ -23,10 +23,6 @@ fn tag_of(statement: &Statement) -> Option<&'static str> {
         Statement::Delete(_) => Some("DELETE"),
         _ => None,
     }
-}
-
-fn api(e: datafusion::common::DataFusionError) -> PgWireError {
-    PgWireError::ApiError(Box::new(e))
 }
 
 async fn run_counted(ctx: &SessionContext, plan: LogicalPlan, tag: &str) -> PgWireResult<Response> {
@@ -188,12 +184,7 @@ impl QueryHook for CipSettingsHook {
     ) -> Option<PgWireResult<LogicalPlan>> {
         // Parsing must not apply the SET: the plan only describes the result's shape.
         let plan = match cip_setting(statement)? {
-            SettingStmt::Set => Ok(LogicalPlan::EmptyRelation(
-                datafusion::logical_expr::EmptyRelation {
-                    produce_one_row: false,
-                    schema: Arc::new(datafusion::common::DFSchema::empty()),
-                },
-            )),
+            SettingStmt::Set => Ok(no_rows_plan()),
             SettingStmt::Show(name) => match crate::settings::show(ctx, &name) {
                 Some(Ok(b)) => ctx.read_batch(b).map(|df| df.logical_plan().clone()),
                 Some(Err(e)) => return Some(Err(PgWireError::ApiError(Box::new(e)))),

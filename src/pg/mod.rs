@@ -6,6 +6,7 @@
 //! settings on one connection never leak into another, and errors keep their SQLSTATE.
 
 mod copy;
+mod copy_format;
 mod copy_out;
 mod errors;
 mod hooks;
