@@ -5,5 +5,6 @@ mod cli;
 mod common;
 mod durability;
 mod pgwire;
+mod psql;
 mod slt;
 mod storage;

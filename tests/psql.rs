@@ -1,0 +1,91 @@
+//! psql, the client analysts use first: its catalog commands and \copy against `cip serve`.
+//! (.ci/run installs postgresql-client when psql is missing.)
+
+use crate::pgwire::Server;
+use std::process::Command;
+
+fn psql(port: u16, args: &[&str]) -> (bool, String, String) {
+    let o = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "cip",
+            "-d",
+            "cip",
+            "-X",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ])
+        .args(args)
+        .env("PGCONNECT_TIMEOUT", "10")
+        .output()
+        .expect("psql is installed (.ci/run installs postgresql-client)");
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn psql_lists_describes_queries_and_copies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let (ok, out, err) = psql(server.port, &["-c", "\\dt"]);
+    assert!(ok, "{err}");
+    for t in [
+        "members",
+        "visits",
+        "order_items",
+        "campaign_tracking",
+        "upgrade_history",
+    ] {
+        assert!(out.contains(t), "\\dt lacks {t}: {out}");
+    }
+    let (ok, out, err) = psql(server.port, &["-c", "\\dv"]);
+    assert!(ok && out.contains("member_behavior_live"), "{out}{err}");
+    let (ok, out, err) = psql(server.port, &["-c", "\\d member_behavior_live"]);
+    assert!(
+        ok && out.contains("favorite_categories") && out.contains("churn_risk"),
+        "{out}{err}"
+    );
+
+    let csv = dir.path().join("events.csv");
+    std::fs::write(
+        &csv,
+        "campaign_id,member_id,status,revenue,cost\nC1,M1,sent,0,0.05\nC1,M1,converted,120.00,20\n",
+    )
+    .expect("write csv");
+    let copy = format!(
+        "\\copy campaign_tracking (campaign_id, member_id, status, revenue, cost) from '{}' with (format csv, header true)",
+        csv.display()
+    );
+    let (ok, out, err) = psql(server.port, &["-c", &copy]);
+    assert!(ok && out.contains("COPY 2"), "{out}{err}");
+    let (ok, out, err) = psql(
+        server.port,
+        &[
+            "-At",
+            "-c",
+            "SELECT count(*), sum(revenue) FROM campaign_tracking",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "2|120.00");
+    // A mistake reports its SQLSTATE and psql exits non-zero.
+    let (ok, _, err) = psql(
+        server.port,
+        &[
+            "-v",
+            "VERBOSITY=verbose",
+            "-c",
+            "\\set VERBOSITY verbose",
+            "-c",
+            "SELECT * FROM nowhere",
+        ],
+    );
+    assert!(!ok && err.contains("42P01"), "{err}");
+}
