@@ -26,6 +26,8 @@ pub struct ServerConfig {
     pub listen: String,
     /// HTTP API address; none by default.
     pub http: Option<String>,
+    /// Connections served at once; one more is refused with SQLSTATE 53300.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -75,6 +77,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: "127.0.0.1:5433".into(),
             http: None,
+            max_connections: 100,
         }
     }
 }
@@ -126,6 +129,11 @@ impl Config {
         self.memory_limit_bytes()?;
         self.timezone()?;
         self.day_cutoff_minutes()?;
+        if self.server.max_connections == 0 {
+            return Err(CipError::Config(
+                "server.max_connections must be at least 1".into(),
+            ));
+        }
         if self.storage.flush_rows == 0 || self.storage.max_parts < 2 {
             return Err(CipError::Config(
                 "storage.flush_rows must be > 0 and storage.max_parts >= 2".into(),

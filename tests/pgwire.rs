@@ -21,7 +21,13 @@ impl Drop for Server {
 
 impl Server {
     pub fn start(data: &Path) -> Server {
+        Server::start_with(data, &[])
+    }
+
+    /// Starts `cip serve` with extra arguments (e.g. `--config FILE`).
+    pub fn start_with(data: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(common::cip_bin())
+            .args(extra)
             .arg("--data")
             .arg(data)
             .args(["serve", "--listen", "127.0.0.1:0"])
@@ -385,4 +391,50 @@ async fn copy_query_to_stdout_streams_csv_and_text() {
         .await
         .expect_err("server file");
     assert_eq!(code(&e), "0A000", "{e:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_are_refused_with_53300() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("cip.toml");
+    std::fs::write(&cfg, "[server]\nmax_connections = 2\n").expect("write config");
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &["--config", cfg.to_str().expect("path")],
+    );
+    let a = server.connect().await;
+    let b = server.connect().await;
+    let refused = tokio_postgres::connect(
+        &format!("host=127.0.0.1 port={} user=cip dbname=cip", server.port),
+        NoTls,
+    )
+    .await
+    .err()
+    .expect("a third connection is refused");
+    assert_eq!(code(&refused), "53300", "{refused:?}");
+    a.simple_query("SELECT 1")
+        .await
+        .expect("the others keep working");
+    drop(a);
+    // The slot frees when a client leaves.
+    let mut again = None;
+    for _ in 0..50 {
+        if let Ok((c, conn)) = tokio_postgres::connect(
+            &format!("host=127.0.0.1 port={} user=cip dbname=cip", server.port),
+            NoTls,
+        )
+        .await
+        {
+            tokio::spawn(conn);
+            again = Some(c);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    again
+        .expect("a slot freed")
+        .simple_query("SELECT 1")
+        .await
+        .expect("query");
+    b.simple_query("SELECT 1").await.expect("query");
 }

@@ -105,17 +105,26 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
     // A plain line (not a log record), so scripts and tests can find the port chosen for :0.
     eprintln!("listening: postgresql://{local}");
     let connections = Arc::new(ConnectionManager::new());
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        engine.config.server.max_connections,
+    ));
     loop {
-        let (socket, peer) = match listener.accept().await {
+        let (mut socket, peer) = match listener.accept().await {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!("accept failed: {e}");
                 continue;
             }
         };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::warn!("refusing {peer}: server.max_connections reached");
+            tokio::spawn(async move { refuse_too_many(&mut socket).await });
+            continue;
+        };
         let engine = engine.clone();
         let connections = connections.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let ctx = match connection_session(&engine).await {
                 Ok(ctx) => ctx,
                 Err(e) => {
@@ -140,4 +149,30 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
             }
         });
     }
+}
+
+/// Answers a connection over the cap the way PostgreSQL does: a FATAL 53300 error message,
+/// then close. libpq shows it whether it sent a startup or an SSL request first.
+async fn refuse_too_many(socket: &mut tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let mut fields = Vec::new();
+    for (tag, value) in [
+        (b'S', "FATAL"),
+        (b'V', "FATAL"),
+        (b'C', "53300"),
+        (
+            b'M',
+            "sorry, too many clients already (server.max_connections)",
+        ),
+    ] {
+        fields.push(tag);
+        fields.extend_from_slice(value.as_bytes());
+        fields.push(0);
+    }
+    fields.push(0);
+    let mut msg = vec![b'E'];
+    msg.extend_from_slice(&((fields.len() + 4) as u32).to_be_bytes());
+    msg.extend_from_slice(&fields);
+    let _ = socket.write_all(&msg).await;
+    let _ = socket.shutdown().await;
 }
