@@ -261,11 +261,29 @@ async fn rollback_never_leaves_a_write_behind() {
         .expect_err("write in a transaction block");
     assert_eq!(code(&e), "25001", "{e:?}");
     tx.rollback().await.expect("rollback");
-    // Reads inside a block are fine, and autocommit writes work.
-    let tx = c.transaction().await.expect("begin");
+    // Reads inside a block are fine, savepoints too (SQLAlchemy and psycopg use them), and
+    // autocommit writes work.
+    let mut tx = c.transaction().await.expect("begin");
     tx.query("SELECT count(*) FROM members", &[])
         .await
         .expect("read in a block");
+    {
+        let sp = tx.savepoint("sp1").await.expect("savepoint");
+        sp.query("SELECT 1", &[])
+            .await
+            .expect("read in a savepoint");
+        sp.commit().await.expect("release savepoint");
+    }
+    {
+        let sp = tx.savepoint("sp2").await.expect("savepoint");
+        sp.query("SELECT 2", &[])
+            .await
+            .expect("read in a savepoint");
+        sp.rollback().await.expect("rollback to savepoint");
+    }
+    tx.query("SELECT 1", &[])
+        .await
+        .expect("block usable after ROLLBACK TO");
     tx.commit().await.expect("commit");
     c.execute("INSERT INTO members (member_id) VALUES ('T3')", &[])
         .await

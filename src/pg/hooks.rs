@@ -242,6 +242,14 @@ fn transaction_control(
             let tag = if status == TransactionStatus::Error { "ROLLBACK" } else { "COMMIT" };
             Some(Ok(Response::TransactionEnd(Tag::new(tag))))
         }
+        // Savepoints are accepted (SQLAlchemy and psycopg wrap work in them). Writes are refused
+        // inside a block, so there is nothing to undo. Known gap: pgwire 0.41 keeps a failed
+        // block failed after ROLLBACK TO SAVEPOINT; only ROLLBACK ends it.
+        Statement::Savepoint { .. } => Some(Ok(Response::Execution(Tag::new("SAVEPOINT")))),
+        Statement::ReleaseSavepoint { .. } => Some(Ok(Response::Execution(Tag::new("RELEASE")))),
+        Statement::Rollback {
+            savepoint: Some(_), ..
+        } => Some(Ok(Response::Execution(Tag::new("ROLLBACK")))),
         Statement::Rollback { .. } => {
             client.set_transaction_status(TransactionStatus::Idle);
             Some(Ok(Response::TransactionEnd(Tag::new("ROLLBACK"))))
@@ -300,11 +308,15 @@ impl QueryHook for NoWritesInTransactionHook {
 
     async fn handle_extended_parse_query(
         &self,
-        _statement: &Statement,
+        statement: &Statement,
         _ctx: &SessionContext,
         _client: &(dyn ClientInfo + Send + Sync),
     ) -> Option<PgWireResult<LogicalPlan>> {
-        None
+        matches!(
+            statement,
+            Statement::Savepoint { .. } | Statement::ReleaseSavepoint { .. }
+        )
+        .then(|| Ok(no_rows_plan()))
     }
 
     async fn handle_extended_query(
