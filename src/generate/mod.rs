@@ -7,18 +7,16 @@
 
 mod out;
 mod people;
+mod truth;
 
 use crate::error::{CipError, Result};
-use crate::storage::parquet_io::PartWriter;
 use chrono::{Duration, NaiveDate};
-use datafusion::arrow::array::{RecordBatch, StringBuilder};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use out::TableOut;
 use people::Archetype;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
-use std::sync::Arc;
+use truth::Truth;
 
 pub struct GenOptions {
     pub members: u64,
@@ -359,57 +357,4 @@ impl<'a> Gen<'a> {
 
 fn store_id(n: u32) -> String {
     format!("S{:03}", n + 1)
-}
-
-/// The side file of generating archetypes.
-struct Truth {
-    writer: PartWriter,
-    ids: StringBuilder,
-    kinds: StringBuilder,
-    schema: Arc<Schema>,
-    n: usize,
-}
-
-impl Truth {
-    fn new(root: &Path) -> Result<Self> {
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("member_id", DataType::Utf8, false),
-            Field::new("archetype", DataType::Utf8, false),
-        ]));
-        Ok(Truth {
-            writer: PartWriter::create(root, "archetypes.parquet", &schema)?,
-            ids: StringBuilder::new(),
-            kinds: StringBuilder::new(),
-            schema,
-            n: 0,
-        })
-    }
-
-    fn push(&mut self, id: &str, kind: &str) -> Result<()> {
-        self.ids.append_value(id);
-        self.kinds.append_value(kind);
-        self.n += 1;
-        if self.n >= out::BATCH {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        if self.n > 0 {
-            let b = RecordBatch::try_new(
-                self.schema.clone(),
-                vec![Arc::new(self.ids.finish()), Arc::new(self.kinds.finish())],
-            )?;
-            self.writer.write(&b)?;
-            self.n = 0;
-        }
-        Ok(())
-    }
-
-    fn finish(mut self) -> Result<()> {
-        self.flush()?;
-        self.writer.finish()?;
-        Ok(())
-    }
 }
