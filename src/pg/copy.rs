@@ -145,14 +145,11 @@ impl QueryHook for CopyFromHook {
     async fn handle_extended_parse_query(
         &self,
         statement: &Statement,
-        ctx: &SessionContext,
+        _ctx: &SessionContext,
         _client: &(dyn ClientInfo + Send + Sync),
     ) -> Option<PgWireResult<LogicalPlan>> {
-        let Statement::Copy { to: false, .. } = statement else {
-            return None;
-        };
-        let _ = ctx;
-        Some(Ok(no_rows_plan()))
+        // Parse of any COPY (either direction) only describes it; it acts at Execute.
+        matches!(statement, Statement::Copy { .. }).then(|| Ok(no_rows_plan()))
     }
 
     async fn handle_extended_query(

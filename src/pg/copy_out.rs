@@ -1,7 +1,7 @@
 //! `COPY <table> | (query) TO STDOUT` in CSV or PostgreSQL's text format: the result streams
 //! to the client batch by batch, one CopyData message per row.
 
-use super::copy_format::{api, no_rows_plan, user_error, CopyFormat};
+use super::copy_format::{api, user_error, CopyFormat};
 use async_trait::async_trait;
 use datafusion::arrow::csv::{QuoteStyle, WriterBuilder};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -133,15 +133,12 @@ impl QueryHook for CopyToHook {
 
     async fn handle_extended_parse_query(
         &self,
-        statement: &Statement,
-        ctx: &SessionContext,
+        _statement: &Statement,
+        _ctx: &SessionContext,
         _client: &(dyn ClientInfo + Send + Sync),
     ) -> Option<PgWireResult<LogicalPlan>> {
-        let Statement::Copy { to: true, .. } = statement else {
-            return None;
-        };
-        let _ = ctx;
-        Some(Ok(no_rows_plan()))
+        // CopyFromHook, ahead of this one, describes every COPY at Parse.
+        None
     }
 
     async fn handle_extended_query(
