@@ -49,18 +49,7 @@ async fn shutdown_signal() {
 /// Generates a demo chain into the data directory when it holds no data yet, then serves.
 pub async fn demo(config: Config, members: u64) -> Result<()> {
     let dir = config.data_dir.clone();
-    let empty = !dir.join("_cip.json").exists()
-        && std::fs::read_dir(&dir)
-            .map(|mut d| {
-                d.all(|e| {
-                    e.map(|e| {
-                        e.file_name().to_string_lossy().starts_with('.')
-                            || e.file_name() == "README.md"
-                    })
-                    .unwrap_or(false)
-                })
-            })
-            .unwrap_or(true);
+    let empty = !dir.join("_cip.json").exists() && crate::storage::holds_no_data(&dir)?;
     if empty {
         eprintln!(
             "generating a demo chain of {members} members into {} ...",

@@ -97,3 +97,12 @@ pub fn show(
         }
     })
 }
+
+/// The dotted name of a SHOW variable, as the parser splits it (`cip.as_of`).
+pub fn variable_name(parts: &[datafusion::sql::sqlparser::ast::Ident]) -> String {
+    parts
+        .iter()
+        .map(|i| i.value.as_str())
+        .collect::<Vec<_>>()
+        .join(".")
+}

@@ -24,11 +24,7 @@ pub async fn run_statement(
 ) -> Result<Outcome> {
     if let datafusion::sql::parser::Statement::Statement(s) = &stmt {
         if let datafusion::sql::sqlparser::ast::Statement::ShowVariable { variable } = s.as_ref() {
-            let name = variable
-                .iter()
-                .map(|i| i.value.as_str())
-                .collect::<Vec<_>>()
-                .join(".");
+            let name = crate::settings::variable_name(variable);
             if let Some(batch) = crate::settings::show(ctx, &name) {
                 return Ok(Outcome::Rows(vec![batch?]));
             }
@@ -58,7 +54,8 @@ pub async fn run_statement(
     })
 }
 
-fn count_of(batches: &[RecordBatch]) -> u64 {
+/// The row count a DML plan returns (its one UInt64 `count` column).
+pub fn count_of(batches: &[RecordBatch]) -> u64 {
     batches
         .iter()
         .filter_map(|b| {

@@ -39,45 +39,22 @@ fn generate_is_deterministic_and_served_as_is() {
 
     // A realistic chain: about ten visits per member, mostly in the evening, items adding up
     // to their visits, every category sold.
-    let o = common::cip(&a, &["sql", "-c", "
+    let out = common::sql(&a, "
         SELECT CAST(count(*) AS DOUBLE) / 3000 BETWEEN 7 AND 13 AS visits_per_member,
                avg(CASE WHEN extract(hour FROM started_at) >= 19 OR extract(hour FROM started_at) < 3 THEN 1.0 ELSE 0.0 END) > 0.85 AS evening
-        FROM visits"]);
-    assert!(
-        common::stdout(&o).contains("| true              | true    |"),
-        "{}",
-        common::stdout(&o)
-    );
-    let o = common::cip(
+        FROM visits");
+    assert!(out.contains("| true              | true    |"), "{out}");
+    let out = common::sql(
         &a,
-        &[
-            "sql",
-            "-c",
-            "
+        "
         SELECT count(*) AS mismatched FROM (
           SELECT v.visit_id, v.amount, sum(i.amount) AS items
           FROM visits v JOIN order_items i ON i.visit_id = v.visit_id
           GROUP BY v.visit_id, v.amount) WHERE amount <> items",
-        ],
     );
-    assert!(
-        common::stdout(&o).contains("| 0          |"),
-        "{}",
-        common::stdout(&o)
-    );
-    let o = common::cip(
-        &a,
-        &[
-            "sql",
-            "-c",
-            "SELECT count(DISTINCT category) AS c FROM order_items",
-        ],
-    );
-    assert!(
-        common::stdout(&o).contains("| 6 |"),
-        "{}",
-        common::stdout(&o)
-    );
+    assert!(out.contains("| 0          |"), "{out}");
+    let out = common::sql(&a, "SELECT count(DISTINCT category) AS c FROM order_items");
+    assert!(out.contains("| 6 |"), "{out}");
 
     // generate refuses to write into a folder with data.
     let o = std::process::Command::new(common::cip_bin())

@@ -20,6 +20,13 @@ pub fn cip(data: &Path, args: &[&str]) -> Output {
         .expect("run cip")
 }
 
+/// Runs `cip --data DIR sql -c SQL` and returns what it printed, failing on an error.
+pub fn sql(data: &Path, sql: &str) -> String {
+    let o = cip(data, &["sql", "-c", sql]);
+    assert!(o.status.success(), "{sql}: {}", stderr(&o));
+    stdout(&o)
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

@@ -2,7 +2,6 @@
 
 use super::copy_format::{api, no_rows_plan};
 use async_trait::async_trait;
-use datafusion::arrow::array::{Array, UInt64Array};
 use datafusion::common::ParamValues;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
@@ -33,17 +32,7 @@ async fn run_counted(ctx: &SessionContext, plan: LogicalPlan, tag: &str) -> PgWi
         .collect()
         .await
         .map_err(api)?;
-    let rows: u64 = batches
-        .iter()
-        .filter_map(|b| {
-            let c = b
-                .columns()
-                .first()?
-                .as_any()
-                .downcast_ref::<UInt64Array>()?;
-            (!c.is_empty()).then(|| c.value(0))
-        })
-        .sum();
+    let rows = crate::sql::count_of(&batches);
     Ok(Response::Execution(Tag::new(tag).with_rows(rows as usize)))
 }
 
@@ -115,11 +104,7 @@ fn cip_setting(statement: &Statement) -> Option<SettingStmt> {
             Some(SettingStmt::Set)
         }
         Statement::ShowVariable { variable } => {
-            let name = variable
-                .iter()
-                .map(|i| i.value.as_str())
-                .collect::<Vec<_>>()
-                .join(".");
+            let name = crate::settings::variable_name(variable);
             name.to_ascii_lowercase()
                 .starts_with("cip.")
                 .then_some(SettingStmt::Show(name))

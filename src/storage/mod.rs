@@ -93,6 +93,18 @@ impl Store {
     }
 }
 
+/// Whether a folder holds nothing of ours or anyone's data: only dot files and a README.
+pub fn holds_no_data(dir: &Path) -> Result<bool> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        Err(e) => return Err(CipError::io(format!("list {}", dir.display()), e)),
+    };
+    Ok(entries
+        .filter_map(|e| e.ok())
+        .all(|e| e.file_name().to_string_lossy().starts_with('.') || e.file_name() == "README.md"))
+}
+
 fn check_format(root: &Path) -> Result<()> {
     let path = root.join(FORMAT_FILE);
     let info = match std::fs::read(&path) {
@@ -103,12 +115,7 @@ fn check_format(root: &Path) -> Result<()> {
             })?
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let is_empty = std::fs::read_dir(root)
-                .map_err(|e| CipError::io(format!("list {}", root.display()), e))?
-                .filter_map(|e| e.ok())
-                .all(|e| {
-                    e.file_name().to_string_lossy().starts_with('.') || e.file_name() == "README.md"
-                });
+            let is_empty = holds_no_data(root)?;
             if !is_empty {
                 return Err(CipError::DataDir {
                     path: root.to_path_buf(),
