@@ -1,14 +1,65 @@
 //! cip-udfs: cip's SQL functions as DataFusion UDFs, for any DataFusion context.
 //!
 //! `register_all` adds every function to a context (ours, a Ballista executor, a notebook
-//! through datafusion-python). The functions themselves come with the customer-intelligence
-//! work; each carries DataFusion `Documentation`.
+//! through datafusion-python). Each carries DataFusion `Documentation`. The numeric kernels
+//! (`bgnbd`, `gamma_gamma`) are plain Rust with their own unit tests.
 
+mod args;
+pub mod bgnbd;
+mod docs;
+mod fit_udaf;
+pub mod gamma_gamma;
+mod model_udfs;
+pub mod optimize;
+pub mod session;
+pub mod special;
+mod time_udfs;
+
+use bgnbd::Variant;
 use datafusion::common::Result;
 use datafusion::execution::FunctionRegistry;
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
+use fit_udaf::{FitUdaf, Model};
+use model_udfs::{Func, ModelUdf};
+use std::sync::Arc;
+
+/// Every cip scalar function.
+pub fn scalar_udfs() -> Vec<ScalarUDF> {
+    let mut v: Vec<ScalarUDF> = [
+        Func::PAlive(Variant::Bg),
+        Func::PAlive(Variant::Mbg),
+        Func::ExpectedVisits(Variant::Bg),
+        Func::ExpectedVisits(Variant::Mbg),
+        Func::ExpectedSpend,
+        Func::Clv,
+    ]
+    .into_iter()
+    .map(|f| ScalarUDF::from(ModelUdf::new(f)))
+    .collect();
+    v.push(ScalarUDF::from(time_udfs::AsOfUdf::new()));
+    v.push(ScalarUDF::from(time_udfs::BusinessDateUdf::new()));
+    v
+}
+
+/// Every cip aggregate function.
+pub fn aggregate_udfs() -> Vec<AggregateUDF> {
+    [
+        Model::BgNbd(Variant::Bg),
+        Model::BgNbd(Variant::Mbg),
+        Model::GammaGamma,
+    ]
+    .into_iter()
+    .map(|m| AggregateUDF::from(FitUdaf::new(m)))
+    .collect()
+}
 
 /// Registers every cip function with `registry`.
 pub fn register_all(registry: &mut dyn FunctionRegistry) -> Result<()> {
-    let _ = registry;
+    for f in scalar_udfs() {
+        registry.register_udf(Arc::new(f))?;
+    }
+    for f in aggregate_udfs() {
+        registry.register_udaf(Arc::new(f))?;
+    }
     Ok(())
 }

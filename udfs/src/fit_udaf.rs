@@ -1,0 +1,268 @@
+//! `bgnbd_fit`, `mbgnbd_fit` and `gamma_gamma_fit`: aggregates that fit a model by maximum
+//! likelihood and return its parameters as a struct.
+//!
+//! Rows are de-duplicated while they are accumulated (customers with the same figures become
+//! one weighted row), which is what makes a fit over millions of members cheap: with days as
+//! the unit there are far fewer distinct (frequency, recency, t) than members.
+
+use crate::args::{coerce, invalid, numbers, Arg};
+use crate::bgnbd::{self, Variant};
+use crate::docs;
+use crate::gamma_gamma;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, StructArray};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields};
+use datafusion::common::{exec_err, Result, ScalarValue};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDFImpl, Documentation, Signature, Volatility,
+};
+use datafusion::physical_expr::expressions::Literal;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Model {
+    BgNbd(Variant),
+    GammaGamma,
+}
+
+impl Model {
+    fn name(self) -> &'static str {
+        match self {
+            Model::BgNbd(Variant::Bg) => "bgnbd_fit",
+            Model::BgNbd(Variant::Mbg) => "mbgnbd_fit",
+            Model::GammaGamma => "gamma_gamma_fit",
+        }
+    }
+
+    /// Data columns (the optional penalizer comes after them).
+    fn inputs(self) -> usize {
+        match self {
+            Model::BgNbd(_) => 3,
+            Model::GammaGamma => 2,
+        }
+    }
+
+    pub fn param_names(self) -> &'static [&'static str] {
+        match self {
+            Model::BgNbd(_) => &["r", "alpha", "a", "b"],
+            Model::GammaGamma => &["p", "q", "gamma"],
+        }
+    }
+
+    fn result_fields(self) -> Fields {
+        let mut f: Vec<Field> = self
+            .param_names()
+            .iter()
+            .map(|n| Field::new(*n, DataType::Float64, true))
+            .collect();
+        f.push(Field::new("log_likelihood", DataType::Float64, true));
+        f.push(Field::new("n", DataType::Int64, true));
+        Fields::from(f)
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct FitUdaf {
+    model: Model,
+    signature: Signature,
+}
+
+impl FitUdaf {
+    pub fn new(model: Model) -> Self {
+        FitUdaf {
+            model,
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+impl AggregateUDFImpl for FitUdaf {
+    fn name(&self) -> &str {
+        self.model.name()
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        let n = self.model.inputs();
+        coerce(self.name(), &vec![Arg::Number; n + 1], n, arg_types)
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Struct(self.model.result_fields()))
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        let name = self.name();
+        let penalizer = match args.exprs.get(self.model.inputs()) {
+            None => 0.0,
+            Some(e) => match e.downcast_ref::<Literal>().map(|l| l.value()) {
+                Some(ScalarValue::Float64(Some(v))) if v.is_finite() && *v >= 0.0 => *v,
+                Some(ScalarValue::Float64(None)) => 0.0,
+                _ => {
+                    return Err(invalid(
+                        name,
+                        "the penalizer must be a constant number >= 0",
+                    ))
+                }
+            },
+        };
+        Ok(Box::new(FitAccumulator {
+            model: self.model,
+            penalizer,
+            rows: HashMap::new(),
+        }))
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        let item = Arc::new(Field::new_list_field(DataType::Float64, true));
+        Ok(vec![Arc::new(Field::new(
+            format!("{}[rows]", args.name),
+            DataType::List(item),
+            true,
+        ))])
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(docs::fit(self.model))
+    }
+}
+
+/// Distinct figures → how many customers share them. Keys are the f64 bit patterns of the
+/// data columns (padded to three).
+#[derive(Debug)]
+struct FitAccumulator {
+    model: Model,
+    penalizer: f64,
+    rows: HashMap<[u64; 3], f64>,
+}
+
+impl FitAccumulator {
+    fn add(&mut self, v: [f64; 3], w: f64) {
+        *self.rows.entry(v.map(f64::to_bits)).or_insert(0.0) += w;
+    }
+
+    fn check(&self, v: &[f64; 3]) -> Result<()> {
+        let res = match self.model {
+            Model::BgNbd(_) => bgnbd::check(v[0], v[1], v[2]),
+            Model::GammaGamma => gamma_gamma::check(v[0], v[1]),
+        };
+        res.map_err(|m| invalid(self.model.name(), m))
+    }
+
+    fn null_result(&self) -> ScalarValue {
+        let fields = self.model.result_fields();
+        ScalarValue::Struct(Arc::new(StructArray::new_null(fields, 1)))
+    }
+}
+
+impl Accumulator for FitAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let n = self.model.inputs();
+        let rows = values.first().map_or(0, |a| a.len());
+        let cols = values[..n]
+            .iter()
+            .map(|a| numbers(&datafusion::logical_expr::ColumnarValue::Array(a.clone()), rows))
+            .collect::<Result<Vec<Float64Array>>>()?;
+        for i in 0..rows {
+            if cols.iter().any(|c| c.is_null(i)) {
+                continue;
+            }
+            let mut v = [0.0; 3];
+            for (k, c) in cols.iter().enumerate() {
+                // +0.0 so -0.0 and 0.0 share a key.
+                v[k] = c.value(i) + 0.0;
+            }
+            self.check(&v)?;
+            self.add(v, 1.0);
+        }
+        Ok(())
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        let flat: Vec<ScalarValue> = self
+            .rows
+            .iter()
+            .flat_map(|(k, w)| {
+                [k[0], k[1], k[2]]
+                    .map(|b| ScalarValue::Float64(Some(f64::from_bits(b))))
+                    .into_iter()
+                    .chain(std::iter::once(ScalarValue::Float64(Some(*w))))
+            })
+            .collect();
+        Ok(vec![ScalarValue::List(ScalarValue::new_list_nullable(
+            &flat,
+            &DataType::Float64,
+        ))])
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let lists = states[0].as_list::<i32>();
+        for i in 0..lists.len() {
+            if lists.is_null(i) {
+                continue;
+            }
+            let values = lists.value(i);
+            let values: &Float64Array = values.as_primitive();
+            for chunk in values.values().chunks_exact(4) {
+                self.add([chunk[0], chunk[1], chunk[2]], chunk[3]);
+            }
+        }
+        Ok(())
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        let rows = self.rows.iter().map(|(k, w)| (k.map(f64::from_bits), *w));
+        let never = || false;
+        let (params, ll, n) = match self.model {
+            Model::BgNbd(variant) => {
+                let customers: Vec<bgnbd::Customer> = rows
+                    .map(|(v, w)| bgnbd::Customer {
+                        x: v[0],
+                        tx: v[1],
+                        t: v[2],
+                        w,
+                    })
+                    .collect();
+                match bgnbd::fit(variant, &customers, self.penalizer, &never) {
+                    Ok(Some(f)) => (
+                        vec![f.params.r, f.params.alpha, f.params.a, f.params.b],
+                        f.log_likelihood,
+                        f.n,
+                    ),
+                    Ok(None) => return Ok(self.null_result()),
+                    Err(_) => return exec_err!("{}: cancelled", self.model.name()),
+                }
+            }
+            Model::GammaGamma => {
+                let customers: Vec<gamma_gamma::Customer> = rows
+                    .map(|(v, w)| gamma_gamma::Customer { x: v[0], m: v[1], w })
+                    .collect();
+                match gamma_gamma::fit(&customers, self.penalizer, &never) {
+                    Ok(Some(f)) => (
+                        vec![f.params.p, f.params.q, f.params.gamma],
+                        f.log_likelihood,
+                        f.n,
+                    ),
+                    Ok(None) => return Ok(self.null_result()),
+                    Err(_) => return exec_err!("{}: cancelled", self.model.name()),
+                }
+            }
+        };
+        let mut columns: Vec<ArrayRef> = params
+            .into_iter()
+            .map(|v| Arc::new(Float64Array::from(vec![v])) as ArrayRef)
+            .collect();
+        columns.push(Arc::new(Float64Array::from(vec![ll])));
+        columns.push(Arc::new(Int64Array::from(vec![n.round() as i64])));
+        let s = StructArray::try_new(self.model.result_fields(), columns, None)?;
+        Ok(ScalarValue::Struct(Arc::new(s)))
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self) + self.rows.capacity() * (24 + 8 + 8)
+    }
+}

@@ -1,0 +1,160 @@
+//! Nelder–Mead minimisation, as lifetimes uses (through scipy) to fit the same models, so the
+//! two agree on the optimum. The models' likelihoods are smooth and have four parameters or
+//! fewer, where the simplex method is robust without gradients.
+
+/// Why a minimisation stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stopped {
+    /// The caller's stop check said so (a cancelled or timed-out query).
+    Cancelled,
+}
+
+#[derive(Debug, Clone)]
+pub struct Minimum {
+    pub x: Vec<f64>,
+    pub value: f64,
+    pub evaluations: usize,
+}
+
+/// Minimises `f` from `x0`. Non-finite values count as +∞, so the search steps back from
+/// regions where a likelihood is undefined. `stop` is polled once per iteration.
+pub fn nelder_mead(
+    mut f: impl FnMut(&[f64]) -> f64,
+    x0: &[f64],
+    tolerance: f64,
+    max_evaluations: usize,
+    stop: &dyn Fn() -> bool,
+) -> Result<Minimum, Stopped> {
+    let mut best = run(&mut f, x0, 0.5, tolerance, max_evaluations, stop)?;
+    // One restart from the optimum: a collapsed simplex can stall short of the minimum.
+    let again = run(&mut f, &best.x, 0.1, tolerance, max_evaluations, stop)?;
+    let evaluations = best.evaluations + again.evaluations;
+    if again.value <= best.value {
+        best = again;
+    }
+    best.evaluations = evaluations;
+    Ok(best)
+}
+
+fn run(
+    f: &mut impl FnMut(&[f64]) -> f64,
+    x0: &[f64],
+    step: f64,
+    tolerance: f64,
+    max_evaluations: usize,
+    stop: &dyn Fn() -> bool,
+) -> Result<Minimum, Stopped> {
+    let n = x0.len();
+    let mut eval = |x: &[f64]| {
+        let v = f(x);
+        if v.is_finite() {
+            v
+        } else {
+            f64::INFINITY
+        }
+    };
+    let mut simplex: Vec<(Vec<f64>, f64)> = Vec::with_capacity(n + 1);
+    simplex.push((x0.to_vec(), eval(x0)));
+    for i in 0..n {
+        let mut x = x0.to_vec();
+        x[i] += step;
+        let v = eval(&x);
+        simplex.push((x, v));
+    }
+    let mut evaluations = n + 1;
+    while evaluations < max_evaluations {
+        if stop() {
+            return Err(Stopped::Cancelled);
+        }
+        simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let (lo, hi) = (simplex[0].1, simplex[n].1);
+        let spread = simplex
+            .iter()
+            .skip(1)
+            .flat_map(|(x, _)| x.iter().zip(&simplex[0].0).map(|(a, b)| (a - b).abs()))
+            .fold(0.0f64, f64::max);
+        if (hi - lo).abs() <= tolerance * (lo.abs() + tolerance) && spread <= tolerance.sqrt() {
+            break;
+        }
+        let centroid: Vec<f64> = (0..n)
+            .map(|j| simplex[..n].iter().map(|(x, _)| x[j]).sum::<f64>() / n as f64)
+            .collect();
+        let toward = |t: f64| -> Vec<f64> {
+            centroid
+                .iter()
+                .zip(&simplex[n].0)
+                .map(|(c, w)| c + t * (w - c))
+                .collect()
+        };
+        let reflected = toward(-1.0);
+        let fr = eval(&reflected);
+        evaluations += 1;
+        if fr < simplex[0].1 {
+            let expanded = toward(-2.0);
+            let fe = eval(&expanded);
+            evaluations += 1;
+            simplex[n] = if fe < fr {
+                (expanded, fe)
+            } else {
+                (reflected, fr)
+            };
+        } else if fr < simplex[n - 1].1 {
+            simplex[n] = (reflected, fr);
+        } else {
+            let contracted = if fr < simplex[n].1 {
+                toward(-0.5)
+            } else {
+                toward(0.5)
+            };
+            let fc = eval(&contracted);
+            evaluations += 1;
+            if fc < simplex[n].1.min(fr) {
+                simplex[n] = (contracted, fc);
+            } else {
+                let best = simplex[0].0.clone();
+                for (x, v) in simplex.iter_mut().skip(1) {
+                    for (xi, bi) in x.iter_mut().zip(&best) {
+                        *xi = bi + 0.5 * (*xi - bi);
+                    }
+                    *v = eval(x);
+                }
+                evaluations += n;
+            }
+        }
+    }
+    simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let (x, value) = simplex.swap_remove(0);
+    Ok(Minimum {
+        x,
+        value,
+        evaluations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_rosenbrock_minimum() {
+        let rosen = |x: &[f64]| (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
+        let m = nelder_mead(rosen, &[-1.2, 1.0], 1e-12, 20_000, &|| false).expect("runs");
+        assert!((m.x[0] - 1.0).abs() < 1e-4 && (m.x[1] - 1.0).abs() < 1e-4, "{m:?}");
+    }
+
+    #[test]
+    fn steps_around_undefined_regions() {
+        let f = |x: &[f64]| if x[0] < 0.0 { f64::NAN } else { (x[0] - 2.0).powi(2) };
+        let m = nelder_mead(f, &[0.5], 1e-12, 5_000, &|| false).expect("runs");
+        assert!((m.x[0] - 2.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn stops_when_told() {
+        let f = |x: &[f64]| x[0] * x[0];
+        assert_eq!(
+            nelder_mead(f, &[3.0], 1e-12, 5_000, &|| true).unwrap_err(),
+            Stopped::Cancelled
+        );
+    }
+}
