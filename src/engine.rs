@@ -57,7 +57,7 @@ impl Engine {
         let mut cfg = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema("cip", "public")
-            .with_option_extension(crate::settings::CipOptions::default());
+            .with_option_extension(self.default_options());
         if self.config.engine.target_partitions > 0 {
             cfg = cfg.with_target_partitions(self.config.engine.target_partitions);
         }
@@ -74,6 +74,14 @@ impl Engine {
         }
         views::create_views(&ctx, &self.views).await?;
         Ok(ctx)
+    }
+
+    /// A new session's `cip.*` settings: the configured time zone and day cut-off.
+    fn default_options(&self) -> crate::settings::CipOptions {
+        let mut o = crate::settings::CipOptions::default();
+        o.timezone = self.config.time.timezone.clone();
+        o.day_cutoff = self.config.time.day_cutoff.clone();
+        o
     }
 
     pub fn view_names(&self) -> Vec<String> {

@@ -169,6 +169,9 @@ fn execution_sqlstate(msg: &str) -> &'static str {
     let m = msg.to_ascii_lowercase();
     if m.contains("divide by zero") || m.contains("division by zero") {
         "22012"
+    } else if m.contains("invalid argument") {
+        // cip-udfs reports impossible arguments this way (negative counts, recency > t, ...).
+        "22023"
     } else if m.contains("cannot cast") || m.contains("invalid") && m.contains("value") {
         "22P02"
     } else {

@@ -258,7 +258,10 @@ mod tests {
         assert!((e1 - 0.054_299_85).abs() < 1e-7, "{e1}");
         let e = CDNOW.expected_visits(Variant::Bg, 10.0, 2.0, 30.43, 38.86);
         assert!((e - 0.356_973_36).abs() < 1e-7, "{e}");
-        assert_eq!(CDNOW.expected_visits(Variant::Mbg, 0.0, 1.0, 5.0, 10.0), 0.0);
+        assert_eq!(
+            CDNOW.expected_visits(Variant::Mbg, 0.0, 1.0, 5.0, 10.0),
+            0.0
+        );
     }
 
     #[test]

@@ -30,7 +30,9 @@ const FRX: [(&str, &str); 3] = [
     ),
 ];
 
-fn with_frx(mut b: datafusion::logical_expr::DocumentationBuilder) -> datafusion::logical_expr::DocumentationBuilder {
+fn with_frx(
+    mut b: datafusion::logical_expr::DocumentationBuilder,
+) -> datafusion::logical_expr::DocumentationBuilder {
     for (n, d) in FRX {
         b = b.with_argument(n, d);
     }

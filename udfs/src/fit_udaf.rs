@@ -165,7 +165,12 @@ impl Accumulator for FitAccumulator {
         let rows = values.first().map_or(0, |a| a.len());
         let cols = values[..n]
             .iter()
-            .map(|a| numbers(&datafusion::logical_expr::ColumnarValue::Array(a.clone()), rows))
+            .map(|a| {
+                numbers(
+                    &datafusion::logical_expr::ColumnarValue::Array(a.clone()),
+                    rows,
+                )
+            })
             .collect::<Result<Vec<Float64Array>>>()?;
         for i in 0..rows {
             if cols.iter().any(|c| c.is_null(i)) {
@@ -239,7 +244,11 @@ impl Accumulator for FitAccumulator {
             }
             Model::GammaGamma => {
                 let customers: Vec<gamma_gamma::Customer> = rows
-                    .map(|(v, w)| gamma_gamma::Customer { x: v[0], m: v[1], w })
+                    .map(|(v, w)| gamma_gamma::Customer {
+                        x: v[0],
+                        m: v[1],
+                        w,
+                    })
                     .collect();
                 match gamma_gamma::fit(&customers, self.penalizer, &never) {
                     Ok(Some(f)) => (

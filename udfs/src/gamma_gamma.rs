@@ -43,7 +43,8 @@ impl Params {
     /// One repeat customer's log-likelihood (x > 0, m > 0).
     pub fn log_likelihood(&self, x: f64, m: f64) -> f64 {
         let Params { p, q, gamma } = *self;
-        ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q) + q * gamma.ln()
+        ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q)
+            + q * gamma.ln()
             + (p * x - 1.0) * m.ln()
             + p * x * x.ln()
             - (p * x + q) * (x * m + gamma).ln()
@@ -157,8 +158,16 @@ mod tests {
     #[test]
     fn fit_skips_customers_without_repeats() {
         let rows = [
-            Customer { x: 0.0, m: 0.0, w: 10.0 },
-            Customer { x: 1.0, m: 20.0, w: 1.0 },
+            Customer {
+                x: 0.0,
+                m: 0.0,
+                w: 10.0,
+            },
+            Customer {
+                x: 1.0,
+                m: 20.0,
+                w: 1.0,
+            },
         ];
         assert_eq!(fit(&rows, 0.0, &|| false), Ok(None));
     }

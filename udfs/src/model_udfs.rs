@@ -158,7 +158,8 @@ impl ModelUdf {
             check_params(name, q.is_valid(), p)?;
             Ok(q)
         };
-        let customer = |x: f64, tx: f64, t: f64| bgnbd::check(x, tx, t).map_err(|m| invalid(name, m));
+        let customer =
+            |x: f64, tx: f64, t: f64| bgnbd::check(x, tx, t).map_err(|m| invalid(name, m));
         Ok(Some(match self.func {
             Func::PAlive(var) => {
                 customer(v[0], v[1], v[2])?;
@@ -193,7 +194,9 @@ impl ModelUdf {
                 if !(months >= 0.0 && months <= 1200.0 && months.fract() == 0.0) {
                     return Err(invalid(
                         name,
-                        format!("horizon_months must be a whole number from 0 to 1200, got {months}"),
+                        format!(
+                            "horizon_months must be a whole number from 0 to 1200, got {months}"
+                        ),
                     ));
                 }
                 if !(discount > -1.0 && discount.is_finite()) {
@@ -203,13 +206,17 @@ impl ModelUdf {
                     ));
                 }
                 if !margin.is_finite() {
-                    return Err(invalid(name, format!("margin must be a number, got {margin}")));
+                    return Err(invalid(
+                        name,
+                        format!("margin must be a number, got {margin}"),
+                    ));
                 }
                 let q = bg(p)?;
                 let mut value = 0.0;
                 let mut before = 0.0;
                 for month in 1..=(months as u32) {
-                    let upto = q.expected_visits(variant, 30.0 * f64::from(month), v[0], v[1], v[2]);
+                    let upto =
+                        q.expected_visits(variant, 30.0 * f64::from(month), v[0], v[1], v[2]);
                     value += (upto - before) * spend * margin / (1.0 + discount).powi(month as i32);
                     before = upto;
                 }

@@ -139,12 +139,21 @@ mod tests {
     fn finds_the_rosenbrock_minimum() {
         let rosen = |x: &[f64]| (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
         let m = nelder_mead(rosen, &[-1.2, 1.0], 1e-12, 20_000, &|| false).expect("runs");
-        assert!((m.x[0] - 1.0).abs() < 1e-4 && (m.x[1] - 1.0).abs() < 1e-4, "{m:?}");
+        assert!(
+            (m.x[0] - 1.0).abs() < 1e-4 && (m.x[1] - 1.0).abs() < 1e-4,
+            "{m:?}"
+        );
     }
 
     #[test]
     fn steps_around_undefined_regions() {
-        let f = |x: &[f64]| if x[0] < 0.0 { f64::NAN } else { (x[0] - 2.0).powi(2) };
+        let f = |x: &[f64]| {
+            if x[0] < 0.0 {
+                f64::NAN
+            } else {
+                (x[0] - 2.0).powi(2)
+            }
+        };
         let m = nelder_mead(f, &[0.5], 1e-12, 5_000, &|| false).expect("runs");
         assert!((m.x[0] - 2.0).abs() < 1e-4);
     }

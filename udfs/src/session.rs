@@ -109,8 +109,17 @@ mod tests {
         let cutoff = NaiveTime::from_hms_opt(6, 0, 0).expect("time");
         let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("ts");
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
-        assert_eq!(business_day(at("2026-10-31 01:00"), cutoff), d("2026-10-30"));
-        assert_eq!(business_day(at("2026-10-31 06:00"), cutoff), d("2026-10-31"));
-        assert_eq!(business_day(at("2026-10-31 23:59"), cutoff), d("2026-10-31"));
+        assert_eq!(
+            business_day(at("2026-10-31 01:00"), cutoff),
+            d("2026-10-30")
+        );
+        assert_eq!(
+            business_day(at("2026-10-31 06:00"), cutoff),
+            d("2026-10-31")
+        );
+        assert_eq!(
+            business_day(at("2026-10-31 23:59"), cutoff),
+            d("2026-10-31")
+        );
     }
 }

@@ -121,16 +121,24 @@ impl ScalarUDFImpl for BusinessDateUdf {
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let cutoff = CipOptions::of(&args.config_options).cutoff()?;
-        let shift = cutoff.signed_duration_since(chrono::NaiveTime::MIN).num_microseconds().unwrap_or(0);
+        let shift = cutoff
+            .signed_duration_since(chrono::NaiveTime::MIN)
+            .num_microseconds()
+            .unwrap_or(0);
         let array = args.args[0].to_array(args.number_rows)?;
         let array = cast(&array, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
         let ts = array.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
         let out: Date32Array = ts.unary_opt(|micros| {
             let local = chrono::DateTime::from_timestamp_micros(micros - shift)?.naive_utc();
-            Some(days_since_epoch(business_day(local, chrono::NaiveTime::MIN)))
+            Some(days_since_epoch(business_day(
+                local,
+                chrono::NaiveTime::MIN,
+            )))
         });
         let out = if ts.null_count() == 0 && out.null_count() > 0 {
-            return datafusion::common::exec_err!("business_date: invalid argument: timestamp out of range");
+            return datafusion::common::exec_err!(
+                "business_date: invalid argument: timestamp out of range"
+            );
         } else {
             out
         };
