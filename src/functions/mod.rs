@@ -1,6 +1,9 @@
-//! Engine-level SQL functions: what identifies the server to clients. The domain functions
+//! Engine-level SQL functions: what identifies the server to clients, and the table
+//! functions that read or write tables (model fits, refreshes). The pure domain functions
 //! live in the `cip-udfs` crate.
 
+pub mod deferred;
+mod model_fit;
 mod version;
 
 use datafusion::logical_expr::ScalarUDF;
@@ -9,4 +12,5 @@ use datafusion::prelude::SessionContext;
 /// Registers the engine's functions in a session (replacing DataFusion's `version()`).
 pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::from(version::PgVersion::new()));
+    ctx.register_udtf("model_fit", std::sync::Arc::new(model_fit::ModelFit));
 }

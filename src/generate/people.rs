@@ -6,7 +6,7 @@
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Exp, LogNormal};
+use rand_distr::{Distribution, Gamma, LogNormal};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Archetype {
@@ -92,7 +92,9 @@ impl Archetype {
 /// `lapse_days` (churn risk) is how long before the end the member stopped coming.
 pub fn visit_days(rng: &mut ChaCha8Rng, a: Archetype, span_days: i64, lapse_days: i64) -> Vec<i64> {
     let active = (span_days - lapse_days).max(0);
-    let gap = Exp::new(1.0 / a.mean_gap_days()).expect("positive rate");
+    // Gaps are Gamma with shape 2, not exponential: members keep a habit (a regular comes
+    // about every two months), so a long silence means something, as it does in real venues.
+    let gap = Gamma::new(2.0, a.mean_gap_days() / 2.0).expect("positive shape and scale");
     let mut days = vec![0i64];
     if a == Archetype::New {
         // A newcomer has one visit, sometimes a second one.

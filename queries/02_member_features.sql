@@ -1,0 +1,49 @@
+-- member_features: each member's visit history as of the session's cip.as_of, in the units
+-- the models take. One row per member with at least one visit up to the as-of date.
+--
+-- Time is counted in business days (business_date: a 01:00 visit belongs to the evening
+-- before, per cip.day_cutoff); visits after the as-of business day are ignored. Money is
+-- visits.amount, summed per business day (two visits on one night are one visit-day).
+--
+--   visit_days       distinct business days with a visit
+--   frequency        repeat visit-days: visit_days - 1 (BG/NBD's x)
+--   recency          days from the first to the last visit-day (BG/NBD's t_x; 0 without repeats)
+--   t                days from the first visit-day to the as-of date (BG/NBD's T)
+--   recency_days     days since the last visit-day (RFM's R: smaller is better)
+--   monetary         mean spend per visit-day, all visits (RFM's M)
+--   repeat_monetary  mean spend of the repeat visit-days (Gamma-Gamma's input; NULL without repeats)
+--   total_spend      all spend up to the as-of date
+--   spend_365d       spend in the 365 days up to the as-of date
+--   visits_90d       visit-days in the 90 days up to the as-of date
+--   mean_gap_days    the member's own rhythm: recency / frequency (NULL without repeats)
+--   first_visit, last_visit   business dates
+CREATE OR REPLACE VIEW member_features AS
+WITH days AS (
+    SELECT member_id,
+           business_date(started_at) AS day,
+           sum(amount) AS spend
+    FROM visits
+    WHERE business_date(started_at) <= cip_as_of()
+    GROUP BY member_id, business_date(started_at)
+),
+ranked AS (
+    SELECT member_id, day, spend,
+           row_number() OVER (PARTITION BY member_id ORDER BY day) AS nth
+    FROM days
+)
+SELECT member_id,
+       count(*) AS visit_days,
+       CAST(count(*) - 1 AS DOUBLE) AS frequency,
+       CAST(max(day) - min(day) AS DOUBLE) AS recency,
+       CAST(cip_as_of() - min(day) AS DOUBLE) AS t,
+       cip_as_of() - max(day) AS recency_days,
+       CAST(sum(spend) AS DOUBLE) / count(*) AS monetary,
+       CAST(sum(CASE WHEN nth > 1 THEN spend END) AS DOUBLE) / nullif(count(*) - 1, 0) AS repeat_monetary,
+       CAST(sum(spend) AS DOUBLE) AS total_spend,
+       CAST(coalesce(sum(CASE WHEN day > cip_as_of() - INTERVAL '365 days' THEN spend END), 0) AS DOUBLE) AS spend_365d,
+       sum(CASE WHEN day > cip_as_of() - INTERVAL '90 days' THEN 1 ELSE 0 END) AS visits_90d,
+       CAST(max(day) - min(day) AS DOUBLE) / nullif(count(*) - 1, 0) AS mean_gap_days,
+       min(day) AS first_visit,
+       max(day) AS last_visit
+FROM ranked
+GROUP BY member_id;

@@ -1,0 +1,211 @@
+//! `model_fit('bgnbd' | 'mbgnbd' | 'gamma_gamma')`: the fitted parameters for the session's
+//! `cip.as_of`, from the `model_fits` table; when there is none yet, the fit runs once (the
+//! view `fit_<model>` in queries/) and is stored, so later queries reuse it.
+//!
+//! A fit is keyed by (model, as_of). To fit again (say after loading more history for a past
+//! date), delete the row: `DELETE FROM model_fits WHERE model = 'mbgnbd'`.
+
+use super::deferred::{Action, DeferredTable};
+use crate::settings::CipOptions;
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    StructArray, TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::{plan_err, DataFusionError, Result, ScalarValue};
+use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::Expr;
+use datafusion::prelude::SessionContext;
+use std::sync::Arc;
+
+const MODELS: [(&str, &[&str]); 3] = [
+    ("bgnbd", &["r", "alpha", "a", "b"]),
+    ("mbgnbd", &["r", "alpha", "a", "b"]),
+    ("gamma_gamma", &["p", "q", "gamma"]),
+];
+
+/// One fit at a time per process, so concurrent first queries do not all fit.
+static FITTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[derive(Debug, Default)]
+pub struct ModelFit;
+
+fn params_type(names: &[&str]) -> DataType {
+    let mut f: Vec<Field> = names
+        .iter()
+        .map(|n| Field::new(*n, DataType::Float64, true))
+        .collect();
+    f.push(Field::new("log_likelihood", DataType::Float64, true));
+    f.push(Field::new("n", DataType::Int64, true));
+    DataType::Struct(Fields::from(f))
+}
+
+fn schema(names: &[&str]) -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("model", DataType::Utf8, false),
+        Field::new("as_of", DataType::Date32, false),
+        Field::new("fitted_at", DataType::Timestamp(TimeUnit::Microsecond, None), true),
+        Field::new("parameters", params_type(names), true),
+    ]))
+}
+
+impl TableFunctionImpl for ModelFit {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let model = match args.exprs() {
+            [Expr::Literal(ScalarValue::Utf8(Some(m)) | ScalarValue::Utf8View(Some(m)), _)] => {
+                m.to_ascii_lowercase()
+            }
+            _ => return plan_err!("type mismatch: model_fit takes one text literal: 'bgnbd', 'mbgnbd' or 'gamma_gamma'"),
+        };
+        let Some((name, fields)) = MODELS.iter().find(|(n, _)| *n == model) else {
+            return Err(DataFusionError::Execution(format!(
+                "model_fit: invalid argument: unknown model {model:?} (expected 'bgnbd', 'mbgnbd' or 'gamma_gamma')"
+            )));
+        };
+        let schema = schema(fields);
+        let (name, fields, out) = (*name, *fields, schema.clone());
+        let action: Action = Arc::new(move |state| Box::pin(fit_for(state, name, fields, out.clone())));
+        Ok(Arc::new(DeferredTable::new(
+            format!("model_fit('{name}')"),
+            schema,
+            action,
+        )))
+    }
+}
+
+async fn fit_for(
+    state: SessionState,
+    model: &'static str,
+    fields: &'static [&'static str],
+    schema: SchemaRef,
+) -> Result<RecordBatch> {
+    let as_of = CipOptions::of(state.config_options()).as_of_date()?;
+    let ctx = SessionContext::new_with_state(state);
+    let stored = async |ctx: &SessionContext| {
+        let sql = format!(
+            "SELECT parameters, n, log_likelihood, fitted_at FROM model_fits \
+             WHERE model = '{model}' AND as_of = DATE '{as_of}' ORDER BY fitted_at DESC LIMIT 1"
+        );
+        let rows = ctx.sql(&sql).await?.collect().await?;
+        Ok::<_, DataFusionError>(rows.into_iter().find(|b| b.num_rows() > 0))
+    };
+    let row = match stored(&ctx).await? {
+        Some(b) => Some(b),
+        None => {
+            let _guard = FITTING.lock().await;
+            match stored(&ctx).await? {
+                Some(b) => Some(b),
+                None => fit_and_store(&ctx, model, fields, as_of).await?,
+            }
+        }
+    };
+    let days = (as_of - chrono::NaiveDate::default()).num_days() as i32;
+    let (params, fitted_at) = match row {
+        Some(b) => {
+            let json = b.column(0).as_string::<i32>();
+            let n = b.column(1).as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+            let ll = b.column(2).as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+            let at = b
+                .column(3)
+                .as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
+            let p = to_struct(
+                fields,
+                json.is_valid(0).then(|| json.value(0)),
+                n.is_valid(0).then(|| n.value(0)),
+                ll.is_valid(0).then(|| ll.value(0)),
+            )?;
+            (p, at.is_valid(0).then(|| at.value(0)))
+        }
+        None => (to_struct(fields, None, None, None)?, None),
+    };
+    Ok(RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from(vec![model])),
+            Arc::new(Date32Array::from(vec![days])),
+            Arc::new(TimestampMicrosecondArray::from(vec![fitted_at])),
+            Arc::new(params),
+        ],
+    )?)
+}
+
+/// Runs `fit_<model>` and stores the result; None (and nothing stored) when the data cannot
+/// identify the model yet.
+async fn fit_and_store(
+    ctx: &SessionContext,
+    model: &str,
+    fields: &[&str],
+    as_of: chrono::NaiveDate,
+) -> Result<Option<RecordBatch>> {
+    let started = std::time::Instant::now();
+    let rows = ctx
+        .sql(&format!("SELECT parameters FROM fit_{model}"))
+        .await?
+        .collect()
+        .await?;
+    let Some(batch) = rows.into_iter().find(|b| b.num_rows() > 0) else {
+        return Ok(None);
+    };
+    let s = batch.column(0).as_struct();
+    if s.is_null(0) {
+        return Ok(None);
+    }
+    let value = |name: &str| -> Option<f64> {
+        let c = s.column_by_name(name)?;
+        let c = datafusion::arrow::compute::cast(c, &DataType::Float64).ok()?;
+        let c = c.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+        c.is_valid(0).then(|| c.value(0))
+    };
+    let mut json = serde_json::Map::new();
+    for f in fields {
+        let v = value(f).ok_or_else(|| {
+            DataFusionError::Execution(format!("fit_{model} returned no {f}"))
+        })?;
+        json.insert((*f).to_string(), serde_json::json!(v));
+    }
+    let json = serde_json::Value::Object(json).to_string();
+    let n = value("n").map(|v| v as i64);
+    let ll = value("log_likelihood");
+    let insert = format!(
+        "INSERT INTO model_fits (model, as_of, parameters, n, log_likelihood) VALUES ('{model}', DATE '{as_of}', '{json}', {}, {})",
+        n.map_or("NULL".into(), |v| v.to_string()),
+        ll.filter(|v| v.is_finite()).map_or("NULL".into(), |v| format!("{v:e}")),
+    );
+    ctx.sql(&insert).await?.collect().await?;
+    tracing::info!(model, %as_of, n, elapsed = ?started.elapsed(), "model fitted and stored");
+    let rows = ctx
+        .sql(&format!(
+            "SELECT parameters, n, log_likelihood, fitted_at FROM model_fits \
+             WHERE model = '{model}' AND as_of = DATE '{as_of}' ORDER BY fitted_at DESC LIMIT 1"
+        ))
+        .await?
+        .collect()
+        .await?;
+    Ok(rows.into_iter().find(|b| b.num_rows() > 0))
+}
+
+/// The parameters struct from the stored JSON; all NULL without a fit.
+fn to_struct(
+    fields: &[&str],
+    json: Option<&str>,
+    n: Option<i64>,
+    ll: Option<f64>,
+) -> Result<StructArray> {
+    let DataType::Struct(struct_fields) = params_type(fields) else {
+        return plan_err!("internal: parameters type");
+    };
+    let Some(json) = json else {
+        return Ok(StructArray::new_null(struct_fields, 1));
+    };
+    let parsed: serde_json::Value = serde_json::from_str(json).map_err(|e| {
+        DataFusionError::Execution(format!("model_fits holds unreadable parameters {json:?}: {e}"))
+    })?;
+    let mut columns: Vec<ArrayRef> = fields
+        .iter()
+        .map(|f| Arc::new(Float64Array::from(vec![parsed.get(*f).and_then(|v| v.as_f64())])) as ArrayRef)
+        .collect();
+    columns.push(Arc::new(Float64Array::from(vec![ll])));
+    columns.push(Arc::new(Int64Array::from(vec![n])));
+    Ok(StructArray::try_new(struct_fields, columns, None)?)
+}
