@@ -88,7 +88,7 @@ SELECT member_id,
        visits_per_month, spend_per_month, rhythm_days, total_spend, tenure_days,
        CASE segment_id
          WHEN 'new' THEN CASE WHEN visit_days IS NULL THEN 'registered ' || coalesce(CAST(tenure_days AS VARCHAR), '?') || ' days ago, no visit yet'
-                              ELSE 'first visit ' || CAST(CAST(t AS BIGINT) AS VARCHAR) || ' days ago (' || CAST(visit_days AS VARCHAR) || ' visit-days so far)' END
+                              ELSE 'first visit ' || CAST(CAST(t AS BIGINT) AS VARCHAR) || ' days ago; visit-days so far: ' || CAST(visit_days AS VARCHAR) END
          WHEN 'churn_risk' THEN 'no visit for ' || CAST(recency_days AS VARCHAR) || ' days, ' || CAST(round(recency_days / rhythm_days, 1) AS VARCHAR)
                                 || 'x their usual ' || CAST(CAST(round(rhythm_days) AS BIGINT) AS VARCHAR) || '-day rhythm; P(alive) ' || CAST(round(p_alive, 2) AS VARCHAR)
          WHEN 'vip' THEN 'spends ¥' || CAST(CAST(round(monetary) AS BIGINT) AS VARCHAR) || ' per visit and comes ' || CAST(round(visits_per_month, 1) AS VARCHAR) || ' times a month'
