@@ -4,6 +4,7 @@
 mod cli;
 mod common;
 mod durability;
+mod intelligence;
 mod pgwire;
 mod psql;
 mod slt;
