@@ -17,6 +17,13 @@
 --   visits_90d       visit-days in the 90 days up to the as-of date
 --   mean_gap_days    the member's own rhythm: recency / frequency (NULL without repeats)
 --   first_visit, last_visit   business dates
+--   source           'visits', or 'member_behavior' (below)
+--
+-- Fallback: when the visits table is empty (a chain that loaded only the seed's
+-- member_behavior table), each member's latest member_behavior row stands in: visit-days =
+-- total_spending / avg_spending, first visit = members.registered_at, last visit =
+-- last_visit_date, visits_90d = visit_frequency. Recency is kept within [0, t] (and above 0
+-- with repeats, as the models require).
 CREATE OR REPLACE VIEW member_features AS
 WITH days AS (
     SELECT member_id,
@@ -44,6 +51,35 @@ SELECT member_id,
        sum(CASE WHEN day > cip_as_of() - INTERVAL '90 days' THEN 1 ELSE 0 END) AS visits_90d,
        CAST(max(day) - min(day) AS DOUBLE) / nullif(count(*) - 1, 0) AS mean_gap_days,
        min(day) AS first_visit,
-       max(day) AS last_visit
+       max(day) AS last_visit,
+       'visits' AS source
 FROM ranked
-GROUP BY member_id;
+GROUP BY member_id
+UNION ALL
+SELECT member_id, visit_days, CAST(visit_days - 1 AS DOUBLE) AS frequency,
+       CASE WHEN visit_days > 1 THEN greatest(least(recency, t), 1.0) ELSE 0.0 END AS recency,
+       t, recency_days, monetary,
+       CASE WHEN visit_days > 1 THEN monetary END AS repeat_monetary,
+       total_spend, CAST(NULL AS DOUBLE) AS spend_365d, visits_90d,
+       CASE WHEN visit_days > 1 THEN greatest(least(recency, t), 1.0) / (visit_days - 1) END AS mean_gap_days,
+       first_visit, last_visit, 'member_behavior' AS source
+FROM (
+    SELECT mb.member_id,
+           CAST(greatest(round(CAST(mb.total_spending AS DOUBLE) / nullif(CAST(mb.avg_spending AS DOUBLE), 0)), 1) AS BIGINT) AS visit_days,
+           CAST(business_date(mb.last_visit_date) - business_date(m.registered_at) AS DOUBLE) AS recency,
+           CAST(cip_as_of() - business_date(m.registered_at) AS DOUBLE) AS t,
+           cip_as_of() - business_date(mb.last_visit_date) AS recency_days,
+           CAST(mb.avg_spending AS DOUBLE) AS monetary,
+           CAST(mb.total_spending AS DOUBLE) AS total_spend,
+           mb.visit_frequency AS visits_90d,
+           business_date(m.registered_at) AS first_visit,
+           business_date(mb.last_visit_date) AS last_visit,
+           row_number() OVER (PARTITION BY mb.member_id ORDER BY mb.updated_at DESC, mb.id DESC) AS latest
+    FROM member_behavior mb
+    JOIN members m ON m.member_id = mb.member_id
+    WHERE (SELECT count(*) FROM visits) = 0
+      AND mb.last_visit_date IS NOT NULL AND m.registered_at IS NOT NULL
+      AND business_date(mb.last_visit_date) <= cip_as_of()
+      AND business_date(m.registered_at) <= business_date(mb.last_visit_date)
+) fallback
+WHERE latest = 1;

@@ -4,13 +4,20 @@
 
 pub mod deferred;
 mod model_fit;
+mod refresh;
 mod version;
 
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
 
 /// Registers the engine's functions in a session (replacing DataFusion's `version()`).
-pub fn register(ctx: &SessionContext) {
+pub fn register(ctx: &SessionContext, store: &std::sync::Arc<crate::storage::Store>) {
     ctx.register_udf(ScalarUDF::from(version::PgVersion::new()));
     ctx.register_udtf("model_fit", std::sync::Arc::new(model_fit::ModelFit));
+    ctx.register_udtf(
+        "refresh_member_behavior",
+        std::sync::Arc::new(refresh::RefreshMemberBehavior {
+            store: store.clone(),
+        }),
+    );
 }

@@ -1,34 +1,43 @@
 -- member_behavior_live: the seed's member_behavior columns, derived from the raw tables.
 --
--- Definitions (one row per member with at least one visit):
---   visit_frequency       visits in the 90 days before today
---   avg_spending          total_spending / all visits
+-- Computed as of cip.as_of: visits after that business day (business_date, cip.day_cutoff)
+-- and campaign events after it are ignored.
+--
+-- Definitions (one row per member with at least one visit up to the as-of date):
+--   visit_frequency       visits in the 90 days up to the as-of date
+--   avg_spending          total_spending / visits
 --   last_visit_date       the latest visits.started_at (local time)
---   total_spending        sum of visits.amount, all time
+--   total_spending        sum of visits.amount up to the as-of date
 --   favorite_categories   JSON array of the member's top 3 order_items categories by spend
 --   preferred_time_slots  JSON array of the slots holding the member's visits, most used
 --                         first: evening (18-22h), late_night (22-02h), after_hours (02-06h),
 --                         daytime (06-18h)
 --   response_rate         members' converted / sent campaign messages (NULL when none sent)
---   churn_risk            0-100; until the models land (issue 4) a rhythm heuristic:
---                         days since the last visit against twice the member's own mean gap
+--   churn_risk            100 * (1 - p_alive), p_alive from MBG/NBD (model_fit('mbgnbd') and
+--                         member_features), the same figure customer_segments reports
+--
+-- refresh_member_behavior() rewrites the member_behavior table from this view.
 CREATE OR REPLACE VIEW member_behavior_live AS
-WITH v AS (
+WITH asof AS (
+    SELECT visit_id, member_id, started_at, amount, business_date(started_at) AS day
+    FROM visits
+    WHERE business_date(started_at) <= cip_as_of()
+),
+v AS (
     SELECT member_id,
            count(*) AS visits,
-           sum(CASE WHEN started_at >= CAST(current_date AS TIMESTAMP) - INTERVAL '90 days'
-                    THEN 1 ELSE 0 END) AS visits_90d,
+           sum(CASE WHEN day > cip_as_of() - INTERVAL '90 days' THEN 1 ELSE 0 END) AS visits_90d,
            sum(amount) AS total_spending,
-           min(started_at) AS first_visit,
            max(started_at) AS last_visit
-    FROM visits
+    FROM asof
     GROUP BY member_id
 ),
 cat AS (
-    SELECT member_id, category,
-           row_number() OVER (PARTITION BY member_id ORDER BY sum(amount) DESC, category) AS rn
-    FROM order_items
-    GROUP BY member_id, category
+    SELECT oi.member_id, oi.category,
+           row_number() OVER (PARTITION BY oi.member_id ORDER BY sum(oi.amount) DESC, oi.category) AS rn
+    FROM order_items oi
+    JOIN asof ON asof.visit_id = oi.visit_id
+    GROUP BY oi.member_id, oi.category
 ),
 fav AS (
     SELECT member_id,
@@ -43,7 +52,7 @@ slot AS (
                 WHEN extract(hour FROM started_at) < 6 THEN 'after_hours'
                 ELSE 'daytime' END AS slot,
            count(*) AS n
-    FROM visits
+    FROM asof
     GROUP BY 1, 2
 ),
 slots AS (
@@ -57,7 +66,14 @@ resp AS (
            CAST(count(DISTINCT CASE WHEN status = 'converted' THEN campaign_id END) AS DOUBLE)
              / nullif(count(DISTINCT CASE WHEN status = 'sent' THEN campaign_id END), 0) AS response_rate
     FROM campaign_tracking
+    WHERE business_date(created_at) <= cip_as_of()
     GROUP BY member_id
+),
+churn AS (
+    SELECT f.member_id,
+           100.0 * (1.0 - mbgnbd_p_alive(f.frequency, f.recency, f.t, bg.parameters)) AS churn_risk
+    FROM model_fit('mbgnbd') bg
+    CROSS JOIN member_features f
 )
 SELECT v.member_id,
        v.visits_90d AS visit_frequency,
@@ -67,11 +83,9 @@ SELECT v.member_id,
        fav.favorite_categories,
        slots.preferred_time_slots,
        resp.response_rate,
-       CASE WHEN v.visits < 2 THEN 50.0
-            ELSE least(100.0, 100.0 * (date_part('epoch', CAST(current_date AS TIMESTAMP) - v.last_visit) / 86400.0)
-                 / (2.0 * (date_part('epoch', v.last_visit - v.first_visit) / 86400.0 / (v.visits - 1)) + 1.0))
-       END AS churn_risk
+       churn.churn_risk
 FROM v
 LEFT JOIN fav ON fav.member_id = v.member_id
 LEFT JOIN slots ON slots.member_id = v.member_id
-LEFT JOIN resp ON resp.member_id = v.member_id;
+LEFT JOIN resp ON resp.member_id = v.member_id
+LEFT JOIN churn ON churn.member_id = v.member_id;
