@@ -67,4 +67,16 @@ pub enum Command {
     },
     /// Move every table's write-ahead log into Parquet, so other tools see every row.
     Checkpoint,
+    /// Score every active member (segment, tags, model figures) into a Parquet file: the
+    /// view member_scores, as of a date.
+    Score {
+        #[arg(long)]
+        out: PathBuf,
+        /// The as-of business date (YYYY-MM-DD); default today.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Hide the progress bar (it is also hidden when stderr is not a terminal).
+        #[arg(long)]
+        quiet: bool,
+    },
 }

@@ -18,6 +18,7 @@ pub mod functions;
 pub mod generate;
 pub mod load;
 pub mod pg;
+pub mod score;
 pub mod serve;
 pub mod settings;
 pub mod sql;

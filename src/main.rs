@@ -106,6 +106,12 @@ async fn run(cli: Cli) -> Result<()> {
             }
             cip::serve::demo(config, members).await
         }
+        Command::Score { out, as_of, quiet } => {
+            let engine = cip::engine::Engine::open(config).await?;
+            let n = cip::score::score(&engine, &out, as_of.as_deref(), !quiet).await?;
+            println!("scored {n} members into {}", out.display());
+            Ok(())
+        }
         Command::Checkpoint => {
             let engine = cip::engine::Engine::open(config).await?;
             let store = engine.store.clone();

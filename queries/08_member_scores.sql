@@ -1,5 +1,9 @@
--- customer_tags: every active member's tags as of cip.as_of, as three text arrays using
--- exactly the fifteen names of the design. Thresholds are in `rules` below.
+-- member_scores: everything cip knows about each active member as of cip.as_of, one row
+-- each: every column of customer_segments plus the member's tags. `cip score` writes it;
+-- customer_tags is its tag columns.
+--
+-- Tags are three text arrays using exactly the fifteen names of the design. Thresholds are
+-- in `rules` below.
 --
 -- behavior_tags
 --   high_frequency  f_score >= 4 (visits per month in the top two quintiles)
@@ -22,7 +26,7 @@
 --                   less than most
 --   responsive      converted at least responsive_rate (30%) of the campaigns that messaged
 --                   them (at least one message sent)
-CREATE OR REPLACE VIEW customer_tags AS
+CREATE OR REPLACE VIEW member_scores AS
 WITH rules AS (
     SELECT 30 AS active_days, 90 AS dormant_days, 0.5 AS night_share,
            0.40 AS beer_share, 0.30 AS wine_share, 0.40 AS package_share, 0.25 AS snack_share,
@@ -65,7 +69,10 @@ ranked AS (
                 THEN percent_rank() OVER (PARTITION BY s.frequency IS NULL ORDER BY s.expected_clv, s.member_id) END AS clv_rank
     FROM customer_segments s
 )
-SELECT s.member_id,
+SELECT s.member_id, s.segment_id, s.segment_name, s.recency_days, s.frequency, s.monetary,
+       s.r_score, s.f_score, s.m_score, s.p_alive, s.churn_risk, s.expected_visits_90d,
+       s.expected_clv, s.visits_per_month, s.spend_per_month, s.rhythm_days, s.total_spend,
+       s.tenure_days, s.reason,
        string_to_array(concat_ws(',',
            CASE WHEN s.f_score >= 4 THEN 'high_frequency' END,
            CASE WHEN s.f_score <= 2 THEN 'low_frequency' END,

@@ -1,0 +1,69 @@
+//! `cip score --out FILE`: every active member's segment, tags and model figures (the view
+//! member_scores) streamed into one Parquet file, with a progress bar. The file appears
+//! only when complete (written beside it, then renamed).
+
+use crate::engine::Engine;
+use crate::error::{CipError, Result};
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::properties::WriterProperties;
+use futures::StreamExt;
+use std::path::Path;
+
+/// Scores as of `as_of` (default: today) into `out`; returns the members written.
+pub async fn score(engine: &Engine, out: &Path, as_of: Option<&str>, progress: bool) -> Result<u64> {
+    let ctx = engine.session().await?;
+    if let Some(d) = as_of {
+        let d = d.replace('\'', "");
+        ctx.sql(&format!("SET cip.as_of = '{d}'")).await?;
+    }
+    let total = crate::sql::count_of(
+        &ctx.sql("SELECT CAST(count(*) AS BIGINT UNSIGNED) FROM members WHERE status = 'active'")
+            .await?
+            .collect()
+            .await?,
+    );
+    let bar = if progress && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} scoring members {bar:40} {pos}/{len} [{elapsed_precise}, eta {eta}]",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b.enable_steady_tick(std::time::Duration::from_millis(200));
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let df = ctx.sql("SELECT * FROM member_scores").await?;
+    let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
+    let mut stream = df.execute_stream().await?;
+    let tmp = out.with_extension("parquet.partial");
+    let file = std::fs::File::create(&tmp)
+        .map_err(|e| CipError::io(format!("create {}", tmp.display()), e))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .build();
+    let mut writer = ArrowWriter::try_new(file, schema, Some(props))?;
+    let mut written = 0u64;
+    let result: Result<()> = async {
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            written += batch.num_rows() as u64;
+            writer.write(&batch)?;
+            bar.set_position(written);
+        }
+        writer.close()?;
+        Ok(())
+    }
+    .await;
+    bar.finish_and_clear();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, out)
+        .map_err(|e| CipError::io(format!("rename {} to {}", tmp.display(), out.display()), e))?;
+    Ok(written)
+}
