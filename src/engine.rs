@@ -68,7 +68,7 @@ impl Engine {
             .build();
         cip_udfs::register_all(&mut state)?;
         let ctx = SessionContext::new_with_state(state);
-        crate::functions::register(&ctx, &self.store);
+        crate::functions::register(&ctx, &self.store)?;
         for t in self.store.tables() {
             ctx.register_table(t.name(), Arc::new(CipTable::new(t.clone())))?;
         }

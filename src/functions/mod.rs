@@ -2,6 +2,7 @@
 //! functions that read or write tables (model fits, refreshes). The pure domain functions
 //! live in the `cip-udfs` crate.
 
+mod catalog;
 pub mod deferred;
 mod model_fit;
 mod refresh;
@@ -11,7 +12,10 @@ use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
 
 /// Registers the engine's functions in a session (replacing DataFusion's `version()`).
-pub fn register(ctx: &SessionContext, store: &std::sync::Arc<crate::storage::Store>) {
+pub fn register(
+    ctx: &SessionContext,
+    store: &std::sync::Arc<crate::storage::Store>,
+) -> datafusion::common::Result<()> {
     ctx.register_udf(ScalarUDF::from(version::PgVersion::new()));
     ctx.register_udtf("model_fit", std::sync::Arc::new(model_fit::ModelFit));
     ctx.register_udtf(
@@ -20,4 +24,6 @@ pub fn register(ctx: &SessionContext, store: &std::sync::Arc<crate::storage::Sto
             store: store.clone(),
         }),
     );
+    ctx.register_table("cip_functions", std::sync::Arc::new(catalog::view()?))?;
+    Ok(())
 }

@@ -1,0 +1,143 @@
+//! The `cip_functions` view: every cip SQL function with its documentation (what DataFusion's
+//! `Documentation` holds), so analysts and BI tools can list them with plain SQL:
+//! `SELECT name, syntax, description FROM cip_functions`.
+
+use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{MemTable, Session, TableProvider};
+use datafusion::logical_expr::{Expr, TableType};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::common::Result;
+use datafusion::logical_expr::Documentation;
+use std::sync::Arc;
+
+struct Row {
+    name: String,
+    kind: &'static str,
+    section: String,
+    syntax: String,
+    description: String,
+    arguments: Option<String>,
+    example: Option<String>,
+}
+
+fn from_doc(name: &str, kind: &'static str, d: &Documentation) -> Row {
+    Row {
+        name: name.to_string(),
+        kind,
+        section: d.doc_section.label.to_string(),
+        syntax: d.syntax_example.clone(),
+        description: d.description.clone(),
+        arguments: d.arguments.as_ref().map(|a| {
+            a.iter()
+                .map(|(n, t)| format!("{n}: {t}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }),
+        example: d.sql_example.clone(),
+    }
+}
+
+/// The engine's table functions, which live in src/ because they read or write tables.
+fn table_functions() -> Vec<Row> {
+    let row = |name: &str, syntax: &str, description: &str, example: &str| Row {
+        name: name.into(),
+        kind: "table",
+        section: "cip engine".into(),
+        syntax: syntax.into(),
+        description: description.into(),
+        arguments: None,
+        example: Some(example.into()),
+    };
+    vec![
+        row(
+            "model_fit",
+            "model_fit('bgnbd' | 'mbgnbd' | 'gamma_gamma')",
+            "The model's fitted parameters for the session's cip.as_of (columns model, as_of, \
+             fitted_at, parameters). Read from the model_fits table; when there is no fit for \
+             that date yet, the view fit_<model> runs once and its result is stored. \
+             parameters is NULL when the data cannot identify the model yet.",
+            "SELECT parameters FROM model_fit('mbgnbd');",
+        ),
+        row(
+            "refresh_member_behavior",
+            "refresh_member_behavior()",
+            "Rewrites the member_behavior table from the view member_behavior_live (as of \
+             cip.as_of) in one atomic commit; returns members written, as_of, refreshed_at. \
+             Acts when executed, never when planned or EXPLAINed.",
+            "SELECT * FROM refresh_member_behavior();",
+        ),
+    ]
+}
+
+/// Listed as a view (in information_schema and psql's \dv), as it is derived, not stored.
+#[derive(Debug)]
+pub struct FunctionsView(MemTable);
+
+#[async_trait::async_trait]
+impl TableProvider for FunctionsView {
+    fn schema(&self) -> SchemaRef {
+        self.0.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.0.scan(state, projection, filters, limit).await
+    }
+}
+
+pub fn view() -> Result<FunctionsView> {
+    Ok(FunctionsView(table()?))
+}
+
+fn table() -> Result<MemTable> {
+    let mut rows: Vec<Row> = Vec::new();
+    for f in cip_udfs::scalar_udfs() {
+        if let Some(d) = f.documentation() {
+            rows.push(from_doc(f.name(), "scalar", d));
+        }
+    }
+    for f in cip_udfs::aggregate_udfs() {
+        if let Some(d) = f.documentation() {
+            rows.push(from_doc(f.name(), "aggregate", d));
+        }
+    }
+    rows.extend(table_functions());
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    let text = |name: &str, nullable: bool| Field::new(name, DataType::Utf8, nullable);
+    let schema = Arc::new(Schema::new(vec![
+        text("name", false),
+        text("kind", false),
+        text("section", false),
+        text("syntax", false),
+        text("description", false),
+        text("arguments", true),
+        text("example", true),
+    ]));
+    let col = |f: &dyn Fn(&Row) -> Option<String>| -> ArrayRef {
+        Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
+    };
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            col(&|r| Some(r.name.clone())),
+            col(&|r| Some(r.kind.to_string())),
+            col(&|r| Some(r.section.clone())),
+            col(&|r| Some(r.syntax.clone())),
+            col(&|r| Some(r.description.clone())),
+            col(&|r| r.arguments.clone()),
+            col(&|r| r.example.clone()),
+        ],
+    )?;
+    MemTable::try_new(schema, vec![vec![batch]])
+}
