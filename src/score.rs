@@ -11,7 +11,12 @@ use futures::StreamExt;
 use std::path::Path;
 
 /// Scores as of `as_of` (default: today) into `out`; returns the members written.
-pub async fn score(engine: &Engine, out: &Path, as_of: Option<&str>, progress: bool) -> Result<u64> {
+pub async fn score(
+    engine: &Engine,
+    out: &Path,
+    as_of: Option<&str>,
+    progress: bool,
+) -> Result<u64> {
     let ctx = engine.session().await?;
     if let Some(d) = as_of {
         let d = d.replace('\'', "");

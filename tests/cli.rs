@@ -82,7 +82,16 @@ fn score_writes_every_active_member_to_parquet() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let o = std::process::Command::new(common::cip_bin())
-        .args(["generate", "--members", "600", "--seed", "5", "--until", "2026-10-31", "--out"])
+        .args([
+            "generate",
+            "--members",
+            "600",
+            "--seed",
+            "5",
+            "--until",
+            "2026-10-31",
+            "--out",
+        ])
         .arg(&data)
         .output()
         .expect("generate");
@@ -90,10 +99,20 @@ fn score_writes_every_active_member_to_parquet() {
     let out = dir.path().join("scores.parquet");
     let o = common::cip(
         &data,
-        &["score", "--out", out.to_str().expect("utf-8 path"), "--as-of", "2026-10-31"],
+        &[
+            "score",
+            "--out",
+            out.to_str().expect("utf-8 path"),
+            "--as-of",
+            "2026-10-31",
+        ],
     );
     assert!(o.status.success(), "{}", common::stderr(&o));
-    assert!(common::stdout(&o).starts_with("scored "), "{}", common::stdout(&o));
+    assert!(
+        common::stdout(&o).starts_with("scored "),
+        "{}",
+        common::stdout(&o)
+    );
     assert!(!dir.path().join("scores.parquet.partial").exists());
     let check = common::sql(
         &data,
@@ -107,14 +126,27 @@ fn score_writes_every_active_member_to_parquet() {
             out.display()
         ),
     );
-    assert!(check.contains("| true      | true | true   | true          |"), "{check}");
+    assert!(
+        check.contains("| true      | true | true   | true          |"),
+        "{check}"
+    );
     // A bad date is refused with the setting's message and no file.
     let bad = dir.path().join("bad.parquet");
     let o = common::cip(
         &data,
-        &["score", "--out", bad.to_str().expect("utf-8 path"), "--as-of", "31/10/2026"],
+        &[
+            "score",
+            "--out",
+            bad.to_str().expect("utf-8 path"),
+            "--as-of",
+            "31/10/2026",
+        ],
     );
     assert!(!o.status.success());
-    assert!(common::stderr(&o).contains("cip.as_of"), "{}", common::stderr(&o));
+    assert!(
+        common::stderr(&o).contains("cip.as_of"),
+        "{}",
+        common::stderr(&o)
+    );
     assert!(!bad.exists());
 }

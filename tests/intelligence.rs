@@ -8,7 +8,16 @@ async fn segments_recover_the_generators_archetypes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let o = std::process::Command::new(common::cip_bin())
-        .args(["generate", "--members", "20000", "--seed", "11", "--until", "2026-10-31", "--out"])
+        .args([
+            "generate",
+            "--members",
+            "20000",
+            "--seed",
+            "11",
+            "--until",
+            "2026-10-31",
+            "--out",
+        ])
         .arg(&data)
         .env("CIP_LOG", "warn")
         .output()
@@ -42,7 +51,10 @@ async fn segments_recover_the_generators_archetypes() {
     )
     .await;
     let accuracy: f64 = acc[0][0].parse().expect("accuracy");
-    println!("segment accuracy {accuracy:.4} over {} active members", acc[0][1]);
+    println!(
+        "segment accuracy {accuracy:.4} over {} active members",
+        acc[0][1]
+    );
     assert!(accuracy >= 0.90, "segment accuracy {accuracy} below 0.90");
 
     let cov = common::rows(

@@ -45,7 +45,11 @@ fn schema(names: &[&str]) -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("model", DataType::Utf8, false),
         Field::new("as_of", DataType::Date32, false),
-        Field::new("fitted_at", DataType::Timestamp(TimeUnit::Microsecond, None), true),
+        Field::new(
+            "fitted_at",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            true,
+        ),
         Field::new("parameters", params_type(names), true),
     ]))
 }
@@ -65,7 +69,8 @@ impl TableFunctionImpl for ModelFit {
         };
         let schema = schema(fields);
         let (name, fields, out) = (*name, *fields, schema.clone());
-        let action: Action = Arc::new(move |state| Box::pin(fit_for(state, name, fields, out.clone())));
+        let action: Action =
+            Arc::new(move |state| Box::pin(fit_for(state, name, fields, out.clone())));
         Ok(Arc::new(DeferredTable::new(
             format!("model_fit('{name}')"),
             schema,
@@ -104,8 +109,12 @@ async fn fit_for(
     let (params, fitted_at) = match row {
         Some(b) => {
             let json = b.column(0).as_string::<i32>();
-            let n = b.column(1).as_primitive::<datafusion::arrow::datatypes::Int64Type>();
-            let ll = b.column(2).as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+            let n = b
+                .column(1)
+                .as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+            let ll = b
+                .column(2)
+                .as_primitive::<datafusion::arrow::datatypes::Float64Type>();
             let at = b
                 .column(3)
                 .as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
@@ -159,9 +168,8 @@ async fn fit_and_store(
     };
     let mut json = serde_json::Map::new();
     for f in fields {
-        let v = value(f).ok_or_else(|| {
-            DataFusionError::Execution(format!("fit_{model} returned no {f}"))
-        })?;
+        let v = value(f)
+            .ok_or_else(|| DataFusionError::Execution(format!("fit_{model} returned no {f}")))?;
         json.insert((*f).to_string(), serde_json::json!(v));
     }
     let json = serde_json::Value::Object(json).to_string();
@@ -199,11 +207,17 @@ fn to_struct(
         return Ok(StructArray::new_null(struct_fields, 1));
     };
     let parsed: serde_json::Value = serde_json::from_str(json).map_err(|e| {
-        DataFusionError::Execution(format!("model_fits holds unreadable parameters {json:?}: {e}"))
+        DataFusionError::Execution(format!(
+            "model_fits holds unreadable parameters {json:?}: {e}"
+        ))
     })?;
     let mut columns: Vec<ArrayRef> = fields
         .iter()
-        .map(|f| Arc::new(Float64Array::from(vec![parsed.get(*f).and_then(|v| v.as_f64())])) as ArrayRef)
+        .map(|f| {
+            Arc::new(Float64Array::from(vec![parsed
+                .get(*f)
+                .and_then(|v| v.as_f64())])) as ArrayRef
+        })
         .collect();
     columns.push(Arc::new(Float64Array::from(vec![ll])));
     columns.push(Arc::new(Int64Array::from(vec![n])));

@@ -8,8 +8,8 @@ use crate::error::to_df;
 use crate::settings::CipOptions;
 use crate::storage::Rewrite;
 use crate::storage::Store;
-use datafusion::arrow::array::{new_null_array, ArrayRef, Date32Array, Int64Array, RecordBatch};
 use datafusion::arrow::array::TimestampMicrosecondArray;
+use datafusion::arrow::array::{new_null_array, ArrayRef, Date32Array, Int64Array, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
@@ -32,7 +32,11 @@ fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("members", DataType::Int64, false),
         Field::new("as_of", DataType::Date32, false),
-        Field::new("refreshed_at", DataType::Timestamp(TimeUnit::Microsecond, None), false),
+        Field::new(
+            "refreshed_at",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            false,
+        ),
     ]))
 }
 

@@ -191,7 +191,7 @@ impl ModelUdf {
                 if !(spend >= 0.0 && spend.is_finite()) {
                     return Err(invalid(name, format!("spend must be >= 0, got {spend}")));
                 }
-                if !(months >= 0.0 && months <= 1200.0 && months.fract() == 0.0) {
+                if !((0.0..=1200.0).contains(&months) && months.fract() == 0.0) {
                     return Err(invalid(
                         name,
                         format!(
