@@ -456,3 +456,70 @@ async fn connections_beyond_the_cap_are_refused_with_53300() {
         .expect("query");
     b.simple_query("SELECT 1").await.expect("query");
 }
+
+/// Drivers bind numbers with their own types (psycopg: int8 / float8, JDBC setDouble); a
+/// decimal column takes them as PostgreSQL does, in text and in binary parameter format.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integer_and_float_parameters_compare_with_decimal_columns() {
+    use tokio_postgres::types::Type;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let c = server.connect().await;
+    c.batch_execute(
+        "INSERT INTO visits (visit_id, member_id, store_id, started_at, amount) VALUES \
+         ('V1', 'M1', 'S1', TIMESTAMP '2026-10-01 20:00:00', 99.50), \
+         ('V2', 'M1', 'S1', TIMESTAMP '2026-10-02 20:00:00', 100.00), \
+         ('V3', 'M2', 'S1', TIMESTAMP '2026-10-03 20:00:00', 250.75)",
+    )
+    .await
+    .expect("insert");
+    let sql = "SELECT count(*) FROM visits WHERE amount > $1";
+    // tokio-postgres sends binary parameters of the declared type.
+    let int8 = c
+        .prepare_typed(sql, &[Type::INT8])
+        .await
+        .expect("prepare int8");
+    let n: i64 = c.query_one(&int8, &[&100i64]).await.expect("int8").get(0);
+    assert_eq!(n, 1);
+    let float8 = c
+        .prepare_typed(sql, &[Type::FLOAT8])
+        .await
+        .expect("prepare float8");
+    let n: i64 = c
+        .query_one(&float8, &[&99.75f64])
+        .await
+        .expect("float8")
+        .get(0);
+    assert_eq!(n, 2);
+    let int4 = c
+        .prepare_typed(sql, &[Type::INT4])
+        .await
+        .expect("prepare int4");
+    let n: i64 = c.query_one(&int4, &[&0i32]).await.expect("int4").get(0);
+    assert_eq!(n, 3);
+    // An UPDATE with a float parameter into a decimal column.
+    let upd = c
+        .prepare_typed(
+            "UPDATE visits SET amount = $1 WHERE visit_id = 'V1'",
+            &[Type::FLOAT8],
+        )
+        .await
+        .expect("prepare update");
+    assert_eq!(c.execute(&upd, &[&120.25f64]).await.expect("update"), 1);
+    let n: i64 = c
+        .query_one(&int8, &[&100i64])
+        .await
+        .expect("after update")
+        .get(0);
+    assert_eq!(n, 2);
+    // Without declared types the server infers numeric and the text form works as before.
+    let n: i64 = c
+        .query_one(
+            "SELECT count(*) FROM visits WHERE amount > $1::DOUBLE PRECISION",
+            &[&100.0f64],
+        )
+        .await
+        .expect("cast")
+        .get(0);
+    assert_eq!(n, 2);
+}

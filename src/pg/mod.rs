@@ -10,6 +10,7 @@ mod copy_format;
 mod copy_out;
 mod errors;
 mod hooks;
+mod params;
 
 use crate::engine::Engine;
 use crate::error::{CipError, Result};
@@ -49,7 +50,9 @@ impl PgWireServerHandlers for Connection {
     }
 
     fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
-        self.service.clone()
+        Arc::new(params::NumericParams {
+            inner: self.service.clone(),
+        })
     }
 
     fn startup_handler(&self) -> Arc<impl StartupHandler> {
