@@ -13,8 +13,9 @@
 --   rhythm_days                         the member's own usual gap between visits: the MBG/NBD
 --                                       posterior mean gap (alpha + recency) / (r + frequency)
 --   expected_visits_90d                 MBG/NBD expected visit-days in the next 90 days
---   expected_clv                        12-month revenue CLV: expected visits x Gamma-Gamma
---                                       expected spend, 1% monthly discount (clv())
+--   expected_clv                        CLV over clv_months (12): expected visits x Gamma-Gamma
+--                                       expected spend x clv_margin (1.0: revenue CLV),
+--                                       discounted by clv_monthly_discount (1%) a month (clv())
 --
 -- Segments, by precedence (the first rule that holds wins; thresholds in `rules` below):
 --   new         no visit yet, or first visit or registration within new_days
@@ -34,7 +35,11 @@ WITH rules AS (
            60 AS churn_min_days,
            1000.0 AS high_spend_per_visit,
            1.0 AS vip_visits_per_month,
-           350.0 AS loyal_spend_per_month
+           350.0 AS loyal_spend_per_month,
+           -- expected_clv: horizon, monthly discount rate, and margin (1.0 = revenue CLV)
+           12 AS clv_months,
+           0.01 AS clv_monthly_discount,
+           1.0 AS clv_margin
 ),
 base AS (
     SELECT m.member_id, m.registered_at,
@@ -47,10 +52,12 @@ base AS (
            (bg.parameters['alpha'] + f.recency) / (bg.parameters['r'] + f.frequency) AS rhythm_days,
            mbgnbd_expected_visits(90, f.frequency, f.recency, f.t, bg.parameters) AS expected_visits_90d,
            clv(f.frequency, f.recency, f.t, bg.parameters,
-               gamma_gamma_expected_spend(f.frequency, coalesce(f.repeat_monetary, 0), gg.parameters)) AS expected_clv
+               gamma_gamma_expected_spend(f.frequency, coalesce(f.repeat_monetary, 0), gg.parameters),
+               k.clv_months, k.clv_monthly_discount, k.clv_margin) AS expected_clv
     -- The one-row fits come first: a cross join holds its left side in memory.
     FROM model_fit('mbgnbd') bg
     CROSS JOIN model_fit('gamma_gamma') gg
+    CROSS JOIN rules k
     CROSS JOIN members m
     LEFT JOIN member_features f ON f.member_id = m.member_id
     WHERE m.status = 'active'

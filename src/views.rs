@@ -78,6 +78,97 @@ pub async fn create_views(ctx: &SessionContext, views: &[ViewFile]) -> Result<()
                 v.view, v.view
             )));
         }
+        check_contract(ctx, v).await.map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// Columns other programs rely on (../shared/DESIGN.md), per contract view; an edited view
+/// that drops one is refused at start-up. `!` marks a column that must be NOT NULL: for
+/// segment_id that proves every member gets a segment (the CASE has an ELSE).
+const CONTRACT: [(&str, &[&str]); 4] = [
+    (
+        "customer_segments",
+        &[
+            "member_id",
+            "!segment_id",
+            "segment_name",
+            "recency_days",
+            "frequency",
+            "monetary",
+            "r_score",
+            "f_score",
+            "m_score",
+            "p_alive",
+            "churn_risk",
+            "expected_visits_90d",
+            "expected_clv",
+            "reason",
+        ],
+    ),
+    (
+        "segment_summary",
+        &[
+            "segment_id",
+            "name",
+            "customer_count",
+            "share",
+            "avg_spend",
+            "avg_p_alive",
+            "total_expected_clv",
+        ],
+    ),
+    (
+        "customer_tags",
+        &[
+            "member_id",
+            "behavior_tags",
+            "preference_tags",
+            "value_tags",
+        ],
+    ),
+    (
+        "member_behavior_live",
+        &[
+            "member_id",
+            "visit_frequency",
+            "avg_spending",
+            "last_visit_date",
+            "total_spending",
+            "favorite_categories",
+            "preferred_time_slots",
+            "response_rate",
+            "churn_risk",
+        ],
+    ),
+];
+
+async fn check_contract(ctx: &SessionContext, v: &ViewFile) -> std::result::Result<(), String> {
+    let Some((_, columns)) = CONTRACT.iter().find(|(name, _)| *name == v.view) else {
+        return Ok(());
+    };
+    let table = ctx
+        .table(v.view.as_str())
+        .await
+        .map_err(|e| e.to_string())?;
+    let schema = table.schema();
+    for c in columns.iter() {
+        let (name, not_null) = match c.strip_prefix('!') {
+            Some(n) => (n, true),
+            None => (*c, false),
+        };
+        let field = schema.field_with_unqualified_name(name).map_err(|_| {
+            format!(
+                "the view {} must have the column {name} (see DESIGN.md)",
+                v.view
+            )
+        })?;
+        if not_null && field.is_nullable() {
+            return Err(format!(
+                "{}.{name} can be NULL: every row must get a value (end the CASE with ELSE)",
+                v.view
+            ));
+        }
     }
     Ok(())
 }

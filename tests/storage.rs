@@ -102,6 +102,44 @@ async fn a_broken_view_file_stops_start_up_naming_the_file() {
         .err()
         .expect("start-up fails");
     assert!(err.to_string().contains("02_broken.sql"), "{err}");
+
+    // A contract view that can leave a member without a segment, or lacks a column, is
+    // refused too: here the repository's segments view with its ELSE removed.
+    let original = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/06_customer_segments.sql"),
+    )
+    .expect("read view");
+    let no_else = original.replace("ELSE 'regular'", "");
+    assert_ne!(no_else, original, "the view has an ELSE to remove");
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+    for edited in [no_else, original.replace("reason", "why")] {
+        let q = tempfile::tempdir().expect("tempdir");
+        for e in std::fs::read_dir(&repo)
+            .expect("queries")
+            .filter_map(|e| e.ok())
+        {
+            let name = e.file_name();
+            if name.to_string_lossy().starts_with("06_")
+                || !name.to_string_lossy().ends_with(".sql")
+            {
+                continue;
+            }
+            std::fs::copy(e.path(), q.path().join(&name)).expect("copy");
+        }
+        std::fs::write(q.path().join("06_customer_segments.sql"), &edited).expect("write");
+        let mut cfg = common::config(dir.path());
+        cfg.queries_dir = q.path().to_path_buf();
+        let err = cip::engine::Engine::open(cfg)
+            .await
+            .err()
+            .expect("start-up fails");
+        let msg = err.to_string();
+        assert!(msg.contains("06_customer_segments.sql"), "{msg}");
+        assert!(
+            msg.contains("segment_id can be NULL") || msg.contains("column reason"),
+            "{msg}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
