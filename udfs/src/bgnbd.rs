@@ -5,7 +5,7 @@
 //! repeat visit has P(alive) = 1 — useless for ranking one-visit members who lapsed. MBG/NBD
 //! also allows a drop-out right after the first visit, and is what cip's churn figure uses.
 
-use crate::optimize::{nelder_mead, Stopped};
+use crate::optimize::{bfgs, nelder_mead, Stopped};
 use crate::special::{hyp2f1, ln_gamma, log_add_exp, softplus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -165,7 +165,7 @@ pub fn fit(
     // Like lifetimes, fit on time rescaled so the oldest customer has T = 10: it keeps α near
     // the other parameters' scale, and only α changes with the unit.
     let scale = 10.0 / max_t;
-    let mut rows: Vec<Customer> = customers
+    let rows: Vec<Customer> = customers
         .iter()
         .map(|c| Customer {
             tx: c.tx * scale,
@@ -173,34 +173,24 @@ pub fn fit(
             ..*c
         })
         .collect();
-    rows.sort_by(|p, q| p.x.total_cmp(&q.x));
-    // Runs of equal x share the x-only term.
-    let mut runs: Vec<(f64, usize, usize)> = Vec::new();
-    for (i, c) in rows.iter().enumerate() {
-        match runs.last_mut() {
-            Some(run) if run.0 == c.x => run.2 = i + 1,
-            _ => runs.push((c.x, i, i + 1)),
-        }
-    }
-    let objective = |theta: &[f64]| -> f64 {
-        let p = Params {
-            r: theta[0].exp(),
-            alpha: theta[1].exp(),
-            a: theta[2].exp(),
-            b: theta[3].exp(),
-        };
-        let mut total = 0.0;
-        for &(x, lo, hi) in &runs {
-            let a1 = ln_gamma(p.r + x) - ln_gamma(p.r) + p.r * p.alpha.ln();
-            for c in &rows[lo..hi] {
-                total += c.w * p.ll_rest(v, a1, c.x, c.tx, c.t);
-            }
-        }
-        let penalty = penalizer * (p.r * p.r + p.alpha * p.alpha + p.a * p.a + p.b * p.b);
-        -total / n + penalty
-    };
+    let prepared = crate::bgnbd_fit::Prepared::new(&rows);
     let start = [0.0f64; 4];
-    let m = nelder_mead(objective, &start, 1e-11, 20_000, stop)?;
+    let m = match bfgs(
+        |th| prepared.objective(v, th, penalizer),
+        &start,
+        1e-9,
+        500,
+        stop,
+    )? {
+        Some(m) => m,
+        None => nelder_mead(
+            |th| prepared.objective(v, th, penalizer).0,
+            &start,
+            1e-11,
+            20_000,
+            stop,
+        )?,
+    };
     let params = Params {
         r: m.x[0].exp(),
         alpha: m.x[1].exp() / scale,

@@ -6,6 +6,7 @@
 
 mod args;
 pub mod bgnbd;
+mod bgnbd_fit;
 mod docs;
 mod fit_udaf;
 pub mod gamma_gamma;

@@ -5,6 +5,33 @@ pub fn ln_gamma(x: f64) -> f64 {
     libm::lgamma(x)
 }
 
+/// The digamma function ψ(x) = d/dx ln Γ(x), for x > 0: recurrence up to x >= 6, then the
+/// asymptotic series (error below 1e-13 there).
+pub fn digamma(mut x: f64) -> f64 {
+    let mut acc = 0.0;
+    while x < 6.0 {
+        acc -= 1.0 / x;
+        x += 1.0;
+    }
+    let f = 1.0 / (x * x);
+    let series = f
+        * (-1.0 / 12.0
+            + f * (1.0 / 120.0
+                + f * (-1.0 / 252.0
+                    + f * (1.0 / 240.0 + f * (-1.0 / 132.0 + f * 691.0 / 32760.0)))));
+    acc + x.ln() - 0.5 / x + series
+}
+
+/// The logistic function 1 / (1 + e^-x), without overflow.
+pub fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
 /// log(1 + e^x) without overflow.
 pub fn softplus(x: f64) -> f64 {
     if x > 0.0 {
@@ -67,6 +94,22 @@ mod tests {
         assert!((hyp2f1(2.5, 3.0, 3.0, 0.2) - 0.8f64.powf(-2.5)).abs() < 1e-12);
         assert_eq!(hyp2f1(1.0, 1.0, 2.0, 0.0), 1.0);
         assert!(hyp2f1(1.0, 1.0, 2.0, 1.5).is_nan());
+    }
+
+    #[test]
+    fn digamma_known_values() {
+        // ψ(1) = -γ (Euler–Mascheroni), ψ(1/2) = -γ - 2 ln 2, ψ(x+1) = ψ(x) + 1/x
+        let euler = 0.577_215_664_901_532_9;
+        assert!((digamma(1.0) + euler).abs() < 1e-12);
+        assert!((digamma(0.5) + euler + 2.0 * 2f64.ln()).abs() < 1e-12);
+        assert!((digamma(7.3) - digamma(6.3) - 1.0 / 6.3).abs() < 1e-12);
+        // derivative of ln Γ, numerically
+        let h = 1e-6;
+        let x = 2.7;
+        assert!((digamma(x) - (ln_gamma(x + h) - ln_gamma(x - h)) / (2.0 * h)).abs() < 1e-7);
+        assert!(
+            (sigmoid(0.0) - 0.5).abs() < 1e-15 && sigmoid(-800.0) >= 0.0 && sigmoid(800.0) <= 1.0
+        );
     }
 
     #[test]
