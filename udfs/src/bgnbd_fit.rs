@@ -4,9 +4,10 @@
 //! ln(α + t_x) once per distinct T and t_x (whole days give a few hundred of each).
 
 use crate::bgnbd::{Customer, Variant};
-use crate::special::{digamma, ln_gamma, sigmoid};
-use std::collections::HashMap;
+use crate::special::{digamma, ln_gamma};
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
+#[derive(Clone, Copy)]
 struct Row {
     x: u32,
     t: u32,
@@ -32,7 +33,8 @@ fn index(values: &mut Vec<f64>, seen: &mut HashMap<u64, u32>, v: f64) -> u32 {
 impl Prepared {
     pub fn new(customers: &[Customer]) -> Prepared {
         let (mut xs, mut ts, mut txs) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut sx, mut st, mut stx) = (HashMap::new(), HashMap::new(), HashMap::new());
+        let (mut sx, mut st, mut stx) =
+            (HashMap::default(), HashMap::default(), HashMap::default());
         let rows = customers
             .iter()
             .map(|c| Row {
@@ -43,13 +45,47 @@ impl Prepared {
             })
             .collect();
         let n = customers.iter().map(|c| c.w).sum();
-        Prepared {
+        let mut p = Prepared {
             xs,
             ts,
             txs,
             rows,
             n,
+        };
+        // A fixed order (by value, not by first appearance) makes the sums, and so the fit,
+        // the same on every run; it also keeps equal x together for the caches.
+        let (xs, ts, txs) = (&p.xs, &p.ts, &p.txs);
+        p.rows.sort_unstable_by(|a, b| {
+            xs[a.x as usize]
+                .total_cmp(&xs[b.x as usize])
+                .then(ts[a.t as usize].total_cmp(&ts[b.t as usize]))
+                .then(txs[a.tx as usize].total_cmp(&txs[b.tx as usize]))
+        });
+        p
+    }
+
+    /// Every `k`-th customer, weighted up by k, for a warm start; None when too few.
+    pub fn sample(&self, k: usize) -> Option<Prepared> {
+        if self.rows.len() < 20_000 {
+            return None;
         }
+        let rows: Vec<Row> = self
+            .rows
+            .iter()
+            .step_by(k)
+            .map(|r| Row {
+                w: r.w * k as f64,
+                ..*r
+            })
+            .collect();
+        let n = rows.iter().map(|r| r.w).sum();
+        Some(Prepared {
+            xs: self.xs.clone(),
+            ts: self.ts.clone(),
+            txs: self.txs.clone(),
+            rows,
+            n,
+        })
     }
 
     /// Mean negative log-likelihood plus the L2 penalty, and its gradient, at
@@ -120,10 +156,16 @@ impl Prepared {
                     Variant::Bg => {
                         let a3 = -rx * l_t;
                         let a4 = p[4] - rx * l_tx;
-                        let s4 = sigmoid(a4 - a3);
+                        // One exp and one ln_1p give both log(e^a3 + e^a4) and the share of a4.
+                        let d = a4 - a3;
+                        let e = (-d.abs()).exp();
+                        let s4 = if d > 0.0 {
+                            1.0 / (1.0 + e)
+                        } else {
+                            e / (1.0 + e)
+                        };
                         let s3 = 1.0 - s4;
-                        let m = a3.max(a4);
-                        ll = p[0] + m + ((a3 - m).exp() + (a4 - m).exp()).ln();
+                        ll = p[0] + a3.max(a4) + e.ln_1p();
                         dr = p[1] - s3 * l_t - s4 * l_tx;
                         dalpha = r / alpha - rx * (s3 * i_t + s4 * i_tx);
                         da = p[2] + s4 / a;
@@ -131,12 +173,13 @@ impl Prepared {
                     }
                     Variant::Mbg => {
                         let a4 = p[4] + rx * (l_t - l_tx);
-                        let s = sigmoid(a4);
-                        let softplus = if a4 > 0.0 {
-                            a4 + (-a4).exp().ln_1p()
+                        let e = (-a4.abs()).exp();
+                        let s = if a4 > 0.0 {
+                            1.0 / (1.0 + e)
                         } else {
-                            a4.exp().ln_1p()
+                            e / (1.0 + e)
                         };
+                        let softplus = a4.max(0.0) + e.ln_1p();
                         ll = p[0] - rx * l_t + softplus;
                         dr = p[1] - l_t + s * (l_t - l_tx);
                         dalpha = r / alpha - rx * i_t + s * rx * (i_t - i_tx);

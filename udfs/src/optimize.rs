@@ -46,7 +46,12 @@ fn run(
 ) -> Result<Minimum, Stopped> {
     let n = x0.len();
     let mut eval = |x: &[f64]| {
-        let v = f(x);
+        // As in BFGS: log-parameters beyond ±50 are treated as undefined.
+        let v = if x.iter().all(|v| v.abs() <= 50.0) {
+            f(x)
+        } else {
+            f64::NAN
+        };
         if v.is_finite() {
             v
         } else {
@@ -154,6 +159,9 @@ pub fn bfgs(
     for i in 0..n {
         h[i * n + i] = 1.0;
     }
+    // Iterations in a row that improved the value by a negligible amount: the optimum is at
+    // the edge of the parameter space (e.g. no heterogeneity in the data), so stop there.
+    let mut stalled = 0;
     for _ in 0..max_iterations {
         if stop() {
             return Err(Stopped::Cancelled);
@@ -189,7 +197,7 @@ pub fn bfgs(
                 break (xn, fv, gv);
             }
             step *= 0.5;
-            if step < 1e-20 {
+            if step < 1e-12 {
                 // No descent possible at machine precision: this is the optimum we can reach.
                 return Ok(Some(Minimum {
                     x,
@@ -216,6 +224,11 @@ pub fn bfgs(
             }
         }
         let converged = (fx - fn_).abs() <= 1e-15 * fx.abs().max(1.0);
+        if (fx - fn_).abs() <= 1e-10 * fx.abs().max(1.0) {
+            stalled += 1;
+        } else {
+            stalled = 0;
+        }
         x = xn;
         fx = fn_;
         g = gn;

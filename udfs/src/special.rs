@@ -22,16 +22,6 @@ pub fn digamma(mut x: f64) -> f64 {
     acc + x.ln() - 0.5 / x + series
 }
 
-/// The logistic function 1 / (1 + e^-x), without overflow.
-pub fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
-
 /// log(1 + e^x) without overflow.
 pub fn softplus(x: f64) -> f64 {
     if x > 0.0 {
@@ -107,9 +97,6 @@ mod tests {
         let h = 1e-6;
         let x = 2.7;
         assert!((digamma(x) - (ln_gamma(x + h) - ln_gamma(x - h)) / (2.0 * h)).abs() < 1e-7);
-        assert!(
-            (sigmoid(0.0) - 0.5).abs() < 1e-15 && sigmoid(-800.0) >= 0.0 && sigmoid(800.0) <= 1.0
-        );
     }
 
     #[test]
