@@ -208,7 +208,7 @@ print(usual, weighted, len(g), p["r"], p["alpha"], p["a"], p["b"], q["p"], q["q"
     }
 }
 
-const RFM: &str = "WITH f AS (SELECT member_id, max(started_at) AS last_visit, count(*) AS visits, avg(CAST(amount AS DOUBLE)) AS monetary FROM visits GROUP BY member_id), s AS (SELECT member_id, ntile(5) OVER (ORDER BY last_visit, member_id) AS r, ntile(5) OVER (ORDER BY visits, member_id) AS f, ntile(5) OVER (ORDER BY monetary, member_id) AS m FROM f) SELECT count(*) AS members, sum(r * 100 + f * 10 + m) AS checksum FROM s";
+const RFM: &str = "WITH f AS (SELECT member_id, max(started_at) AS last_visit, count(*) AS visits, avg(CAST(amount AS DOUBLE)) AS monetary FROM visits GROUP BY member_id), s AS (SELECT member_id, ntile(5) OVER (ORDER BY last_visit, member_id) AS r, ntile(5) OVER (ORDER BY visits, member_id) AS f, ntile(5) OVER (ORDER BY monetary, member_id) AS m FROM f) SELECT count(*) AS members, sum(CASE WHEN right(member_id, 1) = '7' THEN r * 100 + f * 10 + m ELSE 0 END) AS checksum FROM s";
 
 async fn rfm(dir: &Path) {
     let data = dir.join("chain");
