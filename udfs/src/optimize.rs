@@ -232,7 +232,8 @@ pub fn bfgs(
         x = xn;
         fx = fn_;
         g = gn;
-        if converged && g.iter().fold(0.0f64, |m, v| m.max(v.abs())) < gtol.sqrt() {
+        let small = g.iter().fold(0.0f64, |m, v| m.max(v.abs())) < gtol.sqrt();
+        if converged && small || stalled >= 5 {
             return Ok(Some(Minimum {
                 x,
                 value: fx,
