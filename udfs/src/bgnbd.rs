@@ -5,7 +5,7 @@
 //! repeat visit has P(alive) = 1 — useless for ranking one-visit members who lapsed. MBG/NBD
 //! also allows a drop-out right after the first visit, and is what cip's churn figure uses.
 
-use crate::optimize::{bfgs, nelder_mead, Stopped};
+use crate::optimize::{minimise, Objective, Stopped};
 use crate::special::{hyp2f1, ln_gamma, log_add_exp, softplus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -177,30 +177,15 @@ pub fn fit(
     // Warm start: fit a 1-in-16 sample first (cheap), then polish on everyone, which then
     // takes a handful of full evaluations instead of a hundred.
     let sample = prepared.sample(16);
-    let cold = [0.0f64; 4];
-    let start = match sample.as_ref() {
-        Some(s) => match bfgs(|th| s.objective(v, th, penalizer), &cold, 1e-6, 500, stop)? {
-            Some(m) if m.x.iter().all(|x| x.is_finite()) => m.x,
-            _ => cold.to_vec(),
-        },
-        None => cold.to_vec(),
-    };
-    let m = match bfgs(
-        |th| prepared.objective(v, th, penalizer),
-        &start,
-        1e-9,
-        500,
+    let sampled = sample
+        .as_ref()
+        .map(|s| move |th: &[f64]| s.objective(v, th, penalizer));
+    let m = minimise(
+        &|th| prepared.objective(v, th, penalizer),
+        sampled.as_ref().map(|f| f as &Objective<'_>),
+        4,
         stop,
-    )? {
-        Some(m) => m,
-        None => nelder_mead(
-            |th| prepared.objective(v, th, penalizer).0,
-            &start,
-            1e-11,
-            4_000,
-            stop,
-        )?,
-    };
+    )?;
     let params = Params {
         r: m.x[0].exp(),
         alpha: m.x[1].exp() / scale,

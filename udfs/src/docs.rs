@@ -97,19 +97,7 @@ pub fn fit(model: Model) -> &'static Documentation {
 
 pub fn scalar(func: Func) -> &'static Documentation {
     static DOCS: OnceLock<Vec<(Func, Documentation)>> = OnceLock::new();
-    let all = DOCS.get_or_init(|| {
-        [
-            Func::PAlive(Variant::Bg),
-            Func::PAlive(Variant::Mbg),
-            Func::ExpectedVisits(Variant::Bg),
-            Func::ExpectedVisits(Variant::Mbg),
-            Func::ExpectedSpend,
-            Func::Clv,
-        ]
-        .into_iter()
-        .map(|f| (f, build(f)))
-        .collect()
-    });
+    let all = DOCS.get_or_init(|| Func::ALL.into_iter().map(|f| (f, build(f))).collect());
     // Every Func is in the list above.
     &all.iter().find(|(f, _)| *f == func).unwrap_or(&all[0]).1
 }

@@ -1,7 +1,7 @@
 //! Gamma-Gamma spend model (Fader, Hardie & Lee 2005, "RFM and CLV"): each customer's mean
 //! spend per visit shrinks toward the population mean, more so with fewer visits.
 
-use crate::optimize::{bfgs, nelder_mead, Stopped};
+use crate::optimize::{minimise, Objective, Stopped};
 use crate::special::{digamma, ln_gamma};
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
@@ -165,41 +165,23 @@ pub fn fit(
         .collect();
     let prepared = Prepared::new(&scaled);
     // Warm start from a 1-in-16 sample, as for BG/NBD.
-    let cold = [0.0f64; 3];
-    let start = if scaled.len() >= 20_000 {
-        let sample: Vec<Customer> = scaled
-            .iter()
-            .step_by(16)
-            .map(|c| Customer {
-                w: c.w * 16.0,
-                ..*c
-            })
-            .collect();
-        let sn: f64 = sample.iter().map(|c| c.w).sum();
-        let sp = Prepared::new(&sample);
-        match bfgs(|th| sp.objective(th, sn, penalizer), &cold, 1e-6, 500, stop)? {
-            Some(m) if m.x.iter().all(|x| x.is_finite()) => m.x,
-            _ => cold.to_vec(),
-        }
-    } else {
-        cold.to_vec()
-    };
-    let m = match bfgs(
-        |th| prepared.objective(th, n, penalizer),
-        &start,
-        1e-9,
-        500,
+    let sample: Vec<Customer> = scaled
+        .iter()
+        .step_by(16)
+        .map(|c| Customer {
+            w: c.w * 16.0,
+            ..*c
+        })
+        .collect();
+    let sn: f64 = sample.iter().map(|c| c.w).sum();
+    let sp = Prepared::new(&sample);
+    let sampled = |th: &[f64]| sp.objective(th, sn, penalizer);
+    let m = minimise(
+        &|th| prepared.objective(th, n, penalizer),
+        (scaled.len() >= 20_000).then_some(&sampled as &Objective<'_>),
+        3,
         stop,
-    )? {
-        Some(m) => m,
-        None => nelder_mead(
-            |th| prepared.objective(th, n, penalizer).0,
-            &start,
-            1e-11,
-            4_000,
-            stop,
-        )?,
-    };
+    )?;
     let params = Params {
         p: m.x[0].exp(),
         q: m.x[1].exp(),

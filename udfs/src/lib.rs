@@ -26,17 +26,10 @@ use std::sync::Arc;
 
 /// Every cip scalar function.
 pub fn scalar_udfs() -> Vec<ScalarUDF> {
-    let mut v: Vec<ScalarUDF> = [
-        Func::PAlive(Variant::Bg),
-        Func::PAlive(Variant::Mbg),
-        Func::ExpectedVisits(Variant::Bg),
-        Func::ExpectedVisits(Variant::Mbg),
-        Func::ExpectedSpend,
-        Func::Clv,
-    ]
-    .into_iter()
-    .map(|f| ScalarUDF::from(ModelUdf::new(f)))
-    .collect();
+    let mut v: Vec<ScalarUDF> = Func::ALL
+        .into_iter()
+        .map(|f| ScalarUDF::from(ModelUdf::new(f)))
+        .collect();
     v.push(ScalarUDF::from(time_udfs::AsOfUdf::new()));
     v.push(ScalarUDF::from(time_udfs::BusinessDateUdf::new()));
     v

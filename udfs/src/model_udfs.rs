@@ -26,6 +26,15 @@ pub enum Func {
 }
 
 impl Func {
+    pub const ALL: [Func; 6] = [
+        Func::PAlive(Variant::Bg),
+        Func::PAlive(Variant::Mbg),
+        Func::ExpectedVisits(Variant::Bg),
+        Func::ExpectedVisits(Variant::Mbg),
+        Func::ExpectedSpend,
+        Func::Clv,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Func::PAlive(Variant::Bg) => "bgnbd_p_alive",

@@ -248,6 +248,32 @@ pub fn bfgs(
     }))
 }
 
+/// A function and its gradient.
+pub type Objective<'a> = dyn Fn(&[f64]) -> (f64, Vec<f64>) + 'a;
+
+/// The fits' strategy: BFGS from a warm start (the optimum of `sample`, a cheap subsample's
+/// objective, when given), falling back to Nelder–Mead when BFGS cannot move. Works on
+/// log-parameters starting from 0 (every parameter 1).
+pub fn minimise(
+    full: &Objective<'_>,
+    sample: Option<&Objective<'_>>,
+    dims: usize,
+    stop: &dyn Fn() -> bool,
+) -> Result<Minimum, Stopped> {
+    let cold = vec![0.0f64; dims];
+    let start = match sample {
+        Some(s) => match bfgs(s, &cold, 1e-6, 500, stop)? {
+            Some(m) if m.x.iter().all(|x| x.is_finite()) => m.x,
+            _ => cold,
+        },
+        None => cold,
+    };
+    match bfgs(full, &start, 1e-9, 500, stop)? {
+        Some(m) => Ok(m),
+        None => nelder_mead(|th| full(th).0, &start, 1e-11, 4_000, stop),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
