@@ -7,21 +7,7 @@ fn generate_is_deterministic_and_served_as_is() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     for d in [&a, &b] {
-        let o = std::process::Command::new(common::cip_bin())
-            .args([
-                "generate",
-                "--members",
-                "3000",
-                "--seed",
-                "11",
-                "--until",
-                "2026-10-31",
-                "--out",
-            ])
-            .arg(d)
-            .output()
-            .expect("generate");
-        assert!(o.status.success(), "{}", common::stderr(&o));
+        common::generate(d, 3000, 11);
     }
     let q = "SELECT count(*) AS n, sum(points) AS p, count(DISTINCT store_id) AS s FROM members";
     let (oa, ob) = (
@@ -81,21 +67,7 @@ fn sql_errors_exit_non_zero_with_sqlstate() {
 fn score_writes_every_active_member_to_parquet() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let o = std::process::Command::new(common::cip_bin())
-        .args([
-            "generate",
-            "--members",
-            "600",
-            "--seed",
-            "5",
-            "--until",
-            "2026-10-31",
-            "--out",
-        ])
-        .arg(&data)
-        .output()
-        .expect("generate");
-    assert!(o.status.success(), "{}", common::stderr(&o));
+    common::generate(&data, 600, 5);
     let out = dir.path().join("scores.parquet");
     let o = common::cip(
         &data,

@@ -27,6 +27,24 @@ pub fn sql(data: &Path, sql: &str) -> String {
     stdout(&o)
 }
 
+/// `cip generate --members N --seed S --until 2026-10-31 --out DIR`, failing on an error.
+pub fn generate(out: &Path, members: u32, seed: u32) {
+    let o = Command::new(cip_bin())
+        .args([
+            "generate",
+            "--members",
+            &members.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ])
+        .args(["--until", "2026-10-31", "--out"])
+        .arg(out)
+        .env("CIP_LOG", "warn")
+        .output()
+        .expect("run cip generate");
+    assert!(o.status.success(), "generate: {}", stderr(&o));
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

@@ -7,22 +7,7 @@ use crate::common;
 async fn segments_recover_the_generators_archetypes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let o = std::process::Command::new(common::cip_bin())
-        .args([
-            "generate",
-            "--members",
-            "20000",
-            "--seed",
-            "11",
-            "--until",
-            "2026-10-31",
-            "--out",
-        ])
-        .arg(&data)
-        .env("CIP_LOG", "warn")
-        .output()
-        .expect("generate");
-    assert!(o.status.success(), "{}", common::stderr(&o));
+    common::generate(&data, 20000, 11);
     let engine = common::engine(&data).await;
     let ctx = engine.session().await.expect("session");
     common::rows(&ctx, "SET cip.as_of = '2026-10-31'").await;
