@@ -81,7 +81,7 @@ segmented AS (
              WHEN spend_per_month >= r.loyal_spend_per_month THEN 'loyal'
              ELSE 'regular'
            END AS segment_id
-    FROM scored s CROSS JOIN rules r
+    FROM rules r CROSS JOIN scored s
 )
 SELECT member_id,
        segment_id,

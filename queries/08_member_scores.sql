@@ -91,8 +91,9 @@ SELECT s.member_id, s.segment_id, s.segment_name, s.recency_days, s.frequency, s
            CASE WHEN s.clv_rank IS NULL OR s.clv_rank < 0.4 THEN 'low_value' END,
            CASE WHEN s.m_score >= 4 AND s.f_score <= 2 THEN 'potential' END,
            CASE WHEN q.response_rate >= r.responsive_rate THEN 'responsive' END), ',') AS value_tags
-FROM ranked s
-CROSS JOIN rules r
+-- rules (one row) first: a cross join holds its left side in memory.
+FROM rules r
+CROSS JOIN ranked s
 LEFT JOIN night n ON n.member_id = s.member_id
 LEFT JOIN items i ON i.member_id = s.member_id
 LEFT JOIN resp q ON q.member_id = s.member_id;
