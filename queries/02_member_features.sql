@@ -32,12 +32,10 @@ WITH days AS (
     FROM visits
     WHERE business_date(started_at) <= cip_as_of()
     GROUP BY member_id, business_date(started_at)
-),
-ranked AS (
-    SELECT member_id, day, spend,
-           row_number() OVER (PARTITION BY member_id ORDER BY day) AS nth
-    FROM days
 )
+-- first_value(... ORDER BY day) keeps each member's first visit-day while aggregating, so
+-- no sort of all visit-days is needed (a window over them did not fit the memory pool at
+-- millions of members).
 SELECT member_id,
        count(*) AS visit_days,
        CAST(count(*) - 1 AS DOUBLE) AS frequency,
@@ -45,7 +43,7 @@ SELECT member_id,
        CAST(cip_as_of() - min(day) AS DOUBLE) AS t,
        cip_as_of() - max(day) AS recency_days,
        CAST(sum(spend) AS DOUBLE) / count(*) AS monetary,
-       CAST(sum(CASE WHEN nth > 1 THEN spend END) AS DOUBLE) / nullif(count(*) - 1, 0) AS repeat_monetary,
+       CAST(sum(spend) - first_value(spend ORDER BY day) AS DOUBLE) / nullif(count(*) - 1, 0) AS repeat_monetary,
        CAST(sum(spend) AS DOUBLE) AS total_spend,
        CAST(coalesce(sum(CASE WHEN day > cip_as_of() - INTERVAL '365 days' THEN spend END), 0) AS DOUBLE) AS spend_365d,
        sum(CASE WHEN day > cip_as_of() - INTERVAL '90 days' THEN 1 ELSE 0 END) AS visits_90d,
@@ -53,7 +51,7 @@ SELECT member_id,
        min(day) AS first_visit,
        max(day) AS last_visit,
        'visits' AS source
-FROM ranked
+FROM days
 GROUP BY member_id
 UNION ALL
 SELECT member_id, visit_days, CAST(visit_days - 1 AS DOUBLE) AS frequency,
