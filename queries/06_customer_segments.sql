@@ -13,6 +13,7 @@
 --   rhythm_days                         the member's own usual gap between visits: the MBG/NBD
 --                                       posterior mean gap (alpha + recency) / (r + frequency)
 --   expected_visits_90d                 MBG/NBD expected visit-days in the next 90 days
+--   clv_rank                            percentile (0-1) of expected_clv among members with visits
 --   expected_clv                        CLV over clv_months (12): expected visits x Gamma-Gamma
 --                                       expected spend x clv_margin (1.0: revenue CLV),
 --                                       discounted by clv_monthly_discount (1%) a month (clv())
@@ -67,7 +68,8 @@ scored AS (
     SELECT b.*,
            CASE WHEN visit_days IS NOT NULL THEN ntile(5) OVER (PARTITION BY visit_days IS NULL ORDER BY recency_days DESC, member_id) END AS r_score,
            CASE WHEN visit_days IS NOT NULL THEN ntile(5) OVER (PARTITION BY visit_days IS NULL ORDER BY visits_per_month, member_id) END AS f_score,
-           CASE WHEN visit_days IS NOT NULL THEN ntile(5) OVER (PARTITION BY visit_days IS NULL ORDER BY monetary, member_id) END AS m_score
+           CASE WHEN visit_days IS NOT NULL THEN ntile(5) OVER (PARTITION BY visit_days IS NULL ORDER BY monetary, member_id) END AS m_score,
+           CASE WHEN visit_days IS NOT NULL THEN percent_rank() OVER (PARTITION BY visit_days IS NULL ORDER BY expected_clv, member_id) END AS clv_rank
     FROM base b
 ),
 segmented AS (
@@ -92,7 +94,7 @@ SELECT member_id,
        recency_days, frequency, monetary, r_score, f_score, m_score,
        p_alive, 100.0 * (1.0 - p_alive) AS churn_risk,
        expected_visits_90d, expected_clv,
-       visits_per_month, spend_per_month, rhythm_days, total_spend, tenure_days,
+       clv_rank, visits_per_month, spend_per_month, rhythm_days, total_spend, tenure_days,
        CASE segment_id
          WHEN 'new' THEN CASE WHEN visit_days IS NULL THEN 'registered ' || coalesce(CAST(tenure_days AS VARCHAR), '?') || ' days ago, no visit yet'
                               ELSE 'first visit ' || CAST(CAST(t AS BIGINT) AS VARCHAR) || ' days ago; visit-days so far: ' || CAST(visit_days AS VARCHAR) END

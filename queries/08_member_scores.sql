@@ -62,16 +62,10 @@ resp AS (
     FROM campaign_tracking
     WHERE business_date(created_at) <= cip_as_of()
     GROUP BY member_id
-),
-ranked AS (
-    SELECT s.*,
-           CASE WHEN s.frequency IS NOT NULL
-                THEN percent_rank() OVER (PARTITION BY s.frequency IS NULL ORDER BY s.expected_clv, s.member_id) END AS clv_rank
-    FROM customer_segments s
 )
 SELECT s.member_id, s.segment_id, s.segment_name, s.recency_days, s.frequency, s.monetary,
        s.r_score, s.f_score, s.m_score, s.p_alive, s.churn_risk, s.expected_visits_90d,
-       s.expected_clv, s.visits_per_month, s.spend_per_month, s.rhythm_days, s.total_spend,
+       s.expected_clv, s.clv_rank, s.visits_per_month, s.spend_per_month, s.rhythm_days, s.total_spend,
        s.tenure_days, s.reason,
        string_to_array(concat_ws(',',
            CASE WHEN s.f_score >= 4 THEN 'high_frequency' END,
@@ -93,7 +87,7 @@ SELECT s.member_id, s.segment_id, s.segment_name, s.recency_days, s.frequency, s
            CASE WHEN q.response_rate >= r.responsive_rate THEN 'responsive' END), ',') AS value_tags
 -- rules (one row) first: a cross join holds its left side in memory.
 FROM rules r
-CROSS JOIN ranked s
+CROSS JOIN customer_segments s
 LEFT JOIN night n ON n.member_id = s.member_id
 LEFT JOIN items i ON i.member_id = s.member_id
 LEFT JOIN resp q ON q.member_id = s.member_id;
