@@ -90,6 +90,33 @@ fn python(script: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Runs `sql` three times: the best wall time, and the result.
+async fn best_of_3(
+    ctx: &datafusion::prelude::SessionContext,
+    sql: &str,
+) -> (f64, Vec<RecordBatch>) {
+    let mut best = f64::MAX;
+    let mut result = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        result = ctx
+            .sql(sql)
+            .await
+            .expect("plan")
+            .collect()
+            .await
+            .expect("run");
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    (best, result)
+}
+
+fn shown(batches: &[RecordBatch]) -> String {
+    datafusion::arrow::util::pretty::pretty_format_batches(batches)
+        .expect("format")
+        .to_string()
+}
+
 async fn session(data: &Path) -> datafusion::prelude::SessionContext {
     let config = cip::config::Config {
         data_dir: data.to_path_buf(),
@@ -110,30 +137,8 @@ async fn fits(dir: &Path) {
     .await
     .expect("table");
     let q = "SELECT bgnbd_fit(frequency, recency, t) AS bg, gamma_gamma_fit(frequency, monetary) AS gg FROM customers";
-    let mut best = f64::MAX;
-    let mut shown = String::new();
-    for _ in 0..3 {
-        let t = Instant::now();
-        let b = ctx
-            .sql(q)
-            .await
-            .expect("plan")
-            .collect()
-            .await
-            .expect("fit");
-        best = best.min(t.elapsed().as_secs_f64());
-        shown = datafusion::arrow::util::pretty::pretty_format_batches(&b)
-            .expect("format")
-            .to_string();
-    }
-    println!("cip fits (best of 3): {best:.3} s\n{shown}");
-    let b = ctx
-        .sql(q)
-        .await
-        .expect("plan")
-        .collect()
-        .await
-        .expect("fit");
+    let (best, b) = best_of_3(&ctx, q).await;
+    println!("cip fits (best of 3): {best:.3} s\n{}", shown(&b));
     let bg = b[0]
         .column(0)
         .as_any()
@@ -232,23 +237,8 @@ async fn rfm(dir: &Path) {
         String::from_utf8_lossy(&out.stderr)
     );
     let ctx = session(&data).await;
-    let mut best = f64::MAX;
-    let mut shown = String::new();
-    for _ in 0..3 {
-        let t = Instant::now();
-        let b = ctx
-            .sql(RFM)
-            .await
-            .expect("plan")
-            .collect()
-            .await
-            .expect("rfm");
-        best = best.min(t.elapsed().as_secs_f64());
-        shown = datafusion::arrow::util::pretty::pretty_format_batches(&b)
-            .expect("fmt")
-            .to_string();
-    }
-    println!("cip RFM quintiles (best of 3): {best:.3} s\n{shown}");
+    let (best, b) = best_of_3(&ctx, RFM).await;
+    println!("cip RFM quintiles (best of 3): {best:.3} s\n{}", shown(&b));
     let sql = RFM.replace(
         "FROM visits",
         &format!("FROM read_parquet('{}/visits/*.parquet')", data.display()),

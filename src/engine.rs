@@ -20,8 +20,8 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Opens the data directory and checks that every view loads; a broken view file stops
-    /// start-up with an error naming the file.
+    /// Opens the data directory and checks that every view loads and the contract views keep
+    /// their columns; a broken view file stops start-up with an error naming the file.
     pub async fn open(config: Config) -> Result<Engine> {
         let opts = StoreOptions {
             flush_rows: config.storage.flush_rows,
@@ -48,12 +48,18 @@ impl Engine {
             runtime,
             views,
         };
-        engine.session().await?;
+        engine.new_session(true).await?;
         Ok(engine)
     }
 
     /// A new session: its own settings, sharing the warehouse and the memory pool.
     pub async fn session(&self) -> Result<SessionContext> {
+        self.new_session(false).await
+    }
+
+    /// A session; with `check_views`, the contract views' columns are checked as they are
+    /// created (at start-up).
+    async fn new_session(&self, check_views: bool) -> Result<SessionContext> {
         let mut cfg = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema("cip", "public")
@@ -72,7 +78,7 @@ impl Engine {
         for t in self.store.tables() {
             ctx.register_table(t.name(), Arc::new(CipTable::new(t.clone())))?;
         }
-        views::create_views(&ctx, &self.views).await?;
+        views::create_views(&ctx, &self.views, check_views).await?;
         Ok(ctx)
     }
 

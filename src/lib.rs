@@ -10,6 +10,7 @@
 //! `storage` owns durability (see its module docs), `engine` builds sessions, `views` loads
 //! queries/, `generate` writes demo data, `load` imports files, `sql` runs scripts.
 
+pub mod act_exec;
 pub mod cli;
 pub mod config;
 pub mod engine;

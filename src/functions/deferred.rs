@@ -2,21 +2,14 @@
 //! or EXPLAINed: the provider captures the calling session at scan time and runs its action
 //! (a model fit, a table refresh, an upgrade run) only in `execute`.
 
+use crate::act_exec::{Act, ActExec};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{internal_err, Result};
 use datafusion::execution::session_state::SessionState;
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::Expr;
-use datafusion::logical_expr::TableType;
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
-};
+use datafusion::logical_expr::{Expr, TableType};
+use datafusion::physical_plan::ExecutionPlan;
 use futures::future::BoxFuture;
 use std::sync::Arc;
 
@@ -70,88 +63,24 @@ impl TableProvider for DeferredTable {
             Some(p) => Arc::new(self.schema.project(p)?),
             None => self.schema.clone(),
         };
-        let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(projected.clone()),
-            Partitioning::UnknownPartitioning(1),
-            EmissionType::Final,
-            Boundedness::Bounded,
-        ));
-        Ok(Arc::new(DeferredExec {
-            name: self.name.clone(),
-            state: Box::new(state.clone()),
-            action: self.action.clone(),
-            projection: projection.cloned(),
-            schema: projected,
-            properties,
-        }))
-    }
-}
-
-pub struct DeferredExec {
-    name: String,
-    state: Box<SessionState>,
-    action: Action,
-    projection: Option<Vec<usize>>,
-    schema: SchemaRef,
-    properties: Arc<PlanProperties>,
-}
-
-impl std::fmt::Debug for DeferredExec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "DeferredExec({})", self.name)
-    }
-}
-
-impl DisplayAs for DeferredExec {
-    fn fmt_as(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "CipFunctionExec: {}", self.name)
-    }
-}
-
-impl ExecutionPlan for DeferredExec {
-    fn name(&self) -> &str {
-        "CipFunctionExec"
-    }
-
-    fn properties(&self) -> &Arc<PlanProperties> {
-        &self.properties
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![]
-    }
-
-    fn with_new_children(
-        self: Arc<Self>,
-        _children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(self)
-    }
-
-    fn apply_expressions(
-        &self,
-        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
-
-    fn execute(
-        &self,
-        _partition: usize,
-        _context: Arc<TaskContext>,
-    ) -> Result<SendableRecordBatchStream> {
-        let run = (self.action)((*self.state).clone());
-        let projection = self.projection.clone();
-        let fut = async move {
-            let batch = run.await?;
-            match projection {
-                Some(p) => Ok(batch.project(&p)?),
-                None => Ok(batch),
-            }
-        };
-        Ok(Box::pin(RecordBatchStreamAdapter::new(
-            self.schema.clone(),
-            futures::stream::once(fut),
+        let state = Arc::new(state.clone());
+        let (action, projection) = (self.action.clone(), projection.cloned());
+        let act: Act = Arc::new(move || {
+            let run = action((*state).clone());
+            let projection = projection.clone();
+            Box::pin(async move {
+                let batch = run.await?;
+                match projection {
+                    Some(p) => Ok(batch.project(&p)?),
+                    None => Ok(batch),
+                }
+            })
+        });
+        Ok(Arc::new(ActExec::new(
+            "CipFunctionExec",
+            self.name.clone(),
+            projected,
+            act,
         )))
     }
 }

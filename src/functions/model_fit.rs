@@ -87,21 +87,16 @@ async fn fit_for(
 ) -> Result<RecordBatch> {
     let as_of = CipOptions::of(state.config_options()).as_of_date()?;
     let ctx = SessionContext::new_with_state(state);
-    let stored = async |ctx: &SessionContext| {
-        let sql = format!(
-            "SELECT parameters, n, log_likelihood, fitted_at FROM model_fits \
-             WHERE model = '{model}' AND as_of = DATE '{as_of}' ORDER BY fitted_at DESC LIMIT 1"
-        );
-        let rows = ctx.sql(&sql).await?.collect().await?;
-        Ok::<_, DataFusionError>(rows.into_iter().find(|b| b.num_rows() > 0))
-    };
-    let row = match stored(&ctx).await? {
+    let row = match stored(&ctx, model, as_of).await? {
         Some(b) => Some(b),
         None => {
             let _guard = FITTING.lock().await;
-            match stored(&ctx).await? {
+            match stored(&ctx, model, as_of).await? {
                 Some(b) => Some(b),
-                None => fit_and_store(&ctx, model, fields, as_of).await?,
+                None if fit_and_store(&ctx, model, fields, as_of).await? => {
+                    stored(&ctx, model, as_of).await?
+                }
+                None => None,
             }
         }
     };
@@ -139,14 +134,28 @@ async fn fit_for(
     )?)
 }
 
-/// Runs `fit_<model>` and stores the result; None (and nothing stored) when the data cannot
+/// The latest stored fit of `model` for `as_of`: parameters, n, log_likelihood, fitted_at.
+async fn stored(
+    ctx: &SessionContext,
+    model: &str,
+    as_of: chrono::NaiveDate,
+) -> Result<Option<RecordBatch>> {
+    let sql = format!(
+        "SELECT parameters, n, log_likelihood, fitted_at FROM model_fits \
+         WHERE model = '{model}' AND as_of = DATE '{as_of}' ORDER BY fitted_at DESC LIMIT 1"
+    );
+    let rows = ctx.sql(&sql).await?.collect().await?;
+    Ok(rows.into_iter().find(|b| b.num_rows() > 0))
+}
+
+/// Runs `fit_<model>` and stores the result; false (and nothing stored) when the data cannot
 /// identify the model yet.
 async fn fit_and_store(
     ctx: &SessionContext,
     model: &str,
     fields: &[&str],
     as_of: chrono::NaiveDate,
-) -> Result<Option<RecordBatch>> {
+) -> Result<bool> {
     let started = std::time::Instant::now();
     let rows = ctx
         .sql(&format!("SELECT parameters FROM fit_{model}"))
@@ -154,11 +163,11 @@ async fn fit_and_store(
         .collect()
         .await?;
     let Some(batch) = rows.into_iter().find(|b| b.num_rows() > 0) else {
-        return Ok(None);
+        return Ok(false);
     };
     let s = batch.column(0).as_struct();
     if s.is_null(0) {
-        return Ok(None);
+        return Ok(false);
     }
     let value = |name: &str| -> Option<f64> {
         let c = s.column_by_name(name)?;
@@ -182,15 +191,7 @@ async fn fit_and_store(
     );
     ctx.sql(&insert).await?.collect().await?;
     tracing::info!(model, %as_of, n, elapsed = ?started.elapsed(), "model fitted and stored");
-    let rows = ctx
-        .sql(&format!(
-            "SELECT parameters, n, log_likelihood, fitted_at FROM model_fits \
-             WHERE model = '{model}' AND as_of = DATE '{as_of}' ORDER BY fitted_at DESC LIMIT 1"
-        ))
-        .await?
-        .collect()
-        .await?;
-    Ok(rows.into_iter().find(|b| b.num_rows() > 0))
+    Ok(true)
 }
 
 /// The parameters struct from the stored JSON; all NULL without a fit.

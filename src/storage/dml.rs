@@ -3,23 +3,17 @@
 
 use super::table::Table;
 use super::write::Rewrite;
+use crate::act_exec::{Act, ActExec};
 use crate::error::{to_df, CipError};
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt64Array};
 use datafusion::arrow::compute::kernels::zip::zip;
 use datafusion::arrow::compute::{and, cast, filter_record_batch};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::{DFSchema, DataFusionError, Result};
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::execution_props::ExecutionProps;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::logical_expr::Expr;
-use datafusion::physical_expr::{create_physical_expr, EquivalenceProperties, PhysicalExpr};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
-};
+use datafusion::physical_expr::{create_physical_expr, PhysicalExpr};
 use std::sync::Arc;
 
 #[derive(Debug, Clone)]
@@ -33,96 +27,31 @@ pub enum DmlOp {
     },
 }
 
-#[derive(Debug)]
-pub struct DmlExec {
-    table: Arc<Table>,
-    op: DmlOp,
-    props: ExecutionProps,
-    schema: SchemaRef,
-    properties: Arc<PlanProperties>,
-}
-
-impl DmlExec {
-    pub fn new(table: Arc<Table>, op: DmlOp, props: ExecutionProps) -> Self {
-        let schema = Arc::new(Schema::new(vec![Field::new(
-            "count",
-            DataType::UInt64,
-            false,
-        )]));
-        let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(schema.clone()),
-            Partitioning::UnknownPartitioning(1),
-            EmissionType::Final,
-            Boundedness::Bounded,
-        ));
-        DmlExec {
-            table,
-            op,
-            props,
-            schema,
-            properties,
-        }
-    }
-}
-
-impl DisplayAs for DmlExec {
-    fn fmt_as(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        let what = match self.op {
-            DmlOp::Delete { .. } => "DELETE",
-            DmlOp::Update { .. } => "UPDATE",
-        };
-        write!(f, "CipDmlExec: {what} {}", self.table.name())
-    }
-}
-
-impl ExecutionPlan for DmlExec {
-    fn name(&self) -> &str {
-        "CipDmlExec"
-    }
-
-    fn properties(&self) -> &Arc<PlanProperties> {
-        &self.properties
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![]
-    }
-
-    fn with_new_children(
-        self: Arc<Self>,
-        _children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(self)
-    }
-
-    fn apply_expressions(
-        &self,
-        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
-
-    fn execute(
-        &self,
-        _partition: usize,
-        _context: Arc<TaskContext>,
-    ) -> Result<SendableRecordBatchStream> {
-        let table = self.table.clone();
-        let op = self.op.clone();
-        let props = self.props.clone();
-        let schema = self.schema.clone();
-        let fut = async move {
+/// The plan of an UPDATE / DELETE / TRUNCATE on `table`: it rewrites the table when
+/// executed and returns the row count.
+pub fn dml_exec(table: Arc<Table>, op: DmlOp, props: ExecutionProps) -> ActExec {
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "count",
+        DataType::UInt64,
+        false,
+    )]));
+    let what = match op {
+        DmlOp::Delete { .. } => "DELETE",
+        DmlOp::Update { .. } => "UPDATE",
+    };
+    let label = format!("{what} {}", table.name());
+    let out = schema.clone();
+    let act: Act = Arc::new(move || {
+        let (table, op, props, schema) = (table.clone(), op.clone(), props.clone(), out.clone());
+        Box::pin(async move {
             let count = tokio::task::spawn_blocking(move || run(&table, &op, &props))
                 .await
                 .map_err(|e| DataFusionError::External(Box::new(e)))??;
             RecordBatch::try_new(schema, vec![Arc::new(UInt64Array::from(vec![count]))])
                 .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))
-        };
-        Ok(Box::pin(RecordBatchStreamAdapter::new(
-            self.schema.clone(),
-            futures::stream::once(fut),
-        )))
-    }
+        })
+    });
+    ActExec::new("CipDmlExec", label, schema, act)
 }
 
 fn run(table: &Table, op: &DmlOp, props: &ExecutionProps) -> Result<u64> {

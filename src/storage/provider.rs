@@ -2,7 +2,7 @@
 //! planning time (never a state captured when a view was created), INSERT goes through the
 //! durable log, UPDATE / DELETE rewrite the affected parts when the statement executes.
 
-use super::dml::{DmlExec, DmlOp};
+use super::dml::{dml_exec, DmlOp};
 use super::table::Table;
 use crate::error::to_df;
 use async_trait::async_trait;
@@ -113,7 +113,7 @@ impl TableProvider for CipTable {
         state: &dyn Session,
         filters: Vec<Expr>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(Arc::new(DmlExec::new(
+        Ok(Arc::new(dml_exec(
             self.table.clone(),
             DmlOp::Delete { filters },
             state.execution_props().clone(),
@@ -126,7 +126,7 @@ impl TableProvider for CipTable {
         assignments: Vec<(String, Expr)>,
         filters: Vec<Expr>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(Arc::new(DmlExec::new(
+        Ok(Arc::new(dml_exec(
             self.table.clone(),
             DmlOp::Update {
                 assignments,
@@ -137,7 +137,7 @@ impl TableProvider for CipTable {
     }
 
     async fn truncate(&self, state: &dyn Session) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(Arc::new(DmlExec::new(
+        Ok(Arc::new(dml_exec(
             self.table.clone(),
             DmlOp::Delete { filters: vec![] },
             state.execution_props().clone(),

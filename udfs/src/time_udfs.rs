@@ -135,13 +135,12 @@ impl ScalarUDFImpl for BusinessDateUdf {
                 chrono::NaiveTime::MIN,
             )))
         });
-        let out = if ts.null_count() == 0 && out.null_count() > 0 {
+        // A NULL that was not in the input means a timestamp chrono cannot represent.
+        if out.null_count() > ts.null_count() {
             return datafusion::common::exec_err!(
                 "business_date: invalid argument: timestamp out of range"
             );
-        } else {
-            out
-        };
+        }
         Ok(ColumnarValue::Array(std::sync::Arc::new(out)))
     }
     fn documentation(&self) -> Option<&Documentation> {

@@ -1,0 +1,99 @@
+//! An execution plan that acts when it is executed — never when planned, described or
+//! EXPLAINed — and returns one batch. UPDATE / DELETE / TRUNCATE and the engine's table
+//! functions with side effects (model fits, refreshes) are all this plan with their own act.
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::Result;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+};
+use futures::future::BoxFuture;
+use std::sync::Arc;
+
+/// What runs at each execution; its batch must have the plan's schema.
+pub type Act = Arc<dyn Fn() -> BoxFuture<'static, Result<RecordBatch>> + Send + Sync>;
+
+pub struct ActExec {
+    /// The operator's name in plans (e.g. CipDmlExec).
+    kind: &'static str,
+    /// What it acts on, shown after the name in EXPLAIN.
+    label: String,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+    act: Act,
+}
+
+impl ActExec {
+    pub fn new(kind: &'static str, label: impl Into<String>, schema: SchemaRef, act: Act) -> Self {
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(schema.clone()),
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Final,
+            Boundedness::Bounded,
+        ));
+        ActExec {
+            kind,
+            label: label.into(),
+            schema,
+            properties,
+            act,
+        }
+    }
+}
+
+impl std::fmt::Debug for ActExec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}({})", self.kind, self.label)
+    }
+}
+
+impl DisplayAs for ActExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind, self.label)
+    }
+}
+
+impl ExecutionPlan for ActExec {
+    fn name(&self) -> &str {
+        self.kind
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn execute(
+        &self,
+        _partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.schema.clone(),
+            futures::stream::once((self.act)()),
+        )))
+    }
+}
