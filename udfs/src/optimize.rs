@@ -2,6 +2,12 @@
 //! scipy and autograd: few evaluations, so fast on millions of customers), and Nelder–Mead
 //! as the fallback when a gradient step cannot make progress.
 
+/// Log-parameters beyond ±50 (a factor e^50) count as undefined in both minimisers, so a
+/// likelihood whose optimum lies at infinity (data without heterogeneity) stops at the edge.
+fn in_bounds(x: &[f64]) -> bool {
+    x.iter().all(|v| v.abs() <= 50.0)
+}
+
 /// Why a minimisation stopped early.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stopped {
@@ -46,12 +52,7 @@ fn run(
 ) -> Result<Minimum, Stopped> {
     let n = x0.len();
     let mut eval = |x: &[f64]| {
-        // As in BFGS: log-parameters beyond ±50 are treated as undefined.
-        let v = if x.iter().all(|v| v.abs() <= 50.0) {
-            f(x)
-        } else {
-            f64::NAN
-        };
+        let v = if in_bounds(x) { f(x) } else { f64::NAN };
         if v.is_finite() {
             v
         } else {
@@ -190,7 +191,11 @@ pub fn bfgs(
         let mut step = if longest > 2.0 { 2.0 / longest } else { 1.0 };
         let (xn, fn_, gn) = loop {
             let xn: Vec<f64> = x.iter().zip(&d).map(|(a, b)| a + step * b).collect();
-            let (fv, gv) = f(&xn);
+            let (fv, gv) = if in_bounds(&xn) {
+                f(&xn)
+            } else {
+                (f64::NAN, vec![])
+            };
             evaluations += 1;
             if fv.is_finite() && gv.iter().all(|v| v.is_finite()) && fv <= fx + 1e-4 * step * slope
             {
