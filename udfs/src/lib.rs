@@ -9,6 +9,7 @@ pub mod bgnbd;
 mod bgnbd_fit;
 mod docs;
 mod fit_udaf;
+mod format_udfs;
 pub mod gamma_gamma;
 mod model_udfs;
 pub mod optimize;
@@ -32,6 +33,7 @@ pub fn scalar_udfs() -> Vec<ScalarUDF> {
         .collect();
     v.push(ScalarUDF::from(time_udfs::AsOfUdf::new()));
     v.push(ScalarUDF::from(time_udfs::BusinessDateUdf::new()));
+    v.push(ScalarUDF::from(format_udfs::YuanUdf::new()));
     v
 }
 
