@@ -15,6 +15,7 @@
 --   total_spend      all spend up to the as-of date
 --   spend_365d       spend in the 365 days up to the as-of date
 --   visits_90d       visit-days in the 90 days up to the as-of date
+--   visits_365d      visit-days in the 365 days up to the as-of date (the tier rules' window)
 --   mean_gap_days    the member's own rhythm: recency / frequency (NULL without repeats)
 --   first_visit, last_visit   business dates
 --   source           'visits', or 'member_behavior' (below)
@@ -47,6 +48,7 @@ SELECT member_id,
        CAST(sum(spend) AS DOUBLE) AS total_spend,
        CAST(coalesce(sum(CASE WHEN day > cip_as_of() - INTERVAL '365 days' THEN spend END), 0) AS DOUBLE) AS spend_365d,
        sum(CASE WHEN day > cip_as_of() - INTERVAL '90 days' THEN 1 ELSE 0 END) AS visits_90d,
+       sum(CASE WHEN day > cip_as_of() - INTERVAL '365 days' THEN 1 ELSE 0 END) AS visits_365d,
        CAST(max(day) - min(day) AS DOUBLE) / nullif(count(*) - 1, 0) AS mean_gap_days,
        min(day) AS first_visit,
        max(day) AS last_visit,
@@ -58,7 +60,7 @@ SELECT member_id, visit_days, CAST(visit_days - 1 AS DOUBLE) AS frequency,
        CASE WHEN visit_days > 1 THEN greatest(least(recency, t), 1.0) ELSE 0.0 END AS recency,
        t, recency_days, monetary,
        CASE WHEN visit_days > 1 THEN monetary END AS repeat_monetary,
-       total_spend, CAST(NULL AS DOUBLE) AS spend_365d, visits_90d,
+       total_spend, CAST(NULL AS DOUBLE) AS spend_365d, visits_90d, CAST(NULL AS BIGINT) AS visits_365d,
        CASE WHEN visit_days > 1 THEN greatest(least(recency, t), 1.0) / (visit_days - 1) END AS mean_gap_days,
        first_visit, last_visit, 'member_behavior' AS source
 FROM (

@@ -101,6 +101,10 @@ fn slt_files() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|x| x == "slt"))
         .collect();
     files.sort();
+    // CIP_SLT=name runs only the files whose name contains it (while working on one).
+    if let Ok(only) = std::env::var("CIP_SLT") {
+        files.retain(|p| p.to_string_lossy().contains(&only));
+    }
     files
 }
 
@@ -116,6 +120,8 @@ async fn sqllogictest_files() {
             let engine: Arc<Engine> = engine.clone();
             async move {
                 let ctx = engine.session().await.map_err(SltError::from)?;
+                // A fixed actor, so files can pin who ran a statement.
+                cip::actor::Actor::new("slt", cip::actor::Role::Owner).install(&ctx);
                 Ok(Conn { ctx })
             }
         });

@@ -3,7 +3,7 @@
 
 mod dml;
 pub mod fsutil;
-mod lock;
+pub mod lock;
 pub mod manifest;
 pub mod parquet_io;
 pub mod provider;
@@ -50,7 +50,11 @@ impl Store {
             let dir = root.join(def.name);
             let name = def.name;
             let table = Arc::new(Table::new(def, dir, opts.clone()));
-            init_table(&table)?;
+            let created = init_table(&table)?;
+            if created && name == "tier_rules" {
+                // A new warehouse starts with the default ladder (rule version 1).
+                table.append(&[crate::tiers::default_ladder()?])?;
+            }
             tables.insert(name, table);
         }
         Ok(Store {
@@ -160,22 +164,22 @@ pub fn write_format(root: &Path) -> Result<()> {
 }
 
 /// Creates an empty table on first start, and removes what a crash left behind: temp files
-/// and parts or logs that no committed manifest names.
-fn init_table(table: &Table) -> Result<()> {
+/// and parts or logs that no committed manifest names. True when it was created.
+fn init_table(table: &Table) -> Result<bool> {
     std::fs::create_dir_all(&table.dir)
         .map_err(|e| CipError::io(format!("create {}", table.dir.display()), e))?;
     let _g = table.lock_for_write()?;
-    let m = match manifest::read(&table.dir) {
-        Ok(m) => m,
+    let (m, created) = match manifest::read(&table.dir) {
+        Ok(m) => (m, false),
         Err(CipError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             let m = manifest::Manifest::empty();
             manifest::write(&table.dir, &m)?;
-            m
+            (m, true)
         }
         Err(e) => return Err(e),
     };
     sweep(&table.dir, &m)?;
-    Ok(())
+    Ok(created)
 }
 
 /// Removes every data or log file of a table that `m` does not name, and leftover temp

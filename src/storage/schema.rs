@@ -150,6 +150,8 @@ pub fn all_tables() -> Vec<TableDef> {
                 text("change_type"),
                 f("rule_version", DataType::Int32, true),
                 text("executed_by"),
+                // The points granted with this change; members' balance adds them up.
+                f("reward_points", DataType::Int64, true),
             ]),
             key: &["id"],
             unique: false,
@@ -227,6 +229,10 @@ pub fn all_tables() -> Vec<TableDef> {
                 f("max_churn_risk", DataType::Float64, true),
                 f("keep_spend_12m", MONEY, true),
                 f("keep_visits_12m", DataType::Int32, true),
+                // Days a reached tier is kept before the retention review may lower it.
+                f("keep_days", DataType::Int32, true),
+                f("reward_points", DataType::Int64, true),
+                // JSON object of the other rewards: coupons, gifts, discount.
                 text("rewards"),
                 f("version", DataType::Int32, false),
                 f("valid_from", ts(), true),

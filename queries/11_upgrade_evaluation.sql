@@ -1,0 +1,136 @@
+-- upgrade_evaluation: every member against the tier ladder (the seed's evaluateUpgrade), as of
+-- cip.as_of. Same rules for everyone: the tier_rules version in force on that date.
+--
+--   current_tier   the to_tier of the member's latest upgrade_history row (upgrade, downgrade or
+--                  manual change alike), else members.tier, else the lowest tier
+--   next_tier      the tier ranked just above it (NULL at the top)
+--   spend_12m      visits.amount in the 365 days up to the as-of date
+--   visits_12m     visit-days (business days with a visit) in those 365 days
+--   churn_risk     100 * (1 - MBG/NBD p_alive), as in customer_segments; a member the model
+--                  cannot score yet (no fit) is not held back by it
+--   progress       toward next_tier, 0-100 rounded down to 0.1 (so 100 means met): the
+--                  least-advanced criterion, each criterion being
+--                  min(100, 100 * value / threshold) for spend and visits, and
+--                  100 * max_churn_risk / churn_risk when the churn risk is over its bound.
+--                  100 at the top tier; NULL when the current tier is not in the rules.
+--   eligible       active member (status NULL counts as active) meeting every criterion of
+--                  next_tier
+--   target_tier    (eligible members) the highest tier reached by climbing while each tier's
+--                  criteria are met:
+--                  execute_upgrades() moves an eligible member there in one run, writing one
+--                  upgrade_history row (and granting the rewards) per tier climbed
+--   missing        what is still needed, in words; NULL when eligible
+--   rule_version   the tier_rules version used
+CREATE OR REPLACE VIEW upgrade_evaluation AS
+WITH version AS (
+    SELECT max(version) AS version
+    FROM tier_rules
+    WHERE valid_from IS NULL OR business_date(valid_from) <= cip_as_of()
+),
+rules AS (
+    SELECT r.tier, r.rank, r.min_spend_12m, r.min_visits_12m, r.max_churn_risk
+    FROM tier_rules r
+    JOIN version v ON r.version = v.version
+),
+latest AS (
+    SELECT member_id, to_tier
+    FROM (
+        SELECT member_id, to_tier,
+               row_number() OVER (PARTITION BY member_id ORDER BY created_at DESC, id DESC) AS rn
+        FROM upgrade_history
+        WHERE business_date(created_at) <= cip_as_of()
+    ) h
+    WHERE rn = 1
+),
+member AS (
+    SELECT m.member_id,
+           coalesce(m.status, 'active') AS status,
+           coalesce(l.to_tier, m.tier, (SELECT tier FROM rules ORDER BY rank LIMIT 1)) AS current_tier,
+           CAST(coalesce(f.spend_365d, 0) AS DECIMAL(12, 2)) AS spend_12m,
+           coalesce(f.visits_365d, 0) AS visits_12m,
+           f.frequency, f.recency, f.t
+    FROM members m
+    LEFT JOIN latest l ON l.member_id = m.member_id
+    LEFT JOIN member_features f ON f.member_id = m.member_id
+    WHERE m.registered_at IS NULL OR business_date(m.registered_at) <= cip_as_of()
+),
+scored AS (
+    SELECT mb.member_id, mb.status, mb.current_tier, mb.spend_12m, mb.visits_12m,
+           cur.rank AS current_rank,
+           100.0 * (1.0 - mbgnbd_p_alive(mb.frequency, mb.recency, mb.t, fit.parameters)) AS churn_risk
+    FROM model_fit('mbgnbd') fit
+    CROSS JOIN member mb
+    LEFT JOIN rules cur ON cur.tier = mb.current_tier
+),
+-- each member against every tier above their own
+checks AS (
+    SELECT s.member_id, r.rank,
+           s.spend_12m >= coalesce(r.min_spend_12m, 0)
+           AND s.visits_12m >= coalesce(r.min_visits_12m, 0)
+           AND (r.max_churn_risk IS NULL OR s.churn_risk IS NULL OR s.churn_risk <= r.max_churn_risk) AS met
+    FROM rules r
+    JOIN scored s ON r.rank > s.current_rank
+),
+reach AS (
+    SELECT member_id,
+           min(rank) AS next_rank,
+           min(CASE WHEN NOT met THEN rank END) AS blocked_rank
+    FROM checks
+    GROUP BY member_id
+),
+target AS (
+    SELECT c.member_id, max(c.rank) AS target_rank
+    FROM checks c
+    JOIN reach ON reach.member_id = c.member_id
+    WHERE c.met AND (reach.blocked_rank IS NULL OR c.rank < reach.blocked_rank)
+    GROUP BY c.member_id
+),
+gaps AS (
+    SELECT s.member_id, s.status, s.current_tier, s.current_rank, s.spend_12m, s.visits_12m,
+           s.churn_risk, nt.tier AS next_tier, tt.tier AS target_tier,
+           CASE WHEN coalesce(nt.min_spend_12m, 0) <= 0 THEN 100.0
+                ELSE least(100.0, 100.0 * CAST(s.spend_12m AS DOUBLE) / CAST(nt.min_spend_12m AS DOUBLE)) END AS spend_pct,
+           CASE WHEN coalesce(nt.min_visits_12m, 0) <= 0 THEN 100.0
+                ELSE least(100.0, 100.0 * s.visits_12m / nt.min_visits_12m) END AS visits_pct,
+           CASE WHEN nt.max_churn_risk IS NULL OR s.churn_risk IS NULL OR s.churn_risk <= nt.max_churn_risk THEN 100.0
+                ELSE 100.0 * nt.max_churn_risk / s.churn_risk END AS churn_pct,
+           CASE WHEN s.spend_12m < nt.min_spend_12m
+                THEN yuan(nt.min_spend_12m - s.spend_12m) || ' more spend' END AS spend_gap,
+           CASE WHEN s.visits_12m < nt.min_visits_12m
+                THEN CAST(nt.min_visits_12m - s.visits_12m AS VARCHAR) || ' more visit'
+                     || CASE WHEN nt.min_visits_12m - s.visits_12m > 1 THEN 's' ELSE '' END END AS visits_gap,
+           CASE WHEN s.churn_risk > nt.max_churn_risk
+                THEN 'a churn risk of at most ' || CAST(nt.max_churn_risk AS VARCHAR)
+                     || ' (now ' || CAST(round(s.churn_risk, 1) AS VARCHAR) || ')' END AS churn_gap
+    FROM scored s
+    LEFT JOIN reach ON reach.member_id = s.member_id
+    LEFT JOIN rules nt ON nt.rank = reach.next_rank
+    LEFT JOIN target t ON t.member_id = s.member_id
+    LEFT JOIN rules tt ON tt.rank = t.target_rank
+)
+SELECT g.member_id,
+       g.current_tier,
+       g.next_tier,
+       CASE WHEN g.current_rank IS NULL THEN NULL
+            WHEN g.next_tier IS NULL THEN 100.0
+            ELSE floor(10 * least(g.spend_pct, g.visits_pct, g.churn_pct)) / 10 END AS progress,
+       g.status = 'active' AND g.target_tier IS NOT NULL AS eligible,
+       CASE WHEN v.version IS NULL THEN 'no tier rules are in force on ' || CAST(cip_as_of() AS VARCHAR)
+            WHEN g.current_rank IS NULL
+                THEN 'tier "' || g.current_tier || '" is not in the tier rules (version ' || CAST(v.version AS VARCHAR) || ')'
+            WHEN g.next_tier IS NULL THEN 'already at the top tier'
+            WHEN g.status <> 'active' THEN 'member is ' || g.status
+            WHEN g.target_tier IS NOT NULL THEN NULL
+            ELSE concat_ws('; ',
+                     CASE WHEN g.spend_gap IS NOT NULL OR g.visits_gap IS NOT NULL
+                          THEN 'needs ' || concat_ws(' and ', g.spend_gap, g.visits_gap)
+                               || ' in the 12 months to ' || CAST(cip_as_of() AS VARCHAR) END,
+                     CASE WHEN g.churn_gap IS NOT NULL THEN 'needs ' || g.churn_gap END)
+       END AS missing,
+       CASE WHEN g.status = 'active' THEN g.target_tier END AS target_tier,
+       g.spend_12m,
+       g.visits_12m,
+       round(g.churn_risk, 1) AS churn_risk,
+       v.version AS rule_version
+FROM version v
+CROSS JOIN gaps g;
