@@ -11,6 +11,7 @@
 //! queries/, `generate` writes demo data, `load` imports files, `sql` runs scripts.
 
 pub mod act_exec;
+pub mod actor;
 pub mod cli;
 pub mod config;
 pub mod engine;
@@ -19,9 +20,11 @@ pub mod functions;
 pub mod generate;
 pub mod load;
 pub mod pg;
+pub mod scheduler;
 pub mod score;
 pub mod serve;
 pub mod settings;
 pub mod sql;
 pub mod storage;
+pub mod tiers;
 pub mod views;

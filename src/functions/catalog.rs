@@ -68,6 +68,25 @@ fn table_functions() -> Vec<Row> {
              Acts when executed, never when planned or EXPLAINed.",
             "SELECT * FROM refresh_member_behavior();",
         ),
+        row(
+            "execute_upgrades",
+            "execute_upgrades([member_id])",
+            "Upgrades every member that upgrade_evaluation (as of today) finds eligible, or the \
+             one member given, to their target tier: one upgrade_history row per tier climbed, \
+             with that tier's rewards and points, the rule version and who ran it. Exactly once: \
+             runs are serialised and a second run finds nobody left. Returns member_id, \
+             from_tier, to_tier, rewards, message. Acts when executed, never when planned, \
+             described or EXPLAINed; the analyst role may not run it (42501).",
+            "SELECT * FROM execute_upgrades();\nSELECT * FROM execute_upgrades('M00000042');",
+        ),
+        row(
+            "review_tiers",
+            "review_tiers([member_id])",
+            "The retention review: moves every member that tier_review (as of today) marks due \
+             down one tier, recorded in upgrade_history as 'downgrade'. Never below a tier set \
+             by hand (a 'manual' row). Returns member_id, from_tier, to_tier, rewards, message.",
+            "SELECT * FROM review_tiers();",
+        ),
     ]
 }
 

@@ -24,6 +24,7 @@ pub fn register(
             store: store.clone(),
         }),
     );
+    crate::tiers::register(ctx, store);
     ctx.register_table("cip_functions", std::sync::Arc::new(catalog::view()?))?;
     Ok(())
 }

@@ -15,7 +15,13 @@ pub struct TableLock {
 
 impl TableLock {
     pub fn acquire(dir: &Path) -> Result<Self> {
-        let path = dir.join("_lock");
+        Self::acquire_file(&dir.join("_lock"))
+    }
+
+    /// The same lock on another file: for work that spans several writes (an upgrade run
+    /// reads the history, then appends to it) and must not interleave with its own kind.
+    pub fn acquire_file(path: &Path) -> Result<Self> {
+        let path = path.to_path_buf();
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)

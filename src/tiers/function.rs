@@ -1,0 +1,77 @@
+//! The table functions `execute_upgrades([member_id])` and `review_tiers([member_id])`: they
+//! act when executed, never when planned, described or EXPLAINed (functions/deferred.rs).
+
+use super::run::{run, schema, Kind};
+use crate::functions::deferred::{Action, DeferredTable};
+use crate::storage::Store;
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::{plan_err, DataFusionError, Result, ScalarValue};
+use datafusion::logical_expr::Expr;
+use std::sync::Arc;
+
+pub struct TierRun {
+    pub store: Arc<Store>,
+    pub kind: Kind,
+}
+
+impl std::fmt::Debug for TierRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.kind.function())
+    }
+}
+
+impl TableFunctionImpl for TierRun {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let name = self.kind.function();
+        let member = match args.exprs() {
+            [] => None,
+            [Expr::Literal(
+                ScalarValue::Utf8(v) | ScalarValue::Utf8View(v) | ScalarValue::LargeUtf8(v),
+                _,
+            )] => match v {
+                Some(m) if !m.trim().is_empty() => Some(m.trim().to_string()),
+                _ => {
+                    return Err(DataFusionError::Execution(format!(
+                        "{name}: invalid argument: member_id is NULL or empty"
+                    )))
+                }
+            },
+            // A prepared statement's parameter: the wire front end binds it into the
+            // statement before executing (pg/function_params.rs); unbound, it cannot run.
+            [Expr::Placeholder(p)] => {
+                let id = p.id.clone();
+                let action: Action = Arc::new(move |_| {
+                    let id = id.clone();
+                    Box::pin(async move {
+                        Err(DataFusionError::Execution(format!(
+                            "{name}: invalid argument: parameter {id} is not bound"
+                        )))
+                    })
+                });
+                return Ok(Arc::new(DeferredTable::new(
+                    format!("{name}({})", p.id),
+                    schema(),
+                    action,
+                )));
+            }
+            [Expr::Literal(ScalarValue::Null, _)] => {
+                return Err(DataFusionError::Execution(format!(
+                    "{name}: invalid argument: member_id is NULL"
+                )))
+            }
+            _ => {
+                return plan_err!(
+                "type mismatch: {name} takes no argument (every member) or one member_id as text"
+            )
+            }
+        };
+        let label = match &member {
+            Some(m) => format!("{name}('{m}')"),
+            None => format!("{name}()"),
+        };
+        let (store, kind) = (self.store.clone(), self.kind);
+        let action: Action =
+            Arc::new(move |state| Box::pin(run(state, store.clone(), kind, member.clone())));
+        Ok(Arc::new(DeferredTable::new(label, schema(), action)))
+    }
+}

@@ -1,0 +1,28 @@
+//! Tiers (提档): the default ladder, and the statements that move members between tiers —
+//! `execute_upgrades()` and the retention review `review_tiers()`. The rules and their
+//! evaluation are SQL (tier_rules, queries/11_upgrade_evaluation.sql, 12_tier_review.sql);
+//! this module only writes what those views decide, exactly once.
+
+mod function;
+mod ladder;
+mod rewards;
+mod run;
+
+pub use ladder::default_ladder;
+
+use crate::storage::Store;
+use datafusion::prelude::SessionContext;
+use std::sync::Arc;
+
+/// Registers `execute_upgrades` and `review_tiers` in a session.
+pub fn register(ctx: &SessionContext, store: &Arc<Store>) {
+    for kind in [run::Kind::Upgrade, run::Kind::Review] {
+        ctx.register_udtf(
+            kind.function(),
+            Arc::new(function::TierRun {
+                store: store.clone(),
+                kind,
+            }),
+        );
+    }
+}

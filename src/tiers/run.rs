@@ -1,0 +1,303 @@
+//! `execute_upgrades([member_id])` and `review_tiers()`: write into upgrade_history what the
+//! views upgrade_evaluation and tier_review decide, exactly once.
+//!
+//! Exactly once: every run — from any connection, the scheduler, or another process on the
+//! same data directory — holds one lock (in-process mutex, then a file lock) from reading the
+//! members' current tiers to committing the new rows. A member's current tier is the latest
+//! upgrade_history row, so after one run commits silver → gold, the next run evaluates the
+//! member at gold and has nothing to write. The rows of a run (and each row's rewards) are one
+//! log frame: a crash commits all of them or none.
+//!
+//! Runs are evaluated as of the current business day whatever the session's cip.as_of says:
+//! writes act on the present.
+
+use super::rewards::{grant, message};
+use crate::actor::Actor;
+use crate::error::{to_df, CipError};
+use crate::storage::lock::TableLock;
+use crate::storage::{local_now_micros, Store};
+use datafusion::arrow::array::{
+    Array, AsArray, Int32Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::session_state::SessionState;
+use datafusion::prelude::SessionContext;
+use std::sync::Arc;
+
+/// One run at a time in this process; the file lock orders processes.
+static RUNNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Upgrade,
+    Review,
+}
+
+impl Kind {
+    pub fn function(self) -> &'static str {
+        match self {
+            Kind::Upgrade => "execute_upgrades",
+            Kind::Review => "review_tiers",
+        }
+    }
+}
+
+/// The rows a run returns: one per tier change written.
+pub fn schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("member_id", DataType::Utf8, false),
+        Field::new("from_tier", DataType::Utf8, true),
+        Field::new("to_tier", DataType::Utf8, false),
+        Field::new("rewards", DataType::Utf8, false),
+        Field::new("message", DataType::Utf8, false),
+    ]))
+}
+
+/// One tier change to write.
+struct Change {
+    member_id: String,
+    from_tier: Option<String>,
+    to_tier: String,
+    points: i64,
+    rewards: String,
+    message: String,
+    rule_version: Option<i32>,
+}
+
+/// Runs `kind` (for one member, or all) in the session `state` and returns what it wrote.
+pub async fn run(
+    state: SessionState,
+    store: Arc<Store>,
+    kind: Kind,
+    member: Option<String>,
+) -> Result<RecordBatch> {
+    let actor = Actor::of(&state);
+    actor.require_write(kind.function())?;
+    let started = std::time::Instant::now();
+    let _running = RUNNING.lock().await;
+    let history = store.table("upgrade_history").map_err(to_df)?;
+    let lock_path = history.dir.join("_tiers.lock");
+    let _file_lock = tokio::task::spawn_blocking(move || TableLock::acquire_file(&lock_path))
+        .await
+        .map_err(|e| DataFusionError::External(Box::new(e)))?
+        .map_err(to_df)?;
+    let mut state = state;
+    state.config_mut().options_mut().set("cip.as_of", "today")?;
+    let ctx = SessionContext::new_with_state(state);
+    if let Some(m) = &member {
+        check_member(&ctx, kind, m).await?;
+    }
+    let changes = match kind {
+        Kind::Upgrade => upgrades(&ctx, member.as_deref()).await?,
+        Kind::Review => downgrades(&ctx, member.as_deref()).await?,
+    };
+    let batch = history_rows(
+        &changes,
+        &actor,
+        kind,
+        store.table("upgrade_history").map_err(to_df)?.opts.timezone,
+    )?;
+    let rows = batch.num_rows();
+    if rows > 0 {
+        let writer = history.clone();
+        tokio::task::spawn_blocking(move || writer.append(&[batch]))
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?
+            .map_err(to_df)?;
+    }
+    tracing::info!(
+        run = kind.function(),
+        by = %actor.name,
+        changes = rows,
+        elapsed = ?started.elapsed(),
+        "tier run done"
+    );
+    output(&changes)
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+async fn check_member(ctx: &SessionContext, kind: Kind, member: &str) -> Result<()> {
+    let sql = format!(
+        "SELECT count(*) FROM members WHERE member_id = {}",
+        quote(member)
+    );
+    let n = ctx.sql(&sql).await?.collect().await?;
+    let found = n
+        .first()
+        .map(|b| {
+            b.column(0)
+                .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                .value(0)
+        })
+        .unwrap_or(0);
+    if found == 0 {
+        return Err(DataFusionError::Execution(format!(
+            "{}: invalid argument: no member {member:?}",
+            kind.function()
+        )));
+    }
+    Ok(())
+}
+
+/// Every tier an eligible member climbs, in order, with that tier's rewards.
+async fn upgrades(ctx: &SessionContext, member: Option<&str>) -> Result<Vec<Change>> {
+    let filter = member.map_or(String::new(), |m| format!("AND member_id = {}", quote(m)));
+    let sql = format!(
+        "WITH e AS (
+            SELECT member_id, current_tier, target_tier, rule_version
+            FROM upgrade_evaluation WHERE eligible {filter}
+         )
+         SELECT e.member_id, e.current_tier, r.tier, r.reward_points, r.rewards, e.rule_version
+         FROM e
+         JOIN tier_rules cur ON cur.tier = e.current_tier AND cur.version = e.rule_version
+         JOIN tier_rules tgt ON tgt.tier = e.target_tier AND tgt.version = e.rule_version
+         JOIN tier_rules r ON r.version = e.rule_version AND r.rank > cur.rank AND r.rank <= tgt.rank
+         ORDER BY e.member_id, r.rank"
+    );
+    let batches = ctx.sql(&sql).await?.collect().await?;
+    let mut out: Vec<Change> = Vec::new();
+    for b in &batches {
+        let text = |i: usize| cast(b.column(i), &DataType::Utf8);
+        let (member, current, tier, rewards) = (text(0)?, text(1)?, text(2)?, text(4)?);
+        let (member, current, tier, rewards) = (
+            member.as_string::<i32>(),
+            current.as_string::<i32>(),
+            tier.as_string::<i32>(),
+            rewards.as_string::<i32>(),
+        );
+        let points = cast(b.column(3), &DataType::Int64)?;
+        let points = points.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        let version = cast(b.column(5), &DataType::Int32)?;
+        let version = version.as_primitive::<datafusion::arrow::datatypes::Int32Type>();
+        for i in 0..b.num_rows() {
+            let id = member.value(i).to_string();
+            // A climb of several tiers: each step starts where the previous one ended.
+            let from = match out.last() {
+                Some(prev) if prev.member_id == id => Some(prev.to_tier.clone()),
+                _ => current.is_valid(i).then(|| current.value(i).to_string()),
+            };
+            let to = tier.value(i).to_string();
+            let pts = if points.is_valid(i) {
+                points.value(i)
+            } else {
+                0
+            };
+            let rule_rewards = rewards.is_valid(i).then(|| rewards.value(i));
+            let granted = grant(&to, pts, rule_rewards).map_err(to_df)?;
+            let message = message(from.as_deref(), &to, &granted);
+            out.push(Change {
+                member_id: id,
+                from_tier: from,
+                to_tier: to,
+                points: pts,
+                rewards: granted.to_string(),
+                message,
+                rule_version: version.is_valid(i).then(|| version.value(i)),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Every member the retention review moves down one tier.
+async fn downgrades(ctx: &SessionContext, member: Option<&str>) -> Result<Vec<Change>> {
+    let filter = member.map_or(String::new(), |m| format!("AND member_id = {}", quote(m)));
+    let sql = format!(
+        "SELECT t.member_id, t.current_tier, t.down_to, t.reason,
+                (SELECT max(version) FROM tier_rules
+                 WHERE valid_from IS NULL OR business_date(valid_from) <= cip_as_of()) AS version
+         FROM tier_review t WHERE t.due {filter} ORDER BY t.member_id"
+    );
+    let batches = ctx.sql(&sql).await?.collect().await?;
+    let mut out = Vec::new();
+    for b in &batches {
+        let text = |i: usize| cast(b.column(i), &DataType::Utf8);
+        let cols = [text(0)?, text(1)?, text(2)?, text(3)?];
+        let [member, current, down, reason] = [0, 1, 2, 3].map(|i| cols[i].as_string::<i32>());
+        let version = cast(b.column(4), &DataType::Int32)?;
+        let version = version.as_primitive::<datafusion::arrow::datatypes::Int32Type>();
+        for i in 0..b.num_rows() {
+            out.push(Change {
+                member_id: member.value(i).to_string(),
+                from_tier: current.is_valid(i).then(|| current.value(i).to_string()),
+                to_tier: down.value(i).to_string(),
+                points: 0,
+                rewards: "{}".into(),
+                message: reason.value(i).to_string(),
+                rule_version: version.is_valid(i).then(|| version.value(i)),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The upgrade_history rows of `changes` (id and created_at are filled in by the store).
+fn history_rows(
+    changes: &[Change],
+    actor: &Actor,
+    kind: Kind,
+    tz: chrono_tz::Tz,
+) -> Result<RecordBatch> {
+    let table = crate::storage::schema::table_def("upgrade_history")
+        .ok_or_else(|| to_df(CipError::Corrupt("no upgrade_history table".into())))?;
+    let n = changes.len();
+    let change_type = match kind {
+        Kind::Upgrade => "upgrade",
+        Kind::Review => "downgrade",
+    };
+    // One timestamp for the whole run: its rows sort together and share their moment.
+    let now = local_now_micros(tz);
+    let columns: Vec<Arc<dyn Array>> = vec![
+        Arc::new(Int64Array::from(vec![None::<i64>; n])),
+        Arc::new(StringArray::from_iter_values(
+            changes.iter().map(|c| c.member_id.as_str()),
+        )),
+        Arc::new(StringArray::from_iter(
+            changes.iter().map(|c| c.from_tier.as_deref()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            changes.iter().map(|c| c.to_tier.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            changes.iter().map(|c| c.rewards.as_str()),
+        )),
+        Arc::new(TimestampMicrosecondArray::from(vec![now; n])),
+        Arc::new(StringArray::from(vec![change_type; n])),
+        Arc::new(Int32Array::from_iter(
+            changes.iter().map(|c| c.rule_version),
+        )),
+        Arc::new(StringArray::from(vec![actor.name.as_str(); n])),
+        Arc::new(Int64Array::from_iter_values(
+            changes.iter().map(|c| c.points),
+        )),
+    ];
+    Ok(RecordBatch::try_new(table.schema, columns)?)
+}
+
+fn output(changes: &[Change]) -> Result<RecordBatch> {
+    Ok(RecordBatch::try_new(
+        schema(),
+        vec![
+            Arc::new(StringArray::from_iter_values(
+                changes.iter().map(|c| c.member_id.as_str()),
+            )),
+            Arc::new(StringArray::from_iter(
+                changes.iter().map(|c| c.from_tier.as_deref()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                changes.iter().map(|c| c.to_tier.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                changes.iter().map(|c| c.rewards.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                changes.iter().map(|c| c.message.as_str()),
+            )),
+        ],
+    )?)
+}
