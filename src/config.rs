@@ -17,6 +17,7 @@ pub struct Config {
     pub engine: EngineConfig,
     pub time: TimeConfig,
     pub storage: StorageConfig,
+    pub scheduler: SchedulerConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -59,6 +60,76 @@ pub struct StorageConfig {
     pub max_parts: usize,
 }
 
+/// Statements `cip serve` runs periodically (see src/scheduler.rs).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchedulerConfig {
+    pub enabled: bool,
+    /// Replaces the default jobs when given.
+    pub jobs: Vec<JobConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobConfig {
+    /// Shown in the log of each run.
+    pub name: String,
+    pub statement: String,
+    /// e.g. "30s", "1m", "6h", "1d".
+    pub every: String,
+}
+
+impl JobConfig {
+    fn new(name: &str, statement: &str, every: &str) -> Self {
+        JobConfig {
+            name: name.into(),
+            statement: statement.into(),
+            every: every.into(),
+        }
+    }
+
+    pub fn interval(&self) -> Result<std::time::Duration> {
+        parse_interval(&self.every).ok_or_else(|| {
+            CipError::Config(format!(
+                "scheduler job {:?}: every = {:?}: expected a duration like \"30s\", \"1m\", \"6h\" or \"1d\" (at least 1s)",
+                self.name, self.every
+            ))
+        })
+    }
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        SchedulerConfig {
+            enabled: true,
+            jobs: vec![
+                JobConfig::new("upgrades", "SELECT * FROM execute_upgrades()", "1m"),
+                JobConfig::new(
+                    "refresh_member_behavior",
+                    "SELECT * FROM refresh_member_behavior()",
+                    "1d",
+                ),
+                JobConfig::new("retention_review", "SELECT * FROM review_tiers()", "1d"),
+            ],
+        }
+    }
+}
+
+fn parse_interval(s: &str) -> Option<std::time::Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let secs = match unit.trim() {
+        "s" | "sec" | "secs" => n,
+        "m" | "min" | "mins" => n.checked_mul(60)?,
+        "h" | "hour" | "hours" => n.checked_mul(3600)?,
+        "d" | "day" | "days" => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    (secs >= 1).then(|| std::time::Duration::from_secs(secs))
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -68,6 +139,7 @@ impl Default for Config {
             engine: EngineConfig::default(),
             time: TimeConfig::default(),
             storage: StorageConfig::default(),
+            scheduler: SchedulerConfig::default(),
         }
     }
 }
@@ -133,6 +205,15 @@ impl Config {
             return Err(CipError::Config(
                 "server.max_connections must be at least 1".into(),
             ));
+        }
+        for job in &self.scheduler.jobs {
+            job.interval()?;
+            if job.statement.trim().is_empty() {
+                return Err(CipError::Config(format!(
+                    "scheduler job {:?} has no statement",
+                    job.name
+                )));
+            }
         }
         if self.storage.flush_rows == 0 || self.storage.max_parts < 2 {
             return Err(CipError::Config(
@@ -209,6 +290,24 @@ mod tests {
         let mut c = Config::default();
         assert_eq!(c.day_cutoff_minutes().ok(), Some(360));
         c.time.day_cutoff = "25:00".into();
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn scheduler_intervals() {
+        assert_eq!(
+            parse_interval("90s"),
+            Some(std::time::Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse_interval("1d"),
+            Some(std::time::Duration::from_secs(86_400))
+        );
+        assert_eq!(parse_interval("0s"), None);
+        assert_eq!(parse_interval("soon"), None);
+        let mut c = Config::default();
+        assert!(c.validate().is_ok());
+        c.scheduler.jobs[0].every = "1 fortnight".into();
         assert!(c.validate().is_err());
     }
 

@@ -10,12 +10,18 @@ pub async fn serve(config: Config) -> Result<()> {
     let engine = Arc::new(Engine::open(config).await?);
     let addr = engine.config.server.listen.clone();
     let server = crate::pg::serve(engine.clone(), &addr);
-    tokio::select! {
-        r = server => r?,
+    let jobs = crate::scheduler::start(engine.clone())?;
+    let outcome = tokio::select! {
+        r = server => r,
         _ = shutdown_signal() => {
             tracing::info!("shutting down: checkpointing the write-ahead logs");
+            Ok(())
         }
+    };
+    for job in &jobs {
+        job.abort();
     }
+    outcome?;
     let store = engine.store.clone();
     tokio::task::spawn_blocking(move || store.shutdown())
         .await
