@@ -9,3 +9,4 @@ mod pgwire;
 mod psql;
 mod slt;
 mod storage;
+mod upgrades;

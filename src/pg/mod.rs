@@ -9,6 +9,7 @@ mod copy;
 mod copy_format;
 mod copy_out;
 mod errors;
+mod function_params;
 mod hooks;
 mod params;
 
@@ -28,6 +29,7 @@ use tokio::net::TcpListener;
 /// The handlers of one connection.
 struct Connection {
     service: Arc<DfSessionService>,
+    ctx: Arc<datafusion::prelude::SessionContext>,
     copy: Arc<copy::CopyReceiver>,
     startup: Arc<Startup>,
     cancel: Arc<DefaultCancelHandler>,
@@ -35,12 +37,38 @@ struct Connection {
 
 struct Startup {
     connections: Arc<ConnectionManager>,
+    ctx: Arc<datafusion::prelude::SessionContext>,
 }
 
 #[async_trait::async_trait]
 impl NoopStartupHandler for Startup {
     fn connection_manager(&self) -> Option<Arc<ConnectionManager>> {
         Some(self.connections.clone())
+    }
+
+    /// The connection's user is who its statements run as (recorded by upgrades and
+    /// launches). Without authentication configured every user is an operator.
+    async fn post_startup<C>(
+        &self,
+        client: &mut C,
+        _message: pgwire::messages::PgWireFrontendMessage,
+    ) -> pgwire::error::PgWireResult<()>
+    where
+        C: pgwire::api::ClientInfo
+            + futures::Sink<pgwire::messages::PgWireBackendMessage>
+            + Unpin
+            + Send,
+        C::Error: std::fmt::Debug,
+        pgwire::error::PgWireError:
+            From<<C as futures::Sink<pgwire::messages::PgWireBackendMessage>>::Error>,
+    {
+        let user = client
+            .metadata()
+            .get(pgwire::api::METADATA_USER)
+            .cloned()
+            .unwrap_or_else(|| "unknown".into());
+        crate::actor::Actor::new(user, crate::actor::Role::Operator).install(&self.ctx);
+        Ok(())
     }
 }
 
@@ -52,6 +80,7 @@ impl PgWireServerHandlers for Connection {
     fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
         Arc::new(params::NumericParams {
             inner: self.service.clone(),
+            ctx: self.ctx.clone(),
         })
     }
 
@@ -83,6 +112,7 @@ async fn connection_session(engine: &Engine) -> Result<datafusion::prelude::Sess
 fn query_hooks(engine: &Engine, copy_state: copy::CopyState) -> Vec<Arc<dyn QueryHook>> {
     use datafusion_postgres::hooks::{cursor, set_show, transactions};
     vec![
+        Arc::new(function_params::FunctionParamsHook),
         Arc::new(hooks::NoWritesInTransactionHook),
         Arc::new(copy::CopyFromHook {
             store: engine.store.clone(),
@@ -136,14 +166,17 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
                 }
             };
             let copy_state = copy::CopyState::default();
+            let ctx = Arc::new(ctx);
             let handlers = Connection {
+                ctx: ctx.clone(),
                 service: Arc::new(DfSessionService::new_with_hooks(
-                    Arc::new(ctx),
+                    ctx.clone(),
                     query_hooks(&engine, copy_state.clone()),
                 )),
                 copy: Arc::new(copy::CopyReceiver { state: copy_state }),
                 startup: Arc::new(Startup {
                     connections: connections.clone(),
+                    ctx,
                 }),
                 cancel: Arc::new(DefaultCancelHandler::new(connections)),
             };

@@ -18,6 +18,9 @@ use std::sync::Arc;
 
 pub struct NumericParams {
     pub inner: Arc<DfSessionService>,
+    /// The connection's session: statements whose table functions take parameters are
+    /// planned again here once their values are known (function_params.rs).
+    pub ctx: Arc<datafusion::prelude::SessionContext>,
 }
 
 type Stmt = <DfSessionService as ExtendedQueryHandler>::Statement;
@@ -48,10 +51,45 @@ impl ExtendedQueryHandler for NumericParams {
         C::Error: std::fmt::Debug,
         PgWireError: From<<C as futures::Sink<PgWireBackendMessage>>::Error>,
     {
+        if let Some(p) = self.bound_functions(portal).await? {
+            return self.inner.do_query(client, &p, max_rows).await;
+        }
         match normalised(portal)? {
             Some(p) => self.inner.do_query(client, &p, max_rows).await,
             None => self.inner.do_query(client, portal, max_rows).await,
         }
+    }
+}
+
+impl NumericParams {
+    /// The portal of a statement whose table functions take parameters, with the values
+    /// written in as literals and planned afresh; None for any other statement.
+    async fn bound_functions(&self, portal: &Portal<Stmt>) -> PgWireResult<Option<Portal<Stmt>>> {
+        let Some((statement, _)) = &portal.statement.statement.1 else {
+            return Ok(None);
+        };
+        if super::function_params::function_placeholders(statement).is_empty() {
+            return Ok(None);
+        }
+        let bound = super::function_params::bind(statement, portal)?;
+        let plan = self
+            .ctx
+            .state()
+            .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(
+                bound.clone(),
+            )))
+            .await
+            .map_err(super::copy_format::api)?;
+        let stored = Arc::new(StoredStatement::new(
+            portal.statement.id.clone(),
+            (bound.to_string(), Some((bound, plan))),
+            vec![],
+        ));
+        let mut p = Portal::new_cursor(portal.name.clone(), stored);
+        p.parameter_format = Format::UnifiedText;
+        p.result_column_format = portal.result_column_format.clone();
+        p.state = portal.state.clone();
+        Ok(Some(p))
     }
 }
 
