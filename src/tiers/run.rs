@@ -17,7 +17,8 @@ use crate::error::{to_df, CipError};
 use crate::storage::lock::TableLock;
 use crate::storage::{local_now_micros, Store};
 use datafusion::arrow::array::{
-    Array, AsArray, Int32Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    Array, ArrayRef, AsArray, Int32Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -209,8 +210,7 @@ async fn downgrades(ctx: &SessionContext, member: Option<&str>) -> Result<Vec<Ch
     let filter = member.map_or(String::new(), |m| format!("AND member_id = {}", quote(m)));
     let sql = format!(
         "SELECT t.member_id, t.current_tier, t.down_to, t.reason,
-                (SELECT max(version) FROM tier_rules
-                 WHERE valid_from IS NULL OR business_date(valid_from) <= cip_as_of()) AS version
+                (SELECT max(version) FROM tier_rules_in_force) AS version
          FROM tier_review t WHERE t.due {filter} ORDER BY t.member_id"
     );
     let batches = ctx.sql(&sql).await?.collect().await?;
@@ -254,18 +254,10 @@ fn history_rows(
     let now = local_now_micros(tz);
     let columns: Vec<Arc<dyn Array>> = vec![
         Arc::new(Int64Array::from(vec![None::<i64>; n])),
-        Arc::new(StringArray::from_iter_values(
-            changes.iter().map(|c| c.member_id.as_str()),
-        )),
-        Arc::new(StringArray::from_iter(
-            changes.iter().map(|c| c.from_tier.as_deref()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            changes.iter().map(|c| c.to_tier.as_str()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            changes.iter().map(|c| c.rewards.as_str()),
-        )),
+        texts(changes, |c| Some(&c.member_id)),
+        texts(changes, |c| c.from_tier.as_deref()),
+        texts(changes, |c| Some(&c.to_tier)),
+        texts(changes, |c| Some(&c.rewards)),
         Arc::new(TimestampMicrosecondArray::from(vec![now; n])),
         Arc::new(StringArray::from(vec![change_type; n])),
         Arc::new(Int32Array::from_iter(
@@ -279,25 +271,19 @@ fn history_rows(
     Ok(RecordBatch::try_new(table.schema, columns)?)
 }
 
+fn texts<'a>(changes: &'a [Change], f: impl Fn(&'a Change) -> Option<&'a str>) -> ArrayRef {
+    Arc::new(StringArray::from_iter(changes.iter().map(f)))
+}
+
 fn output(changes: &[Change]) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(
         schema(),
         vec![
-            Arc::new(StringArray::from_iter_values(
-                changes.iter().map(|c| c.member_id.as_str()),
-            )),
-            Arc::new(StringArray::from_iter(
-                changes.iter().map(|c| c.from_tier.as_deref()),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                changes.iter().map(|c| c.to_tier.as_str()),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                changes.iter().map(|c| c.rewards.as_str()),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                changes.iter().map(|c| c.message.as_str()),
-            )),
+            texts(changes, |c| Some(&c.member_id)),
+            texts(changes, |c| c.from_tier.as_deref()),
+            texts(changes, |c| Some(&c.to_tier)),
+            texts(changes, |c| Some(&c.rewards)),
+            texts(changes, |c| Some(&c.message)),
         ],
     )?)
 }

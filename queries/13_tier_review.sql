@@ -15,22 +15,9 @@
 --                  is not below the floor
 --   reason         why (or why not), in words
 CREATE OR REPLACE VIEW tier_review AS
-WITH version AS (
-    SELECT max(version) AS version
-    FROM tier_rules
-    WHERE valid_from IS NULL OR business_date(valid_from) <= cip_as_of()
-),
-rules AS (
-    SELECT r.tier, r.rank, r.keep_spend_12m, r.keep_visits_12m, r.keep_days
-    FROM tier_rules r
-    JOIN version v ON r.version = v.version
-),
-history AS (
-    SELECT member_id, to_tier, change_type, created_at,
-           row_number() OVER (PARTITION BY member_id ORDER BY created_at DESC, id DESC) AS rn,
-           row_number() OVER (PARTITION BY member_id, change_type = 'manual' ORDER BY created_at DESC, id DESC) AS rn_kind
-    FROM upgrade_history
-    WHERE business_date(created_at) <= cip_as_of()
+WITH rules AS (
+    SELECT tier, rank, keep_spend_12m, keep_visits_12m, keep_days
+    FROM tier_rules_in_force
 ),
 -- each tier and the tier ranked just below it
 steps AS (
@@ -38,6 +25,13 @@ steps AS (
     FROM rules a
     JOIN rules b ON b.rank < a.rank
     GROUP BY a.tier
+),
+history AS (
+    SELECT member_id, to_tier, change_type, created_at,
+           row_number() OVER (PARTITION BY member_id ORDER BY created_at DESC, id DESC) AS rn,
+           row_number() OVER (PARTITION BY member_id, change_type = 'manual' ORDER BY created_at DESC, id DESC) AS rn_kind
+    FROM upgrade_history
+    WHERE business_date(created_at) <= cip_as_of()
 ),
 latest AS (SELECT member_id, to_tier, created_at FROM history WHERE rn = 1),
 manual AS (SELECT member_id, to_tier AS floor_tier FROM history WHERE change_type = 'manual' AND rn_kind = 1),

@@ -1,5 +1,5 @@
 -- upgrade_evaluation: every member against the tier ladder (the seed's evaluateUpgrade), as of
--- cip.as_of. Same rules for everyone: the tier_rules version in force on that date.
+-- cip.as_of. Same rules for everyone: tier_rules_in_force, the version in force on that date.
 --
 --   current_tier   the to_tier of the member's latest upgrade_history row (upgrade, downgrade or
 --                  manual change alike), else members.tier, else the lowest tier
@@ -22,15 +22,12 @@
 --   missing        what is still needed, in words; NULL when eligible
 --   rule_version   the tier_rules version used
 CREATE OR REPLACE VIEW upgrade_evaluation AS
-WITH version AS (
-    SELECT max(version) AS version
-    FROM tier_rules
-    WHERE valid_from IS NULL OR business_date(valid_from) <= cip_as_of()
+WITH rules AS (
+    SELECT tier, rank, min_spend_12m, min_visits_12m, max_churn_risk, version
+    FROM tier_rules_in_force
 ),
-rules AS (
-    SELECT r.tier, r.rank, r.min_spend_12m, r.min_visits_12m, r.max_churn_risk
-    FROM tier_rules r
-    JOIN version v ON r.version = v.version
+version AS (
+    SELECT max(version) AS version FROM rules
 ),
 latest AS (
     SELECT member_id, to_tier
@@ -62,51 +59,61 @@ scored AS (
     CROSS JOIN member mb
     LEFT JOIN rules cur ON cur.tier = mb.current_tier
 ),
--- each member against every tier above their own
-checks AS (
-    SELECT s.member_id, r.rank,
-           s.spend_12m >= coalesce(r.min_spend_12m, 0)
-           AND s.visits_12m >= coalesce(r.min_visits_12m, 0)
-           AND (r.max_churn_risk IS NULL OR s.churn_risk IS NULL OR s.churn_risk <= r.max_churn_risk) AS met
-    FROM rules r
-    JOIN scored s ON r.rank > s.current_rank
+-- the rank just below each rank of the ladder
+steps AS (
+    SELECT a.rank, max(b.rank) AS below
+    FROM rules a
+    JOIN rules b ON b.rank < a.rank
+    GROUP BY a.rank
 ),
+-- Each member against every tier above their own, in one pass over the members (at the top
+-- there is none: one row without a tier): the next rank, and the first rank whose criteria
+-- are not met.
 reach AS (
-    SELECT member_id,
-           min(rank) AS next_rank,
-           min(CASE WHEN NOT met THEN rank END) AS blocked_rank
-    FROM checks
-    GROUP BY member_id
+    SELECT s.member_id, s.status, s.current_tier, s.current_rank, s.spend_12m, s.visits_12m,
+           s.churn_risk,
+           min(r.rank) AS next_rank,
+           min(CASE WHEN NOT (s.spend_12m >= coalesce(r.min_spend_12m, 0)
+                              AND s.visits_12m >= coalesce(r.min_visits_12m, 0)
+                              AND (r.max_churn_risk IS NULL OR s.churn_risk IS NULL
+                                   OR s.churn_risk <= r.max_churn_risk))
+                    THEN r.rank END) AS blocked_rank
+    FROM rules r
+    RIGHT JOIN scored s ON r.rank > s.current_rank
+    GROUP BY s.member_id, s.status, s.current_tier, s.current_rank, s.spend_12m, s.visits_12m,
+             s.churn_risk
 ),
-target AS (
-    SELECT c.member_id, max(c.rank) AS target_rank
-    FROM checks c
-    JOIN reach ON reach.member_id = c.member_id
-    WHERE c.met AND (reach.blocked_rank IS NULL OR c.rank < reach.blocked_rank)
-    GROUP BY c.member_id
+-- Climbing stops below the first tier not met: the target is the rank just below it (or the
+-- top when every tier above is met), if that is above the current rank.
+climb AS (
+    SELECT c.*,
+           CASE WHEN c.next_rank IS NULL THEN NULL
+                WHEN c.blocked_rank IS NULL THEN (SELECT max(rank) FROM rules)
+                ELSE st.below END AS reach_rank
+    FROM reach c
+    LEFT JOIN steps st ON st.rank = c.blocked_rank
 ),
 gaps AS (
-    SELECT s.member_id, s.status, s.current_tier, s.current_rank, s.spend_12m, s.visits_12m,
-           s.churn_risk, nt.tier AS next_tier, tt.tier AS target_tier,
+    SELECT c.member_id, c.status, c.current_tier, c.current_rank, c.spend_12m, c.visits_12m,
+           c.churn_risk, nt.tier AS next_tier,
+           CASE WHEN c.reach_rank > c.current_rank THEN tt.tier END AS target_tier,
            CASE WHEN coalesce(nt.min_spend_12m, 0) <= 0 THEN 100.0
-                ELSE least(100.0, 100.0 * CAST(s.spend_12m AS DOUBLE) / CAST(nt.min_spend_12m AS DOUBLE)) END AS spend_pct,
+                ELSE least(100.0, 100.0 * CAST(c.spend_12m AS DOUBLE) / CAST(nt.min_spend_12m AS DOUBLE)) END AS spend_pct,
            CASE WHEN coalesce(nt.min_visits_12m, 0) <= 0 THEN 100.0
-                ELSE least(100.0, 100.0 * s.visits_12m / nt.min_visits_12m) END AS visits_pct,
-           CASE WHEN nt.max_churn_risk IS NULL OR s.churn_risk IS NULL OR s.churn_risk <= nt.max_churn_risk THEN 100.0
-                ELSE 100.0 * nt.max_churn_risk / s.churn_risk END AS churn_pct,
-           CASE WHEN s.spend_12m < nt.min_spend_12m
-                THEN yuan(nt.min_spend_12m - s.spend_12m) || ' more spend' END AS spend_gap,
-           CASE WHEN s.visits_12m < nt.min_visits_12m
-                THEN CAST(nt.min_visits_12m - s.visits_12m AS VARCHAR) || ' more visit'
-                     || CASE WHEN nt.min_visits_12m - s.visits_12m > 1 THEN 's' ELSE '' END END AS visits_gap,
-           CASE WHEN s.churn_risk > nt.max_churn_risk
+                ELSE least(100.0, 100.0 * c.visits_12m / nt.min_visits_12m) END AS visits_pct,
+           CASE WHEN nt.max_churn_risk IS NULL OR c.churn_risk IS NULL OR c.churn_risk <= nt.max_churn_risk THEN 100.0
+                ELSE 100.0 * nt.max_churn_risk / c.churn_risk END AS churn_pct,
+           CASE WHEN c.spend_12m < nt.min_spend_12m
+                THEN yuan(nt.min_spend_12m - c.spend_12m) || ' more spend' END AS spend_gap,
+           CASE WHEN c.visits_12m < nt.min_visits_12m
+                THEN CAST(nt.min_visits_12m - c.visits_12m AS VARCHAR) || ' more visit'
+                     || CASE WHEN nt.min_visits_12m - c.visits_12m > 1 THEN 's' ELSE '' END END AS visits_gap,
+           CASE WHEN c.churn_risk > nt.max_churn_risk
                 THEN 'a churn risk of at most ' || CAST(nt.max_churn_risk AS VARCHAR)
-                     || ' (now ' || CAST(round(s.churn_risk, 1) AS VARCHAR) || ')' END AS churn_gap
-    FROM scored s
-    LEFT JOIN reach ON reach.member_id = s.member_id
-    LEFT JOIN rules nt ON nt.rank = reach.next_rank
-    LEFT JOIN target t ON t.member_id = s.member_id
-    LEFT JOIN rules tt ON tt.rank = t.target_rank
+                     || ' (now ' || CAST(round(c.churn_risk, 1) AS VARCHAR) || ')' END AS churn_gap
+    FROM climb c
+    LEFT JOIN rules nt ON nt.rank = c.next_rank
+    LEFT JOIN rules tt ON tt.rank = c.reach_rank
 )
 SELECT g.member_id,
        g.current_tier,
