@@ -15,6 +15,8 @@ mod model_udfs;
 pub mod optimize;
 pub mod session;
 pub mod special;
+mod stats_udfs;
+pub use stats_udfs::{fnv1a, normal_cdf};
 mod time_udfs;
 
 use bgnbd::Variant;
@@ -34,6 +36,8 @@ pub fn scalar_udfs() -> Vec<ScalarUDF> {
     v.push(ScalarUDF::from(time_udfs::AsOfUdf::new()));
     v.push(ScalarUDF::from(time_udfs::BusinessDateUdf::new()));
     v.push(ScalarUDF::from(format_udfs::YuanUdf::new()));
+    v.push(ScalarUDF::from(stats_udfs::AbBucketUdf::new()));
+    v.push(ScalarUDF::from(stats_udfs::NormalCdfUdf::new()));
     v
 }
 
