@@ -317,6 +317,9 @@ async fn copy_from_stdin_is_durable_checked_and_all_or_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start(dir.path());
     let c = server.connect().await;
+    c.batch_execute("INSERT INTO campaigns (campaign_id, name) VALUES ('C1', 'one')")
+        .await
+        .expect("campaign");
     let sink = c
         .copy_in("COPY campaign_tracking (campaign_id, member_id, status, revenue, cost) FROM STDIN (FORMAT csv, HEADER true)")
         .await

@@ -63,6 +63,14 @@ fn psql_lists_describes_queries_and_copies() {
         "\\copy campaign_tracking (campaign_id, member_id, status, revenue, cost) from '{}' with (format csv, header true)",
         csv.display()
     );
+    let (ok, out, err) = psql(
+        server.port,
+        &[
+            "-c",
+            "INSERT INTO campaigns (campaign_id, name) VALUES ('C1', 'one')",
+        ],
+    );
+    assert!(ok, "{out}{err}");
     let (ok, out, err) = psql(server.port, &["-c", &copy]);
     assert!(ok && out.contains("COPY 2"), "{out}{err}");
     let (ok, out, err) = psql(

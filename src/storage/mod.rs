@@ -1,6 +1,7 @@
 //! The warehouse: one folder per table under the data directory, each holding Parquet parts,
 //! a write-ahead log and a manifest that commits them (see README, "Storage").
 
+mod constraints;
 mod dml;
 pub mod fsutil;
 pub mod lock;
@@ -56,6 +57,15 @@ impl Store {
                 table.append(&[crate::tiers::default_ladder()?])?;
             }
             tables.insert(name, table);
+        }
+        for table in tables.values() {
+            let parents = table
+                .def
+                .references
+                .iter()
+                .filter_map(|(column, parent)| tables.get(parent).map(|p| (*column, p.clone())))
+                .collect();
+            let _ = table.parents.set(parents);
         }
         Ok(Store {
             root: root.to_path_buf(),

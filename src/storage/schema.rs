@@ -15,6 +15,9 @@ pub fn ts() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, None)
 }
 
+/// The funnel of a campaign message, in order.
+pub const TRACKING_STATUSES: &[&str] = &["sent", "delivered", "opened", "clicked", "converted"];
+
 /// How the engine fills a column an INSERT or a load leaves out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColumnDefault {
@@ -35,6 +38,10 @@ pub struct TableDef {
     /// on a fact table would scan it per insert).
     pub unique: bool,
     defaults: &'static [(&'static str, ColumnDefault)],
+    /// Text columns whose non-NULL values must be one of a list (CHECK ... IN (...)).
+    pub domains: &'static [(&'static str, &'static [&'static str])],
+    /// Columns whose non-NULL values must be a key of another table (a foreign key).
+    pub references: &'static [(&'static str, &'static str)],
 }
 
 impl TableDef {
@@ -90,6 +97,8 @@ pub fn all_tables() -> Vec<TableDef> {
             key: &["member_id"],
             unique: true,
             defaults: &[("registered_at", Now)],
+            domains: &[],
+            references: &[],
         },
         TableDef {
             name: "visits",
@@ -103,6 +112,8 @@ pub fn all_tables() -> Vec<TableDef> {
             key: &["visit_id"],
             unique: false,
             defaults: &[],
+            domains: &[],
+            references: &[],
         },
         TableDef {
             name: "order_items",
@@ -117,6 +128,8 @@ pub fn all_tables() -> Vec<TableDef> {
             key: &[],
             unique: false,
             defaults: &[],
+            domains: &[],
+            references: &[],
         },
         TableDef {
             name: "member_behavior",
@@ -136,6 +149,8 @@ pub fn all_tables() -> Vec<TableDef> {
             key: &["member_id"],
             unique: false,
             defaults: &[("id", AutoId), ("updated_at", Now)],
+            domains: &[],
+            references: &[],
         },
         TableDef {
             name: "upgrade_history",
@@ -156,6 +171,8 @@ pub fn all_tables() -> Vec<TableDef> {
             key: &["id"],
             unique: false,
             defaults: &[("id", AutoId), ("created_at", Now)],
+            domains: &[],
+            references: &[],
         },
         TableDef {
             name: "campaign_tracking",
@@ -171,6 +188,8 @@ pub fn all_tables() -> Vec<TableDef> {
             key: &["id"],
             unique: false,
             defaults: &[("id", AutoId), ("created_at", Now)],
+            domains: &[("status", TRACKING_STATUSES)],
+            references: &[("campaign_id", "campaigns")],
         },
         TableDef {
             name: "campaigns",
@@ -187,10 +206,18 @@ pub fn all_tables() -> Vec<TableDef> {
                 text("channel"),
                 f("scheduled_at", ts(), true),
                 text("launched_by"),
+                // What one message costs (each 'sent' event carries it) and what the offer costs
+                // when redeemed (a conversion without a cost of its own carries this).
+                f("message_cost", MONEY, true),
+                f("offer_cost", MONEY, true),
+                // Days after launch in which visits count for the holdout comparison.
+                f("attribution_days", DataType::Int32, true),
             ]),
             key: &["campaign_id"],
             unique: true,
             defaults: &[("created_at", Now)],
+            domains: &[],
+            references: &[],
         },
         TableDef {
             name: "campaign_audience",
@@ -204,6 +231,8 @@ pub fn all_tables() -> Vec<TableDef> {
             key: &["campaign_id", "member_id"],
             unique: false,
             defaults: &[("assigned_at", Now)],
+            domains: &[("arm", &["treatment", "holdout"])],
+            references: &[("campaign_id", "campaigns")],
         },
         TableDef {
             name: "model_fits",
@@ -218,6 +247,8 @@ pub fn all_tables() -> Vec<TableDef> {
             key: &["model", "as_of"],
             unique: false,
             defaults: &[("fitted_at", Now)],
+            domains: &[],
+            references: &[],
         },
         TableDef {
             name: "tier_rules",
@@ -240,6 +271,8 @@ pub fn all_tables() -> Vec<TableDef> {
             key: &["tier", "version"],
             unique: true,
             defaults: &[("valid_from", Now)],
+            domains: &[],
+            references: &[],
         },
     ]
 }

@@ -72,6 +72,8 @@ pub struct Table {
     pub(super) graveyard: Mutex<Vec<(PathBuf, Instant)>>,
     /// Keys of the committed parts of a unique table, by manifest version.
     pub(super) key_cache: Mutex<Option<(u64, KeySet)>>,
+    /// The tables this one's foreign keys point at (set once by Store::open).
+    pub(super) parents: std::sync::OnceLock<super::constraints::Parents>,
 }
 
 pub(super) type KeySet = Arc<std::collections::HashSet<String>>;
@@ -94,6 +96,7 @@ impl Table {
             cache: RwLock::new(None),
             graveyard: Mutex::new(Vec::new()),
             key_cache: Mutex::new(None),
+            parents: std::sync::OnceLock::new(),
         }
     }
 

@@ -88,6 +88,7 @@ impl Table {
         let snap = self.snapshot_for_write()?;
         let now = local_now_micros(self.opts.timezone);
         let (batch, next_id) = fill_defaults(&self.def, &merged, snap.next_id, now)?;
+        self.check_constraints(&batch)?;
         if self.def.unique {
             let existing = self.existing_keys(&snap)?;
             check_unique(&self.def, &batch, &|k| existing.contains(k))?;
@@ -267,6 +268,7 @@ impl Table {
         let now = local_now_micros(self.opts.timezone);
         for b in extra {
             let (filled, n) = fill_defaults(&self.def, b, next_id, now)?;
+            self.check_constraints(&filled)?;
             next_id = n;
             tail.push(filled);
         }
