@@ -18,6 +18,7 @@ pub struct Config {
     pub time: TimeConfig,
     pub storage: StorageConfig,
     pub scheduler: SchedulerConfig,
+    pub campaigns: CampaignConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -58,6 +59,70 @@ pub struct StorageConfig {
     pub flush_rows: usize,
     /// Parts per table beyond which small parts are merged.
     pub max_parts: usize,
+}
+
+/// How launch_campaign() picks and messages an audience.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CampaignConfig {
+    /// Share of the audience kept as holdout (never messaged), in [0, 1).
+    pub control_share: f64,
+    /// A/B variants, assigned by a stable hash of (campaign, member).
+    pub variants: Vec<String>,
+    /// The default channel, and what one message costs on each channel (yuan).
+    pub channel: String,
+    pub message_cost: std::collections::BTreeMap<String, f64>,
+    /// Frequency cap across all campaigns: at most `cap_messages` per member per `cap_days`.
+    pub cap_messages: u32,
+    pub cap_days: u32,
+    /// Days after launch in which the holdout comparison counts visits.
+    pub attribution_days: u32,
+}
+
+impl Default for CampaignConfig {
+    fn default() -> Self {
+        CampaignConfig {
+            control_share: 0.10,
+            variants: vec!["A".into(), "B".into()],
+            channel: "sms".into(),
+            message_cost: [("sms", 0.05), ("wechat", 0.01), ("app", 0.0)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            cap_messages: 2,
+            cap_days: 7,
+            attribution_days: 14,
+        }
+    }
+}
+
+impl CampaignConfig {
+    fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(CipError::Config(format!("campaigns: {m}")));
+        if !(0.0..1.0).contains(&self.control_share) {
+            return bad(format!(
+                "control_share = {} must be in [0, 1)",
+                self.control_share
+            ));
+        }
+        if self.variants.is_empty() || self.variants.iter().any(|v| v.trim().is_empty()) {
+            return bad("variants must name at least one variant".into());
+        }
+        if !self.message_cost.contains_key(&self.channel) {
+            return bad(format!("channel {:?} has no message_cost", self.channel));
+        }
+        if self
+            .message_cost
+            .values()
+            .any(|c| !c.is_finite() || *c < 0.0)
+        {
+            return bad("message_cost values must be >= 0".into());
+        }
+        if self.cap_days == 0 || self.attribution_days == 0 {
+            return bad("cap_days and attribution_days must be at least 1".into());
+        }
+        Ok(())
+    }
 }
 
 /// Statements `cip serve` runs periodically (see src/scheduler.rs).
@@ -140,6 +205,7 @@ impl Default for Config {
             time: TimeConfig::default(),
             storage: StorageConfig::default(),
             scheduler: SchedulerConfig::default(),
+            campaigns: CampaignConfig::default(),
         }
     }
 }
@@ -206,6 +272,7 @@ impl Config {
                 "server.max_connections must be at least 1".into(),
             ));
         }
+        self.campaigns.validate()?;
         for job in &self.scheduler.jobs {
             job.interval()?;
             if job.statement.trim().is_empty() {

@@ -75,6 +75,7 @@ impl Engine {
         cip_udfs::register_all(&mut state)?;
         let ctx = SessionContext::new_with_state(state);
         crate::functions::register(&ctx, &self.store)?;
+        crate::campaigns::register(&ctx, &self.store, &self.config.campaigns);
         for t in self.store.tables() {
             ctx.register_table(t.name(), Arc::new(CipTable::new(t.clone())))?;
         }

@@ -12,6 +12,7 @@
 
 pub mod act_exec;
 pub mod actor;
+pub mod campaigns;
 pub mod cli;
 pub mod config;
 pub mod engine;

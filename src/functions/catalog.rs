@@ -87,6 +87,18 @@ fn table_functions() -> Vec<Row> {
              by hand (a 'manual' row). Returns member_id, from_tier, to_tier, rewards, message.",
             "SELECT * FROM review_tiers();",
         ),
+        row(
+            "launch_campaign",
+            "launch_campaign(segment_id, campaign_type [, offer [, control_share]])",
+            "Turns the campaign_proposals row of (segment_id, campaign_type) into a campaign: \
+             records the segment's whole audience (as of today) in campaign_audience with its \
+             arm (holdout by ab_bucket, default 10%) and A/B variant, and writes a 'sent' event, \
+             at the channel's message cost, for each treatment member with marketing consent \
+             under the frequency cap. Returns campaign_id, audience, sent, holdout, \
+             skipped_no_consent, skipped_capped. Acts when executed, never when planned, \
+             described or EXPLAINed.",
+            "SELECT * FROM launch_campaign('churn_risk', 'retention');",
+        ),
     ]
 }
 

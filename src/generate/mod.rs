@@ -342,6 +342,9 @@ impl<'a> Gen<'a> {
             c.text(8, Some("sms"));
             c.ts(9, Some(at));
             c.text(10, Some("generator"));
+            c.money(11, Some(5));
+            c.money(12, Some(2000));
+            c.i32(13, Some(14));
             c.end_row()?;
         }
         c.finish(1)?;
