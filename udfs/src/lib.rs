@@ -11,6 +11,7 @@ mod docs;
 mod fit_udaf;
 mod format_udfs;
 pub mod gamma_gamma;
+mod mask_udfs;
 mod model_udfs;
 pub mod optimize;
 pub mod session;
@@ -38,6 +39,8 @@ pub fn scalar_udfs() -> Vec<ScalarUDF> {
     v.push(ScalarUDF::from(format_udfs::YuanUdf::new()));
     v.push(ScalarUDF::from(stats_udfs::AbBucketUdf::new()));
     v.push(ScalarUDF::from(stats_udfs::NormalCdfUdf::new()));
+    v.push(ScalarUDF::from(mask_udfs::MaskUdf::phone()));
+    v.push(ScalarUDF::from(mask_udfs::MaskUdf::name()));
     v
 }
 
