@@ -19,6 +19,32 @@ pub struct Config {
     pub storage: StorageConfig,
     pub scheduler: SchedulerConfig,
     pub campaigns: CampaignConfig,
+    /// Who may connect. None: no authentication, which is allowed on loopback only.
+    pub users: Vec<UserConfig>,
+}
+
+/// A user: SCRAM-SHA-256 password for PostgreSQL clients, bearer token for the HTTP API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub name: String,
+    /// "operator" (read and write) or "analyst" (read only, members' names and phones masked).
+    pub role: String,
+    pub password: Option<String>,
+    pub token: Option<String>,
+}
+
+impl UserConfig {
+    pub fn role(&self) -> Result<crate::actor::Role> {
+        match self.role.as_str() {
+            "operator" => Ok(crate::actor::Role::Operator),
+            "analyst" => Ok(crate::actor::Role::Analyst),
+            other => Err(CipError::Config(format!(
+                "user {:?}: role {other:?} is not \"operator\" or \"analyst\"",
+                self.name
+            ))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -30,6 +56,8 @@ pub struct ServerConfig {
     pub http: Option<String>,
     /// Connections served at once; one more is refused with SQLSTATE 53300.
     pub max_connections: usize,
+    /// Listen beyond loopback without `[[users]]` (anyone could connect): refused unless set.
+    pub allow_unauthenticated_remote: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -206,6 +234,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             scheduler: SchedulerConfig::default(),
             campaigns: CampaignConfig::default(),
+            users: Vec::new(),
         }
     }
 }
@@ -216,6 +245,7 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:5433".into(),
             http: None,
             max_connections: 100,
+            allow_unauthenticated_remote: false,
         }
     }
 }
@@ -273,6 +303,24 @@ impl Config {
             ));
         }
         self.campaigns.validate()?;
+        let mut names = std::collections::HashSet::new();
+        for u in &self.users {
+            u.role()?;
+            if u.name.trim().is_empty() || !names.insert(u.name.as_str()) {
+                return Err(CipError::Config(format!(
+                    "users: name {:?} is empty or repeated",
+                    u.name
+                )));
+            }
+            if u.password.as_deref().is_some_and(|p| p.len() < 8)
+                || u.token.as_deref().is_some_and(|t| t.len() < 16)
+            {
+                return Err(CipError::Config(format!(
+                    "user {:?}: a password needs at least 8 characters, a token at least 16",
+                    u.name
+                )));
+            }
+        }
         for job in &self.scheduler.jobs {
             job.interval()?;
             if job.statement.trim().is_empty() {

@@ -8,6 +8,7 @@ mod durability;
 mod intelligence;
 mod pgwire;
 mod psql;
+mod roles;
 mod slt;
 mod storage;
 mod upgrades;

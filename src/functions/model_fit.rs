@@ -189,6 +189,9 @@ async fn fit_and_store(
         n.map_or("NULL".into(), |v| v.to_string()),
         ll.filter(|v| v.is_finite()).map_or("NULL".into(), |v| format!("{v:e}")),
     );
+    // The stored fit is a cache of the engine's, not the caller's write: an analyst's first
+    // query of the day stores it too.
+    crate::actor::Actor::new("model_fit", crate::actor::Role::Owner).install(ctx);
     ctx.sql(&insert).await?.collect().await?;
     tracing::info!(model, %as_of, n, elapsed = ?started.elapsed(), "model fitted and stored");
     Ok(true)

@@ -2,7 +2,7 @@
 //! into the table's durable append path: the rows are checked like `cip load` checks a file,
 //! then appended as one fsync'd log frame, so a COPY is all or nothing.
 
-use super::copy_format::{no_rows_plan, user_error, CopyFormat};
+use super::copy_format::{api, no_rows_plan, user_error, CopyFormat};
 use crate::error::CipError;
 use crate::storage::{Store, Table};
 use async_trait::async_trait;
@@ -131,15 +131,33 @@ impl CopyFromHook {
     }
 }
 
+impl CopyFromHook {
+    /// `start`, for a session that may write (an analyst gets 42501).
+    fn start_as(
+        &self,
+        statement: &Statement,
+        ctx: &SessionContext,
+    ) -> Option<PgWireResult<Response>> {
+        let response = self.start(statement)?;
+        if let Err(e) = crate::actor::Actor::of(&ctx.state()).require_write("COPY FROM") {
+            if let Ok(mut s) = self.state.lock() {
+                *s = None;
+            }
+            return Some(Err(api(e)));
+        }
+        Some(response)
+    }
+}
+
 #[async_trait]
 impl QueryHook for CopyFromHook {
     async fn handle_simple_query(
         &self,
         statement: &Statement,
-        _ctx: &SessionContext,
+        ctx: &SessionContext,
         _client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
-        self.start(statement)
+        self.start_as(statement, ctx)
     }
 
     async fn handle_extended_parse_query(
@@ -157,10 +175,10 @@ impl QueryHook for CopyFromHook {
         statement: &Statement,
         _plan: &LogicalPlan,
         _params: &ParamValues,
-        _ctx: &SessionContext,
+        ctx: &SessionContext,
         _client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
-        self.start(statement)
+        self.start_as(statement, ctx)
     }
 }
 

@@ -5,6 +5,7 @@
 //! connection gets its own handlers around its own `SessionContext` from the engine, so
 //! settings on one connection never leak into another, and errors keep their SQLSTATE.
 
+mod auth;
 mod copy;
 mod copy_format;
 mod copy_out;
@@ -18,7 +19,6 @@ use crate::error::{CipError, Result};
 use datafusion_postgres::auth::AuthManager;
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
 use datafusion_postgres::{DfSessionService, QueryHook};
-use pgwire::api::auth::noop::NoopStartupHandler;
 use pgwire::api::auth::StartupHandler;
 use pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
@@ -31,45 +31,8 @@ struct Connection {
     service: Arc<DfSessionService>,
     ctx: Arc<datafusion::prelude::SessionContext>,
     copy: Arc<copy::CopyReceiver>,
-    startup: Arc<Startup>,
+    startup: Arc<auth::Startup>,
     cancel: Arc<DefaultCancelHandler>,
-}
-
-struct Startup {
-    connections: Arc<ConnectionManager>,
-    ctx: Arc<datafusion::prelude::SessionContext>,
-}
-
-#[async_trait::async_trait]
-impl NoopStartupHandler for Startup {
-    fn connection_manager(&self) -> Option<Arc<ConnectionManager>> {
-        Some(self.connections.clone())
-    }
-
-    /// The connection's user is who its statements run as (recorded by upgrades and
-    /// launches). Without authentication configured every user is an operator.
-    async fn post_startup<C>(
-        &self,
-        client: &mut C,
-        _message: pgwire::messages::PgWireFrontendMessage,
-    ) -> pgwire::error::PgWireResult<()>
-    where
-        C: pgwire::api::ClientInfo
-            + futures::Sink<pgwire::messages::PgWireBackendMessage>
-            + Unpin
-            + Send,
-        C::Error: std::fmt::Debug,
-        pgwire::error::PgWireError:
-            From<<C as futures::Sink<pgwire::messages::PgWireBackendMessage>>::Error>,
-    {
-        let user = client
-            .metadata()
-            .get(pgwire::api::METADATA_USER)
-            .cloned()
-            .unwrap_or_else(|| "unknown".into());
-        crate::actor::Actor::new(user, crate::actor::Role::Operator).install(&self.ctx);
-        Ok(())
-    }
 }
 
 impl PgWireServerHandlers for Connection {
@@ -137,6 +100,8 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
         .map_err(|e| CipError::io("listener address", e))?;
     // A plain line (not a log record), so scripts and tests can find the port chosen for :0.
     eprintln!("listening: postgresql://{local}");
+    let users = Arc::new(auth::Users::from_config(&engine.config.users)?);
+    refuse_open_remote(&engine.config, &local)?;
     let connections = Arc::new(ConnectionManager::new());
     let slots = Arc::new(tokio::sync::Semaphore::new(
         engine.config.server.max_connections,
@@ -156,6 +121,7 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
         };
         let engine = engine.clone();
         let connections = connections.clone();
+        let users = users.clone();
         tokio::spawn(async move {
             let _slot = slot;
             let ctx = match connection_session(&engine).await {
@@ -174,10 +140,7 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
                     query_hooks(&engine, copy_state.clone()),
                 )),
                 copy: Arc::new(copy::CopyReceiver { state: copy_state }),
-                startup: Arc::new(Startup {
-                    connections: connections.clone(),
-                    ctx,
-                }),
+                startup: Arc::new(auth::Startup::new(users.clone(), connections.clone(), ctx)),
                 cancel: Arc::new(DefaultCancelHandler::new(connections)),
             };
             if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
@@ -185,6 +148,21 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
             }
         });
     }
+}
+
+/// Without users anyone who can reach the port is an operator: fine on loopback, refused
+/// elsewhere unless `server.allow_unauthenticated_remote` says so.
+fn refuse_open_remote(config: &crate::config::Config, local: &std::net::SocketAddr) -> Result<()> {
+    if config.users.is_empty()
+        && !local.ip().is_loopback()
+        && !config.server.allow_unauthenticated_remote
+    {
+        return Err(CipError::Config(format!(
+            "refusing to listen on {local} without authentication: add [[users]] to the config, \
+             or set server.allow_unauthenticated_remote = true"
+        )));
+    }
+    Ok(())
 }
 
 /// Answers a connection over the cap the way PostgreSQL does: a FATAL 53300 error message,

@@ -6,6 +6,7 @@ mod dml;
 pub mod fsutil;
 pub mod lock;
 pub mod manifest;
+mod mask;
 pub mod parquet_io;
 pub mod provider;
 mod rows;

@@ -59,6 +59,9 @@ impl TableProvider for CipTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        let analyst = super::mask::is_analyst(state) && !self.table.def.masked.is_empty();
+        // Pruning with filters on raw values would answer questions about them.
+        let filters = if analyst { &[][..] } else { filters };
         let table = self.table.clone();
         let snap = tokio::task::spawn_blocking(move || table.snapshot())
             .await
@@ -87,15 +90,20 @@ impl TableProvider for CipTable {
                 projection.cloned(),
             )?);
         }
-        UnionExec::try_new(inputs)
+        let plan = UnionExec::try_new(inputs)?;
+        if analyst {
+            return super::mask::mask(state, self.table.def.masked, plan);
+        }
+        Ok(plan)
     }
 
     async fn insert_into(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         input: Arc<dyn ExecutionPlan>,
         insert_op: InsertOp,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        require_write(state, "INSERT", self.table.name())?;
         if insert_op != InsertOp::Append {
             return Err(DataFusionError::NotImplemented(format!(
                 "{insert_op} into {}: use DELETE and INSERT, or `cip load --upsert`",
@@ -113,6 +121,7 @@ impl TableProvider for CipTable {
         state: &dyn Session,
         filters: Vec<Expr>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        require_write(state, "DELETE", self.table.name())?;
         Ok(Arc::new(dml_exec(
             self.table.clone(),
             DmlOp::Delete { filters },
@@ -126,6 +135,7 @@ impl TableProvider for CipTable {
         assignments: Vec<(String, Expr)>,
         filters: Vec<Expr>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        require_write(state, "UPDATE", self.table.name())?;
         Ok(Arc::new(dml_exec(
             self.table.clone(),
             DmlOp::Update {
@@ -137,11 +147,23 @@ impl TableProvider for CipTable {
     }
 
     async fn truncate(&self, state: &dyn Session) -> Result<Arc<dyn ExecutionPlan>> {
+        require_write(state, "TRUNCATE", self.table.name())?;
         Ok(Arc::new(dml_exec(
             self.table.clone(),
             DmlOp::Delete { filters: vec![] },
             state.execution_props().clone(),
         )))
+    }
+}
+
+/// Refuses a write to the analyst role (42501).
+fn require_write(state: &dyn Session, what: &str, table: &str) -> Result<()> {
+    match state
+        .as_any()
+        .downcast_ref::<datafusion::execution::session_state::SessionState>()
+    {
+        Some(s) => crate::actor::Actor::of(s).require_write(&format!("{what} on {table}")),
+        None => Ok(()),
     }
 }
 

@@ -42,6 +42,8 @@ pub struct TableDef {
     pub domains: &'static [(&'static str, &'static [&'static str])],
     /// Columns whose non-NULL values must be a key of another table (a foreign key).
     pub references: &'static [(&'static str, &'static str)],
+    /// Columns the analyst role sees through a masking function (column, function).
+    pub masked: &'static [(&'static str, &'static str)],
 }
 
 impl TableDef {
@@ -99,6 +101,7 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("registered_at", Now)],
             domains: &[],
             references: &[],
+            masked: &[("name", "mask_name"), ("phone", "mask_phone")],
         },
         TableDef {
             name: "visits",
@@ -114,6 +117,7 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[],
             domains: &[],
             references: &[],
+            masked: &[],
         },
         TableDef {
             name: "order_items",
@@ -130,6 +134,7 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[],
             domains: &[],
             references: &[],
+            masked: &[],
         },
         TableDef {
             name: "member_behavior",
@@ -151,6 +156,7 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("id", AutoId), ("updated_at", Now)],
             domains: &[],
             references: &[],
+            masked: &[],
         },
         TableDef {
             name: "upgrade_history",
@@ -173,6 +179,7 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("id", AutoId), ("created_at", Now)],
             domains: &[],
             references: &[],
+            masked: &[],
         },
         TableDef {
             name: "campaign_tracking",
@@ -190,6 +197,7 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("id", AutoId), ("created_at", Now)],
             domains: &[("status", TRACKING_STATUSES)],
             references: &[("campaign_id", "campaigns")],
+            masked: &[],
         },
         TableDef {
             name: "campaigns",
@@ -218,6 +226,7 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("created_at", Now)],
             domains: &[],
             references: &[],
+            masked: &[],
         },
         TableDef {
             name: "campaign_audience",
@@ -233,6 +242,7 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("assigned_at", Now)],
             domains: &[("arm", &["treatment", "holdout"])],
             references: &[("campaign_id", "campaigns")],
+            masked: &[],
         },
         TableDef {
             name: "model_fits",
@@ -249,6 +259,7 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("fitted_at", Now)],
             domains: &[],
             references: &[],
+            masked: &[],
         },
         TableDef {
             name: "tier_rules",
@@ -273,6 +284,7 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("valid_from", Now)],
             domains: &[],
             references: &[],
+            masked: &[],
         },
     ]
 }

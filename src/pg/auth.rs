@@ -1,0 +1,141 @@
+//! Who a PostgreSQL client is. Without `[[users]]` in the config nobody is asked (loopback
+//! only, see serve); with them, every connection authenticates with SCRAM-SHA-256 (pgwire's
+//! SASL handler) and runs as its user's role: operator or analyst.
+//!
+//! The config holds passwords; the server keeps only SCRAM's salted password, computed at
+//! start with a random salt per user.
+
+use crate::actor::{Actor, Role};
+use crate::config::UserConfig;
+use crate::error::Result;
+use async_trait::async_trait;
+use datafusion::prelude::SessionContext;
+use futures::Sink;
+use pgwire::api::auth::noop::NoopStartupHandler;
+use pgwire::api::auth::sasl::scram::{gen_salted_password, ScramAuth, SCRAM_ITERATIONS};
+use pgwire::api::auth::sasl::SASLAuthStartupHandler;
+use pgwire::api::auth::{
+    AuthSource, DefaultServerParameterProvider, LoginInfo, Password, StartupHandler,
+};
+use pgwire::api::{ClientInfo, ConnectionManager, PgWireConnectionState, METADATA_USER};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+/// The configured users, ready for SCRAM.
+#[derive(Debug, Default)]
+pub struct Users {
+    scram: HashMap<String, (Vec<u8>, Vec<u8>, Role)>,
+}
+
+impl Users {
+    pub fn from_config(users: &[UserConfig]) -> Result<Users> {
+        let mut scram = HashMap::new();
+        for u in users {
+            let Some(password) = &u.password else {
+                continue;
+            };
+            let salt: [u8; 16] = rand::random();
+            let salted = gen_salted_password(password, &salt, SCRAM_ITERATIONS);
+            scram.insert(u.name.clone(), (salt.to_vec(), salted, u.role()?));
+        }
+        Ok(Users { scram })
+    }
+
+    pub fn role_of(&self, user: &str) -> Option<Role> {
+        self.scram.get(user).map(|(_, _, r)| *r)
+    }
+}
+
+#[async_trait]
+impl AuthSource for Users {
+    async fn get_password(&self, login: &LoginInfo) -> PgWireResult<Password> {
+        let user = login.user().unwrap_or_default();
+        match self.scram.get(user) {
+            Some((salt, salted, _)) => Ok(Password::new(Some(salt.clone()), salted.clone())),
+            None => Err(PgWireError::InvalidPassword(user.to_string())),
+        }
+    }
+}
+
+/// Without users: anyone on loopback, as an operator.
+pub struct Open {
+    pub connections: Arc<ConnectionManager>,
+}
+
+impl NoopStartupHandler for Open {
+    fn connection_manager(&self) -> Option<Arc<ConnectionManager>> {
+        Some(self.connections.clone())
+    }
+}
+
+/// The startup of one connection: authentication (when configured), then the session's actor.
+pub struct Startup {
+    open: Option<Open>,
+    sasl: Option<SASLAuthStartupHandler<DefaultServerParameterProvider>>,
+    users: Arc<Users>,
+    ctx: Arc<SessionContext>,
+}
+
+impl Startup {
+    pub fn new(
+        users: Arc<Users>,
+        connections: Arc<ConnectionManager>,
+        ctx: Arc<SessionContext>,
+    ) -> Startup {
+        if users.scram.is_empty() {
+            return Startup {
+                open: Some(Open { connections }),
+                sasl: None,
+                users,
+                ctx,
+            };
+        }
+        let scram = ScramAuth::new(users.clone());
+        let sasl = SASLAuthStartupHandler::new(Arc::new(DefaultServerParameterProvider::default()))
+            .with_scram(scram)
+            .with_connection_manager(connections);
+        Startup {
+            open: None,
+            sasl: Some(sasl),
+            users,
+            ctx,
+        }
+    }
+}
+
+#[async_trait]
+impl StartupHandler for Startup {
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let was_ready = matches!(client.state(), PgWireConnectionState::ReadyForQuery);
+        match (&self.sasl, &self.open) {
+            (Some(sasl), _) => sasl.on_startup(client, message).await?,
+            (None, Some(open)) => open.on_startup(client, message).await?,
+            (None, None) => return Err(PgWireError::InvalidStartupMessage),
+        }
+        if !was_ready && matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            let user = client
+                .metadata()
+                .get(METADATA_USER)
+                .cloned()
+                .unwrap_or_else(|| "unknown".into());
+            let role = match &self.sasl {
+                Some(_) => self.users.role_of(&user).unwrap_or(Role::Analyst),
+                None => Role::Operator,
+            };
+            Actor::new(user, role).install(&self.ctx);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,148 @@
+//! Users and roles over the wire: SCRAM-SHA-256 logins, the analyst role reads masked names
+//! and phones and may not write or run side-effecting functions (42501), and a server without
+//! users refuses to listen beyond loopback.
+
+use crate::common;
+use crate::pgwire::Server;
+use tokio_postgres::NoTls;
+
+const CONFIG: &str = r#"
+[scheduler]
+enabled = false
+
+[[users]]
+name = "ops"
+role = "operator"
+password = "ops-secret-1"
+
+[[users]]
+name = "ana"
+role = "analyst"
+password = "ana-secret-1"
+"#;
+
+async fn login(
+    port: u16,
+    user: &str,
+    password: &str,
+) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    let (client, conn) = tokio_postgres::connect(
+        &format!("host=127.0.0.1 port={port} user={user} password={password} dbname=cip"),
+        NoTls,
+    )
+    .await?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+fn code(e: &tokio_postgres::Error) -> String {
+    e.code()
+        .map(|c| c.code().to_string())
+        .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analysts_read_masked_data_and_cannot_write() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let cfg = dir.path().join("cip.toml");
+    std::fs::write(&cfg, CONFIG).expect("config");
+    let server = Server::start_with(&data, &["--config", cfg.to_str().expect("path")]);
+
+    let Err(bad) = login(server.port, "ana", "wrong-password").await else {
+        panic!("login accepted");
+    };
+    assert_eq!(code(&bad), "28P01", "{bad:?}");
+    let Err(nobody) = login(server.port, "mallory", "whatever-1").await else {
+        panic!("login accepted");
+    };
+    assert_eq!(code(&nobody), "28P01", "{nobody:?}");
+
+    let ops = login(server.port, "ops", "ops-secret-1")
+        .await
+        .expect("operator login");
+    ops.batch_execute(
+        "INSERT INTO members (member_id, name, phone, tier, status, marketing_consent) \
+         VALUES ('M1', '王小明', '13812345678', 'basic', 'active', true);
+         INSERT INTO campaigns (campaign_id, name) VALUES ('C1', 'one')",
+    )
+    .await
+    .expect("operator writes");
+
+    let ana = login(server.port, "ana", "ana-secret-1")
+        .await
+        .expect("analyst login");
+    let row = ana
+        .query_one(
+            "SELECT name, phone FROM members WHERE member_id = 'M1'",
+            &[],
+        )
+        .await
+        .expect("analyst reads");
+    assert_eq!(
+        (row.get::<_, String>(0), row.get::<_, String>(1)),
+        ("王**".to_string(), "138****5678".to_string())
+    );
+    // Filters see the masked value too: the raw phone cannot be probed.
+    let n: i64 = ana
+        .query_one(
+            "SELECT count(*) FROM members WHERE phone = '13812345678'",
+            &[],
+        )
+        .await
+        .expect("filter")
+        .get(0);
+    assert_eq!(n, 0);
+    let raw: String = ops
+        .query_one("SELECT phone FROM members WHERE member_id = 'M1'", &[])
+        .await
+        .expect("operator reads")
+        .get(0);
+    assert_eq!(raw, "13812345678");
+
+    // Reading views is allowed; writing is not.
+    ana.query("SELECT * FROM upgrade_evaluation", &[])
+        .await
+        .expect("analyst evaluates");
+    for sql in [
+        "INSERT INTO members (member_id, name) VALUES ('M2', 'x')",
+        "UPDATE members SET tier = 'gold' WHERE member_id = 'M1'",
+        "DELETE FROM members WHERE member_id = 'M1'",
+        "SELECT * FROM execute_upgrades()",
+        "SELECT * FROM review_tiers()",
+        "SELECT * FROM refresh_member_behavior()",
+        "SELECT * FROM launch_campaign('new', 'coupon')",
+        "INSERT INTO campaign_tracking (campaign_id, member_id, status) VALUES ('C1', 'M1', 'sent')",
+    ] {
+        let e = ana.simple_query(sql).await.err().unwrap_or_else(|| panic!("{sql} was allowed"));
+        assert_eq!(code(&e), "42501", "{sql}: {e:?}");
+    }
+    let Err(e) = ana
+        .copy_in::<_, &'static [u8]>("COPY members (member_id, name) FROM STDIN (FORMAT csv)")
+        .await
+    else {
+        panic!("COPY FROM allowed");
+    };
+    assert_eq!(code(&e), "42501", "{e:?}");
+    let still: i64 = ops
+        .query_one("SELECT count(*) FROM members", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(still, 1, "nothing written by the analyst");
+}
+
+#[test]
+fn without_users_the_server_refuses_to_listen_beyond_loopback() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(common::cip_bin())
+        .arg("--data")
+        .arg(dir.path())
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .env("CIP_LOG", "warn")
+        .output()
+        .expect("run cip serve");
+    assert!(!out.status.success());
+    let err = common::stderr(&out);
+    assert!(err.contains("without authentication"), "{err}");
+}
