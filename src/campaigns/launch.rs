@@ -168,6 +168,7 @@ pub async fn launch(
         ],
     )?;
     append(&store, "campaign_tracking", sent_rows).await?;
+    crate::metrics::LAUNCHES.add(1);
     tracing::info!(campaign = %id, by = %actor.name, audience = n, sent = k, holdout, "campaign launched");
     Ok(RecordBatch::try_new(
         schema(),

@@ -13,6 +13,7 @@ impl ErrorHandler for SqlStateErrors {
     where
         C: ClientInfo,
     {
+        crate::metrics::ERRORS.add(1);
         let PgWireError::ApiError(inner) = error else {
             return;
         };

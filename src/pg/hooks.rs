@@ -12,6 +12,43 @@ use pgwire::api::results::{Response, Tag};
 use pgwire::api::ClientInfo;
 use pgwire::error::{PgWireError, PgWireResult};
 
+/// Counts every statement for /metrics; handles none.
+pub struct CountingHook;
+
+#[async_trait]
+impl QueryHook for CountingHook {
+    async fn handle_simple_query(
+        &self,
+        _statement: &Statement,
+        _ctx: &SessionContext,
+        _client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        crate::metrics::QUERIES.add(1);
+        None
+    }
+
+    async fn handle_extended_parse_query(
+        &self,
+        _statement: &Statement,
+        _ctx: &SessionContext,
+        _client: &(dyn ClientInfo + Send + Sync),
+    ) -> Option<PgWireResult<LogicalPlan>> {
+        None
+    }
+
+    async fn handle_extended_query(
+        &self,
+        _statement: &Statement,
+        _plan: &LogicalPlan,
+        _params: &ParamValues,
+        _ctx: &SessionContext,
+        _client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        crate::metrics::QUERIES.add(1);
+        None
+    }
+}
+
 /// UPDATE and DELETE answer with their command tag and row count ("UPDATE 3"), as
 /// PostgreSQL does, instead of a result set with a count column.
 pub struct CommandTagHook;

@@ -75,6 +75,7 @@ async fn connection_session(engine: &Engine) -> Result<datafusion::prelude::Sess
 fn query_hooks(engine: &Engine, copy_state: copy::CopyState) -> Vec<Arc<dyn QueryHook>> {
     use datafusion_postgres::hooks::{cursor, set_show, transactions};
     vec![
+        Arc::new(hooks::CountingHook),
         Arc::new(function_params::FunctionParamsHook),
         Arc::new(hooks::NoWritesInTransactionHook),
         Arc::new(copy::CopyFromHook {
@@ -119,6 +120,7 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
             tokio::spawn(async move { refuse_too_many(&mut socket).await });
             continue;
         };
+        crate::metrics::CONNECTIONS.add(1);
         let engine = engine.clone();
         let connections = connections.clone();
         let users = users.clone();

@@ -104,6 +104,9 @@ impl Table {
         next.wal_end = end;
         next.next_id = next_id;
         let rows = batch.num_rows() as u64;
+        if self.def.name == "campaign_tracking" {
+            crate::metrics::EVENTS.add(rows);
+        }
         let next = Arc::new(next);
         self.set_cache(next.clone());
         if next.wal_rows() >= self.opts.flush_rows {

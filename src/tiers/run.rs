@@ -101,6 +101,9 @@ pub async fn run(
         store.table("upgrade_history").map_err(to_df)?.opts.timezone,
     )?;
     let rows = batch.num_rows();
+    if kind == Kind::Upgrade {
+        crate::metrics::UPGRADES.add(rows as u64);
+    }
     if rows > 0 {
         let writer = history.clone();
         tokio::task::spawn_blocking(move || writer.append(&[batch]))
