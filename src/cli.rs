@@ -57,6 +57,9 @@ pub enum Command {
         /// PostgreSQL wire protocol address (default from config: 127.0.0.1:5433).
         #[arg(long)]
         listen: Option<String>,
+        /// Also serve the HTTP API on this address (e.g. 127.0.0.1:8080).
+        #[arg(long)]
+        http: Option<String>,
     },
     /// Generate a demo chain into the data directory if it is empty, then serve it.
     Demo {
@@ -64,6 +67,9 @@ pub enum Command {
         members: u64,
         #[arg(long)]
         listen: Option<String>,
+        /// Also serve the HTTP API on this address (e.g. 127.0.0.1:8080).
+        #[arg(long)]
+        http: Option<String>,
     },
     /// Move every table's write-ahead log into Parquet, so other tools see every row.
     Checkpoint,

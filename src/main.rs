@@ -94,15 +94,25 @@ async fn run(cli: Cli) -> Result<()> {
             let ctx = engine.session().await?;
             cip::sql::run_script(&ctx, &text, &mut std::io::stdout()).await
         }
-        Command::Serve { listen } => {
+        Command::Serve { listen, http } => {
             if let Some(l) = listen {
                 config.server.listen = l;
             }
+            if http.is_some() {
+                config.server.http = http;
+            }
             cip::serve::serve(config).await
         }
-        Command::Demo { members, listen } => {
+        Command::Demo {
+            members,
+            listen,
+            http,
+        } => {
             if let Some(l) = listen {
                 config.server.listen = l;
+            }
+            if http.is_some() {
+                config.server.http = http;
             }
             cip::serve::demo(config, members).await
         }

@@ -10,9 +10,16 @@ pub async fn serve(config: Config) -> Result<()> {
     let engine = Arc::new(Engine::open(config).await?);
     let addr = engine.config.server.listen.clone();
     let server = crate::pg::serve(engine.clone(), &addr);
+    let http = async {
+        match engine.config.server.http.clone() {
+            Some(a) => crate::http::serve(engine.clone(), &a).await,
+            None => std::future::pending().await,
+        }
+    };
     let jobs = crate::scheduler::start(engine.clone())?;
     let outcome = tokio::select! {
         r = server => r,
+        r = http => r,
         _ = shutdown_signal() => {
             tracing::info!("shutting down: checkpointing the write-ahead logs");
             Ok(())

@@ -5,6 +5,7 @@ mod campaigns;
 mod cli;
 mod common;
 mod durability;
+mod http;
 mod intelligence;
 mod pgwire;
 mod psql;

@@ -1,0 +1,75 @@
+//! Who is calling (bearer tokens → users and roles) and the sessions requests run in.
+
+use super::error::ApiError;
+use crate::actor::{Actor, Role};
+use crate::engine::Engine;
+use axum::http::{HeaderMap, StatusCode};
+use datafusion::prelude::SessionContext;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// A finished answer kept for an Idempotency-Key: the request's fingerprint, status and body.
+pub type Answer = (String, StatusCode, Value);
+
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    /// token → actor; empty when the config has no users (loopback only, everyone operator).
+    tokens: HashMap<String, Actor>,
+    open: bool,
+    /// Idempotency-Key → the first answer, per user and endpoint. Each slot's mutex makes a
+    /// concurrent retry wait for the first request instead of acting again.
+    pub answers: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Answer>>>>>,
+}
+
+impl AppState {
+    pub fn new(engine: Arc<Engine>) -> AppState {
+        let users = &engine.config.users;
+        let tokens = users
+            .iter()
+            .filter_map(|u| {
+                let role = u.role().ok()?;
+                Some((u.token.clone()?, Actor::new(u.name.clone(), role)))
+            })
+            .collect();
+        let open = users.is_empty();
+        AppState {
+            engine,
+            tokens,
+            open,
+            answers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The caller, from `Authorization: Bearer <token>`.
+    pub fn actor(&self, headers: &HeaderMap) -> Result<Actor, ApiError> {
+        let token = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        match token {
+            Some(t) => self.tokens.get(t).cloned().ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "28000",
+                    "the bearer token is not valid",
+                )
+            }),
+            None if self.open => Ok(Actor::new("http", Role::Operator)),
+            None => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "28000",
+                "missing Authorization: Bearer <token>",
+            )),
+        }
+    }
+
+    /// A session running as the caller.
+    pub async fn session(&self, headers: &HeaderMap) -> Result<(SessionContext, Actor), ApiError> {
+        let actor = self.actor(headers)?;
+        let ctx = self.engine.session().await?;
+        actor.clone().install(&ctx);
+        Ok((ctx, actor))
+    }
+}
