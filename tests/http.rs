@@ -24,8 +24,13 @@ impl Drop for Api {
 }
 
 fn start(dir: &std::path::Path) -> Api {
+    common::generate(&dir.join("data"), 3000, 5);
+    spawn(dir)
+}
+
+/// `cip serve` with pgwire and HTTP on the data directory under `dir`.
+fn spawn(dir: &std::path::Path) -> Api {
     let data = dir.join("data");
-    common::generate(&data, 3000, 5);
     let cfg = dir.join("cip.toml");
     std::fs::write(
         &cfg,
@@ -451,6 +456,7 @@ async fn every_endpoint_over_real_http() {
         .expect("campaigns")
         .get(0);
     assert_eq!(n, 1, "launched once");
+    drop(client);
 
     // performance
     let (s, v) = json_call(
@@ -530,4 +536,28 @@ async fn every_endpoint_over_real_http() {
     assert!(value("cip_errors_total") >= 10);
     assert!(value("cip_connections_total") >= 1);
     assert!(value("cip_queries_total") >= 10);
+
+    // Answers to Idempotency-Keys are durable: after a restart the retry still changes nothing.
+    drop(api);
+    let api = spawn(dir.path());
+    let (s3, third) = call(
+        api.http,
+        "POST",
+        &format!("{C}/campaign"),
+        Some(OPS),
+        &[("Idempotency-Key", "launch-1")],
+        Some(&launch),
+    )
+    .await;
+    assert_eq!((s3, &third), (200, &first));
+    let n: i64 = pg(&api)
+        .await
+        .query_one(
+            "SELECT count(*) FROM campaigns WHERE launched_by = 'ops'",
+            &[],
+        )
+        .await
+        .expect("campaigns")
+        .get(0);
+    assert_eq!(n, 1, "still launched once");
 }

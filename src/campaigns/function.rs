@@ -10,8 +10,8 @@ use datafusion::common::{plan_err, DataFusionError, Result, ScalarValue};
 use datafusion::logical_expr::Expr;
 use std::sync::Arc;
 
-const SEGMENTS: [&str; 6] = ["vip", "loyal", "potential", "regular", "churn_risk", "new"];
-const TYPES: [&str; 6] = [
+pub const SEGMENTS: [&str; 6] = ["vip", "loyal", "potential", "regular", "churn_risk", "new"];
+pub const TYPES: [&str; 6] = [
     "discount",
     "coupon",
     "gift",

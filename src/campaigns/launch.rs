@@ -18,7 +18,7 @@
 use crate::actor::Actor;
 use crate::config::CampaignConfig;
 use crate::error::{to_df, CipError};
-use crate::storage::lock::TableLock;
+use crate::functions::deferred::{as_of_today, exclusive};
 use crate::storage::{local_now_micros, Store};
 use cip_udfs::fnv1a;
 use datafusion::arrow::array::{
@@ -74,17 +74,9 @@ pub async fn launch(
     if !(0.0..1.0).contains(&share) {
         return Err(invalid(format!("control_share {share} must be in [0, 1)")));
     }
-    let _launching = LAUNCHING.lock().await;
     let campaigns = store.table("campaigns").map_err(to_df)?;
-    let lock_path = campaigns.dir.join("_launch.lock");
-    let _file_lock = tokio::task::spawn_blocking(move || TableLock::acquire_file(&lock_path))
-        .await
-        .map_err(|e| DataFusionError::External(Box::new(e)))?
-        .map_err(to_df)?;
-    let mut state = state;
-    // Launches act on the present, whatever the session's as-of date.
-    state.config_mut().options_mut().set("cip.as_of", "today")?;
-    let ctx = SessionContext::new_with_state(state);
+    let _exclusive = exclusive(&LAUNCHING, campaigns.dir.join("_launch.lock")).await?;
+    let ctx = as_of_today(state)?;
 
     let (name, offer, offer_cost) = proposal(&ctx, &req).await?;
     let offer = req.offer.clone().unwrap_or(offer);

@@ -4,6 +4,7 @@
 //! campaign_members and campaign_performance read them.
 
 mod function;
+pub use function::{SEGMENTS, TYPES};
 mod launch;
 
 use crate::config::CampaignConfig;

@@ -16,15 +16,7 @@ use std::sync::Arc;
 
 type Reply = Result<(StatusCode, Json<Value>), ApiError>;
 
-const SEGMENTS: [&str; 6] = ["vip", "loyal", "potential", "regular", "churn_risk", "new"];
-const TYPES: [&str; 6] = [
-    "discount",
-    "coupon",
-    "gift",
-    "points_multiplier",
-    "upgrade_plan",
-    "retention",
-];
+use crate::campaigns::{SEGMENTS, TYPES};
 
 fn text(v: &str) -> ScalarValue {
     ScalarValue::Utf8(Some(v.to_string()))

@@ -5,21 +5,17 @@ use crate::actor::{Actor, Role};
 use crate::engine::Engine;
 use axum::http::{HeaderMap, StatusCode};
 use datafusion::prelude::SessionContext;
-use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-
-/// A finished answer kept for an Idempotency-Key: the request's fingerprint, status and body.
-pub type Answer = (String, StatusCode, Value);
 
 pub struct AppState {
     pub engine: Arc<Engine>,
     /// token → actor; empty when the config has no users (loopback only, everyone operator).
     tokens: HashMap<String, Actor>,
     open: bool,
-    /// Idempotency-Key → the first answer, per user and endpoint. Each slot's mutex makes a
-    /// concurrent retry wait for the first request instead of acting again.
-    pub answers: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Answer>>>>>,
+    /// One mutex per (user, endpoint, Idempotency-Key): a concurrent retry waits for the
+    /// first request instead of acting again (answers are stored in api_requests).
+    pub answers: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl AppState {

@@ -262,6 +262,25 @@ pub fn all_tables() -> Vec<TableDef> {
             masked: &[],
         },
         TableDef {
+            // The HTTP API's answers to requests with an Idempotency-Key (src/http/idempotency.rs).
+            name: "api_requests",
+            schema: schema(vec![
+                key("caller"),
+                key("endpoint"),
+                key("idempotency_key"),
+                text("fingerprint"),
+                f("status", DataType::Int32, false),
+                text("answer"),
+                f("created_at", ts(), true),
+            ]),
+            key: &["caller", "endpoint", "idempotency_key"],
+            unique: false,
+            defaults: &[("created_at", Now)],
+            domains: &[],
+            references: &[],
+            masked: &[],
+        },
+        TableDef {
             name: "tier_rules",
             schema: schema(vec![
                 key("tier"),

@@ -14,7 +14,7 @@
 use super::rewards::{grant, message};
 use crate::actor::Actor;
 use crate::error::{to_df, CipError};
-use crate::storage::lock::TableLock;
+use crate::functions::deferred::{as_of_today, exclusive};
 use crate::storage::{local_now_micros, Store};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Int32Array, Int64Array, RecordBatch, StringArray,
@@ -77,16 +77,9 @@ pub async fn run(
     let actor = Actor::of(&state);
     actor.require_write(kind.function())?;
     let started = std::time::Instant::now();
-    let _running = RUNNING.lock().await;
     let history = store.table("upgrade_history").map_err(to_df)?;
-    let lock_path = history.dir.join("_tiers.lock");
-    let _file_lock = tokio::task::spawn_blocking(move || TableLock::acquire_file(&lock_path))
-        .await
-        .map_err(|e| DataFusionError::External(Box::new(e)))?
-        .map_err(to_df)?;
-    let mut state = state;
-    state.config_mut().options_mut().set("cip.as_of", "today")?;
-    let ctx = SessionContext::new_with_state(state);
+    let _exclusive = exclusive(&RUNNING, history.dir.join("_tiers.lock")).await?;
+    let ctx = as_of_today(state)?;
     if let Some(m) = &member {
         check_member(&ctx, kind, m).await?;
     }

@@ -1,11 +1,10 @@
 -- upgrade_evaluation: every member against the tier ladder (the seed's evaluateUpgrade), as of
 -- cip.as_of. Same rules for everyone: tier_rules_in_force, the version in force on that date.
 --
---   current_tier   the to_tier of the member's latest upgrade_history row (upgrade, downgrade or
+--   current_tier   as in member_tiers: the latest upgrade_history row (upgrade, downgrade or
 --                  manual change alike), else members.tier, else the lowest tier
 --   next_tier      the tier ranked just above it (NULL at the top)
---   spend_12m      visits.amount in the 365 days up to the as-of date
---   visits_12m     visit-days (business days with a visit) in those 365 days
+--   spend_12m, visits_12m   as in member_tiers (the 365 days up to the as-of date)
 --   churn_risk     100 * (1 - MBG/NBD p_alive), as in customer_segments; a member the model
 --                  cannot score yet (no fit) is not held back by it
 --   progress       toward next_tier, 0-100 rounded down to 0.1 (so 100 means met): the
@@ -29,34 +28,12 @@ WITH rules AS (
 version AS (
     SELECT max(version) AS version FROM rules
 ),
-latest AS (
-    SELECT member_id, to_tier
-    FROM (
-        SELECT member_id, to_tier,
-               row_number() OVER (PARTITION BY member_id ORDER BY created_at DESC, id DESC) AS rn
-        FROM upgrade_history
-        WHERE business_date(created_at) <= cip_as_of()
-    ) h
-    WHERE rn = 1
-),
-member AS (
-    SELECT m.member_id,
-           coalesce(m.status, 'active') AS status,
-           coalesce(l.to_tier, m.tier, (SELECT tier FROM rules ORDER BY rank LIMIT 1)) AS current_tier,
-           CAST(coalesce(f.spend_365d, 0) AS DECIMAL(12, 2)) AS spend_12m,
-           coalesce(f.visits_365d, 0) AS visits_12m,
-           f.frequency, f.recency, f.t
-    FROM members m
-    LEFT JOIN latest l ON l.member_id = m.member_id
-    LEFT JOIN member_features f ON f.member_id = m.member_id
-    WHERE m.registered_at IS NULL OR business_date(m.registered_at) <= cip_as_of()
-),
 scored AS (
     SELECT mb.member_id, mb.status, mb.current_tier, mb.spend_12m, mb.visits_12m,
            cur.rank AS current_rank,
            100.0 * (1.0 - mbgnbd_p_alive(mb.frequency, mb.recency, mb.t, fit.parameters)) AS churn_risk
     FROM model_fit('mbgnbd') fit
-    CROSS JOIN member mb
+    CROSS JOIN member_tiers mb
     LEFT JOIN rules cur ON cur.tier = mb.current_tier
 ),
 -- the rank just below each rank of the ladder

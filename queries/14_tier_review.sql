@@ -2,14 +2,13 @@
 -- lowest tier of the rules in force; `review_tiers()` moves every member with due = true down
 -- one tier, recorded in upgrade_history as a 'downgrade'.
 --
---   current_tier   as in upgrade_evaluation (latest upgrade_history row, else members.tier)
---   tier_since     when it was reached: that row's created_at, else members.registered_at
+--   current_tier, tier_since   as in member_tiers
 --   held_days      business days from tier_since to the as-of date
 --   keep_days      the tier's retention period: no review before it is over
---   spend_12m, visits_12m   as in upgrade_evaluation (365 days up to the as-of date)
+--   spend_12m, visits_12m   as in member_tiers (365 days up to the as-of date)
 --   below_keep     spend_12m < keep_spend_12m or visits_12m < keep_visits_12m (a NULL
 --                  threshold is no requirement)
---   floor_tier     the to_tier of the member's latest manual change: never reviewed below it
+--   floor_tier     member_tiers' floor (latest manual change): never reviewed below it
 --   down_to        the tier ranked just below current_tier
 --   due            the keep period is over, the member is below a keep threshold, and down_to
 --                  is not below the floor
@@ -26,28 +25,6 @@ steps AS (
     JOIN rules b ON b.rank < a.rank
     GROUP BY a.tier
 ),
-history AS (
-    SELECT member_id, to_tier, change_type, created_at,
-           row_number() OVER (PARTITION BY member_id ORDER BY created_at DESC, id DESC) AS rn,
-           row_number() OVER (PARTITION BY member_id, change_type = 'manual' ORDER BY created_at DESC, id DESC) AS rn_kind
-    FROM upgrade_history
-    WHERE business_date(created_at) <= cip_as_of()
-),
-latest AS (SELECT member_id, to_tier, created_at FROM history WHERE rn = 1),
-manual AS (SELECT member_id, to_tier AS floor_tier FROM history WHERE change_type = 'manual' AND rn_kind = 1),
-member AS (
-    SELECT m.member_id,
-           coalesce(l.to_tier, m.tier, (SELECT tier FROM rules ORDER BY rank LIMIT 1)) AS current_tier,
-           CASE WHEN l.member_id IS NOT NULL THEN l.created_at ELSE m.registered_at END AS tier_since,
-           CAST(coalesce(f.spend_365d, 0) AS DECIMAL(12, 2)) AS spend_12m,
-           coalesce(f.visits_365d, 0) AS visits_12m,
-           mf.floor_tier
-    FROM members m
-    LEFT JOIN latest l ON l.member_id = m.member_id
-    LEFT JOIN manual mf ON mf.member_id = m.member_id
-    LEFT JOIN member_features f ON f.member_id = m.member_id
-    WHERE m.registered_at IS NULL OR business_date(m.registered_at) <= cip_as_of()
-),
 judged AS (
     SELECT mb.member_id, mb.current_tier, mb.tier_since,
            cip_as_of() - business_date(mb.tier_since) AS held_days,
@@ -57,7 +34,7 @@ judged AS (
                OR mb.visits_12m < coalesce(cur.keep_visits_12m, 0) AS below_keep,
            mb.floor_tier, fl.rank AS floor_rank,
            dn.tier AS down_to, dn.rank AS down_rank
-    FROM member mb
+    FROM member_tiers mb
     JOIN rules cur ON cur.tier = mb.current_tier
     JOIN steps st ON st.tier = cur.tier
     JOIN rules dn ON dn.rank = st.down_rank
