@@ -22,7 +22,7 @@
 --   rule_version   the tier_rules version used
 CREATE OR REPLACE VIEW upgrade_evaluation AS
 WITH rules AS (
-    SELECT tier, rank, min_spend_12m, min_visits_12m, max_churn_risk, version
+    SELECT tier, rank, rank_below, min_spend_12m, min_visits_12m, max_churn_risk, version
     FROM tier_rules_in_force
 ),
 version AS (
@@ -35,13 +35,6 @@ scored AS (
     FROM model_fit('mbgnbd') fit
     CROSS JOIN member_tiers mb
     LEFT JOIN rules cur ON cur.tier = mb.current_tier
-),
--- the rank just below each rank of the ladder
-steps AS (
-    SELECT a.rank, max(b.rank) AS below
-    FROM rules a
-    JOIN rules b ON b.rank < a.rank
-    GROUP BY a.rank
 ),
 -- Each member against every tier above their own, in one pass over the members (at the top
 -- there is none: one row without a tier): the next rank, and the first rank whose criteria
@@ -66,9 +59,9 @@ climb AS (
     SELECT c.*,
            CASE WHEN c.next_rank IS NULL THEN NULL
                 WHEN c.blocked_rank IS NULL THEN (SELECT max(rank) FROM rules)
-                ELSE st.below END AS reach_rank
+                ELSE st.rank_below END AS reach_rank
     FROM reach c
-    LEFT JOIN steps st ON st.rank = c.blocked_rank
+    LEFT JOIN rules st ON st.rank = c.blocked_rank
 ),
 gaps AS (
     SELECT c.member_id, c.status, c.current_tier, c.current_rank, c.spend_12m, c.visits_12m,

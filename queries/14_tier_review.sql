@@ -15,15 +15,8 @@
 --   reason         why (or why not), in words
 CREATE OR REPLACE VIEW tier_review AS
 WITH rules AS (
-    SELECT tier, rank, keep_spend_12m, keep_visits_12m, keep_days
+    SELECT tier, rank, rank_below, keep_spend_12m, keep_visits_12m, keep_days
     FROM tier_rules_in_force
-),
--- each tier and the tier ranked just below it
-steps AS (
-    SELECT a.tier, max(b.rank) AS down_rank
-    FROM rules a
-    JOIN rules b ON b.rank < a.rank
-    GROUP BY a.tier
 ),
 judged AS (
     SELECT mb.member_id, mb.current_tier, mb.tier_since,
@@ -36,8 +29,7 @@ judged AS (
            dn.tier AS down_to, dn.rank AS down_rank
     FROM member_tiers mb
     JOIN rules cur ON cur.tier = mb.current_tier
-    JOIN steps st ON st.tier = cur.tier
-    JOIN rules dn ON dn.rank = st.down_rank
+    JOIN rules dn ON dn.rank = cur.rank_below
     LEFT JOIN rules fl ON fl.tier = mb.floor_tier
 )
 SELECT member_id, current_tier, tier_since, held_days, keep_days, keep_spend_12m, keep_visits_12m,
