@@ -526,3 +526,43 @@ async fn integer_and_float_parameters_compare_with_decimal_columns() {
         .get(0);
     assert_eq!(n, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statement_timeout_cancels_a_running_statement_with_57014() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let c = server.connect().await;
+    c.batch_execute("SET statement_timeout = '300ms'")
+        .await
+        .expect("set");
+    // Ten billion rows: far longer than the timeout, cut off while it runs (not at planning).
+    let slow = "SELECT sum(a.value * b.value) FROM generate_series(1, 100000) a \
+                CROSS JOIN generate_series(1, 100000) b";
+    let started = std::time::Instant::now();
+    let e = c
+        .simple_query(slow)
+        .await
+        .expect_err("simple query canceled");
+    assert_eq!(code(&e), "57014", "{e:?}");
+    let e = c
+        .query(slow, &[])
+        .await
+        .expect_err("prepared query canceled");
+    assert_eq!(code(&e), "57014", "{e:?}");
+    eprintln!("two canceled statements took {:?}", started.elapsed());
+    // The connection is usable, and without a timeout statements run to the end.
+    let one: i64 = c.query_one("SELECT 1", &[]).await.expect("after").get(0);
+    assert_eq!(one, 1);
+    c.batch_execute("SET statement_timeout = 0")
+        .await
+        .expect("reset");
+    let n: i64 = c
+        .query_one(
+            "SELECT count(*) FROM generate_series(1, 1000) a CROSS JOIN generate_series(1, 1000) b",
+            &[],
+        )
+        .await
+        .expect("runs")
+        .get(0);
+    assert_eq!(n, 1_000_000);
+}

@@ -13,6 +13,7 @@ mod errors;
 mod function_params;
 mod hooks;
 mod params;
+mod timeout;
 
 use crate::engine::Engine;
 use crate::error::{CipError, Result};
@@ -26,6 +27,42 @@ use pgwire::api::{ConnectionManager, ErrorHandler, PgWireServerHandlers};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+/// The stock simple-query handler, with statement_timeout applied while rows are computed.
+struct Simple {
+    inner: Arc<DfSessionService>,
+}
+
+#[async_trait::async_trait]
+impl SimpleQueryHandler for Simple {
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        query: &str,
+    ) -> pgwire::error::PgWireResult<Vec<pgwire::api::results::Response>>
+    where
+        C: pgwire::api::ClientInfo
+            + pgwire::api::ClientPortalStore
+            + futures::Sink<pgwire::messages::PgWireBackendMessage>
+            + Unpin
+            + Send
+            + Sync,
+        C::PortalStore: pgwire::api::store::PortalStore,
+        C::Error: std::fmt::Debug,
+        pgwire::error::PgWireError:
+            From<<C as futures::Sink<pgwire::messages::PgWireBackendMessage>>::Error>,
+    {
+        let deadline = timeout::deadline(client);
+        let responses = SimpleQueryHandler::do_query(self.inner.as_ref(), client, query).await?;
+        Ok(match deadline {
+            Some(d) => responses
+                .into_iter()
+                .map(|r| timeout::bounded(r, d))
+                .collect(),
+            None => responses,
+        })
+    }
+}
+
 /// The handlers of one connection.
 struct Connection {
     service: Arc<DfSessionService>,
@@ -37,7 +74,9 @@ struct Connection {
 
 impl PgWireServerHandlers for Connection {
     fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
-        self.service.clone()
+        Arc::new(Simple {
+            inner: self.service.clone(),
+        })
     }
 
     fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {

@@ -51,13 +51,19 @@ impl ExtendedQueryHandler for NumericParams {
         C::Error: std::fmt::Debug,
         PgWireError: From<<C as futures::Sink<PgWireBackendMessage>>::Error>,
     {
-        if let Some(p) = self.bound_functions(portal).await? {
-            return self.inner.do_query(client, &p, max_rows).await;
-        }
-        match normalised(portal)? {
-            Some(p) => self.inner.do_query(client, &p, max_rows).await,
-            None => self.inner.do_query(client, portal, max_rows).await,
-        }
+        let deadline = super::timeout::deadline(client);
+        let response = if let Some(p) = self.bound_functions(portal).await? {
+            self.inner.do_query(client, &p, max_rows).await?
+        } else {
+            match normalised(portal)? {
+                Some(p) => self.inner.do_query(client, &p, max_rows).await?,
+                None => self.inner.do_query(client, portal, max_rows).await?,
+            }
+        };
+        Ok(match deadline {
+            Some(d) => super::timeout::bounded(response, d),
+            None => response,
+        })
     }
 }
 
