@@ -23,6 +23,9 @@ pub async fn run_statement(
     stmt: datafusion::sql::parser::Statement,
 ) -> Result<Outcome> {
     if let datafusion::sql::parser::Statement::Statement(s) = &stmt {
+        if let Some(sql) = crate::functions::show_functions_sql(s) {
+            return Ok(Outcome::Rows(ctx.sql(&sql).await?.collect().await?));
+        }
         if let datafusion::sql::sqlparser::ast::Statement::ShowVariable { variable } = s.as_ref() {
             let name = crate::settings::variable_name(variable);
             if let Some(batch) = crate::settings::show(ctx, &name) {

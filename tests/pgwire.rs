@@ -566,3 +566,32 @@ async fn statement_timeout_cancels_a_running_statement_with_57014() {
         .get(0);
     assert_eq!(n, 1_000_000);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn show_functions_lists_cips_functions_over_both_protocols() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let c = server.connect().await;
+    let rows = c
+        .simple_query("SHOW FUNCTIONS LIKE 'mbgnbd%'")
+        .await
+        .expect("simple");
+    let names: Vec<String> = rows
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(String::from),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        names,
+        ["mbgnbd_expected_visits", "mbgnbd_fit", "mbgnbd_p_alive"]
+    );
+    let rows = c
+        .query("SHOW FUNCTIONS LIKE 'execute_upgrades'", &[])
+        .await
+        .expect("extended");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get::<_, String>(1), "table");
+    assert!(rows[0].get::<_, String>(3).contains("Exactly once"));
+}

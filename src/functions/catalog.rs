@@ -39,6 +39,29 @@ fn from_doc(name: &str, kind: &'static str, d: &Documentation) -> Row {
     }
 }
 
+/// `SHOW FUNCTIONS [LIKE 'pattern']` as a query of cip_functions (cip's own functions with
+/// their documentation); None for any other statement.
+pub fn show_functions_sql(
+    statement: &datafusion::sql::sqlparser::ast::Statement,
+) -> Option<String> {
+    use datafusion::sql::sqlparser::ast::{ShowStatementFilter, Statement};
+    let Statement::ShowFunctions { filter } = statement else {
+        return None;
+    };
+    let quote = |p: &str| format!("'{}'", p.replace('\'', "''"));
+    let condition = match filter {
+        None => String::new(),
+        Some(ShowStatementFilter::Like(p)) | Some(ShowStatementFilter::NoKeyword(p)) => {
+            format!("WHERE name LIKE {}", quote(p))
+        }
+        Some(ShowStatementFilter::ILike(p)) => format!("WHERE name ILIKE {}", quote(p)),
+        Some(ShowStatementFilter::Where(e)) => format!("WHERE {e}"),
+    };
+    Some(format!(
+        "SELECT name, kind, syntax, description FROM cip_functions {condition} ORDER BY name"
+    ))
+}
+
 /// The engine's table functions, which live in src/ because they read or write tables.
 fn table_functions() -> Vec<Row> {
     let row = |name: &str, syntax: &str, description: &str, example: &str| Row {

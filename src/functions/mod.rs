@@ -3,6 +3,7 @@
 //! live in the `cip-udfs` crate.
 
 mod catalog;
+pub use catalog::show_functions_sql;
 pub mod deferred;
 mod model_fit;
 mod refresh;

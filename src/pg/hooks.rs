@@ -12,6 +12,53 @@ use pgwire::api::results::{Response, Tag};
 use pgwire::api::ClientInfo;
 use pgwire::error::{PgWireError, PgWireResult};
 
+/// `SHOW FUNCTIONS [LIKE …]` lists cip's functions (the cip_functions view) rather than
+/// DataFusion's built-ins.
+pub struct ShowFunctionsHook;
+
+#[async_trait]
+impl QueryHook for ShowFunctionsHook {
+    async fn handle_simple_query(
+        &self,
+        statement: &Statement,
+        ctx: &SessionContext,
+        _client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        let sql = crate::functions::show_functions_sql(statement)?;
+        let run = async {
+            let df = ctx.sql(&sql).await.map_err(api)?;
+            let format = pgwire::api::portal::Format::UnifiedText;
+            let resp =
+                datafusion_postgres::arrow_pg::datatypes::df::encode_dataframe(df, &format, None)
+                    .await?;
+            Ok(Response::Query(resp))
+        };
+        Some(run.await)
+    }
+
+    async fn handle_extended_parse_query(
+        &self,
+        statement: &Statement,
+        ctx: &SessionContext,
+        _client: &(dyn ClientInfo + Send + Sync),
+    ) -> Option<PgWireResult<LogicalPlan>> {
+        // Planned as the query it stands for; Execute then runs that plan like any query.
+        let sql = crate::functions::show_functions_sql(statement)?;
+        Some(ctx.state().create_logical_plan(&sql).await.map_err(api))
+    }
+
+    async fn handle_extended_query(
+        &self,
+        _statement: &Statement,
+        _plan: &LogicalPlan,
+        _params: &ParamValues,
+        _ctx: &SessionContext,
+        _client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        None
+    }
+}
+
 /// Counts every statement for /metrics; handles none.
 pub struct CountingHook;
 

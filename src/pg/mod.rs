@@ -115,6 +115,7 @@ fn query_hooks(engine: &Engine, copy_state: copy::CopyState) -> Vec<Arc<dyn Quer
     use datafusion_postgres::hooks::{cursor, set_show, transactions};
     vec![
         Arc::new(hooks::CountingHook),
+        Arc::new(hooks::ShowFunctionsHook),
         Arc::new(function_params::FunctionParamsHook),
         Arc::new(hooks::NoWritesInTransactionHook),
         Arc::new(copy::CopyFromHook {

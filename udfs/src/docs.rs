@@ -57,7 +57,8 @@ pub fn fit(model: Model) -> &'static Documentation {
                 with_frx(Documentation::builder(
                     SECTION,
                     format!(
-                        "Fits {what} by maximum likelihood (Nelder-Mead on log-parameters, like lifetimes) \
+                        "Fits {what} by maximum likelihood (BFGS with analytic gradients on log-parameters, \
+                         Nelder-Mead as fallback; the same likelihood as lifetimes) \
                          and returns {{r, alpha, a, b, log_likelihood, n}}: alpha is in the unit of \
                          recency and t; log_likelihood is the total over customers; n counts them. \
                          Rows with a NULL are skipped; a negative figure, recency > t or NaN is an \
