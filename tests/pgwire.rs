@@ -595,3 +595,57 @@ async fn show_functions_lists_cips_functions_over_both_protocols() {
     assert_eq!(rows[0].get::<_, String>(1), "table");
     assert!(rows[0].get::<_, String>(3).contains("Exactly once"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_text_format_escapes_round_trip() {
+    use futures::{SinkExt, StreamExt};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let c = server.connect().await;
+    let sink = c
+        .copy_in("COPY members (member_id, name, phone) FROM STDIN")
+        .await
+        .expect("copy in");
+    let mut sink = Box::pin(sink);
+    // PostgreSQL's text format: a tab, a newline and a backslash inside values are escaped;
+    // \N is NULL, and \\N is the two characters backslash-N.
+    let data: &'static [u8] = b"T1\ttab\\there\t\\N\nT2\tline\\nbreak \\\\ slash\t\\\\N\n";
+    sink.send(data).await.expect("send");
+    assert_eq!(sink.as_mut().finish().await.expect("finish"), 2);
+    let rows = c
+        .query(
+            "SELECT member_id, name, phone FROM members ORDER BY member_id",
+            &[],
+        )
+        .await
+        .expect("select");
+    let got: Vec<(String, String, Option<String>)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("T1".into(), "tab\there".into(), None),
+            (
+                "T2".into(),
+                "line\nbreak \\ slash".into(),
+                Some("\\N".into())
+            ),
+        ]
+    );
+    // And back out in the same format, byte for byte.
+    let out = c
+        .copy_out("COPY (SELECT member_id, name, phone FROM members ORDER BY member_id) TO STDOUT")
+        .await
+        .expect("copy out");
+    let mut out = Box::pin(out);
+    let mut text = Vec::new();
+    while let Some(chunk) = out.next().await {
+        text.extend_from_slice(&chunk.expect("chunk"));
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&text),
+        String::from_utf8_lossy(data)
+    );
+}

@@ -282,6 +282,13 @@ fn ingest(copy: CopyIn) -> crate::error::Result<u64> {
     for b in reader {
         let b = b.map_err(|e| CipError::invalid("22P04", format!("COPY: {e}")))?;
         let b = null_marker_to_null(&b, &copy.format.null)?;
+        let b = if copy.format.csv {
+            b
+        } else {
+            super::copy_format::map_text(&b, super::copy_format::unescape_text).map_err(|e| {
+                CipError::invalid("22021", format!("COPY, line {line} or after: {e}"))
+            })?
+        };
         batches.push(crate::load::conform(&copy.table.def, &b, line, label)?);
         line += b.num_rows() as u64;
     }

@@ -44,6 +44,18 @@ fn encode(batch: &RecordBatch, f: &CopyFormat, with_header: bool) -> PgWireResul
             format!("{}\n", names.join(&sep)).into_bytes().into(),
         ));
     }
+    // Text format: backslash escapes, so a tab or newline inside a value stays inside it.
+    let escaped;
+    let batch = if f.csv {
+        batch
+    } else {
+        let cast = crate::pg::copy_out::texts_as_utf8(batch).map_err(api)?;
+        escaped = super::copy_format::map_text(&cast, |s| {
+            Ok(super::copy_format::escape_text(s, f.delimiter))
+        })
+        .map_err(|e| PgWireError::ApiError(e.into()))?;
+        &escaped
+    };
     for i in 0..batch.num_rows() {
         let mut buf = Vec::new();
         builder()
@@ -54,6 +66,29 @@ fn encode(batch: &RecordBatch, f: &CopyFormat, with_header: bool) -> PgWireResul
         out.push(CopyData::new(buf.into()));
     }
     Ok(out)
+}
+
+/// Utf8View / LargeUtf8 columns as Utf8, so the text escapes see every string.
+pub(crate) fn texts_as_utf8(
+    batch: &RecordBatch,
+) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if matches!(field.data_type(), DataType::Utf8View | DataType::LargeUtf8) {
+            fields.push(Field::new(
+                field.name(),
+                DataType::Utf8,
+                field.is_nullable(),
+            ));
+            columns.push(datafusion::arrow::compute::cast(column, &DataType::Utf8)?);
+        } else {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+        }
+    }
+    RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), columns)
 }
 
 pub struct CopyToHook;
