@@ -4,6 +4,7 @@
 //! Kept as a typed extension of the session's config, not a `cip.*` setting, so a client
 //! cannot change it with SET.
 
+use datafusion::catalog::Session;
 use datafusion::common::Result;
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::SessionContext;
@@ -41,11 +42,13 @@ impl Actor {
         Actor::new(name, Role::Owner)
     }
 
-    /// Who runs statements in this session; the owner when nobody was set.
-    pub fn of(state: &SessionState) -> Actor {
+    /// Who runs statements in this session; the owner when nobody was set (or the session
+    /// is not one of the engine's).
+    pub fn of(state: &dyn Session) -> Actor {
         state
-            .config()
-            .get_extension::<Actor>()
+            .as_any()
+            .downcast_ref::<SessionState>()
+            .and_then(|s| s.config().get_extension::<Actor>())
             .map(|a| (*a).clone())
             .unwrap_or_else(Actor::local_owner)
     }

@@ -9,6 +9,12 @@ use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::DFParser;
 use std::io::Write;
 
+/// `s` as an SQL string literal: quoted, with single quotes doubled. For the statements the
+/// engine writes itself around a value (table-function arguments cannot be parameters).
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
 /// What one statement produced.
 pub enum Outcome {
     Rows(Vec<RecordBatch>),

@@ -1,12 +1,12 @@
 //! The table function `launch_campaign(segment_id, campaign_type [, offer [, control_share]])`:
 //! it acts when executed, never when planned, described or EXPLAINed (functions/deferred.rs).
 
-use super::launch::{launch, schema, Request};
+use super::launch::{invalid, launch, schema, Request};
 use crate::config::CampaignConfig;
 use crate::functions::deferred::{Action, DeferredTable};
 use crate::storage::Store;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{plan_err, DataFusionError, Result, ScalarValue};
+use datafusion::common::{plan_err, Result, ScalarValue};
 use datafusion::logical_expr::Expr;
 use std::sync::Arc;
 
@@ -29,10 +29,6 @@ impl std::fmt::Debug for LaunchCampaign {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("launch_campaign")
     }
-}
-
-fn invalid(message: String) -> DataFusionError {
-    DataFusionError::Execution(format!("launch_campaign: invalid argument: {message}"))
 }
 
 /// A literal argument as text (NULL as None); placeholders are bound before execution by the

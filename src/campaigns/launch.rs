@@ -19,6 +19,7 @@ use crate::actor::Actor;
 use crate::config::CampaignConfig;
 use crate::error::{to_df, CipError};
 use crate::functions::deferred::{as_of_today, exclusive};
+use crate::sql::quote_literal;
 use crate::storage::{local_now_micros, Store};
 use cip_udfs::fnv1a;
 use datafusion::arrow::array::{
@@ -54,12 +55,8 @@ pub fn schema() -> SchemaRef {
     ]))
 }
 
-fn invalid(message: String) -> DataFusionError {
+pub(super) fn invalid(message: String) -> DataFusionError {
     DataFusionError::Execution(format!("launch_campaign: invalid argument: {message}"))
-}
-
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 pub async fn launch(
@@ -187,10 +184,7 @@ fn table_schema(store: &Store, name: &str) -> Result<SchemaRef> {
 
 async fn append(store: &Arc<Store>, table: &str, batch: RecordBatch) -> Result<()> {
     let t = store.table(table).map_err(to_df)?;
-    tokio::task::spawn_blocking(move || t.append(&[batch]))
-        .await
-        .map_err(|e| DataFusionError::External(Box::new(e)))?
-        .map_err(to_df)?;
+    t.append_async(vec![batch]).await.map_err(to_df)?;
     Ok(())
 }
 
@@ -277,7 +271,7 @@ async fn audience(
                     GROUP BY member_id) r ON r.member_id = s.member_id
          WHERE s.segment_id = {}
          ORDER BY s.member_id",
-        quote(segment)
+        quote_literal(segment)
     );
     let rows = ctx.sql(&sql).await?.collect().await?;
     let mut out = Vec::new();

@@ -48,7 +48,7 @@ pub fn show_functions_sql(
     let Statement::ShowFunctions { filter } = statement else {
         return None;
     };
-    let quote = |p: &str| format!("'{}'", p.replace('\'', "''"));
+    let quote = crate::sql::quote_literal;
     let condition = match filter {
         None => String::new(),
         Some(ShowStatementFilter::Like(p)) | Some(ShowStatementFilter::NoKeyword(p)) => {

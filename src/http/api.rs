@@ -2,13 +2,13 @@
 //! operations, in SQL").
 
 use super::error::ApiError;
-use super::rows::query;
+use super::rows::{query, text};
 use super::state::AppState;
+use crate::sql::quote_literal;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use datafusion::common::ScalarValue;
 use datafusion::prelude::SessionContext;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -17,14 +17,6 @@ use std::sync::Arc;
 type Reply = Result<(StatusCode, Json<Value>), ApiError>;
 
 use crate::campaigns::{SEGMENTS, TYPES};
-
-fn text(v: &str) -> ScalarValue {
-    ScalarValue::Utf8(Some(v.to_string()))
-}
-
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
 
 /// The JSON object of a POST body.
 fn body(bytes: &Bytes) -> Result<Map<String, Value>, ApiError> {
@@ -143,7 +135,7 @@ pub async fn execute(State(app): State<Arc<AppState>>, headers: HeaderMap, bytes
         member_exists(&ctx, &member).await?;
         let steps = query(
             &ctx,
-            &format!("SELECT * FROM execute_upgrades({})", quote(&member)),
+            &format!("SELECT * FROM execute_upgrades({})", quote_literal(&member)),
             vec![],
         )
         .await?;
@@ -236,8 +228,8 @@ pub async fn campaign(State(app): State<Arc<AppState>>, headers: HeaderMap, byte
                     &ctx,
                     &format!(
                         "SELECT * FROM launch_campaign({}, {})",
-                        quote(&segment),
-                        quote(&chosen)
+                        quote_literal(&segment),
+                        quote_literal(&chosen)
                     ),
                     vec![],
                 )

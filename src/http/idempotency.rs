@@ -10,7 +10,6 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use datafusion::arrow::array::{Int32Array, RecordBatch, StringArray, TimestampMicrosecondArray};
-use datafusion::common::ScalarValue;
 use serde_json::Value;
 use std::future::Future;
 use std::sync::Arc;
@@ -76,12 +75,15 @@ async fn stored(
     key: &str,
 ) -> Result<Option<(String, StatusCode, Value)>, ApiError> {
     let ctx = app.engine.session().await?;
-    let text = |s: &str| ScalarValue::Utf8(Some(s.to_string()));
     let rows = super::rows::query(
         &ctx,
         "SELECT fingerprint, status, answer FROM api_requests \
          WHERE caller = $1 AND endpoint = $2 AND idempotency_key = $3 ORDER BY created_at LIMIT 1",
-        vec![text(caller), text(endpoint), text(key)],
+        vec![
+            super::rows::text(caller),
+            super::rows::text(endpoint),
+            super::rows::text(key),
+        ],
     )
     .await?;
     let Some(row) = rows.into_iter().next() else {
@@ -127,8 +129,6 @@ async fn store(
         ],
     )
     .map_err(|e| ApiError::from(crate::error::CipError::from(e)))?;
-    tokio::task::spawn_blocking(move || table.append(&[batch]))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "XX000", e.to_string()))??;
+    table.append_async(vec![batch]).await?;
     Ok(())
 }

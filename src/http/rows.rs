@@ -27,6 +27,11 @@ pub fn camel(name: &str) -> String {
     }
 }
 
+/// A text parameter for `query`.
+pub fn text(v: &str) -> ScalarValue {
+    ScalarValue::Utf8(Some(v.to_string()))
+}
+
 /// Runs `sql` with positional parameters and returns its rows as camelCase JSON objects.
 pub async fn query(
     ctx: &SessionContext,

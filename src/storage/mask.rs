@@ -5,7 +5,6 @@
 use crate::actor::{Actor, Role};
 use datafusion::catalog::Session;
 use datafusion::common::{Column, DFSchema, DataFusionError, Result};
-use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_expr::PhysicalExpr;
@@ -15,10 +14,7 @@ use std::sync::Arc;
 
 /// Whether `state` runs as an analyst.
 pub fn is_analyst(state: &dyn Session) -> bool {
-    state
-        .as_any()
-        .downcast_ref::<SessionState>()
-        .is_some_and(|s| Actor::of(s).role == Role::Analyst)
+    Actor::of(state).role == Role::Analyst
 }
 
 /// `plan` with the masked columns of `masked` replaced by their masking function.

@@ -158,13 +158,7 @@ impl TableProvider for CipTable {
 
 /// Refuses a write to the analyst role (42501).
 fn require_write(state: &dyn Session, what: &str, table: &str) -> Result<()> {
-    match state
-        .as_any()
-        .downcast_ref::<datafusion::execution::session_state::SessionState>()
-    {
-        Some(s) => crate::actor::Actor::of(s).require_write(&format!("{what} on {table}")),
-        None => Ok(()),
-    }
+    crate::actor::Actor::of(state).require_write(&format!("{what} on {table}"))
 }
 
 /// Collects an INSERT's rows and appends them as one durable log frame, so the statement is
@@ -195,10 +189,6 @@ impl DataSink for LogSink {
         while let Some(b) = data.next().await {
             batches.push(b?);
         }
-        let table = self.table.clone();
-        tokio::task::spawn_blocking(move || table.append(&batches))
-            .await
-            .map_err(|e| DataFusionError::External(Box::new(e)))?
-            .map_err(to_df)
+        self.table.append_async(batches).await.map_err(to_df)
     }
 }

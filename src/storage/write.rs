@@ -120,6 +120,16 @@ impl Table {
         Ok(rows)
     }
 
+    /// `append` on a blocking thread, for async callers (it waits for the lock and fsyncs).
+    pub async fn append_async(self: &Arc<Self>, batches: Vec<RecordBatch>) -> Result<u64> {
+        let table = self.clone();
+        tokio::task::spawn_blocking(move || table.append(&batches))
+            .await
+            .map_err(|e| {
+                CipError::DataFusion(datafusion::common::DataFusionError::External(Box::new(e)))
+            })?
+    }
+
     /// Moves the log into a Parquet part, then compacts if there are too many parts.
     pub fn flush(&self) -> Result<()> {
         let _g = self.lock_for_write()?;

@@ -15,6 +15,7 @@ use super::rewards::{grant, message};
 use crate::actor::Actor;
 use crate::error::{to_df, CipError};
 use crate::functions::deferred::{as_of_today, exclusive};
+use crate::sql::quote_literal;
 use crate::storage::{local_now_micros, Store};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Int32Array, Int64Array, RecordBatch, StringArray,
@@ -98,11 +99,7 @@ pub async fn run(
         crate::metrics::UPGRADES.add(rows as u64);
     }
     if rows > 0 {
-        let writer = history.clone();
-        tokio::task::spawn_blocking(move || writer.append(&[batch]))
-            .await
-            .map_err(|e| DataFusionError::External(Box::new(e)))?
-            .map_err(to_df)?;
+        history.append_async(vec![batch]).await.map_err(to_df)?;
     }
     tracing::info!(
         run = kind.function(),
@@ -114,14 +111,10 @@ pub async fn run(
     output(&changes)
 }
 
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 async fn check_member(ctx: &SessionContext, kind: Kind, member: &str) -> Result<()> {
     let sql = format!(
         "SELECT count(*) FROM members WHERE member_id = {}",
-        quote(member)
+        quote_literal(member)
     );
     let n = ctx.sql(&sql).await?.collect().await?;
     let found = n
@@ -141,9 +134,16 @@ async fn check_member(ctx: &SessionContext, kind: Kind, member: &str) -> Result<
     Ok(())
 }
 
+/// `AND member_id = '…'` for a run on one member, nothing for all.
+fn member_filter(member: Option<&str>) -> String {
+    member.map_or(String::new(), |m| {
+        format!("AND member_id = {}", quote_literal(m))
+    })
+}
+
 /// Every tier an eligible member climbs, in order, with that tier's rewards.
 async fn upgrades(ctx: &SessionContext, member: Option<&str>) -> Result<Vec<Change>> {
-    let filter = member.map_or(String::new(), |m| format!("AND member_id = {}", quote(m)));
+    let filter = member_filter(member);
     let sql = format!(
         "WITH e AS (
             SELECT member_id, current_tier, target_tier, rule_version
@@ -203,7 +203,7 @@ async fn upgrades(ctx: &SessionContext, member: Option<&str>) -> Result<Vec<Chan
 
 /// Every member the retention review moves down one tier.
 async fn downgrades(ctx: &SessionContext, member: Option<&str>) -> Result<Vec<Change>> {
-    let filter = member.map_or(String::new(), |m| format!("AND member_id = {}", quote(m)));
+    let filter = member_filter(member);
     let sql = format!(
         "SELECT t.member_id, t.current_tier, t.down_to, t.reason,
                 (SELECT max(version) FROM tier_rules_in_force) AS version
