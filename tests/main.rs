@@ -3,6 +3,7 @@
 
 mod campaigns;
 mod cli;
+mod clients;
 mod common;
 mod durability;
 mod http;

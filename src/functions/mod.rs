@@ -4,6 +4,7 @@
 
 mod catalog;
 pub use catalog::show_functions_sql;
+pub use version::PG_COMPAT_VERSION;
 pub mod deferred;
 mod model_fit;
 mod refresh;

@@ -6,9 +6,12 @@
 //! settings on one connection never leak into another, and errors keep their SQLSTATE.
 
 mod auth;
+mod catalog_rewrite;
+mod compat_functions;
 mod copy;
 mod copy_format;
 mod copy_out;
+mod deallocate;
 mod errors;
 mod function_params;
 mod hooks;
@@ -108,6 +111,7 @@ async fn connection_session(engine: &Engine) -> Result<datafusion::prelude::Sess
     let ctx = engine.session().await?;
     setup_pg_catalog(&ctx, "cip", Arc::new(AuthManager::default()))
         .map_err(|e| CipError::DataFusion(*e))?;
+    compat_functions::register(&ctx);
     Ok(ctx)
 }
 
@@ -116,6 +120,8 @@ fn query_hooks(engine: &Engine, copy_state: copy::CopyState) -> Vec<Arc<dyn Quer
     vec![
         Arc::new(hooks::CountingHook),
         Arc::new(hooks::ShowFunctionsHook),
+        Arc::new(catalog_rewrite::CatalogSubqueryHook),
+        Arc::new(deallocate::DeallocateHook),
         Arc::new(function_params::FunctionParamsHook),
         Arc::new(hooks::NoWritesInTransactionHook),
         Arc::new(copy::CopyFromHook {

@@ -1,0 +1,352 @@
+//! Catalog functions PostgreSQL drivers call while connecting or reflecting that
+//! datafusion-pg-catalog does not provide: psycopg's type lookup (`to_regtype`), SQLAlchemy's
+//! reflection (`json_build_object`, `pg_get_serial_sequence`, `pg_get_indexdef`,
+//! `pg_collation_is_visible`) and
+//! psql's `\df` (`pg_function_is_visible`). Registered on every pgwire session.
+
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Int32Array, StringArray};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{exec_err, Result, ScalarValue};
+use datafusion::logical_expr::{
+    create_udf, ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    TypeSignature, Volatility,
+};
+use datafusion::prelude::SessionContext;
+use std::sync::Arc;
+
+/// Registers the functions below on one session.
+pub fn register(ctx: &SessionContext) {
+    ctx.register_udf(to_regtype());
+    ctx.register_udf(ScalarUDF::from(CurrentSetting::new()));
+    ctx.register_udf(ScalarUDF::from(JsonBuildObject::new()));
+    // cip has no sequences (no column is serial) and no indexes on its tables.
+    for name in ["pg_get_serial_sequence", "pg_get_indexdef"] {
+        ctx.register_udf(constant_udf(name, ScalarValue::Utf8(None)));
+    }
+    for name in ["pg_collation_is_visible", "pg_function_is_visible"] {
+        // One schema on the search path: everything that exists is visible.
+        ctx.register_udf(constant_udf(name, ScalarValue::Boolean(Some(true))));
+    }
+}
+
+/// Built-in type OIDs (fixed in PostgreSQL, and those of datafusion-pg-catalog's pg_type) by
+/// every name `to_regtype` accepts for them.
+const TYPE_OIDS: &[(&str, i32)] = &[
+    ("bool", 16),
+    ("boolean", 16),
+    ("bytea", 17),
+    ("char", 18),
+    ("name", 19),
+    ("int8", 20),
+    ("bigint", 20),
+    ("int2", 21),
+    ("smallint", 21),
+    ("int4", 23),
+    ("int", 23),
+    ("integer", 23),
+    ("text", 25),
+    ("oid", 26),
+    ("json", 114),
+    ("xml", 142),
+    ("float4", 700),
+    ("real", 700),
+    ("float8", 701),
+    ("double precision", 701),
+    ("bpchar", 1042),
+    ("character", 1042),
+    ("varchar", 1043),
+    ("character varying", 1043),
+    ("date", 1082),
+    ("time", 1083),
+    ("time without time zone", 1083),
+    ("timestamp", 1114),
+    ("timestamp without time zone", 1114),
+    ("timestamptz", 1184),
+    ("timestamp with time zone", 1184),
+    ("interval", 1186),
+    ("numeric", 1700),
+    ("decimal", 1700),
+    ("uuid", 2950),
+    ("jsonb", 3802),
+    ("text[]", 1009),
+    ("_text", 1009),
+    ("int4[]", 1007),
+    ("_int4", 1007),
+    ("int8[]", 1016),
+    ("_int8", 1016),
+    ("varchar[]", 1015),
+    ("_varchar", 1015),
+];
+
+/// `to_regtype(name)`: the type's OID, or NULL for a type that does not exist (psycopg and
+/// SQLAlchemy ask for `hstore`; NULL tells them it is not installed).
+fn regtype_of(name: &str) -> Option<i32> {
+    let name = name.trim().trim_start_matches("pg_catalog.").to_lowercase();
+    TYPE_OIDS
+        .iter()
+        .find(|(n, _)| *n == name.trim_matches('"'))
+        .map(|(_, oid)| *oid)
+}
+
+fn to_regtype() -> ScalarUDF {
+    create_udf(
+        "to_regtype",
+        vec![DataType::Utf8],
+        DataType::Int32,
+        Volatility::Stable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let Some(names) = arrays[0].as_any().downcast_ref::<StringArray>() else {
+                return exec_err!("to_regtype expects a text argument");
+            };
+            let oids: Int32Array = names.iter().map(|n| n.and_then(regtype_of)).collect();
+            Ok(ColumnarValue::Array(Arc::new(oids) as ArrayRef))
+        }),
+    )
+}
+
+/// What PostgreSQL reports for settings drivers read with `current_setting` and that cip does
+/// not keep per session.
+const PG_SETTINGS: &[(&str, &str)] = &[
+    ("default_table_access_method", "heap"),
+    ("server_encoding", "UTF8"),
+    ("client_encoding", "UTF8"),
+    ("datestyle", "ISO, MDY"),
+    ("intervalstyle", "postgres"),
+    ("standard_conforming_strings", "on"),
+    ("integer_datetimes", "on"),
+    ("search_path", "\"$user\", public"),
+    ("max_identifier_length", "63"),
+    ("transaction_isolation", "read committed"),
+    ("default_transaction_read_only", "off"),
+];
+
+/// `current_setting(name [, missing_ok])`: a `cip.*` or `datafusion.*` setting of this
+/// session, the server version, or PostgreSQL's value of a setting drivers probe. Unknown
+/// names are an error (42704, as PostgreSQL), or NULL with missing_ok.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct CurrentSetting {
+    signature: Signature,
+}
+
+impl CurrentSetting {
+    fn new() -> Self {
+        CurrentSetting {
+            signature: Signature::one_of(
+                vec![
+                    TypeSignature::Exact(vec![DataType::Utf8]),
+                    TypeSignature::Exact(vec![DataType::Utf8, DataType::Boolean]),
+                ],
+                Volatility::Stable,
+            ),
+        }
+    }
+}
+
+impl ScalarUDFImpl for CurrentSetting {
+    fn name(&self) -> &str {
+        "current_setting"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use datafusion::common::config::ExtensionOptions;
+        let options = args.config_options.clone();
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let Some(names) = arrays[0].as_any().downcast_ref::<StringArray>() else {
+            return exec_err!("current_setting expects a text argument");
+        };
+        let missing_ok = arrays
+            .get(1)
+            .and_then(|a| a.as_any().downcast_ref::<BooleanArray>().cloned());
+        let cip = options
+            .extensions
+            .get::<crate::settings::CipOptions>()
+            .map(|o| o.entries())
+            .unwrap_or_default();
+        let datafusion = options.entries();
+        let mut out = Vec::with_capacity(names.len());
+        for row in 0..names.len() {
+            if names.is_null(row) {
+                out.push(None);
+                continue;
+            }
+            let name = names.value(row).to_ascii_lowercase();
+            let value = if let Some(field) = name.strip_prefix("cip.") {
+                cip.iter()
+                    .find(|e| e.key == field)
+                    .map(|e| e.value.clone().unwrap_or_default())
+            } else if name == "server_version" {
+                Some(crate::functions::PG_COMPAT_VERSION.to_string())
+            } else if let Some((_, v)) = PG_SETTINGS.iter().find(|(n, _)| *n == name) {
+                Some(v.to_string())
+            } else {
+                datafusion
+                    .iter()
+                    .find(|e| e.key == name)
+                    .map(|e| e.value.clone().unwrap_or_default())
+            };
+            match value {
+                Some(v) => out.push(Some(v)),
+                None if missing_ok
+                    .as_ref()
+                    .is_some_and(|m| !m.is_null(row) && m.value(row)) =>
+                {
+                    out.push(None)
+                }
+                None => {
+                    return Err(datafusion::error::DataFusionError::External(Box::new(
+                        crate::error::CipError::invalid(
+                            "42704",
+                            format!("unrecognized configuration parameter \"{name}\""),
+                        ),
+                    )))
+                }
+            }
+        }
+        Ok(ColumnarValue::Array(Arc::new(StringArray::from(out))))
+    }
+}
+
+/// A function whose answer is the same for any arguments.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Constant {
+    name: String,
+    value: ScalarValue,
+    signature: Signature,
+}
+
+fn constant_udf(name: &str, value: ScalarValue) -> ScalarUDF {
+    ScalarUDF::from(Constant {
+        name: name.to_string(),
+        value,
+        signature: Signature::variadic_any(Volatility::Immutable),
+    })
+}
+
+impl ScalarUDFImpl for Constant {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(self.value.data_type())
+    }
+
+    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        Ok(ColumnarValue::Scalar(self.value.clone()))
+    }
+}
+
+/// `json_build_object(key, value, …)` as text JSON.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct JsonBuildObject {
+    signature: Signature,
+}
+
+impl JsonBuildObject {
+    fn new() -> Self {
+        JsonBuildObject {
+            signature: Signature::new(
+                TypeSignature::OneOf(vec![TypeSignature::Nullary, TypeSignature::VariadicAny]),
+                Volatility::Immutable,
+            ),
+        }
+    }
+}
+
+impl ScalarUDFImpl for JsonBuildObject {
+    fn name(&self) -> &str {
+        "json_build_object"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        if !args.args.len().is_multiple_of(2) {
+            return exec_err!("json_build_object: argument list must have even number of elements");
+        }
+        let rows = args.number_rows;
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let mut out = Vec::with_capacity(rows);
+        for row in 0..rows {
+            let mut object = serde_json::Map::new();
+            for pair in arrays.chunks(2) {
+                let key = ScalarValue::try_from_array(&pair[0], row)?;
+                if key.is_null() {
+                    return exec_err!("json_build_object: argument 1 cannot be null");
+                }
+                let key = match key {
+                    ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) => s,
+                    other => other.to_string(),
+                };
+                object.insert(key, json_value(&pair[1], row)?);
+            }
+            out.push(Some(serde_json::Value::Object(object).to_string()));
+        }
+        Ok(ColumnarValue::Array(Arc::new(StringArray::from(out))))
+    }
+}
+
+/// One cell as JSON: numbers and booleans as such, NULL as null, lists as arrays, anything
+/// else as its text.
+fn json_value(array: &ArrayRef, row: usize) -> Result<serde_json::Value> {
+    use serde_json::Value;
+    if array.is_null(row) {
+        return Ok(Value::Null);
+    }
+    if let Some(b) = array.as_any().downcast_ref::<BooleanArray>() {
+        return Ok(Value::Bool(b.value(row)));
+    }
+    let scalar = ScalarValue::try_from_array(array, row)?;
+    Ok(match scalar {
+        ScalarValue::Int8(Some(v)) => Value::from(v),
+        ScalarValue::Int16(Some(v)) => Value::from(v),
+        ScalarValue::Int32(Some(v)) => Value::from(v),
+        ScalarValue::Int64(Some(v)) => Value::from(v),
+        ScalarValue::UInt32(Some(v)) => Value::from(v),
+        ScalarValue::UInt64(Some(v)) => Value::from(v),
+        ScalarValue::Float64(Some(v)) => Value::from(v),
+        ScalarValue::Float32(Some(v)) => Value::from(v),
+        ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) => Value::String(s),
+        ScalarValue::Utf8View(Some(s)) => Value::String(s),
+        ScalarValue::List(list) => {
+            let values = list.value(0);
+            let items = (0..values.len())
+                .map(|i| json_value(&values, i))
+                .collect::<Result<Vec<_>>>()?;
+            Value::Array(items)
+        }
+        other => Value::String(other.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regtype_names_and_aliases() {
+        assert_eq!(regtype_of("integer"), Some(23));
+        assert_eq!(regtype_of("pg_catalog.text"), Some(25));
+        assert_eq!(regtype_of("Character Varying"), Some(1043));
+        assert_eq!(regtype_of("hstore"), None);
+    }
+}

@@ -1,0 +1,122 @@
+"""psycopg 3, SQLAlchemy 2 and pandas against a running `cip serve`.
+
+Usage: python3 python_clients.py PORT. Exits non-zero on the first failed check.
+"""
+
+import sys
+
+import pandas as pd
+import psycopg
+import sqlalchemy as sa
+from psycopg import errors
+
+PORT = int(sys.argv[1])
+DSN = f"host=127.0.0.1 port={PORT} user=cip dbname=cip"
+
+
+def psycopg_server_side_parameters():
+    with psycopg.connect(DSN) as conn:
+        # psycopg 3 binds on the server ($1, $2 in an extended-protocol Parse/Bind).
+        rows = conn.execute(
+            "SELECT member_id, segment_id, p_alive FROM customer_segments "
+            "WHERE segment_id = %s AND p_alive >= %s ORDER BY member_id LIMIT 5",
+            ["loyal", 0.5],
+        ).fetchall()
+        assert rows, "loyal members with p_alive >= 0.5"
+        assert all(r[1] == "loyal" and r[2] >= 0.5 for r in rows), rows
+        # A prepared statement, reused (prepare=True makes psycopg name it).
+        with conn.cursor() as cur:
+            counts = {}
+            for seg in ["vip", "new", "churn_risk"]:
+                cur.execute(
+                    "SELECT count(*) FROM customer_segments WHERE segment_id = %s",
+                    [seg],
+                    prepare=True,
+                )
+                counts[seg] = cur.fetchone()[0]
+            assert all(n > 0 for n in counts.values()), counts
+        # Typed parameters round-trip.
+        row = conn.execute(
+            "SELECT %s::int + 1, %s::text, %s::double precision * 2", [41, "x", 1.25]
+        ).fetchone()
+        assert row == (42, "x", 2.5), row
+        # SQLSTATEs reach the driver as psycopg's exception classes.
+        for sql, exc in [
+            ("SELECT * FROM no_such_table", errors.UndefinedTable),
+            ("SELECT no_such_column FROM members", errors.UndefinedColumn),
+            ("SELECT 1/0", errors.DivisionByZero),
+        ]:
+            try:
+                conn.execute(sql)
+            except exc:
+                conn.rollback()
+            else:
+                raise AssertionError(f"{sql} did not raise {exc.__name__}")
+        print(f"psycopg: parameters ok, segment counts {counts}")
+
+
+def sqlalchemy_reflects_every_table_and_view():
+    engine = sa.create_engine(f"postgresql+psycopg://cip@127.0.0.1:{PORT}/cip")
+    with engine.connect() as conn:
+        expected = {
+            name: kind
+            for name, kind in conn.execute(
+                sa.text(
+                    "SELECT table_name, table_type FROM information_schema.tables "
+                    "WHERE table_schema = 'public'"
+                )
+            )
+        }
+        columns = {}
+        for table, column in conn.execute(
+            sa.text(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = 'public' ORDER BY table_name, ordinal_position"
+            )
+        ):
+            columns.setdefault(table, []).append(column)
+    inspector = sa.inspect(engine)
+    tables = set(inspector.get_table_names())
+    views = set(inspector.get_view_names())
+    assert tables == {n for n, k in expected.items() if k == "BASE TABLE"}, tables
+    assert views == {n for n, k in expected.items() if k == "VIEW"}, views
+    for name in ["members", "visits", "campaign_tracking", "upgrade_history"]:
+        assert name in tables, name
+    for name in ["customer_segments", "customer_tags", "segment_summary", "upgrade_evaluation"]:
+        assert name in views, name
+    # Full reflection (columns, keys, indexes, comments) of every table and view.
+    metadata = sa.MetaData()
+    metadata.reflect(engine, views=True)
+    assert set(metadata.tables) == tables | views, set(metadata.tables) ^ (tables | views)
+    for name, table in metadata.tables.items():
+        assert [c.name for c in table.columns] == columns[name], name
+    segments = metadata.tables["customer_segments"]
+    assert isinstance(segments.c.p_alive.type, sa.Float), segments.c.p_alive.type
+    assert isinstance(segments.c.member_id.type, sa.Text), segments.c.member_id.type
+    # A query built from the reflected table.
+    with engine.connect() as conn:
+        n = conn.execute(
+            sa.select(sa.func.count()).select_from(segments).where(segments.c.segment_id == "vip")
+        ).scalar_one()
+    assert n > 0
+    print(f"sqlalchemy: reflected {len(tables)} tables and {len(views)} views")
+
+
+def pandas_reads_a_view():
+    engine = sa.create_engine(f"postgresql+psycopg://cip@127.0.0.1:{PORT}/cip")
+    df = pd.read_sql("SELECT * FROM segment_summary ORDER BY segment_id", engine)
+    assert set(df.segment_id) == {"vip", "loyal", "potential", "regular", "churn_risk", "new"}, df
+    assert abs(df.share.sum() - 1.0) < 1e-9, df.share.sum()
+    active = pd.read_sql(
+        sa.text("SELECT count(*) AS n FROM members WHERE status = :status"),
+        engine,
+        params={"status": "active"},
+    ).n[0]
+    assert df.customer_count.sum() == active, (df.customer_count.sum(), active)
+    print(f"pandas: segment_summary {len(df)} rows, {active} active members")
+
+
+psycopg_server_side_parameters()
+sqlalchemy_reflects_every_table_and_view()
+pandas_reads_a_view()
+print("python clients: ok")
