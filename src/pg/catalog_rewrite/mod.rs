@@ -21,10 +21,7 @@ use async_trait::async_trait;
 use datafusion::common::ParamValues;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
-use datafusion::sql::sqlparser::ast::{
-    visit_expressions, visit_expressions_mut, visit_relations, BinaryOperator, Expr, GroupByExpr,
-    Query, SelectItem, SetExpr, Statement, TableFactor,
-};
+use datafusion::sql::sqlparser::ast::{visit_expressions_mut, visit_relations, Expr, Statement};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion_postgres::hooks::HookClient;
@@ -33,18 +30,11 @@ use pgwire::api::results::Response;
 use pgwire::api::ClientInfo;
 use pgwire::error::PgWireResult;
 use std::ops::ControlFlow;
+use subquery::{
+    hoist_outer_conjuncts, null_keeping_parameters, output_reads_outer, unaggregated_projection,
+};
 
-const AGGREGATES: &[&str] = &[
-    "max(",
-    "min(",
-    "count(",
-    "sum(",
-    "avg(",
-    "array_agg(",
-    "string_agg(",
-    "bool_and(",
-    "bool_or(",
-];
+mod subquery;
 
 /// Whether the statement reads a catalog relation.
 fn reads_catalog(statement: &Statement) -> bool {
@@ -62,193 +52,9 @@ fn reads_catalog(statement: &Statement) -> bool {
     found.is_break()
 }
 
-/// The projection of a scalar subquery that is neither aggregated nor grouped, if any.
-fn unaggregated_projection(body: &mut SetExpr) -> Option<&mut Expr> {
-    let SetExpr::Select(select) = body else {
-        return None;
-    };
-    let grouped = match &select.group_by {
-        GroupByExpr::All(_) => true,
-        GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
-    };
-    if grouped || select.projection.len() != 1 {
-        return None;
-    }
-    let expr = match &mut select.projection[0] {
-        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
-        _ => return None,
-    };
-    let text = expr.to_string().to_lowercase();
-    if AGGREGATES.iter().any(|a| text.contains(a)) {
-        return None;
-    }
-    Some(expr)
-}
-
-/// The names a subquery's own relations answer to (alias, full name, last part).
-fn inner_names(query: &Query) -> Vec<String> {
-    let SetExpr::Select(select) = query.body.as_ref() else {
-        return Vec::new();
-    };
-    let mut names = Vec::new();
-    let factors = select
-        .from
-        .iter()
-        .flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)));
-    for factor in factors {
-        if let TableFactor::Table { name, alias, .. } = factor {
-            let full = name.to_string().to_lowercase();
-            if let Some(last) = full.rsplit('.').next() {
-                names.push(last.to_string());
-            }
-            names.push(full);
-            if let Some(alias) = alias {
-                names.push(alias.name.value.to_lowercase());
-            }
-        }
-    }
-    names
-}
-
-/// Whether every column `expr` reads is qualified by a relation outside the subquery.
-fn reads_only_outer(expr: &Expr, inner: &[String]) -> bool {
-    let mut columns = 0;
-    let inner_or_bare = visit_expressions(expr, |e| {
-        match e {
-            Expr::CompoundIdentifier(parts) => {
-                columns += 1;
-                if inner.contains(&qualifier(parts)) {
-                    return ControlFlow::Break(());
-                }
-            }
-            Expr::Identifier(_) | Expr::Subquery(_) | Expr::Exists { .. } => {
-                return ControlFlow::Break(())
-            }
-            _ => {}
-        }
-        ControlFlow::Continue(())
-    });
-    columns > 0 && inner_or_bare.is_continue()
-}
-
-/// Whether the subquery's single output reads a column of the outer query.
-fn output_reads_outer(query: &Query) -> bool {
-    let inner = inner_names(query);
-    let SetExpr::Select(select) = query.body.as_ref() else {
-        return false;
-    };
-    select.projection.iter().any(|item| match item {
-        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
-            visit_expressions(e, |e| match e {
-                Expr::CompoundIdentifier(parts) if !inner.contains(&qualifier(parts)) => {
-                    ControlFlow::Break(())
-                }
-                _ => ControlFlow::Continue(()),
-            })
-            .is_break()
-        }
-        _ => false,
-    })
-}
-
-/// NULL, in an expression that still mentions the subquery's parameters: prepared statements
-/// number their parameters by position, so dropping `$2` would shift every later one.
-fn null_keeping_parameters(query: &Query) -> Expr {
-    use datafusion::sql::sqlparser::ast::Value;
-    let mut params = Vec::new();
-    let mut cast = std::collections::HashSet::new();
-    // Pre-order: a cast is seen before the placeholder inside it.
-    let _ = visit_expressions(query, |e| {
-        match e {
-            Expr::Cast { expr, .. } => {
-                if let Expr::Value(v) = expr.as_ref() {
-                    if let Value::Placeholder(name) = &v.value {
-                        cast.insert(name.clone());
-                        params.push(e.to_string());
-                    }
-                }
-            }
-            Expr::Value(v) => {
-                if let Value::Placeholder(name) = &v.value {
-                    if !cast.contains(name) {
-                        params.push(e.to_string());
-                    }
-                }
-            }
-            _ => {}
-        }
-        ControlFlow::<()>::Continue(())
-    });
-    let null = Expr::value(Value::Null);
-    if params.is_empty() {
-        return null;
-    }
-    let tests: Vec<String> = params.iter().map(|p| format!("{p} IS NULL")).collect();
-    parse_expr(&format!("CASE WHEN {} THEN NULL END", tests.join(" AND "))).unwrap_or(null)
-}
-
-fn qualifier(parts: &[datafusion::sql::sqlparser::ast::Ident]) -> String {
-    parts[..parts.len().saturating_sub(1)]
-        .iter()
-        .map(|p| p.value.to_lowercase())
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-fn conjuncts(expr: Expr, out: &mut Vec<Expr>) {
-    match expr {
-        Expr::BinaryOp {
-            left,
-            op: BinaryOperator::And,
-            right,
-        } => {
-            conjuncts(*left, out);
-            conjuncts(*right, out);
-        }
-        Expr::Nested(inner)
-            if matches!(
-                inner.as_ref(),
-                Expr::BinaryOp {
-                    op: BinaryOperator::And,
-                    ..
-                }
-            ) =>
-        {
-            conjuncts(*inner, out)
-        }
-        other => out.push(other),
-    }
-}
-
-fn and_all(mut exprs: Vec<Expr>) -> Option<Expr> {
-    let first = if exprs.is_empty() {
-        return None;
-    } else {
-        exprs.remove(0)
-    };
-    Some(exprs.into_iter().fold(first, |l, r| Expr::BinaryOp {
-        left: Box::new(l),
-        op: BinaryOperator::And,
-        right: Box::new(r),
-    }))
-}
-
-/// Takes the conjuncts that read only outer columns out of the subquery's WHERE.
-fn hoist_outer_conjuncts(query: &mut Query) -> Option<Expr> {
-    let inner = inner_names(query);
-    let SetExpr::Select(select) = query.body.as_mut() else {
-        return None;
-    };
-    let selection = select.selection.take()?;
-    let mut parts = Vec::new();
-    conjuncts(selection, &mut parts);
-    let (outer, own): (Vec<Expr>, Vec<Expr>) =
-        parts.into_iter().partition(|e| reads_only_outer(e, &inner));
-    select.selection = and_all(own);
-    and_all(outer)
-}
-
-fn parse_expr(sql: &str) -> Result<Expr, datafusion::sql::sqlparser::parser::ParserError> {
+pub(super) fn parse_expr(
+    sql: &str,
+) -> Result<Expr, datafusion::sql::sqlparser::parser::ParserError> {
     Parser::new(&PostgreSqlDialect {})
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_expr())
@@ -445,7 +251,7 @@ mod tests {
         );
         let out = rewrite(&s).expect("rewritten").to_string();
         assert!(
-            out.contains("CASE WHEN a.atthasdef THEN (SELECT max(d.adbin) FROM pg_catalog.pg_attrdef AS d WHERE d.adrelid = a.attrelid) END"),
+            out.contains("CASE WHEN a.atthasdef THEN (SELECT max(d.adbin) FROM pg_catalog.pg_attrdef d WHERE d.adrelid = a.attrelid) END"),
             "{out}"
         );
         // Already aggregated: left alone.
