@@ -58,6 +58,13 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Listen beyond loopback without `[[users]]` (anyone could connect): refused unless set.
     pub allow_unauthenticated_remote: bool,
+    /// PEM certificate chain for TLS on the PostgreSQL port (with `tls_key`); clients that ask
+    /// for TLS (sslmode=require and up) get it.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Refuse connections that did not negotiate TLS (FATAL 28000).
+    pub tls_required: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -246,6 +253,9 @@ impl Default for ServerConfig {
             http: None,
             max_connections: 100,
             allow_unauthenticated_remote: false,
+            tls_cert: None,
+            tls_key: None,
+            tls_required: false,
         }
     }
 }

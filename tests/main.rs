@@ -13,4 +13,5 @@ mod psql;
 mod roles;
 mod slt;
 mod storage;
+mod tls;
 mod upgrades;

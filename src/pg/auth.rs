@@ -77,6 +77,7 @@ pub struct Startup {
     sasl: Option<SASLAuthStartupHandler<DefaultServerParameterProvider>>,
     users: Arc<Users>,
     ctx: Arc<SessionContext>,
+    tls_required: bool,
 }
 
 impl Startup {
@@ -91,6 +92,7 @@ impl Startup {
                 sasl: None,
                 users,
                 ctx,
+                tls_required: false,
             };
         }
         let scram = ScramAuth::new(users.clone());
@@ -102,7 +104,14 @@ impl Startup {
             sasl: Some(sasl),
             users,
             ctx,
+            tls_required: false,
         }
+    }
+
+    /// Refuse a startup that did not come over TLS.
+    pub fn with_tls_required(mut self, required: bool) -> Startup {
+        self.tls_required = required;
+        self
     }
 }
 
@@ -118,6 +127,20 @@ impl StartupHandler for Startup {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        if self.tls_required
+            && !client.is_secure()
+            && matches!(message, PgWireFrontendMessage::Startup(_))
+        {
+            return Err(PgWireError::UserError(Box::new(
+                pgwire::error::ErrorInfo::new(
+                    "FATAL".into(),
+                    "28000".into(),
+                    "this server accepts only TLS connections (server.tls_required): connect with \
+                 sslmode=require"
+                        .into(),
+                ),
+            )));
+        }
         let was_ready = matches!(client.state(), PgWireConnectionState::ReadyForQuery);
         match (&self.sasl, &self.open) {
             (Some(sasl), _) => sasl.on_startup(client, message).await?,

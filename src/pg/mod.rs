@@ -17,6 +17,7 @@ mod function_params;
 mod hooks;
 mod params;
 mod timeout;
+mod tls;
 
 use crate::engine::Engine;
 use crate::error::{CipError, Result};
@@ -149,6 +150,8 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
     eprintln!("listening: postgresql://{local}");
     let users = Arc::new(auth::Users::from_config(&engine.config.users)?);
     refuse_open_remote(&engine.config, &local)?;
+    let tls = tls::acceptor(&engine.config.server)?;
+    let tls_required = engine.config.server.tls_required;
     let connections = Arc::new(ConnectionManager::new());
     let slots = Arc::new(tokio::sync::Semaphore::new(
         engine.config.server.max_connections,
@@ -170,6 +173,7 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
         let engine = engine.clone();
         let connections = connections.clone();
         let users = users.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let _slot = slot;
             let ctx = match connection_session(&engine).await {
@@ -188,10 +192,13 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
                     query_hooks(&engine, copy_state.clone()),
                 )),
                 copy: Arc::new(copy::CopyReceiver { state: copy_state }),
-                startup: Arc::new(auth::Startup::new(users.clone(), connections.clone(), ctx)),
+                startup: Arc::new(
+                    auth::Startup::new(users.clone(), connections.clone(), ctx)
+                        .with_tls_required(tls_required),
+                ),
                 cancel: Arc::new(DefaultCancelHandler::new(connections)),
             };
-            if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
+            if let Err(e) = pgwire::tokio::process_socket(socket, tls, handlers).await {
                 tracing::debug!("connection from {peer} ended: {e}");
             }
         });
