@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod executor;
 pub mod functions;
 pub mod generate;
 pub mod http;

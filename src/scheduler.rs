@@ -53,6 +53,11 @@ async fn run_job(engine: Arc<Engine>, job: JobConfig, every: Duration) {
 pub async fn run_once(engine: &Engine, statement: &str) -> Result<u64> {
     let ctx = engine.session().await?;
     Actor::new("scheduler", Role::Owner).install(&ctx);
-    let batches = ctx.sql(statement).await?.collect().await?;
-    Ok(batches.iter().map(|b| b.num_rows() as u64).sum())
+    let statement = statement.to_string();
+    // On the execution runtime: a 3 s upgrade run must not hold up the connections.
+    crate::executor::run(async move {
+        let batches = ctx.sql(&statement).await?.collect().await?;
+        Ok(batches.iter().map(|b| b.num_rows() as u64).sum())
+    })
+    .await
 }

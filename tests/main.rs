@@ -2,6 +2,7 @@
 //! concern.
 
 mod campaigns;
+mod cancel;
 mod cli;
 mod clients;
 mod common;

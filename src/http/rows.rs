@@ -39,13 +39,18 @@ pub async fn query(
     params: Vec<ScalarValue>,
 ) -> Result<Vec<Map<String, Value>>, ApiError> {
     crate::metrics::QUERIES.add(1);
-    let df = ctx.sql(sql).await?;
-    let df = if params.is_empty() {
-        df
-    } else {
-        df.with_param_values(params)?
-    };
-    let batches = df.collect().await?;
+    let (ctx, sql) = (ctx.clone(), sql.to_string());
+    // On the execution runtime, so a heavy request does not hold up the server's connections.
+    let batches = crate::executor::run(async move {
+        let df = ctx.sql(&sql).await?;
+        let df = if params.is_empty() {
+            df
+        } else {
+            df.with_param_values(params)?
+        };
+        Ok(df.collect().await?)
+    })
+    .await?;
     to_json(&batches)
 }
 

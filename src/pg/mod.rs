@@ -6,6 +6,7 @@
 //! settings on one connection never leak into another, and errors keep their SQLSTATE.
 
 mod auth;
+mod cancel;
 mod catalog_rewrite;
 mod compat_functions;
 mod copy;
@@ -34,6 +35,7 @@ use tokio::net::TcpListener;
 /// The stock simple-query handler, with statement_timeout applied while rows are computed.
 struct Simple {
     inner: Arc<DfSessionService>,
+    cancel: Arc<cancel::ConnectionCancel>,
 }
 
 #[async_trait::async_trait]
@@ -56,14 +58,23 @@ impl SimpleQueryHandler for Simple {
             From<<C as futures::Sink<pgwire::messages::PgWireBackendMessage>>::Error>,
     {
         let deadline = timeout::deadline(client);
-        let responses = SimpleQueryHandler::do_query(self.inner.as_ref(), client, query).await?;
-        Ok(match deadline {
-            Some(d) => responses
-                .into_iter()
-                .map(|r| timeout::bounded(r, d))
-                .collect(),
-            None => responses,
-        })
+        let cancel = self.cancel.for_statement(client);
+        let responses = crate::executor::entered(SimpleQueryHandler::do_query(
+            self.inner.as_ref(),
+            client,
+            query,
+        ))
+        .await?;
+        Ok(responses
+            .into_iter()
+            .map(|r| {
+                let limits = timeout::Limits {
+                    deadline,
+                    cancel: cancel.clone(),
+                };
+                timeout::bounded(r, limits)
+            })
+            .collect())
     }
 }
 
@@ -73,13 +84,15 @@ struct Connection {
     ctx: Arc<datafusion::prelude::SessionContext>,
     copy: Arc<copy::CopyReceiver>,
     startup: Arc<auth::Startup>,
-    cancel: Arc<DefaultCancelHandler>,
+    cancels: Arc<cancel::Cancels>,
+    cancel: Arc<cancel::ConnectionCancel>,
 }
 
 impl PgWireServerHandlers for Connection {
     fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
         Arc::new(Simple {
             inner: self.service.clone(),
+            cancel: self.cancel.clone(),
         })
     }
 
@@ -87,6 +100,7 @@ impl PgWireServerHandlers for Connection {
         Arc::new(params::NumericParams {
             inner: self.service.clone(),
             ctx: self.ctx.clone(),
+            cancel: self.cancel.clone(),
         })
     }
 
@@ -99,7 +113,7 @@ impl PgWireServerHandlers for Connection {
     }
 
     fn cancel_handler(&self) -> Arc<impl CancelHandler> {
-        self.cancel.clone()
+        self.cancels.clone()
     }
 
     fn copy_handler(&self) -> Arc<impl pgwire::api::copy::CopyHandler> {
@@ -153,6 +167,7 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
     let tls = tls::acceptor(&engine.config.server)?;
     let tls_required = engine.config.server.tls_required;
     let connections = Arc::new(ConnectionManager::new());
+    let cancel_registry = Arc::new(cancel::CancelRegistry::default());
     let slots = Arc::new(tokio::sync::Semaphore::new(
         engine.config.server.max_connections,
     ));
@@ -174,6 +189,7 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
         let connections = connections.clone();
         let users = users.clone();
         let tls = tls.clone();
+        let cancel_registry = cancel_registry.clone();
         tokio::spawn(async move {
             let _slot = slot;
             let ctx = match connection_session(&engine).await {
@@ -196,7 +212,11 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
                     auth::Startup::new(users.clone(), connections.clone(), ctx)
                         .with_tls_required(tls_required),
                 ),
-                cancel: Arc::new(DefaultCancelHandler::new(connections)),
+                cancels: Arc::new(cancel::Cancels {
+                    registry: cancel_registry.clone(),
+                    default: DefaultCancelHandler::new(connections),
+                }),
+                cancel: Arc::new(cancel::ConnectionCancel::new(cancel_registry)),
             };
             if let Err(e) = pgwire::tokio::process_socket(socket, tls, handlers).await {
                 tracing::debug!("connection from {peer} ended: {e}");

@@ -21,6 +21,8 @@ pub struct NumericParams {
     /// The connection's session: statements whose table functions take parameters are
     /// planned again here once their values are known (function_params.rs).
     pub ctx: Arc<datafusion::prelude::SessionContext>,
+    /// This connection's cancel signal, for rows still streaming when a cancel arrives.
+    pub cancel: Arc<super::cancel::ConnectionCancel>,
 }
 
 type Stmt = <DfSessionService as ExtendedQueryHandler>::Statement;
@@ -52,18 +54,20 @@ impl ExtendedQueryHandler for NumericParams {
         PgWireError: From<<C as futures::Sink<PgWireBackendMessage>>::Error>,
     {
         let deadline = super::timeout::deadline(client);
-        let response = if let Some(p) = self.bound_functions(portal).await? {
-            self.inner.do_query(client, &p, max_rows).await?
-        } else {
-            match normalised(portal)? {
-                Some(p) => self.inner.do_query(client, &p, max_rows).await?,
-                None => self.inner.do_query(client, portal, max_rows).await?,
+        let cancel = self.cancel.for_statement(client);
+        let run = async {
+            if let Some(p) = self.bound_functions(portal).await? {
+                self.inner.do_query(client, &p, max_rows).await
+            } else {
+                match normalised(portal)? {
+                    Some(p) => self.inner.do_query(client, &p, max_rows).await,
+                    None => self.inner.do_query(client, portal, max_rows).await,
+                }
             }
         };
-        Ok(match deadline {
-            Some(d) => super::timeout::bounded(response, d),
-            None => response,
-        })
+        let response = crate::executor::entered(run).await?;
+        let limits = super::timeout::Limits { deadline, cancel };
+        Ok(super::timeout::bounded(response, limits))
     }
 }
 

@@ -2,6 +2,7 @@
 //! datafusion-postgres bounds planning; rows are computed as pgwire pulls them from the
 //! response stream, so that stream gets the deadline too. At the deadline the stream ends with
 //! 57014 and is dropped, which stops DataFusion's execution; the connection stays usable.
+//! A cancel request (cancel.rs) ends the stream the same way.
 
 use futures::StreamExt;
 use pgwire::api::results::{QueryResponse, Response};
@@ -19,29 +20,41 @@ pub fn statement_timeout<C: ClientInfo + ?Sized>(client: &C) -> Option<Duration>
         .map(Duration::from_millis)
 }
 
-fn canceled() -> PgWireError {
+fn canceled(why: &str) -> PgWireError {
+    crate::metrics::ERRORS.add(1);
     PgWireError::UserError(Box::new(ErrorInfo::new(
         "ERROR".into(),
         "57014".into(),
-        "canceling statement due to statement timeout".into(),
+        format!("canceling statement due to {why}"),
     )))
 }
 
-/// `response` whose rows stop with 57014 at `deadline`.
-pub fn bounded(response: Response, deadline: tokio::time::Instant) -> Response {
+/// What can end a statement early: its deadline and the connection's cancel signal.
+pub struct Limits {
+    pub deadline: Option<tokio::time::Instant>,
+    pub cancel: tokio::sync::watch::Receiver<u64>,
+}
+
+/// `response` whose rows stop with 57014 at the deadline or at a cancel request.
+pub fn bounded(response: Response, limits: Limits) -> Response {
     let Response::Query(mut query) = response else {
         return response;
     };
     let rows = std::mem::replace(query.data_rows(), Box::pin(futures::stream::empty()));
-    let limited = futures::stream::unfold(Some(rows), move |state| async move {
-        let mut rows = state?;
-        match tokio::time::timeout_at(deadline, rows.next()).await {
-            Ok(Some(row)) => Some((row, Some(rows))),
-            Ok(None) => None,
-            Err(_) => {
-                crate::metrics::ERRORS.add(1);
-                Some((Err(canceled()), None))
+    let rows = crate::executor::on_execution_runtime(rows);
+    let Limits { deadline, cancel } = limits;
+    let limited = futures::stream::unfold(Some((rows, cancel)), move |state| async move {
+        let (mut rows, mut cancel) = state?;
+        let timer = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
             }
+        };
+        tokio::select! {
+            row = rows.next() => row.map(|row| (row, Some((rows, cancel)))),
+            _ = timer => Some((Err(canceled("statement timeout")), None)),
+            Ok(()) = cancel.changed() => Some((Err(canceled("user request")), None)),
         }
     });
     let mut out = QueryResponse::new(query.row_schema(), limited);
