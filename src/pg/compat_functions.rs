@@ -19,8 +19,14 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(to_regtype());
     ctx.register_udf(ScalarUDF::from(CurrentSetting::new()));
     ctx.register_udf(ScalarUDF::from(JsonBuildObject::new()));
-    // cip has no sequences (no column is serial) and no indexes on its tables.
-    for name in ["pg_get_serial_sequence", "pg_get_indexdef"] {
+    // cip has no sequences (no column is serial), no indexes on its tables and no comments.
+    for name in [
+        "pg_get_serial_sequence",
+        "pg_get_indexdef",
+        "col_description",
+        "obj_description",
+        "shobj_description",
+    ] {
         ctx.register_udf(constant_udf(name, ScalarValue::Utf8(None)));
     }
     for name in ["pg_collation_is_visible", "pg_function_is_visible"] {

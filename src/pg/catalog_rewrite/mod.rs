@@ -14,7 +14,8 @@
 //! also the true answer). The vector columns (pg_index.indkey, pg_constraint.conkey, …) are
 //! text here ("1 2"), so `unnest(indkey)` and `generate_subscripts(indkey, 1)` are spelled
 //! over `string_to_array`. `pg_class.reloptions`, which datafusion-pg-catalog lacks, reads as
-//! NULL (cip tables have no storage options). User queries are never rewritten.
+//! NULL (cip tables have no storage options), `array(SELECT …)` is an `array_agg` subquery,
+//! and `pg_get_viewdef` reads information_schema.views. User queries are never rewritten.
 
 use super::copy_format::api;
 use async_trait::async_trait;
@@ -77,6 +78,77 @@ const VECTOR_COLUMNS: &[&str] = &[
     "stxkeys",
 ];
 
+/// `array(SELECT x …)`, which DataFusion does not have, as `(SELECT array_agg(x) …)` (psql's
+/// `\d+`). Over no rows that is NULL where PostgreSQL gives an empty array.
+fn array_of_subquery(expr: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::FunctionArguments;
+    let Expr::Function(f) = expr else {
+        return None;
+    };
+    if !f.name.to_string().eq_ignore_ascii_case("array") {
+        return None;
+    }
+    let FunctionArguments::Subquery(query) = &f.args else {
+        return None;
+    };
+    let mut query = query.clone();
+    name_unnest_columns(&mut query);
+    let output = subquery::unaggregated_projection(query.body.as_mut())?;
+    *output = parse_expr(&format!("array_agg({output})")).ok()?;
+    Some(Expr::Subquery(query))
+}
+
+/// `pg_get_viewdef(oid [, pretty])`: the view's SQL, which DataFusion keeps in
+/// information_schema.views, found by the relation's name.
+fn view_definition(expr: &Expr) -> Option<Expr> {
+    let Expr::Function(f) = expr else {
+        return None;
+    };
+    let name = f.name.to_string().to_lowercase();
+    if name.trim_start_matches("pg_catalog.") != "pg_get_viewdef" {
+        return None;
+    }
+    let args = f.args.to_string();
+    let oid = args
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .split(',')
+        .next()?
+        .trim()
+        .to_string();
+    parse_expr(&format!(
+        "(SELECT max(v.definition) FROM information_schema.views v \
+         JOIN pg_catalog.pg_class vc ON vc.relname = v.table_name WHERE vc.oid = {oid})"
+    ))
+    .ok()
+}
+
+/// `FROM unnest(v) x`: in PostgreSQL x is also the column's name; DataFusion names the column
+/// after the call, so the alias gets the column list `x(x)`.
+fn name_unnest_columns(query: &mut datafusion::sql::sqlparser::ast::Query) {
+    use datafusion::sql::sqlparser::ast::{SetExpr, TableAliasColumnDef, TableFactor};
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return;
+    };
+    for from in &mut select.from {
+        if let TableFactor::Table {
+            name,
+            alias: Some(alias),
+            args: Some(_),
+            ..
+        } = &mut from.relation
+        {
+            let is_unnest = name
+                .0
+                .last()
+                .is_some_and(|p| p.to_string().eq_ignore_ascii_case("unnest"));
+            if is_unnest && alias.columns.is_empty() {
+                alias.columns = vec![TableAliasColumnDef::from_name(alias.name.value.clone())];
+            }
+        }
+    }
+}
+
 /// `unnest(v)` / `generate_subscripts(v, 1)` over a vector column, spelled for text storage.
 fn vector_function(expr: &Expr) -> Option<Expr> {
     let Expr::Function(f) = expr else {
@@ -116,7 +188,13 @@ fn vector_function(expr: &Expr) -> Option<Expr> {
 /// The statement with every unaggregated scalar subquery's output wrapped in `max(…)`, or None
 /// when there is nothing to change (or it is not a catalog query).
 pub fn rewrite(statement: &Statement) -> Option<Statement> {
-    if !matches!(statement, Statement::Query(_)) || !reads_catalog(statement) {
+    // psql asks `SELECT pg_get_viewdef('16390'::oid, true)` with no FROM at all.
+    let catalog = reads_catalog(statement)
+        || statement
+            .to_string()
+            .to_ascii_lowercase()
+            .contains("pg_get_viewdef(");
+    if !matches!(statement, Statement::Query(_)) || !catalog {
         return None;
     }
     let mut statement = statement.clone();
@@ -134,7 +212,10 @@ pub fn rewrite(statement: &Statement) -> Option<Statement> {
                 return ControlFlow::Continue(());
             }
         }
-        if let Some(spelled) = vector_function(expr) {
+        let spelled = vector_function(expr)
+            .or_else(|| array_of_subquery(expr))
+            .or_else(|| view_definition(expr));
+        if let Some(spelled) = spelled {
             *expr = spelled;
             changed = true;
             return ControlFlow::Continue(());
