@@ -97,3 +97,53 @@ fn psql_lists_describes_queries_and_copies() {
     );
     assert!(!ok && err.contains("42P01"), "{err}");
 }
+
+#[test]
+fn psql_lists_functions_and_shows_view_definitions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    // \df lists cip's functions (from pg_proc, beside PostgreSQL's built-ins) with their
+    // arguments and result types.
+    let (ok, out, err) = psql(server.port, &["-c", "\\df"]);
+    assert!(ok, "{err}");
+    for f in [
+        "execute_upgrades",
+        "launch_campaign",
+        "mbgnbd_fit",
+        "yuan",
+        "ab_bucket",
+    ] {
+        assert!(out.contains(f), "\\df lacks {f}: {out}");
+    }
+    let (ok, out, err) = psql(server.port, &["-c", "\\df mbgnbd_p_alive"]);
+    assert!(
+        ok && out.contains("float8") && out.contains("frequency, recency, t, params"),
+        "{out}{err}"
+    );
+    // \d+ of a view: its columns and its definition.
+    let (ok, out, err) = psql(server.port, &["-c", "\\d+ segment_summary"]);
+    assert!(
+        ok && out.contains("customer_count") && out.contains("View definition"),
+        "{out}{err}"
+    );
+    // Settings drivers read with current_setting; an unknown one is 42704, as in PostgreSQL.
+    let (ok, out, err) = psql(
+        server.port,
+        &[
+            "-At",
+            "-c",
+            "SELECT current_setting('cip.as_of'), current_setting('server_version')",
+        ],
+    );
+    assert!(ok && out.trim() == "today|16.6", "{out}{err}");
+    let (ok, _, err) = psql(
+        server.port,
+        &[
+            "-c",
+            "\\set VERBOSITY verbose",
+            "-c",
+            "SELECT current_setting('no_such')",
+        ],
+    );
+    assert!(!ok && err.contains("42704"), "{err}");
+}

@@ -26,6 +26,7 @@ pub fn register(ctx: &SessionContext) {
         "col_description",
         "obj_description",
         "shobj_description",
+        "pg_get_function_sqlbody",
     ] {
         ctx.register_udf(constant_udf(name, ScalarValue::Utf8(None)));
     }

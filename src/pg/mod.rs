@@ -17,6 +17,7 @@ mod errors;
 mod function_params;
 mod hooks;
 mod params;
+mod pg_proc;
 mod timeout;
 mod tls;
 
@@ -127,6 +128,7 @@ async fn connection_session(engine: &Engine) -> Result<datafusion::prelude::Sess
     setup_pg_catalog(&ctx, "cip", Arc::new(AuthManager::default()))
         .map_err(|e| CipError::DataFusion(*e))?;
     compat_functions::register(&ctx);
+    pg_proc::register(&ctx).await?;
     Ok(ctx)
 }
 

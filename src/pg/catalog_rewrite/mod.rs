@@ -123,6 +123,54 @@ fn view_definition(expr: &Expr) -> Option<Expr> {
     .ok()
 }
 
+/// `pg_catalog.pg_proc p` read together with cip's own functions (pg_proc.rs), when it has an
+/// alias to keep (psql, JDBC); `pg_catalog.pg_proc.col` references would not survive one.
+struct WithCipFunctions {
+    changed: bool,
+}
+
+impl datafusion::sql::sqlparser::ast::VisitorMut for WithCipFunctions {
+    type Break = ();
+
+    fn pre_visit_table_factor(
+        &mut self,
+        factor: &mut datafusion::sql::sqlparser::ast::TableFactor,
+    ) -> ControlFlow<()> {
+        use datafusion::sql::sqlparser::ast::{SetExpr, Statement, TableFactor};
+        let TableFactor::Table {
+            name,
+            alias: Some(alias),
+            args: None,
+            ..
+        } = factor
+        else {
+            return ControlFlow::Continue(());
+        };
+        let name = name.to_string().to_ascii_lowercase();
+        if name != "pg_catalog.pg_proc" && name != "pg_proc" {
+            return ControlFlow::Continue(());
+        }
+        let union = "SELECT * FROM pg_catalog.pg_proc UNION ALL SELECT * FROM cip_pg_proc()";
+        let Ok(mut parsed) = Parser::parse_sql(&PostgreSqlDialect {}, union) else {
+            return ControlFlow::Continue(());
+        };
+        let Some(Statement::Query(query)) = parsed.pop() else {
+            return ControlFlow::Continue(());
+        };
+        if !matches!(query.body.as_ref(), SetExpr::SetOperation { .. }) {
+            return ControlFlow::Continue(());
+        }
+        *factor = TableFactor::Derived {
+            lateral: false,
+            subquery: query,
+            alias: Some(alias.clone()),
+            sample: None,
+        };
+        self.changed = true;
+        ControlFlow::Continue(())
+    }
+}
+
 /// `FROM unnest(v) x`: in PostgreSQL x is also the column's name; DataFusion names the column
 /// after the call, so the alias gets the column list `x(x)`.
 fn name_unnest_columns(query: &mut datafusion::sql::sqlparser::ast::Query) {
@@ -198,7 +246,9 @@ pub fn rewrite(statement: &Statement) -> Option<Statement> {
         return None;
     }
     let mut statement = statement.clone();
-    let mut changed = false;
+    let mut functions = WithCipFunctions { changed: false };
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(&mut statement, &mut functions);
+    let mut changed = functions.changed;
     let _ = visit_expressions_mut(&mut statement, |expr| {
         if let Expr::CompoundIdentifier(parts) = expr {
             if parts
