@@ -8,6 +8,7 @@ use crate::storage::{Store, StoreOptions};
 use crate::views::{self, ViewFile};
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::FunctionRegistry;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use std::sync::Arc;
@@ -78,6 +79,13 @@ impl Engine {
             .with_default_features()
             .build();
         cip_udfs::register_all(&mut state)?;
+        // The fits ask the session's StatementStop between iterations (armed per statement
+        // by pgwire; never set elsewhere, so they run to the end there).
+        let stop = Arc::new(crate::statement_stop::StatementStop::default());
+        for fit in cip_udfs::fits(Some(stop.fit_stop())) {
+            state.register_udaf(Arc::new(fit))?;
+        }
+        state.config_mut().set_extension(stop);
         let ctx = SessionContext::new_with_state(state);
         crate::functions::register(&ctx, &self.store)?;
         crate::campaigns::register(&ctx, &self.store, &self.config.campaigns);

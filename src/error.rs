@@ -169,6 +169,9 @@ fn execution_sqlstate(msg: &str) -> &'static str {
     let m = msg.to_ascii_lowercase();
     if m.contains("divide by zero") || m.contains("division by zero") {
         "22012"
+    } else if m.contains("canceling statement") {
+        // A model fit that gave up between iterations (cip-udfs' FitStop).
+        "57014"
     } else if m.contains("invalid argument") {
         // cip-udfs reports impossible arguments this way (negative counts, recency > t, ...).
         "22023"

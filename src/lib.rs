@@ -29,6 +29,7 @@ pub mod score;
 pub mod serve;
 pub mod settings;
 pub mod sql;
+pub mod statement_stop;
 pub mod storage;
 pub mod tiers;
 pub mod views;

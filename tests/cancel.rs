@@ -73,3 +73,50 @@ async fn a_cancel_request_stops_a_running_statement_with_57014() {
         assert_eq!(one, 1);
     }
 }
+
+/// CPU time (user + system, in clock ticks) the process has used.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc stat");
+    // Fields after the command name (which may hold spaces) start past the last ')'.
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+}
+
+/// A model fit runs its optimiser inside one poll, where dropping the stream cannot reach it;
+/// it asks the session's StatementStop between iterations, so a timeout ends the work too,
+/// not only the response.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_fit_stops_between_iterations_at_a_timeout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let c = server.connect().await;
+    // Eight million distinct synthetic customers: aggregated in about a second, then the
+    // optimiser runs for several more (8 s in all on this 2-core machine, debug build). The
+    // timeout falls inside the fit.
+    let fit = "SELECT bgnbd_fit(f, CASE WHEN f = 0 THEN 0 ELSE r + 1 END, t) FROM \
+               (SELECT CAST(value % 40 AS DOUBLE) AS f, CAST((value * 7919) % 997 AS DOUBLE) AS r, \
+               CAST(1000 + value % 100003 AS DOUBLE) AS t FROM generate_series(1, 8000000))";
+    c.batch_execute("SET statement_timeout = '3s'")
+        .await
+        .expect("set");
+    let e = c.query(fit, &[]).await.expect_err("timed out");
+    assert_eq!(e.code().map(|s| s.code()), Some("57014"), "{e:?}");
+    // Give a stopping fit one iteration to notice, then the server must be idle: a fit that
+    // went on would keep a core busy (100 ticks a second) for seconds more.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = cpu_ticks(server.pid());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let used = cpu_ticks(server.pid()) - before;
+    assert!(
+        used < 40,
+        "the server kept computing after the timeout: {used} ticks in 1.5 s"
+    );
+    let one: i64 = c.query_one("SELECT 1", &[]).await.expect("usable").get(0);
+    assert_eq!(one, 1);
+}

@@ -56,6 +56,10 @@ impl Server {
         Server { child, port }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub async fn connect(&self) -> tokio_postgres::Client {
         let (client, conn) = tokio_postgres::connect(
             &format!("host=127.0.0.1 port={} user=cip dbname=cip", self.port),

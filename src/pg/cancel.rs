@@ -28,19 +28,30 @@ pub struct ConnectionCancel {
     signal: Arc<watch::Sender<u64>>,
     registered: AtomicBool,
     registry: Arc<CancelRegistry>,
+    /// The session's check for computations that cannot be dropped mid-poll (model fits).
+    stop: Option<Arc<crate::statement_stop::StatementStop>>,
 }
 
 impl ConnectionCancel {
-    pub fn new(registry: Arc<CancelRegistry>) -> Self {
+    pub fn new(
+        registry: Arc<CancelRegistry>,
+        stop: Option<Arc<crate::statement_stop::StatementStop>>,
+    ) -> Self {
         ConnectionCancel {
             signal: Arc::new(watch::channel(0).0),
             registered: AtomicBool::new(false),
             registry,
+            stop,
         }
     }
 
-    /// A receiver that sees only cancels sent after this call (the statement starting now).
-    pub fn for_statement<C: ClientInfo + ?Sized>(&self, client: &C) -> watch::Receiver<u64> {
+    /// A receiver that sees only cancels sent after this call (the statement starting now,
+    /// which must end by `deadline` if it has one); the session's StatementStop follows both.
+    pub fn for_statement<C: ClientInfo + ?Sized>(
+        &self,
+        client: &C,
+        deadline: Option<tokio::time::Instant>,
+    ) -> watch::Receiver<u64> {
         if !self.registered.swap(true, Ordering::AcqRel) {
             // Statements run after start-up, when the client has been given its key.
             let (pid, secret) = client.pid_and_secret_key();
@@ -58,7 +69,11 @@ impl ConnectionCancel {
                 );
             }
         }
-        self.signal.subscribe()
+        let receiver = self.signal.subscribe();
+        if let Some(stop) = &self.stop {
+            stop.arm(receiver.clone(), deadline);
+        }
+        receiver
     }
 }
 

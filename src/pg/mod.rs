@@ -59,7 +59,7 @@ impl SimpleQueryHandler for Simple {
             From<<C as futures::Sink<pgwire::messages::PgWireBackendMessage>>::Error>,
     {
         let deadline = timeout::deadline(client);
-        let cancel = self.cancel.for_statement(client);
+        let cancel = self.cancel.for_statement(client, deadline);
         let responses = crate::executor::entered(SimpleQueryHandler::do_query(
             self.inner.as_ref(),
             client,
@@ -203,6 +203,7 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
             };
             let copy_state = copy::CopyState::default();
             let ctx = Arc::new(ctx);
+            let stop = crate::statement_stop::StatementStop::of(&ctx);
             let handlers = Connection {
                 ctx: ctx.clone(),
                 service: Arc::new(DfSessionService::new_with_hooks(
@@ -218,7 +219,7 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
                     registry: cancel_registry.clone(),
                     default: DefaultCancelHandler::new(connections),
                 }),
-                cancel: Arc::new(cancel::ConnectionCancel::new(cancel_registry)),
+                cancel: Arc::new(cancel::ConnectionCancel::new(cancel_registry, stop)),
             };
             if let Err(e) = pgwire::tokio::process_socket(socket, tls, handlers).await {
                 tracing::debug!("connection from {peer} ended: {e}");

@@ -54,7 +54,7 @@ impl ExtendedQueryHandler for NumericParams {
         PgWireError: From<<C as futures::Sink<PgWireBackendMessage>>::Error>,
     {
         let deadline = super::timeout::deadline(client);
-        let cancel = self.cancel.for_statement(client);
+        let cancel = self.cancel.for_statement(client, deadline);
         let run = async {
             if let Some(p) = self.bound_functions(portal).await? {
                 self.inner.do_query(client, &p, max_rows).await

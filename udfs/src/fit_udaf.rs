@@ -11,7 +11,7 @@ use crate::docs;
 use crate::gamma_gamma;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, StructArray};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields};
-use datafusion::common::{exec_err, Result, ScalarValue};
+use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
     Accumulator, AggregateUDFImpl, Documentation, Signature, Volatility,
@@ -62,10 +62,36 @@ impl Model {
     }
 }
 
+/// Asked between optimiser iterations whether to give up (the statement was cancelled or ran
+/// past its timeout). A server gives each connection's fits its own; the default never stops.
+#[derive(Clone)]
+pub struct FitStop(pub Arc<dyn Fn() -> bool + Send + Sync>);
+
+impl std::fmt::Debug for FitStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FitStop")
+    }
+}
+
+impl PartialEq for FitStop {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for FitStop {}
+
+impl std::hash::Hash for FitStop {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (Arc::as_ptr(&self.0) as *const () as usize).hash(state);
+    }
+}
+
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct FitUdaf {
     model: Model,
     signature: Signature,
+    stop: Option<FitStop>,
 }
 
 impl FitUdaf {
@@ -73,7 +99,14 @@ impl FitUdaf {
         FitUdaf {
             model,
             signature: Signature::user_defined(Volatility::Immutable),
+            stop: None,
         }
+    }
+
+    /// The same fit, giving up with 57014 when `stop` says so.
+    pub fn with_stop(mut self, stop: FitStop) -> Self {
+        self.stop = Some(stop);
+        self
     }
 }
 
@@ -114,6 +147,7 @@ impl AggregateUDFImpl for FitUdaf {
             model: self.model,
             penalizer,
             rows: HashMap::default(),
+            stop: self.stop.clone(),
         }))
     }
 
@@ -131,6 +165,13 @@ impl AggregateUDFImpl for FitUdaf {
     }
 }
 
+/// The error of a fit that gave up on a cancel or a timeout (the engine maps it to 57014).
+fn cancelled(name: &str) -> datafusion::error::DataFusionError {
+    datafusion::error::DataFusionError::Execution(format!(
+        "{name}: canceling statement due to user request or statement timeout"
+    ))
+}
+
 /// Distinct figures → how many customers share them. Keys are the f64 bit patterns of the
 /// data columns (padded to three).
 #[derive(Debug)]
@@ -138,6 +179,7 @@ struct FitAccumulator {
     model: Model,
     penalizer: f64,
     rows: HashMap<[u64; 3], f64>,
+    stop: Option<FitStop>,
 }
 
 impl FitAccumulator {
@@ -219,7 +261,8 @@ impl Accumulator for FitAccumulator {
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
         let rows = self.rows.iter().map(|(k, w)| (k.map(f64::from_bits), *w));
-        let never = || false;
+        let stop = self.stop.clone();
+        let never = move || stop.as_ref().is_some_and(|s| (s.0)());
         let (params, ll, n) = match self.model {
             Model::BgNbd(variant) => {
                 let customers: Vec<bgnbd::Customer> = rows
@@ -237,7 +280,7 @@ impl Accumulator for FitAccumulator {
                         f.n,
                     ),
                     Ok(None) => return Ok(self.null_result()),
-                    Err(_) => return exec_err!("{}: cancelled", self.model.name()),
+                    Err(_) => return Err(cancelled(self.model.name())),
                 }
             }
             Model::GammaGamma => {
@@ -255,7 +298,7 @@ impl Accumulator for FitAccumulator {
                         f.n,
                     ),
                     Ok(None) => return Ok(self.null_result()),
-                    Err(_) => return exec_err!("{}: cancelled", self.model.name()),
+                    Err(_) => return Err(cancelled(self.model.name())),
                 }
             }
         };
@@ -271,5 +314,31 @@ impl Accumulator for FitAccumulator {
 
     fn size(&self) -> usize {
         std::mem::size_of_val(self) + self.rows.capacity() * (24 + 8 + 8)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::prelude::SessionContext;
+
+    /// A fit whose stop says yes gives up with the cancel message (57014 in the engine)
+    /// instead of running its optimiser to the end; one whose stop says no fits.
+    #[tokio::test]
+    async fn a_fit_gives_up_when_its_stop_says_so() {
+        let sql = "SELECT mbgnbd_fit(f, CASE WHEN f = 0 THEN 0 ELSE f + 1 END, 60) \
+                   FROM (SELECT CAST(value % 5 AS DOUBLE) AS f FROM generate_series(1, 1000))";
+        for stop in [true, false] {
+            let ctx = SessionContext::new();
+            for f in crate::fits(Some(FitStop(Arc::new(move || stop)))) {
+                ctx.register_udaf(f);
+            }
+            let result = ctx.sql(sql).await.expect("plan").collect().await;
+            match (stop, result) {
+                (true, Err(e)) => assert!(e.to_string().contains("canceling statement"), "{e}"),
+                (false, Ok(batches)) => assert_eq!(batches[0].num_rows(), 1),
+                (stop, other) => panic!("stop={stop}: {other:?}"),
+            }
+        }
     }
 }

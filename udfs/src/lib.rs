@@ -24,6 +24,7 @@ use bgnbd::Variant;
 use datafusion::common::Result;
 use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
+pub use fit_udaf::FitStop;
 use fit_udaf::{FitUdaf, Model};
 use model_udfs::{Func, ModelUdf};
 use std::sync::Arc;
@@ -46,13 +47,24 @@ pub fn scalar_udfs() -> Vec<ScalarUDF> {
 
 /// Every cip aggregate function.
 pub fn aggregate_udfs() -> Vec<AggregateUDF> {
+    fits(None)
+}
+
+/// The model fits; with `stop`, each gives up between iterations when it returns true.
+pub fn fits(stop: Option<FitStop>) -> Vec<AggregateUDF> {
     [
         Model::BgNbd(Variant::Bg),
         Model::BgNbd(Variant::Mbg),
         Model::GammaGamma,
     ]
     .into_iter()
-    .map(|m| AggregateUDF::from(FitUdaf::new(m)))
+    .map(|m| {
+        let fit = FitUdaf::new(m);
+        AggregateUDF::from(match &stop {
+            Some(s) => fit.with_stop(s.clone()),
+            None => fit,
+        })
+    })
     .collect()
 }
 
