@@ -97,7 +97,7 @@ impl Engine {
     }
 
     /// A new session's `cip.*` settings: the configured time zone and day cut-off.
-    fn default_options(&self) -> crate::settings::CipOptions {
+    pub fn default_options(&self) -> crate::settings::CipOptions {
         let mut o = crate::settings::CipOptions::default();
         o.timezone = self.config.time.timezone.clone();
         o.day_cutoff = self.config.time.day_cutoff.clone();

@@ -1,6 +1,7 @@
 //! cip's integration tests: one test binary (CI builds and links it once), one module per
 //! concern.
 
+mod bi_tools;
 mod campaigns;
 mod cancel;
 mod cli;

@@ -192,6 +192,8 @@ impl ScalarUDFImpl for CurrentSetting {
                     .map(|e| e.value.clone().unwrap_or_default())
             } else if name == "server_version" {
                 Some(crate::functions::PG_COMPAT_VERSION.to_string())
+            } else if name == "server_version_num" {
+                Some(server_version_num())
             } else if let Some((_, v)) = PG_SETTINGS.iter().find(|(n, _)| *n == name) {
                 Some(v.to_string())
             } else {
@@ -220,6 +222,14 @@ impl ScalarUDFImpl for CurrentSetting {
         }
         Ok(ColumnarValue::Array(Arc::new(StringArray::from(out))))
     }
+}
+
+/// "16.6" → "160006", as PostgreSQL spells its version for programs.
+fn server_version_num() -> String {
+    let mut parts = crate::functions::PG_COMPAT_VERSION.split('.');
+    let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(16);
+    let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    (major * 10_000 + minor).to_string()
 }
 
 /// A function whose answer is the same for any arguments.

@@ -18,6 +18,7 @@ mod function_params;
 mod hooks;
 mod params;
 mod pg_proc;
+mod reset;
 mod timeout;
 mod tls;
 
@@ -148,6 +149,9 @@ fn query_hooks(engine: &Engine, copy_state: copy::CopyState) -> Vec<Arc<dyn Quer
         Arc::new(copy_out::CopyToHook),
         Arc::new(hooks::CommandTagHook),
         Arc::new(hooks::CipSettingsHook),
+        Arc::new(reset::ResetHook {
+            defaults: engine.default_options(),
+        }),
         Arc::new(cursor::CursorStatementHook),
         Arc::new(set_show::SetShowHook),
         Arc::new(transactions::TransactionStatementHook),
