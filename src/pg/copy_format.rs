@@ -19,6 +19,19 @@ pub fn api(e: DataFusionError) -> PgWireError {
     PgWireError::ApiError(Box::new(e))
 }
 
+/// Runs `sql` (a statement that stands for the one the client sent) and answers with its rows
+/// in text.
+pub async fn answer_with(
+    ctx: &datafusion::prelude::SessionContext,
+    sql: &str,
+) -> pgwire::error::PgWireResult<pgwire::api::results::Response> {
+    let df = ctx.sql(sql).await.map_err(api)?;
+    let format = pgwire::api::portal::Format::UnifiedText;
+    let resp =
+        datafusion_postgres::arrow_pg::datatypes::df::encode_dataframe(df, &format, None).await?;
+    Ok(pgwire::api::results::Response::Query(resp))
+}
+
 /// The plan a Parse of a statement that returns no rows describes (NoData): parsing such a
 /// statement must not act, only describe.
 pub fn no_rows_plan() -> LogicalPlan {

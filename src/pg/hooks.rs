@@ -25,15 +25,7 @@ impl QueryHook for ShowFunctionsHook {
         _client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
         let sql = crate::functions::show_functions_sql(statement)?;
-        let run = async {
-            let df = ctx.sql(&sql).await.map_err(api)?;
-            let format = pgwire::api::portal::Format::UnifiedText;
-            let resp =
-                datafusion_postgres::arrow_pg::datatypes::df::encode_dataframe(df, &format, None)
-                    .await?;
-            Ok(Response::Query(resp))
-        };
-        Some(run.await)
+        Some(super::copy_format::answer_with(ctx, &sql).await)
     }
 
     async fn handle_extended_parse_query(

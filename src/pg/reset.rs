@@ -36,6 +36,19 @@ impl ResetHook {
         matches!(statement, Statement::Reset(_) | Statement::Discard { .. })
     }
 
+    /// The response for a RESET or DISCARD, None for any other statement.
+    async fn answer(
+        &self,
+        statement: &Statement,
+        ctx: &SessionContext,
+        client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        if !Self::handles(statement) {
+            return None;
+        }
+        Some(self.run(statement, ctx, client).await)
+    }
+
     async fn run(
         &self,
         statement: &Statement,
@@ -128,10 +141,7 @@ impl QueryHook for ResetHook {
         ctx: &SessionContext,
         client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
-        if !Self::handles(statement) {
-            return None;
-        }
-        Some(self.run(statement, ctx, client).await)
+        self.answer(statement, ctx, client).await
     }
 
     async fn handle_extended_parse_query(
@@ -152,9 +162,6 @@ impl QueryHook for ResetHook {
         ctx: &SessionContext,
         client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
-        if !Self::handles(statement) {
-            return None;
-        }
-        Some(self.run(statement, ctx, client).await)
+        self.answer(statement, ctx, client).await
     }
 }

@@ -315,15 +315,7 @@ impl QueryHook for CatalogSubqueryHook {
         _client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
         let rewritten = rewrite(statement)?;
-        let run = async {
-            let df = ctx.sql(&rewritten.to_string()).await.map_err(api)?;
-            let format = pgwire::api::portal::Format::UnifiedText;
-            let resp =
-                datafusion_postgres::arrow_pg::datatypes::df::encode_dataframe(df, &format, None)
-                    .await?;
-            Ok(Response::Query(resp))
-        };
-        Some(run.await)
+        Some(super::copy_format::answer_with(ctx, &rewritten.to_string()).await)
     }
 
     async fn handle_extended_parse_query(
