@@ -17,6 +17,7 @@ use std::sync::Arc;
 /// Registers the functions below on one session.
 pub fn register(ctx: &SessionContext) {
     ctx.register_udf(to_regtype());
+    ctx.register_udf(pg_size_pretty());
     ctx.register_udf(ScalarUDF::from(CurrentSetting::new()));
     ctx.register_udf(ScalarUDF::from(JsonBuildObject::new()));
     // cip has no sequences (no column is serial), no indexes on its tables and no comments.
@@ -29,6 +30,15 @@ pub fn register(ctx: &SessionContext) {
         "pg_get_function_sqlbody",
     ] {
         ctx.register_udf(constant_udf(name, ScalarValue::Utf8(None)));
+    }
+    // Sizes on disk are not tracked per relation (a table is Parquet parts and a log).
+    for name in [
+        "pg_table_size",
+        "pg_database_size",
+        "pg_tablespace_size",
+        "pg_indexes_size",
+    ] {
+        ctx.register_udf(constant_udf(name, ScalarValue::Int64(None)));
     }
     for name in ["pg_collation_is_visible", "pg_function_is_visible"] {
         // One schema on the search path: everything that exists is visible.
@@ -232,6 +242,43 @@ fn server_version_num() -> String {
     (major * 10_000 + minor).to_string()
 }
 
+/// `pg_size_pretty(bytes)` as PostgreSQL writes it: bytes below 10 kB, then kB, MB, GB, TB,
+/// PB, each step dividing by 1024 and rounding half away from zero.
+fn size_pretty(bytes: i64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    if bytes.unsigned_abs() < 10 * 1024 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64;
+    for unit in UNITS {
+        value = (value / 1024.0).round();
+        if value.abs() < 10.0 * 1024.0 || unit == "PB" {
+            return format!("{value:.0} {unit}");
+        }
+    }
+    format!("{value:.0} PB")
+}
+
+fn pg_size_pretty() -> ScalarUDF {
+    create_udf(
+        "pg_size_pretty",
+        vec![DataType::Int64],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let Some(sizes) = arrays[0]
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::Int64Array>()
+            else {
+                return exec_err!("pg_size_pretty expects a bigint");
+            };
+            let out: StringArray = sizes.iter().map(|s| s.map(size_pretty)).collect();
+            Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
+        }),
+    )
+}
+
 /// A function whose answer is the same for any arguments.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct Constant {
@@ -365,5 +412,14 @@ mod tests {
         assert_eq!(regtype_of("pg_catalog.text"), Some(25));
         assert_eq!(regtype_of("Character Varying"), Some(1043));
         assert_eq!(regtype_of("hstore"), None);
+    }
+
+    #[test]
+    fn sizes_read_as_postgresql_writes_them() {
+        assert_eq!(size_pretty(0), "0 bytes");
+        assert_eq!(size_pretty(10239), "10239 bytes");
+        assert_eq!(size_pretty(10240), "10 kB");
+        assert_eq!(size_pretty(1_000_000), "977 kB");
+        assert_eq!(size_pretty(123_456_789), "118 MB");
     }
 }

@@ -13,8 +13,9 @@
 //! cannot run (SQLAlchemy's identity-column options: cip has no identity columns, so NULL is
 //! also the true answer). The vector columns (pg_index.indkey, pg_constraint.conkey, …) are
 //! text here ("1 2"), so `unnest(indkey)` and `generate_subscripts(indkey, 1)` are spelled
-//! over `string_to_array`. `pg_class.reloptions`, which datafusion-pg-catalog lacks, reads as
-//! NULL (cip tables have no storage options), `array(SELECT …)` is an `array_agg` subquery,
+//! over `string_to_array`. `pg_class.reloptions`, which datafusion-pg-catalog lacks, and the
+//! access lists (`proacl`, `relacl`, `attacl`, …, text here) read as NULL arrays (cip tables have
+//! no storage options; default privileges), `array(SELECT …)` is an `array_agg` subquery,
 //! and `pg_get_viewdef` reads information_schema.views. User queries are never rewritten.
 
 use super::copy_format::api;
@@ -60,6 +61,18 @@ pub(super) fn parse_expr(
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_expr())
 }
+
+/// Array columns psql reads that datafusion-pg-catalog lacks (reloptions) or stores as text
+/// (the access lists): NULL arrays, which is what PostgreSQL has for default privileges and
+/// no storage options.
+const NULL_ARRAY_COLUMNS: &[&str] = &[
+    "reloptions",
+    "proacl",
+    "relacl",
+    "nspacl",
+    "attacl",
+    "datacl",
+];
 
 /// Catalog columns PostgreSQL types as int2vector / oidvector and datafusion-pg-catalog stores
 /// as space-separated text.
@@ -250,11 +263,14 @@ pub fn rewrite(statement: &Statement) -> Option<Statement> {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(&mut statement, &mut functions);
     let mut changed = functions.changed;
     let _ = visit_expressions_mut(&mut statement, |expr| {
-        if let Expr::CompoundIdentifier(parts) = expr {
-            if parts
-                .last()
-                .is_some_and(|p| p.value.eq_ignore_ascii_case("reloptions"))
-            {
+        let column = match expr {
+            Expr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.to_ascii_lowercase()),
+            Expr::Identifier(ident) => Some(ident.value.to_ascii_lowercase()),
+            _ => None,
+        };
+        if let Some(last) = column {
+            let last = Some(last);
+            if last.is_some_and(|c| NULL_ARRAY_COLUMNS.contains(&c.as_str())) {
                 if let Ok(null) = parse_expr("CAST(NULL AS TEXT[])") {
                     *expr = null;
                     changed = true;
