@@ -120,6 +120,11 @@ fn psql_lists_functions_and_shows_view_definitions() {
         ok && out.contains("float8") && out.contains("frequency, recency, t, params"),
         "{out}{err}"
     );
+    // The verbose forms run too (sizes are not tracked per relation, so they are empty).
+    for verbose in ["\\df+ yuan", "\\dt+", "\\dv+", "\\l+", "\\d+ members"] {
+        let (ok, out, err) = psql(server.port, &["-c", verbose]);
+        assert!(ok, "{verbose}: {out}{err}");
+    }
     // \d+ of a view: its columns and its definition.
     let (ok, out, err) = psql(server.port, &["-c", "\\d+ segment_summary"]);
     assert!(
