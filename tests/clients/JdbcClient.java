@@ -59,6 +59,27 @@ public class JdbcClient {
         }
       }
 
+      // A side-effecting table function with a bound parameter acts once, when executed.
+      String eligible = null;
+      try (Statement st = c.createStatement();
+           ResultSet rs = st.executeQuery("SELECT member_id FROM upgrade_evaluation WHERE eligible ORDER BY member_id LIMIT 1")) {
+        if (rs.next()) eligible = rs.getString(1);
+      }
+      check(eligible != null, "a member due an upgrade");
+      int[] upgraded = new int[2];
+      try (PreparedStatement ps = c.prepareStatement("SELECT member_id, to_tier FROM execute_upgrades(?)")) {
+        for (int run = 0; run < 2; run++) {
+          ps.setString(1, eligible);
+          try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+              check(rs.getString(1).equals(eligible), "upgraded " + rs.getString(1));
+              upgraded[run]++;
+            }
+          }
+        }
+      }
+      check(upgraded[0] >= 1 && upgraded[1] == 0, "execute_upgrades acted once: " + upgraded[0] + ", " + upgraded[1]);
+
       try (Statement st = c.createStatement()) {
         String[][] cases = {
           {"SELECT * FROM no_such_table", "42P01"},

@@ -52,7 +52,16 @@ def psycopg_server_side_parameters():
                 conn.rollback()
             else:
                 raise AssertionError(f"{sql} did not raise {exc.__name__}")
-        print(f"psycopg: parameters ok, segment counts {counts}")
+        # A side-effecting table function with a server-side parameter acts once, at execute.
+        eligible = conn.execute(
+            "SELECT member_id FROM upgrade_evaluation WHERE eligible ORDER BY member_id LIMIT 1"
+        ).fetchone()
+        assert eligible, "the generated chain has a member due an upgrade"
+        first = conn.execute("SELECT * FROM execute_upgrades(%s)", [eligible[0]]).fetchall()
+        again = conn.execute("SELECT * FROM execute_upgrades(%s)", [eligible[0]]).fetchall()
+        assert len(first) >= 1 and all(r[0] == eligible[0] for r in first), first
+        assert again == [], again
+        print(f"psycopg: parameters ok, segment counts {counts}, upgraded {eligible[0]} once")
 
 
 def sqlalchemy_reflects_every_table_and_view():

@@ -28,6 +28,16 @@ async function main() {
     assert.ok(Number(r.rows[0].n) > 0, `${seg} has members`);
   }
 
+  // A side-effecting table function with a parameter acts once, when executed.
+  const due = await client.query('SELECT member_id FROM upgrade_evaluation WHERE eligible ORDER BY member_id LIMIT 1');
+  assert.equal(due.rows.length, 1, 'a member due an upgrade');
+  const memberId = due.rows[0].member_id;
+  const first = await client.query('SELECT * FROM execute_upgrades($1)', [memberId]);
+  const again = await client.query('SELECT * FROM execute_upgrades($1)', [memberId]);
+  assert.ok(first.rows.length >= 1 && first.rows.every((r) => r.member_id === memberId), JSON.stringify(first.rows));
+  assert.equal(again.rows.length, 0);
+  console.log(`execute_upgrades($1): ${memberId} upgraded once`);
+
   await assert.rejects(client.query('SELECT * FROM no_such_table WHERE x = $1', [1]), (e) => e.code === '42P01');
   await assert.rejects(client.query('SELECT 1/0'), (e) => e.code === '22012');
 
