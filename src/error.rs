@@ -153,6 +153,7 @@ fn plan_sqlstate(msg: &str) -> &'static str {
         "42883"
     } else if m.contains("no function matches")
         || m.contains("failed to coerce")
+        || m.contains("cannot coerce")
         || m.contains("cannot infer common")
         || m.contains("type mismatch")
         || m.contains("cannot be cast")

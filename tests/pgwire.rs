@@ -151,6 +151,13 @@ async fn queries_parameters_writes_and_sqlstates_over_the_wire() {
             "INSERT INTO members (member_id) VALUES ('M2')",
             SqlState::UNIQUE_VIOLATION,
         ),
+        ("SELECT no_such_function(1)", SqlState::UNDEFINED_FUNCTION),
+        ("SELECT abs('x')", SqlState::DATATYPE_MISMATCH),
+        ("SELECT 1 + 'a'", SqlState::DATATYPE_MISMATCH),
+        (
+            "SELECT CAST('x' AS INT)",
+            SqlState::INVALID_TEXT_REPRESENTATION,
+        ),
     ] {
         let e = a.simple_query(sql).await.expect_err(sql);
         assert_eq!(code(&e), want.code(), "{sql}: {e:?}");
@@ -529,6 +536,29 @@ async fn integer_and_float_parameters_compare_with_decimal_columns() {
         .expect("cast")
         .get(0);
     assert_eq!(n, 2);
+}
+
+/// Over the memory pool: 53200 on the wire, and the server keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_over_the_memory_pool_gets_53200_over_the_wire() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("cip.toml");
+    std::fs::write(&cfg, "[engine]\nmemory_limit = \"2MiB\"\n").expect("config");
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &["--config", cfg.to_str().expect("path")],
+    );
+    let c = server.connect().await;
+    let big = "SELECT v % 1000 AS k, array_agg(repeat('x', 100) || v) AS a \
+               FROM generate_series(1, 300000) AS t(v) GROUP BY 1";
+    let e = c.simple_query(big).await.expect_err("over the pool");
+    assert_eq!(code(&e), "53200", "{e:?}");
+    let one: i64 = c
+        .query_one("SELECT 1", &[])
+        .await
+        .expect("still serving")
+        .get(0);
+    assert_eq!(one, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -187,7 +187,10 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             tracing::warn!("refusing {peer}: server.max_connections reached");
-            tokio::spawn(async move { refuse_too_many(&mut socket).await });
+            tokio::spawn(async move {
+                let message = "sorry, too many clients already (server.max_connections)";
+                refuse(&mut socket, "53300", message).await
+            });
             continue;
         };
         crate::metrics::CONNECTIONS.add(1);
@@ -202,6 +205,8 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
                 Ok(ctx) => ctx,
                 Err(e) => {
                     tracing::error!("cannot open a session for {peer}: {e}");
+                    let message = format!("cannot open a session: {e}");
+                    refuse(&mut socket, e.sqlstate(), &message).await;
                     return;
                 }
             };
@@ -247,19 +252,16 @@ fn refuse_open_remote(config: &crate::config::Config, local: &std::net::SocketAd
     Ok(())
 }
 
-/// Answers a connection over the cap the way PostgreSQL does: a FATAL 53300 error message,
+/// Refuses a connection the way PostgreSQL refuses one over its cap: a FATAL error message,
 /// then close. libpq shows it whether it sent a startup or an SSL request first.
-async fn refuse_too_many(socket: &mut tokio::net::TcpStream) {
+async fn refuse(socket: &mut tokio::net::TcpStream, code: &str, message: &str) {
     use tokio::io::AsyncWriteExt;
     let mut fields = Vec::new();
     for (tag, value) in [
         (b'S', "FATAL"),
         (b'V', "FATAL"),
-        (b'C', "53300"),
-        (
-            b'M',
-            "sorry, too many clients already (server.max_connections)",
-        ),
+        (b'C', code),
+        (b'M', message),
     ] {
         fields.push(tag);
         fields.extend_from_slice(value.as_bytes());

@@ -62,11 +62,13 @@ pub async fn register(ctx: &SessionContext) -> Result<()> {
 
 async fn cip_functions(ctx: &SessionContext) -> Result<Vec<Function>> {
     let batches = ctx
-        .sql("SELECT name, kind, syntax FROM cip_functions ORDER BY name")
+        // No ORDER BY: a sort reserves memory from the pool, and opening a session must not
+        // depend on the pool's size. The rows are ordered here instead.
+        .sql("SELECT name, kind, syntax FROM cip_functions")
         .await?
         .collect()
         .await?;
-    let mut out = Vec::new();
+    let mut listed = Vec::new();
     for b in &batches {
         let col = |i: usize| b.column(i).as_any().downcast_ref::<StringArray>().cloned();
         let (Some(names), Some(kinds), Some(syntax)) = (col(0), col(1), col(2)) else {
@@ -91,8 +93,8 @@ async fn cip_functions(ctx: &SessionContext) -> Result<Vec<Function>> {
                     scalar_result(ctx, name, arity).unwrap_or_else(|| "any".to_string())
                 }
             };
-            out.push(Function {
-                oid: FIRST_OID + out.len() as i32,
+            listed.push(Function {
+                oid: 0,
                 name: name.to_string(),
                 kind,
                 arguments,
@@ -100,7 +102,11 @@ async fn cip_functions(ctx: &SessionContext) -> Result<Vec<Function>> {
             });
         }
     }
-    Ok(out)
+    listed.sort_by(|a, b| a.name.cmp(&b.name));
+    for (i, f) in listed.iter_mut().enumerate() {
+        f.oid = FIRST_OID + i as i32;
+    }
+    Ok(listed)
 }
 
 /// The PostgreSQL name of a scalar function's return type: asked of the function with its
