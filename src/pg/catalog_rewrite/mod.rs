@@ -106,7 +106,7 @@ fn array_of_subquery(expr: &Expr) -> Option<Expr> {
     };
     let mut query = query.clone();
     name_unnest_columns(&mut query);
-    let output = subquery::unaggregated_projection(query.body.as_mut())?;
+    let output = subquery::single_output(query.body.as_mut())?;
     *output = parse_expr(&format!("array_agg({output})")).ok()?;
     Some(Expr::Subquery(query))
 }
@@ -268,15 +268,12 @@ pub fn rewrite(statement: &Statement) -> Option<Statement> {
             Expr::Identifier(ident) => Some(ident.value.to_ascii_lowercase()),
             _ => None,
         };
-        if let Some(last) = column {
-            let last = Some(last);
-            if last.is_some_and(|c| NULL_ARRAY_COLUMNS.contains(&c.as_str())) {
-                if let Ok(null) = parse_expr("CAST(NULL AS TEXT[])") {
-                    *expr = null;
-                    changed = true;
-                }
-                return ControlFlow::Continue(());
+        if column.is_some_and(|c| NULL_ARRAY_COLUMNS.contains(&c.as_str())) {
+            if let Ok(null) = parse_expr("CAST(NULL AS TEXT[])") {
+                *expr = null;
+                changed = true;
             }
+            return ControlFlow::Continue(());
         }
         let spelled = vector_function(expr)
             .or_else(|| array_of_subquery(expr))
@@ -368,6 +365,19 @@ mod tests {
         Parser::parse_sql(&PostgreSqlDialect {}, sql)
             .expect("test SQL parses")
             .remove(0)
+    }
+
+    #[test]
+    fn nested_array_subqueries_become_array_agg() {
+        // psql's \\dp nests one array(SELECT …) in another's output.
+        let s = parse(
+            "SELECT array_to_string(ARRAY(SELECT a.attname || array_to_string(array(\
+             SELECT r.rolname FROM pg_catalog.pg_roles r), ',') \
+             FROM pg_catalog.pg_attribute a), ';')",
+        );
+        let out = rewrite(&s).expect("rewritten").to_string();
+        assert!(!out.to_ascii_lowercase().contains("array(select"), "{out}");
+        assert_eq!(out.matches("array_agg(").count(), 2, "{out}");
     }
 
     #[test]

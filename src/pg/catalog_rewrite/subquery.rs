@@ -22,6 +22,17 @@ const AGGREGATES: &[&str] = &[
 
 /// The projection of a scalar subquery that is neither aggregated nor grouped, if any.
 pub(super) fn unaggregated_projection(body: &mut SetExpr) -> Option<&mut Expr> {
+    let expr = single_output(body)?;
+    let text = expr.to_string().to_lowercase();
+    if AGGREGATES.iter().any(|a| text.contains(a)) {
+        return None;
+    }
+    Some(expr)
+}
+
+/// The one output of an ungrouped SELECT, aggregated or not (`array(SELECT …)` wraps it in
+/// array_agg whatever it holds: psql nests one array(…) inside another's output).
+pub(super) fn single_output(body: &mut SetExpr) -> Option<&mut Expr> {
     let SetExpr::Select(select) = body else {
         return None;
     };
@@ -32,15 +43,10 @@ pub(super) fn unaggregated_projection(body: &mut SetExpr) -> Option<&mut Expr> {
     if grouped || select.projection.len() != 1 {
         return None;
     }
-    let expr = match &mut select.projection[0] {
-        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
-        _ => return None,
-    };
-    let text = expr.to_string().to_lowercase();
-    if AGGREGATES.iter().any(|a| text.contains(a)) {
-        return None;
+    match &mut select.projection[0] {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e),
+        _ => None,
     }
-    Some(expr)
 }
 
 /// The names a subquery's own relations answer to (alias, full name, last part).
