@@ -8,7 +8,7 @@
 //! bound values are written into the statement as literals and it is planned afresh; it acts
 //! then, once, like any other statement.
 
-use super::copy_format::api;
+use super::copy_format::{api, user_error};
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::common::ParamValues;
@@ -24,7 +24,7 @@ use datafusion_postgres::QueryHook;
 use pgwire::api::portal::Portal;
 use pgwire::api::results::Response;
 use pgwire::api::{ClientInfo, Type};
-use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::error::PgWireResult;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
@@ -218,12 +218,4 @@ fn literal<S>(id: &str, portal: &Portal<S>) -> PgWireResult<Value> {
         return Ok(Value::Number(text, false));
     }
     Ok(Value::SingleQuotedString(text))
-}
-
-fn user_error(code: &str, message: String) -> PgWireError {
-    PgWireError::UserError(Box::new(ErrorInfo::new(
-        "ERROR".into(),
-        code.into(),
-        message,
-    )))
 }

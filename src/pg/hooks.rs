@@ -1,6 +1,6 @@
 //! Statement hooks in front of datafusion-postgres's handlers.
 
-use super::copy_format::{api, no_rows_plan};
+use super::copy_format::{api, no_rows_plan, user_error};
 use async_trait::async_trait;
 use datafusion::common::ParamValues;
 use datafusion::logical_expr::LogicalPlan;
@@ -285,14 +285,10 @@ fn transaction_control(
     let status = client.transaction_status();
     match statement {
         Statement::StartTransaction { .. } => Some(match status {
-            TransactionStatus::Error => Err(PgWireError::UserError(Box::new(
-                pgwire::error::ErrorInfo::new(
-                    "ERROR".to_string(),
-                    "25P02".to_string(),
-                    "current transaction is aborted, commands ignored until end of transaction block"
-                        .to_string(),
-                ),
-            ))),
+            TransactionStatus::Error => Err(user_error(
+                "25P02",
+                "current transaction is aborted, commands ignored until end of transaction block",
+            )),
             _ => {
                 client.set_transaction_status(TransactionStatus::Transaction);
                 Ok(Response::TransactionStart(Tag::new("BEGIN")))
@@ -300,7 +296,11 @@ fn transaction_control(
         }),
         Statement::Commit { .. } => {
             client.set_transaction_status(TransactionStatus::Idle);
-            let tag = if status == TransactionStatus::Error { "ROLLBACK" } else { "COMMIT" };
+            let tag = if status == TransactionStatus::Error {
+                "ROLLBACK"
+            } else {
+                "COMMIT"
+            };
             Some(Ok(Response::TransactionEnd(Tag::new(tag))))
         }
         // Savepoints are accepted (SQLAlchemy and psycopg wrap work in them). Writes are refused
@@ -340,17 +340,13 @@ fn refuse_in_transaction(
     if status == TransactionStatus::Idle {
         return None;
     }
-    Some(Err(PgWireError::UserError(Box::new(
-        pgwire::error::ErrorInfo::new(
-            "ERROR".to_string(),
-            "25001".to_string(),
-            format!(
-                "{kind} cannot run inside a transaction block: cip applies writes at once and \
-                 durably, so ROLLBACK could not undo it; run it outside BEGIN … COMMIT \
-                 (autocommit)"
-            ),
+    Some(Err(user_error(
+        "25001",
+        format!(
+            "{kind} cannot run inside a transaction block: cip applies writes at once and \
+             durably, so ROLLBACK could not undo it; run it outside BEGIN … COMMIT (autocommit)"
         ),
-    ))))
+    )))
 }
 
 #[async_trait]

@@ -12,7 +12,7 @@ use pgwire::api::results::Response;
 use pgwire::api::stmt::StoredStatement;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, Type};
-use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use std::sync::Arc;
 
@@ -171,11 +171,7 @@ fn normalised(portal: &Portal<Stmt>) -> PgWireResult<Option<Portal<Stmt>>> {
 }
 
 fn bad(i: usize, what: &str) -> PgWireError {
-    PgWireError::UserError(Box::new(ErrorInfo::new(
-        "ERROR".into(),
-        "22P02".into(),
-        format!("parameter ${} {what}", i + 1),
-    )))
+    super::copy_format::user_error("22P02", format!("parameter ${} {what}", i + 1))
 }
 
 /// A number written without exponent (NUMERIC's text form); None for NaN, infinities and

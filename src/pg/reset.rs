@@ -10,6 +10,7 @@
 //! (no plan cache, sequences or temporary tables) and are acknowledged.
 
 use super::copy_format::{api, no_rows_plan};
+use super::timeout::STATEMENT_TIMEOUT_KEY;
 use crate::settings::CipOptions;
 use async_trait::async_trait;
 use datafusion::common::config::{ConfigOptions, ExtensionOptions};
@@ -28,8 +29,6 @@ pub struct ResetHook {
     /// The `cip.*` settings a new session starts with.
     pub defaults: CipOptions,
 }
-
-const STATEMENT_TIMEOUT_KEY: &str = "statement_timeout_ms";
 
 impl ResetHook {
     fn handles(statement: &Statement) -> bool {

@@ -7,14 +7,17 @@
 use futures::StreamExt;
 use pgwire::api::results::{QueryResponse, Response};
 use pgwire::api::ClientInfo;
-use pgwire::error::{ErrorInfo, PgWireError};
+use pgwire::error::PgWireError;
 use std::time::Duration;
+
+/// Where datafusion-postgres's SET hook keeps the connection's statement_timeout (ms).
+pub const STATEMENT_TIMEOUT_KEY: &str = "statement_timeout_ms";
 
 /// The connection's statement_timeout (set by datafusion-postgres's SET hook), if any.
 pub fn statement_timeout<C: ClientInfo + ?Sized>(client: &C) -> Option<Duration> {
     client
         .metadata()
-        .get("statement_timeout_ms")
+        .get(STATEMENT_TIMEOUT_KEY)
         .and_then(|s| s.parse::<u64>().ok())
         .filter(|ms| *ms > 0)
         .map(Duration::from_millis)
@@ -22,11 +25,7 @@ pub fn statement_timeout<C: ClientInfo + ?Sized>(client: &C) -> Option<Duration>
 
 fn canceled(why: &str) -> PgWireError {
     crate::metrics::ERRORS.add(1);
-    PgWireError::UserError(Box::new(ErrorInfo::new(
-        "ERROR".into(),
-        "57014".into(),
-        format!("canceling statement due to {why}"),
-    )))
+    super::copy_format::user_error("57014", format!("canceling statement due to {why}"))
 }
 
 /// What can end a statement early: its deadline and the connection's cancel signal.
