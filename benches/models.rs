@@ -9,7 +9,7 @@
 //!     `cip generate`): cip vs DuckDB running the same SQL on the same Parquet files.
 //!
 //! Run: `bash benches/run.sh models`. Needs python3 with lifetimes and duckdb (run.sh
-//! installs them).
+//! installs them). `CIP_BENCH_NO_PYTHON=1` times cip's fits alone (for profiling).
 
 use datafusion::arrow::array::{Float64Array, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -18,6 +18,10 @@ use rand_distr::{Beta, Distribution, Gamma};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
+
+// The allocator the cip binary uses, so the timings are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const CUSTOMERS: usize = 1_000_000;
 const MEMBERS: u64 = 1_000_000;
@@ -136,6 +140,15 @@ async fn fits(dir: &Path) {
     ))
     .await
     .expect("table");
+    // Where the time goes: reading the columns, then each fit alone.
+    for part in [
+        "SELECT count(*), sum(frequency + recency + t + monetary) FROM customers",
+        "SELECT bgnbd_fit(frequency, recency, t) FROM customers",
+        "SELECT gamma_gamma_fit(frequency, monetary) FROM customers",
+    ] {
+        let (t, _) = best_of_3(&ctx, part).await;
+        println!("  {t:.3} s  {part}");
+    }
     let q = "SELECT bgnbd_fit(frequency, recency, t) AS bg, gamma_gamma_fit(frequency, monetary) AS gg FROM customers";
     let (best, b) = best_of_3(&ctx, q).await;
     println!("cip fits (best of 3): {best:.3} s\n{}", shown(&b));
@@ -166,6 +179,10 @@ async fn fits(dir: &Path) {
         get(gg, "q"),
         get(gg, "gamma"),
     ];
+    if std::env::var_os("CIP_BENCH_NO_PYTHON").is_some() {
+        // For profiling cip alone.
+        return;
+    }
     let script = format!(
         r#"
 import time, pandas as pd

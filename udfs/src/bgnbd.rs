@@ -165,15 +165,7 @@ pub fn fit(
     // Like lifetimes, fit on time rescaled so the oldest customer has T = 10: it keeps α near
     // the other parameters' scale, and only α changes with the unit.
     let scale = 10.0 / max_t;
-    let rows: Vec<Customer> = customers
-        .iter()
-        .map(|c| Customer {
-            tx: c.tx * scale,
-            t: c.t * scale,
-            ..*c
-        })
-        .collect();
-    let prepared = crate::bgnbd_fit::Prepared::new(&rows);
+    let prepared = crate::bgnbd_fit::Prepared::new(customers, scale);
     // Warm start: fit a 1-in-16 sample first (cheap), then polish on everyone, which then
     // takes a handful of full evaluations instead of a hundred.
     let sample = prepared.sample(16);
@@ -186,16 +178,18 @@ pub fn fit(
         4,
         stop,
     )?;
+    let scaled = [0, 1, 2, 3].map(|i| m.x[i].exp());
     let params = Params {
-        r: m.x[0].exp(),
-        alpha: m.x[1].exp() / scale,
-        a: m.x[2].exp(),
-        b: m.x[3].exp(),
+        r: scaled[0],
+        alpha: scaled[1] / scale,
+        a: scaled[2],
+        b: scaled[3],
     };
-    let log_likelihood = customers
-        .iter()
-        .map(|c| c.w * params.log_likelihood(v, c.x, c.tx, c.t))
-        .sum();
+    // The objective is the mean negative log-likelihood (plus penalty) in rescaled time;
+    // rescaling time by s shifts each customer's log-likelihood by -x ln s.
+    let penalty = penalizer * scaled.iter().map(|p| p * p).sum::<f64>();
+    let weighted_x: f64 = customers.iter().map(|c| c.w * c.x).sum();
+    let log_likelihood = -(m.value - penalty) * n + scale.ln() * weighted_x;
     Ok(Some(Fit {
         params,
         log_likelihood,

@@ -23,45 +23,56 @@ pub struct Prepared {
     n: f64,
 }
 
-fn index(values: &mut Vec<f64>, seen: &mut HashMap<u64, u32>, v: f64) -> u32 {
-    *seen.entry(v.to_bits()).or_insert_with(|| {
-        values.push(v);
-        (values.len() - 1) as u32
-    })
+/// Distinct values of one figure, numbered in order of first appearance.
+#[derive(Default)]
+struct Dict {
+    values: Vec<f64>,
+    seen: HashMap<u64, u32>,
+    last: Option<(u64, u32)>,
+}
+
+impl Dict {
+    fn index(&mut self, v: f64) -> u32 {
+        let bits = v.to_bits();
+        // Rows come sorted, so the same value often repeats.
+        if let Some((b, i)) = self.last {
+            if b == bits {
+                return i;
+            }
+        }
+        let values = &mut self.values;
+        let i = *self.seen.entry(bits).or_insert_with(|| {
+            values.push(v);
+            (values.len() - 1) as u32
+        });
+        self.last = Some((bits, i));
+        i
+    }
 }
 
 impl Prepared {
-    pub fn new(customers: &[Customer]) -> Prepared {
-        let (mut xs, mut ts, mut txs) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut sx, mut st, mut stx) =
-            (HashMap::default(), HashMap::default(), HashMap::default());
+    /// `customers` in a fixed order (the fit's sums, and so its result, follow it), with
+    /// times multiplied by `scale`.
+    pub fn new(customers: &[Customer], scale: f64) -> Prepared {
+        let (mut xs, mut ts, mut txs) = (Dict::default(), Dict::default(), Dict::default());
         let rows = customers
             .iter()
             .map(|c| Row {
-                x: index(&mut xs, &mut sx, c.x),
-                t: index(&mut ts, &mut st, c.t),
-                tx: index(&mut txs, &mut stx, c.tx),
+                x: xs.index(c.x),
+                t: ts.index(c.t),
+                tx: txs.index(c.tx),
                 w: c.w,
             })
             .collect();
         let n = customers.iter().map(|c| c.w).sum();
-        let mut p = Prepared {
-            xs,
-            ts,
-            txs,
+        let scaled = |d: Dict| d.values.into_iter().map(|v| v * scale).collect();
+        Prepared {
+            xs: xs.values,
+            ts: scaled(ts),
+            txs: scaled(txs),
             rows,
             n,
-        };
-        // A fixed order (by value, not by first appearance) makes the sums, and so the fit,
-        // the same on every run; it also keeps equal x together for the caches.
-        let (xs, ts, txs) = (&p.xs, &p.ts, &p.txs);
-        p.rows.sort_unstable_by(|a, b| {
-            xs[a.x as usize]
-                .total_cmp(&xs[b.x as usize])
-                .then(ts[a.t as usize].total_cmp(&ts[b.t as usize]))
-                .then(txs[a.tx as usize].total_cmp(&txs[b.tx as usize]))
-        });
-        p
+        }
     }
 
     /// Every `k`-th customer, weighted up by k, for a warm start; None when too few.
@@ -195,19 +206,7 @@ impl Prepared {
             }
             acc
         };
-        // Two halves on two threads: the machine this runs on has two cores.
-        let mid = self.rows.len() / 2;
-        let (lo, hi) = self.rows.split_at(mid);
-        let [s0, s1] = if self.rows.len() > 50_000 {
-            std::thread::scope(|sc| {
-                let h = sc.spawn(|| chunk(hi));
-                let l = chunk(lo);
-                [l, h.join().unwrap_or([f64::NAN; 5])]
-            })
-        } else {
-            [chunk(lo), chunk(hi)]
-        };
-        let total: Vec<f64> = (0..5).map(|i| s0[i] + s1[i]).collect();
+        let total = crate::split_sum::sum_halves(&self.rows, chunk);
         let params = [r, alpha, a, b];
         let value = -total[0] / self.n + penalizer * params.iter().map(|p| p * p).sum::<f64>();
         // d/dθ = p · d/dp
@@ -236,7 +235,7 @@ mod tests {
                 }
             })
             .collect();
-        let prep = Prepared::new(&customers);
+        let prep = Prepared::new(&customers, 1.0);
         let theta = [0.2f64.ln(), 3.0f64.ln(), 0.8f64.ln(), 2.5f64.ln()];
         for v in [Variant::Bg, Variant::Mbg] {
             let (f0, g) = prep.objective(v, &theta, 0.01);

@@ -1,12 +1,14 @@
 //! `bgnbd_fit`, `mbgnbd_fit` and `gamma_gamma_fit`: aggregates that fit a model by maximum
 //! likelihood and return its parameters as a struct.
 //!
-//! Rows are de-duplicated while they are accumulated (customers with the same figures become
-//! one weighted row), which is what makes a fit over millions of members cheap: with days as
-//! the unit there are far fewer distinct (frequency, recency, t) than members.
+//! Rows are collected raw and de-duplicated once, before the fit (customers with the same
+//! figures become one weighted row; see `dedup`): with days as the unit there are fewer
+//! distinct (frequency, recency, t) than members, and each evaluation of the likelihood
+//! costs one pass over the distinct rows.
 
 use crate::args::{coerce, invalid, numbers, Arg};
 use crate::bgnbd::{self, Variant};
+use crate::dedup::Rows;
 use crate::docs;
 use crate::gamma_gamma;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, StructArray};
@@ -17,7 +19,6 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDFImpl, Documentation, Signature, Volatility,
 };
 use datafusion::physical_expr::expressions::Literal;
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -146,7 +147,7 @@ impl AggregateUDFImpl for FitUdaf {
         Ok(Box::new(FitAccumulator {
             model: self.model,
             penalizer,
-            rows: HashMap::default(),
+            rows: Rows::default(),
             stop: self.stop.clone(),
         }))
     }
@@ -172,21 +173,16 @@ fn cancelled(name: &str) -> datafusion::error::DataFusionError {
     ))
 }
 
-/// Distinct figures → how many customers share them. Keys are the f64 bit patterns of the
-/// data columns (padded to three).
+/// The customers' figures (padded to three) with weights.
 #[derive(Debug)]
 struct FitAccumulator {
     model: Model,
     penalizer: f64,
-    rows: HashMap<[u64; 3], f64>,
+    rows: Rows,
     stop: Option<FitStop>,
 }
 
 impl FitAccumulator {
-    fn add(&mut self, v: [f64; 3], w: f64) {
-        *self.rows.entry(v.map(f64::to_bits)).or_insert(0.0) += w;
-    }
-
     fn check(&self, v: &[f64; 3]) -> Result<()> {
         let res = match self.model {
             Model::BgNbd(_) => bgnbd::check(v[0], v[1], v[2]),
@@ -214,30 +210,29 @@ impl Accumulator for FitAccumulator {
                 )
             })
             .collect::<Result<Vec<Float64Array>>>()?;
+        let nulls = cols.iter().any(|c| c.null_count() > 0);
+        let values: Vec<&[f64]> = cols.iter().map(|c| &c.values()[..]).collect();
+        self.rows.reserve(rows);
         for i in 0..rows {
-            if cols.iter().any(|c| c.is_null(i)) {
+            if nulls && cols.iter().any(|c| c.is_null(i)) {
                 continue;
             }
-            let mut v = [0.0; 3];
-            for (k, c) in cols.iter().enumerate() {
-                // +0.0 so -0.0 and 0.0 share a key.
-                v[k] = c.value(i) + 0.0;
+            let mut v = [0.0, 0.0, 0.0, 1.0];
+            for (k, c) in values.iter().enumerate() {
+                v[k] = c[i];
             }
-            self.check(&v)?;
-            self.add(v, 1.0);
+            self.check(&[v[0], v[1], v[2]])?;
+            self.rows.push(v);
         }
         Ok(())
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         // Built as one Float64 array (not one ScalarValue per number): with a million
-        // distinct customers the state is millions of values.
-        let mut flat = Vec::with_capacity(self.rows.len() * 4);
-        for (k, w) in &self.rows {
-            flat.extend([k[0], k[1], k[2]].map(f64::from_bits));
-            flat.push(*w);
-        }
-        let values = Arc::new(Float64Array::from(flat));
+        // customers the state is millions of values. Raw rows: the final phase sorts once.
+        let values = Arc::new(Float64Array::from_iter_values(
+            self.rows.raw().iter().flatten().copied(),
+        ));
         let field = Arc::new(Field::new_list_field(DataType::Float64, true));
         let offsets = datafusion::arrow::buffer::OffsetBuffer::from_lengths([values.len()]);
         let list = datafusion::arrow::array::ListArray::new(field, offsets, values, None);
@@ -252,15 +247,22 @@ impl Accumulator for FitAccumulator {
             }
             let values = lists.value(i);
             let values: &Float64Array = values.as_primitive();
-            for chunk in values.values().chunks_exact(4) {
-                self.add([chunk[0], chunk[1], chunk[2]], chunk[3]);
-            }
+            self.rows.extend(
+                values
+                    .values()
+                    .chunks_exact(4)
+                    .map(|c| [c[0], c[1], c[2], c[3]]),
+            );
         }
         Ok(())
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        let rows = self.rows.iter().map(|(k, w)| (k.map(f64::from_bits), *w));
+        let rows = self
+            .rows
+            .distinct()
+            .iter()
+            .map(|r| ([r[0], r[1], r[2]], r[3]));
         let stop = self.stop.clone();
         let never = move || stop.as_ref().is_some_and(|s| (s.0)());
         let (params, ll, n) = match self.model {
@@ -313,7 +315,8 @@ impl Accumulator for FitAccumulator {
     }
 
     fn size(&self) -> usize {
-        std::mem::size_of_val(self) + self.rows.capacity() * (24 + 8 + 8)
+        std::mem::size_of_val(self)
+            + self.rows.capacity() * std::mem::size_of::<crate::dedup::Row>()
     }
 }
 

@@ -46,17 +46,20 @@ impl Prepared {
                 ]
             })
             .collect();
-        let mut acc = [0.0f64; 4];
-        for &(i, m, lm, w) in &self.rows {
-            let c = &per_x[i as usize];
-            let x = c[3];
-            let px = p * x;
-            let l = (g + m * x).ln();
-            acc[0] += w * (c[0] + (px - 1.0) * lm - (px + q) * l);
-            acc[1] += w * (c[1] + x * lm - x * l);
-            acc[2] += w * (c[2] - l);
-            acc[3] += w * (q / g - (px + q) / (g + m * x));
-        }
+        let acc = crate::split_sum::sum_halves(&self.rows, |rows| {
+            let mut acc = [0.0f64; 4];
+            for &(i, m, lm, w) in rows {
+                let c = &per_x[i as usize];
+                let x = c[3];
+                let px = p * x;
+                let l = (g + m * x).ln();
+                acc[0] += w * (c[0] + (px - 1.0) * lm - (px + q) * l);
+                acc[1] += w * (c[1] + x * lm - x * l);
+                acc[2] += w * (c[2] - l);
+                acc[3] += w * (q / g - (px + q) / (g + m * x));
+            }
+            acc
+        });
         let params = [p, q, g];
         let value = -acc[0] / n + penalizer * params.iter().map(|v| v * v).sum::<f64>();
         let grad = (0..3)
@@ -182,15 +185,16 @@ pub fn fit(
         3,
         stop,
     )?;
+    let scaled_params = [0, 1, 2].map(|i| m.x[i].exp());
     let params = Params {
-        p: m.x[0].exp(),
-        q: m.x[1].exp(),
-        gamma: m.x[2].exp() / scale,
+        p: scaled_params[0],
+        q: scaled_params[1],
+        gamma: scaled_params[2] / scale,
     };
-    let log_likelihood = rows
-        .iter()
-        .map(|c| c.w * params.log_likelihood(c.x, c.m))
-        .sum();
+    // The objective is the mean negative log-likelihood (plus penalty) of rescaled spend;
+    // rescaling spend by s shifts each customer's log-likelihood by -ln s.
+    let penalty = penalizer * scaled_params.iter().map(|p| p * p).sum::<f64>();
+    let log_likelihood = -(m.value - penalty) * n + n * scale.ln();
     Ok(Some(Fit {
         params,
         log_likelihood,

@@ -7,6 +7,7 @@
 mod args;
 pub mod bgnbd;
 mod bgnbd_fit;
+mod dedup;
 mod docs;
 mod fit_udaf;
 mod format_udfs;
@@ -16,6 +17,7 @@ mod model_udfs;
 pub mod optimize;
 pub mod session;
 pub mod special;
+mod split_sum;
 mod stats_udfs;
 pub use stats_udfs::{fnv1a, normal_cdf};
 mod time_udfs;

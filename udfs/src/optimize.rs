@@ -20,6 +20,9 @@ pub struct Minimum {
     pub x: Vec<f64>,
     pub value: f64,
     pub evaluations: usize,
+    /// BFGS's last inverse Hessian approximation (row-major; empty from Nelder–Mead): a
+    /// search on a similar function can start from it instead of the identity.
+    pub inverse_hessian: Vec<f64>,
 }
 
 /// Minimises `f` from `x0`. Non-finite values count as +∞, so the search steps back from
@@ -134,16 +137,19 @@ fn run(
         x,
         value,
         evaluations,
+        inverse_hessian: Vec::new(),
     })
 }
 
 /// Minimises `f` (returning value and gradient) from `x0` by BFGS with a backtracking
-/// line search. Stops when the gradient's largest component is below `gtol`. Returns None
-/// when it cannot make progress (a non-finite value at the start, or no descent), so the
-/// caller can fall back to Nelder–Mead.
+/// line search, starting from the inverse Hessian `h0` (identity when None or of the wrong
+/// size). Stops when the gradient's largest component is below `gtol`. Returns None when it
+/// cannot make progress (a non-finite value at the start, or no descent), so the caller can
+/// fall back to Nelder–Mead.
 pub fn bfgs(
     mut f: impl FnMut(&[f64]) -> (f64, Vec<f64>),
     x0: &[f64],
+    h0: Option<&[f64]>,
     gtol: f64,
     max_iterations: usize,
     stop: &dyn Fn() -> bool,
@@ -156,10 +162,12 @@ pub fn bfgs(
         return Ok(None);
     }
     // Inverse Hessian approximation, row-major.
-    let mut h = vec![0.0; n * n];
-    for i in 0..n {
-        h[i * n + i] = 1.0;
-    }
+    let mut h = match h0 {
+        Some(h0) if h0.len() == n * n && h0.iter().all(|v| v.is_finite()) => h0.to_vec(),
+        _ => (0..n * n)
+            .map(|k| if k % (n + 1) == 0 { 1.0 } else { 0.0 })
+            .collect(),
+    };
     // Iterations in a row that improved the value by a negligible amount: the optimum is at
     // the edge of the parameter space (e.g. no heterogeneity in the data), so stop there.
     let mut stalled = 0;
@@ -172,6 +180,7 @@ pub fn bfgs(
                 x,
                 value: fx,
                 evaluations,
+                inverse_hessian: h,
             }));
         }
         let mut d: Vec<f64> = (0..n)
@@ -208,6 +217,7 @@ pub fn bfgs(
                     x,
                     value: fx,
                     evaluations,
+                    inverse_hessian: h,
                 }));
             }
         };
@@ -243,6 +253,7 @@ pub fn bfgs(
                 x,
                 value: fx,
                 evaluations,
+                inverse_hessian: h,
             }));
         }
     }
@@ -250,6 +261,7 @@ pub fn bfgs(
         x,
         value: fx,
         evaluations,
+        inverse_hessian: h,
     }))
 }
 
@@ -266,14 +278,17 @@ pub fn minimise(
     stop: &dyn Fn() -> bool,
 ) -> Result<Minimum, Stopped> {
     let cold = vec![0.0f64; dims];
-    let start = match sample {
-        Some(s) => match bfgs(s, &cold, 1e-6, 500, stop)? {
-            Some(m) if m.x.iter().all(|x| x.is_finite()) => m.x,
-            _ => cold,
+    // The sample's curvature is the full objective's too (both are means over customers),
+    // so the polish starts with it and needs a few steps instead of relearning it.
+    let (start, h) = match sample {
+        Some(s) => match bfgs(s, &cold, None, 1e-6, 500, stop)? {
+            Some(m) if m.x.iter().all(|x| x.is_finite()) => (m.x, Some(m.inverse_hessian)),
+            _ => (cold, None),
         },
-        None => cold,
+        None => (cold, None),
     };
-    match bfgs(full, &start, 1e-9, 500, stop)? {
+    // lifetimes' tolerance (scipy's BFGS with tol=1e-7).
+    match bfgs(full, &start, h.as_deref(), 1e-7, 500, stop)? {
         Some(m) => Ok(m),
         None => nelder_mead(|th| full(th).0, &start, 1e-11, 4_000, stop),
     }
@@ -303,7 +318,7 @@ mod tests {
             ];
             (v, g)
         };
-        let m = bfgs(rosen, &[-1.2, 1.0], 1e-10, 1_000, &|| false)
+        let m = bfgs(rosen, &[-1.2, 1.0], None, 1e-10, 1_000, &|| false)
             .expect("runs")
             .expect("converges");
         assert!(
