@@ -176,9 +176,11 @@ impl Rows {
         self.rows.capacity()
     }
 
-    /// The raw rows (not de-duplicated), e.g. to ship as a partial state.
-    pub fn raw(&self) -> &[Row] {
-        &self.rows
+    /// Takes every row held (as [figure, figure, figure, weight] runs), leaving none: a
+    /// partial state is shipped once, and moving the buffer copies nothing.
+    pub fn take_flat(&mut self) -> Vec<f64> {
+        self.compacted = 0;
+        std::mem::take(&mut self.rows).into_flattened()
     }
 
     /// The distinct rows by value, with their weights.

@@ -14,20 +14,43 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(customers: &[Customer]) -> Prepared {
-        let mut xs = Vec::new();
+    /// `customers` in a fixed order (the fit's sums follow it), spend multiplied by `scale`.
+    fn new<'a>(customers: impl Iterator<Item = &'a Customer>, scale: f64) -> Prepared {
+        let mut xs: Vec<f64> = Vec::new();
         let mut seen: HashMap<u64, u32> = HashMap::default();
+        let mut last: Option<(f64, u32)> = None;
         let rows = customers
-            .iter()
             .map(|c| {
-                let i = *seen.entry(c.x.to_bits()).or_insert_with(|| {
-                    xs.push(c.x);
-                    (xs.len() - 1) as u32
-                });
-                (i, c.m, c.m.ln(), c.w)
+                // Rows come sorted by x, so the same x repeats.
+                let i = match last {
+                    Some((x, i)) if x == c.x => i,
+                    _ => {
+                        let i = *seen.entry(c.x.to_bits()).or_insert_with(|| {
+                            xs.push(c.x);
+                            (xs.len() - 1) as u32
+                        });
+                        last = Some((c.x, i));
+                        i
+                    }
+                };
+                let m = c.m * scale;
+                (i, m, m.ln(), c.w)
             })
             .collect();
         Prepared { xs, rows }
+    }
+
+    /// Every `k`-th customer, weighted up by k (a warm start's data).
+    fn sample(&self, k: usize) -> Prepared {
+        Prepared {
+            xs: self.xs.clone(),
+            rows: self
+                .rows
+                .iter()
+                .step_by(k)
+                .map(|&(i, m, lm, w)| (i, m, lm, w * k as f64))
+                .collect(),
+        }
     }
 
     /// Mean negative log-likelihood plus penalty, and its gradient, at θ = ln(p, q, γ).
@@ -147,41 +170,22 @@ pub fn fit(
     penalizer: f64,
     stop: &dyn Fn() -> bool,
 ) -> Result<Option<Fit>, Stopped> {
-    let rows: Vec<Customer> = customers
-        .iter()
-        .filter(|c| c.x > 0.0 && c.m > 0.0)
-        .copied()
-        .collect();
-    let n: f64 = rows.iter().map(|c| c.w).sum();
+    let repeat = || customers.iter().filter(|c| c.x > 0.0 && c.m > 0.0);
+    let n: f64 = repeat().map(|c| c.w).sum();
     if n < 2.0 {
         return Ok(None);
     }
     // Spend rescaled to a mean of 10 for conditioning; only γ changes with the unit.
-    let mean = rows.iter().map(|c| c.w * c.m).sum::<f64>() / n;
+    let mean = repeat().map(|c| c.w * c.m).sum::<f64>() / n;
     let scale = 10.0 / mean;
-    let scaled: Vec<Customer> = rows
-        .iter()
-        .map(|c| Customer {
-            m: c.m * scale,
-            ..*c
-        })
-        .collect();
-    let prepared = Prepared::new(&scaled);
+    let prepared = Prepared::new(repeat(), scale);
     // Warm start from a 1-in-16 sample, as for BG/NBD.
-    let sample: Vec<Customer> = scaled
-        .iter()
-        .step_by(16)
-        .map(|c| Customer {
-            w: c.w * 16.0,
-            ..*c
-        })
-        .collect();
-    let sn: f64 = sample.iter().map(|c| c.w).sum();
-    let sp = Prepared::new(&sample);
+    let sp = prepared.sample(16);
+    let sn: f64 = sp.rows.iter().map(|r| r.3).sum();
     let sampled = |th: &[f64]| sp.objective(th, sn, penalizer);
     let m = minimise(
         &|th| prepared.objective(th, n, penalizer),
-        (scaled.len() >= 20_000).then_some(&sampled as &Objective<'_>),
+        (prepared.rows.len() >= 20_000).then_some(&sampled as &Objective<'_>),
         3,
         stop,
     )?;
@@ -236,7 +240,7 @@ mod tests {
                 w: 1.0,
             })
             .collect();
-        let prep = Prepared::new(&rows);
+        let prep = Prepared::new(rows.iter(), 1.0);
         let theta = [6.0f64.ln(), 3.5f64.ln(), 15.0f64.ln()];
         let (f0, g) = prep.objective(&theta, 29.0, 0.0);
         let direct = -rows

@@ -9,7 +9,7 @@ pub fn sum_halves<T: Sync, const K: usize>(
     f: impl Fn(&[T]) -> [f64; K] + Sync,
 ) -> [f64; K] {
     let (lo, hi) = rows.split_at(rows.len() / 2);
-    let (a, b) = if rows.len() > 50_000 {
+    let (a, b) = if rows.len() > 20_000 {
         std::thread::scope(|sc| {
             let h = sc.spawn(|| f(hi));
             let a = f(lo);
