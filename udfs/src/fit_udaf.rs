@@ -343,4 +343,46 @@ mod tests {
             }
         }
     }
+
+    /// Rows are de-duplicated and summed in value order, so a fit gives the same bits
+    /// whether its rows went through one partition or were split over four (partial states
+    /// merged in whatever order they finish).
+    #[tokio::test]
+    async fn a_fit_does_not_depend_on_partitioning() {
+        let sql = "SELECT bgnbd_fit(f, CASE WHEN f = 0 THEN 0 ELSE f + value % 7 END, 60) AS bg, \
+                   gamma_gamma_fit(f, 10 + value % 13 + value % 1000 / 1000.0) AS gg \
+                   FROM (SELECT value, CAST(value % 5 AS DOUBLE) AS f \
+                         FROM generate_series(1, 200000))";
+        let mut shown = Vec::new();
+        for partitions in [1, 4] {
+            let config = datafusion::prelude::SessionConfig::new()
+                .with_target_partitions(partitions)
+                .with_batch_size(1000);
+            let ctx = SessionContext::new_with_config(config);
+            for f in crate::fits(None) {
+                ctx.register_udaf(f);
+            }
+            let plan = ctx.sql(&format!("EXPLAIN {sql}")).await.expect("plan");
+            let plan = datafusion::arrow::util::pretty::pretty_format_batches(
+                &plan.collect().await.expect("explain"),
+            )
+            .expect("format")
+            .to_string();
+            assert_eq!(plan.contains("mode=Partial"), partitions > 1, "{plan}");
+            let batches = ctx
+                .sql(sql)
+                .await
+                .expect("plan")
+                .collect()
+                .await
+                .expect("run");
+            shown.push(
+                datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+                    .expect("format")
+                    .to_string(),
+            );
+        }
+        assert!(shown[0].contains("r: "), "{}", shown[0]);
+        assert_eq!(shown[0], shown[1]);
+    }
 }
