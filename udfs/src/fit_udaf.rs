@@ -362,25 +362,20 @@ mod tests {
             for f in crate::fits(None) {
                 ctx.register_udaf(f);
             }
-            let plan = ctx.sql(&format!("EXPLAIN {sql}")).await.expect("plan");
-            let plan = datafusion::arrow::util::pretty::pretty_format_batches(
-                &plan.collect().await.expect("explain"),
-            )
-            .expect("format")
-            .to_string();
+            // A statement's result as text (EXPLAIN's plan, or the fits' structs).
+            let text = |q: String| {
+                let ctx = ctx.clone();
+                async move {
+                    let batches = ctx.sql(&q).await.expect("plan").collect().await;
+                    let batches = batches.expect("run");
+                    datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+                        .expect("format")
+                        .to_string()
+                }
+            };
+            let plan = text(format!("EXPLAIN {sql}")).await;
             assert_eq!(plan.contains("mode=Partial"), partitions > 1, "{plan}");
-            let batches = ctx
-                .sql(sql)
-                .await
-                .expect("plan")
-                .collect()
-                .await
-                .expect("run");
-            shown.push(
-                datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-                    .expect("format")
-                    .to_string(),
-            );
+            shown.push(text(sql.to_string()).await);
         }
         assert!(shown[0].contains("r: "), "{}", shown[0]);
         assert_eq!(shown[0], shown[1]);
