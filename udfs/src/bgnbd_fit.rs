@@ -4,8 +4,8 @@
 //! ln(α + t_x) once per distinct T and t_x (whole days give a few hundred of each).
 
 use crate::bgnbd::{Customer, Variant};
+use crate::dedup::Dict;
 use crate::special::{digamma, ln_gamma};
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
 #[derive(Clone, Copy)]
 struct Row {
@@ -23,33 +23,6 @@ pub struct Prepared {
     n: f64,
 }
 
-/// Distinct values of one figure, numbered in order of first appearance.
-#[derive(Default)]
-struct Dict {
-    values: Vec<f64>,
-    seen: HashMap<u64, u32>,
-    last: Option<(u64, u32)>,
-}
-
-impl Dict {
-    fn index(&mut self, v: f64) -> u32 {
-        let bits = v.to_bits();
-        // Rows come sorted, so the same value often repeats.
-        if let Some((b, i)) = self.last {
-            if b == bits {
-                return i;
-            }
-        }
-        let values = &mut self.values;
-        let i = *self.seen.entry(bits).or_insert_with(|| {
-            values.push(v);
-            (values.len() - 1) as u32
-        });
-        self.last = Some((bits, i));
-        i
-    }
-}
-
 impl Prepared {
     /// `customers` in a fixed order (the fit's sums, and so its result, follow it), with
     /// times multiplied by `scale`.
@@ -65,9 +38,9 @@ impl Prepared {
             })
             .collect();
         let n = customers.iter().map(|c| c.w).sum();
-        let scaled = |d: Dict| d.values.into_iter().map(|v| v * scale).collect();
+        let scaled = |d: Dict| d.into_values().into_iter().map(|v| v * scale).collect();
         Prepared {
-            xs: xs.values,
+            xs: xs.into_values(),
             ts: scaled(ts),
             txs: scaled(txs),
             rows,

@@ -5,7 +5,10 @@
 //! Rows arrive as raw figures (appending is a copy; hashing a million rows per partial and
 //! again per merge was most of a fit's time). They are sorted by a radix sort on the
 //! figures' bit patterns, which for the non-negative numbers the fits accept order like the
-//! numbers, and equal neighbours are merged.
+//! numbers, and equal neighbours are merged. The fits then number each figure's distinct
+//! values with a `Dict` to cache what depends on one figure only.
+
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
 /// One row: up to three figures and a weight.
 pub type Row = [f64; 4];
@@ -155,14 +158,16 @@ const COMPACT_AFTER: usize = 1 << 22;
 impl Rows {
     pub fn push(&mut self, row: Row) {
         self.rows.push(row);
-        if self.rows.len() - self.compacted >= COMPACT_AFTER {
-            self.compact();
-        }
+        self.compact_if_grown();
     }
 
     /// Appends many rows, compacting at most once.
     pub fn extend(&mut self, rows: impl Iterator<Item = Row>) {
         self.rows.extend(rows);
+        self.compact_if_grown();
+    }
+
+    fn compact_if_grown(&mut self) {
         if self.rows.len() - self.compacted >= COMPACT_AFTER {
             self.compact();
         }
@@ -194,6 +199,38 @@ impl Rows {
     fn compact(&mut self) {
         dedup(&mut self.rows);
         self.compacted = self.rows.len();
+    }
+}
+
+/// Distinct values of one figure, numbered in order of first appearance.
+#[derive(Default)]
+pub struct Dict {
+    values: Vec<f64>,
+    seen: HashMap<u64, u32>,
+    last: Option<(u64, u32)>,
+}
+
+impl Dict {
+    pub fn index(&mut self, v: f64) -> u32 {
+        let bits = v.to_bits();
+        // Rows come sorted, so the same value often repeats.
+        if let Some((b, i)) = self.last {
+            if b == bits {
+                return i;
+            }
+        }
+        let values = &mut self.values;
+        let i = *self.seen.entry(bits).or_insert_with(|| {
+            values.push(v);
+            (values.len() - 1) as u32
+        });
+        self.last = Some((bits, i));
+        i
+    }
+
+    /// The distinct values, index i at position i.
+    pub fn into_values(self) -> Vec<f64> {
+        self.values
     }
 }
 

@@ -1,9 +1,9 @@
 //! Gamma-Gamma spend model (Fader, Hardie & Lee 2005, "RFM and CLV"): each customer's mean
 //! spend per visit shrinks toward the population mean, more so with fewer visits.
 
+use crate::dedup::Dict;
 use crate::optimize::{minimise, Objective, Stopped};
 use crate::special::{digamma, ln_gamma};
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
 /// The likelihood over many repeat customers arranged for cheap evaluation: ln m and x ln x
 /// are fixed, the ln Γ / ψ terms depend on x only (computed once per distinct x), leaving
@@ -16,28 +16,17 @@ struct Prepared {
 impl Prepared {
     /// `customers` in a fixed order (the fit's sums follow it), spend multiplied by `scale`.
     fn new<'a>(customers: impl Iterator<Item = &'a Customer>, scale: f64) -> Prepared {
-        let mut xs: Vec<f64> = Vec::new();
-        let mut seen: HashMap<u64, u32> = HashMap::default();
-        let mut last: Option<(f64, u32)> = None;
+        let mut xs = Dict::default();
         let rows = customers
             .map(|c| {
-                // Rows come sorted by x, so the same x repeats.
-                let i = match last {
-                    Some((x, i)) if x == c.x => i,
-                    _ => {
-                        let i = *seen.entry(c.x.to_bits()).or_insert_with(|| {
-                            xs.push(c.x);
-                            (xs.len() - 1) as u32
-                        });
-                        last = Some((c.x, i));
-                        i
-                    }
-                };
                 let m = c.m * scale;
-                (i, m, m.ln(), c.w)
+                (xs.index(c.x), m, m.ln(), c.w)
             })
             .collect();
-        Prepared { xs, rows }
+        Prepared {
+            xs: xs.into_values(),
+            rows,
+        }
     }
 
     /// Every `k`-th customer, weighted up by k (a warm start's data).
