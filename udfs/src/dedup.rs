@@ -13,23 +13,37 @@ type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>
 /// One row: up to three figures and a weight.
 pub type Row = [f64; 4];
 
+/// Rows from which on de-duplication uses two threads.
+const PARALLEL_ROWS: usize = 50_000;
+
 /// Sorts `rows` by their figures and merges equal ones, adding their weights.
 ///
 /// Each figure's bits that differ between rows are packed into one integer key (the others
 /// are the same in every row, so dropping them keeps the order and the key decodes back to
-/// the figures); the keys are radix-sorted in two halves on two threads and merged. Whole
-/// days and counts need a few dozen bits; spend-like figures may need 128 or more.
+/// the figures). Whole days and counts need a few dozen bits; spend-like figures may need
+/// 128 or more. Every step runs on two threads: each half of the rows is scanned, keyed and
+/// radix-sorted on its own, then the two sorted runs are split at one key and both parts
+/// merged at once.
 pub fn dedup(rows: &mut Vec<Row>) {
     let Some(first) = rows.first().map(|r| r.map(|v| (v + 0.0).to_bits())) else {
         return;
     };
-    let mut varying = [0u64; 3];
-    for r in rows.iter() {
-        for k in 0..3 {
-            // +0.0 turns -0.0 into 0.0, so both share a key; figures are checked to be >= 0.
-            varying[k] |= (r[k] + 0.0).to_bits() ^ first[k];
+    let parallel = rows.len() >= PARALLEL_ROWS;
+    let (lo, hi) = rows.split_at(rows.len() / 2);
+    let scan = |half: &[Row]| {
+        let mut varying = [0u64; 3];
+        let mut unit = true;
+        for r in half {
+            for k in 0..3 {
+                // +0.0 turns -0.0 into 0.0, so both share a key; figures are checked >= 0.
+                varying[k] |= (r[k] + 0.0).to_bits() ^ first[k];
+            }
+            unit &= r[3] == 1.0;
         }
-    }
+        (varying, unit)
+    };
+    let ((va, ua), (vb, ub)) = crate::split_sum::both(parallel, || scan(lo), || scan(hi));
+    let varying = [0, 1, 2].map(|k| va[k] | vb[k]);
     // Per figure: the lowest varying bit and how many bits from there up.
     let spans = varying.map(|v| {
         if v == 0 {
@@ -42,13 +56,13 @@ pub fn dedup(rows: &mut Vec<Row>) {
         }
     });
     let width: u32 = spans.iter().map(|s| s.1).sum();
-    let pack = |r: &Row| -> u128 {
+    let pack = move |r: &Row| -> u128 {
         spans.iter().enumerate().fold(0u128, |key, (k, &(lo, w))| {
             let bits = ((r[k] + 0.0).to_bits() >> lo) & low_bits(w);
             (key << w) | u128::from(bits)
         })
     };
-    let unpack = |key: u128| -> [f64; 3] {
+    let unpack = move |key: u128| -> [f64; 3] {
         let mut row = [0.0; 3];
         let mut rest = key;
         for k in (0..3).rev() {
@@ -59,81 +73,108 @@ pub fn dedup(rows: &mut Vec<Row>) {
         }
         row
     };
+    let unit = ua && ub;
     if width <= 64 {
-        merge_by(rows, |r| pack(r) as u64, |k| unpack(u128::from(k)));
+        let key = move |r: &Row| pack(r) as u64;
+        by_key(rows, parallel, unit, key, move |k| unpack(u128::from(k)));
     } else if width <= 128 {
-        merge_by(rows, pack, unpack);
+        by_key(rows, parallel, unit, pack, unpack);
     } else {
         // Figures that vary in almost every bit: sort by all of them.
         let bits = |r: &Row| [0, 1, 2].map(|k| (r[k] + 0.0).to_bits());
+        let key = move |r: &Row| (bits(r)[0], bits(r)[1], bits(r)[2]);
+        by_key(rows, parallel, unit, key, |k| {
+            [k.0, k.1, k.2].map(f64::from_bits)
+        });
+    }
+}
+
+/// `merge_by` with keys alone when every row weighs 1 (raw rows: fewer bytes to sort, and
+/// weights are run lengths), else with (key, weight) pairs.
+fn by_key<K: radsort::Key + Ord + Copy + Send + Sync>(
+    rows: &mut Vec<Row>,
+    parallel: bool,
+    unit: bool,
+    key: impl Fn(&Row) -> K + Copy + Sync,
+    figures: impl Fn(K) -> [f64; 3] + Sync,
+) {
+    if unit {
+        merge_by(rows, parallel, key, |k| *k, |_| 1.0, figures);
+    } else {
         merge_by(
             rows,
-            |r| (bits(r)[0], bits(r)[1], bits(r)[2]),
-            |k| [k.0, k.1, k.2].map(f64::from_bits),
+            parallel,
+            move |r| (key(r), r[3]),
+            |p| p.0,
+            |p| p.1,
+            figures,
         );
     }
 }
 
-/// Replaces `rows` by their distinct figures in key order, with summed weights.
-fn merge_by<K: radsort::Key + Ord + Copy + Send>(
+/// Replaces `rows` by their distinct figures in key order, with summed weights. Each half
+/// of the rows becomes sorted items (a key, or a key and a weight); the two sorted runs are
+/// cut at the first run's middle key, so every key falls wholly in one part, and the parts
+/// are merged side by side.
+fn merge_by<T, K>(
     rows: &mut Vec<Row>,
-    key: impl Fn(&Row) -> K,
-    figures: impl Fn(K) -> [f64; 3],
-) {
-    // Raw rows all weigh 1: then the keys alone are sorted (half the bytes to move) and
-    // weights are run lengths.
-    let merged = if rows.iter().all(|r| r[3] == 1.0) {
-        sort_merge(rows.iter().map(&key).collect(), |k| *k, |_| 1.0)
-    } else {
-        sort_merge(
-            rows.iter().map(|r| (key(r), r[3])).collect(),
-            |p| p.0,
-            |p| p.1,
-        )
+    parallel: bool,
+    item: impl Fn(&Row) -> T + Sync,
+    key: impl Fn(&T) -> K + Copy + Send + Sync,
+    weight: impl Fn(&T) -> f64 + Sync,
+    figures: impl Fn(K) -> [f64; 3] + Sync,
+) where
+    T: Send + Sync,
+    K: radsort::Key + Ord + Copy,
+{
+    let (lo, hi) = rows.split_at(rows.len() / 2);
+    let sorted = |half: &[Row]| {
+        let mut items: Vec<T> = half.iter().map(&item).collect();
+        radsort::sort_by_key(&mut items, key);
+        items
     };
-    rows.clear();
-    rows.extend(merged.into_iter().map(|(k, w)| {
-        let [a, b, c] = figures(k);
-        [a, b, c, w]
-    }));
-}
-
-/// Sorts items by key and merges equal keys, adding their weights: two halves are
-/// radix-sorted on two threads, then merged.
-fn sort_merge<T: Copy + Send, K: radsort::Key + Ord + Copy>(
-    mut items: Vec<T>,
-    key: impl Fn(&T) -> K + Copy + Send,
-    weight: impl Fn(&T) -> f64,
-) -> Vec<(K, f64)> {
-    let mid = items.len() / 2;
-    let (lo, hi) = items.split_at_mut(mid);
-    if mid > 25_000 {
-        std::thread::scope(|sc| {
-            sc.spawn(move || radsort::sort_by_key(hi, key));
-            radsort::sort_by_key(lo, key);
-        });
-    } else {
-        radsort::sort_by_key(lo, key);
-        radsort::sort_by_key(hi, key);
-    }
-    let (lo, hi) = items.split_at(mid);
-    let mut out: Vec<(K, f64)> = Vec::with_capacity(items.len());
-    let (mut i, mut j) = (0, 0);
-    while i < lo.len() || j < hi.len() {
-        let next = if j == hi.len() || (i < lo.len() && key(&lo[i]) <= key(&hi[j])) {
-            i += 1;
-            &lo[i - 1]
-        } else {
-            j += 1;
-            &hi[j - 1]
-        };
-        let (k, w) = (key(next), weight(next));
-        match out.last_mut() {
-            Some(last) if last.0 == k => last.1 += w,
-            _ => out.push((k, w)),
+    let (a, b) = crate::split_sum::both(parallel, || sorted(lo), || sorted(hi));
+    let cut = a.get(a.len() / 2).map(&key);
+    let at = |run: &[T]| cut.map_or(run.len(), |c| run.partition_point(|t| key(t) < c));
+    let (ia, ib) = (at(&a), at(&b));
+    let merge = |x: &[T], y: &[T], room: usize| {
+        let mut out: Vec<Row> = Vec::with_capacity(room);
+        let (mut i, mut j) = (0, 0);
+        let mut run: Option<(K, f64)> = None;
+        while i < x.len() || j < y.len() {
+            let next = if j == y.len() || (i < x.len() && key(&x[i]) <= key(&y[j])) {
+                i += 1;
+                &x[i - 1]
+            } else {
+                j += 1;
+                &y[j - 1]
+            };
+            let (k, w) = (key(next), weight(next));
+            match &mut run {
+                Some((rk, rw)) if *rk == k => *rw += w,
+                _ => {
+                    if let Some((rk, rw)) = run.replace((k, w)) {
+                        let [f0, f1, f2] = figures(rk);
+                        out.push([f0, f1, f2, rw]);
+                    }
+                }
+            }
         }
-    }
-    out
+        if let Some((rk, rw)) = run {
+            let [f0, f1, f2] = figures(rk);
+            out.push([f0, f1, f2, rw]);
+        }
+        out
+    };
+    let total = a.len() + b.len();
+    let (mut first, second) = crate::split_sum::both(
+        parallel,
+        // The first part gets room for the second, so appending it does not reallocate.
+        || merge(&a[..ia], &b[..ib], total),
+        || merge(&a[ia..], &b[ib..], total - ia - ib),
+    );
+    first.extend_from_slice(&second);
+    *rows = first;
 }
 
 /// The lowest `w` bits set (w <= 64).
@@ -309,6 +350,46 @@ mod tests {
             });
             assert_eq!(got.len(), 4885);
             assert!(got == want, "third figure {third}");
+        }
+    }
+
+    #[test]
+    fn weighted_rows_on_two_threads_match_a_comparison_sort() {
+        // Enough rows for the two-thread path, with weights and many equal keys that the
+        // split between the two merges must not separate.
+        let rows: Vec<Row> = (0..120_000u32)
+            .map(|i| {
+                let j = (i * 7919) % 120_000;
+                [
+                    f64::from(j % 9),
+                    f64::from(j % 31),
+                    40.0 + f64::from(j % 17),
+                    0.5 + f64::from(j % 3),
+                ]
+            })
+            .collect();
+        let mut r = Rows::default();
+        r.extend(rows.iter().copied());
+        let got = r.distinct().to_vec();
+        let mut want = rows.clone();
+        want.sort_by(|a, b| {
+            (0..3)
+                .map(|k| a[k].total_cmp(&b[k]))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        want.dedup_by(|later, kept| {
+            if kept[..3] == later[..3] {
+                kept[3] += later[3];
+                true
+            } else {
+                false
+            }
+        });
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g[..3], w[..3]);
+            assert!((g[3] - w[3]).abs() < 1e-6, "{g:?} {w:?}");
         }
     }
 }
