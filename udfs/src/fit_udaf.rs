@@ -222,6 +222,11 @@ impl Accumulator for FitAccumulator {
                 v[k] = c[i];
             }
             self.check(&[v[0], v[1], v[2]])?;
+            // Gamma-Gamma fits repeat customers with a spend; the others never reach its
+            // sums, so they are not kept (a fifth of a typical base).
+            if matches!(self.model, Model::GammaGamma) && !(v[0] > 0.0 && v[1] > 0.0) {
+                continue;
+            }
             self.rows.push(v);
         }
         Ok(())
