@@ -74,8 +74,13 @@ fn write_customers(path: &Path) {
         .collect();
     let batch = RecordBatch::try_new(schema.clone(), cols).expect("batch");
     let file = std::fs::File::create(path).expect("create");
-    let mut w =
-        datafusion::parquet::arrow::ArrowWriter::try_new(file, schema, None).expect("writer");
+    // Row groups of 128k rows (DuckDB writes 122,880): DataFusion splits a scan by row
+    // group, so one 1M-row group would be read, and its rows handed to the fits, on one core.
+    let props = datafusion::parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(1 << 17))
+        .build();
+    let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(file, schema, Some(props))
+        .expect("writer");
     w.write(&batch).expect("write");
     w.close().expect("close");
 }
