@@ -166,15 +166,20 @@ pub fn fit(
     // the other parameters' scale, and only α changes with the unit.
     let scale = 10.0 / max_t;
     let prepared = crate::bgnbd_fit::Prepared::new(customers, scale);
-    // Warm start: fit a 1-in-16 sample first (cheap), then polish on everyone, which then
-    // takes a handful of full evaluations instead of a hundred.
-    let sample = prepared.sample(16);
-    let sampled = sample
-        .as_ref()
-        .map(|s| move |th: &[f64]| s.objective(v, th, penalizer));
+    // Warm start: fit a 1-in-128 and then a 1-in-16 sample first (cheap), then polish on
+    // everyone, which then takes a handful of full evaluations instead of a hundred.
+    let samples: Vec<_> = [128, 16]
+        .into_iter()
+        .filter_map(|k| prepared.sample(k))
+        .collect();
+    let sampled: Vec<_> = samples
+        .iter()
+        .map(|s| move |th: &[f64]| s.objective(v, th, penalizer))
+        .collect();
+    let sampled: Vec<&Objective<'_>> = sampled.iter().map(|f| f as &Objective<'_>).collect();
     let m = minimise(
         &|th| prepared.objective(v, th, penalizer),
-        sampled.as_ref().map(|f| f as &Objective<'_>),
+        &sampled,
         4,
         stop,
     )?;

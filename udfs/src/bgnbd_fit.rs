@@ -48,9 +48,10 @@ impl Prepared {
         }
     }
 
-    /// Every `k`-th customer, weighted up by k, for a warm start; None when too few.
+    /// Every `k`-th customer, weighted up by k, for a warm start; None when it would have
+    /// fewer than 1,250 (too noisy to save anything).
     pub fn sample(&self, k: usize) -> Option<Prepared> {
-        if self.rows.len() < 20_000 {
+        if self.rows.len() < 1_250 * k {
             return None;
         }
         let rows: Vec<Row> = self

@@ -168,13 +168,24 @@ pub fn fit(
     let mean = repeat().map(|c| c.w * c.m).sum::<f64>() / n;
     let scale = 10.0 / mean;
     let prepared = Prepared::new(repeat(), scale);
-    // Warm start from a 1-in-16 sample, as for BG/NBD.
-    let sp = prepared.sample(16);
-    let sn: f64 = sp.rows.iter().map(|r| r.3).sum();
-    let sampled = |th: &[f64]| sp.objective(th, sn, penalizer);
+    // Warm start from a 1-in-128 and then a 1-in-16 sample, as for BG/NBD.
+    let samples: Vec<(Prepared, f64)> = [128, 16]
+        .into_iter()
+        .filter(|k| prepared.rows.len() >= 1_250 * k)
+        .map(|k| {
+            let s = prepared.sample(k);
+            let sn = s.rows.iter().map(|r| r.3).sum();
+            (s, sn)
+        })
+        .collect();
+    let sampled: Vec<_> = samples
+        .iter()
+        .map(|(s, sn)| move |th: &[f64]| s.objective(th, *sn, penalizer))
+        .collect();
+    let sampled: Vec<&Objective<'_>> = sampled.iter().map(|f| f as &Objective<'_>).collect();
     let m = minimise(
         &|th| prepared.objective(th, n, penalizer),
-        (prepared.rows.len() >= 20_000).then_some(&sampled as &Objective<'_>),
+        &sampled,
         3,
         stop,
     )?;

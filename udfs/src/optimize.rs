@@ -323,31 +323,31 @@ fn inverse_hessian_at(f: &Objective<'_>, x: &[f64]) -> Option<Vec<f64>> {
 /// A function and its gradient.
 pub type Objective<'a> = dyn Fn(&[f64]) -> (f64, Vec<f64>) + 'a;
 
-/// The fits' strategy: BFGS from a warm start (the optimum of `sample`, a cheap subsample's
-/// objective, when given), falling back to Nelder–Mead when BFGS cannot move. Works on
-/// log-parameters starting from 0 (every parameter 1).
+/// The fits' strategy: BFGS from a warm start — the optimum of each of `samples`, cheap
+/// subsamples' objectives from coarse to fine, each started from the one before — falling
+/// back to Nelder–Mead when BFGS cannot move. Works on log-parameters starting from 0
+/// (every parameter 1).
 pub fn minimise(
     full: &Objective<'_>,
-    sample: Option<&Objective<'_>>,
+    samples: &[&Objective<'_>],
     dims: usize,
     stop: &dyn Fn() -> bool,
 ) -> Result<Minimum, Stopped> {
     let cold = vec![0.0f64; dims];
-    // The sample's curvature is the full objective's too (both are means over customers),
-    // so the polish starts with it and needs a few steps instead of relearning it.
-    let (start, h) = match sample {
-        Some(s) => match bfgs(s, &cold, None, 1e-6, 500, stop)? {
+    let (mut start, mut h) = (cold.clone(), None);
+    for s in samples {
+        match bfgs(s, &start, h.as_deref(), 1e-6, 500, stop)? {
             Some(m) if m.x.iter().all(|x| x.is_finite()) => {
-                // BFGS's own estimate after a few dozen steps is rough (the polish then
-                // gained only ~15x per step); the sample's measured curvature is close to
-                // the full objective's, which saves a few full evaluations.
-                let h = inverse_hessian_at(s, &m.x).unwrap_or(m.inverse_hessian);
-                (m.x, Some(h))
+                // Each stage starts with the curvature measured at the last optimum: a
+                // sample's is close to the full objective's (both are means over
+                // customers), while BFGS's own estimate after a few dozen steps is rough (a
+                // polish from it gained only ~15x per step).
+                h = Some(inverse_hessian_at(s, &m.x).unwrap_or(m.inverse_hessian));
+                start = m.x;
             }
-            _ => (cold, None),
-        },
-        None => (cold, None),
-    };
+            _ => (start, h) = (cold.clone(), None),
+        }
+    }
     // lifetimes' tolerance (scipy's BFGS with tol=1e-7).
     match bfgs(full, &start, h.as_deref(), 1e-7, 500, stop)? {
         Some(m) => Ok(m),
