@@ -297,7 +297,11 @@ print(best, r[0][0], r[0][1])
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let which = std::env::args().nth(1).unwrap_or_default();
+    // cargo bench passes `--bench` first; a filter (`fit`, `rfm`) is the first other argument.
+    let which = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_default();
     if which.is_empty() || which.contains("fit") {
         fits(dir.path()).await;
     }
