@@ -279,6 +279,27 @@ impl Dict {
 mod tests {
     use super::*;
 
+    /// What de-duplication must give, the slow way: a comparison sort, then equal figures
+    /// merged with their weights added.
+    fn by_comparison_sort(rows: &[Row]) -> Vec<Row> {
+        let mut want = rows.to_vec();
+        want.sort_by(|a, b| {
+            (0..3)
+                .map(|k| a[k].total_cmp(&b[k]))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        want.dedup_by(|later, kept| {
+            if kept[..3] == later[..3] {
+                kept[3] += later[3];
+                true
+            } else {
+                false
+            }
+        });
+        want
+    }
+
     #[test]
     fn merges_equal_rows_and_orders_by_value() {
         let mut r = Rows::default();
@@ -333,21 +354,7 @@ mod tests {
             let mut r = Rows::default();
             rows.iter().rev().for_each(|x| r.push(*x));
             let got = r.distinct().to_vec();
-            let mut want = rows.clone();
-            want.sort_by(|a, b| {
-                (0..3)
-                    .map(|k| a[k].total_cmp(&b[k]))
-                    .find(|o| o.is_ne())
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            });
-            want.dedup_by(|later, kept| {
-                if kept[..3] == later[..3] {
-                    kept[3] += later[3];
-                    true
-                } else {
-                    false
-                }
-            });
+            let want = by_comparison_sort(&rows);
             assert_eq!(got.len(), 4885);
             assert!(got == want, "third figure {third}");
         }
@@ -371,21 +378,7 @@ mod tests {
         let mut r = Rows::default();
         r.extend(rows.iter().copied());
         let got = r.distinct().to_vec();
-        let mut want = rows.clone();
-        want.sort_by(|a, b| {
-            (0..3)
-                .map(|k| a[k].total_cmp(&b[k]))
-                .find(|o| o.is_ne())
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
-        want.dedup_by(|later, kept| {
-            if kept[..3] == later[..3] {
-                kept[3] += later[3];
-                true
-            } else {
-                false
-            }
-        });
+        let want = by_comparison_sort(&rows);
         assert_eq!(got.len(), want.len());
         for (g, w) in got.iter().zip(&want) {
             assert_eq!(g[..3], w[..3]);
