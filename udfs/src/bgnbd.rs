@@ -5,7 +5,7 @@
 //! repeat visit has P(alive) = 1 — useless for ranking one-visit members who lapsed. MBG/NBD
 //! also allows a drop-out right after the first visit, and is what cip's churn figure uses.
 
-use crate::optimize::{minimise, Objective, Stopped};
+use crate::optimize::{minimise, sample_strides, Stopped};
 use crate::special::{hyp2f1, ln_gamma, log_add_exp, softplus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -168,15 +168,13 @@ pub fn fit(
     let prepared = crate::bgnbd_fit::Prepared::new(customers, scale);
     // Warm start: fit a 1-in-128 and then a 1-in-16 sample first (cheap), then polish on
     // everyone, which then takes a handful of full evaluations instead of a hundred.
-    let samples: Vec<_> = [128, 16]
-        .into_iter()
-        .filter_map(|k| prepared.sample(k))
+    let samples: Vec<_> = sample_strides(prepared.customers())
+        .map(|k| prepared.sample(k))
         .collect();
     let sampled: Vec<_> = samples
         .iter()
         .map(|s| move |th: &[f64]| s.objective(v, th, penalizer))
         .collect();
-    let sampled: Vec<&Objective<'_>> = sampled.iter().map(|f| f as &Objective<'_>).collect();
     let m = minimise(
         &|th| prepared.objective(v, th, penalizer),
         &sampled,

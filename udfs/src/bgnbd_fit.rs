@@ -48,12 +48,13 @@ impl Prepared {
         }
     }
 
-    /// Every `k`-th customer, weighted up by k, for a warm start; None when it would have
-    /// fewer than 1,250 (too noisy to save anything).
-    pub fn sample(&self, k: usize) -> Option<Prepared> {
-        if self.rows.len() < 1_250 * k {
-            return None;
-        }
+    /// How many (distinct) customers.
+    pub fn customers(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Every `k`-th customer, weighted up by k (a warm start's data).
+    pub fn sample(&self, k: usize) -> Prepared {
         let rows: Vec<Row> = self
             .rows
             .iter()
@@ -64,13 +65,13 @@ impl Prepared {
             })
             .collect();
         let n = rows.iter().map(|r| r.w).sum();
-        Some(Prepared {
+        Prepared {
             xs: self.xs.clone(),
             ts: self.ts.clone(),
             txs: self.txs.clone(),
             rows,
             n,
-        })
+        }
     }
 
     /// Mean negative log-likelihood plus the L2 penalty, and its gradient, at

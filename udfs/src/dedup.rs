@@ -139,6 +139,10 @@ fn merge_by<T, K>(
     let (ia, ib) = (at(&a), at(&b));
     let merge = |x: &[T], y: &[T], room: usize| {
         let mut out: Vec<Row> = Vec::with_capacity(room);
+        let emit = |out: &mut Vec<Row>, (k, w): (K, f64)| {
+            let [f0, f1, f2] = figures(k);
+            out.push([f0, f1, f2, w]);
+        };
         let (mut i, mut j) = (0, 0);
         let mut run: Option<(K, f64)> = None;
         while i < x.len() || j < y.len() {
@@ -152,18 +156,13 @@ fn merge_by<T, K>(
             let (k, w) = (key(next), weight(next));
             match &mut run {
                 Some((rk, rw)) if *rk == k => *rw += w,
-                _ => {
-                    if let Some((rk, rw)) = run.replace((k, w)) {
-                        let [f0, f1, f2] = figures(rk);
-                        out.push([f0, f1, f2, rw]);
-                    }
-                }
+                _ => run
+                    .replace((k, w))
+                    .into_iter()
+                    .for_each(|r| emit(&mut out, r)),
             }
         }
-        if let Some((rk, rw)) = run {
-            let [f0, f1, f2] = figures(rk);
-            out.push([f0, f1, f2, rw]);
-        }
+        run.into_iter().for_each(|r| emit(&mut out, r));
         out
     };
     let total = a.len() + b.len();

@@ -2,7 +2,7 @@
 //! spend per visit shrinks toward the population mean, more so with fewer visits.
 
 use crate::dedup::Dict;
-use crate::optimize::{minimise, Objective, Stopped};
+use crate::optimize::{minimise, sample_strides, Stopped};
 use crate::special::{digamma, ln_gamma};
 
 /// The likelihood over many repeat customers arranged for cheap evaluation: ln m and x ln x
@@ -169,9 +169,7 @@ pub fn fit(
     let scale = 10.0 / mean;
     let prepared = Prepared::new(repeat(), scale);
     // Warm start from a 1-in-128 and then a 1-in-16 sample, as for BG/NBD.
-    let samples: Vec<(Prepared, f64)> = [128, 16]
-        .into_iter()
-        .filter(|k| prepared.rows.len() >= 1_250 * k)
+    let samples: Vec<(Prepared, f64)> = sample_strides(prepared.rows.len())
         .map(|k| {
             let s = prepared.sample(k);
             let sn = s.rows.iter().map(|r| r.3).sum();
@@ -182,7 +180,6 @@ pub fn fit(
         .iter()
         .map(|(s, sn)| move |th: &[f64]| s.objective(th, *sn, penalizer))
         .collect();
-    let sampled: Vec<&Objective<'_>> = sampled.iter().map(|f| f as &Objective<'_>).collect();
     let m = minimise(
         &|th| prepared.objective(th, n, penalizer),
         &sampled,

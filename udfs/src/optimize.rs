@@ -164,9 +164,7 @@ pub fn bfgs(
     // Inverse Hessian approximation, row-major.
     let mut h = match h0 {
         Some(h0) if h0.len() == n * n && h0.iter().all(|v| v.is_finite()) => h0.to_vec(),
-        _ => (0..n * n)
-            .map(|k| if k % (n + 1) == 0 { 1.0 } else { 0.0 })
-            .collect(),
+        _ => identity(n),
     };
     // Iterations in a row that improved the value by a negligible amount: the optimum is at
     // the edge of the parameter space (e.g. no heterogeneity in the data), so stop there.
@@ -189,9 +187,7 @@ pub fn bfgs(
         let mut slope: f64 = d.iter().zip(&g).map(|(a, b)| a * b).sum();
         if slope >= 0.0 {
             // Not a descent direction: restart from steepest descent.
-            h.iter_mut()
-                .enumerate()
-                .for_each(|(k, v)| *v = if k % (n + 1) == 0 { 1.0 } else { 0.0 });
+            h = identity(n);
             d = g.iter().map(|v| -v).collect();
             slope = -g.iter().map(|v| v * v).sum::<f64>();
         }
@@ -265,6 +261,13 @@ pub fn bfgs(
     }))
 }
 
+/// The n×n identity, row-major.
+fn identity(n: usize) -> Vec<f64> {
+    (0..n * n)
+        .map(|k| if k % (n + 1) == 0 { 1.0 } else { 0.0 })
+        .collect()
+}
+
 /// The inverse of `f`'s Hessian at `x`, from forward differences of its gradient (n + 1
 /// evaluations; a start for BFGS needs no more accuracy); None unless it is finite and
 /// positive definite.
@@ -323,13 +326,19 @@ fn inverse_hessian_at(f: &Objective<'_>, x: &[f64]) -> Option<Vec<f64>> {
 /// A function and its gradient.
 pub type Objective<'a> = dyn Fn(&[f64]) -> (f64, Vec<f64>) + 'a;
 
+/// The warm start's subsamples of `rows` customers, coarse to fine: every 128th, then every
+/// 16th, each only when it keeps at least 1,250 rows (fewer are too noisy to save anything).
+pub fn sample_strides(rows: usize) -> impl Iterator<Item = usize> {
+    [128, 16].into_iter().filter(move |k| rows >= 1_250 * k)
+}
+
 /// The fits' strategy: BFGS from a warm start — the optimum of each of `samples`, cheap
 /// subsamples' objectives from coarse to fine, each started from the one before — falling
 /// back to Nelder–Mead when BFGS cannot move. Works on log-parameters starting from 0
 /// (every parameter 1).
-pub fn minimise(
+pub fn minimise<S: Fn(&[f64]) -> (f64, Vec<f64>)>(
     full: &Objective<'_>,
-    samples: &[&Objective<'_>],
+    samples: &[S],
     dims: usize,
     stop: &dyn Fn() -> bool,
 ) -> Result<Minimum, Stopped> {
