@@ -77,6 +77,7 @@ impl Engine {
             .with_config(cfg)
             .with_runtime_env(self.runtime.clone())
             .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(crate::keysort::KeySortRule))
             .build();
         cip_udfs::register_all(&mut state)?;
         // The fits ask the session's StatementStop between iterations (armed per statement

@@ -21,6 +21,7 @@ pub mod executor;
 pub mod functions;
 pub mod generate;
 pub mod http;
+pub mod keysort;
 pub mod load;
 pub mod metrics;
 pub mod pg;

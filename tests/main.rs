@@ -14,6 +14,7 @@ mod pgwire;
 mod psql;
 mod roles;
 mod slt;
+mod sort;
 mod storage;
 mod tls;
 mod upgrades;

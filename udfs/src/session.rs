@@ -50,6 +50,9 @@ extensions_options! {
         pub timezone: String, default = "Asia/Shanghai".to_string()
         /// When the business day turns over (HH:MM): a visit before it belongs to the day before.
         pub day_cutoff: String, default = "06:00".to_string()
+        /// Sort by packed integer keys where a sort's columns fit in 128 bits (off: always
+        /// DataFusion's comparator sort; for comparing the two).
+        pub key_sort: bool, default = true
     }
 }
 
