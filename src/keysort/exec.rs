@@ -5,6 +5,7 @@
 
 use super::keys;
 use super::order::order;
+use super::parallel::parallel;
 use super::replay::ReplayExec;
 use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt32Array};
 use datafusion::arrow::compute::{concat_batches, take_record_batch};
@@ -35,6 +36,8 @@ pub struct KeySortExec {
 /// Memory per row beyond the batches (held twice while the sorted copy is gathered): the
 /// key, then two copies of (key, row) while sorting.
 const BYTES_PER_ROW: usize = 16 + 2 * 32;
+
+const ROWS_PER_THREAD: usize = 32_768;
 
 impl KeySortExec {
     pub fn new(sort: Arc<SortExec>) -> Self {
@@ -236,7 +239,10 @@ fn sorted(
         }
     }
     let options: Vec<_> = expr.iter().map(|e| e.options).collect();
-    let Some(packed) = keys::pack(&columns, &options) else {
+    // A thread per share of at least ROWS_PER_THREAD rows: below that, starting one costs more
+    // than it saves.
+    let threads = threads.clamp(1, rows / ROWS_PER_THREAD + 1);
+    let Some(packed) = keys::pack(&columns, &options, threads) else {
         return Ok(Outcome::Unpacked(batches));
     };
     drop(columns);
@@ -244,22 +250,12 @@ fn sorted(
     drop(packed);
     let all = concat_batches(&schema, &batches)?;
     drop(batches);
-    let share = order.len().div_ceil(threads.max(1)).max(1);
-    let runs = std::thread::scope(|scope| {
-        let all = &all;
-        let handles: Vec<_> = order
-            .chunks(share)
-            .map(|part| {
-                scope.spawn(move || take_record_batch(all, &UInt32Array::from(part.to_vec())))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| match h.join() {
-                Ok(r) => r.map_err(DataFusionError::from),
-                Err(_) => Err(DataFusionError::Internal("a sort thread panicked".into())),
-            })
-            .collect::<Result<Vec<_>>>()
-    })?;
+    let share = order.len().div_ceil(threads).max(1);
+    let all = &all;
+    let runs = parallel(order.chunks(share).collect(), |part| {
+        take_record_batch(all, &UInt32Array::from(part.to_vec()))
+    })
+    .into_iter()
+    .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(Outcome::Sorted(runs))
 }

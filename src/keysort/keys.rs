@@ -12,6 +12,7 @@
 //! the sort asks for, DESC flips the field. When the fields do not fit in 128 bits, or a
 //! column's type has no code here, `pack` returns None and the caller sorts the usual way.
 
+use super::parallel::parallel;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::datatypes::*;
@@ -25,8 +26,9 @@ pub struct Packed {
 /// Above this many byte positions past the shared prefix, text is left to the usual sort.
 const MAX_TEXT_POSITIONS: usize = 64;
 
-/// `columns[c][b]` is sort column `c` evaluated on batch `b`.
-pub fn pack(columns: &[Vec<ArrayRef>], options: &[SortOptions]) -> Option<Packed> {
+/// `columns[c][b]` is sort column `c` evaluated on batch `b`; the keys are written by
+/// `threads` threads, each a share of the rows.
+pub fn pack(columns: &[Vec<ArrayRef>], options: &[SortOptions], threads: usize) -> Option<Packed> {
     let rows: usize = columns.first()?.iter().map(|a| a.len()).sum();
     let fields: Vec<Field> = columns
         .iter()
@@ -38,16 +40,29 @@ pub fn pack(columns: &[Vec<ArrayRef>], options: &[SortOptions]) -> Option<Packed
         return None;
     }
     let mut keys = vec![0u128; rows];
-    let mut shift = bits;
-    for (field, arrays) in fields.iter().zip(columns) {
-        shift -= field.width;
-        let mut base = 0;
-        for array in arrays {
-            let out = &mut keys[base..base + array.len()];
-            field.encode(array, shift, out);
-            base += array.len();
+    let share = rows.div_ceil(threads.max(1)).max(1);
+    let parts: Vec<(usize, &mut [u128])> = keys
+        .chunks_mut(share)
+        .enumerate()
+        .map(|(i, out)| (i * share, out))
+        .collect();
+    parallel(parts, |(start, out)| {
+        let end = start + out.len();
+        let mut shift = bits;
+        for (field, arrays) in fields.iter().zip(columns) {
+            shift -= field.width;
+            // The pieces of this column's batches that fall in rows start..end.
+            let mut base = 0;
+            for array in arrays {
+                let (lo, hi) = (base.max(start), (base + array.len()).min(end));
+                if lo < hi {
+                    let piece = array.slice(lo - base, hi - lo);
+                    field.encode(&piece, shift, &mut out[lo - start..hi - start]);
+                }
+                base += array.len();
+            }
         }
-    }
+    });
     Some(Packed { keys, bits })
 }
 

@@ -11,6 +11,7 @@
 mod exec;
 mod keys;
 mod order;
+mod parallel;
 mod replay;
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,8 @@
 //! bits (a few dozen rows per bucket), then the buckets are sorted on several threads. Each
 //! key travels with its row number and ties keep input order, as a stable sort.
 
+use super::parallel::parallel;
+
 /// The row numbers in sorted order (at most u32::MAX rows); `bits` is how many low bits of a
 /// key are used.
 pub fn order(keys: &[u128], bits: u32, threads: usize) -> Vec<u32> {
@@ -87,23 +89,17 @@ fn sort_buckets<K: Key>(rows: &mut [(K, u32)], starts: &[usize], threads: usize)
         cuts.push(b.max(*cuts.last().unwrap_or(&0)));
     }
     cuts.push(starts.len() - 1);
-    std::thread::scope(|scope| {
-        let mut rest = rows;
-        let mut taken = 0;
-        let last = cuts.len() - 2;
-        for (i, w) in cuts.windows(2).enumerate() {
-            let bounds = &starts[w[0]..=w[1]];
-            let (run, tail) = rest.split_at_mut(bounds[bounds.len() - 1] - taken);
-            taken = bounds[bounds.len() - 1];
-            rest = tail;
-            // The calling thread takes the last share instead of waiting idle.
-            if i == last {
-                sort_run(run, bounds);
-            } else {
-                scope.spawn(move || sort_run(run, bounds));
-            }
-        }
-    });
+    let mut parts = Vec::with_capacity(threads);
+    let mut rest = rows;
+    let mut taken = 0;
+    for w in cuts.windows(2) {
+        let bounds = &starts[w[0]..=w[1]];
+        let (run, tail) = rest.split_at_mut(bounds[bounds.len() - 1] - taken);
+        taken = bounds[bounds.len() - 1];
+        rest = tail;
+        parts.push((run, bounds));
+    }
+    parallel(parts, |(run, bounds)| sort_run(run, bounds));
 }
 
 #[cfg(test)]

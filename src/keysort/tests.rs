@@ -94,7 +94,7 @@ fn packed_order_matches_arrow_comparators() {
             })
             .collect();
         // Two or three float columns with NaN and infinities take 64 bits each.
-        let Some(packed) = pack(&columns, &options) else {
+        let Some(packed) = pack(&columns, &options, 2) else {
             continue;
         };
         packed_rounds += 1;
@@ -146,10 +146,11 @@ fn keys_too_wide_are_left_to_the_usual_sort() {
         (0..100).map(|i| i as f64 * 1e-3),
     ));
     let asc = SortOptions::default();
-    assert!(pack(&[vec![long]], &[asc]).is_none());
+    assert!(pack(&[vec![long]], &[asc], 1).is_none());
     assert!(pack(
         &[vec![float.clone()], vec![float.clone()], vec![float]],
-        &[asc; 3]
+        &[asc; 3],
+        1
     )
     .is_none());
     let list: ArrayRef = Arc::new(ListArray::new_null(
@@ -160,5 +161,5 @@ fn keys_too_wide_are_left_to_the_usual_sort() {
         )),
         3,
     ));
-    assert!(pack(&[vec![list]], &[asc]).is_none());
+    assert!(pack(&[vec![list]], &[asc], 1).is_none());
 }
