@@ -13,11 +13,13 @@ trap 'rm -rf "$work"' EXIT
 echo "generating $members members into $work/data"
 /usr/bin/time -f "generate: %e s wall, peak RSS %M KiB" \
   "$cip" generate --members "$members" --seed 1 --until 2026-10-31 --out "$work/data"
-# The default 4 GiB query memory is too little for 10M members' final aggregations (53200);
-# this machine has 24 GiB, so scoring gets 16 GiB (spilling to the work folder past it).
+# The default 4 GiB query memory is too little for 10M members' final aggregations (53200).
+# This machine has 24 GiB; scoring gets a 10 GiB pool (spilling to the work folder past it):
+# DataFusion's window operators and in-flight batches use ~6 GiB more than the pool tracks,
+# and a 16 GiB pool ran the machine out of memory (killed at ~170 s, 2026-11-26).
 cat > "$work/cip.toml" <<TOML
 [engine]
-memory_limit = "${CIP_SCORE_MEMORY:-16GiB}"
+memory_limit = "${CIP_SCORE_MEMORY:-10GiB}"
 spill_dir = "$work/spill"
 TOML
 mkdir -p "$work/spill"

@@ -76,6 +76,8 @@ pub struct EngineConfig {
     pub spill_dir: Option<PathBuf>,
     /// Parallelism of a query; 0 means one per core.
     pub target_partitions: usize,
+    /// Sessions' default for `cip.key_sort` (full sorts by packed integer keys, src/keysort).
+    pub key_sort: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -266,6 +268,7 @@ impl Default for EngineConfig {
             memory_limit: "4GiB".into(),
             spill_dir: None,
             target_partitions: 0,
+            key_sort: true,
         }
     }
 }

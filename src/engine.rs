@@ -97,11 +97,12 @@ impl Engine {
         Ok(ctx)
     }
 
-    /// A new session's `cip.*` settings: the configured time zone and day cut-off.
+    /// A new session's `cip.*` settings: the configured time zone, day cut-off and key sort.
     pub fn default_options(&self) -> crate::settings::CipOptions {
         let mut o = crate::settings::CipOptions::default();
         o.timezone = self.config.time.timezone.clone();
         o.day_cutoff = self.config.time.day_cutoff.clone();
+        o.key_sort = self.config.engine.key_sort;
         o
     }
 

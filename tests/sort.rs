@@ -118,3 +118,16 @@ async fn key_sort_hands_over_when_memory_runs_short() {
         "the usual sort spilled: {analyzed}"
     );
 }
+
+#[tokio::test]
+async fn key_sort_default_comes_from_the_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = common::config(dir.path());
+    config.engine.key_sort = false;
+    let engine = cip::engine::Engine::open(config).await.expect("engine");
+    let ctx = engine.session().await.expect("session");
+    let query = format!("EXPLAIN SELECT v FROM {ROWS} ORDER BY a, t");
+    assert!(!plan(&ctx, &query).await.contains("KeySortExec"));
+    common::rows(&ctx, "SET cip.key_sort = true").await;
+    assert!(plan(&ctx, &query).await.contains("KeySortExec"));
+}

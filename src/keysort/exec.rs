@@ -109,7 +109,9 @@ impl ExecutionPlan for KeySortExec {
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let input = self.sort.input().execute(partition, context.clone())?;
+        // Spillable in the pool's eyes: past its share it hands over to SortExec, which spills.
         let reservation = MemoryConsumer::new(format!("KeySortExec[{partition}]"))
+            .with_can_spill(true)
             .register(context.memory_pool());
         let run = Run {
             sort: self.sort.clone(),
@@ -157,7 +159,13 @@ impl Run {
         }
         drop(input);
         let expr = self.sort.expr().clone();
-        let threads = self.context.session_config().target_partitions();
+        // Sorts of several partitions run side by side: each gets its share of the cores.
+        let partitions = self
+            .sort
+            .properties()
+            .output_partitioning()
+            .partition_count();
+        let threads = (self.context.session_config().target_partitions() / partitions).max(1);
         let timer = self.metrics.elapsed_compute().clone();
         let schema = self.sort.schema();
         let outcome = tokio::task::spawn_blocking(move || {
