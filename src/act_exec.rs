@@ -1,6 +1,7 @@
 //! An execution plan that acts when it is executed — never when planned, described or
-//! EXPLAINed — and returns one batch. UPDATE / DELETE / TRUNCATE and the engine's table
-//! functions with side effects (model fits, refreshes) are all this plan with their own act.
+//! EXPLAINed. UPDATE / DELETE / TRUNCATE and the engine's table functions with side effects
+//! (model fits, refreshes) are this plan with their own act, returning one batch; the key
+//! sort's hand-over (keysort/exec.rs) is this plan replaying a stream.
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -19,17 +20,20 @@ use std::sync::Arc;
 /// What runs at each execution; its batch must have the plan's schema.
 pub type Act = Arc<dyn Fn() -> BoxFuture<'static, Result<RecordBatch>> + Send + Sync>;
 
+/// Opens the plan's stream at each execution; its batches must have the plan's schema.
+pub type Open = Arc<dyn Fn() -> Result<SendableRecordBatchStream> + Send + Sync>;
+
 pub struct ActExec {
     /// The operator's name in plans (e.g. CipDmlExec).
     kind: &'static str,
     /// What it acts on, shown after the name in EXPLAIN.
     label: String,
-    schema: SchemaRef,
     properties: Arc<PlanProperties>,
-    act: Act,
+    open: Open,
 }
 
 impl ActExec {
+    /// A plan whose one batch comes from `act`.
     pub fn new(kind: &'static str, label: impl Into<String>, schema: SchemaRef, act: Act) -> Self {
         let properties = Arc::new(PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
@@ -37,12 +41,27 @@ impl ActExec {
             EmissionType::Final,
             Boundedness::Bounded,
         ));
+        let open: Open = Arc::new(move || {
+            Ok(Box::pin(RecordBatchStreamAdapter::new(
+                schema.clone(),
+                futures::stream::once(act()),
+            )))
+        });
+        ActExec::streaming(kind, label, properties, open)
+    }
+
+    /// A plan whose stream `open` gives, with the given properties (partitioning, ordering).
+    pub fn streaming(
+        kind: &'static str,
+        label: impl Into<String>,
+        properties: Arc<PlanProperties>,
+        open: Open,
+    ) -> Self {
         ActExec {
             kind,
             label: label.into(),
-            schema,
             properties,
-            act,
+            open,
         }
     }
 }
@@ -91,9 +110,6 @@ impl ExecutionPlan for ActExec {
         _partition: usize,
         _context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        Ok(Box::pin(RecordBatchStreamAdapter::new(
-            self.schema.clone(),
-            futures::stream::once((self.act)()),
-        )))
+        (self.open)()
     }
 }

@@ -6,7 +6,7 @@
 use super::keys;
 use super::order::order;
 use super::parallel::parallel;
-use super::replay::ReplayExec;
+use super::replay::replay;
 use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt32Array};
 use datafusion::arrow::compute::{concat_batches, take_record_batch};
 use datafusion::arrow::datatypes::SchemaRef;
@@ -188,9 +188,8 @@ impl Run {
     ) -> Result<SendableRecordBatchStream> {
         drop(self.reservation);
         self.fell_back.add(1);
-        let input = self.sort.input();
-        let replay = ReplayExec::new(input.schema(), input.properties().clone(), batches, rest);
-        let sort = SortExec::new(self.sort.expr().clone(), Arc::new(replay))
+        let replayed = replay(self.sort.input(), batches, rest);
+        let sort = SortExec::new(self.sort.expr().clone(), Arc::new(replayed))
             .with_preserve_partitioning(self.sort.preserve_partitioning());
         sort.execute(self.partition, self.context)
     }
