@@ -74,6 +74,11 @@ async fn key_sort_orders_rows_as_datafusion_does() {
     assert!(!explained.contains("KeySortExec"), "{explained}");
     assert!(explained.contains("SortExec"), "{explained}");
     common::rows(&ctx, "SET cip.key_sort = true").await;
+    // No rows: nothing to hand over.
+    let empty = format!("SELECT a, t FROM {ROWS} WHERE v < 0 ORDER BY a, t");
+    assert!(both_ways(&ctx, &empty).await.is_empty());
+    let analyzed = plan(&ctx, &format!("EXPLAIN ANALYZE {empty}")).await;
+    assert!(!analyzed.contains("fell_back=1"), "{analyzed}");
     // A LIMIT keeps DataFusion's TopK.
     let top = plan(
         &ctx,
@@ -96,6 +101,14 @@ async fn key_sort_hands_over_wide_keys() {
     assert!(analyzed.contains("KeySortExec"), "{analyzed}");
     assert!(analyzed.contains("fell_back="), "{analyzed}");
     assert!(!analyzed.contains("fell_back=0"), "{analyzed}");
+    let line = analyzed
+        .lines()
+        .find(|l| l.contains("KeySortExec"))
+        .unwrap_or_default();
+    assert!(
+        !line.contains("output_rows=0"),
+        "rows the hand-over sorted count: {line}"
+    );
 }
 
 #[tokio::test]

@@ -191,7 +191,18 @@ impl Run {
         let replayed = replay(self.sort.input(), batches, rest);
         let sort = SortExec::new(self.sort.expr().clone(), Arc::new(replayed))
             .with_preserve_partitioning(self.sort.preserve_partitioning());
-        sort.execute(self.partition, self.context)
+        let sorted = sort.execute(self.partition, self.context)?;
+        // EXPLAIN ANALYZE counts the rows here too.
+        let metrics = self.metrics;
+        let counted = sorted.inspect(move |b| {
+            if let Ok(b) = b {
+                metrics.record_output(b.num_rows());
+            }
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.sort.schema(),
+            counted,
+        )))
     }
 
     /// Streams the sorted runs a session batch at a time (slices, no copy).
@@ -236,6 +247,9 @@ fn sorted(
     threads: usize,
 ) -> Result<Outcome> {
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    if rows == 0 {
+        return Ok(Outcome::Sorted(Vec::new()));
+    }
     if rows > u32::MAX as usize {
         return Ok(Outcome::Unpacked(batches));
     }
