@@ -109,6 +109,9 @@ pub fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
         DataFusionError::Configuration(_) => "22023",
         DataFusionError::IoError(io) => io_sqlstate(io),
         DataFusionError::ParquetError(_) | DataFusionError::ObjectStore(_) => "58030",
+        // A setting's value that does not parse (`SET cip.key_sort = 'maybe'`,
+        // `SET datafusion.execution.batch_size = 'x'`): DataFusion wraps the parse error.
+        DataFusionError::Context(c, _) if c.starts_with("Error parsing '") => "22023",
         DataFusionError::Context(_, inner) => datafusion_sqlstate(inner),
         DataFusionError::Diagnostic(_, inner) => datafusion_sqlstate(inner),
         DataFusionError::Shared(inner) => datafusion_sqlstate(inner),

@@ -4,8 +4,8 @@
 
 pub use cip_udfs::session::{AsOf, CipOptions};
 
-/// The value of a `cip.*` setting in this session, for `SHOW cip.<name>`; None when `name`
-/// is not one of ours. An unknown `cip.*` name is an error (42704).
+/// The value of a `cip.*` or `datafusion.*` setting in this session, for `SHOW <name>`; None
+/// when `name` is neither. An unknown name under either prefix is an error (42704).
 pub fn show(
     ctx: &datafusion::prelude::SessionContext,
     name: &str,
@@ -14,15 +14,23 @@ pub fn show(
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
     use datafusion::common::config::ExtensionOptions;
     let key = name.to_ascii_lowercase();
-    let field = key.strip_prefix("cip.")?.to_string();
     let state = ctx.state();
-    let value = state
-        .config()
-        .options()
-        .extensions
-        .get::<CipOptions>()
-        .and_then(|o| o.entries().into_iter().find(|e| e.key == field))
-        .map(|e| e.value.unwrap_or_default());
+    let options = state.config().options();
+    let value = if key.starts_with("datafusion.") {
+        // DataFusion's own options: shown as its SHOW would (an unset option is empty).
+        options
+            .entries()
+            .into_iter()
+            .find(|e| e.key == key)
+            .map(|e| e.value.unwrap_or_default())
+    } else {
+        let field = key.strip_prefix("cip.")?.to_string();
+        options
+            .extensions
+            .get::<CipOptions>()
+            .and_then(|o| o.entries().into_iter().find(|e| e.key == field))
+            .map(|e| e.value.unwrap_or_default())
+    };
     Some(match value {
         None => Err(crate::error::CipError::invalid(
             "42704",

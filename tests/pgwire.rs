@@ -250,6 +250,33 @@ async fn cip_settings_are_per_connection_and_checked() {
         .expect("show a")
         .get(0);
     assert_eq!(on_a, "2026-10-31", "a refused SET changed the setting");
+    // DataFusion's own options: SET applies to this connection, SHOW reads it back, a bad
+    // value or name is refused.
+    a.batch_execute("SET datafusion.execution.batch_size = 100")
+        .await
+        .expect("set a datafusion option");
+    let batch_size: String = a
+        .query_one("SHOW datafusion.execution.batch_size", &[])
+        .await
+        .expect("show a datafusion option")
+        .get(0);
+    assert_eq!(batch_size, "100");
+    let on_b: String = b
+        .query_one("SHOW datafusion.execution.batch_size", &[])
+        .await
+        .expect("show b")
+        .get(0);
+    assert_eq!(on_b, "8192");
+    let e = a
+        .batch_execute("SET datafusion.execution.batch_size = 'many'")
+        .await
+        .expect_err("bad value");
+    assert_eq!(code(&e), "22023", "{e:?}");
+    let e = a
+        .simple_query("SHOW datafusion.no_such_option")
+        .await
+        .expect_err("unknown option");
+    assert_eq!(code(&e), "42704", "{e:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

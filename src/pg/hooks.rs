@@ -158,10 +158,11 @@ impl QueryHook for CommandTagHook {
     }
 }
 
-/// `SET cip.<name> = …` and `SHOW cip.<name>` on this connection's own session. Unlike the
-/// generic SET handling (which acknowledges what it cannot apply), a bad value or an unknown
-/// cip setting is an error (22023 / 42704), and the value really applies — to this
-/// connection only.
+/// `SET cip.<name> = …` / `SET datafusion.<name> = …` and `SHOW` of either on this
+/// connection's own session. Unlike the generic SET handling (which acknowledges what it
+/// cannot apply, and answered SHOW datafusion.* with an empty `unsupported_show_statement`), a
+/// bad value or an unknown name is an error (22023 / 42704), and the value really applies —
+/// to this connection only.
 pub struct CipSettingsHook;
 
 enum SettingStmt {
@@ -169,21 +170,22 @@ enum SettingStmt {
     Show(String),
 }
 
+/// Whether a setting's name is one the session holds (ours or DataFusion's).
+fn session_setting(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.starts_with("cip.") || name.starts_with("datafusion.")
+}
+
 fn cip_setting(statement: &Statement) -> Option<SettingStmt> {
     match statement {
         Statement::Set(Set::SingleAssignment { variable, .. })
-            if variable
-                .to_string()
-                .to_ascii_lowercase()
-                .starts_with("cip.") =>
+            if session_setting(&variable.to_string()) =>
         {
             Some(SettingStmt::Set)
         }
         Statement::ShowVariable { variable } => {
             let name = crate::settings::variable_name(variable);
-            name.to_ascii_lowercase()
-                .starts_with("cip.")
-                .then_some(SettingStmt::Show(name))
+            session_setting(&name).then_some(SettingStmt::Show(name))
         }
         _ => None,
     }
