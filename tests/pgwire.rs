@@ -203,6 +203,14 @@ async fn garbage_on_one_connection_does_not_hurt_the_others() {
         .expect("new connections still work");
 }
 
+/// One SHOW's value, as text.
+async fn show(c: &tokio_postgres::Client, statement: &str) -> String {
+    c.query_one(statement, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{statement}: {e}"))
+        .get(0)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cip_settings_are_per_connection_and_checked() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -212,27 +220,15 @@ async fn cip_settings_are_per_connection_and_checked() {
     a.batch_execute("SET cip.as_of = '2026-10-31'")
         .await
         .expect("set");
-    let on_a: String = a
-        .query_one("SHOW cip.as_of", &[])
-        .await
-        .expect("show a")
-        .get(0);
-    let on_b: String = b
-        .query_one("SHOW cip.as_of", &[])
-        .await
-        .expect("show b")
-        .get(0);
+    let on_a = show(&a, "SHOW cip.as_of").await;
+    let on_b = show(&b, "SHOW cip.as_of").await;
     assert_eq!(on_a, "2026-10-31");
     assert_eq!(on_b, "today", "a SET on one connection leaked into another");
     // Prepared (extended protocol) SET, as JDBC sends it.
     b.execute("SET cip.as_of = '2025-12-31'", &[])
         .await
         .expect("prepared set");
-    let on_b: String = b
-        .query_one("SHOW cip.as_of", &[])
-        .await
-        .expect("show b")
-        .get(0);
+    let on_b = show(&b, "SHOW cip.as_of").await;
     assert_eq!(on_b, "2025-12-31");
     let e = a
         .batch_execute("SET cip.as_of = 'last tuesday'")
@@ -244,28 +240,16 @@ async fn cip_settings_are_per_connection_and_checked() {
         .await
         .expect_err("unknown");
     assert_eq!(code(&e), "42704", "{e:?}");
-    let on_a: String = a
-        .query_one("SHOW cip.as_of", &[])
-        .await
-        .expect("show a")
-        .get(0);
+    let on_a = show(&a, "SHOW cip.as_of").await;
     assert_eq!(on_a, "2026-10-31", "a refused SET changed the setting");
     // DataFusion's own options: SET applies to this connection, SHOW reads it back, a bad
     // value or name is refused.
     a.batch_execute("SET datafusion.execution.batch_size = 100")
         .await
         .expect("set a datafusion option");
-    let batch_size: String = a
-        .query_one("SHOW datafusion.execution.batch_size", &[])
-        .await
-        .expect("show a datafusion option")
-        .get(0);
+    let batch_size = show(&a, "SHOW datafusion.execution.batch_size").await;
     assert_eq!(batch_size, "100");
-    let on_b: String = b
-        .query_one("SHOW datafusion.execution.batch_size", &[])
-        .await
-        .expect("show b")
-        .get(0);
+    let on_b = show(&b, "SHOW datafusion.execution.batch_size").await;
     assert_eq!(on_b, "8192");
     let e = a
         .batch_execute("SET datafusion.execution.batch_size = 'many'")

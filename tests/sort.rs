@@ -19,6 +19,18 @@ const ROWS: &str = "(SELECT v, v % 37 AS a, \
      CAST(v * 69069 % 1000033 AS DOUBLE) / 9.0 AS w3 \
      FROM generate_series(1, 60000) AS g(v)) AS src";
 
+/// A session of an engine over a fresh data directory, its config changed by `change`.
+async fn session(
+    change: impl FnOnce(&mut cip::config::Config),
+) -> (tempfile::TempDir, SessionContext) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = common::config(dir.path());
+    change(&mut config);
+    let engine = cip::engine::Engine::open(config).await.expect("engine");
+    let ctx = engine.session().await.expect("session");
+    (dir, ctx)
+}
+
 async fn both_ways(ctx: &SessionContext, query: &str) -> Vec<Vec<String>> {
     common::rows(ctx, "SET cip.key_sort = true").await;
     let keyed = common::rows(ctx, query).await;
@@ -44,9 +56,7 @@ async fn plan(ctx: &SessionContext, explain: &str) -> String {
 
 #[tokio::test]
 async fn key_sort_orders_rows_as_datafusion_does() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let engine = common::engine(dir.path()).await;
-    let ctx = engine.session().await.expect("session");
+    let (_dir, ctx) = session(|_| {}).await;
     let order_by = format!(
         "SELECT a, t, f, ts FROM {ROWS} ORDER BY a, t DESC NULLS FIRST, f NULLS FIRST, ts DESC"
     );
@@ -90,9 +100,7 @@ async fn key_sort_orders_rows_as_datafusion_does() {
 
 #[tokio::test]
 async fn key_sort_hands_over_wide_keys() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let engine = common::engine(dir.path()).await;
-    let ctx = engine.session().await.expect("session");
+    let (_dir, ctx) = session(|_| {}).await;
     // Three doubles of ~57 varying bits each do not pack into 128 bits.
     let wide = format!("SELECT w1, w2, w3 FROM {ROWS} ORDER BY w1 DESC, w2, w3");
     both_ways(&ctx, &wide).await;
@@ -113,12 +121,11 @@ async fn key_sort_hands_over_wide_keys() {
 
 #[tokio::test]
 async fn key_sort_hands_over_when_memory_runs_short() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = common::config(dir.path());
-    config.engine.memory_limit = "12MiB".into();
-    config.engine.target_partitions = 1;
-    let engine = cip::engine::Engine::open(config).await.expect("engine");
-    let ctx = engine.session().await.expect("session");
+    let (_dir, ctx) = session(|c| {
+        c.engine.memory_limit = "12MiB".into();
+        c.engine.target_partitions = 1;
+    })
+    .await;
     let big = "(SELECT v, concat('member-', CAST(v * 7 % 300007 AS VARCHAR), '-', \
         repeat('x', CAST(v % 40 AS INT))) AS t FROM generate_series(1, 300000) AS g(v)) AS big";
     let query = format!("SELECT t, v FROM {big} ORDER BY t, v");
@@ -134,11 +141,7 @@ async fn key_sort_hands_over_when_memory_runs_short() {
 
 #[tokio::test]
 async fn key_sort_default_comes_from_the_config() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = common::config(dir.path());
-    config.engine.key_sort = false;
-    let engine = cip::engine::Engine::open(config).await.expect("engine");
-    let ctx = engine.session().await.expect("session");
+    let (_dir, ctx) = session(|c| c.engine.key_sort = false).await;
     let query = format!("EXPLAIN SELECT v FROM {ROWS} ORDER BY a, t");
     assert!(!plan(&ctx, &query).await.contains("KeySortExec"));
     common::rows(&ctx, "SET cip.key_sort = true").await;
