@@ -176,7 +176,7 @@ fn session_setting(name: &str) -> bool {
     name.starts_with("cip.") || name.starts_with("datafusion.")
 }
 
-fn cip_setting(statement: &Statement) -> Option<SettingStmt> {
+fn setting_statement(statement: &Statement) -> Option<SettingStmt> {
     match statement {
         Statement::Set(Set::SingleAssignment { variable, .. })
             if session_setting(&variable.to_string()) =>
@@ -214,7 +214,7 @@ async fn apply_setting(
                 Some(Err(e)) => return Err(PgWireError::ApiError(Box::new(e))),
                 None => {
                     return Err(PgWireError::ApiError(
-                        format!("not a cip setting: {name}").into(),
+                        format!("not a session setting: {name}").into(),
                     ))
                 }
             };
@@ -235,7 +235,7 @@ impl QueryHook for CipSettingsHook {
         ctx: &SessionContext,
         _client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
-        let what = cip_setting(statement)?;
+        let what = setting_statement(statement)?;
         Some(apply_setting(statement, what, ctx).await)
     }
 
@@ -246,7 +246,7 @@ impl QueryHook for CipSettingsHook {
         _client: &(dyn ClientInfo + Send + Sync),
     ) -> Option<PgWireResult<LogicalPlan>> {
         // Parsing must not apply the SET: the plan only describes the result's shape.
-        let plan = match cip_setting(statement)? {
+        let plan = match setting_statement(statement)? {
             SettingStmt::Set => Ok(no_rows_plan()),
             SettingStmt::Show(name) => match crate::settings::show(ctx, &name) {
                 Some(Ok(b)) => ctx.read_batch(b).map(|df| df.logical_plan().clone()),
@@ -265,7 +265,7 @@ impl QueryHook for CipSettingsHook {
         ctx: &SessionContext,
         _client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
-        let what = cip_setting(statement)?;
+        let what = setting_statement(statement)?;
         Some(apply_setting(statement, what, ctx).await)
     }
 }
