@@ -78,6 +78,9 @@ pub struct EngineConfig {
     pub target_partitions: usize,
     /// Sessions' default for `cip.key_sort` (full sorts by packed integer keys, src/keysort).
     pub key_sort: bool,
+    /// Directories whose files `CREATE EXTERNAL TABLE` may read (operators only; never the
+    /// data directory). Empty by default: the statement is refused.
+    pub external_table_dirs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -269,6 +272,7 @@ impl Default for EngineConfig {
             spill_dir: None,
             target_partitions: 0,
             key_sort: true,
+            external_table_dirs: vec![],
         }
     }
 }

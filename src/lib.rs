@@ -7,17 +7,19 @@
 //!                  storage: tables as Parquet parts + fsync'd write-ahead log + manifest
 //! ```
 //!
-//! `storage` owns durability (see its module docs), `engine` builds sessions, `views` loads
-//! queries/, `generate` writes demo data, `load` imports files, `sql` runs scripts.
+//! `storage` owns durability (see its module docs), `engine` builds sessions, `statement` is
+//! the one way in for a statement (pgwire, `cip sql`, HTTP, scheduler), `catalog` the
+//! PostgreSQL catalog every session sees, `views` loads queries/, `generate` writes demo
+//! data, `load` imports files, `sql` runs scripts.
 
 pub mod act_exec;
 pub mod actor;
 pub mod campaigns;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod error;
-pub mod executor;
 pub mod functions;
 pub mod generate;
 pub mod http;
@@ -30,6 +32,7 @@ pub mod score;
 pub mod serve;
 pub mod settings;
 pub mod sql;
+pub mod statement;
 pub mod statement_stop;
 pub mod storage;
 pub mod tiers;

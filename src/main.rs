@@ -19,7 +19,9 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
+    // Deep stacks here too: a connection's task receives statements and drops their trees.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(cip::statement::runtime::STATEMENT_STACK_BYTES)
         .enable_all()
         .build()
     {
@@ -93,9 +95,9 @@ async fn run(cli: Cli) -> Result<()> {
                     return Err(CipError::invalid("42601", "give -c or -f, not both"))
                 }
             };
-            let engine = cip::engine::Engine::open(config).await?;
-            let ctx = engine.session().await?;
-            cip::sql::run_script(&ctx, &text, &mut std::io::stdout()).await
+            let engine = std::sync::Arc::new(cip::engine::Engine::open(config).await?);
+            let session = cip::statement::Session::open(engine).await?;
+            cip::sql::run_script(&session, &text, &mut std::io::stdout()).await
         }
         Command::Serve { listen, http } => {
             if let Some(l) = listen {

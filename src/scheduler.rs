@@ -49,15 +49,12 @@ async fn run_job(engine: Arc<Engine>, job: JobConfig, every: Duration) {
     }
 }
 
-/// Runs `statement` once as the scheduler; the number of rows it returned.
-pub async fn run_once(engine: &Engine, statement: &str) -> Result<u64> {
-    let ctx = engine.session().await?;
-    Actor::new("scheduler", Role::Owner).install(&ctx);
-    let statement = statement.to_string();
-    // On the execution runtime: a 3 s upgrade run must not hold up the connections.
-    crate::executor::run(async move {
-        let batches = ctx.sql(&statement).await?.collect().await?;
-        Ok(batches.iter().map(|b| b.num_rows() as u64).sum())
-    })
-    .await
+/// Runs `statement` once as the scheduler, through a session like any client's (on the
+/// statement runtime: a 3 s upgrade run does not hold up the connections); the number of
+/// rows it returned.
+pub async fn run_once(engine: &Arc<Engine>, statement: &str) -> Result<u64> {
+    let session = crate::statement::Session::open(engine.clone()).await?;
+    session.set_user(Actor::new("scheduler", Role::Owner));
+    let batches = session.query(statement, vec![]).await?;
+    Ok(batches.iter().map(|b| b.num_rows() as u64).sum())
 }

@@ -1,67 +1,14 @@
-//! `cip sql`: runs a script statement by statement and prints each result as psql would.
+//! `cip sql`: runs a script statement by statement through a session and prints each result
+//! as psql would.
 
-use crate::error::Result;
+use crate::error::{CipError, Result};
+use crate::statement::{Limits, Outcome, Session};
 use datafusion::arrow::array::{Array, UInt64Array};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
-use datafusion::logical_expr::{LogicalPlan, WriteOp};
-use datafusion::prelude::SessionContext;
-use datafusion::sql::parser::DFParser;
+use futures::StreamExt;
 use std::io::Write;
-
-/// `s` as an SQL string literal: quoted, with single quotes doubled. For the statements the
-/// engine writes itself around a value (table-function arguments cannot be parameters).
-pub fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// What one statement produced.
-pub enum Outcome {
-    Rows(Vec<RecordBatch>),
-    /// A write: its command tag (INSERT, UPDATE, DELETE) and the row count.
-    Command(&'static str, u64),
-    Done,
-}
-
-/// Plans and runs one parsed statement.
-pub async fn run_statement(
-    ctx: &SessionContext,
-    stmt: datafusion::sql::parser::Statement,
-) -> Result<Outcome> {
-    if let datafusion::sql::parser::Statement::Statement(s) = &stmt {
-        if let Some(sql) = crate::functions::show_functions_sql(s) {
-            return Ok(Outcome::Rows(ctx.sql(&sql).await?.collect().await?));
-        }
-        if let datafusion::sql::sqlparser::ast::Statement::ShowVariable { variable } = s.as_ref() {
-            let name = crate::settings::variable_name(variable);
-            if let Some(batch) = crate::settings::show(ctx, &name) {
-                return Ok(Outcome::Rows(vec![batch?]));
-            }
-        }
-    }
-    let state = ctx.state();
-    let plan = state.statement_to_plan(stmt).await?;
-    let tag = match &plan {
-        LogicalPlan::Dml(d) => match d.op {
-            WriteOp::Insert(_) => Some("INSERT"),
-            WriteOp::Update => Some("UPDATE"),
-            WriteOp::Delete => Some("DELETE"),
-            WriteOp::Truncate => Some("TRUNCATE"),
-            WriteOp::Ctas => Some("SELECT"),
-            _ => Some("MERGE"),
-        },
-        LogicalPlan::Ddl(_) | LogicalPlan::Statement(_) => None,
-        _ => {
-            let batches = ctx.execute_logical_plan(plan).await?.collect().await?;
-            return Ok(Outcome::Rows(batches));
-        }
-    };
-    let batches = ctx.execute_logical_plan(plan).await?.collect().await?;
-    Ok(match tag {
-        Some(tag) => Outcome::Command(tag, count_of(&batches)),
-        None => Outcome::Done,
-    })
-}
+use std::sync::Arc;
 
 /// The row count a DML plan returns (its one UInt64 `count` column).
 pub fn count_of(batches: &[RecordBatch]) -> u64 {
@@ -76,25 +23,36 @@ pub fn count_of(batches: &[RecordBatch]) -> u64 {
 }
 
 /// Runs every statement of `text` in order; stops at the first error.
-pub async fn run_script(ctx: &SessionContext, text: &str, out: &mut dyn Write) -> Result<()> {
-    let statements = DFParser::parse_sql(text)?;
-    for stmt in statements {
-        let outcome = run_statement(ctx, stmt).await?;
+pub async fn run_script(session: &Arc<Session>, text: &str, out: &mut dyn Write) -> Result<()> {
+    for parsed in session.parse(text).await? {
+        let outcome = session.run(parsed, Limits::default()).await?;
         let printed = match outcome {
-            Outcome::Rows(batches) => {
+            Outcome::Rows(rows) => {
+                let mut stream = rows.stream;
+                let mut batches = Vec::new();
+                while let Some(b) = stream.next().await {
+                    batches.push(b?);
+                }
                 let n: usize = batches.iter().map(|b| b.num_rows()).sum();
-                format!(
-                    "{}\n({n} row{})\n",
-                    pretty_format_batches(&batches)?,
-                    if n == 1 { "" } else { "s" }
-                )
+                let table = if batches.is_empty() {
+                    pretty_format_batches(&[RecordBatch::new_empty(rows.schema)])?
+                } else {
+                    pretty_format_batches(&batches)?
+                };
+                format!("{table}\n({n} row{})\n", if n == 1 { "" } else { "s" })
             }
-            Outcome::Command("INSERT", n) => format!("INSERT 0 {n}\n"),
-            Outcome::Command(tag, n) => format!("{tag} {n}\n"),
-            Outcome::Done => "OK\n".to_string(),
+            Outcome::Done(done) => format!("{}\n", done.text()),
+            Outcome::Empty => String::new(),
+            Outcome::CopyIn(_) | Outcome::CopyOut(_) => {
+                return Err(CipError::invalid(
+                    "0A000",
+                    "COPY … STDIN / STDOUT needs a client connection (psql's \\copy); \
+                     use `cip load` for files",
+                ))
+            }
         };
         out.write_all(printed.as_bytes())
-            .map_err(|e| crate::error::CipError::io("write output", e))?;
+            .map_err(|e| CipError::io("write output", e))?;
     }
     Ok(())
 }

@@ -86,9 +86,46 @@ fn score_writes_every_active_member_to_parquet() {
         common::stdout(&o)
     );
     assert!(!dir.path().join("scores.parquet.partial").exists());
-    let check = common::sql(
+    // Reading a file in place needs a directory an operator allowed: refused by default,
+    // and never inside the data directory.
+    let read = format!(
+        "CREATE EXTERNAL TABLE s STORED AS PARQUET LOCATION '{}'",
+        out.display()
+    );
+    let o = common::cip(&data, &["sql", "-c", &read]);
+    assert!(
+        common::stderr(&o).contains("42501"),
+        "{}",
+        common::stderr(&o)
+    );
+    let config = dir.path().join("cip.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[engine]\nexternal_table_dirs = [{:?}]\n",
+            dir.path().display().to_string()
+        ),
+    )
+    .expect("config");
+    let config = config.to_str().expect("utf-8 path");
+    let raw = format!(
+        "CREATE EXTERNAL TABLE raw STORED AS PARQUET LOCATION '{}'",
+        data.join("members").display()
+    );
+    let o = common::cip(&data, &["--config", config, "sql", "-c", &raw]);
+    assert!(
+        common::stderr(&o).contains("inside the data directory"),
+        "{}",
+        common::stderr(&o)
+    );
+    let o = common::cip(
         &data,
-        &format!(
+        &[
+            "--config",
+            config,
+            "sql",
+            "-c",
+            &format!(
             "CREATE EXTERNAL TABLE s STORED AS PARQUET LOCATION '{}'; \
              SELECT (SELECT count(*) FROM members WHERE status = 'active') = count(*) AS all_there, \
                     count(DISTINCT member_id) = count(*) AS once, \
@@ -96,8 +133,11 @@ fn score_writes_every_active_member_to_parquet() {
                     bool_and(p_alive BETWEEN 0 AND 1 OR p_alive IS NULL) AS probabilities \
              FROM s",
             out.display()
-        ),
+            ),
+        ],
     );
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let check = common::stdout(&o);
     assert!(
         check.contains("| true      | true | true   | true          |"),
         "{check}"

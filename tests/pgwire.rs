@@ -61,8 +61,13 @@ impl Server {
     }
 
     pub async fn connect(&self) -> tokio_postgres::Client {
+        self.connect_as("cip").await
+    }
+
+    /// A client logged in as `user` (a server without users lets anyone in as an operator).
+    pub async fn connect_as(&self, user: &str) -> tokio_postgres::Client {
         let (client, conn) = tokio_postgres::connect(
-            &format!("host=127.0.0.1 port={} user=cip dbname=cip", self.port),
+            &format!("host=127.0.0.1 port={} user={user} dbname=cip", self.port),
             NoTls,
         )
         .await

@@ -3,7 +3,7 @@
 
 use super::launch::{invalid, launch, schema, Request};
 use crate::config::CampaignConfig;
-use crate::functions::deferred::{Action, DeferredTable};
+use crate::functions::deferred::{unbound, Action, DeferredTable};
 use crate::storage::Store;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{plan_err, Result, ScalarValue};
@@ -32,7 +32,7 @@ impl std::fmt::Debug for LaunchCampaign {
 }
 
 /// A literal argument as text (NULL as None); placeholders are bound before execution by the
-/// wire front end, so one left here is an error.
+/// statement layer (a call with one describes only, see `unbound`).
 fn text(arg: &Expr, what: &str) -> Result<Option<String>> {
     match arg {
         Expr::Literal(v, _) if v.is_null() => Ok(None),
@@ -43,10 +43,6 @@ fn text(arg: &Expr, what: &str) -> Result<Option<String>> {
             _,
         ) => Ok(Some(s.clone())),
         Expr::Literal(v, _) if v.data_type().is_numeric() => Ok(Some(v.to_string())),
-        Expr::Placeholder(p) => Err(invalid(format!(
-            "parameter {} for {what} is not bound",
-            p.id
-        ))),
         other => {
             plan_err!("type mismatch: launch_campaign's {what} must be a literal, got {other}")
         }
@@ -56,6 +52,10 @@ fn text(arg: &Expr, what: &str) -> Result<Option<String>> {
 impl TableFunctionImpl for LaunchCampaign {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
         let exprs = args.exprs();
+        if let Some(Expr::Placeholder(p)) = exprs.iter().find(|e| matches!(e, Expr::Placeholder(_)))
+        {
+            return Ok(unbound("launch_campaign", &p.id, schema()));
+        }
         if exprs.len() < 2 || exprs.len() > 4 {
             return plan_err!(
                 "type mismatch: launch_campaign takes (segment_id, campaign_type [, offer [, control_share]]), got {} arguments",

@@ -19,7 +19,6 @@ use crate::actor::Actor;
 use crate::config::CampaignConfig;
 use crate::error::{to_df, CipError};
 use crate::functions::deferred::{as_of_today, exclusive};
-use crate::sql::quote_literal;
 use crate::storage::{local_now_micros, Store};
 use cip_udfs::fnv1a;
 use datafusion::arrow::array::{
@@ -28,7 +27,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
-use datafusion::common::{DataFusionError, Result};
+use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
@@ -258,22 +257,24 @@ async fn audience(
     config: &CampaignConfig,
     now: i64,
 ) -> Result<Vec<Member>> {
-    let since =
-        chrono::DateTime::from_timestamp_micros(now - i64::from(config.cap_days) * 86_400_000_000)
-            .ok_or_else(|| to_df(CipError::Corrupt("clock out of range".into())))?
-            .naive_utc();
-    let sql = format!(
-        "SELECT s.member_id, coalesce(m.marketing_consent, false), coalesce(r.recent, 0)
+    let since = now - i64::from(config.cap_days) * 86_400_000_000;
+    let sql = "SELECT s.member_id, coalesce(m.marketing_consent, false), coalesce(r.recent, 0)
          FROM customer_segments s
          JOIN members m ON m.member_id = s.member_id
          LEFT JOIN (SELECT member_id, count(*) AS recent FROM campaign_tracking
-                    WHERE status = 'sent' AND created_at > TIMESTAMP '{since}'
+                    WHERE status = 'sent' AND created_at > $2
                     GROUP BY member_id) r ON r.member_id = s.member_id
-         WHERE s.segment_id = {}
-         ORDER BY s.member_id",
-        quote_literal(segment)
-    );
-    let rows = ctx.sql(&sql).await?.collect().await?;
+         WHERE s.segment_id = $1
+         ORDER BY s.member_id";
+    let rows = ctx
+        .sql(sql)
+        .await?
+        .with_param_values(vec![
+            ScalarValue::from(segment),
+            ScalarValue::TimestampMicrosecond(Some(since), None),
+        ])?
+        .collect()
+        .await?;
     let mut out = Vec::new();
     for b in &rows {
         let ids = cast(b.column(0), &DataType::Utf8)?;

@@ -48,7 +48,8 @@ pub fn show_functions_sql(
     let Statement::ShowFunctions { filter } = statement else {
         return None;
     };
-    let quote = crate::sql::quote_literal;
+    // The pattern is a literal the user wrote, quoted again the way SQL quotes it.
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
     let condition = match filter {
         None => String::new(),
         Some(ShowStatementFilter::Like(p)) | Some(ShowStatementFilter::NoKeyword(p)) => {

@@ -39,6 +39,22 @@ impl DeferredTable {
     }
 }
 
+/// The table of `function` called with a prepared statement's parameter `id`: it describes
+/// the result (Parse and Describe plan it this way) and refuses to run unbound. The statement
+/// layer binds the values and plans afresh before executing (statement/params.rs).
+pub fn unbound(function: &str, id: &str, schema: SchemaRef) -> Arc<dyn TableProvider> {
+    let (name, id_owned) = (function.to_string(), id.to_string());
+    let action: Action = Arc::new(move |_| {
+        let message = format!("{name}: invalid argument: parameter {id_owned} is not bound");
+        Box::pin(async move { Err(datafusion::common::DataFusionError::Execution(message)) })
+    });
+    Arc::new(DeferredTable::new(
+        format!("{function}({id})"),
+        schema,
+        action,
+    ))
+}
+
 #[async_trait::async_trait]
 impl TableProvider for DeferredTable {
     fn schema(&self) -> SchemaRef {

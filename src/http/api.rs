@@ -4,12 +4,11 @@
 use super::error::ApiError;
 use super::rows::{query, text};
 use super::state::AppState;
-use crate::sql::quote_literal;
+use crate::statement::Session;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use datafusion::prelude::SessionContext;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -47,7 +46,7 @@ fn optional(o: &Map<String, Value>, name: &str) -> Result<Option<String>, ApiErr
     }
 }
 
-async fn member_exists(ctx: &SessionContext, member: &str) -> Result<(), ApiError> {
+async fn member_exists(ctx: &Arc<Session>, member: &str) -> Result<(), ApiError> {
     let rows = query(
         ctx,
         "SELECT member_id FROM members WHERE member_id = $1",
@@ -135,8 +134,8 @@ pub async fn execute(State(app): State<Arc<AppState>>, headers: HeaderMap, bytes
         member_exists(&ctx, &member).await?;
         let steps = query(
             &ctx,
-            &format!("SELECT * FROM execute_upgrades({})", quote_literal(&member)),
-            vec![],
+            "SELECT * FROM execute_upgrades($1)",
+            vec![text(&member)],
         )
         .await?;
         if steps.is_empty() {
@@ -226,12 +225,8 @@ pub async fn campaign(State(app): State<Arc<AppState>>, headers: HeaderMap, byte
                     .to_string();
                 let launched = query(
                     &ctx,
-                    &format!(
-                        "SELECT * FROM launch_campaign({}, {})",
-                        quote_literal(&segment),
-                        quote_literal(&chosen)
-                    ),
-                    vec![],
+                    "SELECT * FROM launch_campaign($1, $2)",
+                    vec![text(&segment), text(&chosen)],
                 )
                 .await?;
                 let row = launched.into_iter().next().unwrap_or_default();

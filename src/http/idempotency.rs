@@ -74,9 +74,9 @@ async fn stored(
     endpoint: &str,
     key: &str,
 ) -> Result<Option<(String, StatusCode, Value)>, ApiError> {
-    let ctx = app.engine.session().await?;
+    let session = crate::statement::Session::open(app.engine.clone()).await?;
     let rows = super::rows::query(
-        &ctx,
+        &session,
         "SELECT fingerprint, status, answer FROM api_requests \
          WHERE caller = $1 AND endpoint = $2 AND idempotency_key = $3 ORDER BY created_at LIMIT 1",
         vec![

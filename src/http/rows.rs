@@ -1,11 +1,12 @@
 //! Query results as JSON objects with the seed's camelCase field names.
 
 use super::error::ApiError;
+use crate::statement::Session;
 use datafusion::arrow::json::writer::{JsonArray, WriterBuilder};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
-use datafusion::prelude::SessionContext;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// snake_case → camelCase; `roi` stays, `expected_roi` becomes the seed's `expectedROI`.
 pub fn camel(name: &str) -> String {
@@ -32,25 +33,14 @@ pub fn text(v: &str) -> ScalarValue {
     ScalarValue::Utf8(Some(v.to_string()))
 }
 
-/// Runs `sql` with positional parameters and returns its rows as camelCase JSON objects.
+/// Runs `sql` with positional parameters (`$1`, …) through the session and returns its rows
+/// as camelCase JSON objects.
 pub async fn query(
-    ctx: &SessionContext,
+    session: &Arc<Session>,
     sql: &str,
     params: Vec<ScalarValue>,
 ) -> Result<Vec<Map<String, Value>>, ApiError> {
-    crate::metrics::QUERIES.add(1);
-    let (ctx, sql) = (ctx.clone(), sql.to_string());
-    // On the execution runtime, so a heavy request does not hold up the server's connections.
-    let batches = crate::executor::run(async move {
-        let df = ctx.sql(&sql).await?;
-        let df = if params.is_empty() {
-            df
-        } else {
-            df.with_param_values(params)?
-        };
-        Ok(df.collect().await?)
-    })
-    .await?;
+    let batches = session.query(sql, params).await?;
     to_json(&batches)
 }
 

@@ -3,8 +3,8 @@
 use super::error::ApiError;
 use crate::actor::{Actor, Role};
 use crate::engine::Engine;
+use crate::statement::Session;
 use axum::http::{HeaderMap, StatusCode};
-use datafusion::prelude::SessionContext;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -62,10 +62,10 @@ impl AppState {
     }
 
     /// A session running as the caller.
-    pub async fn session(&self, headers: &HeaderMap) -> Result<(SessionContext, Actor), ApiError> {
+    pub async fn session(&self, headers: &HeaderMap) -> Result<(Arc<Session>, Actor), ApiError> {
         let actor = self.actor(headers)?;
-        let ctx = self.engine.session().await?;
-        actor.clone().install(&ctx);
-        Ok((ctx, actor))
+        let session = Session::open(self.engine.clone()).await?;
+        session.set_user(actor.clone());
+        Ok((session, actor))
     }
 }

@@ -8,9 +8,9 @@
 use crate::actor::{Actor, Role};
 use crate::config::UserConfig;
 use crate::error::Result;
+use crate::statement::Session;
 use async_trait::async_trait;
-use datafusion::prelude::SessionContext;
-use futures::Sink;
+use futures::{Sink, SinkExt};
 use pgwire::api::auth::noop::NoopStartupHandler;
 use pgwire::api::auth::sasl::scram::{gen_salted_password, ScramAuth, SCRAM_ITERATIONS};
 use pgwire::api::auth::sasl::SASLAuthStartupHandler;
@@ -76,7 +76,7 @@ pub struct Startup {
     open: Option<Open>,
     sasl: Option<SASLAuthStartupHandler<DefaultServerParameterProvider>>,
     users: Arc<Users>,
-    ctx: Arc<SessionContext>,
+    session: Arc<Session>,
     tls_required: bool,
 }
 
@@ -84,14 +84,14 @@ impl Startup {
     pub fn new(
         users: Arc<Users>,
         connections: Arc<ConnectionManager>,
-        ctx: Arc<SessionContext>,
+        session: Arc<Session>,
     ) -> Startup {
         if users.scram.is_empty() {
             return Startup {
                 open: Some(Open { connections }),
                 sasl: None,
                 users,
-                ctx,
+                session,
                 tls_required: false,
             };
         }
@@ -103,7 +103,7 @@ impl Startup {
             open: None,
             sasl: Some(sasl),
             users,
-            ctx,
+            session,
             tls_required: false,
         }
     }
@@ -157,7 +157,25 @@ impl StartupHandler for Startup {
                 Some(_) => self.users.role_of(&user).unwrap_or(Role::Analyst),
                 None => Role::Operator,
             };
-            Actor::new(user, role).install(&self.ctx);
+            self.session.set_user(Actor::new(user, role));
+            // Parameters the client sent at startup (pgjdbc: TimeZone, DateStyle,
+            // extra_float_digits; psql: application_name) start the session's values.
+            for (name, value) in client.metadata() {
+                if crate::settings::pg::canonical(name).is_some() {
+                    if let Err(e) = self.session.settings().set(name, Some(value)) {
+                        tracing::debug!("startup parameter {name}={value} ignored: {e}");
+                    }
+                }
+            }
+            // pgwire announced its own defaults at startup; these are the session's values.
+            let _ = self.session.take_reported();
+            for (name, value) in self.session.settings().reported() {
+                let status = pgwire::messages::startup::ParameterStatus::new(name, value);
+                client
+                    .feed(PgWireBackendMessage::ParameterStatus(status))
+                    .await?;
+            }
+            futures::SinkExt::flush(client).await?;
         }
         Ok(())
     }

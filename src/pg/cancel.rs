@@ -4,7 +4,7 @@
 //! (and so nearly all of DataFusion's work) are computed afterwards, as pgwire sends them, when
 //! pgwire no longer listens for the cancel. Here every connection also has a cancel signal,
 //! found by the (pid, secret key) the client was given at start-up; the row stream
-//! (timeout::bounded) ends with 57014 when it fires, which drops the stream and stops the
+//! (statement::Session::execute) ends with 57014 when it fires, which drops the stream and stops the
 //! execution. A cancel while no statement runs is ignored, as PostgreSQL does.
 
 use pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
@@ -28,30 +28,19 @@ pub struct ConnectionCancel {
     signal: Arc<watch::Sender<u64>>,
     registered: AtomicBool,
     registry: Arc<CancelRegistry>,
-    /// The session's check for computations that cannot be dropped mid-poll (model fits).
-    stop: Option<Arc<crate::statement_stop::StatementStop>>,
 }
 
 impl ConnectionCancel {
-    pub fn new(
-        registry: Arc<CancelRegistry>,
-        stop: Option<Arc<crate::statement_stop::StatementStop>>,
-    ) -> Self {
+    pub fn new(registry: Arc<CancelRegistry>) -> Self {
         ConnectionCancel {
             signal: Arc::new(watch::channel(0).0),
             registered: AtomicBool::new(false),
             registry,
-            stop,
         }
     }
 
-    /// A receiver that sees only cancels sent after this call (the statement starting now,
-    /// which must end by `deadline` if it has one); the session's StatementStop follows both.
-    pub fn for_statement<C: ClientInfo + ?Sized>(
-        &self,
-        client: &C,
-        deadline: Option<tokio::time::Instant>,
-    ) -> watch::Receiver<u64> {
+    /// A receiver that sees only cancels sent after this call (the statement starting now).
+    pub fn for_statement<C: ClientInfo + ?Sized>(&self, client: &C) -> watch::Receiver<u64> {
         if !self.registered.swap(true, Ordering::AcqRel) {
             // Statements run after start-up, when the client has been given its key.
             let (pid, secret) = client.pid_and_secret_key();
@@ -69,11 +58,7 @@ impl ConnectionCancel {
                 );
             }
         }
-        let receiver = self.signal.subscribe();
-        if let Some(stop) = &self.stop {
-            stop.arm(receiver.clone(), deadline);
-        }
-        receiver
+        self.signal.subscribe()
     }
 }
 

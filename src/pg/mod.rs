@@ -1,32 +1,28 @@
-//! The PostgreSQL wire protocol front end.
+//! The PostgreSQL wire protocol front end: pgwire's message handling around one
+//! `statement::Session` per connection.
 //!
-//! Built on datafusion-postgres (pgwire handlers, parameter type inference, pg_catalog via
-//! datafusion-pg-catalog, Arrow encoding via arrow-pg). Unlike its stock `serve`, every
-//! connection gets its own handlers around its own `SessionContext` from the engine, so
-//! settings on one connection never leak into another, and errors keep their SQLSTATE.
+//! What a statement means is decided in crate::statement, the one way in that `cip sql`, the
+//! HTTP API and the scheduler use too; here are only PostgreSQL's protocol objects — the
+//! simple and extended protocols (simple.rs, extended.rs), parameter formats (params.rs), row
+//! encoding (respond.rs, by arrow-pg), COPY's sub-protocol (copy.rs), authentication, TLS and
+//! cancel requests.
 
 mod auth;
 mod cancel;
-mod catalog_rewrite;
-mod compat_functions;
 mod copy;
-mod copy_format;
-mod copy_out;
-mod deallocate;
 mod errors;
-mod function_params;
-mod hooks;
+mod extended;
+mod handler;
 mod params;
-mod pg_proc;
-mod reset;
-mod timeout;
+mod protocol_objects;
+mod respond;
+mod simple;
 mod tls;
 
 use crate::engine::Engine;
 use crate::error::{CipError, Result};
-use datafusion_postgres::auth::AuthManager;
-use datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
-use datafusion_postgres::{DfSessionService, QueryHook};
+use crate::statement::Session;
+use handler::Handler;
 use pgwire::api::auth::StartupHandler;
 use pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
@@ -34,76 +30,20 @@ use pgwire::api::{ConnectionManager, ErrorHandler, PgWireServerHandlers};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-/// The stock simple-query handler, with statement_timeout applied while rows are computed.
-struct Simple {
-    inner: Arc<DfSessionService>,
-    cancel: Arc<cancel::ConnectionCancel>,
-}
-
-#[async_trait::async_trait]
-impl SimpleQueryHandler for Simple {
-    async fn do_query<C>(
-        &self,
-        client: &mut C,
-        query: &str,
-    ) -> pgwire::error::PgWireResult<Vec<pgwire::api::results::Response>>
-    where
-        C: pgwire::api::ClientInfo
-            + pgwire::api::ClientPortalStore
-            + futures::Sink<pgwire::messages::PgWireBackendMessage>
-            + Unpin
-            + Send
-            + Sync,
-        C::PortalStore: pgwire::api::store::PortalStore,
-        C::Error: std::fmt::Debug,
-        pgwire::error::PgWireError:
-            From<<C as futures::Sink<pgwire::messages::PgWireBackendMessage>>::Error>,
-    {
-        let deadline = timeout::deadline(client);
-        let cancel = self.cancel.for_statement(client, deadline);
-        let responses = crate::executor::entered(SimpleQueryHandler::do_query(
-            self.inner.as_ref(),
-            client,
-            query,
-        ))
-        .await?;
-        Ok(responses
-            .into_iter()
-            .map(|r| {
-                let limits = timeout::Limits {
-                    deadline,
-                    cancel: cancel.clone(),
-                };
-                timeout::bounded(r, limits)
-            })
-            .collect())
-    }
-}
-
 /// The handlers of one connection.
 struct Connection {
-    service: Arc<DfSessionService>,
-    ctx: Arc<datafusion::prelude::SessionContext>,
-    copy: Arc<copy::CopyReceiver>,
+    handler: Arc<Handler>,
     startup: Arc<auth::Startup>,
     cancels: Arc<cancel::Cancels>,
-    cancel: Arc<cancel::ConnectionCancel>,
 }
 
 impl PgWireServerHandlers for Connection {
     fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
-        Arc::new(Simple {
-            inner: self.service.clone(),
-            cancel: self.cancel.clone(),
-        })
+        self.handler.clone()
     }
 
     fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
-        Arc::new(params::NumericParams {
-            inner: self.service.clone(),
-            ctx: self.ctx.clone(),
-            cancel: self.cancel.clone(),
-        })
+        self.handler.clone()
     }
 
     fn startup_handler(&self) -> Arc<impl StartupHandler> {
@@ -119,43 +59,8 @@ impl PgWireServerHandlers for Connection {
     }
 
     fn copy_handler(&self) -> Arc<impl pgwire::api::copy::CopyHandler> {
-        self.copy.clone()
+        self.handler.clone()
     }
-}
-
-/// A session for one connection: the engine's session plus pg_catalog.
-async fn connection_session(engine: &Engine) -> Result<datafusion::prelude::SessionContext> {
-    let ctx = engine.session().await?;
-    setup_pg_catalog(&ctx, "cip", Arc::new(AuthManager::default()))
-        .map_err(|e| CipError::DataFusion(*e))?;
-    compat_functions::register(&ctx);
-    pg_proc::register(&ctx).await?;
-    Ok(ctx)
-}
-
-fn query_hooks(engine: &Engine, copy_state: copy::CopyState) -> Vec<Arc<dyn QueryHook>> {
-    use datafusion_postgres::hooks::{cursor, set_show, transactions};
-    vec![
-        Arc::new(hooks::CountingHook),
-        Arc::new(hooks::ShowFunctionsHook),
-        Arc::new(catalog_rewrite::CatalogSubqueryHook),
-        Arc::new(deallocate::DeallocateHook),
-        Arc::new(function_params::FunctionParamsHook),
-        Arc::new(hooks::NoWritesInTransactionHook),
-        Arc::new(copy::CopyFromHook {
-            store: engine.store.clone(),
-            state: copy_state,
-        }),
-        Arc::new(copy_out::CopyToHook),
-        Arc::new(hooks::CommandTagHook),
-        Arc::new(hooks::CipSettingsHook),
-        Arc::new(reset::ResetHook {
-            defaults: engine.default_options(),
-        }),
-        Arc::new(cursor::CursorStatementHook),
-        Arc::new(set_show::SetShowHook),
-        Arc::new(transactions::TransactionStatementHook),
-    ]
 }
 
 /// Listens on `addr` and serves every connection until the future is dropped.
@@ -201,8 +106,8 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
         let cancel_registry = cancel_registry.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            let ctx = match connection_session(&engine).await {
-                Ok(ctx) => ctx,
+            let session = match Session::open(engine.clone()).await {
+                Ok(s) => s,
                 Err(e) => {
                     tracing::error!("cannot open a session for {peer}: {e}");
                     let message = format!("cannot open a session: {e}");
@@ -210,25 +115,20 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
                     return;
                 }
             };
-            let copy_state = copy::CopyState::default();
-            let ctx = Arc::new(ctx);
-            let stop = crate::statement_stop::StatementStop::of(&ctx);
             let handlers = Connection {
-                ctx: ctx.clone(),
-                service: Arc::new(DfSessionService::new_with_hooks(
-                    ctx.clone(),
-                    query_hooks(&engine, copy_state.clone()),
-                )),
-                copy: Arc::new(copy::CopyReceiver { state: copy_state }),
+                handler: Arc::new(Handler {
+                    session: session.clone(),
+                    cancel: Arc::new(cancel::ConnectionCancel::new(cancel_registry.clone())),
+                    copy: std::sync::Mutex::new(None),
+                }),
                 startup: Arc::new(
-                    auth::Startup::new(users.clone(), connections.clone(), ctx)
+                    auth::Startup::new(users.clone(), connections.clone(), session)
                         .with_tls_required(tls_required),
                 ),
                 cancels: Arc::new(cancel::Cancels {
-                    registry: cancel_registry.clone(),
+                    registry: cancel_registry,
                     default: DefaultCancelHandler::new(connections),
                 }),
-                cancel: Arc::new(cancel::ConnectionCancel::new(cancel_registry, stop)),
             };
             if let Err(e) = pgwire::tokio::process_socket(socket, tls, handlers).await {
                 tracing::debug!("connection from {peer} ended: {e}");

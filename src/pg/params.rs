@@ -1,221 +1,352 @@
-//! Parameters that drivers send with their own numeric type, bound where the query needs a
-//! decimal: `WHERE amount > $1` with psycopg's int8 100 or float8 100.5, JDBC's setDouble, node
-//! `pg`'s numbers. arrow-pg decodes a parameter by the client's declared type and then refuses
-//! int/float → Decimal128. This handler rewrites such parameters to NUMERIC text before the
-//! stock handler decodes them, which is what PostgreSQL does (implicit int/float → numeric).
+//! Bound parameters: each value decoded by the type the client sent it as (text, or binary by
+//! the type it declared at Parse), then converted to the type the statement needs, as
+//! PostgreSQL converts an int8 bound to a numeric column. A value that does not convert is
+//! 22P02; a binary value of the wrong length 22P03.
 
+use crate::error::{CipError, Result};
 use datafusion::arrow::datatypes::DataType;
-use datafusion_postgres::{DfSessionService, Parser};
-use pgwire::api::portal::{Format, Portal};
-use pgwire::api::query::ExtendedQueryHandler;
-use pgwire::api::results::Response;
-use pgwire::api::stmt::StoredStatement;
-use pgwire::api::store::PortalStore;
-use pgwire::api::{ClientInfo, ClientPortalStore, Type};
-use pgwire::error::{PgWireError, PgWireResult};
-use pgwire::messages::PgWireBackendMessage;
+use datafusion::common::ScalarValue;
+use pgwire::api::portal::Portal;
+use pgwire::api::Type;
 use std::sync::Arc;
 
-pub struct NumericParams {
-    pub inner: Arc<DfSessionService>,
-    /// The connection's session: statements whose table functions take parameters are
-    /// planned again here once their values are known (function_params.rs).
-    pub ctx: Arc<datafusion::prelude::SessionContext>,
-    /// This connection's cancel signal, for rows still streaming when a cancel arrives.
-    pub cancel: Arc<super::cancel::ConnectionCancel>,
-}
-
-type Stmt = <DfSessionService as ExtendedQueryHandler>::Statement;
-
-#[async_trait::async_trait]
-impl ExtendedQueryHandler for NumericParams {
-    type Statement = Stmt;
-    type QueryParser = Parser;
-
-    fn query_parser(&self) -> Arc<Self::QueryParser> {
-        self.inner.query_parser()
-    }
-
-    async fn do_query<C>(
-        &self,
-        client: &mut C,
-        portal: &Portal<Self::Statement>,
-        max_rows: usize,
-    ) -> PgWireResult<Response>
-    where
-        C: ClientInfo
-            + ClientPortalStore
-            + futures::Sink<PgWireBackendMessage>
-            + Unpin
-            + Send
-            + Sync,
-        C::PortalStore: PortalStore<Statement = Self::Statement>,
-        C::Error: std::fmt::Debug,
-        PgWireError: From<<C as futures::Sink<PgWireBackendMessage>>::Error>,
-    {
-        let deadline = super::timeout::deadline(client);
-        let cancel = self.cancel.for_statement(client, deadline);
-        let run = async {
-            if let Some(p) = self.bound_functions(portal).await? {
-                self.inner.do_query(client, &p, max_rows).await
-            } else {
-                match normalised(portal)? {
-                    Some(p) => self.inner.do_query(client, &p, max_rows).await,
-                    None => self.inner.do_query(client, portal, max_rows).await,
-                }
+/// The values of a portal's parameters, typed as `needed` says where it says.
+pub fn decode<S>(portal: &Portal<S>, needed: &[Option<DataType>]) -> Result<Vec<ScalarValue>> {
+    let declared = &portal.statement.parameter_types;
+    let mut out = Vec::with_capacity(portal.parameters.len());
+    for (i, value) in portal.parameters.iter().enumerate() {
+        let target = needed.get(i).cloned().flatten();
+        let declared = declared
+            .get(i)
+            .cloned()
+            .flatten()
+            .filter(|t| *t != Type::UNKNOWN);
+        let scalar = match value {
+            None => null_of(target.as_ref()),
+            Some(bytes) if portal.parameter_format.is_text(i) => {
+                let text = std::str::from_utf8(bytes).map_err(|_| {
+                    CipError::invalid("22021", format!("parameter ${} is not valid UTF-8", i + 1))
+                })?;
+                ScalarValue::Utf8(Some(text.to_string()))
+            }
+            Some(bytes) => {
+                let ty = declared
+                    .clone()
+                    .or_else(|| target.as_ref().and_then(wire_type))
+                    .ok_or_else(|| {
+                        CipError::invalid(
+                            "08P01",
+                            format!(
+                                "parameter ${} is binary but its type is unknown; \
+                                 declare it at Parse or send it as text",
+                                i + 1
+                            ),
+                        )
+                    })?;
+                binary(&ty, bytes).map_err(|why| {
+                    CipError::invalid(
+                        "22P03",
+                        format!("parameter ${} ({}): {why}", i + 1, ty.name()),
+                    )
+                })?
             }
         };
-        let response = crate::executor::entered(run).await?;
-        let limits = super::timeout::Limits { deadline, cancel };
-        Ok(super::timeout::bounded(response, limits))
+        out.push(convert(scalar, target.as_ref(), i)?);
     }
+    Ok(out)
 }
 
-impl NumericParams {
-    /// The portal of a statement whose table functions take parameters, with the values
-    /// written in as literals and planned afresh; None for any other statement.
-    async fn bound_functions(&self, portal: &Portal<Stmt>) -> PgWireResult<Option<Portal<Stmt>>> {
-        let Some((statement, _)) = &portal.statement.statement.1 else {
-            return Ok(None);
+fn null_of(target: Option<&DataType>) -> ScalarValue {
+    target
+        .and_then(|t| ScalarValue::try_from(t).ok())
+        .unwrap_or(ScalarValue::Utf8(None))
+}
+
+/// `value` as the type the statement needs, when it says.
+fn convert(value: ScalarValue, target: Option<&DataType>, i: usize) -> Result<ScalarValue> {
+    let Some(target) = target else {
+        return Ok(value);
+    };
+    if value.data_type() == *target || matches!(target, DataType::Null) {
+        return Ok(value);
+    }
+    let text = match &value {
+        ScalarValue::Utf8(Some(s)) => Some(s.clone()),
+        _ => None,
+    };
+    // PostgreSQL's text forms arrow does not parse: booleans' t / f / on / off.
+    if let (DataType::Boolean, Some(s)) = (target, &text) {
+        return match s.trim().to_ascii_lowercase().as_str() {
+            "t" | "true" | "on" | "yes" | "y" | "1" => Ok(ScalarValue::Boolean(Some(true))),
+            "f" | "false" | "off" | "no" | "n" | "0" => Ok(ScalarValue::Boolean(Some(false))),
+            _ => Err(bad_value(i, s, target)),
         };
-        if super::function_params::function_placeholders(statement).is_empty() {
-            return Ok(None);
-        }
-        let bound = super::function_params::bind(statement, portal)?;
-        let plan = self
-            .ctx
-            .state()
-            .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(
-                bound.clone(),
+    }
+    value.cast_to(target).map_err(|_| match &text {
+        Some(s) => bad_value(i, s, target),
+        None => CipError::invalid(
+            "22P02",
+            format!(
+                "parameter ${}: {value} cannot be converted to {target}",
+                i + 1
+            ),
+        ),
+    })
+}
+
+fn bad_value(i: usize, text: &str, target: &DataType) -> CipError {
+    CipError::invalid(
+        "22P02",
+        format!(
+            "invalid input for parameter ${} of type {target}: {text:?}",
+            i + 1
+        ),
+    )
+}
+
+/// The PostgreSQL type a binary parameter of `t` is sent as.
+fn wire_type(t: &DataType) -> Option<Type> {
+    datafusion_postgres::arrow_pg::datatypes::into_pg_type(t).ok()
+}
+
+/// Microseconds from the Unix epoch to PostgreSQL's, 2000-01-01.
+const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
+const PG_EPOCH_DAYS: i32 = 10_957;
+
+fn fixed<const N: usize>(b: &[u8]) -> std::result::Result<[u8; N], String> {
+    b.try_into()
+        .map_err(|_| format!("expected {N} bytes, got {}", b.len()))
+}
+
+/// A value in PostgreSQL's binary format.
+fn binary(ty: &Type, b: &[u8]) -> std::result::Result<ScalarValue, String> {
+    let text = |b: &[u8]| {
+        std::str::from_utf8(b)
+            .map(|s| ScalarValue::Utf8(Some(s.to_string())))
+            .map_err(|_| "not UTF-8".to_string())
+    };
+    Ok(match *ty {
+        Type::BOOL => ScalarValue::Boolean(Some(fixed::<1>(b)?[0] != 0)),
+        Type::INT2 => ScalarValue::Int16(Some(i16::from_be_bytes(fixed(b)?))),
+        Type::INT4 => ScalarValue::Int32(Some(i32::from_be_bytes(fixed(b)?))),
+        Type::INT8 => ScalarValue::Int64(Some(i64::from_be_bytes(fixed(b)?))),
+        Type::OID => ScalarValue::Int64(Some(i64::from(u32::from_be_bytes(fixed(b)?)))),
+        Type::FLOAT4 => ScalarValue::Float32(Some(f32::from_be_bytes(fixed(b)?))),
+        Type::FLOAT8 => ScalarValue::Float64(Some(f64::from_be_bytes(fixed(b)?))),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::JSON | Type::XML => text(b)?,
+        Type::JSONB => match b.split_first() {
+            Some((1, rest)) => text(rest)?,
+            _ => return Err("unknown jsonb version".into()),
+        },
+        Type::BYTEA => ScalarValue::Binary(Some(b.to_vec())),
+        Type::NUMERIC => ScalarValue::Utf8(Some(numeric_text(b)?)),
+        Type::DATE => ScalarValue::Date32(Some(i32::from_be_bytes(fixed(b)?) + PG_EPOCH_DAYS)),
+        Type::TIMESTAMP => ScalarValue::TimestampMicrosecond(
+            Some(i64::from_be_bytes(fixed(b)?) + PG_EPOCH_MICROS),
+            None,
+        ),
+        Type::TIMESTAMPTZ => ScalarValue::TimestampMicrosecond(
+            Some(i64::from_be_bytes(fixed(b)?) + PG_EPOCH_MICROS),
+            Some(Arc::from("UTC")),
+        ),
+        Type::TIME => ScalarValue::Time64Microsecond(Some(i64::from_be_bytes(fixed(b)?))),
+        Type::UUID => {
+            let u = fixed::<16>(b)?;
+            let hex: String = u.iter().map(|x| format!("{x:02x}")).collect();
+            ScalarValue::Utf8(Some(format!(
+                "{}-{}-{}-{}-{}",
+                &hex[0..8],
+                &hex[8..12],
+                &hex[12..16],
+                &hex[16..20],
+                &hex[20..32]
             )))
-            .await
-            .map_err(super::copy_format::api)?;
-        let stored = Arc::new(StoredStatement::new(
-            portal.statement.id.clone(),
-            (bound.to_string(), Some((bound, plan))),
-            vec![],
-        ));
-        let mut p = Portal::new_cursor(portal.name.clone(), stored);
-        p.parameter_format = Format::UnifiedText;
-        p.result_column_format = portal.result_column_format.clone();
-        p.state = portal.state.clone();
-        Ok(Some(p))
-    }
+        }
+        Type::INT2_ARRAY
+        | Type::INT4_ARRAY
+        | Type::INT8_ARRAY
+        | Type::TEXT_ARRAY
+        | Type::VARCHAR_ARRAY
+        | Type::FLOAT8_ARRAY
+        | Type::FLOAT4_ARRAY
+        | Type::BOOL_ARRAY => array(ty, b)?,
+        _ => return Err("this type cannot be sent in binary; send it as text".into()),
+    })
 }
 
-/// The portal with int/float parameters bound to decimals re-sent as NUMERIC text; None when
-/// nothing needs it.
-fn normalised(portal: &Portal<Stmt>) -> PgWireResult<Option<Portal<Stmt>>> {
-    let Some((_, plan)) = &portal.statement.statement.1 else {
-        return Ok(None);
+/// PostgreSQL's binary numeric: ndigits, weight, sign, dscale, then base-10000 digits.
+fn numeric_text(b: &[u8]) -> std::result::Result<String, String> {
+    let word = |i: usize| -> std::result::Result<u16, String> {
+        b.get(i..i + 2)
+            .map(|w| u16::from_be_bytes([w[0], w[1]]))
+            .ok_or_else(|| "truncated numeric".to_string())
     };
-    let Ok(inferred) = plan.get_parameter_types() else {
-        return Ok(None);
-    };
-    let hints = &portal.statement.parameter_types;
-    let mut rewrites = Vec::new();
-    for (i, hint) in hints.iter().enumerate() {
-        let Some(hint) = hint else { continue };
-        let wants_decimal = matches!(
-            inferred.get(&format!("${}", i + 1)),
-            Some(Some(DataType::Decimal128(..) | DataType::Decimal256(..)))
-        );
-        let numeric_hint = [
-            Type::INT2,
-            Type::INT4,
-            Type::INT8,
-            Type::FLOAT4,
-            Type::FLOAT8,
-        ]
-        .contains(hint);
-        if wants_decimal && numeric_hint {
-            rewrites.push(i);
+    let ndigits = word(0)? as usize;
+    let weight = word(2)? as i16 as i32;
+    let sign = word(4)?;
+    let dscale = word(6)? as usize;
+    match sign {
+        0xC000 => return Ok("NaN".into()),
+        0xD000 => return Ok("Infinity".into()),
+        0xF000 => return Ok("-Infinity".into()),
+        0x0000 | 0x4000 => {}
+        _ => return Err("bad numeric sign".into()),
+    }
+    let digits: Vec<u16> = (0..ndigits)
+        .map(|i| word(8 + 2 * i))
+        .collect::<std::result::Result<_, _>>()?;
+    let mut int_part = String::new();
+    let mut frac_part = String::new();
+    for (i, d) in digits.iter().enumerate() {
+        let position = weight - i as i32;
+        if position >= 0 {
+            if int_part.is_empty() {
+                int_part.push_str(&d.to_string());
+            } else {
+                int_part.push_str(&format!("{d:04}"));
+            }
+        } else {
+            frac_part.push_str(&format!("{d:04}"));
         }
     }
-    if rewrites.is_empty() {
-        return Ok(None);
+    // Groups of zeros between the last digit and the decimal point.
+    let last_position = weight - ndigits as i32 + 1;
+    if last_position > 0 && !int_part.is_empty() {
+        int_part.push_str(&"0000".repeat(last_position as usize));
     }
-    let n = portal.parameters.len();
-    let mut formats: Vec<i16> = (0..n)
-        .map(|i| i16::from(!portal.parameter_format.is_text(i)))
-        .collect();
-    let mut parameters = portal.parameters.clone();
-    let mut types = hints.clone();
-    for i in rewrites {
-        let Some(Some(bytes)) = portal.parameters.get(i) else {
-            types[i] = Some(Type::NUMERIC);
-            continue;
-        };
-        let hint = hints[i].clone().unwrap_or(Type::UNKNOWN);
-        let text = if portal.parameter_format.is_text(i) {
-            let s = std::str::from_utf8(bytes).map_err(|_| bad(i, "is not UTF-8 text"))?;
-            plain_decimal(s.trim()).ok_or_else(|| bad(i, &format!("{s:?} is not a number")))?
-        } else {
-            binary_to_text(&hint, bytes).ok_or_else(|| bad(i, "has the wrong length"))?
-        };
-        parameters[i] = Some(text.into_bytes().into());
-        formats[i] = 0;
-        types[i] = Some(Type::NUMERIC);
+    if int_part.is_empty() {
+        int_part.push('0');
     }
-    let statement = Arc::new(StoredStatement::new(
-        portal.statement.id.clone(),
-        portal.statement.statement.clone(),
-        types,
-    ));
-    let mut p = Portal::new_cursor(portal.name.clone(), statement);
-    p.parameter_format = Format::Individual(formats);
-    p.parameters = parameters;
-    p.result_column_format = portal.result_column_format.clone();
-    p.state = portal.state.clone();
-    Ok(Some(p))
+    if weight < -1 {
+        frac_part = format!("{}{frac_part}", "0000".repeat((-weight - 1) as usize));
+    }
+    frac_part.truncate(dscale.min(frac_part.len()));
+    while frac_part.len() < dscale {
+        frac_part.push('0');
+    }
+    let sign = if sign == 0x4000 { "-" } else { "" };
+    Ok(if dscale > 0 {
+        format!("{sign}{int_part}.{frac_part}")
+    } else {
+        format!("{sign}{int_part}")
+    })
 }
 
-fn bad(i: usize, what: &str) -> PgWireError {
-    super::copy_format::user_error("22P02", format!("parameter ${} {what}", i + 1))
-}
-
-/// A number written without exponent (NUMERIC's text form); None for NaN, infinities and
-/// non-numbers.
-fn plain_decimal(s: &str) -> Option<String> {
-    if s.chars()
-        .all(|c| c.is_ascii_digit() || c == '-' || c == '+' || c == '.')
-    {
-        return s.parse::<f64>().ok().map(|_| s.to_string());
-    }
-    let v: f64 = s.parse().ok()?;
-    v.is_finite().then(|| format!("{v}"))
-}
-
-fn binary_to_text(t: &Type, b: &[u8]) -> Option<String> {
-    let text = match *t {
-        Type::INT2 => i16::from_be_bytes(b.try_into().ok()?).to_string(),
-        Type::INT4 => i32::from_be_bytes(b.try_into().ok()?).to_string(),
-        Type::INT8 => i64::from_be_bytes(b.try_into().ok()?).to_string(),
-        Type::FLOAT4 => plain_decimal(&f32::from_be_bytes(b.try_into().ok()?).to_string())?,
-        Type::FLOAT8 => plain_decimal(&f64::from_be_bytes(b.try_into().ok()?).to_string())?,
-        _ => return None,
+/// A one-dimensional array in PostgreSQL's binary format.
+fn array(ty: &Type, b: &[u8]) -> std::result::Result<ScalarValue, String> {
+    let int = |i: usize| -> std::result::Result<i32, String> {
+        b.get(i..i + 4)
+            .map(|w| i32::from_be_bytes([w[0], w[1], w[2], w[3]]))
+            .ok_or_else(|| "truncated array".to_string())
     };
-    Some(text)
+    let ndim = int(0)?;
+    let element = match *ty {
+        Type::INT2_ARRAY => Type::INT2,
+        Type::INT4_ARRAY => Type::INT4,
+        Type::INT8_ARRAY => Type::INT8,
+        Type::FLOAT4_ARRAY => Type::FLOAT4,
+        Type::FLOAT8_ARRAY => Type::FLOAT8,
+        Type::BOOL_ARRAY => Type::BOOL,
+        _ => Type::TEXT,
+    };
+    let (items, mut pos) = match ndim {
+        0 => (0usize, 12usize),
+        1 => (int(12)?.max(0) as usize, 20usize),
+        _ => return Err("only one-dimensional arrays are supported".into()),
+    };
+    let mut values = Vec::with_capacity(items);
+    for _ in 0..items {
+        let len = int(pos)?;
+        pos += 4;
+        if len < 0 {
+            values.push(None);
+            continue;
+        }
+        let end = pos + len as usize;
+        let bytes = b.get(pos..end).ok_or("truncated array element")?;
+        values.push(Some(binary(&element, bytes)?));
+        pos = end;
+    }
+    let element_type = match element {
+        Type::INT2 => DataType::Int16,
+        Type::INT4 => DataType::Int32,
+        Type::INT8 => DataType::Int64,
+        Type::FLOAT4 => DataType::Float32,
+        Type::FLOAT8 => DataType::Float64,
+        Type::BOOL => DataType::Boolean,
+        _ => DataType::Utf8,
+    };
+    let scalars: Vec<ScalarValue> = values
+        .into_iter()
+        .map(|v| match v {
+            Some(s) => s,
+            None => ScalarValue::try_from(&element_type).unwrap_or(ScalarValue::Null),
+        })
+        .collect();
+    Ok(ScalarValue::List(ScalarValue::new_list_nullable(
+        &scalars,
+        &element_type,
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn numeric(ndigits: u16, weight: i16, sign: u16, dscale: u16, digits: &[u16]) -> Vec<u8> {
+        let mut b = Vec::new();
+        for w in [ndigits, weight as u16, sign, dscale] {
+            b.extend_from_slice(&w.to_be_bytes());
+        }
+        for d in digits {
+            b.extend_from_slice(&d.to_be_bytes());
+        }
+        b
+    }
+
     #[test]
-    fn numbers_become_numeric_text() {
-        assert_eq!(plain_decimal("100").as_deref(), Some("100"));
-        assert_eq!(plain_decimal("1e2").as_deref(), Some("100"));
-        assert_eq!(plain_decimal("NaN"), None);
-        assert_eq!(plain_decimal("abc"), None);
+    fn binary_numerics_read_as_postgresql_writes_them() {
         assert_eq!(
-            binary_to_text(&Type::INT8, &100i64.to_be_bytes()).as_deref(),
-            Some("100")
+            numeric_text(&numeric(2, 0, 0, 2, &[123, 4500])).as_deref(),
+            Ok("123.45")
         );
         assert_eq!(
-            binary_to_text(&Type::FLOAT8, &100.5f64.to_be_bytes()).as_deref(),
-            Some("100.5")
+            numeric_text(&numeric(1, 1, 0x4000, 0, &[2])).as_deref(),
+            Ok("-20000")
         );
-        assert_eq!(binary_to_text(&Type::INT4, &[0, 1]), None);
+        assert_eq!(
+            numeric_text(&numeric(1, -2, 0, 8, &[12])).as_deref(),
+            Ok("0.00000012")
+        );
+        assert_eq!(numeric_text(&numeric(0, 0, 0, 0, &[])).as_deref(), Ok("0"));
+        assert_eq!(
+            numeric_text(&numeric(0, 0, 0xC000, 0, &[])).as_deref(),
+            Ok("NaN")
+        );
+    }
+
+    #[test]
+    fn values_convert_to_what_the_statement_needs() {
+        let dec = DataType::Decimal128(10, 2);
+        let v = convert(ScalarValue::Int64(Some(100)), Some(&dec), 0).expect("int to numeric");
+        assert_eq!(v, ScalarValue::Decimal128(Some(10000), 10, 2));
+        let v = convert(
+            ScalarValue::Utf8(Some("t".into())),
+            Some(&DataType::Boolean),
+            0,
+        )
+        .expect("t");
+        assert_eq!(v, ScalarValue::Boolean(Some(true)));
+        let e = convert(
+            ScalarValue::Utf8(Some("abc".into())),
+            Some(&DataType::Int64),
+            0,
+        )
+        .expect_err("not a number");
+        assert_eq!(e.sqlstate(), "22P02");
+        assert_eq!(
+            binary(&Type::INT4, &[0, 1]).expect_err("short"),
+            "expected 4 bytes, got 2"
+        );
     }
 }

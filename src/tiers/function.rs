@@ -2,7 +2,7 @@
 //! act when executed, never when planned, described or EXPLAINed (functions/deferred.rs).
 
 use super::run::{run, schema, Kind};
-use crate::functions::deferred::{Action, DeferredTable};
+use crate::functions::deferred::{unbound, Action, DeferredTable};
 use crate::storage::Store;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{plan_err, DataFusionError, Result, ScalarValue};
@@ -36,24 +36,7 @@ impl TableFunctionImpl for TierRun {
                     )))
                 }
             },
-            // A prepared statement's parameter: the wire front end binds it into the
-            // statement before executing (pg/function_params.rs); unbound, it cannot run.
-            [Expr::Placeholder(p)] => {
-                let id = p.id.clone();
-                let action: Action = Arc::new(move |_| {
-                    let id = id.clone();
-                    Box::pin(async move {
-                        Err(DataFusionError::Execution(format!(
-                            "{name}: invalid argument: parameter {id} is not bound"
-                        )))
-                    })
-                });
-                return Ok(Arc::new(DeferredTable::new(
-                    format!("{name}({})", p.id),
-                    schema(),
-                    action,
-                )));
-            }
+            [Expr::Placeholder(p)] => return Ok(unbound(name, &p.id, schema())),
             [Expr::Literal(ScalarValue::Null, _)] => {
                 return Err(DataFusionError::Execution(format!(
                     "{name}: invalid argument: member_id is NULL"

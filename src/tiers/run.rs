@@ -15,7 +15,6 @@ use super::rewards::{grant, message};
 use crate::actor::Actor;
 use crate::error::{to_df, CipError};
 use crate::functions::deferred::{as_of_today, exclusive};
-use crate::sql::quote_literal;
 use crate::storage::{local_now_micros, Store};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Int32Array, Int64Array, RecordBatch, StringArray,
@@ -23,7 +22,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::common::{DataFusionError, Result};
+use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
@@ -112,11 +111,12 @@ pub async fn run(
 }
 
 async fn check_member(ctx: &SessionContext, kind: Kind, member: &str) -> Result<()> {
-    let sql = format!(
-        "SELECT count(*) FROM members WHERE member_id = {}",
-        quote_literal(member)
-    );
-    let n = ctx.sql(&sql).await?.collect().await?;
+    let n = ctx
+        .sql("SELECT count(*) FROM members WHERE member_id = $1")
+        .await?
+        .with_param_values(vec![ScalarValue::from(member)])?
+        .collect()
+        .await?;
     let found = n
         .first()
         .map(|b| {
@@ -134,18 +134,29 @@ async fn check_member(ctx: &SessionContext, kind: Kind, member: &str) -> Result<
     Ok(())
 }
 
-/// `AND member_id = '…'` for a run on one member, nothing for all.
-fn member_filter(member: Option<&str>) -> String {
-    member.map_or(String::new(), |m| {
-        format!("AND member_id = {}", quote_literal(m))
-    })
+/// `sql` (whose `{filter}` is replaced) run on one member (`AND member_id = $1`, the member
+/// bound as a parameter) or on all.
+async fn for_members(
+    ctx: &SessionContext,
+    sql: &str,
+    member: Option<&str>,
+) -> Result<Vec<datafusion::arrow::record_batch::RecordBatch>> {
+    let filter = if member.is_some() {
+        "AND member_id = $1"
+    } else {
+        ""
+    };
+    let df = ctx.sql(&sql.replace("{filter}", filter)).await?;
+    let df = match member {
+        Some(m) => df.with_param_values(vec![ScalarValue::from(m)])?,
+        None => df,
+    };
+    df.collect().await
 }
 
 /// Every tier an eligible member climbs, in order, with that tier's rewards.
 async fn upgrades(ctx: &SessionContext, member: Option<&str>) -> Result<Vec<Change>> {
-    let filter = member_filter(member);
-    let sql = format!(
-        "WITH e AS (
+    let sql = "WITH e AS (
             SELECT member_id, current_tier, target_tier, rule_version
             FROM upgrade_evaluation WHERE eligible {filter}
          )
@@ -154,9 +165,8 @@ async fn upgrades(ctx: &SessionContext, member: Option<&str>) -> Result<Vec<Chan
          JOIN tier_rules cur ON cur.tier = e.current_tier AND cur.version = e.rule_version
          JOIN tier_rules tgt ON tgt.tier = e.target_tier AND tgt.version = e.rule_version
          JOIN tier_rules r ON r.version = e.rule_version AND r.rank > cur.rank AND r.rank <= tgt.rank
-         ORDER BY e.member_id, r.rank"
-    );
-    let batches = ctx.sql(&sql).await?.collect().await?;
+         ORDER BY e.member_id, r.rank";
+    let batches = for_members(ctx, sql, member).await?;
     let mut out: Vec<Change> = Vec::new();
     for b in &batches {
         let text = |i: usize| cast(b.column(i), &DataType::Utf8);
@@ -203,13 +213,10 @@ async fn upgrades(ctx: &SessionContext, member: Option<&str>) -> Result<Vec<Chan
 
 /// Every member the retention review moves down one tier.
 async fn downgrades(ctx: &SessionContext, member: Option<&str>) -> Result<Vec<Change>> {
-    let filter = member_filter(member);
-    let sql = format!(
-        "SELECT t.member_id, t.current_tier, t.down_to, t.reason,
+    let sql = "SELECT t.member_id, t.current_tier, t.down_to, t.reason,
                 (SELECT max(version) FROM tier_rules_in_force) AS version
-         FROM tier_review t WHERE t.due {filter} ORDER BY t.member_id"
-    );
-    let batches = ctx.sql(&sql).await?.collect().await?;
+         FROM tier_review t WHERE t.due {filter} ORDER BY t.member_id";
+    let batches = for_members(ctx, sql, member).await?;
     let mut out = Vec::new();
     for b in &batches {
         let text = |i: usize| cast(b.column(i), &DataType::Utf8);

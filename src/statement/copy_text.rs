@@ -1,45 +1,8 @@
-//! The options of a COPY statement (CSV or PostgreSQL's text format), for both directions,
-//! and the helpers the COPY hooks share.
+//! COPY's formats: the options of a COPY statement (CSV or PostgreSQL's text format, both
+//! directions) and the text format's backslash escapes.
 
-use datafusion::common::{DFSchema, DataFusionError};
-use datafusion::logical_expr::{EmptyRelation, LogicalPlan};
+use crate::error::{CipError, Result};
 use datafusion::sql::sqlparser::ast::{CopyLegacyCsvOption, CopyLegacyOption, CopyOption};
-use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
-use std::sync::Arc;
-
-pub fn user_error(code: &str, message: impl Into<String>) -> PgWireError {
-    PgWireError::UserError(Box::new(ErrorInfo::new(
-        "ERROR".to_string(),
-        code.to_string(),
-        message.into(),
-    )))
-}
-
-pub fn api(e: DataFusionError) -> PgWireError {
-    PgWireError::ApiError(Box::new(e))
-}
-
-/// Runs `sql` (a statement that stands for the one the client sent) and answers with its rows
-/// in text.
-pub async fn answer_with(
-    ctx: &datafusion::prelude::SessionContext,
-    sql: &str,
-) -> pgwire::error::PgWireResult<pgwire::api::results::Response> {
-    let df = ctx.sql(sql).await.map_err(api)?;
-    let format = pgwire::api::portal::Format::UnifiedText;
-    let resp =
-        datafusion_postgres::arrow_pg::datatypes::df::encode_dataframe(df, &format, None).await?;
-    Ok(pgwire::api::results::Response::Query(resp))
-}
-
-/// The plan a Parse of a statement that returns no rows describes (NoData): parsing such a
-/// statement must not act, only describe.
-pub fn no_rows_plan() -> LogicalPlan {
-    LogicalPlan::EmptyRelation(EmptyRelation {
-        produce_one_row: false,
-        schema: Arc::new(DFSchema::empty()),
-    })
-}
 
 #[derive(Debug, Clone)]
 pub struct CopyFormat {
@@ -51,12 +14,12 @@ pub struct CopyFormat {
     pub null: String,
 }
 
-fn unsupported(what: impl std::fmt::Display) -> PgWireError {
-    user_error("0A000", format!("COPY option {what} is not supported"))
+fn unsupported(what: impl std::fmt::Display) -> CipError {
+    CipError::invalid("0A000", format!("COPY option {what} is not supported"))
 }
 
 impl CopyFormat {
-    pub fn parse(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> PgWireResult<Self> {
+    pub fn parse(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<Self> {
         let mut f = CopyFormat {
             csv: false,
             header: false,
@@ -71,7 +34,7 @@ impl CopyFormat {
                     "csv" => f.csv = true,
                     "text" => f.csv = false,
                     other => {
-                        return Err(user_error(
+                        return Err(CipError::invalid(
                             "0A000",
                             format!("COPY format {other} is not supported (csv, text)"),
                         ))
@@ -109,7 +72,7 @@ impl CopyFormat {
         }
         if let Some(d) = delimiter {
             if !d.is_ascii() {
-                return Err(user_error(
+                return Err(CipError::invalid(
                     "22023",
                     "COPY delimiter must be a single one-byte character",
                 ));

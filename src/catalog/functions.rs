@@ -2,7 +2,7 @@
 //! datafusion-pg-catalog does not provide: psycopg's type lookup (`to_regtype`), SQLAlchemy's
 //! reflection (`json_build_object`, `pg_get_serial_sequence`, `pg_get_indexdef`,
 //! `pg_collation_is_visible`) and
-//! psql's `\df` (`pg_function_is_visible`). Registered on every pgwire session.
+//! psql's `\df` (`pg_function_is_visible`). Registered on every session.
 
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Int32Array, StringArray};
 use datafusion::arrow::datatypes::DataType;
@@ -18,7 +18,7 @@ use std::sync::Arc;
 pub fn register(ctx: &SessionContext) {
     ctx.register_udf(to_regtype());
     ctx.register_udf(pg_size_pretty());
-    ctx.register_udf(ScalarUDF::from(CurrentSetting::new()));
+    super::settings_functions::register(ctx);
     ctx.register_udf(ScalarUDF::from(JsonBuildObject::new()));
     // cip has no sequences (no column is serial), no indexes on its tables and no comments.
     for name in [
@@ -40,9 +40,27 @@ pub fn register(ctx: &SessionContext) {
     ] {
         ctx.register_udf(constant_udf(name, ScalarValue::Int64(None)));
     }
-    for name in ["pg_collation_is_visible", "pg_function_is_visible"] {
+    for name in [
+        "pg_collation_is_visible",
+        "pg_function_is_visible",
+        "pg_type_is_visible",
+        "pg_operator_is_visible",
+        "pg_opclass_is_visible",
+        "pg_opfamily_is_visible",
+        "pg_conversion_is_visible",
+        "pg_ts_config_is_visible",
+        "pg_ts_dict_is_visible",
+        "pg_ts_parser_is_visible",
+        "pg_ts_template_is_visible",
+        "pg_statistics_obj_is_visible",
+    ] {
         // One schema on the search path: everything that exists is visible.
         ctx.register_udf(constant_udf(name, ScalarValue::Boolean(Some(true))));
+    }
+    // cip has no temporary schemas at all, so none belongs to another session (dbt's docs),
+    // and no publications (psql's `\d+` asks with the table's OID as a quoted literal).
+    for name in ["pg_is_other_temp_schema", "pg_relation_is_publishable"] {
+        ctx.register_udf(constant_udf(name, ScalarValue::Boolean(Some(false))));
     }
 }
 
@@ -120,126 +138,6 @@ fn to_regtype() -> ScalarUDF {
             Ok(ColumnarValue::Array(Arc::new(oids) as ArrayRef))
         }),
     )
-}
-
-/// What PostgreSQL reports for settings drivers read with `current_setting` and that cip does
-/// not keep per session.
-const PG_SETTINGS: &[(&str, &str)] = &[
-    ("default_table_access_method", "heap"),
-    ("server_encoding", "UTF8"),
-    ("client_encoding", "UTF8"),
-    ("datestyle", "ISO, MDY"),
-    ("intervalstyle", "postgres"),
-    ("standard_conforming_strings", "on"),
-    ("integer_datetimes", "on"),
-    ("search_path", "\"$user\", public"),
-    ("max_identifier_length", "63"),
-    ("transaction_isolation", "read committed"),
-    ("default_transaction_read_only", "off"),
-];
-
-/// `current_setting(name [, missing_ok])`: a `cip.*` or `datafusion.*` setting of this
-/// session, the server version, or PostgreSQL's value of a setting drivers probe. Unknown
-/// names are an error (42704, as PostgreSQL), or NULL with missing_ok.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct CurrentSetting {
-    signature: Signature,
-}
-
-impl CurrentSetting {
-    fn new() -> Self {
-        CurrentSetting {
-            signature: Signature::one_of(
-                vec![
-                    TypeSignature::Exact(vec![DataType::Utf8]),
-                    TypeSignature::Exact(vec![DataType::Utf8, DataType::Boolean]),
-                ],
-                Volatility::Stable,
-            ),
-        }
-    }
-}
-
-impl ScalarUDFImpl for CurrentSetting {
-    fn name(&self) -> &str {
-        "current_setting"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        use datafusion::common::config::ExtensionOptions;
-        let options = args.config_options.clone();
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let Some(names) = arrays[0].as_any().downcast_ref::<StringArray>() else {
-            return exec_err!("current_setting expects a text argument");
-        };
-        let missing_ok = arrays
-            .get(1)
-            .and_then(|a| a.as_any().downcast_ref::<BooleanArray>().cloned());
-        let cip = options
-            .extensions
-            .get::<crate::settings::CipOptions>()
-            .map(|o| o.entries())
-            .unwrap_or_default();
-        let datafusion = options.entries();
-        let mut out = Vec::with_capacity(names.len());
-        for row in 0..names.len() {
-            if names.is_null(row) {
-                out.push(None);
-                continue;
-            }
-            let name = names.value(row).to_ascii_lowercase();
-            let value = if let Some(field) = name.strip_prefix("cip.") {
-                cip.iter()
-                    .find(|e| e.key == field)
-                    .map(|e| e.value.clone().unwrap_or_default())
-            } else if name == "server_version" {
-                Some(crate::functions::PG_COMPAT_VERSION.to_string())
-            } else if name == "server_version_num" {
-                Some(server_version_num())
-            } else if let Some((_, v)) = PG_SETTINGS.iter().find(|(n, _)| *n == name) {
-                Some(v.to_string())
-            } else {
-                datafusion
-                    .iter()
-                    .find(|e| e.key == name)
-                    .map(|e| e.value.clone().unwrap_or_default())
-            };
-            match value {
-                Some(v) => out.push(Some(v)),
-                None if missing_ok
-                    .as_ref()
-                    .is_some_and(|m| !m.is_null(row) && m.value(row)) =>
-                {
-                    out.push(None)
-                }
-                None => {
-                    return Err(datafusion::error::DataFusionError::External(Box::new(
-                        crate::error::CipError::invalid(
-                            "42704",
-                            format!("unrecognized configuration parameter \"{name}\""),
-                        ),
-                    )))
-                }
-            }
-        }
-        Ok(ColumnarValue::Array(Arc::new(StringArray::from(out))))
-    }
-}
-
-/// "16.6" → "160006", as PostgreSQL spells its version for programs.
-fn server_version_num() -> String {
-    let mut parts = crate::functions::PG_COMPAT_VERSION.split('.');
-    let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(16);
-    let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-    (major * 10_000 + minor).to_string()
 }
 
 /// `pg_size_pretty(bytes)` as PostgreSQL writes it: bytes below 10 kB, then kB, MB, GB, TB,

@@ -2,6 +2,8 @@
 //! `SHOW cip.<name>`. They live in DataFusion's config as the `cip` extension, so every
 //! session (every pgwire connection) has its own.
 
+pub mod pg;
+
 pub use cip_udfs::session::{AsOf, CipOptions};
 
 /// The value of a `cip.*` or `datafusion.*` setting in this session, for `SHOW <name>`; None

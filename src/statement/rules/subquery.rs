@@ -2,32 +2,16 @@
 //! WHERE conjuncts read only the outer query, and the NULL that stands for one that cannot be
 //! decorrelated at all. See the parent module for why.
 
-use super::parse_expr;
+use super::ast::{case_when, has_aggregate, name_parts, null};
 use datafusion::sql::sqlparser::ast::{
     visit_expressions, BinaryOperator, Expr, GroupByExpr, Query, SelectItem, SetExpr, TableFactor,
 };
 use std::ops::ControlFlow;
 
-const AGGREGATES: &[&str] = &[
-    "max(",
-    "min(",
-    "count(",
-    "sum(",
-    "avg(",
-    "array_agg(",
-    "string_agg(",
-    "bool_and(",
-    "bool_or(",
-];
-
 /// The projection of a scalar subquery that is neither aggregated nor grouped, if any.
 pub(super) fn unaggregated_projection(body: &mut SetExpr) -> Option<&mut Expr> {
     let expr = single_output(body)?;
-    let text = expr.to_string().to_lowercase();
-    if AGGREGATES.iter().any(|a| text.contains(a)) {
-        return None;
-    }
-    Some(expr)
+    (!has_aggregate(expr)).then_some(expr)
 }
 
 /// The one output of an ungrouped SELECT, aggregated or not (`array(SELECT …)` wraps it in
@@ -61,11 +45,11 @@ pub(super) fn inner_names(query: &Query) -> Vec<String> {
         .flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)));
     for factor in factors {
         if let TableFactor::Table { name, alias, .. } = factor {
-            let full = name.to_string().to_lowercase();
-            if let Some(last) = full.rsplit('.').next() {
-                names.push(last.to_string());
+            let parts = name_parts(name);
+            if let Some(last) = parts.last() {
+                names.push(last.clone());
             }
-            names.push(full);
+            names.push(parts.join("."));
             if let Some(alias) = alias {
                 names.push(alias.name.value.to_lowercase());
             }
@@ -119,7 +103,7 @@ pub(super) fn output_reads_outer(query: &Query) -> bool {
 /// number their parameters by position, so dropping `$2` would shift every later one.
 pub(super) fn null_keeping_parameters(query: &Query) -> Expr {
     use datafusion::sql::sqlparser::ast::Value;
-    let mut params = Vec::new();
+    let mut params: Vec<Expr> = Vec::new();
     let mut cast = std::collections::HashSet::new();
     // Pre-order: a cast is seen before the placeholder inside it.
     let _ = visit_expressions(query, |e| {
@@ -128,14 +112,14 @@ pub(super) fn null_keeping_parameters(query: &Query) -> Expr {
                 if let Expr::Value(v) = expr.as_ref() {
                     if let Value::Placeholder(name) = &v.value {
                         cast.insert(name.clone());
-                        params.push(e.to_string());
+                        params.push(e.clone());
                     }
                 }
             }
             Expr::Value(v) => {
                 if let Value::Placeholder(name) = &v.value {
                     if !cast.contains(name) {
-                        params.push(e.to_string());
+                        params.push(e.clone());
                     }
                 }
             }
@@ -143,12 +127,14 @@ pub(super) fn null_keeping_parameters(query: &Query) -> Expr {
         }
         ControlFlow::<()>::Continue(())
     });
-    let null = Expr::value(Value::Null);
-    if params.is_empty() {
-        return null;
+    let tests: Vec<Expr> = params
+        .into_iter()
+        .map(|p| Expr::IsNull(Box::new(p)))
+        .collect();
+    match and_all(tests) {
+        Some(all_null) => case_when(all_null, null()),
+        None => null(),
     }
-    let tests: Vec<String> = params.iter().map(|p| format!("{p} IS NULL")).collect();
-    parse_expr(&format!("CASE WHEN {} THEN NULL END", tests.join(" AND "))).unwrap_or(null)
 }
 
 pub(super) fn qualifier(parts: &[datafusion::sql::sqlparser::ast::Ident]) -> String {
@@ -210,4 +196,36 @@ pub(super) fn hoist_outer_conjuncts(query: &mut Query) -> Option<Expr> {
         parts.into_iter().partition(|e| reads_only_outer(e, &inner));
     select.selection = and_all(own);
     and_all(outer)
+}
+
+/// Whether the subquery's WHERE compares an outer column other than by equality
+/// (`a.attcollation <> t.typcollation`): DataFusion decorrelates equality correlations only,
+/// and leaves any other to fail at execution.
+pub(super) fn has_non_equi_correlation(query: &Query) -> bool {
+    let inner = inner_names(query);
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return false;
+    };
+    let Some(selection) = select.selection.clone() else {
+        return false;
+    };
+    let mut parts = Vec::new();
+    conjuncts(selection, &mut parts);
+    parts.iter().any(|e| {
+        let outer = visit_expressions(e, |e| match e {
+            Expr::CompoundIdentifier(parts) if !inner.contains(&qualifier(parts)) => {
+                ControlFlow::Break(())
+            }
+            _ => ControlFlow::Continue(()),
+        })
+        .is_break();
+        let equality = matches!(
+            e,
+            Expr::BinaryOp {
+                op: BinaryOperator::Eq,
+                ..
+            }
+        );
+        outer && !equality
+    })
 }

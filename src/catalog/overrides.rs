@@ -1,0 +1,78 @@
+//! pg_catalog relations cip answers itself, in front of datafusion-pg-catalog's schema: those
+//! whose columns it types differently from PostgreSQL in a way clients trip over. Each is
+//! listed with the reason; every other relation is datafusion-pg-catalog's.
+//!
+//! - `pg_statistic_ext`: psql's `\d+` asks `'d' = any(stxkind)`, and stxkind is text there,
+//!   not `"char"[]`. cip keeps no extended statistics, so the table is empty either way; here
+//!   it has PostgreSQL's column types.
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::{SchemaProvider, TableProvider};
+use datafusion::common::Result;
+use datafusion::datasource::MemTable;
+use std::sync::Arc;
+
+#[derive(Debug)]
+pub struct PgCatalog {
+    inner: Arc<dyn SchemaProvider>,
+}
+
+impl PgCatalog {
+    pub fn new(inner: Arc<dyn SchemaProvider>) -> PgCatalog {
+        PgCatalog { inner }
+    }
+}
+
+fn oid(name: &str) -> Field {
+    Field::new(name, DataType::Int32, true)
+}
+
+fn text(name: &str) -> Field {
+    Field::new(name, DataType::Utf8, true)
+}
+
+fn text_array(name: &str) -> Field {
+    let item = Arc::new(Field::new("item", DataType::Utf8, true));
+    Field::new(name, DataType::List(item), true)
+}
+
+fn pg_statistic_ext() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        oid("oid"),
+        oid("stxrelid"),
+        text("stxname"),
+        oid("stxnamespace"),
+        oid("stxowner"),
+        Field::new("stxstattarget", DataType::Int32, true),
+        // int2vector: space-separated text, as datafusion-pg-catalog keeps the others.
+        text("stxkeys"),
+        text_array("stxkind"),
+        text("stxexprs"),
+    ]))
+}
+
+/// The relations answered here, each an empty table of PostgreSQL's shape.
+fn own(name: &str) -> Option<SchemaRef> {
+    match name {
+        "pg_statistic_ext" => Some(pg_statistic_ext()),
+        _ => None,
+    }
+}
+
+#[async_trait::async_trait]
+impl SchemaProvider for PgCatalog {
+    fn table_names(&self) -> Vec<String> {
+        self.inner.table_names()
+    }
+
+    async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        if let Some(schema) = own(&name.to_ascii_lowercase()) {
+            return Ok(Some(Arc::new(MemTable::try_new(schema, vec![vec![]])?)));
+        }
+        self.inner.table(name).await
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        own(&name.to_ascii_lowercase()).is_some() || self.inner.table_exist(name)
+    }
+}

@@ -1,0 +1,107 @@
+//! Outcomes of statements as PostgreSQL's protocol sends them: row descriptions with
+//! PostgreSQL's types and modifiers, data rows in text or binary (arrow-pg encodes them, on
+//! the statement runtime), command tags, and errors with their SQLSTATE.
+
+use crate::error::CipError;
+use crate::statement::{Rows, Session};
+use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion_postgres::arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
+use futures::StreamExt;
+use pgwire::api::portal::Format;
+use pgwire::api::results::{FieldInfo, QueryResponse, Tag};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::data::DataRow;
+use pgwire::types::format::FormatOptions;
+use std::sync::Arc;
+
+/// An error as the client sees it.
+pub fn error_info(e: &CipError) -> ErrorInfo {
+    ErrorInfo::new("ERROR".to_string(), e.sqlstate().to_string(), e.to_string())
+}
+
+pub fn user_error(e: &CipError) -> PgWireError {
+    PgWireError::UserError(Box::new(error_info(e)))
+}
+
+/// The session's display settings, as arrow-pg's text encoder takes them.
+pub fn format_options(session: &Session) -> Arc<FormatOptions> {
+    let s = session.settings();
+    let mut o = FormatOptions::default();
+    if let Some(v) = s.get("DateStyle") {
+        o.date_style = v;
+    }
+    if let Some(v) = s.get("IntervalStyle") {
+        o.interval_style = v;
+    }
+    if let Some(v) = s.get("bytea_output") {
+        o.bytea_output = v;
+    }
+    if let Some(v) = s.get("TimeZone") {
+        o.time_zone = v;
+    }
+    if let Some(v) = s.get("extra_float_digits").and_then(|v| v.parse().ok()) {
+        o.extra_float_digits = v;
+    }
+    Arc::new(o)
+}
+
+/// The row description of `schema`: PostgreSQL types, and numeric's precision and scale in
+/// the type modifier (JDBC and Metabase derive a column's display scale from it).
+pub fn fields(
+    schema: &Schema,
+    format: &Format,
+    options: Arc<FormatOptions>,
+) -> PgWireResult<Vec<FieldInfo>> {
+    let fields = arrow_schema_to_pg_fields(schema, format, Some(options))?;
+    Ok(fields
+        .into_iter()
+        .zip(schema.fields())
+        .map(|(info, f)| match f.data_type() {
+            DataType::Decimal128(p, s) | DataType::Decimal256(p, s) if *s >= 0 => {
+                info.with_type_modifier(((i32::from(*p) << 16) | i32::from(*s as u8)) + 4)
+            }
+            _ => info,
+        })
+        .collect())
+}
+
+/// The encoded rows of a statement, computed on the statement runtime.
+pub fn data_rows(
+    rows: Rows,
+    fields: Arc<Vec<FieldInfo>>,
+    what: String,
+) -> futures::stream::BoxStream<'static, PgWireResult<DataRow>> {
+    let encoded = rows.stream.flat_map(move |batch| {
+        let items: Vec<PgWireResult<DataRow>> = match batch {
+            Ok(b) => encode_recordbatch(fields.clone(), b).collect(),
+            Err(e) => vec![Err(user_error(&CipError::from(e)))],
+        };
+        futures::stream::iter(items)
+    });
+    crate::statement::runtime::stream_on_runtime(what, encoded, |e| Err(user_error(&e)))
+}
+
+/// A query response of `rows` in `format`.
+pub fn query_response(
+    rows: Rows,
+    format: &Format,
+    options: Arc<FormatOptions>,
+    what: String,
+) -> PgWireResult<QueryResponse> {
+    let fields = Arc::new(fields(&rows.schema, format, options)?);
+    let tag = rows.tag;
+    let stream = data_rows(rows, fields.clone(), what);
+    let mut response = QueryResponse::new(fields, stream);
+    response.set_command_tag(tag);
+    Ok(response)
+}
+
+/// The command tag of a statement that returned no rows.
+pub fn tag(done: &crate::statement::Done) -> Tag {
+    let tag = Tag::new(&done.tag);
+    match (done.tag.as_str(), done.rows) {
+        ("INSERT", Some(n)) => tag.with_oid(0).with_rows(n as usize),
+        (_, Some(n)) => tag.with_rows(n as usize),
+        _ => tag,
+    }
+}

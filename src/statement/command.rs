@@ -1,0 +1,355 @@
+//! The statements about the session itself: SET, SHOW, RESET, DISCARD, DEALLOCATE, and the
+//! start of a COPY.
+//!
+//! `cip.*` and `datafusion.*` settings live in the session's DataFusion config and are checked
+//! by it (a bad value is 22023, an unknown name 42704); PostgreSQL's own parameters live in
+//! settings::pg. RESET puts a setting back to what a new session starts with: the config's
+//! time zone and day cut-off, today for as_of, DataFusion's defaults.
+
+use super::copy::{CopyIn, CopyOut};
+use super::copy_text::CopyFormat;
+use super::execute::one_batch;
+use super::outcome::{Done, Outcome, Rows};
+use super::prepare::{text_columns, Columns};
+use super::rules::ast::name_parts;
+use super::session::Session;
+use crate::error::{CipError, Result};
+use crate::settings::pg::canonical;
+use datafusion::arrow::array::StringArray;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::config::{ConfigOptions, ExtensionOptions};
+use datafusion::common::TableReference;
+use datafusion::sql::sqlparser::ast::{
+    CopySource, CopyTarget, DiscardObject, Expr, Ident, Reset, Set, Statement, UnaryOperator, Value,
+};
+use std::sync::Arc;
+
+/// The name a SHOW asks for, as one string (`SHOW TIME ZONE` is TimeZone).
+fn show_name(variable: &[Ident]) -> String {
+    let words: Vec<String> = variable.iter().map(|i| i.value.clone()).collect();
+    let joined = words.join(" ").to_ascii_lowercase();
+    match joined.as_str() {
+        "time zone" => "TimeZone".to_string(),
+        "transaction isolation level" => "transaction_isolation".to_string(),
+        "session authorization" => "session_authorization".to_string(),
+        _ => words.join("."),
+    }
+}
+
+fn is_session_option(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.starts_with("cip.") || n.starts_with("datafusion.")
+}
+
+/// The columns of `SHOW variable`.
+pub(super) fn show_columns(variable: &[Ident]) -> Columns {
+    let name = show_name(variable);
+    if name.eq_ignore_ascii_case("all") {
+        return text_columns(&["name", "setting", "description"]);
+    }
+    if is_session_option(&name) {
+        return text_columns(&[&name.to_ascii_lowercase()]);
+    }
+    text_columns(&[canonical(&name).unwrap_or(name.as_str())])
+}
+
+/// A SET's value as the text the setting takes (`TO a, b` is "a, b").
+fn value_text(values: &[Expr]) -> Result<Option<String>> {
+    let mut parts = Vec::new();
+    for v in values {
+        let text = match v {
+            Expr::Value(v) => match &v.value {
+                Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => s.clone(),
+                Value::Number(n, _) => n.clone(),
+                Value::Boolean(b) => b.to_string(),
+                Value::Null => return Ok(None),
+                other => other.to_string(),
+            },
+            Expr::Identifier(i)
+                if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default") =>
+            {
+                return Ok(None)
+            }
+            Expr::Identifier(i) => i.value.clone(),
+            Expr::CompoundIdentifier(parts) => parts
+                .iter()
+                .map(|p| p.value.clone())
+                .collect::<Vec<_>>()
+                .join("."),
+            Expr::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr,
+            } => format!(
+                "-{}",
+                value_text(std::slice::from_ref(expr))?.unwrap_or_default()
+            ),
+            other => {
+                return Err(CipError::invalid(
+                    "22023",
+                    format!("SET takes a constant value, not {other}"),
+                ))
+            }
+        };
+        parts.push(text);
+    }
+    Ok(Some(parts.join(", ")))
+}
+
+impl Session {
+    pub(super) async fn setting(&self, statement: &Statement) -> Result<Outcome> {
+        match statement {
+            Statement::Set(set) => {
+                self.set(set)?;
+                Ok(Outcome::Done(Done::new("SET")))
+            }
+            Statement::ShowVariable { variable } => self.show(variable),
+            Statement::Reset(r) => {
+                match &r.reset {
+                    Reset::ALL => self.reset_all()?,
+                    Reset::ConfigurationParameter(name) => {
+                        self.set_one(&name_parts(name).join("."), None)?
+                    }
+                }
+                Ok(Outcome::Done(Done::new("RESET")))
+            }
+            Statement::Discard { object_type } => {
+                if matches!(object_type, DiscardObject::ALL) {
+                    self.reset_all()?;
+                    self.state().cursors.clear();
+                }
+                Ok(Outcome::Done(Done::new(format!("DISCARD {object_type}"))))
+            }
+            Statement::Deallocate { name, .. } => {
+                if name.quote_style.is_none() && name.value.eq_ignore_ascii_case("all") {
+                    return Ok(Outcome::Done(Done::new("DEALLOCATE ALL")));
+                }
+                // A statement made by SQL PREPARE lives in DataFusion's session.
+                let plan = self.plan(statement).await?;
+                match self.ctx().execute_logical_plan(plan).await {
+                    Ok(_) => Ok(Outcome::Done(Done::new("DEALLOCATE"))),
+                    Err(_) => Err(CipError::invalid(
+                        "26000",
+                        format!("prepared statement \"{}\" does not exist", name.value),
+                    )),
+                }
+            }
+            other => Err(CipError::invalid(
+                "0A000",
+                format!("cip does not support this statement: {other}"),
+            )),
+        }
+    }
+
+    fn set(&self, set: &Set) -> Result<()> {
+        match set {
+            Set::SingleAssignment {
+                variable, values, ..
+            } => self.set_one(
+                &name_parts(variable).join("."),
+                value_text(values)?.as_deref(),
+            ),
+            Set::SetTimeZone { value, .. } => self.set_one(
+                "TimeZone",
+                value_text(std::slice::from_ref(value))?.as_deref(),
+            ),
+            Set::SetNames { charset_name, .. } => {
+                self.set_one("client_encoding", Some(&charset_name.value))
+            }
+            Set::SetRole { role_name, .. } => match role_name {
+                None => Ok(()),
+                Some(r)
+                    if Some(r.value.as_str())
+                        == self.settings().get("session_authorization").as_deref() =>
+                {
+                    Ok(())
+                }
+                Some(r) => Err(CipError::invalid(
+                    "42501",
+                    format!("permission denied to set role \"{}\"", r.value),
+                )),
+            },
+            other => Err(CipError::invalid(
+                "0A000",
+                format!("cip does not support {other}"),
+            )),
+        }
+    }
+
+    /// Sets (or with None resets) one setting of any kind.
+    fn set_one(&self, name: &str, value: Option<&str>) -> Result<()> {
+        if !is_session_option(name) {
+            if name.eq_ignore_ascii_case("statement_timeout")
+                || canonical(name).is_some()
+                || name.contains('.')
+            {
+                return self.settings().set(name, value);
+            }
+            return Err(crate::settings::pg::unknown(name));
+        }
+        let key = name.to_ascii_lowercase();
+        let value = match value {
+            Some(v) => v.to_string(),
+            None => self.default_of(&key)?,
+        };
+        let state = self.ctx().state_ref();
+        let mut state = state.write();
+        state.config_mut().options_mut().set(&key, &value)?;
+        Ok(())
+    }
+
+    /// What a new session has for a `cip.*` / `datafusion.*` setting.
+    fn default_of(&self, key: &str) -> Result<String> {
+        if let Some(field) = key.strip_prefix("cip.") {
+            return self
+                .engine
+                .default_options()
+                .entries()
+                .into_iter()
+                .find(|e| e.key == field)
+                .map(|e| e.value.unwrap_or_default())
+                .ok_or_else(|| crate::settings::pg::unknown(key));
+        }
+        ConfigOptions::default()
+            .entries()
+            .into_iter()
+            .find(|e| e.key == key)
+            .map(|e| e.value.unwrap_or_default())
+            .ok_or_else(|| crate::settings::pg::unknown(key))
+    }
+
+    fn reset_all(&self) -> Result<()> {
+        for entry in self.engine.default_options().entries() {
+            self.set_one(&format!("cip.{}", entry.key), None)?;
+        }
+        self.settings().reset_all();
+        Ok(())
+    }
+
+    fn show(&self, variable: &[Ident]) -> Result<Outcome> {
+        let name = show_name(variable);
+        let columns = show_columns(variable);
+        let batch = if name.eq_ignore_ascii_case("all") {
+            let all = self.settings().all();
+            RecordBatch::try_new(
+                columns.clone(),
+                vec![
+                    Arc::new(StringArray::from_iter_values(all.iter().map(|r| &r.0))),
+                    Arc::new(StringArray::from_iter_values(all.iter().map(|r| &r.1))),
+                    Arc::new(StringArray::from_iter_values(all.iter().map(|r| &r.2))),
+                ],
+            )?
+        } else if is_session_option(&name) {
+            match crate::settings::show(self.ctx(), &name) {
+                Some(batch) => batch?,
+                None => return Err(crate::settings::pg::unknown(&name)),
+            }
+        } else {
+            let value = self
+                .settings()
+                .get(&name)
+                .ok_or_else(|| crate::settings::pg::unknown(&name))?;
+            RecordBatch::try_new(
+                columns.clone(),
+                vec![Arc::new(StringArray::from(vec![value]))],
+            )?
+        };
+        Ok(Outcome::Rows(Rows {
+            schema: batch.schema(),
+            stream: one_batch(batch)?,
+            tag: "SHOW",
+        }))
+    }
+
+    /// COPY … FROM STDIN / TO STDOUT: checks and starts it.
+    pub(super) async fn copy(&self, statement: &Statement) -> Result<Outcome> {
+        let Statement::Copy {
+            source,
+            to,
+            target,
+            options,
+            legacy_options,
+            ..
+        } = statement
+        else {
+            return Err(CipError::invalid("42601", "not a COPY statement"));
+        };
+        let format = CopyFormat::parse(options, legacy_options)?;
+        if !*to {
+            if !matches!(target, CopyTarget::Stdin) {
+                return Err(CipError::invalid(
+                    "0A000",
+                    "COPY FROM a server-side file or program is not supported; use COPY … FROM STDIN (psql: \\copy)",
+                ));
+            }
+            let CopySource::Table {
+                table_name,
+                columns,
+            } = source
+            else {
+                return Err(CipError::invalid(
+                    "42601",
+                    "COPY FROM needs a table, not a query",
+                ));
+            };
+            crate::actor::Actor::of(&self.ctx().state())
+                .require_write("COPY FROM")
+                .map_err(CipError::from)?;
+            let name = super::rules::ast::last_name(table_name).unwrap_or_default();
+            let table = self.engine.store.table(&name)?;
+            let columns: Vec<String> = if columns.is_empty() {
+                table
+                    .def
+                    .schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect()
+            } else {
+                columns.iter().map(|c| c.value.clone()).collect()
+            };
+            for c in &columns {
+                if table.def.schema.index_of(c).is_err() {
+                    return Err(CipError::invalid(
+                        "42703",
+                        format!("column \"{c}\" of relation \"{name}\" does not exist"),
+                    ));
+                }
+            }
+            return Ok(Outcome::CopyIn(CopyIn::new(table, columns, format)));
+        }
+        if !matches!(target, CopyTarget::Stdout) {
+            return Err(CipError::invalid(
+                "0A000",
+                "COPY TO a server-side file or program is not supported; use COPY … TO STDOUT (psql: \\copy)",
+            ));
+        }
+        let df = match source {
+            CopySource::Query(q) => {
+                let plan = self.plan(&Statement::Query(q.clone())).await?;
+                self.ctx().execute_logical_plan(plan).await?
+            }
+            CopySource::Table {
+                table_name,
+                columns,
+            } => {
+                let parts = name_parts(table_name);
+                let reference = match parts.as_slice() {
+                    [t] => TableReference::bare(t.as_str()),
+                    [s, t] => TableReference::partial(s.as_str(), t.as_str()),
+                    [c, s, t] => TableReference::full(c.as_str(), s.as_str(), t.as_str()),
+                    _ => return Err(CipError::invalid("42601", "COPY needs a table name")),
+                };
+                let df = self.ctx().table(reference).await?;
+                if columns.is_empty() {
+                    df
+                } else {
+                    let names: Vec<&str> = columns.iter().map(|c| c.value.as_str()).collect();
+                    df.select_columns(&names)?
+                }
+            }
+        };
+        let rows = df.execute_stream().await?;
+        let rows = super::runtime::batches_on_runtime(statement.to_string(), rows);
+        Ok(Outcome::CopyOut(CopyOut::new(rows, format)))
+    }
+}

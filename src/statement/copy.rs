@@ -1,0 +1,215 @@
+//! COPY, as far as it is a statement: which table or query, which format, checking the rows
+//! that come in and encoding the rows that go out. The bytes travel by the client protocol
+//! (crate::pg's CopyData messages).
+//!
+//! COPY FROM checks the rows like `cip load` checks a file, then appends them as one fsync'd
+//! log frame, so a COPY is all or nothing.
+
+use super::copy_text::{escape_text, map_text, unescape_text, CopyFormat};
+use crate::error::{CipError, Result};
+use crate::storage::Table;
+use datafusion::arrow::array::{Array, RecordBatch, StringArray};
+use datafusion::arrow::csv::{QuoteStyle, ReaderBuilder, WriterBuilder};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::execution::SendableRecordBatchStream;
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The most a single COPY may send; beyond it the COPY fails (54000) and nothing is written.
+const MAX_COPY_BYTES: usize = 1 << 30;
+
+/// A COPY FROM STDIN waiting for its data.
+pub struct CopyIn {
+    table: Arc<Table>,
+    columns: Vec<String>,
+    format: CopyFormat,
+    buf: Vec<u8>,
+}
+
+impl CopyIn {
+    pub(super) fn new(table: Arc<Table>, columns: Vec<String>, format: CopyFormat) -> CopyIn {
+        CopyIn {
+            table,
+            columns,
+            format,
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn columns(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Takes one chunk of the data.
+    pub fn feed(&mut self, data: &[u8]) -> Result<()> {
+        if self.buf.len() + data.len() > MAX_COPY_BYTES {
+            self.buf = Vec::new();
+            return Err(CipError::invalid(
+                "54000",
+                "COPY data over 1 GiB; split it into several COPY statements",
+            ));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(())
+    }
+
+    /// Checks every row, then appends them all in one durable write; the rows copied.
+    pub async fn finish(self) -> Result<u64> {
+        super::runtime::blocking("COPY FROM STDIN", move || self.ingest()).await
+    }
+
+    fn ingest(self) -> Result<u64> {
+        let mut data: &[u8] = &self.buf;
+        // The text format may end with the old "\." terminator line.
+        if let Some(stripped) = data.strip_suffix(b"\\.\n") {
+            data = stripped;
+        }
+        let text_schema = Arc::new(Schema::new(
+            self.columns
+                .iter()
+                .map(|c| Field::new(c, DataType::Utf8, true))
+                .collect::<Vec<_>>(),
+        ));
+        let format = &self.format;
+        let mut builder = ReaderBuilder::new(text_schema)
+            .with_header(format.header)
+            .with_delimiter(format.delimiter)
+            .with_batch_size(64 * 1024);
+        builder = if format.csv {
+            builder.with_quote(format.quote)
+        } else {
+            builder.with_quote(0)
+        };
+        let reader = builder
+            .build(std::io::Cursor::new(data))
+            .map_err(|e| CipError::invalid("22P04", format!("COPY: {e}")))?;
+        let label = Path::new("COPY");
+        let mut batches = Vec::new();
+        let mut line = if format.header { 2 } else { 1 };
+        for b in reader {
+            let b = b.map_err(|e| CipError::invalid("22P04", format!("COPY: {e}")))?;
+            let b = null_marker_to_null(&b, &format.null)?;
+            let b = if format.csv {
+                b
+            } else {
+                map_text(&b, unescape_text).map_err(|e| {
+                    CipError::invalid("22021", format!("COPY, line {line} or after: {e}"))
+                })?
+            };
+            batches.push(crate::load::conform(&self.table.def, &b, line, label)?);
+            line += b.num_rows() as u64;
+        }
+        self.table.append(&batches)
+    }
+}
+
+/// The NULL marker ("\N" in text format) becomes NULL; an empty CSV field is NULL anyway.
+fn null_marker_to_null(b: &RecordBatch, null: &str) -> Result<RecordBatch> {
+    if null.is_empty() {
+        return Ok(b.clone());
+    }
+    let columns = b
+        .columns()
+        .iter()
+        .map(|c| match c.as_any().downcast_ref::<StringArray>() {
+            Some(s) => Arc::new(
+                s.iter()
+                    .map(|v| v.filter(|x| *x != null))
+                    .collect::<StringArray>(),
+            ) as Arc<dyn Array>,
+            None => c.clone(),
+        })
+        .collect();
+    Ok(RecordBatch::try_new(b.schema(), columns)?)
+}
+
+/// A COPY … TO STDOUT: one chunk of bytes per row (and one for a CSV header).
+pub struct CopyOut {
+    pub columns: usize,
+    pub data: BoxStream<'static, Result<Vec<u8>>>,
+}
+
+impl CopyOut {
+    pub(super) fn new(rows: SendableRecordBatchStream, format: CopyFormat) -> CopyOut {
+        let columns = rows.schema().fields().len();
+        let header = format.header.then(|| {
+            let names: Vec<String> = rows
+                .schema()
+                .fields()
+                .iter()
+                .map(|x| x.name().clone())
+                .collect();
+            Ok(format!("{}\n", names.join(&(format.delimiter as char).to_string())).into_bytes())
+        });
+        let body = rows.flat_map(move |b| {
+            let items: Vec<Result<Vec<u8>>> =
+                match b.map_err(CipError::from).and_then(|b| encode(&b, &format)) {
+                    Ok(rows) => rows.into_iter().map(Ok).collect(),
+                    Err(e) => vec![Err(e)],
+                };
+            futures::stream::iter(items)
+        });
+        let data = futures::stream::iter(header).chain(body).boxed();
+        CopyOut { columns, data }
+    }
+}
+
+/// Each row of `batch` in the COPY format.
+fn encode(batch: &RecordBatch, f: &CopyFormat) -> Result<Vec<Vec<u8>>> {
+    let builder = || {
+        WriterBuilder::new()
+            .with_delimiter(f.delimiter)
+            .with_null(f.null.clone())
+            .with_timestamp_format("%Y-%m-%d %H:%M:%S%.f".to_string())
+            .with_quote_style(if f.csv {
+                QuoteStyle::Necessary
+            } else {
+                QuoteStyle::Never
+            })
+    };
+    // Text format: backslash escapes, so a tab or newline inside a value stays inside it.
+    let escaped;
+    let batch = if f.csv {
+        batch
+    } else {
+        let cast = texts_as_utf8(batch)?;
+        escaped = map_text(&cast, |s| Ok(escape_text(s, f.delimiter)))
+            .map_err(|e| CipError::invalid("22021", e))?;
+        &escaped
+    };
+    let mut out = Vec::with_capacity(batch.num_rows());
+    for i in 0..batch.num_rows() {
+        let mut buf = Vec::new();
+        builder()
+            .with_header(false)
+            .build(&mut buf)
+            .write(&batch.slice(i, 1))?;
+        out.push(buf);
+    }
+    Ok(out)
+}
+
+/// Utf8View / LargeUtf8 columns as Utf8, so the text escapes see every string.
+fn texts_as_utf8(batch: &RecordBatch) -> Result<RecordBatch> {
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if matches!(field.data_type(), DataType::Utf8View | DataType::LargeUtf8) {
+            fields.push(Field::new(
+                field.name(),
+                DataType::Utf8,
+                field.is_nullable(),
+            ));
+            columns.push(datafusion::arrow::compute::cast(column, &DataType::Utf8)?);
+        } else {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+        }
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
+}

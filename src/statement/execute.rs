@@ -1,0 +1,288 @@
+//! Running a prepared statement: it acts here, once, and returns its outcome.
+
+use super::cursor::{Cursor, Fetch};
+use super::outcome::{Done, Outcome, Rows};
+use super::parse::Parsed;
+use super::prepare::{param_values, Kind, Prepared};
+use super::session::Session;
+use crate::error::{CipError, Result};
+use datafusion::arrow::compute::{cast_with_options, CastOptions};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::ScalarValue;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::memory::MemoryStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::sql::sqlparser::ast::{CloseCursor, DeclareType, Statement};
+use futures::StreamExt;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+pub(super) fn canceled(why: &str) -> CipError {
+    crate::metrics::ERRORS.add(1);
+    CipError::invalid("57014", format!("canceling statement due to {why}"))
+}
+
+impl Session {
+    pub(super) async fn execute_here(
+        &self,
+        prepared: &Prepared,
+        params: Vec<ScalarValue>,
+    ) -> Result<Outcome> {
+        self.state().tx.check(&prepared.parsed)?;
+        match &prepared.parsed {
+            Parsed::Fetch(f) => return self.fetch(f).await,
+            Parsed::Sql(_) | Parsed::DataFusion(_) => {}
+        };
+        match &prepared.kind {
+            Kind::Plan { plan, tag } => {
+                let plan = if params.is_empty() {
+                    plan.clone()
+                } else {
+                    plan.clone().with_param_values(param_values(params))?
+                };
+                self.run_plan(plan, tag.as_deref(), prepared.columns().cloned())
+                    .await
+            }
+            Kind::Rebind { tag } => {
+                let statement = prepared.statement().ok_or_else(not_sql)?;
+                let bound = super::params::bind_literals(statement, &params)?;
+                let plan = self.plan(&bound).await?;
+                let columns = tag
+                    .is_none()
+                    .then(|| super::names::describe(statement, plan.schema().inner()));
+                self.run_plan(plan, tag.as_deref(), columns).await
+            }
+            Kind::Command => {
+                self.command(prepared.statement().ok_or_else(not_sql)?)
+                    .await
+            }
+        }
+    }
+
+    /// A statement cip runs itself.
+    async fn command(&self, statement: &Statement) -> Result<Outcome> {
+        {
+            let mut state = self.state();
+            let state = &mut *state;
+            if let Some(done) = state.tx.control(statement, &mut state.notices) {
+                let done = done?;
+                if state.tx.status() == super::TxStatus::Idle {
+                    state.cursors.retain(|_, c| c.hold);
+                }
+                return Ok(Outcome::Done(done));
+            }
+        }
+        match statement {
+            Statement::Declare { stmts } => self.declare(stmts).await,
+            Statement::Close { cursor } => {
+                let mut state = self.state();
+                match cursor {
+                    CloseCursor::All => state.cursors.clear(),
+                    CloseCursor::Specific { name } => {
+                        if state.cursors.remove(&name.value).is_none() {
+                            return Err(no_cursor(&name.value));
+                        }
+                    }
+                }
+                Ok(Outcome::Done(Done::new("CLOSE CURSOR")))
+            }
+            Statement::Copy { .. } => self.copy(statement).await,
+            _ => self.setting(statement).await,
+        }
+    }
+
+    /// Executes a plan: rows (cast to the types described) or a command tag.
+    async fn run_plan(
+        &self,
+        plan: LogicalPlan,
+        tag: Option<&str>,
+        columns: Option<SchemaRef>,
+    ) -> Result<Outcome> {
+        let df = self.ctx().execute_logical_plan(plan).await?;
+        let Some(tag) = tag else {
+            let stream = df.execute_stream().await?;
+            let schema = columns.unwrap_or_else(|| stream.schema());
+            return Ok(Outcome::Rows(Rows {
+                stream: described(stream, schema.clone()),
+                schema,
+                tag: "SELECT",
+            }));
+        };
+        let batches = df.collect().await?;
+        let counted = matches!(tag, "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "SELECT");
+        Ok(Outcome::Done(if counted {
+            Done::with_rows(tag, crate::sql::count_of(&batches))
+        } else {
+            Done::new(tag)
+        }))
+    }
+
+    /// DECLARE name [SCROLL] CURSOR [WITH HOLD] FOR query.
+    async fn declare(&self, stmts: &[datafusion::sql::sqlparser::ast::Declare]) -> Result<Outcome> {
+        for d in stmts {
+            let (Some(DeclareType::Cursor), Some(query)) = (&d.declare_type, &d.for_query) else {
+                return Err(CipError::invalid(
+                    "0A000",
+                    "DECLARE declares cursors only: DECLARE name CURSOR FOR query",
+                ));
+            };
+            let hold = d.hold == Some(true);
+            if !hold && self.status() == super::TxStatus::Idle {
+                return Err(CipError::invalid(
+                    "25P01",
+                    "DECLARE CURSOR can only be used in transaction blocks",
+                ));
+            }
+            let statement = Statement::Query(query.clone());
+            let plan = self.plan(&statement).await?;
+            let schema = super::names::describe(&statement, plan.schema().inner());
+            let stream = self
+                .ctx()
+                .execute_logical_plan(plan)
+                .await?
+                .execute_stream()
+                .await?;
+            let stream = described(stream, schema);
+            let stream = super::runtime::batches_on_runtime(statement.to_string(), stream);
+            let scroll = d.scroll == Some(true);
+            let [name] = d.names.as_slice() else {
+                return Err(CipError::invalid("42601", "DECLARE names one cursor"));
+            };
+            let mut state = self.state();
+            if state.cursors.contains_key(&name.value) {
+                return Err(CipError::invalid(
+                    "42P03",
+                    format!("cursor \"{}\" already exists", name.value),
+                ));
+            }
+            state
+                .cursors
+                .insert(name.value.clone(), Cursor::new(stream, scroll, hold));
+        }
+        Ok(Outcome::Done(Done::new("DECLARE CURSOR")))
+    }
+
+    /// FETCH / MOVE.
+    async fn fetch(&self, f: &Fetch) -> Result<Outcome> {
+        let Some(mut cursor) = self.state().cursors.remove(&f.cursor) else {
+            return Err(no_cursor(&f.cursor));
+        };
+        let result = cursor.fetch(f.direction).await;
+        let schema = cursor.schema.clone();
+        self.state().cursors.insert(f.cursor.clone(), cursor);
+        let batches = result?;
+        if f.move_only {
+            let n: usize = batches.iter().map(|b| b.num_rows()).sum();
+            return Ok(Outcome::Done(Done::with_rows("MOVE", n as u64)));
+        }
+        let stream = MemoryStream::try_new(batches, schema.clone(), None)?;
+        Ok(Outcome::Rows(Rows {
+            schema,
+            stream: Box::pin(stream),
+            tag: "FETCH",
+        }))
+    }
+}
+
+fn not_sql() -> CipError {
+    CipError::invalid(
+        "XX000",
+        "internal error: a command that is not a SQL statement",
+    )
+}
+
+fn no_cursor(name: &str) -> CipError {
+    CipError::invalid("34000", format!("cursor \"{name}\" does not exist"))
+}
+
+/// `stream` with each batch cast to the types `schema` describes: what a client was told in
+/// RowDescription is what it gets (`SELECT 1 UNION ALL SELECT 'abc'` is described as the
+/// plan's type; a value that does not fit is 22P02, as in PostgreSQL).
+pub(super) fn described(
+    stream: SendableRecordBatchStream,
+    schema: SchemaRef,
+) -> SendableRecordBatchStream {
+    let same = stream.schema().fields().len() == schema.fields().len()
+        && stream
+            .schema()
+            .fields()
+            .iter()
+            .zip(schema.fields())
+            .all(|(a, b)| a.data_type() == b.data_type());
+    let target = schema.clone();
+    let batches = stream.map(move |b| {
+        let b = b?;
+        if same {
+            return Ok(RecordBatch::try_new(target.clone(), b.columns().to_vec())?);
+        }
+        let options = CastOptions {
+            safe: false,
+            ..Default::default()
+        };
+        let columns = b
+            .columns()
+            .iter()
+            .zip(target.fields())
+            .map(|(c, f)| {
+                cast_with_options(c, f.data_type(), &options).map_err(|e| {
+                    crate::error::to_df(CipError::invalid(
+                        "22P02",
+                        format!(
+                            "invalid input syntax for column \"{}\" of type {}: {e}",
+                            f.name(),
+                            f.data_type()
+                        ),
+                    ))
+                })
+            })
+            .collect::<datafusion::common::Result<Vec<_>>>()?;
+        Ok(RecordBatch::try_new(target.clone(), columns)?)
+    });
+    Box::pin(RecordBatchStreamAdapter::new(schema, batches))
+}
+
+/// `stream`, ended with 57014 at the deadline or at a cancel request (rows are computed as
+/// the client reads them, after the statement "returned").
+pub(super) fn limit_stream(
+    stream: SendableRecordBatchStream,
+    deadline: Option<Instant>,
+    cancel: Option<watch::Receiver<u64>>,
+) -> SendableRecordBatchStream {
+    if deadline.is_none() && cancel.is_none() {
+        return stream;
+    }
+    let schema = stream.schema();
+    let limited = futures::stream::unfold(Some((stream, cancel)), move |state| async move {
+        let (mut rows, mut cancel) = state?;
+        let timer = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let canceled_now = async {
+            match cancel.as_mut() {
+                Some(c) => {
+                    if c.changed().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            row = rows.next() => row.map(|row| (row, Some((rows, cancel)))),
+            _ = timer => Some((Err(crate::error::to_df(canceled("statement timeout"))), None)),
+            _ = canceled_now => Some((Err(crate::error::to_df(canceled("user request"))), None)),
+        }
+    });
+    Box::pin(RecordBatchStreamAdapter::new(schema, limited))
+}
+
+/// The one-batch stream of `batch`.
+pub(super) fn one_batch(batch: RecordBatch) -> Result<SendableRecordBatchStream> {
+    let schema = batch.schema();
+    Ok(Box::pin(MemoryStream::try_new(vec![batch], schema, None)?))
+}

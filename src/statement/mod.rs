@@ -1,0 +1,40 @@
+//! One way in for a statement.
+//!
+//! Every front door — pgwire (simple and extended protocol), `cip sql`, the slt harness, the
+//! HTTP API and the scheduler — hands its SQL to a [`Session`]: text in, [`Outcome`]s out.
+//!
+//! ```text
+//!  text ──parse──▶ Parsed ──prepare──▶ Prepared ──execute(params)──▶ Outcome
+//!        (parse.rs:   (prepare.rs: plan or      (execute.rs: acts; rows stream
+//!         depth bound, classify; describes      from the statement runtime)
+//!         rules/)      without acting)
+//! ```
+//!
+//! Everything from parsing to the last row runs on the statement runtime (runtime.rs): deep
+//! stacks, panics caught as XX000. What only PostgreSQL's protocol has (portals, Describe,
+//! binary formats, COPY's sub-protocol, ParameterStatus) stays in `crate::pg`.
+
+mod command;
+mod copy;
+mod copy_text;
+pub mod cursor;
+mod execute;
+mod external;
+pub mod names;
+mod outcome;
+pub mod params;
+pub mod parse;
+mod prepare;
+pub mod rules;
+pub mod runtime;
+mod session;
+mod tag;
+pub mod transaction;
+
+pub use copy::{CopyIn, CopyOut};
+pub use copy_text::CopyFormat;
+pub use outcome::{Done, Outcome, Rows};
+pub use parse::Parsed;
+pub use prepare::{Columns, Prepared};
+pub use session::{Limits, Session};
+pub use transaction::TxStatus;

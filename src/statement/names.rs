@@ -1,0 +1,248 @@
+//! The names PostgreSQL gives result columns (its FigureColname): a column keeps its name, a
+//! function call is named after the function, a cast of something nameless after the type, a
+//! CASE "case", anything else "?column?". DataFusion names columns after the expression's
+//! text (`Int64(1)`, `count(*)`), which clients show and map by name.
+//!
+//! The names are for the wire only: two columns may share one (`SELECT NULL, NULL`), which a
+//! DataFusion plan cannot; see rules/unique_output_names.rs.
+
+use super::rules::unique_output_names::is_synthetic_alias;
+use datafusion::arrow::datatypes::{DataType as ArrowType, Field, Schema, SchemaRef};
+use datafusion::sql::sqlparser::ast::{
+    CastKind, DataType, Expr, ObjectNamePart, Query, SelectItem, SetExpr, Statement, TrimWhereField,
+};
+use std::sync::Arc;
+
+/// The result's columns as clients are told them: PostgreSQL's names, and text for a column
+/// DataFusion could not type (`SELECT NULL`, a UNION whose first branch is NULL), as
+/// PostgreSQL resolves unknown-typed output to text.
+pub fn describe(statement: &Statement, schema: &SchemaRef) -> SchemaRef {
+    let renamed = rename(statement, schema);
+    if !renamed
+        .fields()
+        .iter()
+        .any(|f| f.data_type() == &ArrowType::Null)
+    {
+        return renamed;
+    }
+    let fields: Vec<Field> = renamed
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            ArrowType::Null => f.as_ref().clone().with_data_type(ArrowType::Utf8),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(
+        fields,
+        renamed.metadata().clone(),
+    ))
+}
+
+/// `schema` with the column names PostgreSQL would give the statement's result.
+fn rename(statement: &Statement, schema: &SchemaRef) -> SchemaRef {
+    let names = match statement {
+        Statement::Query(q) => query_names(q, schema.fields().len()),
+        _ => None,
+    };
+    let Some(names) = names else {
+        return schema.clone();
+    };
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .zip(names)
+        .map(|(f, name)| match name {
+            Some(name) => f.as_ref().clone().with_name(name),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// For each output column, PostgreSQL's name where it differs from DataFusion's; None when
+/// the projection cannot be matched to the columns (several wildcards).
+fn query_names(query: &Query, columns: usize) -> Option<Vec<Option<String>>> {
+    let mut body = query.body.as_ref();
+    // A set operation takes its names from its first branch.
+    while let SetExpr::SetOperation { left, .. } = body {
+        body = left.as_ref();
+    }
+    let select = match body {
+        SetExpr::Select(s) => s,
+        SetExpr::Query(q) => return query_names(q, columns),
+        _ => return None,
+    };
+    let wildcards = select
+        .projection
+        .iter()
+        .filter(|i| {
+            matches!(
+                i,
+                SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+            )
+        })
+        .count();
+    let named = select.projection.len() - wildcards;
+    if wildcards > 1 || named > columns || (wildcards == 0 && named != columns) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(columns);
+    for item in &select.projection {
+        match item {
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
+                out.extend(std::iter::repeat_n(None, columns - named));
+            }
+            SelectItem::ExprWithAlias { expr, alias } if is_synthetic_alias(&alias.value) => {
+                out.push(Some(figure(expr).unwrap_or_else(unnamed)));
+            }
+            SelectItem::ExprWithAlias { .. } | SelectItem::ExprWithAliases { .. } => out.push(None),
+            SelectItem::UnnamedExpr(expr) => out.push(Some(figure(expr).unwrap_or_else(unnamed))),
+        }
+    }
+    Some(out)
+}
+
+fn unnamed() -> String {
+    "?column?".to_string()
+}
+
+fn ident(value: &str, quoted: bool) -> String {
+    if quoted {
+        value.to_string()
+    } else {
+        value.to_lowercase()
+    }
+}
+
+/// PostgreSQL's name for an expression, None for "?column?".
+pub fn figure(expr: &Expr) -> Option<String> {
+    Some(match expr {
+        Expr::Identifier(i) => ident(&i.value, i.quote_style.is_some()),
+        Expr::CompoundIdentifier(parts) => {
+            let last = parts.last()?;
+            ident(&last.value, last.quote_style.is_some())
+        }
+        Expr::Function(f) => {
+            let last = f.name.0.last()?;
+            match last {
+                ObjectNamePart::Identifier(i) => ident(&i.value, i.quote_style.is_some()),
+                _ => return None,
+            }
+        }
+        Expr::Cast {
+            expr,
+            data_type,
+            kind,
+            ..
+        } => match figure(expr) {
+            Some(name) => name,
+            None if *kind == CastKind::TryCast || *kind == CastKind::SafeCast => return None,
+            None => type_name(data_type),
+        },
+        Expr::Nested(inner) | Expr::Collate { expr: inner, .. } => return figure(inner),
+        Expr::Case { .. } => "case".into(),
+        Expr::Array(_) => "array".into(),
+        Expr::Exists { .. } => "exists".into(),
+        Expr::Subquery(q) => {
+            let names = query_names(q, 1)?;
+            return names
+                .into_iter()
+                .next()
+                .flatten()
+                .or_else(|| subquery_alias(q));
+        }
+        Expr::Tuple(_) => "row".into(),
+        Expr::Extract { .. } => "extract".into(),
+        Expr::Ceil { .. } => "ceil".into(),
+        Expr::Floor { .. } => "floor".into(),
+        Expr::Position { .. } => "position".into(),
+        Expr::Substring { .. } => "substring".into(),
+        Expr::Overlay { .. } => "overlay".into(),
+        Expr::Trim { trim_where, .. } => match trim_where {
+            Some(TrimWhereField::Leading) => "ltrim".into(),
+            Some(TrimWhereField::Trailing) => "rtrim".into(),
+            _ => "btrim".into(),
+        },
+        Expr::AtTimeZone { .. } => "timezone".into(),
+        Expr::Interval(_) => "interval".into(),
+        Expr::TypedString(t) => type_name(&t.data_type),
+        _ => return None,
+    })
+}
+
+/// The alias of a scalar subquery's one output (`(SELECT 1 AS x)` is "x").
+fn subquery_alias(q: &Query) -> Option<String> {
+    let SetExpr::Select(s) = q.body.as_ref() else {
+        return None;
+    };
+    match s.projection.first()? {
+        SelectItem::ExprWithAlias { alias, .. } if !is_synthetic_alias(&alias.value) => {
+            Some(ident(&alias.value, alias.quote_style.is_some()))
+        }
+        _ => None,
+    }
+}
+
+/// A cast's type as PostgreSQL names it in a column heading (its internal type name).
+fn type_name(data_type: &DataType) -> String {
+    let written = data_type.to_string().to_lowercase();
+    let base = written.split('(').next().unwrap_or(&written).trim();
+    let base = base.strip_prefix("pg_catalog.").unwrap_or(base);
+    match base {
+        "int" | "integer" | "int4" => "int4",
+        "bigint" | "int8" => "int8",
+        "smallint" | "int2" => "int2",
+        "real" | "float4" => "float4",
+        "double precision" | "float8" | "double" | "float" => "float8",
+        "boolean" | "bool" => "bool",
+        "character varying" | "varchar" => "varchar",
+        "character" | "char" | "bpchar" => "bpchar",
+        "decimal" | "numeric" => "numeric",
+        "timestamp with time zone" | "timestamptz" => "timestamptz",
+        "timestamp" | "timestamp without time zone" => "timestamp",
+        "time" | "time without time zone" => "time",
+        other => return other.to_string(),
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+
+    fn names(sql: &str, n: usize) -> Vec<String> {
+        let s = Parser::parse_sql(&PostgreSqlDialect {}, sql).expect("parses");
+        let fields: Vec<Field> = (0..n)
+            .map(|i| Field::new(format!("df{i}"), ArrowType::Int64, true))
+            .collect();
+        let schema = rename(&s[0], &Arc::new(Schema::new(fields)));
+        schema.fields().iter().map(|f| f.name().clone()).collect()
+    }
+
+    #[test]
+    fn columns_are_named_as_postgres_names_them() {
+        assert_eq!(names("SELECT 1", 1), ["?column?"]);
+        assert_eq!(names("SELECT 1 AS one", 1), ["df0"]);
+        assert_eq!(
+            names(
+                "SELECT count(*), pg_catalog.version(), m.Tier, \"Mixed\"",
+                4
+            ),
+            ["count", "version", "tier", "Mixed"]
+        );
+        assert_eq!(
+            names(
+                "SELECT '1'::int, x::text, CAST(NULL AS bigint), CASE WHEN true THEN 1 END",
+                4
+            ),
+            ["int4", "x", "int8", "case"]
+        );
+        assert_eq!(names("SELECT NULL, NULL", 2), ["?column?", "?column?"]);
+        assert_eq!(names("SELECT a, * FROM t", 3), ["a", "df1", "df2"]);
+        assert_eq!(names("SELECT 1 UNION ALL SELECT 2", 1), ["?column?"]);
+        assert_eq!(names("SELECT (SELECT max(x) FROM t)", 1), ["max"]);
+    }
+}

@@ -1,0 +1,185 @@
+//! Parameters of a prepared statement: the types a plan gives `$1…$n` (what a driver is told
+//! in ParameterDescription), and binding values into table-function arguments, which
+//! DataFusion resolves while planning, before any value is bound.
+
+use crate::error::{CipError, Result};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::sql::sqlparser::ast::{
+    visit_expressions_mut, FunctionArg, FunctionArgExpr, Statement, TableFactor, Value,
+    ValueWithSpan, Visit, Visitor,
+};
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+
+/// The position of a `$n` placeholder (1-based).
+pub fn position(id: &str) -> Option<usize> {
+    id.strip_prefix('$')?.parse().ok().filter(|n| *n >= 1)
+}
+
+/// The types of `$1…$n` (n the highest number used) as the plan needs them; None where the
+/// plan does not say (the client's type, or text, then decides).
+pub fn types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
+    let mut found: HashMap<String, Option<DataType>> = plan.get_parameter_types()?;
+    // LIMIT / OFFSET: DataFusion leaves their parameters untyped; PostgreSQL types them
+    // bigint (knex binds `.limit()` as a number, asyncpg refuses to send an int for text).
+    // `$1::float8`: an untyped parameter takes the type it is cast to, as in PostgreSQL.
+    plan.apply_with_subqueries(|p| {
+        p.apply_expressions(|e| {
+            e.apply(|e| {
+                let (inner, to) = match e {
+                    Expr::Cast(c) => (c.expr.as_ref(), c.field.data_type()),
+                    Expr::TryCast(c) => (c.expr.as_ref(), c.field.data_type()),
+                    _ => return Ok(TreeNodeRecursion::Continue),
+                };
+                if let Expr::Placeholder(ph) = inner {
+                    let slot = found.entry(ph.id.clone()).or_insert(None);
+                    if slot.is_none() {
+                        *slot = Some(to.clone());
+                    }
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    })?;
+    plan.apply_with_subqueries(|p| {
+        if let LogicalPlan::Limit(limit) = p {
+            for e in [&limit.skip, &limit.fetch].into_iter().flatten() {
+                if let Expr::Placeholder(ph) = e.as_ref() {
+                    let slot = found.entry(ph.id.clone()).or_insert(None);
+                    if slot.is_none() {
+                        *slot = Some(DataType::Int64);
+                    }
+                }
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    let n = found.keys().filter_map(|k| position(k)).max().unwrap_or(0);
+    Ok((1..=n)
+        .map(|i| found.get(&format!("${i}")).cloned().flatten())
+        .collect())
+}
+
+/// The placeholders written directly as arguments of a table function
+/// (`SELECT * FROM execute_upgrades($1)`).
+pub fn function_placeholders(statement: &Statement) -> Vec<String> {
+    struct Finder(Vec<String>);
+    impl Visitor for Finder {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Table {
+                args: Some(args), ..
+            } = factor
+            {
+                for arg in &args.args {
+                    let expr = match arg {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => e,
+                        FunctionArg::Named {
+                            arg: FunctionArgExpr::Expr(e),
+                            ..
+                        } => e,
+                        _ => continue,
+                    };
+                    if let datafusion::sql::sqlparser::ast::Expr::Value(ValueWithSpan {
+                        value: Value::Placeholder(id),
+                        ..
+                    }) = expr
+                    {
+                        self.0.push(id.clone());
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut finder = Finder(Vec::new());
+    let _ = statement.visit(&mut finder);
+    finder.0
+}
+
+/// `statement` with every placeholder replaced by its bound value as a literal: for
+/// statements whose table functions take parameters, planned afresh once values are known.
+pub fn bind_literals(statement: &Statement, values: &[ScalarValue]) -> Result<Statement> {
+    let mut bound = statement.clone();
+    let mut failure = None;
+    let _ = visit_expressions_mut(&mut bound, |expr| {
+        if let datafusion::sql::sqlparser::ast::Expr::Value(v) = expr {
+            if let Value::Placeholder(id) = &v.value {
+                let value = position(id).and_then(|i| values.get(i - 1));
+                match value {
+                    Some(value) => v.value = literal(value),
+                    None => {
+                        failure = Some(CipError::invalid(
+                            "08P01",
+                            format!("parameter {id} is not bound ({} given)", values.len()),
+                        ));
+                        return ControlFlow::Break(());
+                    }
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(bound),
+    }
+}
+
+fn literal(value: &ScalarValue) -> Value {
+    if value.is_null() {
+        return Value::Null;
+    }
+    match value {
+        ScalarValue::Boolean(Some(b)) => Value::Boolean(*b),
+        ScalarValue::Int8(_)
+        | ScalarValue::Int16(_)
+        | ScalarValue::Int32(_)
+        | ScalarValue::Int64(_)
+        | ScalarValue::UInt8(_)
+        | ScalarValue::UInt16(_)
+        | ScalarValue::UInt32(_)
+        | ScalarValue::UInt64(_)
+        | ScalarValue::Float32(_)
+        | ScalarValue::Float64(_)
+        | ScalarValue::Decimal128(..) => {
+            let text = value.to_string();
+            if text.parse::<f64>().is_ok_and(f64::is_finite) {
+                Value::Number(text, false)
+            } else {
+                Value::SingleQuotedString(text)
+            }
+        }
+        other => Value::SingleQuotedString(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_arguments_are_bound_as_literals() {
+        let s = crate::statement::rules::parse("SELECT * FROM execute_upgrades($1) WHERE x > $2");
+        assert_eq!(function_placeholders(&s), vec!["$1".to_string()]);
+        let bound = bind_literals(
+            &s,
+            &[
+                ScalarValue::Utf8(Some("M'1".into())),
+                ScalarValue::Int64(Some(5)),
+            ],
+        )
+        .expect("bound");
+        assert_eq!(
+            bound.to_string(),
+            "SELECT * FROM execute_upgrades('M''1') WHERE x > 5"
+        );
+        assert_eq!(
+            bind_literals(&s, &[]).expect_err("unbound").sqlstate(),
+            "08P01"
+        );
+    }
+}

@@ -1,0 +1,201 @@
+//! Preparing a statement: planning it (or recognising it as one cip runs itself) and
+//! describing it — its parameters' types and its result's columns — without acting. Parse and
+//! Describe of the extended protocol stop here; nothing is written, launched or fitted until
+//! Execute.
+
+use super::params;
+use super::parse::Parsed;
+use super::session::Session;
+use super::tag::command_tag;
+use crate::error::Result;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::expr::Placeholder;
+use datafusion::logical_expr::{lit, Expr, LogicalPlan, LogicalPlanBuilder};
+use datafusion::sql::sqlparser::ast::Statement;
+use std::sync::Arc;
+
+/// The columns a statement returns, as described to clients.
+pub type Columns = SchemaRef;
+
+/// How a prepared statement runs.
+#[derive(Debug, Clone)]
+pub(super) enum Kind {
+    /// DataFusion's plan; `Some(tag)` for a statement that returns no rows.
+    Plan {
+        plan: LogicalPlan,
+        tag: Option<String>,
+    },
+    /// A statement whose table functions take parameters: the values are written in as
+    /// literals and the statement planned afresh at each execution (params.rs).
+    Rebind { tag: Option<String> },
+    /// Run by cip itself (transactions, settings, cursors, COPY, …): see execute.rs.
+    Command,
+}
+
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub parsed: Parsed,
+    pub(super) kind: Kind,
+    params: Vec<Option<DataType>>,
+    columns: Option<Columns>,
+}
+
+impl Prepared {
+    /// The types of `$1…$n` the statement needs (None: whatever the client sends).
+    pub fn params(&self) -> &[Option<DataType>] {
+        &self.params
+    }
+
+    /// The result's columns; None for a statement that returns no rows.
+    pub fn columns(&self) -> Option<&Columns> {
+        self.columns.as_ref()
+    }
+
+    pub fn statement(&self) -> Option<&Statement> {
+        match &self.parsed {
+            Parsed::Sql(s) => Some(s),
+            Parsed::Fetch(_) | Parsed::DataFusion(_) => None,
+        }
+    }
+}
+
+/// One text column named `name` (SHOW's result).
+pub(super) fn text_columns(names: &[&str]) -> Columns {
+    Arc::new(Schema::new(
+        names
+            .iter()
+            .map(|n| Field::new(*n, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+impl Session {
+    /// Plans `parsed` without acting.
+    pub(super) async fn prepare_here(&self, parsed: Parsed) -> Result<Prepared> {
+        let command = |columns: Option<Columns>| Prepared {
+            parsed: parsed.clone(),
+            kind: Kind::Command,
+            params: vec![],
+            columns,
+        };
+        let statement = match &parsed {
+            Parsed::Fetch(f) => {
+                let columns = if f.move_only {
+                    None
+                } else {
+                    self.cursor_schema(&f.cursor)
+                };
+                return Ok(command(columns));
+            }
+            Parsed::Sql(s) => s.as_ref(),
+            Parsed::DataFusion(s) => {
+                let plan = self.ctx().state().statement_to_plan((**s).clone()).await?;
+                super::external::check(&plan, self.ctx(), &self.engine.config)?;
+                return Ok(Prepared {
+                    params: params::types(&plan)?,
+                    parsed: parsed.clone(),
+                    kind: Kind::Plan {
+                        plan,
+                        tag: Some("CREATE TABLE".into()),
+                    },
+                    columns: None,
+                });
+            }
+        };
+        match statement {
+            Statement::ShowVariable { variable } => {
+                return Ok(command(Some(super::command::show_columns(variable))));
+            }
+            Statement::StartTransaction { .. }
+            | Statement::Commit { .. }
+            | Statement::Rollback { .. }
+            | Statement::Savepoint { .. }
+            | Statement::ReleaseSavepoint { .. }
+            | Statement::Set(_)
+            | Statement::Reset(_)
+            | Statement::Discard { .. }
+            | Statement::Deallocate { .. }
+            | Statement::Copy { .. }
+            | Statement::Declare { .. }
+            | Statement::Close { .. } => return Ok(command(None)),
+            _ => {}
+        }
+        if let Some(sql) = crate::functions::show_functions_sql(statement) {
+            let plan = self.ctx().state().create_logical_plan(&sql).await?;
+            let columns = Some(plan.schema().inner().clone());
+            return Ok(Prepared {
+                parsed,
+                kind: Kind::Plan { plan, tag: None },
+                params: vec![],
+                columns,
+            });
+        }
+        let tag = command_tag(statement);
+        let placeholders = params::function_placeholders(statement);
+        let plan = self.plan(statement).await?;
+        let (kind, plan) = if placeholders.is_empty() {
+            (
+                Kind::Plan {
+                    plan: plan.clone(),
+                    tag: tag.clone(),
+                },
+                plan,
+            )
+        } else {
+            (
+                Kind::Rebind { tag: tag.clone() },
+                declare_text(plan, placeholders)?,
+            )
+        };
+        let columns = tag
+            .is_none()
+            .then(|| super::names::describe(statement, plan.schema().inner()));
+        Ok(Prepared {
+            params: params::types(&plan)?,
+            parsed,
+            kind,
+            columns,
+        })
+    }
+
+    /// DataFusion's plan of `statement`.
+    pub(super) async fn plan(&self, statement: &Statement) -> Result<LogicalPlan> {
+        let state = self.ctx().state();
+        let functions = state.table_functions();
+        let is_table_function = |name: &str| functions.contains_key(name);
+        let statement = super::rules::functions_in_from::rewrite(statement, &is_table_function)
+            .unwrap_or_else(|| statement.clone());
+        let wrapped = datafusion::sql::parser::Statement::Statement(Box::new(statement.clone()));
+        let failed = match state.statement_to_plan(wrapped).await {
+            Ok(plan) => return Ok(plan),
+            Err(e) => e,
+        };
+        let Some(fallback) = super::rules::catalog_fallback::null_subqueries(&statement) else {
+            return Err(failed.into());
+        };
+        tracing::debug!("catalog query planned with NULL subqueries after: {failed}");
+        let wrapped = datafusion::sql::parser::Statement::Statement(Box::new(fallback));
+        state
+            .statement_to_plan(wrapped)
+            .await
+            .map_err(|_| failed.into())
+    }
+}
+
+/// `plan` under a filter that is always true naming each table-function placeholder as text:
+/// how the plan tells Describe the parameters a driver must send.
+fn declare_text(plan: LogicalPlan, ids: Vec<String>) -> Result<LogicalPlan> {
+    let mut predicate = lit(true);
+    for id in ids {
+        let field = Arc::new(Field::new(&id, DataType::Utf8, true));
+        let p = Expr::Placeholder(Placeholder::new_with_field(id, Some(field)));
+        predicate = predicate.or(p.is_null());
+    }
+    Ok(LogicalPlanBuilder::from(plan).filter(predicate)?.build()?)
+}
+
+/// Values of a parameter list as DataFusion's positional parameters.
+pub(super) fn param_values(values: Vec<ScalarValue>) -> datafusion::common::ParamValues {
+    datafusion::common::ParamValues::List(values.into_iter().map(Into::into).collect())
+}

@@ -1,0 +1,126 @@
+//! Catalog array columns as datafusion-pg-catalog stores them, in catalog queries only:
+//! - the access lists (`relacl`, `proacl`, …) and `pg_class.reloptions` read as NULL arrays,
+//!   which is what PostgreSQL has for default privileges and no storage options (the
+//!   catalog keeps them as text, or lacks the column);
+//! - the int2vector / oidvector columns (`indkey`, `conkey`, `proargtypes`, …) are
+//!   space-separated text, so `unnest(indkey)` and `generate_subscripts(indkey, 1)` are
+//!   spelled over `string_to_array`.
+
+use super::ast::{called, fill, plain_args, reads_catalog, template};
+use datafusion::sql::sqlparser::ast::{visit_expressions_mut, Expr, Statement};
+use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
+use std::ops::ControlFlow;
+use std::sync::LazyLock;
+
+const NULL_ARRAY_COLUMNS: &[&str] = &[
+    "reloptions",
+    "proacl",
+    "relacl",
+    "nspacl",
+    "attacl",
+    "datacl",
+];
+
+const VECTOR_COLUMNS: &[&str] = &[
+    "indkey",
+    "indclass",
+    "indcollation",
+    "indoption",
+    "conkey",
+    "confkey",
+    "conpfeqop",
+    "conppeqop",
+    "conffeqop",
+    "conexclop",
+    "proargtypes",
+    "stxkeys",
+];
+
+static NULL_ARRAY: LazyLock<Expr> = LazyLock::new(|| template("CAST(NULL AS TEXT[])"));
+static UNNEST: LazyLock<Expr> =
+    LazyLock::new(|| template("unnest(CAST(string_to_array($1, ' ') AS SMALLINT[]))"));
+// A vector has one dimension: subscripts 1..n for dimension 1, none for any other. The
+// dimension stays in the statement: it may be a parameter, numbered by position.
+static SUBSCRIPTS: LazyLock<Expr> = LazyLock::new(|| {
+    template(
+        "unnest(range(1, CASE WHEN $2 = 1 \
+         THEN CAST(array_length(string_to_array($1, ' '), 1) AS BIGINT) + 1 ELSE 1 END))",
+    )
+});
+
+#[derive(Debug)]
+pub struct CatalogArrayColumns;
+
+fn column_name(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.to_ascii_lowercase()),
+        Expr::Identifier(ident) => Some(ident.value.to_ascii_lowercase()),
+        _ => None,
+    }
+}
+
+fn is_vector_column(expr: &Expr) -> bool {
+    column_name(expr).is_some_and(|c| VECTOR_COLUMNS.contains(&c.as_str()))
+}
+
+/// `unnest(v)` / `generate_subscripts(v, d)` over a vector column, spelled for text.
+fn vector_function(expr: &Expr) -> Option<Expr> {
+    let (name, f) = called(expr)?;
+    let args = plain_args(f)?;
+    match (name.as_str(), args.as_slice()) {
+        ("unnest", [column]) if is_vector_column(column) => {
+            Some(fill(&UNNEST, &[(*column).clone()]))
+        }
+        ("generate_subscripts", [column, dimension]) if is_vector_column(column) => Some(fill(
+            &SUBSCRIPTS,
+            &[(*column).clone(), (*dimension).clone()],
+        )),
+        ("generate_subscripts", [column]) if is_vector_column(column) => Some(fill(
+            &SUBSCRIPTS,
+            &[(*column).clone(), super::ast::number(1)],
+        )),
+        _ => None,
+    }
+}
+
+impl SqlStatementRewriteRule for CatalogArrayColumns {
+    fn rewrite(&self, mut s: Statement) -> Statement {
+        if !reads_catalog(&s) {
+            return s;
+        }
+        let _ = visit_expressions_mut(&mut s, |expr| {
+            if column_name(expr).is_some_and(|c| NULL_ARRAY_COLUMNS.contains(&c.as_str())) {
+                *expr = NULL_ARRAY.clone();
+            } else if let Some(spelled) = vector_function(expr) {
+                *expr = spelled;
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewrite(sql: &str) -> String {
+        CatalogArrayColumns
+            .rewrite(super::super::parse(sql))
+            .to_string()
+    }
+
+    #[test]
+    fn vectors_and_access_lists_in_catalog_queries() {
+        assert_eq!(
+            rewrite("SELECT unnest(i.indkey), c.relacl FROM pg_catalog.pg_index i, pg_class c"),
+            "SELECT unnest(CAST(string_to_array(i.indkey, ' ') AS SMALLINT[])), \
+             CAST(NULL AS TEXT[]) FROM pg_catalog.pg_index i, pg_class c"
+        );
+        let out = rewrite("SELECT generate_subscripts(conkey, $1) FROM pg_constraint");
+        assert!(out.contains("CASE WHEN $1 = 1"), "{out}");
+        // Not a catalog query: a user's own column of that name is left alone.
+        let user = "SELECT unnest(indkey), relacl FROM my_table";
+        assert_eq!(rewrite(user), user);
+    }
+}

@@ -1,0 +1,83 @@
+//! The AST rewrites every statement goes through after parsing, in order: a reviewed subset
+//! of datafusion-pg-catalog's rules, then cip's own, one rule per file. Each rule has the
+//! shape of datafusion-pg-catalog's `SqlStatementRewriteRule` (statement in, statement out)
+//! and its own test.
+//!
+//! Of datafusion-pg-catalog 0.19's fixed list (`PostgresCompatibilityParser::new()`), three
+//! are left out on purpose:
+//! - `RemoveSubqueryFromProjection` replaced every correlated scalar subquery in a projection
+//!   with NULL — in users' queries too, which then silently answered NULL
+//!   (`SELECT c.id, (SELECT count(*) FROM a WHERE a.c = c.id) FROM c`). DataFusion plans such
+//!   aggregated subqueries itself; the catalog queries that need help get it from
+//!   `catalog_scalar_subqueries`, which only touches statements over the catalogs.
+//! - `ResolveUnqualifiedIdentifier` qualified every bare column of WHERE / ORDER BY with the
+//!   table of a `t.*` in the projection, which points a column of another joined table at the
+//!   wrong one.
+//! - `FixVersionColumnName` is subsumed by PostgreSQL's column naming (names.rs).
+
+mod array_subquery;
+pub mod ast;
+mod catalog_array_columns;
+pub mod catalog_fallback;
+mod catalog_scalar_subqueries;
+mod cip_functions_in_pg_proc;
+pub mod functions_in_from;
+mod in_subquery_in_projection;
+mod order_by_subqueries;
+mod subquery;
+pub mod unique_output_names;
+mod unnest_table_factor;
+mod user_registers;
+mod view_definition;
+
+use datafusion::sql::sqlparser::ast::Statement;
+use datafusion_postgres::datafusion_pg_catalog::sql::rules::{
+    AliasDuplicatedProjectionRewrite, CurrentUserVariableToSessionUserFunctionCall,
+    FixArrayLiteral, PrependUnqualifiedPgTableName, RewriteArrayAnyAllOperation,
+    RewritePgCatalogOperator, RewriteRegCastToSubquery, SqlStatementRewriteRule,
+    StripCallableQualifier, StripCollate,
+};
+use std::sync::{Arc, LazyLock};
+
+static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(|| {
+    vec![
+        // datafusion-pg-catalog's, reviewed (see the module docs for those left out).
+        Arc::new(AliasDuplicatedProjectionRewrite),
+        Arc::new(RewriteArrayAnyAllOperation),
+        Arc::new(PrependUnqualifiedPgTableName),
+        Arc::new(StripCallableQualifier),
+        Arc::new(FixArrayLiteral),
+        Arc::new(CurrentUserVariableToSessionUserFunctionCall),
+        Arc::new(StripCollate),
+        Arc::new(RewritePgCatalogOperator),
+        Arc::new(RewriteRegCastToSubquery::new()),
+        // cip's.
+        Arc::new(user_registers::UserRegisters),
+        Arc::new(unnest_table_factor::UnnestTableFactor),
+        Arc::new(unique_output_names::UniqueOutputNames),
+        Arc::new(order_by_subqueries::OrderBySubqueries),
+        Arc::new(in_subquery_in_projection::InSubqueryInProjection),
+        Arc::new(cip_functions_in_pg_proc::CipFunctionsInPgProc),
+        Arc::new(catalog_array_columns::CatalogArrayColumns),
+        Arc::new(array_subquery::ArraySubquery),
+        Arc::new(view_definition::ViewDefinition),
+        Arc::new(catalog_scalar_subqueries::CatalogScalarSubqueries),
+    ]
+});
+
+/// `statement` after every rule.
+pub fn rewrite(mut statement: Statement) -> Statement {
+    for rule in RULES.iter() {
+        statement = rule.rewrite(statement);
+    }
+    statement
+}
+
+#[cfg(test)]
+pub(crate) fn parse(sql: &str) -> Statement {
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+    Parser::parse_sql(&PostgreSqlDialect {}, sql)
+        .expect("test SQL parses")
+        .remove(0)
+}

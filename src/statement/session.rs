@@ -1,0 +1,246 @@
+//! A session: one client's DataFusion context (settings, catalog, views), its transaction
+//! state, cursors and PostgreSQL parameters. Every statement of every door enters here.
+
+use super::cursor::Cursor;
+use super::outcome::Outcome;
+use super::parse::Parsed;
+use super::prepare::Prepared;
+use super::runtime;
+use super::transaction::{Notice, Transaction, TxStatus};
+use crate::actor::{Actor, Role};
+use crate::engine::Engine;
+use crate::error::{CipError, Result};
+use crate::settings::pg::PgSettings;
+use crate::statement_stop::StatementStop;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::ScalarValue;
+use datafusion::prelude::SessionContext;
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+/// What can end a statement early besides its own end: a cancel request from the client
+/// (each change of the counter is one) and the session's statement_timeout.
+#[derive(Default, Clone)]
+pub struct Limits {
+    pub cancel: Option<watch::Receiver<u64>>,
+}
+
+pub struct Session {
+    ctx: SessionContext,
+    pub(super) engine: Arc<Engine>,
+    settings: PgSettings,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+pub(super) struct State {
+    pub tx: Transaction,
+    pub cursors: HashMap<String, Cursor>,
+    pub notices: Vec<Notice>,
+}
+
+impl Session {
+    /// A new session on the engine, run by the local owner until `set_user` says otherwise.
+    pub async fn open(engine: Arc<Engine>) -> Result<Arc<Session>> {
+        let ctx = engine.session().await?;
+        let owner = Actor::local_owner();
+        let settings = PgSettings::new(&engine.config.time.timezone, &owner.name, true);
+        ctx.state_ref()
+            .write()
+            .config_mut()
+            .options_mut()
+            .extensions
+            .insert(settings.clone());
+        owner.install(&ctx);
+        crate::catalog::install(&ctx, &engine.config).await?;
+        Ok(Arc::new(Session {
+            ctx,
+            engine,
+            settings,
+            state: Mutex::new(State::default()),
+        }))
+    }
+
+    /// From now on the session runs as `actor` (after a client authenticated).
+    pub fn set_user(&self, actor: Actor) {
+        let superuser = actor.role != Role::Analyst;
+        let fresh = PgSettings::new(&self.engine.config.time.timezone, &actor.name, superuser);
+        self.settings.adopt_defaults(&fresh);
+        actor.install(&self.ctx);
+    }
+
+    pub fn ctx(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    pub fn settings(&self) -> &PgSettings {
+        &self.settings
+    }
+
+    pub(super) fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A statement failed after it returned (while its rows streamed): a block fails.
+    pub fn failed(&self) {
+        self.state().tx.failed();
+        crate::metrics::ERRORS.add(1);
+    }
+
+    pub fn status(&self) -> TxStatus {
+        self.state().tx.status()
+    }
+
+    /// Notices raised since the last call (warnings of transaction control, …).
+    pub fn take_notices(&self) -> Vec<Notice> {
+        std::mem::take(&mut self.state().notices)
+    }
+
+    /// Reported parameters (TimeZone, DateStyle, …) that changed since the last call.
+    pub fn take_reported(&self) -> Vec<(String, String)> {
+        self.settings.take_changed()
+    }
+
+    pub(super) fn cursor_schema(&self, name: &str) -> Option<SchemaRef> {
+        self.state().cursors.get(name).map(|c| c.schema.clone())
+    }
+
+    /// The statements of `sql` (on the statement runtime: parsing recurses).
+    pub async fn parse(&self, sql: &str) -> Result<Vec<Parsed>> {
+        let text = sql.to_string();
+        let what = abbreviate(sql);
+        let parsed = runtime::run(what, async move { super::parse::parse(&text) }).await;
+        if parsed.is_err() {
+            self.state().tx.failed();
+            crate::metrics::ERRORS.add(1);
+        }
+        parsed
+    }
+
+    /// Plans `parsed` without acting: what Parse and Describe need.
+    pub async fn prepare(self: &Arc<Self>, parsed: Parsed) -> Result<Prepared> {
+        let me = self.clone();
+        let what = parsed.to_string();
+        let prepared = runtime::run(what, async move { me.prepare_here(parsed).await }).await;
+        if prepared.is_err() {
+            self.state().tx.failed();
+            crate::metrics::ERRORS.add(1);
+        }
+        prepared
+    }
+
+    /// Runs a prepared statement with its parameters' values.
+    pub async fn execute(
+        self: &Arc<Self>,
+        prepared: Arc<Prepared>,
+        params: Vec<ScalarValue>,
+        limits: Limits,
+    ) -> Result<Outcome> {
+        let what = prepared.parsed.to_string();
+        let deadline = self
+            .settings
+            .statement_timeout()
+            .map(|t| Instant::now() + t);
+        if let Some(stop) = StatementStop::of(&self.ctx) {
+            // Without a client to cancel, a receiver whose sender is gone never fires.
+            let cancel = limits.cancel.clone().unwrap_or_else(|| watch::channel(0).1);
+            stop.arm(cancel, deadline);
+        }
+        crate::metrics::QUERIES.add(1);
+        let me = self.clone();
+        let run = runtime::run(what.clone(), async move {
+            me.execute_here(&prepared, params).await
+        });
+        let outcome = bounded(run, deadline, limits.cancel.clone()).await;
+        match outcome {
+            Ok(Outcome::Rows(mut rows)) => {
+                let stream = runtime::batches_on_runtime(what, rows.stream);
+                rows.stream = super::execute::limit_stream(stream, deadline, limits.cancel);
+                Ok(Outcome::Rows(rows))
+            }
+            Ok(other) => Ok(other),
+            Err(e) => {
+                self.state().tx.failed();
+                crate::metrics::ERRORS.add(1);
+                Err(e)
+            }
+        }
+    }
+
+    /// Prepares and runs one statement without parameters.
+    pub async fn run(self: &Arc<Self>, parsed: Parsed, limits: Limits) -> Result<Outcome> {
+        let prepared = Arc::new(self.prepare(parsed).await?);
+        self.execute(prepared, vec![], limits).await
+    }
+
+    /// Runs one statement of `sql` with positional parameters and collects its rows (the
+    /// HTTP API and the scheduler: internal SQL takes values as parameters).
+    pub async fn query(
+        self: &Arc<Self>,
+        sql: &str,
+        params: Vec<ScalarValue>,
+    ) -> Result<Vec<RecordBatch>> {
+        let mut parsed = self.parse(sql).await?;
+        if parsed.len() != 1 {
+            return Err(CipError::invalid(
+                "42601",
+                format!("expected one statement, got {}", parsed.len()),
+            ));
+        }
+        let prepared = Arc::new(self.prepare(parsed.remove(0)).await?);
+        match self.execute(prepared, params, Limits::default()).await? {
+            Outcome::Rows(rows) => {
+                let mut stream = rows.stream;
+                let mut batches = Vec::new();
+                while let Some(b) = stream.next().await {
+                    batches.push(b?);
+                }
+                Ok(batches)
+            }
+            _ => Ok(vec![]),
+        }
+    }
+}
+
+/// The start of a statement, for log lines.
+fn abbreviate(sql: &str) -> String {
+    const MAX: usize = 200;
+    let sql = sql.trim();
+    match sql.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &sql[..i]),
+        None => sql.to_string(),
+    }
+}
+
+/// `run`, ended with 57014 at the deadline or at a cancel request.
+async fn bounded<T>(
+    run: impl std::future::Future<Output = Result<T>>,
+    deadline: Option<Instant>,
+    cancel: Option<watch::Receiver<u64>>,
+) -> Result<T> {
+    let timer = async {
+        match deadline {
+            Some(d) => tokio::time::sleep_until(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let canceled = async {
+        match cancel {
+            Some(mut c) => {
+                if c.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        r = run => r,
+        _ = timer => Err(super::execute::canceled("statement timeout")),
+        _ = canceled => Err(super::execute::canceled("user request")),
+    }
+}

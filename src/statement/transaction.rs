@@ -1,0 +1,281 @@
+//! Transaction blocks as PostgreSQL's protocol and clients see them: BEGIN / START TRANSACTION
+//! (with their modes), COMMIT / END, ROLLBACK / ABORT, savepoints, the failed state after an
+//! error, and READ ONLY blocks.
+//!
+//! cip applies every write at once and durably, so a write inside a block could not be undone
+//! by a later ROLLBACK: writes are refused there with 25001 (autocommit writes, every driver's
+//! default, work). Reads, SET, cursors and savepoints behave as in PostgreSQL.
+
+use super::outcome::Done;
+use super::parse::Parsed;
+use crate::error::{CipError, Result};
+use datafusion::sql::sqlparser::ast::{Set, Statement, TransactionAccessMode, TransactionMode};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxStatus {
+    Idle,
+    /// Inside BEGIN … COMMIT.
+    Block,
+    /// Inside a block after an error: only ROLLBACK (or ROLLBACK TO a savepoint) helps.
+    Failed,
+}
+
+#[derive(Debug, Default)]
+pub struct Transaction {
+    status: Option<TxStatus>,
+    read_only: bool,
+    savepoints: Vec<String>,
+}
+
+/// A notice for the client (PostgreSQL sends these as NoticeResponse): severity, code, text.
+pub type Notice = (&'static str, &'static str, String);
+
+impl Transaction {
+    pub fn status(&self) -> TxStatus {
+        self.status.unwrap_or(TxStatus::Idle)
+    }
+
+    /// A statement failed: a block becomes failed.
+    pub fn failed(&mut self) {
+        if self.status() == TxStatus::Block {
+            self.status = Some(TxStatus::Failed);
+        }
+    }
+
+    /// Refuses what cannot run in the current state: anything but ending the block while it
+    /// is failed (25P02), and writes inside a block (25001) or a READ ONLY one (25006).
+    pub fn check(&self, parsed: &Parsed) -> Result<()> {
+        let Parsed::Sql(statement) = parsed else {
+            return self.check_failed(false);
+        };
+        let ends = matches!(
+            **statement,
+            Statement::Commit { .. } | Statement::Rollback { .. }
+        );
+        self.check_failed(ends)?;
+        if self.status() == TxStatus::Idle {
+            return Ok(());
+        }
+        let Some(kind) = write_kind(statement) else {
+            return Ok(());
+        };
+        if self.read_only {
+            return Err(CipError::invalid(
+                "25006",
+                format!("cannot execute {kind} in a read-only transaction"),
+            ));
+        }
+        Err(CipError::invalid(
+            "25001",
+            format!(
+                "{kind} cannot run inside a transaction block: cip applies writes at once and \
+                 durably, so ROLLBACK could not undo it; run it outside BEGIN … COMMIT (autocommit)"
+            ),
+        ))
+    }
+
+    fn check_failed(&self, ends_block: bool) -> Result<()> {
+        if self.status() == TxStatus::Failed && !ends_block {
+            return Err(CipError::invalid(
+                "25P02",
+                "current transaction is aborted, commands ignored until end of transaction block",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs a transaction-control statement; None for any other statement.
+    pub fn control(
+        &mut self,
+        statement: &Statement,
+        notices: &mut Vec<Notice>,
+    ) -> Option<Result<Done>> {
+        let status = self.status();
+        Some(match statement {
+            Statement::StartTransaction { modes, .. } => {
+                if status == TxStatus::Idle {
+                    self.status = Some(TxStatus::Block);
+                    self.read_only = read_only(modes).unwrap_or(false);
+                    self.savepoints.clear();
+                } else {
+                    notices.push((
+                        "WARNING",
+                        "25001",
+                        "there is already a transaction in progress".into(),
+                    ));
+                }
+                Ok(Done::new("BEGIN"))
+            }
+            Statement::Set(Set::SetTransaction { modes, .. }) => {
+                if let Some(ro) = read_only(modes) {
+                    if status != TxStatus::Idle {
+                        self.read_only = ro;
+                    }
+                }
+                Ok(Done::new("SET"))
+            }
+            Statement::Commit { .. } => {
+                let tag = if status == TxStatus::Failed {
+                    "ROLLBACK"
+                } else {
+                    "COMMIT"
+                };
+                if status == TxStatus::Idle {
+                    notices.push((
+                        "WARNING",
+                        "25P01",
+                        "there is no transaction in progress".into(),
+                    ));
+                }
+                self.end();
+                Ok(Done::new(tag))
+            }
+            Statement::Rollback {
+                savepoint: Some(name),
+                ..
+            } => self.rollback_to(&name.value),
+            Statement::Rollback { .. } => {
+                if status == TxStatus::Idle {
+                    notices.push((
+                        "WARNING",
+                        "25P01",
+                        "there is no transaction in progress".into(),
+                    ));
+                }
+                self.end();
+                Ok(Done::new("ROLLBACK"))
+            }
+            Statement::Savepoint { name } => self.in_block("SAVEPOINT").map(|()| {
+                self.savepoints.push(name.value.clone());
+                Done::new("SAVEPOINT")
+            }),
+            Statement::ReleaseSavepoint { name } => {
+                self.in_block("RELEASE SAVEPOINT").and_then(|()| {
+                    let at = self.find(&name.value)?;
+                    self.savepoints.truncate(at);
+                    Ok(Done::new("RELEASE"))
+                })
+            }
+            _ => return None,
+        })
+    }
+
+    fn end(&mut self) {
+        self.status = Some(TxStatus::Idle);
+        self.read_only = false;
+        self.savepoints.clear();
+    }
+
+    fn in_block(&self, what: &str) -> Result<()> {
+        match self.status() {
+            TxStatus::Idle => Err(CipError::invalid(
+                "25P01",
+                format!("{what} can only be used in transaction blocks"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn find(&self, name: &str) -> Result<usize> {
+        self.savepoints
+            .iter()
+            .rposition(|s| s == name)
+            .ok_or_else(|| {
+                CipError::invalid("3B001", format!("savepoint \"{name}\" does not exist"))
+            })
+    }
+
+    /// ROLLBACK TO SAVEPOINT: the block is usable again, the savepoint stays, later ones go.
+    fn rollback_to(&mut self, name: &str) -> Result<Done> {
+        self.in_block("ROLLBACK TO SAVEPOINT")?;
+        let at = self.find(name)?;
+        self.savepoints.truncate(at + 1);
+        self.status = Some(TxStatus::Block);
+        Ok(Done::new("ROLLBACK"))
+    }
+}
+
+fn read_only(modes: &[TransactionMode]) -> Option<bool> {
+    modes.iter().rev().find_map(|m| match m {
+        TransactionMode::AccessMode(TransactionAccessMode::ReadOnly) => Some(true),
+        TransactionMode::AccessMode(TransactionAccessMode::ReadWrite) => Some(false),
+        _ => None,
+    })
+}
+
+/// The kind of write a statement is, for the refusals above.
+fn write_kind(statement: &Statement) -> Option<&'static str> {
+    match statement {
+        Statement::Insert(_) => Some("INSERT"),
+        Statement::Update { .. } => Some("UPDATE"),
+        Statement::Delete(_) => Some("DELETE"),
+        Statement::Truncate { .. } => Some("TRUNCATE"),
+        Statement::Merge { .. } => Some("MERGE"),
+        Statement::Copy { to: false, .. } => Some("COPY FROM"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sql(s: &str) -> Parsed {
+        super::super::parse::parse(s)
+            .expect("parses")
+            .pop()
+            .expect("one statement")
+    }
+
+    fn run(tx: &mut Transaction, s: &str) -> Result<Done> {
+        let parsed = sql(s);
+        tx.check(&parsed)?;
+        let Parsed::Sql(st) = &parsed else {
+            panic!("not a control statement")
+        };
+        tx.control(st, &mut Vec::new())
+            .expect("a control statement")
+    }
+
+    #[test]
+    fn rollback_to_savepoint_leaves_the_block_usable() {
+        let mut tx = Transaction::default();
+        run(&mut tx, "BEGIN ISOLATION LEVEL SERIALIZABLE").expect("begin");
+        run(&mut tx, "SAVEPOINT a").expect("savepoint");
+        tx.failed();
+        assert_eq!(tx.status(), TxStatus::Failed);
+        assert_eq!(
+            tx.check(&sql("SELECT 1")).expect_err("failed").sqlstate(),
+            "25P02"
+        );
+        run(&mut tx, "ROLLBACK TO SAVEPOINT a").expect("rollback to");
+        assert_eq!(tx.status(), TxStatus::Block);
+        assert!(tx.check(&sql("SELECT 1")).is_ok());
+        assert_eq!(
+            run(&mut tx, "RELEASE nope")
+                .expect_err("no such")
+                .sqlstate(),
+            "3B001"
+        );
+        assert_eq!(run(&mut tx, "COMMIT").expect("commit").tag, "COMMIT");
+        assert_eq!(tx.status(), TxStatus::Idle);
+        assert_eq!(
+            run(&mut tx, "SAVEPOINT b").expect_err("outside").sqlstate(),
+            "25P01"
+        );
+    }
+
+    #[test]
+    fn writes_in_blocks_are_refused_with_the_right_code() {
+        let mut tx = Transaction::default();
+        let insert = sql("INSERT INTO t VALUES (1)");
+        assert!(tx.check(&insert).is_ok());
+        run(&mut tx, "START TRANSACTION READ ONLY").expect("begin");
+        assert_eq!(tx.check(&insert).expect_err("ro").sqlstate(), "25006");
+        run(&mut tx, "ROLLBACK").expect("rollback");
+        run(&mut tx, "BEGIN").expect("begin");
+        assert_eq!(tx.check(&insert).expect_err("block").sqlstate(), "25001");
+        tx.failed();
+        assert_eq!(run(&mut tx, "COMMIT").expect("commit").tag, "ROLLBACK");
+    }
+}
