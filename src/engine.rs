@@ -3,7 +3,6 @@
 
 use crate::config::Config;
 use crate::error::{CipError, Result};
-use crate::storage::provider::CipTable;
 use crate::storage::{Store, StoreOptions};
 use crate::views::{self, ViewFile};
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
@@ -31,7 +30,7 @@ impl Engine {
             ..StoreOptions::default()
         };
         let root = config.data_dir.clone();
-        let store = tokio::task::spawn_blocking(move || Store::open(&root, opts))
+        let store = tokio::task::spawn_blocking(move || crate::warehouse::open(&root, opts))
             .await
             .map_err(|e| CipError::Corrupt(format!("opening the store failed: {e}")))??;
         let mut disk = DiskManagerBuilder::default();
@@ -91,7 +90,10 @@ impl Engine {
         crate::functions::register(&ctx, &self.store)?;
         crate::campaigns::register(&ctx, &self.store, &self.config.campaigns);
         for t in self.store.tables() {
-            ctx.register_table(t.name(), Arc::new(CipTable::new(t.clone())))?;
+            ctx.register_table(
+                t.name(),
+                Arc::new(crate::warehouse::Guarded::new(t.clone())),
+            )?;
         }
         views::create_views(&ctx, &self.views, check_views).await?;
         Ok(ctx)

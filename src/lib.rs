@@ -37,3 +37,4 @@ pub mod statement_stop;
 pub mod storage;
 pub mod tiers;
 pub mod views;
+pub mod warehouse;

@@ -6,8 +6,8 @@
 
 use crate::engine::Engine;
 use crate::error::{CipError, Result};
-use crate::storage::schema::{ColumnDefault, TableDef};
 use crate::storage::Rewrite;
+use crate::storage::{ColumnDefault, TableDef};
 use datafusion::arrow::array::{new_null_array, Array, ArrayRef, RecordBatch, StringArray};
 use datafusion::arrow::compute::{cast_with_options, filter_record_batch, CastOptions};
 use datafusion::arrow::csv::ReaderBuilder;

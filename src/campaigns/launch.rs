@@ -313,7 +313,7 @@ struct CampaignRow<'a> {
 }
 
 fn campaign_row(c: &CampaignRow<'_>) -> Result<RecordBatch> {
-    let def = crate::storage::schema::table_def("campaigns")
+    let def = crate::warehouse::tables::table_def("campaigns")
         .ok_or_else(|| to_df(CipError::Corrupt("no campaigns table".into())))?;
     let cents = |y: f64| Some((y * 100.0).round() as i128);
     Ok(RecordBatch::try_new(

@@ -4,7 +4,8 @@
 use crate::error::Result;
 use crate::storage::manifest::{self, DataFile, Manifest};
 use crate::storage::parquet_io::PartWriter;
-use crate::storage::schema::{table_def, TableDef};
+use crate::storage::TableDef;
+use crate::warehouse::tables::table_def;
 use datafusion::arrow::array::{
     ArrayBuilder, ArrayRef, BooleanBuilder, Decimal128Builder, Float64Builder, Int32Builder,
     Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,

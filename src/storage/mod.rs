@@ -1,22 +1,26 @@
-//! The warehouse: one folder per table under the data directory, each holding Parquet parts,
+//! Durable tables: one folder per table under the data directory, each holding Parquet parts,
 //! a write-ahead log and a manifest that commits them (see README, "Storage").
+//!
+//! Storage knows tables only by the definitions it is given (def.rs): which tables exist, who
+//! may read or write them and what an append means to the business are decided above it, in
+//! crate::warehouse.
 
 mod constraints;
+mod def;
 mod dml;
 pub mod fsutil;
 pub mod lock;
 pub mod manifest;
-mod mask;
 pub mod parquet_io;
 pub mod provider;
 mod rows;
-pub mod schema;
 mod table;
 mod wal;
 mod write;
 
+pub use def::{ColumnDefault, TableDef};
 pub use rows::{check_unique as schema_check_unique, local_now_micros, row_keys};
-pub use table::{Snapshot, StoreOptions, Table};
+pub use table::{AppendHook, Snapshot, StoreOptions, Table};
 pub use write::Rewrite;
 
 use crate::error::{CipError, Result};
@@ -39,23 +43,24 @@ struct FormatInfo {
 pub struct Store {
     pub root: PathBuf,
     tables: BTreeMap<&'static str, Arc<Table>>,
+    /// The tables this open created (the layer above seeds them).
+    created: Vec<&'static str>,
 }
 
 impl Store {
-    /// Opens (creating if needed) the data directory with every table of the contract.
-    pub fn open(root: &Path, opts: StoreOptions) -> Result<Self> {
+    /// Opens (creating if needed) the data directory with the tables `defs` define.
+    pub fn open(root: &Path, opts: StoreOptions, defs: Vec<TableDef>) -> Result<Self> {
         std::fs::create_dir_all(root)
             .map_err(|e| CipError::io(format!("create data directory {}", root.display()), e))?;
         check_format(root)?;
         let mut tables = BTreeMap::new();
-        for def in schema::all_tables() {
+        let mut created = Vec::new();
+        for def in defs {
             let dir = root.join(def.name);
             let name = def.name;
             let table = Arc::new(Table::new(def, dir, opts.clone()));
-            let created = init_table(&table)?;
-            if created && name == "tier_rules" {
-                // A new warehouse starts with the default ladder (rule version 1).
-                table.append(&[crate::tiers::default_ladder()?])?;
+            if init_table(&table)? {
+                created.push(name);
             }
             tables.insert(name, table);
         }
@@ -71,7 +76,13 @@ impl Store {
         Ok(Store {
             root: root.to_path_buf(),
             tables,
+            created,
         })
+    }
+
+    /// Whether this open created the table (it did not exist before).
+    pub fn created(&self, name: &str) -> bool {
+        self.created.contains(&name)
     }
 
     pub fn table(&self, name: &str) -> Result<Arc<Table>> {
@@ -80,7 +91,7 @@ impl Store {
                 "42P01",
                 format!(
                     "no table \"{name}\"; the tables are: {}",
-                    schema::table_names().join(", ")
+                    self.tables.keys().copied().collect::<Vec<_>>().join(", ")
                 ),
             )
         })
@@ -208,4 +219,59 @@ pub(crate) fn sweep(dir: &Path, m: &manifest::Manifest) -> Result<()> {
         }
     }
     fsutil::fsync_dir(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Int64Array, RecordBatch};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    /// Storage needs nothing of the business: a table defined here is kept durably.
+    #[test]
+    fn any_table_definition_is_kept_across_reopening() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("n", DataType::Int64, true),
+        ]));
+        let def = || TableDef {
+            name: "numbers",
+            schema: schema.clone(),
+            key: &["id"],
+            unique: true,
+            defaults: &[("id", ColumnDefault::AutoId)],
+            domains: &[],
+            references: &[],
+        };
+        let opts = StoreOptions {
+            flush_rows: 2,
+            ..StoreOptions::default()
+        };
+        let store = Store::open(dir.path(), opts.clone(), vec![def()]).expect("open");
+        assert!(store.created("numbers"));
+        let table = store.table("numbers").expect("table");
+        for n in 0..5 {
+            let batch = RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(Int64Array::from(vec![None::<i64>])),
+                    Arc::new(Int64Array::from(vec![n])),
+                ],
+            )
+            .expect("batch");
+            table.append(&[batch]).expect("append");
+        }
+        drop(store);
+        let store = Store::open(dir.path(), opts, vec![def()]).expect("reopen");
+        assert!(!store.created("numbers"));
+        let snap = store
+            .table("numbers")
+            .expect("table")
+            .snapshot()
+            .expect("snapshot");
+        assert_eq!(snap.rows(), 5);
+        assert_eq!(snap.next_id, 6);
+        assert!(store.table("members").is_err());
+    }
 }

@@ -59,9 +59,6 @@ impl TableProvider for CipTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let analyst = super::mask::is_analyst(state) && !self.table.def.masked.is_empty();
-        // Pruning with filters on raw values would answer questions about them.
-        let filters = if analyst { &[][..] } else { filters };
         let table = self.table.clone();
         let snap = tokio::task::spawn_blocking(move || table.snapshot())
             .await
@@ -90,20 +87,15 @@ impl TableProvider for CipTable {
                 projection.cloned(),
             )?);
         }
-        let plan = UnionExec::try_new(inputs)?;
-        if analyst {
-            return super::mask::mask(state, self.table.def.masked, plan);
-        }
-        Ok(plan)
+        UnionExec::try_new(inputs)
     }
 
     async fn insert_into(
         &self,
-        state: &dyn Session,
+        _state: &dyn Session,
         input: Arc<dyn ExecutionPlan>,
         insert_op: InsertOp,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        require_write(state, "INSERT", self.table.name())?;
         if insert_op != InsertOp::Append {
             return Err(DataFusionError::NotImplemented(format!(
                 "{insert_op} into {}: use DELETE and INSERT, or `cip load --upsert`",
@@ -121,7 +113,6 @@ impl TableProvider for CipTable {
         state: &dyn Session,
         filters: Vec<Expr>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        require_write(state, "DELETE", self.table.name())?;
         Ok(Arc::new(dml_exec(
             self.table.clone(),
             DmlOp::Delete { filters },
@@ -135,7 +126,6 @@ impl TableProvider for CipTable {
         assignments: Vec<(String, Expr)>,
         filters: Vec<Expr>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        require_write(state, "UPDATE", self.table.name())?;
         Ok(Arc::new(dml_exec(
             self.table.clone(),
             DmlOp::Update {
@@ -147,18 +137,12 @@ impl TableProvider for CipTable {
     }
 
     async fn truncate(&self, state: &dyn Session) -> Result<Arc<dyn ExecutionPlan>> {
-        require_write(state, "TRUNCATE", self.table.name())?;
         Ok(Arc::new(dml_exec(
             self.table.clone(),
             DmlOp::Delete { filters: vec![] },
             state.execution_props().clone(),
         )))
     }
-}
-
-/// Refuses a write to the analyst role (42501).
-fn require_write(state: &dyn Session, what: &str, table: &str) -> Result<()> {
-    crate::actor::Actor::of(state).require_write(&format!("{what} on {table}"))
 }
 
 /// Collects an INSERT's rows and appends them as one durable log frame, so the statement is

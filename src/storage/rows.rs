@@ -1,7 +1,7 @@
 //! What the engine does to rows before they are logged: fill the columns an INSERT left out
 //! (AUTO_INCREMENT ids, DEFAULT CURRENT_TIMESTAMP) and enforce NOT NULL and unique keys.
 
-use super::schema::{ColumnDefault, TableDef};
+use super::def::{ColumnDefault, TableDef};
 use crate::error::{CipError, Result};
 use datafusion::arrow::array::{
     Array, ArrayRef, Int64Array, RecordBatch, TimestampMicrosecondArray,

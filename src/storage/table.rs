@@ -4,14 +4,25 @@
 //! the manifest version and the log's length, so a write made by another connection, or by
 //! another process on the same data directory, is visible to the very next query.
 
+use super::def::TableDef;
 use super::manifest::{self, Manifest};
-use super::schema::TableDef;
 use super::wal;
 use crate::error::{CipError, Result};
 use datafusion::arrow::record_batch::RecordBatch;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
+
+/// Called after rows are appended to a table durably: (table, rows). The warehouse counts
+/// tracking events for /metrics with it.
+#[derive(Clone)]
+pub struct AppendHook(pub Arc<dyn Fn(&str, u64) + Send + Sync>);
+
+impl std::fmt::Debug for AppendHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AppendHook")
+    }
+}
 
 /// Tuning of the write path.
 #[derive(Debug, Clone)]
@@ -24,6 +35,7 @@ pub struct StoreOptions {
     pub small_part_rows: u64,
     /// The venue's timezone: DEFAULT CURRENT_TIMESTAMP is local wall-clock time there.
     pub timezone: chrono_tz::Tz,
+    pub on_append: Option<AppendHook>,
 }
 
 impl Default for StoreOptions {
@@ -33,6 +45,7 @@ impl Default for StoreOptions {
             max_parts: 16,
             small_part_rows: 2_000_000,
             timezone: chrono_tz::Asia::Shanghai,
+            on_append: None,
         }
     }
 }

@@ -104,8 +104,8 @@ impl Table {
         next.wal_end = end;
         next.next_id = next_id;
         let rows = batch.num_rows() as u64;
-        if self.def.name == "campaign_tracking" {
-            crate::metrics::EVENTS.add(rows);
+        if let Some(hook) = &self.opts.on_append {
+            (hook.0)(self.def.name, rows);
         }
         let next = Arc::new(next);
         self.set_cache(next.clone());

@@ -4,7 +4,7 @@
 //! Thresholds are over the rolling 12 months up to the evaluation date, in yuan and
 //! visit-days, sized for a KTV / bar chain where a room night is ¥300–2,000.
 
-use crate::storage::schema::table_def;
+use crate::warehouse::tables::table_def;
 use datafusion::arrow::array::{
     ArrayRef, Decimal128Array, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
     TimestampMicrosecondArray,

@@ -246,7 +246,7 @@ fn history_rows(
     kind: Kind,
     tz: chrono_tz::Tz,
 ) -> Result<RecordBatch> {
-    let table = crate::storage::schema::table_def("upgrade_history")
+    let table = crate::warehouse::tables::table_def("upgrade_history")
         .ok_or_else(|| to_df(CipError::Corrupt("no upgrade_history table".into())))?;
     let n = changes.len();
     let change_type = match kind {

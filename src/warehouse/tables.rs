@@ -1,9 +1,11 @@
-//! The tables of the contract (../shared/DESIGN.md), their Arrow schemas, keys and defaults.
+//! The tables of the contract (../shared/DESIGN.md): their Arrow schemas, keys, defaults,
+//! constraints, and the columns an analyst sees masked.
 //!
 //! Timestamps are `timestamp without time zone` holding the venue's local wall-clock time in
 //! the configured timezone: that is what a POS prints, and what business-day arithmetic needs.
 //! JSON columns are text holding JSON, as PostgreSQL clients expect from a `json` column.
 
+use crate::storage::{ColumnDefault, TableDef};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use std::sync::Arc;
 
@@ -17,51 +19,6 @@ pub fn ts() -> DataType {
 
 /// The funnel of a campaign message, in order.
 pub const TRACKING_STATUSES: &[&str] = &["sent", "delivered", "opened", "clicked", "converted"];
-
-/// How the engine fills a column an INSERT or a load leaves out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnDefault {
-    None,
-    /// AUTO_INCREMENT: the next id of the table.
-    AutoId,
-    /// DEFAULT CURRENT_TIMESTAMP, in local time.
-    Now,
-}
-
-#[derive(Debug, Clone)]
-pub struct TableDef {
-    pub name: &'static str,
-    pub schema: SchemaRef,
-    /// The columns that identify a row: upserts replace by them.
-    pub key: &'static [&'static str],
-    /// Whether the key is enforced on every INSERT (small dimension tables only: enforcing it
-    /// on a fact table would scan it per insert).
-    pub unique: bool,
-    defaults: &'static [(&'static str, ColumnDefault)],
-    /// Text columns whose non-NULL values must be one of a list (CHECK ... IN (...)).
-    pub domains: &'static [(&'static str, &'static [&'static str])],
-    /// Columns whose non-NULL values must be a key of another table (a foreign key).
-    pub references: &'static [(&'static str, &'static str)],
-    /// Columns the analyst role sees through a masking function (column, function).
-    pub masked: &'static [(&'static str, &'static str)],
-}
-
-impl TableDef {
-    pub fn default_of(&self, column: &str) -> ColumnDefault {
-        self.defaults
-            .iter()
-            .find(|(c, _)| *c == column)
-            .map(|(_, d)| *d)
-            .unwrap_or(ColumnDefault::None)
-    }
-
-    pub fn auto_id_column(&self) -> Option<&'static str> {
-        self.defaults
-            .iter()
-            .find(|(_, d)| *d == ColumnDefault::AutoId)
-            .map(|(c, _)| *c)
-    }
-}
 
 fn f(name: &str, dt: DataType, nullable: bool) -> Field {
     Field::new(name, dt, nullable)
@@ -101,7 +58,6 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("registered_at", Now)],
             domains: &[],
             references: &[],
-            masked: &[("name", "mask_name"), ("phone", "mask_phone")],
         },
         TableDef {
             name: "visits",
@@ -117,7 +73,6 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[],
             domains: &[],
             references: &[],
-            masked: &[],
         },
         TableDef {
             name: "order_items",
@@ -134,7 +89,6 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[],
             domains: &[],
             references: &[],
-            masked: &[],
         },
         TableDef {
             name: "member_behavior",
@@ -156,7 +110,6 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("id", AutoId), ("updated_at", Now)],
             domains: &[],
             references: &[],
-            masked: &[],
         },
         TableDef {
             name: "upgrade_history",
@@ -179,7 +132,6 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("id", AutoId), ("created_at", Now)],
             domains: &[],
             references: &[],
-            masked: &[],
         },
         TableDef {
             name: "campaign_tracking",
@@ -197,7 +149,6 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("id", AutoId), ("created_at", Now)],
             domains: &[("status", TRACKING_STATUSES)],
             references: &[("campaign_id", "campaigns")],
-            masked: &[],
         },
         TableDef {
             name: "campaigns",
@@ -226,7 +177,6 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("created_at", Now)],
             domains: &[],
             references: &[],
-            masked: &[],
         },
         TableDef {
             name: "campaign_audience",
@@ -242,7 +192,6 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("assigned_at", Now)],
             domains: &[("arm", &["treatment", "holdout"])],
             references: &[("campaign_id", "campaigns")],
-            masked: &[],
         },
         TableDef {
             name: "model_fits",
@@ -259,7 +208,6 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("fitted_at", Now)],
             domains: &[],
             references: &[],
-            masked: &[],
         },
         TableDef {
             // The HTTP API's answers to requests with an Idempotency-Key (src/http/idempotency.rs).
@@ -278,7 +226,6 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("created_at", Now)],
             domains: &[],
             references: &[],
-            masked: &[],
         },
         TableDef {
             name: "tier_rules",
@@ -303,9 +250,23 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("valid_from", Now)],
             domains: &[],
             references: &[],
-            masked: &[],
         },
     ]
+}
+
+/// Columns the analyst role sees only through a masking function: (table, column, function).
+pub const MASKED: &[(&str, &str, &str)] = &[
+    ("members", "name", "mask_name"),
+    ("members", "phone", "mask_phone"),
+];
+
+/// The masked columns of `table`: (column, function).
+pub fn masked(table: &str) -> Vec<(&'static str, &'static str)> {
+    MASKED
+        .iter()
+        .filter(|(t, _, _)| *t == table)
+        .map(|(_, c, f)| (*c, *f))
+        .collect()
 }
 
 pub fn table_def(name: &str) -> Option<TableDef> {

@@ -1,6 +1,6 @@
 //! Analyst masking at scan time: a table with masked columns (members.name, members.phone)
 //! is read through mask_name / mask_phone when the session's actor is an analyst, so every
-//! view, filter, join and export an analyst runs sees only masked values.
+//! view, filter, join and export an analyst runs sees only masked values (policy.rs).
 
 use crate::actor::{Actor, Role};
 use datafusion::catalog::Session;
