@@ -12,6 +12,18 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use std::sync::Arc;
 
+pub use crate::registrar::Registrar;
+
+/// What a new warehouse starts with: the default tier ladder (rule version 1).
+pub const SEEDS: &[crate::warehouse::Seed] = &[("tier_rules", crate::tiers::default_ladder)];
+
+/// Every domain module's registration, in order: one list, called for each new session.
+const DOMAINS: &[fn(&Registrar) -> Result<()>] = &[
+    crate::functions::register,
+    crate::tiers::register,
+    crate::campaigns::register,
+];
+
 pub struct Engine {
     pub config: Config,
     pub store: Arc<Store>,
@@ -30,7 +42,7 @@ impl Engine {
             ..StoreOptions::default()
         };
         let root = config.data_dir.clone();
-        let store = tokio::task::spawn_blocking(move || crate::warehouse::open(&root, opts))
+        let store = tokio::task::spawn_blocking(move || crate::warehouse::open(&root, opts, SEEDS))
             .await
             .map_err(|e| CipError::Corrupt(format!("opening the store failed: {e}")))??;
         let mut disk = DiskManagerBuilder::default();
@@ -87,8 +99,16 @@ impl Engine {
         }
         state.config_mut().set_extension(stop);
         let ctx = SessionContext::new_with_state(state);
-        crate::functions::register(&ctx, &self.store)?;
-        crate::campaigns::register(&ctx, &self.store, &self.config.campaigns);
+        let registrar = Registrar {
+            ctx: &ctx,
+            store: &self.store,
+            config: &self.config,
+        };
+        for register in DOMAINS {
+            register(&registrar)?;
+        }
+        // The PostgreSQL catalog lists the functions registered above (pg_proc).
+        crate::catalog::install(&ctx, &self.config).await?;
         for t in self.store.tables() {
             ctx.register_table(
                 t.name(),

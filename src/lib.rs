@@ -12,12 +12,12 @@
 //! PostgreSQL catalog every session sees, `views` loads queries/, `generate` writes demo
 //! data, `load` imports files, `sql` runs scripts.
 
-pub mod act_exec;
 pub mod actor;
 pub mod campaigns;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod deferred;
 pub mod engine;
 pub mod error;
 pub mod functions;
@@ -27,6 +27,7 @@ pub mod keysort;
 pub mod load;
 pub mod metrics;
 pub mod pg;
+pub mod registrar;
 pub mod scheduler;
 pub mod score;
 pub mod serve;

@@ -22,7 +22,7 @@ pub async fn score(
         let d = d.replace('\'', "");
         ctx.sql(&format!("SET cip.as_of = '{d}'")).await?;
     }
-    let total = crate::sql::count_of(
+    let total = crate::statement::count_of(
         &ctx.sql("SELECT CAST(count(*) AS BIGINT UNSIGNED) FROM members WHERE status = 'active'")
             .await?
             .collect()

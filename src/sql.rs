@@ -3,24 +3,11 @@
 
 use crate::error::{CipError, Result};
 use crate::statement::{Limits, Outcome, Session};
-use datafusion::arrow::array::{Array, UInt64Array};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use futures::StreamExt;
 use std::io::Write;
 use std::sync::Arc;
-
-/// The row count a DML plan returns (its one UInt64 `count` column).
-pub fn count_of(batches: &[RecordBatch]) -> u64 {
-    batches
-        .iter()
-        .filter_map(|b| {
-            let c = b.columns().first()?;
-            let c = c.as_any().downcast_ref::<UInt64Array>()?;
-            (!c.is_empty()).then(|| c.value(0))
-        })
-        .sum()
-}
 
 /// Runs every statement of `text` in order; stops at the first error.
 pub async fn run_script(session: &Arc<Session>, text: &str, out: &mut dyn Write) -> Result<()> {

@@ -3,7 +3,7 @@
 
 use super::launch::{invalid, launch, schema, Request};
 use crate::config::CampaignConfig;
-use crate::functions::deferred::{unbound, Action, DeferredTable};
+use crate::deferred::{unbound, Action, DeferredTable};
 use crate::storage::Store;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{plan_err, Result, ScalarValue};

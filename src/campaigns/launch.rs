@@ -18,8 +18,8 @@
 use crate::actor::Actor;
 use crate::config::CampaignConfig;
 use crate::error::{to_df, CipError};
-use crate::functions::deferred::{as_of_today, exclusive};
 use crate::storage::{local_now_micros, Store};
+use crate::warehouse::{as_of_today, exclusive};
 use cip_udfs::fnv1a;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, Float64Array, Int32Array, Int64Array,

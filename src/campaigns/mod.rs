@@ -7,18 +7,16 @@ mod function;
 pub use function::{SEGMENTS, TYPES};
 mod launch;
 
-use crate::config::CampaignConfig;
-use crate::storage::Store;
-use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
 /// Registers `launch_campaign` in a session.
-pub fn register(ctx: &SessionContext, store: &Arc<Store>, config: &CampaignConfig) {
-    ctx.register_udtf(
+pub fn register(r: &crate::registrar::Registrar) -> crate::error::Result<()> {
+    r.ctx.register_udtf(
         "launch_campaign",
         Arc::new(function::LaunchCampaign {
-            store: store.clone(),
-            config: config.clone(),
+            store: r.store.clone(),
+            config: r.config.campaigns.clone(),
         }),
     );
+    Ok(())
 }

@@ -5,19 +5,15 @@
 mod catalog;
 pub use catalog::show_functions_sql;
 pub use version::PG_COMPAT_VERSION;
-pub mod deferred;
 mod model_fit;
 mod refresh;
 mod version;
 
 use datafusion::logical_expr::ScalarUDF;
-use datafusion::prelude::SessionContext;
 
 /// Registers the engine's functions in a session (replacing DataFusion's `version()`).
-pub fn register(
-    ctx: &SessionContext,
-    store: &std::sync::Arc<crate::storage::Store>,
-) -> datafusion::common::Result<()> {
+pub fn register(r: &crate::registrar::Registrar) -> crate::error::Result<()> {
+    let (ctx, store) = (r.ctx, r.store);
     ctx.register_udf(ScalarUDF::from(version::PgVersion::new()));
     ctx.register_udtf("model_fit", std::sync::Arc::new(model_fit::ModelFit));
     ctx.register_udtf(
@@ -26,7 +22,6 @@ pub fn register(
             store: store.clone(),
         }),
     );
-    crate::tiers::register(ctx, store);
     ctx.register_table("cip_functions", std::sync::Arc::new(catalog::view()?))?;
     Ok(())
 }

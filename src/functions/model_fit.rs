@@ -5,7 +5,7 @@
 //! A fit is keyed by (model, as_of). To fit again (say after loading more history for a past
 //! date), delete the row: `DELETE FROM model_fits WHERE model = 'mbgnbd'`.
 
-use super::deferred::{Action, DeferredTable};
+use crate::deferred::{Action, DeferredTable};
 use crate::settings::CipOptions;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,

@@ -3,7 +3,7 @@
 //! see either the old table or the new one, never a mix. Returns one row: members written,
 //! the as-of date used, and when.
 
-use super::deferred::{Action, DeferredTable};
+use crate::deferred::{Action, DeferredTable};
 use crate::error::to_df;
 use crate::settings::CipOptions;
 use crate::storage::Rewrite;

@@ -9,8 +9,7 @@ use datafusion::logical_expr::{
 };
 use std::sync::LazyLock;
 
-/// The PostgreSQL version whose behaviour clients may assume.
-pub const PG_COMPAT_VERSION: &str = "16.6";
+pub use crate::settings::pg::PG_COMPAT_VERSION;
 
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct PgVersion {

@@ -126,7 +126,11 @@ pub fn generate(root: &Path, opts: &GenOptions, _tz: chrono_tz::Tz) -> Result<()
     let counts = g.finish(root)?;
     // The format marker goes last: a half-written directory is refused, not half-served.
     crate::storage::write_format(root)?;
-    crate::warehouse::open(root, crate::storage::StoreOptions::default())?;
+    crate::warehouse::open(
+        root,
+        crate::storage::StoreOptions::default(),
+        crate::engine::SEEDS,
+    )?;
     eprintln!(
         "generated {} members, {} visits, {} order items, {} tracking events into {} in {:.1?}",
         counts.0,

@@ -2,7 +2,7 @@
 //! yields the batches already read, then the rest of the input, once — so no row is lost or
 //! read twice.
 
-use crate::act_exec::ActExec;
+use crate::deferred::ActExec;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::common::internal_err;
 use datafusion::execution::SendableRecordBatchStream;

@@ -14,6 +14,9 @@ use datafusion::common::config::{ConfigEntry, ConfigExtension, ExtensionOptions}
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+/// The PostgreSQL version whose behaviour clients may assume (version(), server_version).
+pub const PG_COMPAT_VERSION: &str = "16.6";
+
 /// A parameter: its name as PostgreSQL spells it, its default, and whether PostgreSQL
 /// reports its changes to the client (GUC_REPORT) or refuses to change it (read-only).
 struct Param {
@@ -265,7 +268,7 @@ impl PgSettings {
         let s = PgSettings::default();
         {
             let mut v = s.lock();
-            let version = crate::functions::PG_COMPAT_VERSION;
+            let version = PG_COMPAT_VERSION;
             for (name, value) in [
                 ("TimeZone", timezone.to_string()),
                 ("server_version", version.to_string()),

@@ -113,7 +113,7 @@ impl Session {
         let batches = df.collect().await?;
         let counted = matches!(tag, "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "SELECT");
         Ok(Outcome::Done(if counted {
-            Done::with_rows(tag, crate::sql::count_of(&batches))
+            Done::with_rows(tag, super::count_of(&batches))
         } else {
             Done::new(tag)
         }))

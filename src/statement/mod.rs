@@ -33,7 +33,7 @@ pub mod transaction;
 
 pub use copy::{CopyIn, CopyOut};
 pub use copy_text::CopyFormat;
-pub use outcome::{Done, Outcome, Rows};
+pub use outcome::{count_of, Done, Outcome, Rows};
 pub use parse::Parsed;
 pub use prepare::{Columns, Prepared};
 pub use session::{Limits, Session};

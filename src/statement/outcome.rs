@@ -1,6 +1,7 @@
 //! What a statement produced: rows, a command tag, or the start of a COPY.
 
 use super::copy::{CopyIn, CopyOut};
+use datafusion::arrow::array::{Array, RecordBatch, UInt64Array};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::execution::SendableRecordBatchStream;
 
@@ -66,4 +67,16 @@ impl std::fmt::Debug for Outcome {
             Outcome::Empty => f.write_str("Empty"),
         }
     }
+}
+
+/// The row count a DML plan returns (its one UInt64 `count` column).
+pub fn count_of(batches: &[RecordBatch]) -> u64 {
+    batches
+        .iter()
+        .filter_map(|b| {
+            let c = b.columns().first()?;
+            let c = c.as_any().downcast_ref::<UInt64Array>()?;
+            (!c.is_empty()).then(|| c.value(0))
+        })
+        .sum()
 }

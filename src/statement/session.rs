@@ -56,7 +56,6 @@ impl Session {
             .extensions
             .insert(settings.clone());
         owner.install(&ctx);
-        crate::catalog::install(&ctx, &engine.config).await?;
         Ok(Arc::new(Session {
             ctx,
             engine,

@@ -3,7 +3,7 @@
 
 use super::table::Table;
 use super::write::Rewrite;
-use crate::act_exec::{Act, ActExec};
+use crate::deferred::{Act, ActExec};
 use crate::error::{to_df, CipError};
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt64Array};
 use datafusion::arrow::compute::kernels::zip::zip;

@@ -2,7 +2,7 @@
 //! act when executed, never when planned, described or EXPLAINed (functions/deferred.rs).
 
 use super::run::{run, schema, Kind};
-use crate::functions::deferred::{unbound, Action, DeferredTable};
+use crate::deferred::{unbound, Action, DeferredTable};
 use crate::storage::Store;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{plan_err, DataFusionError, Result, ScalarValue};

@@ -10,19 +10,18 @@ mod run;
 
 pub use ladder::default_ladder;
 
-use crate::storage::Store;
-use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
 /// Registers `execute_upgrades` and `review_tiers` in a session.
-pub fn register(ctx: &SessionContext, store: &Arc<Store>) {
+pub fn register(r: &crate::registrar::Registrar) -> crate::error::Result<()> {
     for kind in [run::Kind::Upgrade, run::Kind::Review] {
-        ctx.register_udtf(
+        r.ctx.register_udtf(
             kind.function(),
             Arc::new(function::TierRun {
-                store: store.clone(),
+                store: r.store.clone(),
                 kind,
             }),
         );
     }
+    Ok(())
 }

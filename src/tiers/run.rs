@@ -14,8 +14,8 @@
 use super::rewards::{grant, message};
 use crate::actor::Actor;
 use crate::error::{to_df, CipError};
-use crate::functions::deferred::{as_of_today, exclusive};
 use crate::storage::{local_now_micros, Store};
+use crate::warehouse::{as_of_today, exclusive};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Int32Array, Int64Array, RecordBatch, StringArray,
     TimestampMicrosecondArray,

@@ -2,30 +2,38 @@
 //! warehouse starts with (the default tier ladder), what an append tells /metrics, and who may
 //! read and write what (policy.rs, mask.rs). Storage below knows none of it.
 
+mod exclusive;
 mod mask;
 mod policy;
 pub mod tables;
 
+pub use exclusive::{as_of_today, exclusive, Exclusive};
 pub use policy::Guarded;
 
 use crate::error::Result;
 use crate::storage::{AppendHook, Store, StoreOptions};
+use datafusion::arrow::record_batch::RecordBatch;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Opens (creating if needed) the warehouse in `root`.
-pub fn open(root: &Path, mut opts: StoreOptions) -> Result<Store> {
+/// What a table that did not exist starts with: (table, its first rows).
+pub type Seed = (
+    &'static str,
+    fn() -> datafusion::common::Result<RecordBatch>,
+);
+
+/// Opens (creating if needed) the warehouse in `root`; a table created now gets its seed.
+pub fn open(root: &Path, mut opts: StoreOptions, seeds: &[Seed]) -> Result<Store> {
     opts.on_append = Some(AppendHook(Arc::new(|table: &str, rows: u64| {
         if table == "campaign_tracking" {
             crate::metrics::EVENTS.add(rows);
         }
     })));
     let store = Store::open(root, opts, tables::all_tables())?;
-    if store.created("tier_rules") {
-        // A new warehouse starts with the default ladder (rule version 1).
-        store
-            .table("tier_rules")?
-            .append(&[crate::tiers::default_ladder()?])?;
+    for (table, rows) in seeds {
+        if store.created(table) {
+            store.table(table)?.append(&[rows()?])?;
+        }
     }
     Ok(store)
 }

@@ -2,7 +2,7 @@
 //! or EXPLAINed: the provider captures the calling session at scan time and runs its action
 //! (a model fit, a table refresh, an upgrade run) only in `execute`.
 
-use crate::act_exec::{Act, ActExec};
+use super::exec::{Act, ActExec};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
@@ -99,36 +99,4 @@ impl TableProvider for DeferredTable {
             act,
         )))
     }
-}
-
-/// Held by a side-effecting run from reading the state it acts on to committing its writes:
-/// one run at a time in this process (`mutex`) and across processes (a file lock).
-pub struct Exclusive {
-    _mutex: tokio::sync::MutexGuard<'static, ()>,
-    _file: crate::storage::lock::TableLock,
-}
-
-/// Waits for the mutex, then for the file lock `lock_file` (off the async threads).
-pub async fn exclusive(
-    mutex: &'static tokio::sync::Mutex<()>,
-    lock_file: std::path::PathBuf,
-) -> Result<Exclusive> {
-    let guard = mutex.lock().await;
-    let file = tokio::task::spawn_blocking(move || {
-        crate::storage::lock::TableLock::acquire_file(&lock_file)
-    })
-    .await
-    .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?
-    .map_err(crate::error::to_df)?;
-    Ok(Exclusive {
-        _mutex: guard,
-        _file: file,
-    })
-}
-
-/// The calling session, reading as of today: writes act on the present, whatever the
-/// session's cip.as_of says.
-pub fn as_of_today(mut state: SessionState) -> Result<datafusion::prelude::SessionContext> {
-    state.config_mut().options_mut().set("cip.as_of", "today")?;
-    Ok(datafusion::prelude::SessionContext::new_with_state(state))
 }
