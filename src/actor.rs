@@ -4,6 +4,7 @@
 //! Kept as a typed extension of the session's config, not a `cip.*` setting, so a client
 //! cannot change it with SET.
 
+use crate::error::sqlstate;
 use datafusion::catalog::Session;
 use datafusion::common::Result;
 use datafusion::execution::session_state::SessionState;
@@ -65,7 +66,7 @@ impl Actor {
     pub fn require_write(&self, what: &str) -> Result<()> {
         match self.role {
             Role::Analyst => Err(crate::error::to_df(crate::error::CipError::invalid(
-                "42501",
+                sqlstate::INSUFFICIENT_PRIVILEGE,
                 format!(
                     "permission denied: {what} needs the operator role; {} is an analyst",
                     self.name

@@ -3,6 +3,7 @@
 //! Clients and BI tools branch on the SQLSTATE, so every failure carries the code that
 //! PostgreSQL would send for the same mistake; `XX000` is only for real internal faults.
 
+pub use cip_udfs::sqlstate;
 use datafusion::arrow::error::ArrowError;
 use datafusion::common::{DataFusionError, SchemaError};
 use std::path::PathBuf;
@@ -56,20 +57,20 @@ impl CipError {
         match self {
             CipError::DataFusion(e) => datafusion_sqlstate(e),
             CipError::Io { source, .. } => io_sqlstate(source),
-            CipError::Corrupt(_) => "XX001",
-            CipError::DataDir { .. } => "58030",
-            CipError::Config(_) => "F0000",
+            CipError::Corrupt(_) => sqlstate::DATA_CORRUPTED,
+            CipError::DataDir { .. } => sqlstate::IO_ERROR,
+            CipError::Config(_) => sqlstate::CONFIG_FILE_ERROR,
             CipError::Invalid { sqlstate, .. } => sqlstate,
-            CipError::Locked(_) => "55P03",
+            CipError::Locked(_) => sqlstate::LOCK_NOT_AVAILABLE,
         }
     }
 }
 
 fn io_sqlstate(e: &std::io::Error) -> &'static str {
     match e.kind() {
-        std::io::ErrorKind::StorageFull => "53100",
-        std::io::ErrorKind::OutOfMemory => "53200",
-        _ => "58030",
+        std::io::ErrorKind::StorageFull => sqlstate::DISK_FULL,
+        std::io::ErrorKind::OutOfMemory => sqlstate::OUT_OF_MEMORY,
+        _ => sqlstate::IO_ERROR,
     }
 }
 
@@ -91,99 +92,123 @@ pub fn df_message(e: &DataFusionError) -> String {
 /// the variant (and, where the variant is too coarse, the message) decides the SQLSTATE.
 pub fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
     match e {
-        DataFusionError::SQL(..) => "42601",
+        DataFusionError::SQL(..) => sqlstate::SYNTAX_ERROR,
         DataFusionError::SchemaError(se, _) => match se.as_ref() {
-            SchemaError::FieldNotFound { .. } => "42703",
-            SchemaError::AmbiguousReference { .. } => "42702",
+            SchemaError::FieldNotFound { .. } => sqlstate::UNDEFINED_COLUMN,
+            SchemaError::AmbiguousReference { .. } => sqlstate::AMBIGUOUS_COLUMN,
             SchemaError::DuplicateQualifiedField { .. }
-            | SchemaError::DuplicateUnqualifiedField { .. } => "42701",
+            | SchemaError::DuplicateUnqualifiedField { .. } => sqlstate::DUPLICATE_COLUMN,
         },
         DataFusionError::ArrowError(ae, _) => arrow_sqlstate(ae),
-        DataFusionError::ResourcesExhausted(_) => "53200",
-        DataFusionError::NotImplemented(_) => "0A000",
+        DataFusionError::ResourcesExhausted(_) => sqlstate::OUT_OF_MEMORY,
+        DataFusionError::NotImplemented(_) => sqlstate::FEATURE_NOT_SUPPORTED,
         DataFusionError::Configuration(m)
             if m.contains("not found") || m.contains("Could not find") =>
         {
-            "42704"
+            sqlstate::UNDEFINED_OBJECT
         }
-        DataFusionError::Configuration(_) => "22023",
+        DataFusionError::Configuration(_) => sqlstate::INVALID_PARAMETER_VALUE,
         DataFusionError::IoError(io) => io_sqlstate(io),
-        DataFusionError::ParquetError(_) | DataFusionError::ObjectStore(_) => "58030",
+        DataFusionError::ParquetError(_) | DataFusionError::ObjectStore(_) => sqlstate::IO_ERROR,
         // A setting's value that does not parse (`SET cip.key_sort = 'maybe'`,
         // `SET datafusion.execution.batch_size = 'x'`): DataFusion wraps the parse error.
-        DataFusionError::Context(c, _) if c.starts_with("Error parsing '") => "22023",
+        DataFusionError::Context(c, _) if c.starts_with("Error parsing '") => {
+            sqlstate::INVALID_PARAMETER_VALUE
+        }
         DataFusionError::Context(_, inner) => datafusion_sqlstate(inner),
         DataFusionError::Diagnostic(_, inner) => datafusion_sqlstate(inner),
         DataFusionError::Shared(inner) => datafusion_sqlstate(inner),
         DataFusionError::External(inner) => match inner.downcast_ref::<CipError>() {
             Some(cip) => cip.sqlstate(),
             None => match inner.downcast_ref::<DataFusionError>() {
+                None if inner.is::<cip_udfs::error::SqlError>() => inner
+                    .downcast_ref::<cip_udfs::error::SqlError>()
+                    .map_or(sqlstate::INTERNAL_ERROR, |e| e.sqlstate),
                 Some(df) => datafusion_sqlstate(df),
                 None => match inner.downcast_ref::<ArrowError>() {
                     Some(ae) => arrow_sqlstate(ae),
-                    None => "XX000",
+                    None => sqlstate::INTERNAL_ERROR,
                 },
             },
         },
         DataFusionError::Plan(msg) => plan_sqlstate(msg),
         DataFusionError::Execution(msg) => execution_sqlstate(msg),
-        _ => "XX000",
+        _ => sqlstate::INTERNAL_ERROR,
     }
 }
 
 fn arrow_sqlstate(e: &ArrowError) -> &'static str {
     match e {
-        ArrowError::DivideByZero => "22012",
-        ArrowError::CastError(_) | ArrowError::ParseError(_) => "22P02",
-        ArrowError::ArithmeticOverflow(_) | ArrowError::ComputeError(_) => "22003",
-        ArrowError::MemoryError(_) => "53200",
-        ArrowError::InvalidArgumentError(m) if m.contains("non-nullable") => "23502",
+        ArrowError::DivideByZero => sqlstate::DIVISION_BY_ZERO,
+        ArrowError::CastError(_) | ArrowError::ParseError(_) => {
+            sqlstate::INVALID_TEXT_REPRESENTATION
+        }
+        ArrowError::ArithmeticOverflow(_) | ArrowError::ComputeError(_) => {
+            sqlstate::NUMERIC_VALUE_OUT_OF_RANGE
+        }
+        ArrowError::MemoryError(_) => sqlstate::OUT_OF_MEMORY,
+        ArrowError::InvalidArgumentError(m) if m.contains("non-nullable") => {
+            sqlstate::NOT_NULL_VIOLATION
+        }
         ArrowError::ExternalError(inner) => match inner.downcast_ref::<DataFusionError>() {
             Some(df) => datafusion_sqlstate(df),
-            None => "XX000",
+            None => sqlstate::INTERNAL_ERROR,
         },
-        _ => "XX000",
+        _ => sqlstate::INTERNAL_ERROR,
     }
+}
+
+/// DataFusion's own planning errors carry no code, only a message: these are the messages it
+/// words each class with, checked in order — every word of a row must appear. cip's errors
+/// never come here: they carry their code (CipError, cip_udfs::error::SqlError).
+const PLAN_MESSAGES: &[(&[&str], &str)] = &[
+    (&["table", "not found"], sqlstate::UNDEFINED_TABLE),
+    (&["table", "doesn't exist"], sqlstate::UNDEFINED_TABLE),
+    (&["invalid function"], sqlstate::UNDEFINED_FUNCTION),
+    (&["function", "not found"], sqlstate::UNDEFINED_FUNCTION),
+    (
+        &["function", "does not exist"],
+        sqlstate::UNDEFINED_FUNCTION,
+    ),
+    (&["no function matches"], sqlstate::DATATYPE_MISMATCH),
+    (&["failed to coerce"], sqlstate::DATATYPE_MISMATCH),
+    (&["cannot coerce"], sqlstate::DATATYPE_MISMATCH),
+    (&["cannot infer common"], sqlstate::DATATYPE_MISMATCH),
+    (&["type mismatch"], sqlstate::DATATYPE_MISMATCH),
+    (&["cannot be cast"], sqlstate::DATATYPE_MISMATCH),
+    (&["already exists"], sqlstate::DUPLICATE_TABLE),
+];
+
+/// DataFusion's own execution errors, as PLAN_MESSAGES.
+const EXECUTION_MESSAGES: &[(&[&str], &str)] = &[
+    (&["divide by zero"], sqlstate::DIVISION_BY_ZERO),
+    (&["division by zero"], sqlstate::DIVISION_BY_ZERO),
+    (&["cannot cast"], sqlstate::INVALID_TEXT_REPRESENTATION),
+    (&["invalid", "value"], sqlstate::INVALID_TEXT_REPRESENTATION),
+];
+
+fn by_message(
+    msg: &str,
+    table: &[(&[&str], &'static str)],
+    otherwise: &'static str,
+) -> &'static str {
+    let m = msg.to_ascii_lowercase();
+    table
+        .iter()
+        .find(|(words, _)| words.iter().all(|w| m.contains(w)))
+        .map_or(otherwise, |(_, code)| code)
 }
 
 fn plan_sqlstate(msg: &str) -> &'static str {
-    let m = msg.to_ascii_lowercase();
-    if m.contains("table") && (m.contains("not found") || m.contains("doesn't exist")) {
-        "42P01"
-    } else if m.contains("invalid function")
-        || m.contains("function") && (m.contains("not found") || m.contains("does not exist"))
-    {
-        "42883"
-    } else if m.contains("no function matches")
-        || m.contains("failed to coerce")
-        || m.contains("cannot coerce")
-        || m.contains("cannot infer common")
-        || m.contains("type mismatch")
-        || m.contains("cannot be cast")
-    {
-        "42804"
-    } else if m.contains("already exists") {
-        "42P07"
-    } else {
-        "42000"
-    }
+    by_message(
+        msg,
+        PLAN_MESSAGES,
+        sqlstate::SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION,
+    )
 }
 
 fn execution_sqlstate(msg: &str) -> &'static str {
-    let m = msg.to_ascii_lowercase();
-    if m.contains("divide by zero") || m.contains("division by zero") {
-        "22012"
-    } else if m.contains("canceling statement") {
-        // A model fit that gave up between iterations (cip-udfs' FitStop).
-        "57014"
-    } else if m.contains("invalid argument") {
-        // cip-udfs reports impossible arguments this way (negative counts, recency > t, ...).
-        "22023"
-    } else if m.contains("cannot cast") || m.contains("invalid") && m.contains("value") {
-        "22P02"
-    } else {
-        "XX000"
-    }
+    by_message(msg, EXECUTION_MESSAGES, sqlstate::INTERNAL_ERROR)
 }
 
 impl From<std::io::Error> for CipError {

@@ -5,6 +5,7 @@
 //! already exists replace the old rows (a daily CRM sync), in the same atomic commit.
 
 use crate::engine::Engine;
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::storage::Rewrite;
 use crate::storage::{ColumnDefault, TableDef};
@@ -40,7 +41,7 @@ fn upsert_rows(table: &crate::storage::Table, batches: &[RecordBatch]) -> Result
     let def = &table.def;
     if def.key.is_empty() {
         return Err(CipError::invalid(
-            "42P10",
+            sqlstate::INVALID_COLUMN_REFERENCE,
             format!(
                 "{} has no key, so it cannot be upserted; load it without --upsert",
                 def.name
@@ -76,7 +77,7 @@ pub fn read_file(def: &TableDef, path: &Path) -> Result<Vec<RecordBatch>> {
         "csv" => read_csv(def, path),
         "parquet" => read_parquet(def, path),
         _ => Err(CipError::invalid(
-            "22023",
+            sqlstate::INVALID_PARAMETER_VALUE,
             format!("{}: expected a .csv or .parquet file", path.display()),
         )),
     }
@@ -114,7 +115,12 @@ fn read_csv(def: &TableDef, path: &Path) -> Result<Vec<RecordBatch>> {
     let mut out = Vec::new();
     let mut first_line = 2u64; // line 1 is the header
     for b in reader {
-        let b = b.map_err(|e| CipError::invalid("22P04", format!("{}: {e}", path.display())))?;
+        let b = b.map_err(|e| {
+            CipError::invalid(
+                sqlstate::BAD_COPY_FILE_FORMAT,
+                format!("{}: {e}", path.display()),
+            )
+        })?;
         out.push(conform(def, &b, first_line, path)?);
         first_line += b.num_rows() as u64;
     }
@@ -147,7 +153,7 @@ pub(crate) fn conform(
     for f in src.fields() {
         if def.schema.index_of(f.name()).is_err() {
             return Err(CipError::invalid(
-                "42703",
+                sqlstate::UNDEFINED_COLUMN,
                 format!(
                     "{}: column \"{}\" is not in table {} (its columns: {})",
                     path.display(),
@@ -171,7 +177,7 @@ pub(crate) fn conform(
                 let filled_later = def.default_of(field.name()) != ColumnDefault::None;
                 if !field.is_nullable() && !filled_later {
                     return Err(CipError::invalid(
-                        "23502",
+                        sqlstate::NOT_NULL_VIOLATION,
                         format!(
                             "{}: required column \"{}\" is missing",
                             path.display(),
@@ -188,7 +194,7 @@ pub(crate) fn conform(
         {
             let row = (0..col.len()).find(|&i| col.is_null(i)).unwrap_or(0);
             return Err(CipError::invalid(
-                "23502",
+                sqlstate::NOT_NULL_VIOLATION,
                 format!(
                     "{}: line {}, column \"{}\": a value is required",
                     path.display(),
@@ -225,7 +231,7 @@ fn convert(col: &ArrayRef, field: &Field, first_line: u64, path: &Path) -> Resul
             .find(|&i| out.is_null(i) && !col.is_null(i))
             .unwrap_or(0);
         return Err(CipError::invalid(
-            "22P02",
+            sqlstate::INVALID_TEXT_REPRESENTATION,
             format!(
                 "{}: line {}, column \"{}\": cannot read {:?} as {}",
                 path.display(),

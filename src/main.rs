@@ -2,7 +2,7 @@
 
 use cip::cli::{Cli, Command};
 use cip::config::Config;
-use cip::error::{CipError, Result};
+use cip::error::{sqlstate, CipError, Result};
 use clap::Parser;
 use std::process::ExitCode;
 
@@ -92,7 +92,10 @@ async fn run(cli: Cli) -> Result<()> {
                     s
                 }
                 (Some(_), Some(_)) => {
-                    return Err(CipError::invalid("42601", "give -c or -f, not both"))
+                    return Err(CipError::invalid(
+                        sqlstate::SYNTAX_ERROR,
+                        "give -c or -f, not both",
+                    ))
                 }
             };
             let engine = std::sync::Arc::new(cip::engine::Engine::open(config).await?);

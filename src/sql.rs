@@ -1,6 +1,7 @@
 //! `cip sql`: runs a script statement by statement through a session and prints each result
 //! as psql would.
 
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::statement::{Limits, Outcome, Session};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -32,7 +33,7 @@ pub async fn run_script(session: &Arc<Session>, text: &str, out: &mut dyn Write)
             Outcome::Empty => String::new(),
             Outcome::CopyIn(_) | Outcome::CopyOut(_) => {
                 return Err(CipError::invalid(
-                    "0A000",
+                    sqlstate::FEATURE_NOT_SUPPORTED,
                     "COPY … STDIN / STDOUT needs a client connection (psql's \\copy); \
                      use `cip load` for files",
                 ))

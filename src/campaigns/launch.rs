@@ -55,7 +55,7 @@ pub fn schema() -> SchemaRef {
 }
 
 pub(super) fn invalid(message: String) -> DataFusionError {
-    DataFusionError::Execution(format!("launch_campaign: invalid argument: {message}"))
+    cip_udfs::error::invalid_argument("launch_campaign", message)
 }
 
 pub async fn launch(

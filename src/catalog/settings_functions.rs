@@ -3,6 +3,7 @@
 //! session's `cip.*` and `datafusion.*` options. asyncpg calls `set_config('jit', 'off', …)`
 //! on every new connection; Grafana reads `current_setting('search_path')`.
 
+use crate::error::sqlstate;
 use crate::settings::pg::{unknown, PgSettings};
 use crate::settings::CipOptions;
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, StringArray};
@@ -239,7 +240,7 @@ impl ScalarUDFImpl for SetConfig {
         for row in 0..names.len() {
             if names.is_null(row) {
                 return Err(crate::error::to_df(crate::error::CipError::invalid(
-                    "22004",
+                    sqlstate::NULL_VALUE_NOT_ALLOWED,
                     "set_config: the parameter name must not be NULL",
                 )));
             }
@@ -247,7 +248,7 @@ impl ScalarUDFImpl for SetConfig {
             let lower = name.to_ascii_lowercase();
             if lower.starts_with("cip.") || lower.starts_with("datafusion.") {
                 return Err(crate::error::to_df(crate::error::CipError::invalid(
-                    "0A000",
+                    sqlstate::FEATURE_NOT_SUPPORTED,
                     format!("set_config cannot change {name}: use SET {name} = …"),
                 )));
             }

@@ -45,8 +45,9 @@ impl DeferredTable {
 pub fn unbound(function: &str, id: &str, schema: SchemaRef) -> Arc<dyn TableProvider> {
     let (name, id_owned) = (function.to_string(), id.to_string());
     let action: Action = Arc::new(move |_| {
-        let message = format!("{name}: invalid argument: parameter {id_owned} is not bound");
-        Box::pin(async move { Err(datafusion::common::DataFusionError::Execution(message)) })
+        let e =
+            cip_udfs::error::invalid_argument(&name, format!("parameter {id_owned} is not bound"));
+        Box::pin(async move { Err(e) })
     });
     Arc::new(DeferredTable::new(
         format!("{function}({id})"),

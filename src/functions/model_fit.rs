@@ -63,9 +63,10 @@ impl TableFunctionImpl for ModelFit {
             _ => return plan_err!("type mismatch: model_fit takes one text literal: 'bgnbd', 'mbgnbd' or 'gamma_gamma'"),
         };
         let Some((name, fields)) = MODELS.iter().find(|(n, _)| *n == model) else {
-            return Err(DataFusionError::Execution(format!(
-                "model_fit: invalid argument: unknown model {model:?} (expected 'bgnbd', 'mbgnbd' or 'gamma_gamma')"
-            )));
+            return Err(cip_udfs::error::invalid_argument(
+                "model_fit",
+                format!("unknown model {model:?} (expected 'bgnbd', 'mbgnbd' or 'gamma_gamma')"),
+            ));
         };
         let schema = schema(fields);
         let (name, fields, out) = (*name, *fields, schema.clone());

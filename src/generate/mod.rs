@@ -9,6 +9,7 @@ mod out;
 mod people;
 mod truth;
 
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use chrono::{Duration, NaiveDate};
 use out::TableOut;
@@ -68,8 +69,12 @@ const CAMPAIGNS: [(&str, &str, &str, &str, &str, i64); 4] = [
 pub fn parse_until(s: Option<&str>) -> Result<NaiveDate> {
     match s {
         None => Ok(chrono::Local::now().date_naive()),
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| CipError::invalid("22007", format!("--until {s:?}: expected YYYY-MM-DD"))),
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+            CipError::invalid(
+                sqlstate::INVALID_DATETIME_FORMAT,
+                format!("--until {s:?}: expected YYYY-MM-DD"),
+            )
+        }),
     }
 }
 
@@ -85,7 +90,7 @@ fn micros(d: NaiveDate, minute_of_day: i64) -> i64 {
 pub fn generate(root: &Path, opts: &GenOptions, _tz: chrono_tz::Tz) -> Result<()> {
     if opts.members == 0 || opts.stores == 0 {
         return Err(CipError::invalid(
-            "22023",
+            sqlstate::INVALID_PARAMETER_VALUE,
             "--members and --stores must be at least 1",
         ));
     }

@@ -1,6 +1,7 @@
 //! The API's errors: JSON `{"error": {"status", "code", "message"}}` with the HTTP status a
 //! client can act on. Engine errors keep their SQLSTATE as `code`.
 
+use crate::error::sqlstate;
 use crate::error::CipError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -39,10 +40,10 @@ impl ApiError {
 /// SQLSTATE → HTTP status: what the client sent was refused (4xx), or the server failed (5xx).
 fn status_of(sqlstate: &str) -> StatusCode {
     match sqlstate {
-        "42501" => StatusCode::FORBIDDEN,
+        sqlstate::INSUFFICIENT_PRIVILEGE => StatusCode::FORBIDDEN,
         s if s.starts_with("28") => StatusCode::UNAUTHORIZED,
         s if s.starts_with("22") || s.starts_with("23") => StatusCode::UNPROCESSABLE_ENTITY,
-        "57014" | "55P03" => StatusCode::SERVICE_UNAVAILABLE,
+        sqlstate::QUERY_CANCELED | sqlstate::LOCK_NOT_AVAILABLE => StatusCode::SERVICE_UNAVAILABLE,
         s if s.starts_with("53") => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -6,6 +6,7 @@
 
 use super::error::ApiError;
 use super::state::AppState;
+use crate::error::sqlstate;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -45,7 +46,7 @@ where
         let mut slots = app.answers.lock().map_err(|_| {
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "XX000",
+                sqlstate::INTERNAL_ERROR,
                 "idempotency slots poisoned",
             )
         })?;

@@ -1,6 +1,7 @@
 //! Query results as JSON objects with the seed's camelCase field names.
 
 use super::error::ApiError;
+use crate::error::sqlstate;
 use crate::statement::Session;
 use datafusion::arrow::json::writer::{JsonArray, WriterBuilder};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -65,7 +66,7 @@ pub fn to_json(batches: &[RecordBatch]) -> Result<Vec<Map<String, Value>>, ApiEr
     let rows: Vec<Map<String, Value>> = serde_json::from_slice(&text).map_err(|e| {
         ApiError::new(
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "XX000",
+            sqlstate::INTERNAL_ERROR,
             e.to_string(),
         )
     })?;

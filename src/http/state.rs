@@ -3,6 +3,7 @@
 use super::error::ApiError;
 use crate::actor::{Actor, Role};
 use crate::engine::Engine;
+use crate::error::sqlstate;
 use crate::statement::Session;
 use axum::http::{HeaderMap, StatusCode};
 use std::collections::HashMap;
@@ -48,14 +49,14 @@ impl AppState {
             Some(t) => self.tokens.get(t).cloned().ok_or_else(|| {
                 ApiError::new(
                     StatusCode::UNAUTHORIZED,
-                    "28000",
+                    sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
                     "the bearer token is not valid",
                 )
             }),
             None if self.open => Ok(Actor::new("http", Role::Operator)),
             None => Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "28000",
+                sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
                 "missing Authorization: Bearer <token>",
             )),
         }

@@ -7,6 +7,7 @@
 
 use crate::actor::{Actor, Role};
 use crate::config::UserConfig;
+use crate::error::sqlstate;
 use crate::error::Result;
 use crate::statement::Session;
 use async_trait::async_trait;
@@ -134,7 +135,7 @@ impl StartupHandler for Startup {
             return Err(PgWireError::UserError(Box::new(
                 pgwire::error::ErrorInfo::new(
                     "FATAL".into(),
-                    "28000".into(),
+                    sqlstate::INVALID_AUTHORIZATION_SPECIFICATION.into(),
                     "this server accepts only TLS connections (server.tls_required): connect with \
                  sslmode=require"
                         .into(),

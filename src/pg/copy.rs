@@ -4,6 +4,7 @@
 
 use super::handler::Handler;
 use super::respond::user_error;
+use crate::error::sqlstate;
 use crate::error::CipError;
 use futures::{Sink, SinkExt};
 use pgwire::api::copy::CopyHandler;
@@ -16,7 +17,7 @@ use std::fmt::Debug;
 
 fn no_copy(what: &str) -> PgWireError {
     user_error(&CipError::invalid(
-        "08P01",
+        sqlstate::PROTOCOL_VIOLATION,
         format!("COPY {what} without a COPY in progress"),
     ))
 }
@@ -71,7 +72,7 @@ impl CopyHandler for Handler {
         self.copy().take();
         self.session.failed();
         user_error(&CipError::invalid(
-            "57014",
+            sqlstate::QUERY_CANCELED,
             format!("COPY from stdin failed: {}", fail.message),
         ))
     }

@@ -1,6 +1,7 @@
 //! Gives every error sent to a client the SQLSTATE of our one mapping (see `crate::error`),
 //! instead of pgwire's blanket XX000 for errors raised by the engine.
 
+use crate::error::sqlstate;
 use crate::error::{datafusion_sqlstate, df_message, CipError};
 use datafusion::common::DataFusionError;
 use pgwire::api::{ClientInfo, ErrorHandler};
@@ -25,9 +26,9 @@ impl ErrorHandler for SqlStateErrors {
             // Parser errors from the PostgreSQL-compatibility parser are syntax errors.
             let text = inner.to_string();
             let code = if text.contains("sql parser error") || text.contains("Expected") {
-                "42601"
+                sqlstate::SYNTAX_ERROR
             } else {
-                "XX000"
+                sqlstate::INTERNAL_ERROR
             };
             (code, text)
         };

@@ -4,6 +4,7 @@
 
 use super::handler::Handler;
 use super::respond::{fields, format_options, query_response, tag, user_error};
+use crate::error::sqlstate;
 use crate::error::CipError;
 use crate::statement::{Outcome, Prepared, Session};
 use datafusion_postgres::arrow_pg::datatypes::into_pg_type;
@@ -43,7 +44,7 @@ impl QueryParser for Parser {
         let mut parsed = self.session.parse(sql).await.map_err(|e| user_error(&e))?;
         if parsed.len() > 1 {
             let e = CipError::invalid(
-                "42601",
+                sqlstate::SYNTAX_ERROR,
                 "cannot insert multiple commands into a prepared statement",
             );
             return Err(user_error(&e));
@@ -118,7 +119,7 @@ impl ExtendedQueryHandler for Handler {
         };
         if message.parameters.len() != required {
             let e = CipError::invalid(
-                "08P01",
+                sqlstate::PROTOCOL_VIOLATION,
                 format!(
                     "bind message supplies {} parameters, but prepared statement \"{statement_name}\" requires {required}",
                     message.parameters.len()

@@ -20,6 +20,7 @@ mod simple;
 mod tls;
 
 use crate::engine::Engine;
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::statement::Session;
 use handler::Handler;
@@ -94,7 +95,7 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
             tracing::warn!("refusing {peer}: server.max_connections reached");
             tokio::spawn(async move {
                 let message = "sorry, too many clients already (server.max_connections)";
-                refuse(&mut socket, "53300", message).await
+                refuse(&mut socket, sqlstate::TOO_MANY_CONNECTIONS, message).await
             });
             continue;
         };

@@ -3,6 +3,7 @@
 //! PostgreSQL converts an int8 bound to a numeric column. A value that does not convert is
 //! 22P02; a binary value of the wrong length 22P03.
 
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
@@ -25,7 +26,10 @@ pub fn decode<S>(portal: &Portal<S>, needed: &[Option<DataType>]) -> Result<Vec<
             None => null_of(target.as_ref()),
             Some(bytes) if portal.parameter_format.is_text(i) => {
                 let text = std::str::from_utf8(bytes).map_err(|_| {
-                    CipError::invalid("22021", format!("parameter ${} is not valid UTF-8", i + 1))
+                    CipError::invalid(
+                        sqlstate::CHARACTER_NOT_IN_REPERTOIRE,
+                        format!("parameter ${} is not valid UTF-8", i + 1),
+                    )
                 })?;
                 ScalarValue::Utf8(Some(text.to_string()))
             }
@@ -35,7 +39,7 @@ pub fn decode<S>(portal: &Portal<S>, needed: &[Option<DataType>]) -> Result<Vec<
                     .or_else(|| target.as_ref().and_then(wire_type))
                     .ok_or_else(|| {
                         CipError::invalid(
-                            "08P01",
+                            sqlstate::PROTOCOL_VIOLATION,
                             format!(
                                 "parameter ${} is binary but its type is unknown; \
                                  declare it at Parse or send it as text",
@@ -45,7 +49,7 @@ pub fn decode<S>(portal: &Portal<S>, needed: &[Option<DataType>]) -> Result<Vec<
                     })?;
                 binary(&ty, bytes).map_err(|why| {
                     CipError::invalid(
-                        "22P03",
+                        sqlstate::INVALID_BINARY_REPRESENTATION,
                         format!("parameter ${} ({}): {why}", i + 1, ty.name()),
                     )
                 })?
@@ -85,7 +89,7 @@ fn convert(value: ScalarValue, target: Option<&DataType>, i: usize) -> Result<Sc
     value.cast_to(target).map_err(|_| match &text {
         Some(s) => bad_value(i, s, target),
         None => CipError::invalid(
-            "22P02",
+            sqlstate::INVALID_TEXT_REPRESENTATION,
             format!(
                 "parameter ${}: {value} cannot be converted to {target}",
                 i + 1
@@ -96,7 +100,7 @@ fn convert(value: ScalarValue, target: Option<&DataType>, i: usize) -> Result<Sc
 
 fn bad_value(i: usize, text: &str, target: &DataType) -> CipError {
     CipError::invalid(
-        "22P02",
+        sqlstate::INVALID_TEXT_REPRESENTATION,
         format!(
             "invalid input for parameter ${} of type {target}: {text:?}",
             i + 1

@@ -8,6 +8,7 @@
 
 use super::handler::Handler;
 use super::respond::{fields, format_options, tag};
+use crate::error::sqlstate;
 use crate::error::CipError;
 use crate::statement::{Outcome, Parsed};
 use futures::{Sink, SinkExt, StreamExt};
@@ -142,7 +143,7 @@ impl Handler {
                 let described = match fields(&rows.schema, &Format::UnifiedText, options) {
                     Ok(f) => Arc::new(f),
                     Err(e) => {
-                        let e = CipError::invalid("XX000", e.to_string());
+                        let e = CipError::invalid(sqlstate::INTERNAL_ERROR, e.to_string());
                         self.send_error(client, &e).await?;
                         return Ok(Next::Stop);
                     }
@@ -230,8 +231,11 @@ impl Handler {
 fn error_of(e: PgWireError) -> pgwire::messages::response::ErrorResponse {
     match e {
         PgWireError::UserError(info) => (*info).into(),
-        other => {
-            pgwire::error::ErrorInfo::new("ERROR".into(), "XX000".into(), other.to_string()).into()
-        }
+        other => pgwire::error::ErrorInfo::new(
+            "ERROR".into(),
+            sqlstate::INTERNAL_ERROR.into(),
+            other.to_string(),
+        )
+        .into(),
     }
 }

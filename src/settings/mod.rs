@@ -1,6 +1,7 @@
 //! Session settings of cip, set per session with `SET cip.<name> = …` and read with
 //! `SHOW cip.<name>`. They live in DataFusion's config as the `cip` extension, so every
 //! session (every pgwire connection) has its own.
+use crate::error::sqlstate;
 
 pub mod pg;
 
@@ -35,7 +36,7 @@ pub fn show(
     };
     Some(match value {
         None => Err(crate::error::CipError::invalid(
-            "42704",
+            sqlstate::UNDEFINED_OBJECT,
             format!("unrecognized configuration parameter \"{name}\""),
         )),
         Some(v) => {

@@ -9,6 +9,7 @@
 //! statement, and a `set_config()` inside a statement must change the session, as in
 //! PostgreSQL.
 
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use datafusion::common::config::{ConfigEntry, ConfigExtension, ExtensionOptions};
 use std::collections::BTreeMap;
@@ -323,7 +324,7 @@ impl PgSettings {
         if let Some(p) = param {
             if p.read_only {
                 return Err(CipError::invalid(
-                    "55P02",
+                    sqlstate::CANT_CHANGE_RUNTIME_PARAM,
                     format!("parameter \"{}\" cannot be changed", p.name),
                 ));
             }
@@ -420,7 +421,7 @@ impl PgSettings {
 
 pub fn unknown(name: &str) -> CipError {
     CipError::invalid(
-        "42704",
+        sqlstate::UNDEFINED_OBJECT,
         format!("unrecognized configuration parameter \"{name}\""),
     )
 }
@@ -437,7 +438,7 @@ pub fn version_num(version: &str) -> String {
 fn normalise(name: &str, value: &str) -> Result<String> {
     let bad = |why: &str| {
         CipError::invalid(
-            "22023",
+            sqlstate::INVALID_PARAMETER_VALUE,
             format!("invalid value for parameter \"{name}\": \"{value}\"{why}"),
         )
     };
@@ -451,7 +452,7 @@ fn normalise(name: &str, value: &str) -> Result<String> {
             let v = value.to_ascii_uppercase().replace('-', "");
             if v != "UTF8" && v != "UNICODE" {
                 return Err(CipError::invalid(
-                    "0A000",
+                    sqlstate::FEATURE_NOT_SUPPORTED,
                     format!("cip speaks UTF8 only; client_encoding {value:?} is not supported"),
                 ));
             }
@@ -460,7 +461,7 @@ fn normalise(name: &str, value: &str) -> Result<String> {
         "standard_conforming_strings" => {
             if !matches!(value.to_ascii_lowercase().as_str(), "on" | "true" | "1") {
                 return Err(CipError::invalid(
-                    "0A000",
+                    sqlstate::FEATURE_NOT_SUPPORTED,
                     "standard_conforming_strings is always on in cip",
                 ));
             }

@@ -13,6 +13,7 @@ use super::outcome::{Done, Outcome, Rows};
 use super::prepare::{text_columns, Columns};
 use super::rules::ast::name_parts;
 use super::session::Session;
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::settings::pg::canonical;
 use datafusion::arrow::array::StringArray;
@@ -85,7 +86,7 @@ fn value_text(values: &[Expr]) -> Result<Option<String>> {
             ),
             other => {
                 return Err(CipError::invalid(
-                    "22023",
+                    sqlstate::INVALID_PARAMETER_VALUE,
                     format!("SET takes a constant value, not {other}"),
                 ))
             }
@@ -128,13 +129,13 @@ impl Session {
                 match self.ctx().execute_logical_plan(plan).await {
                     Ok(_) => Ok(Outcome::Done(Done::new("DEALLOCATE"))),
                     Err(_) => Err(CipError::invalid(
-                        "26000",
+                        sqlstate::INVALID_SQL_STATEMENT_NAME,
                         format!("prepared statement \"{}\" does not exist", name.value),
                     )),
                 }
             }
             other => Err(CipError::invalid(
-                "0A000",
+                sqlstate::FEATURE_NOT_SUPPORTED,
                 format!("cip does not support this statement: {other}"),
             )),
         }
@@ -164,12 +165,12 @@ impl Session {
                     Ok(())
                 }
                 Some(r) => Err(CipError::invalid(
-                    "42501",
+                    sqlstate::INSUFFICIENT_PRIVILEGE,
                     format!("permission denied to set role \"{}\"", r.value),
                 )),
             },
             other => Err(CipError::invalid(
-                "0A000",
+                sqlstate::FEATURE_NOT_SUPPORTED,
                 format!("cip does not support {other}"),
             )),
         }
@@ -271,13 +272,16 @@ impl Session {
             ..
         } = statement
         else {
-            return Err(CipError::invalid("42601", "not a COPY statement"));
+            return Err(CipError::invalid(
+                sqlstate::SYNTAX_ERROR,
+                "not a COPY statement",
+            ));
         };
         let format = CopyFormat::parse(options, legacy_options)?;
         if !*to {
             if !matches!(target, CopyTarget::Stdin) {
                 return Err(CipError::invalid(
-                    "0A000",
+                    sqlstate::FEATURE_NOT_SUPPORTED,
                     "COPY FROM a server-side file or program is not supported; use COPY … FROM STDIN (psql: \\copy)",
                 ));
             }
@@ -287,7 +291,7 @@ impl Session {
             } = source
             else {
                 return Err(CipError::invalid(
-                    "42601",
+                    sqlstate::SYNTAX_ERROR,
                     "COPY FROM needs a table, not a query",
                 ));
             };
@@ -310,7 +314,7 @@ impl Session {
             for c in &columns {
                 if table.def.schema.index_of(c).is_err() {
                     return Err(CipError::invalid(
-                        "42703",
+                        sqlstate::UNDEFINED_COLUMN,
                         format!("column \"{c}\" of relation \"{name}\" does not exist"),
                     ));
                 }
@@ -319,7 +323,7 @@ impl Session {
         }
         if !matches!(target, CopyTarget::Stdout) {
             return Err(CipError::invalid(
-                "0A000",
+                sqlstate::FEATURE_NOT_SUPPORTED,
                 "COPY TO a server-side file or program is not supported; use COPY … TO STDOUT (psql: \\copy)",
             ));
         }
@@ -337,7 +341,12 @@ impl Session {
                     [t] => TableReference::bare(t.as_str()),
                     [s, t] => TableReference::partial(s.as_str(), t.as_str()),
                     [c, s, t] => TableReference::full(c.as_str(), s.as_str(), t.as_str()),
-                    _ => return Err(CipError::invalid("42601", "COPY needs a table name")),
+                    _ => {
+                        return Err(CipError::invalid(
+                            sqlstate::SYNTAX_ERROR,
+                            "COPY needs a table name",
+                        ))
+                    }
                 };
                 let df = self.ctx().table(reference).await?;
                 if columns.is_empty() {

@@ -6,6 +6,7 @@
 //! log frame, so a COPY is all or nothing.
 
 use super::copy_text::{escape_text, map_text, unescape_text, CopyFormat};
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::storage::Table;
 use datafusion::arrow::array::{Array, RecordBatch, StringArray};
@@ -47,7 +48,7 @@ impl CopyIn {
         if self.buf.len() + data.len() > MAX_COPY_BYTES {
             self.buf = Vec::new();
             return Err(CipError::invalid(
-                "54000",
+                sqlstate::PROGRAM_LIMIT_EXCEEDED,
                 "COPY data over 1 GiB; split it into several COPY statements",
             ));
         }
@@ -84,18 +85,23 @@ impl CopyIn {
         };
         let reader = builder
             .build(std::io::Cursor::new(data))
-            .map_err(|e| CipError::invalid("22P04", format!("COPY: {e}")))?;
+            .map_err(|e| CipError::invalid(sqlstate::BAD_COPY_FILE_FORMAT, format!("COPY: {e}")))?;
         let label = Path::new("COPY");
         let mut batches = Vec::new();
         let mut line = if format.header { 2 } else { 1 };
         for b in reader {
-            let b = b.map_err(|e| CipError::invalid("22P04", format!("COPY: {e}")))?;
+            let b = b.map_err(|e| {
+                CipError::invalid(sqlstate::BAD_COPY_FILE_FORMAT, format!("COPY: {e}"))
+            })?;
             let b = null_marker_to_null(&b, &format.null)?;
             let b = if format.csv {
                 b
             } else {
                 map_text(&b, unescape_text).map_err(|e| {
-                    CipError::invalid("22021", format!("COPY, line {line} or after: {e}"))
+                    CipError::invalid(
+                        sqlstate::CHARACTER_NOT_IN_REPERTOIRE,
+                        format!("COPY, line {line} or after: {e}"),
+                    )
                 })?
             };
             batches.push(crate::load::conform(&self.table.def, &b, line, label)?);
@@ -176,7 +182,7 @@ fn encode(batch: &RecordBatch, f: &CopyFormat) -> Result<Vec<Vec<u8>>> {
     } else {
         let cast = texts_as_utf8(batch)?;
         escaped = map_text(&cast, |s| Ok(escape_text(s, f.delimiter)))
-            .map_err(|e| CipError::invalid("22021", e))?;
+            .map_err(|e| CipError::invalid(sqlstate::CHARACTER_NOT_IN_REPERTOIRE, e))?;
         &escaped
     };
     let mut out = Vec::with_capacity(batch.num_rows());

@@ -1,6 +1,7 @@
 //! COPY's formats: the options of a COPY statement (CSV or PostgreSQL's text format, both
 //! directions) and the text format's backslash escapes.
 
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use datafusion::sql::sqlparser::ast::{CopyLegacyCsvOption, CopyLegacyOption, CopyOption};
 
@@ -15,7 +16,10 @@ pub struct CopyFormat {
 }
 
 fn unsupported(what: impl std::fmt::Display) -> CipError {
-    CipError::invalid("0A000", format!("COPY option {what} is not supported"))
+    CipError::invalid(
+        sqlstate::FEATURE_NOT_SUPPORTED,
+        format!("COPY option {what} is not supported"),
+    )
 }
 
 impl CopyFormat {
@@ -35,7 +39,7 @@ impl CopyFormat {
                     "text" => f.csv = false,
                     other => {
                         return Err(CipError::invalid(
-                            "0A000",
+                            sqlstate::FEATURE_NOT_SUPPORTED,
                             format!("COPY format {other} is not supported (csv, text)"),
                         ))
                     }
@@ -73,7 +77,7 @@ impl CopyFormat {
         if let Some(d) = delimiter {
             if !d.is_ascii() {
                 return Err(CipError::invalid(
-                    "22023",
+                    sqlstate::INVALID_PARAMETER_VALUE,
                     "COPY delimiter must be a single one-byte character",
                 ));
             }

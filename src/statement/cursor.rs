@@ -5,6 +5,7 @@
 //! cursor forgets rows once passed and refuses to move back (55000), as PostgreSQL does for
 //! plans that cannot scan backward.
 
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -205,7 +206,7 @@ impl Cursor {
             return Ok(());
         }
         Err(CipError::invalid(
-            "55000",
+            sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
             "cursor can only scan forward: declare it with SCROLL to move backward",
         ))
     }

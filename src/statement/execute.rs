@@ -5,6 +5,7 @@ use super::outcome::{Done, Outcome, Rows};
 use super::parse::Parsed;
 use super::prepare::{param_values, Kind, Prepared};
 use super::session::Session;
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use datafusion::arrow::compute::{cast_with_options, CastOptions};
 use datafusion::arrow::datatypes::SchemaRef;
@@ -21,7 +22,10 @@ use tokio::time::Instant;
 
 pub(super) fn canceled(why: &str) -> CipError {
     crate::metrics::ERRORS.add(1);
-    CipError::invalid("57014", format!("canceling statement due to {why}"))
+    CipError::invalid(
+        sqlstate::QUERY_CANCELED,
+        format!("canceling statement due to {why}"),
+    )
 }
 
 impl Session {
@@ -124,14 +128,14 @@ impl Session {
         for d in stmts {
             let (Some(DeclareType::Cursor), Some(query)) = (&d.declare_type, &d.for_query) else {
                 return Err(CipError::invalid(
-                    "0A000",
+                    sqlstate::FEATURE_NOT_SUPPORTED,
                     "DECLARE declares cursors only: DECLARE name CURSOR FOR query",
                 ));
             };
             let hold = d.hold == Some(true);
             if !hold && self.status() == super::TxStatus::Idle {
                 return Err(CipError::invalid(
-                    "25P01",
+                    sqlstate::NO_ACTIVE_SQL_TRANSACTION,
                     "DECLARE CURSOR can only be used in transaction blocks",
                 ));
             }
@@ -148,12 +152,15 @@ impl Session {
             let stream = super::runtime::batches_on_runtime(statement.to_string(), stream);
             let scroll = d.scroll == Some(true);
             let [name] = d.names.as_slice() else {
-                return Err(CipError::invalid("42601", "DECLARE names one cursor"));
+                return Err(CipError::invalid(
+                    sqlstate::SYNTAX_ERROR,
+                    "DECLARE names one cursor",
+                ));
             };
             let mut state = self.state();
             if state.cursors.contains_key(&name.value) {
                 return Err(CipError::invalid(
-                    "42P03",
+                    sqlstate::DUPLICATE_CURSOR,
                     format!("cursor \"{}\" already exists", name.value),
                 ));
             }
@@ -188,13 +195,16 @@ impl Session {
 
 fn not_sql() -> CipError {
     CipError::invalid(
-        "XX000",
+        sqlstate::INTERNAL_ERROR,
         "internal error: a command that is not a SQL statement",
     )
 }
 
 fn no_cursor(name: &str) -> CipError {
-    CipError::invalid("34000", format!("cursor \"{name}\" does not exist"))
+    CipError::invalid(
+        sqlstate::INVALID_CURSOR_NAME,
+        format!("cursor \"{name}\" does not exist"),
+    )
 }
 
 /// `stream` with each batch cast to the types `schema` describes: what a client was told in
@@ -228,7 +238,7 @@ pub(super) fn described(
             .map(|(c, f)| {
                 cast_with_options(c, f.data_type(), &options).map_err(|e| {
                     crate::error::to_df(CipError::invalid(
-                        "22P02",
+                        sqlstate::INVALID_TEXT_REPRESENTATION,
                         format!(
                             "invalid input syntax for column \"{}\" of type {}: {e}",
                             f.name(),

@@ -6,13 +6,14 @@
 
 use crate::actor::{Actor, Role};
 use crate::config::Config;
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::prelude::SessionContext;
 use std::path::{Path, PathBuf};
 
 fn refused(why: String) -> CipError {
-    CipError::invalid("42501", why)
+    CipError::invalid(sqlstate::INSUFFICIENT_PRIVILEGE, why)
 }
 
 /// Refuses `plan` when it reads files the session may not read.
@@ -69,6 +70,7 @@ fn allowed(location: &str, config: &Config) -> Result<()> {
 
 /// The path with links and `..` resolved (relative paths from the server's directory).
 fn real(path: &Path) -> Result<PathBuf> {
-    std::fs::canonicalize(path)
-        .map_err(|e| CipError::invalid("58P01", format!("{}: {e}", path.display())))
+    std::fs::canonicalize(path).map_err(|e| {
+        CipError::invalid(sqlstate::UNDEFINED_FILE, format!("{}: {e}", path.display()))
+    })
 }

@@ -2,6 +2,7 @@
 //! in ParameterDescription), and binding values into table-function arguments, which
 //! DataFusion resolves while planning, before any value is bound.
 
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
@@ -113,7 +114,7 @@ pub fn bind_literals(statement: &Statement, values: &[ScalarValue]) -> Result<St
                     Some(value) => v.value = literal(value),
                     None => {
                         failure = Some(CipError::invalid(
-                            "08P01",
+                            sqlstate::PROTOCOL_VIOLATION,
                             format!("parameter {id} is not bound ({} given)", values.len()),
                         ));
                         return ControlFlow::Break(());

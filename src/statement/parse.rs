@@ -8,6 +8,7 @@
 //! refuses such statements the same way ("stack depth limit exceeded", 54001).
 
 use super::cursor::{parse_fetch, Fetch};
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use datafusion::sql::sqlparser::ast::{Expr, Query, Statement, Visit, Visitor};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
@@ -65,7 +66,7 @@ pub fn parse(sql: &str) -> Result<Vec<Parsed>> {
         if expecting_delimiter {
             let found = parser.peek_token_ref().to_string();
             return Err(CipError::invalid(
-                "42601",
+                sqlstate::SYNTAX_ERROR,
                 format!("syntax error at or near \"{found}\": expected the end of the statement"),
             ));
         }
@@ -88,7 +89,7 @@ pub fn parse_one(sql: &str) -> Result<Option<Parsed>> {
     let mut all = parse(sql)?;
     if all.len() > 1 {
         return Err(CipError::invalid(
-            "42601",
+            sqlstate::SYNTAX_ERROR,
             "cannot insert multiple commands into a prepared statement",
         ));
     }
@@ -180,14 +181,14 @@ fn syntax(e: ParserError) -> CipError {
     match e {
         ParserError::RecursionLimitExceeded => too_deep(),
         ParserError::TokenizerError(m) | ParserError::ParserError(m) => {
-            CipError::invalid("42601", format!("syntax error: {m}"))
+            CipError::invalid(sqlstate::SYNTAX_ERROR, format!("syntax error: {m}"))
         }
     }
 }
 
 fn too_deep() -> CipError {
     CipError::invalid(
-        "54001",
+        sqlstate::STATEMENT_TOO_COMPLEX,
         format!(
             "stack depth limit exceeded: the statement nests deeper than cip allows \
              ({MAX_NESTING} levels of parentheses or subqueries, {MAX_DEPTH} terms in one \

@@ -18,6 +18,7 @@
 //! computing rows becomes an XX000 error on that statement (logged with its text); the
 //! connection and the server go on.
 
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use datafusion::common::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
@@ -70,7 +71,10 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 fn internal(what: &str, payload: &(dyn std::any::Any + Send)) -> CipError {
     let message = panic_message(payload);
     tracing::error!(statement = %what, "internal error (panic): {message}");
-    CipError::invalid("XX000", format!("internal error: {message}"))
+    CipError::invalid(
+        sqlstate::INTERNAL_ERROR,
+        format!("internal error: {message}"),
+    )
 }
 
 /// Runs `future` as a task of the statement runtime; a panic in it is an XX000 error naming
@@ -88,7 +92,7 @@ pub async fn run<T: Send + 'static>(
                 Err(e) if e.is_panic() => Err(e.into_panic()),
                 Err(e) => {
                     return Err(CipError::invalid(
-                        "57014",
+                        sqlstate::QUERY_CANCELED,
                         format!("canceling statement: its task ended ({e})"),
                     ))
                 }

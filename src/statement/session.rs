@@ -9,6 +9,7 @@ use super::runtime;
 use super::transaction::{Notice, Transaction, TxStatus};
 use crate::actor::{Actor, Role};
 use crate::engine::Engine;
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::settings::pg::PgSettings;
 use crate::statement_stop::StatementStop;
@@ -186,7 +187,7 @@ impl Session {
         let mut parsed = self.parse(sql).await?;
         if parsed.len() != 1 {
             return Err(CipError::invalid(
-                "42601",
+                sqlstate::SYNTAX_ERROR,
                 format!("expected one statement, got {}", parsed.len()),
             ));
         }

@@ -8,6 +8,7 @@
 
 use super::outcome::Done;
 use super::parse::Parsed;
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use datafusion::sql::sqlparser::ast::{Set, Statement, TransactionAccessMode, TransactionMode};
 
@@ -61,12 +62,12 @@ impl Transaction {
         };
         if self.read_only {
             return Err(CipError::invalid(
-                "25006",
+                sqlstate::READ_ONLY_SQL_TRANSACTION,
                 format!("cannot execute {kind} in a read-only transaction"),
             ));
         }
         Err(CipError::invalid(
-            "25001",
+            sqlstate::ACTIVE_SQL_TRANSACTION,
             format!(
                 "{kind} cannot run inside a transaction block: cip applies writes at once and \
                  durably, so ROLLBACK could not undo it; run it outside BEGIN … COMMIT (autocommit)"
@@ -77,7 +78,7 @@ impl Transaction {
     fn check_failed(&self, ends_block: bool) -> Result<()> {
         if self.status() == TxStatus::Failed && !ends_block {
             return Err(CipError::invalid(
-                "25P02",
+                sqlstate::IN_FAILED_SQL_TRANSACTION,
                 "current transaction is aborted, commands ignored until end of transaction block",
             ));
         }
@@ -100,7 +101,7 @@ impl Transaction {
                 } else {
                     notices.push((
                         "WARNING",
-                        "25001",
+                        sqlstate::ACTIVE_SQL_TRANSACTION,
                         "there is already a transaction in progress".into(),
                     ));
                 }
@@ -123,7 +124,7 @@ impl Transaction {
                 if status == TxStatus::Idle {
                     notices.push((
                         "WARNING",
-                        "25P01",
+                        sqlstate::NO_ACTIVE_SQL_TRANSACTION,
                         "there is no transaction in progress".into(),
                     ));
                 }
@@ -138,7 +139,7 @@ impl Transaction {
                 if status == TxStatus::Idle {
                     notices.push((
                         "WARNING",
-                        "25P01",
+                        sqlstate::NO_ACTIVE_SQL_TRANSACTION,
                         "there is no transaction in progress".into(),
                     ));
                 }
@@ -169,7 +170,7 @@ impl Transaction {
     fn in_block(&self, what: &str) -> Result<()> {
         match self.status() {
             TxStatus::Idle => Err(CipError::invalid(
-                "25P01",
+                sqlstate::NO_ACTIVE_SQL_TRANSACTION,
                 format!("{what} can only be used in transaction blocks"),
             )),
             _ => Ok(()),
@@ -181,7 +182,10 @@ impl Transaction {
             .iter()
             .rposition(|s| s == name)
             .ok_or_else(|| {
-                CipError::invalid("3B001", format!("savepoint \"{name}\" does not exist"))
+                CipError::invalid(
+                    sqlstate::INVALID_SAVEPOINT_SPECIFICATION,
+                    format!("savepoint \"{name}\" does not exist"),
+                )
             })
     }
 

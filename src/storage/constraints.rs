@@ -3,6 +3,7 @@
 //! tracking event with an unknown status or campaign is refused whole, like PostgreSQL does.
 
 use super::table::Table;
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
@@ -23,7 +24,7 @@ impl Table {
             let values = values.as_string::<i32>();
             if let Some(bad) = values.iter().flatten().find(|v| !allowed.contains(v)) {
                 return Err(CipError::invalid(
-                    "23514",
+                    sqlstate::CHECK_VIOLATION,
                     format!(
                         "{}.{column} {bad:?} is not one of: {}",
                         self.name(),
@@ -44,7 +45,7 @@ impl Table {
             let keys = parent.existing_keys(&snap)?;
             if let Some(missing) = values.iter().flatten().find(|v| !keys.contains(v)) {
                 return Err(CipError::invalid(
-                    "23503",
+                    sqlstate::FOREIGN_KEY_VIOLATION,
                     format!(
                         "{}.{column} {missing:?} is not in {} (insert the {} row first)",
                         self.name(),

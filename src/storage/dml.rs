@@ -4,6 +4,7 @@
 use super::table::Table;
 use super::write::Rewrite;
 use crate::deferred::{Act, ActExec};
+use crate::error::sqlstate;
 use crate::error::{to_df, CipError};
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt64Array};
 use datafusion::arrow::compute::kernels::zip::zip;
@@ -131,7 +132,7 @@ fn update_batch(
                 .is_some_and(|n| (0..n.len()).any(|i| mask.value(i) && n.is_null(i)))
         {
             return Err(DataFusionError::External(Box::new(CipError::invalid(
-                "23502",
+                sqlstate::NOT_NULL_VIOLATION,
                 format!(
                     "null value in column \"{}\" violates not-null constraint",
                     field.name()

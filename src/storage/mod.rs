@@ -23,6 +23,7 @@ pub use rows::{check_unique as schema_check_unique, local_now_micros, row_keys};
 pub use table::{AppendHook, Snapshot, StoreOptions, Table};
 pub use write::Rewrite;
 
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -88,7 +89,7 @@ impl Store {
     pub fn table(&self, name: &str) -> Result<Arc<Table>> {
         self.tables.get(name).cloned().ok_or_else(|| {
             CipError::invalid(
-                "42P01",
+                sqlstate::UNDEFINED_TABLE,
                 format!(
                     "no table \"{name}\"; the tables are: {}",
                     self.tables.keys().copied().collect::<Vec<_>>().join(", ")

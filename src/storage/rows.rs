@@ -2,6 +2,7 @@
 //! (AUTO_INCREMENT ids, DEFAULT CURRENT_TIMESTAMP) and enforce NOT NULL and unique keys.
 
 use super::def::{ColumnDefault, TableDef};
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use datafusion::arrow::array::{
     Array, ArrayRef, Int64Array, RecordBatch, TimestampMicrosecondArray,
@@ -63,7 +64,7 @@ pub fn fill_defaults(
         };
         if !field.is_nullable() && filled.null_count() > 0 {
             return Err(CipError::invalid(
-                "23502",
+                sqlstate::NOT_NULL_VIOLATION,
                 format!(
                     "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
                     field.name(),
@@ -124,7 +125,7 @@ pub fn check_unique(
     for k in row_keys(def, batch)? {
         if exists(&k) || !seen.insert(k.clone()) {
             return Err(CipError::invalid(
-                "23505",
+                sqlstate::UNIQUE_VIOLATION,
                 format!(
                     "duplicate key value violates unique constraint \"{}_pkey\": ({})=({})",
                     def.name,

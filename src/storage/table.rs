@@ -16,7 +16,10 @@ use std::time::Instant;
 /// Called after rows are appended to a table durably: (table, rows). The warehouse counts
 /// tracking events for /metrics with it.
 #[derive(Clone)]
-pub struct AppendHook(pub Arc<dyn Fn(&str, u64) + Send + Sync>);
+pub struct AppendHook(pub Arc<AppendFn>);
+
+/// What an append hook runs: (table name, rows appended).
+pub type AppendFn = dyn Fn(&str, u64) + Send + Sync;
 
 impl std::fmt::Debug for AppendHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -5,6 +5,7 @@
 //! a torn frame at the tail (a crash mid-write) fails its length or checksum and is dropped
 //! whole, so a batch is either all there or not at all.
 
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::reader::StreamReader;
@@ -25,8 +26,12 @@ pub fn encode_frame(batch: &RecordBatch) -> Result<Vec<u8>> {
         w.write(batch)?;
         w.finish()?;
     }
-    let len = u32::try_from(body.len())
-        .map_err(|_| CipError::invalid("54000", "a single insert is larger than 4 GiB"))?;
+    let len = u32::try_from(body.len()).map_err(|_| {
+        CipError::invalid(
+            sqlstate::PROGRAM_LIMIT_EXCEEDED,
+            "a single insert is larger than 4 GiB",
+        )
+    })?;
     let mut frame = Vec::with_capacity(HEADER + body.len());
     frame.extend_from_slice(&MAGIC.to_le_bytes());
     frame.extend_from_slice(&len.to_le_bytes());

@@ -4,8 +4,9 @@
 use super::run::{run, schema, Kind};
 use crate::deferred::{unbound, Action, DeferredTable};
 use crate::storage::Store;
+use cip_udfs::error::invalid_argument;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{plan_err, DataFusionError, Result, ScalarValue};
+use datafusion::common::{plan_err, Result, ScalarValue};
 use datafusion::logical_expr::Expr;
 use std::sync::Arc;
 
@@ -30,17 +31,11 @@ impl TableFunctionImpl for TierRun {
                 _,
             )] => match v {
                 Some(m) if !m.trim().is_empty() => Some(m.trim().to_string()),
-                _ => {
-                    return Err(DataFusionError::Execution(format!(
-                        "{name}: invalid argument: member_id is NULL or empty"
-                    )))
-                }
+                _ => return Err(invalid_argument(name, "member_id is NULL or empty")),
             },
             [Expr::Placeholder(p)] => return Ok(unbound(name, &p.id, schema())),
             [Expr::Literal(ScalarValue::Null, _)] => {
-                return Err(DataFusionError::Execution(format!(
-                    "{name}: invalid argument: member_id is NULL"
-                )))
+                return Err(invalid_argument(name, "member_id is NULL"))
             }
             _ => {
                 return plan_err!(

@@ -2,6 +2,7 @@
 //! discount, anything else the operator wrote), recorded as one JSON object in
 //! upgrade_history.rewards, and said in words in the run's message.
 
+use crate::error::sqlstate;
 use crate::error::CipError;
 use serde_json::{Map, Value};
 
@@ -13,7 +14,7 @@ pub fn grant(tier: &str, points: i64, rule: Option<&str>) -> Result<Value, CipEr
             Ok(Value::Object(o)) => o,
             Ok(_) | Err(_) => {
                 return Err(CipError::invalid(
-                    "22P02",
+                    sqlstate::INVALID_TEXT_REPRESENTATION,
                     format!(
                         "tier_rules: the rewards of tier {tier:?} are not a JSON object: {text}"
                     ),

@@ -22,7 +22,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::common::{DataFusionError, Result, ScalarValue};
+use datafusion::common::{Result, ScalarValue};
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
@@ -126,10 +126,10 @@ async fn check_member(ctx: &SessionContext, kind: Kind, member: &str) -> Result<
         })
         .unwrap_or(0);
     if found == 0 {
-        return Err(DataFusionError::Execution(format!(
-            "{}: invalid argument: no member {member:?}",
-            kind.function()
-        )));
+        return Err(cip_udfs::error::invalid_argument(
+            kind.function(),
+            format!("no member {member:?}"),
+        ));
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, StructArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
-use datafusion::common::{exec_err, plan_err, DataFusionError, Result};
+use datafusion::common::{plan_err, DataFusionError, Result};
 use datafusion::logical_expr::ColumnarValue;
 use std::sync::Arc;
 
@@ -135,10 +135,7 @@ impl ParamRows {
     }
 }
 
-/// An "invalid argument" error (SQLSTATE 22023 in cip), naming the function.
-pub fn invalid(name: &str, message: impl std::fmt::Display) -> DataFusionError {
-    DataFusionError::Execution(format!("{name}: invalid argument: {message}"))
-}
+pub use crate::error::invalid_argument as invalid;
 
 /// Wraps per-row results as the function's Float64 column.
 pub fn float_column(values: Vec<Option<f64>>) -> ColumnarValue {
@@ -150,6 +147,9 @@ pub fn check_params(name: &str, ok: bool, values: &[f64]) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        exec_err!("{name}: invalid argument: model parameters must be positive and finite (got {values:?})")
+        Err(invalid(
+            name,
+            format!("model parameters must be positive and finite (got {values:?})"),
+        ))
     }
 }

@@ -166,11 +166,9 @@ impl AggregateUDFImpl for FitUdaf {
     }
 }
 
-/// The error of a fit that gave up on a cancel or a timeout (the engine maps it to 57014).
+/// The error of a fit that gave up on a cancel or a timeout (57014).
 fn cancelled(name: &str) -> datafusion::error::DataFusionError {
-    datafusion::error::DataFusionError::Execution(format!(
-        "{name}: canceling statement due to user request or statement timeout"
-    ))
+    crate::error::canceled(name)
 }
 
 /// The customers' figures (padded to three) with weights.

@@ -4,7 +4,7 @@
 use datafusion::arrow::array::{Array, AsArray, StringBuilder};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type};
-use datafusion::common::{exec_err, plan_err, Result};
+use datafusion::common::{plan_err, Result};
 use datafusion::logical_expr::{
     ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature,
     Volatility,
@@ -86,7 +86,10 @@ impl ScalarUDFImpl for YuanUdf {
             let v = values.value(i);
             // Beyond ±9e15 cents an f64 no longer holds whole cents.
             if !v.is_finite() || v.abs() > 9.0e13 {
-                return exec_err!("yuan: invalid argument: {v} is not an amount of money");
+                return Err(crate::error::invalid_argument(
+                    "yuan",
+                    format!("{v} is not an amount of money"),
+                ));
             }
             out.append_value(format_yuan((v * 100.0).round() as i64));
         }

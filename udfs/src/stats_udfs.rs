@@ -4,7 +4,7 @@
 use datafusion::arrow::array::{Array, AsArray, Float64Array, Int64Array};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
-use datafusion::common::{exec_err, plan_err, Result};
+use datafusion::common::{plan_err, Result};
 use datafusion::logical_expr::{
     ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature,
     Volatility,
@@ -87,9 +87,10 @@ impl ScalarUDFImpl for AbBucketUdf {
             }
             let n = buckets.value(i);
             if n < 1 {
-                return exec_err!(
-                    "ab_bucket: invalid argument: buckets must be at least 1, got {n}"
-                );
+                return Err(crate::error::invalid_argument(
+                    "ab_bucket",
+                    format!("buckets must be at least 1, got {n}"),
+                ));
             }
             out.push(Some((fnv1a(keys.value(i).as_bytes()) % n as u64) as i64));
         }
@@ -162,7 +163,7 @@ impl ScalarUDFImpl for NormalCdfUdf {
         )?;
         let z = z.as_primitive::<Float64Type>();
         if z.iter().flatten().any(f64::is_nan) {
-            return exec_err!("normal_cdf: invalid argument: NaN");
+            return Err(crate::error::invalid_argument("normal_cdf", "NaN"));
         }
         let out: Float64Array = z.unary(normal_cdf);
         Ok(ColumnarValue::Array(Arc::new(out)))

@@ -137,9 +137,10 @@ impl ScalarUDFImpl for BusinessDateUdf {
         });
         // A NULL that was not in the input means a timestamp chrono cannot represent.
         if out.null_count() > ts.null_count() {
-            return datafusion::common::exec_err!(
-                "business_date: invalid argument: timestamp out of range"
-            );
+            return Err(crate::error::invalid_argument(
+                "business_date",
+                "timestamp out of range",
+            ));
         }
         Ok(ColumnarValue::Array(std::sync::Arc::new(out)))
     }
