@@ -12,7 +12,6 @@
 //! PostgreSQL catalog every session sees, `views` loads queries/, `generate` writes demo
 //! data, `load` imports files, `sql` runs scripts.
 
-pub mod actor;
 pub mod campaigns;
 pub mod catalog;
 pub mod cli;
@@ -23,6 +22,7 @@ pub mod error;
 pub mod functions;
 pub mod generate;
 pub mod http;
+pub mod identity;
 pub mod keysort;
 pub mod load;
 pub mod metrics;

@@ -6,10 +6,10 @@
 //! interval after the server starts, then every interval after its previous run ended, so
 //! runs of one job never overlap; a failed run is logged and the next one comes as usual.
 
-use crate::actor::{Actor, Role};
 use crate::config::JobConfig;
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::identity::{Actor, Role};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

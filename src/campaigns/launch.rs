@@ -15,9 +15,9 @@
 //! Launches are serialised (process mutex and file lock), so two launches never take the
 //! same campaign id.
 
-use crate::actor::Actor;
 use crate::config::CampaignConfig;
 use crate::error::{to_df, CipError};
+use crate::identity::Actor;
 use crate::storage::{local_now_micros, Store};
 use crate::warehouse::{as_of_today, exclusive};
 use cip_udfs::fnv1a;

@@ -1,4 +1,4 @@
-//! Campaigns: `launch_campaign(...)` turns a proposal (queries/17_campaign_proposals.sql) into
+//! Campaigns: `launch_campaign(...)` turns a proposal (the campaign_proposals view in queries/) into
 //! a campaign with its audience, holdout and A/B variants. Tracking events arrive by INSERT or
 //! COPY (checked against campaigns and the funnel's statuses by the store); the views
 //! campaign_members and campaign_performance read them.

@@ -192,7 +192,7 @@ async fn fit_and_store(
     );
     // The stored fit is a cache of the engine's, not the caller's write: an analyst's first
     // query of the day stores it too.
-    crate::actor::Actor::new("model_fit", crate::actor::Role::Owner).install(ctx);
+    crate::identity::Actor::new("model_fit", crate::identity::Role::Owner).install(ctx);
     ctx.sql(&insert).await?.collect().await?;
     tracing::info!(model, %as_of, n, elapsed = ?started.elapsed(), "model fitted and stored");
     Ok(true)

@@ -56,7 +56,7 @@ impl TableFunctionImpl for RefreshMemberBehavior {
 }
 
 async fn refresh(state: SessionState, store: Arc<Store>) -> Result<RecordBatch> {
-    crate::actor::Actor::of(&state).require_write("refresh_member_behavior")?;
+    crate::identity::Actor::of(&state).require_write("refresh_member_behavior")?;
     let options = CipOptions::of(state.config_options());
     let as_of = options.as_of_date()?;
     let tz = options.tz()?;

@@ -1,9 +1,9 @@
 //! Who is calling (bearer tokens → users and roles) and the sessions requests run in.
 
 use super::error::ApiError;
-use crate::actor::{Actor, Role};
 use crate::engine::Engine;
 use crate::error::sqlstate;
+use crate::identity::{Actor, Role};
 use crate::statement::Session;
 use axum::http::{HeaderMap, StatusCode};
 use std::collections::HashMap;

@@ -4,10 +4,10 @@
 //! (`[engine] external_table_dirs`), and then only for operators and only inside those
 //! directories, never inside the data directory.
 
-use crate::actor::{Actor, Role};
 use crate::config::Config;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
+use crate::identity::{Actor, Role};
 use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::prelude::SessionContext;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! Tiers (提档): the default ladder, and the statements that move members between tiers —
 //! `execute_upgrades()` and the retention review `review_tiers()`. The rules and their
-//! evaluation are SQL (tier_rules, queries/11_upgrade_evaluation.sql, 12_tier_review.sql);
+//! evaluation are SQL (tier_rules and the upgrade_evaluation and tier_review views in queries/);
 //! this module only writes what those views decide, exactly once.
 
 mod function;

@@ -12,8 +12,8 @@
 //! writes act on the present.
 
 use super::rewards::{grant, message};
-use crate::actor::Actor;
 use crate::error::{to_df, CipError};
+use crate::identity::Actor;
 use crate::storage::{local_now_micros, Store};
 use crate::warehouse::{as_of_today, exclusive};
 use datafusion::arrow::array::{

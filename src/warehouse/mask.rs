@@ -2,7 +2,7 @@
 //! is read through mask_name / mask_phone when the session's actor is an analyst, so every
 //! view, filter, join and export an analyst runs sees only masked values (policy.rs).
 
-use crate::actor::{Actor, Role};
+use crate::identity::{Actor, Role};
 use datafusion::catalog::Session;
 use datafusion::common::{Column, DFSchema, DataFusionError, Result};
 use datafusion::logical_expr::expr::ScalarFunction;

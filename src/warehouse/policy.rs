@@ -3,7 +3,7 @@
 //! phones) only through their masking functions — in every view, filter, join and export.
 
 use super::mask;
-use crate::actor::Actor;
+use crate::identity::Actor;
 use crate::storage::provider::CipTable;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;

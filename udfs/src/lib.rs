@@ -2,35 +2,27 @@
 //!
 //! `register_all` adds every function to a context (ours, a Ballista executor, a notebook
 //! through datafusion-python). Each carries DataFusion `Documentation`. The numeric kernels
-//! (`bgnbd`, `gamma_gamma`) are plain Rust with their own unit tests.
+//! (models/: `bgnbd`, `gamma_gamma`, the likelihood and the optimisers) are plain Rust with
+//! their own unit tests, private to this crate. Functions are kept by family: models/,
+//! experiments/, calendar/, format/, masking/.
 
-mod args;
-pub mod bgnbd;
-mod bgnbd_fit;
-mod dedup;
-mod docs;
+mod calendar;
 pub mod error;
-mod fit_udaf;
-mod format_udfs;
-pub mod gamma_gamma;
-mod mask_udfs;
-mod model_udfs;
-pub mod optimize;
+mod experiments;
+pub use experiments::{fnv1a, normal_cdf};
+mod format;
+mod masking;
+mod models;
 pub mod session;
-pub mod special;
-mod split_sum;
 pub mod sqlstate;
-mod stats_udfs;
-pub use stats_udfs::{fnv1a, normal_cdf};
-mod time_udfs;
 
-use bgnbd::Variant;
 use datafusion::common::Result;
 use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
-pub use fit_udaf::FitStop;
-use fit_udaf::{FitUdaf, Model};
-use model_udfs::{Func, ModelUdf};
+use models::bgnbd::Variant;
+pub use models::fit::FitStop;
+use models::fit::{FitUdaf, Model};
+use models::scores::{Func, ModelUdf};
 use std::sync::Arc;
 
 /// Every cip scalar function.
@@ -39,13 +31,13 @@ pub fn scalar_udfs() -> Vec<ScalarUDF> {
         .into_iter()
         .map(|f| ScalarUDF::from(ModelUdf::new(f)))
         .collect();
-    v.push(ScalarUDF::from(time_udfs::AsOfUdf::new()));
-    v.push(ScalarUDF::from(time_udfs::BusinessDateUdf::new()));
-    v.push(ScalarUDF::from(format_udfs::YuanUdf::new()));
-    v.push(ScalarUDF::from(stats_udfs::AbBucketUdf::new()));
-    v.push(ScalarUDF::from(stats_udfs::NormalCdfUdf::new()));
-    v.push(ScalarUDF::from(mask_udfs::MaskUdf::phone()));
-    v.push(ScalarUDF::from(mask_udfs::MaskUdf::name()));
+    v.push(ScalarUDF::from(calendar::AsOfUdf::new()));
+    v.push(ScalarUDF::from(calendar::BusinessDateUdf::new()));
+    v.push(ScalarUDF::from(format::YuanUdf::new()));
+    v.push(ScalarUDF::from(experiments::AbBucketUdf::new()));
+    v.push(ScalarUDF::from(experiments::NormalCdfUdf::new()));
+    v.push(ScalarUDF::from(masking::MaskUdf::phone()));
+    v.push(ScalarUDF::from(masking::MaskUdf::name()));
     v
 }
 

@@ -1,170 +1,16 @@
-//! `bgnbd_fit`, `mbgnbd_fit` and `gamma_gamma_fit`: aggregates that fit a model by maximum
-//! likelihood and return its parameters as a struct.
-//!
-//! Rows are collected raw and de-duplicated once, before the fit (customers with the same
-//! figures become one weighted row; see `dedup`): with days as the unit there are fewer
-//! distinct (frequency, recency, t) than members, and each evaluation of the likelihood
-//! costs one pass over the distinct rows.
+//! The fits' accumulator: collects the customers' figures, de-duplicated, and runs the
+//! optimiser once at the end (see `fit` for the SQL functions it serves).
 
-use crate::args::{coerce, invalid, numbers, Arg};
-use crate::bgnbd::{self, Variant};
-use crate::dedup::Rows;
-use crate::docs;
-use crate::gamma_gamma;
+use crate::models::args::{invalid, numbers};
+use crate::models::bgnbd;
+use crate::models::dedup::Rows;
+use crate::models::fit::{FitStop, Model};
+use crate::models::gamma_gamma;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, StructArray};
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields};
+use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::common::{Result, ScalarValue};
-use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, Documentation, Signature, Volatility,
-};
-use datafusion::physical_expr::expressions::Literal;
+use datafusion::logical_expr::Accumulator;
 use std::sync::Arc;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Model {
-    BgNbd(Variant),
-    GammaGamma,
-}
-
-impl Model {
-    fn name(self) -> &'static str {
-        match self {
-            Model::BgNbd(Variant::Bg) => "bgnbd_fit",
-            Model::BgNbd(Variant::Mbg) => "mbgnbd_fit",
-            Model::GammaGamma => "gamma_gamma_fit",
-        }
-    }
-
-    /// Data columns (the optional penalizer comes after them).
-    fn inputs(self) -> usize {
-        match self {
-            Model::BgNbd(_) => 3,
-            Model::GammaGamma => 2,
-        }
-    }
-
-    pub fn param_names(self) -> &'static [&'static str] {
-        match self {
-            Model::BgNbd(_) => &["r", "alpha", "a", "b"],
-            Model::GammaGamma => &["p", "q", "gamma"],
-        }
-    }
-
-    fn result_fields(self) -> Fields {
-        let mut f: Vec<Field> = self
-            .param_names()
-            .iter()
-            .map(|n| Field::new(*n, DataType::Float64, true))
-            .collect();
-        f.push(Field::new("log_likelihood", DataType::Float64, true));
-        f.push(Field::new("n", DataType::Int64, true));
-        Fields::from(f)
-    }
-}
-
-/// Asked between optimiser iterations whether to give up (the statement was cancelled or ran
-/// past its timeout). A server gives each connection's fits its own; the default never stops.
-#[derive(Clone)]
-pub struct FitStop(pub Arc<dyn Fn() -> bool + Send + Sync>);
-
-impl std::fmt::Debug for FitStop {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("FitStop")
-    }
-}
-
-impl PartialEq for FitStop {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for FitStop {}
-
-impl std::hash::Hash for FitStop {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        (Arc::as_ptr(&self.0) as *const () as usize).hash(state);
-    }
-}
-
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct FitUdaf {
-    model: Model,
-    signature: Signature,
-    stop: Option<FitStop>,
-}
-
-impl FitUdaf {
-    pub fn new(model: Model) -> Self {
-        FitUdaf {
-            model,
-            signature: Signature::user_defined(Volatility::Immutable),
-            stop: None,
-        }
-    }
-
-    /// The same fit, giving up with 57014 when `stop` says so.
-    pub fn with_stop(mut self, stop: FitStop) -> Self {
-        self.stop = Some(stop);
-        self
-    }
-}
-
-impl AggregateUDFImpl for FitUdaf {
-    fn name(&self) -> &str {
-        self.model.name()
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        let n = self.model.inputs();
-        coerce(self.name(), &vec![Arg::Number; n + 1], n, arg_types)
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Struct(self.model.result_fields()))
-    }
-
-    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let name = self.name();
-        let penalizer = match args.exprs.get(self.model.inputs()) {
-            None => 0.0,
-            Some(e) => match e.downcast_ref::<Literal>().map(|l| l.value()) {
-                Some(ScalarValue::Float64(Some(v))) if v.is_finite() && *v >= 0.0 => *v,
-                Some(ScalarValue::Float64(None)) => 0.0,
-                _ => {
-                    return Err(invalid(
-                        name,
-                        "the penalizer must be a constant number >= 0",
-                    ))
-                }
-            },
-        };
-        Ok(Box::new(FitAccumulator {
-            model: self.model,
-            penalizer,
-            rows: Rows::default(),
-            stop: self.stop.clone(),
-        }))
-    }
-
-    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        let item = Arc::new(Field::new_list_field(DataType::Float64, true));
-        Ok(vec![Arc::new(Field::new(
-            format!("{}[rows]", args.name),
-            DataType::List(item),
-            true,
-        ))])
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        Some(docs::fit(self.model))
-    }
-}
 
 /// The error of a fit that gave up on a cancel or a timeout (57014).
 fn cancelled(name: &str) -> datafusion::error::DataFusionError {
@@ -173,11 +19,11 @@ fn cancelled(name: &str) -> datafusion::error::DataFusionError {
 
 /// The customers' figures (padded to three) with weights.
 #[derive(Debug)]
-struct FitAccumulator {
-    model: Model,
-    penalizer: f64,
-    rows: Rows,
-    stop: Option<FitStop>,
+pub(super) struct FitAccumulator {
+    pub(super) model: Model,
+    pub(super) penalizer: f64,
+    pub(super) rows: Rows,
+    pub(super) stop: Option<FitStop>,
 }
 
 impl FitAccumulator {
@@ -318,7 +164,7 @@ impl Accumulator for FitAccumulator {
 
     fn size(&self) -> usize {
         std::mem::size_of_val(self)
-            + self.rows.capacity() * std::mem::size_of::<crate::dedup::Row>()
+            + self.rows.capacity() * std::mem::size_of::<crate::models::dedup::Row>()
     }
 }
 

@@ -3,9 +3,9 @@
 //! depends only on x (the ln Γ and ψ terms) is computed once per distinct x, and ln(α + T),
 //! ln(α + t_x) once per distinct T and t_x (whole days give a few hundred of each).
 
-use crate::bgnbd::{Customer, Variant};
-use crate::dedup::Dict;
-use crate::special::{digamma, ln_gamma};
+use crate::models::bgnbd::{Customer, Variant};
+use crate::models::dedup::Dict;
+use crate::models::special::{digamma, ln_gamma};
 
 #[derive(Clone, Copy)]
 struct Row {
@@ -181,7 +181,7 @@ impl Prepared {
             }
             acc
         };
-        let total = crate::split_sum::sum_halves(&self.rows, chunk);
+        let total = crate::models::split_sum::sum_halves(&self.rows, chunk);
         let params = [r, alpha, a, b];
         let value = -total[0] / self.n + penalizer * params.iter().map(|p| p * p).sum::<f64>();
         // d/dθ = p · d/dp
@@ -195,7 +195,7 @@ impl Prepared {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bgnbd::Params;
+    use crate::models::bgnbd::Params;
 
     #[test]
     fn gradient_matches_finite_differences() {

@@ -1,9 +1,9 @@
 //! Gamma-Gamma spend model (Fader, Hardie & Lee 2005, "RFM and CLV"): each customer's mean
 //! spend per visit shrinks toward the population mean, more so with fewer visits.
 
-use crate::dedup::Dict;
-use crate::optimize::{minimise, sample_strides, Stopped};
-use crate::special::{digamma, ln_gamma};
+use crate::models::dedup::Dict;
+use crate::models::optimize::{minimise, sample_strides, Stopped};
+use crate::models::special::{digamma, ln_gamma};
 
 /// The likelihood over many repeat customers arranged for cheap evaluation: ln m and x ln x
 /// are fixed, the ln Γ / ψ terms depend on x only (computed once per distinct x), leaving
@@ -58,7 +58,7 @@ impl Prepared {
                 ]
             })
             .collect();
-        let acc = crate::split_sum::sum_halves(&self.rows, |rows| {
+        let acc = crate::models::split_sum::sum_halves(&self.rows, |rows| {
             let mut acc = [0.0f64; 4];
             for &(i, m, lm, w) in rows {
                 let c = &per_x[i as usize];
@@ -117,7 +117,9 @@ impl Params {
             .all(|v| v.is_finite() && *v > 0.0)
     }
 
-    /// One repeat customer's log-likelihood (x > 0, m > 0).
+    /// One repeat customer's log-likelihood (x > 0, m > 0), plainly: the reference the fit's
+    /// likelihood is tested against.
+    #[cfg(test)]
     pub fn log_likelihood(&self, x: f64, m: f64) -> f64 {
         let Params { p, q, gamma } = *self;
         ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q)

@@ -5,8 +5,10 @@
 //! repeat visit has P(alive) = 1 — useless for ranking one-visit members who lapsed. MBG/NBD
 //! also allows a drop-out right after the first visit, and is what cip's churn figure uses.
 
-use crate::optimize::{minimise, sample_strides, Stopped};
-use crate::special::{hyp2f1, ln_gamma, log_add_exp, softplus};
+use crate::models::optimize::{minimise, sample_strides, Stopped};
+use crate::models::special::{hyp2f1, softplus};
+#[cfg(test)]
+use crate::models::special::{ln_gamma, log_add_exp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Variant {
@@ -70,13 +72,16 @@ impl Params {
             .all(|v| v.is_finite() && *v > 0.0)
     }
 
-    /// One customer's log-likelihood.
+    /// One customer's log-likelihood, plainly: the reference the fit's likelihood is tested
+    /// against.
+    #[cfg(test)]
     pub fn log_likelihood(&self, v: Variant, x: f64, tx: f64, t: f64) -> f64 {
         let Params { r, alpha, .. } = *self;
         let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
         self.ll_rest(v, a1, x, tx, t)
     }
 
+    #[cfg(test)]
     /// The log-likelihood after its first term, which depends on x only (so the fit can
     /// compute it once per distinct x).
     fn ll_rest(&self, v: Variant, a1: f64, x: f64, tx: f64, t: f64) -> f64 {
@@ -165,7 +170,7 @@ pub fn fit(
     // Like lifetimes, fit on time rescaled so the oldest customer has T = 10: it keeps α near
     // the other parameters' scale, and only α changes with the unit.
     let scale = 10.0 / max_t;
-    let prepared = crate::bgnbd_fit::Prepared::new(customers, scale);
+    let prepared = crate::models::likelihood::Prepared::new(customers, scale);
     // Warm start: fit a 1-in-128 and then a 1-in-16 sample first (cheap), then polish on
     // everyone, which then takes a handful of full evaluations instead of a hundred.
     let samples: Vec<_> = sample_strides(prepared.customers())

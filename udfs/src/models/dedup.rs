@@ -42,7 +42,7 @@ pub fn dedup(rows: &mut Vec<Row>) {
         }
         (varying, unit)
     };
-    let ((va, ua), (vb, ub)) = crate::split_sum::both(parallel, || scan(lo), || scan(hi));
+    let ((va, ua), (vb, ub)) = crate::models::split_sum::both(parallel, || scan(lo), || scan(hi));
     let varying = [0, 1, 2].map(|k| va[k] | vb[k]);
     // Per figure: the lowest varying bit and how many bits from there up.
     let spans = varying.map(|v| {
@@ -133,7 +133,7 @@ fn merge_by<T, K>(
         radsort::sort_by_key(&mut items, key);
         items
     };
-    let (a, b) = crate::split_sum::both(parallel, || sorted(lo), || sorted(hi));
+    let (a, b) = crate::models::split_sum::both(parallel, || sorted(lo), || sorted(hi));
     let cut = a.get(a.len() / 2).map(&key);
     let at = |run: &[T]| cut.map_or(run.len(), |c| run.partition_point(|t| key(t) < c));
     let (ia, ib) = (at(&a), at(&b));
@@ -166,7 +166,7 @@ fn merge_by<T, K>(
         out
     };
     let total = a.len() + b.len();
-    let (mut first, second) = crate::split_sum::both(
+    let (mut first, second) = crate::models::split_sum::both(
         parallel,
         // The first part gets room for the second, so appending it does not reallocate.
         || merge(&a[..ia], &b[..ib], total),

@@ -31,7 +31,8 @@ pub fn softplus(x: f64) -> f64 {
     }
 }
 
-/// log(e^a + e^b) without overflow.
+/// log(e^a + e^b) without overflow (the reference likelihoods use it).
+#[cfg(test)]
 pub fn log_add_exp(a: f64, b: f64) -> f64 {
     let m = a.max(b);
     if m == f64::NEG_INFINITY {
