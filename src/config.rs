@@ -35,10 +35,10 @@ pub struct UserConfig {
 }
 
 impl UserConfig {
-    pub fn role(&self) -> Result<crate::actor::Role> {
+    pub fn role(&self) -> Result<crate::identity::Role> {
         match self.role.as_str() {
-            "operator" => Ok(crate::actor::Role::Operator),
-            "analyst" => Ok(crate::actor::Role::Analyst),
+            "operator" => Ok(crate::identity::Role::Operator),
+            "analyst" => Ok(crate::identity::Role::Analyst),
             other => Err(CipError::Config(format!(
                 "user {:?}: role {other:?} is not \"operator\" or \"analyst\"",
                 self.name
@@ -65,6 +65,9 @@ pub struct ServerConfig {
     pub tls_key: Option<PathBuf>,
     /// Refuse connections that did not negotiate TLS (FATAL 28000).
     pub tls_required: bool,
+    /// A connection that has not completed its startup and login by then is closed
+    /// (PostgreSQL's authentication_timeout), e.g. "10s".
+    pub authentication_timeout: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -184,6 +187,17 @@ pub struct JobConfig {
     pub every: String,
 }
 
+impl ServerConfig {
+    pub fn authentication_timeout(&self) -> Result<std::time::Duration> {
+        parse_interval(&self.authentication_timeout).ok_or_else(|| {
+            CipError::Config(format!(
+                "server.authentication_timeout = {:?}: expected a duration like \"10s\" or \"1m\"",
+                self.authentication_timeout
+            ))
+        })
+    }
+}
+
 impl JobConfig {
     fn new(name: &str, statement: &str, every: &str) -> Self {
         JobConfig {
@@ -261,6 +275,7 @@ impl Default for ServerConfig {
             tls_cert: None,
             tls_key: None,
             tls_required: false,
+            authentication_timeout: "10s".into(),
         }
     }
 }
@@ -320,6 +335,7 @@ impl Config {
             ));
         }
         self.campaigns.validate()?;
+        self.server.authentication_timeout()?;
         let mut names = std::collections::HashSet::new();
         for u in &self.users {
             u.role()?;

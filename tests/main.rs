@@ -12,6 +12,7 @@ mod http;
 mod intelligence;
 mod pgwire;
 mod psql;
+mod resources;
 mod robustness;
 mod roles;
 mod slt;

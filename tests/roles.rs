@@ -41,6 +41,29 @@ fn code(e: &tokio_postgres::Error) -> String {
         .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
 }
 
+/// Sends a startup packet with no user and returns the SQLSTATE of the answer.
+fn startup_without_user(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut body = 196608i32.to_be_bytes().to_vec();
+    body.extend_from_slice(b"database\0cip\0\0");
+    let mut packet = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+    packet.extend_from_slice(&body);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    stream.write_all(&packet).expect("startup");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    assert_eq!(answer.first(), Some(&b'E'), "{answer:?}");
+    // ErrorResponse fields: a type byte then a NUL-terminated string; C is the SQLSTATE.
+    answer[5..]
+        .split(|b| *b == 0)
+        .find_map(|f| f.strip_prefix(b"C"))
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .unwrap_or_default()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analysts_read_masked_data_and_cannot_write() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -57,6 +80,18 @@ async fn analysts_read_masked_data_and_cannot_write() {
         panic!("login accepted");
     };
     assert_eq!(code(&nobody), "28P01", "{nobody:?}");
+    // A wrong password and an unknown user fail alike: same code, same words, the name the
+    // client gave (and both only after the whole SCRAM exchange).
+    let message = |e: &tokio_postgres::Error| e.as_db_error().map(|d| d.message().to_string());
+    assert_eq!(
+        message(&bad).as_deref(),
+        Some("password authentication failed for user \"ana\"")
+    );
+    assert_eq!(
+        message(&nobody).as_deref(),
+        Some("password authentication failed for user \"mallory\"")
+    );
+    assert_eq!(startup_without_user(server.port), "28000");
 
     let ops = login(server.port, "ops", "ops-secret-1")
         .await
@@ -117,6 +152,30 @@ async fn analysts_read_masked_data_and_cannot_write() {
         let e = ana.simple_query(sql).await.err().unwrap_or_else(|| panic!("{sql} was allowed"));
         assert_eq!(code(&e), "42501", "{sql}: {e:?}");
     }
+    // Knobs that govern the server's resources are the operator's; the session's own
+    // settings are anyone's.
+    for sql in [
+        "SET datafusion.execution.target_partitions = 1000",
+        "SET datafusion.execution.batch_size = 2000000000",
+        "SET datafusion.sql_parser.recursion_limit = 100000",
+        "RESET datafusion.execution.batch_size",
+    ] {
+        let e = ana
+            .simple_query(sql)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{sql} was allowed"));
+        assert_eq!(code(&e), "42501", "{sql}: {e:?}");
+    }
+    ana.batch_execute(
+        "SET cip.as_of = '2026-10-31'; SET datafusion.explain.format = 'indent'; \
+         SET TimeZone = 'UTC'",
+    )
+    .await
+    .expect("the session's own settings");
+    ops.batch_execute("SET datafusion.execution.batch_size = 4096")
+        .await
+        .expect("an operator tunes a session");
     let Err(e) = ana
         .copy_in::<_, &'static [u8]>("COPY members (member_id, name) FROM STDIN (FORMAT csv)")
         .await

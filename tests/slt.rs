@@ -337,7 +337,7 @@ async fn sqllogictest_files() {
             async move {
                 let session = Session::open(engine).await?;
                 // A fixed actor, so files can pin who ran a statement.
-                session.set_user(cip::actor::Actor::new("slt", cip::actor::Role::Owner));
+                session.set_user(cip::identity::Actor::new("slt", cip::identity::Role::Owner));
                 Ok(Direct { session })
             }
         });

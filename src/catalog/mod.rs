@@ -8,25 +8,47 @@ mod overrides;
 mod pg_proc;
 mod roles;
 mod settings_functions;
+mod weak_list;
 
 pub use roles::OPEN_ROLE;
 
 use crate::config::Config;
 use crate::error::{CipError, Result};
 use datafusion::prelude::SessionContext;
-use datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
-use std::sync::Arc;
+use datafusion_postgres::datafusion_pg_catalog::pg_catalog::{
+    setup_pg_catalog, PgCatalogSchemaProvider, PgCatalogStaticTables,
+};
+use std::sync::{Arc, OnceLock};
+
+/// pg_catalog's fixed tables (types, keywords, …), built once for every session.
+fn static_tables() -> Result<Arc<PgCatalogStaticTables>> {
+    static TABLES: OnceLock<Arc<PgCatalogStaticTables>> = OnceLock::new();
+    if let Some(t) = TABLES.get() {
+        return Ok(t.clone());
+    }
+    let built = Arc::new(PgCatalogStaticTables::try_new()?);
+    Ok(TABLES.get_or_init(|| built).clone())
+}
 
 /// Installs the catalog in `ctx`.
 pub async fn install(ctx: &SessionContext, config: &Config) -> Result<()> {
     let roles = roles::ConfiguredRoles::from_config(&config.users)?;
-    setup_pg_catalog(ctx, "cip", roles).map_err(|e| CipError::DataFusion(*e))?;
+    setup_pg_catalog(ctx, "cip", roles.clone()).map_err(|e| CipError::DataFusion(*e))?;
     let catalog = ctx
         .catalog("cip")
         .ok_or_else(|| CipError::Corrupt("the session has no catalog \"cip\"".into()))?;
-    if let Some(pg) = catalog.schema("pg_catalog") {
-        catalog.register_schema("pg_catalog", Arc::new(overrides::PgCatalog::new(pg)))?;
-    }
+    // The same schema as setup_pg_catalog's, over a weak handle on the catalog list it lives
+    // in (see weak_list), and the static tables every session shares.
+    let list = ctx.state().catalog_list().clone();
+    let pg = PgCatalogSchemaProvider::try_new(
+        weak_list::WeakCatalogList::new(&list),
+        static_tables()?,
+        roles,
+    )?;
+    catalog.register_schema(
+        "pg_catalog",
+        Arc::new(overrides::PgCatalog::new(Arc::new(pg))),
+    )?;
     functions::register(ctx);
     pg_proc::register(ctx).await?;
     Ok(())

@@ -6,8 +6,8 @@
 //! the stack overflowed and the process aborted on `SELECT * FROM pg_roles`. This provider is a
 //! plain value, so the blanket impl is never involved.
 
-use crate::actor::Role as CipRole;
 use crate::config::UserConfig;
+use crate::identity::Role as CipRole;
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::{
     PgCatalogContextProvider, Role,
 };

@@ -5,10 +5,10 @@
 //! The config holds passwords; the server keeps only SCRAM's salted password, computed at
 //! start with a random salt per user.
 
-use crate::actor::{Actor, Role};
 use crate::config::UserConfig;
 use crate::error::sqlstate;
 use crate::error::Result;
+use crate::identity::{Actor, Role};
 use crate::statement::Session;
 use async_trait::async_trait;
 use futures::{Sink, SinkExt};
@@ -23,12 +23,48 @@ use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use std::collections::HashMap;
 use std::fmt::Debug;
+use std::hash::BuildHasher;
+use std::hash::RandomState;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// The configured users, ready for SCRAM.
 #[derive(Debug, Default)]
 pub struct Users {
     scram: HashMap<String, (Vec<u8>, Vec<u8>, Role)>,
+    decoy: Decoy,
+}
+
+/// What an unknown user is challenged with, so the exchange runs to its end and fails exactly
+/// as a wrong password does (PostgreSQL's mock authentication): a salt that is the same for a
+/// name every time (keyed by a secret drawn at start) and a salted password nobody knows.
+#[derive(Debug)]
+struct Decoy {
+    keys: (RandomState, RandomState),
+    salted: Vec<u8>,
+}
+
+impl Default for Decoy {
+    fn default() -> Decoy {
+        let secret: [u8; 32] = rand::random();
+        let salt: [u8; 16] = rand::random();
+        Decoy {
+            keys: (RandomState::new(), RandomState::new()),
+            salted: gen_salted_password(&hex(&secret), &salt, SCRAM_ITERATIONS),
+        }
+    }
+}
+
+impl Decoy {
+    fn salt(&self, user: &str) -> Vec<u8> {
+        let mut salt = self.keys.0.hash_one(user).to_le_bytes().to_vec();
+        salt.extend_from_slice(&self.keys.1.hash_one(user).to_le_bytes());
+        salt
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Users {
@@ -42,7 +78,10 @@ impl Users {
             let salted = gen_salted_password(password, &salt, SCRAM_ITERATIONS);
             scram.insert(u.name.clone(), (salt.to_vec(), salted, u.role()?));
         }
-        Ok(Users { scram })
+        Ok(Users {
+            scram,
+            decoy: Decoy::default(),
+        })
     }
 
     pub fn role_of(&self, user: &str) -> Option<Role> {
@@ -56,7 +95,10 @@ impl AuthSource for Users {
         let user = login.user().unwrap_or_default();
         match self.scram.get(user) {
             Some((salt, salted, _)) => Ok(Password::new(Some(salt.clone()), salted.clone())),
-            None => Err(PgWireError::InvalidPassword(user.to_string())),
+            None => Ok(Password::new(
+                Some(self.decoy.salt(user)),
+                self.decoy.salted.clone(),
+            )),
         }
     }
 }
@@ -79,6 +121,7 @@ pub struct Startup {
     users: Arc<Users>,
     session: Arc<Session>,
     tls_required: bool,
+    started: Arc<AtomicBool>,
 }
 
 impl Startup {
@@ -94,6 +137,7 @@ impl Startup {
                 users,
                 session,
                 tls_required: false,
+                started: Arc::default(),
             };
         }
         let scram = ScramAuth::new(users.clone());
@@ -106,7 +150,13 @@ impl Startup {
             users,
             session,
             tls_required: false,
+            started: Arc::default(),
         }
+    }
+
+    /// Set once the connection is ready for queries (for the authentication timeout).
+    pub fn started(&self) -> Arc<AtomicBool> {
+        self.started.clone()
     }
 
     /// Refuse a startup that did not come over TLS.
@@ -132,23 +182,45 @@ impl StartupHandler for Startup {
             && !client.is_secure()
             && matches!(message, PgWireFrontendMessage::Startup(_))
         {
-            return Err(PgWireError::UserError(Box::new(
-                pgwire::error::ErrorInfo::new(
-                    "FATAL".into(),
-                    sqlstate::INVALID_AUTHORIZATION_SPECIFICATION.into(),
-                    "this server accepts only TLS connections (server.tls_required): connect with \
-                 sslmode=require"
-                        .into(),
-                ),
-            )));
+            return Err(fatal(
+                sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+                "this server accepts only TLS connections (server.tls_required): connect with \
+                 sslmode=require",
+            ));
+        }
+        if let PgWireFrontendMessage::Startup(startup) = &message {
+            if startup.parameters.get("user").is_none_or(|u| u.is_empty()) {
+                return Err(fatal(
+                    sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+                    "no PostgreSQL user name specified in startup packet",
+                ));
+            }
         }
         let was_ready = matches!(client.state(), PgWireConnectionState::ReadyForQuery);
-        match (&self.sasl, &self.open) {
-            (Some(sasl), _) => sasl.on_startup(client, message).await?,
-            (None, Some(open)) => open.on_startup(client, message).await?,
+        let done = match (&self.sasl, &self.open) {
+            (Some(sasl), _) => sasl.on_startup(client, message).await,
+            (None, Some(open)) => open.on_startup(client, message).await,
             (None, None) => return Err(PgWireError::InvalidStartupMessage),
+        };
+        if let Err(e) = done {
+            // SCRAM names whatever the client put in its first message (libpq sends ""); a
+            // failure names the user the client logged in as, whatever the cause.
+            return Err(match e {
+                PgWireError::InvalidPassword(_) => {
+                    let user = client.metadata().get(METADATA_USER).cloned();
+                    fatal(
+                        sqlstate::INVALID_PASSWORD,
+                        &format!(
+                            "password authentication failed for user \"{}\"",
+                            user.unwrap_or_default()
+                        ),
+                    )
+                }
+                other => other,
+            });
         }
         if !was_ready && matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            self.started.store(true, Ordering::Release);
             let user = client
                 .metadata()
                 .get(METADATA_USER)
@@ -180,4 +252,13 @@ impl StartupHandler for Startup {
         }
         Ok(())
     }
+}
+
+/// An error that ends the connection at startup.
+fn fatal(code: &str, message: &str) -> PgWireError {
+    PgWireError::UserError(Box::new(pgwire::error::ErrorInfo::new(
+        "FATAL".into(),
+        code.into(),
+        message.into(),
+    )))
 }

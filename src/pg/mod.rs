@@ -78,6 +78,7 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
     refuse_open_remote(&engine.config, &local)?;
     let tls = tls::acceptor(&engine.config.server)?;
     let tls_required = engine.config.server.tls_required;
+    let startup_deadline = engine.config.server.authentication_timeout()?;
     let connections = Arc::new(ConnectionManager::new());
     let cancel_registry = Arc::new(cancel::CancelRegistry::default());
     let slots = Arc::new(tokio::sync::Semaphore::new(
@@ -116,23 +117,40 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
                     return;
                 }
             };
+            let startup = Arc::new(
+                auth::Startup::new(users.clone(), connections.clone(), session.clone())
+                    .with_tls_required(tls_required),
+            );
+            let started = startup.started();
             let handlers = Connection {
                 handler: Arc::new(Handler {
                     session: session.clone(),
                     cancel: Arc::new(cancel::ConnectionCancel::new(cancel_registry.clone())),
                     copy: std::sync::Mutex::new(None),
                 }),
-                startup: Arc::new(
-                    auth::Startup::new(users.clone(), connections.clone(), session)
-                        .with_tls_required(tls_required),
-                ),
+                startup: startup.clone(),
                 cancels: Arc::new(cancel::Cancels {
                     registry: cancel_registry,
                     default: DefaultCancelHandler::new(connections),
                 }),
             };
-            if let Err(e) = pgwire::tokio::process_socket(socket, tls, handlers).await {
-                tracing::debug!("connection from {peer} ended: {e}");
+            // A socket that never completes its startup would hold a slot and a session for
+            // good; past the deadline it is closed, as PostgreSQL's authentication_timeout does.
+            let deadline = async {
+                tokio::time::sleep(startup_deadline).await;
+                if started.load(std::sync::atomic::Ordering::Acquire) {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                done = pgwire::tokio::process_socket(socket, tls, handlers) => {
+                    if let Err(e) = done {
+                        tracing::debug!("connection from {peer} ended: {e}");
+                    }
+                }
+                () = deadline => {
+                    tracing::info!("closing {peer}: no startup within {startup_deadline:?}");
+                }
             }
         });
     }

@@ -7,6 +7,30 @@ pub mod pg;
 
 pub use cip_udfs::session::{AsOf, CipOptions};
 
+/// DataFusion options any session may change for itself: how plans and values are shown and
+/// how SQL is read. Every other `datafusion.*` option — partitions, batch size, memory,
+/// spill, join and optimizer budgets, the parser's recursion limit, `datafusion.runtime.*` —
+/// governs what one statement may take from the server, so it is set in the config file or
+/// by an operator; an analyst gets 42501. `cip.*` settings (as_of, timezone, day_cutoff,
+/// key_sort) and PostgreSQL's parameters are every session's own.
+const SESSION_OPTIONS: &[&str] = &[
+    "datafusion.explain.",
+    "datafusion.format.",
+    "datafusion.sql_parser.",
+    "datafusion.execution.time_zone",
+];
+const SERVER_OPTIONS: &[&str] = &["datafusion.sql_parser.recursion_limit"];
+
+/// Whether a session of any role may change the setting `name` (see SESSION_OPTIONS).
+pub fn session_may_change(name: &str) -> bool {
+    let key = name.to_ascii_lowercase();
+    if !key.starts_with("datafusion.") {
+        return true;
+    }
+    SESSION_OPTIONS.iter().any(|p| key.starts_with(p))
+        && !SERVER_OPTIONS.iter().any(|p| key.starts_with(p))
+}
+
 /// The value of a `cip.*` or `datafusion.*` setting in this session, for `SHOW <name>`; None
 /// when `name` is neither. An unknown name under either prefix is an error (42704).
 pub fn show(
@@ -58,4 +82,32 @@ pub fn variable_name(parts: &[datafusion::sql::sqlparser::ast::Ident]) -> String
         .map(|i| i.value.as_str())
         .collect::<Vec<_>>()
         .join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::session_may_change;
+
+    #[test]
+    fn resource_options_are_the_servers() {
+        for name in [
+            "datafusion.execution.target_partitions",
+            "DataFusion.Execution.Batch_Size",
+            "datafusion.sql_parser.recursion_limit",
+            "datafusion.runtime.memory_limit",
+            "datafusion.optimizer.max_passes",
+        ] {
+            assert!(!session_may_change(name), "{name}");
+        }
+        for name in [
+            "cip.as_of",
+            "datafusion.explain.format",
+            "datafusion.format.null",
+            "datafusion.sql_parser.enable_ident_normalization",
+            "datafusion.execution.time_zone",
+            "TimeZone",
+        ] {
+            assert!(session_may_change(name), "{name}");
+        }
+    }
 }

@@ -178,6 +178,18 @@ impl Session {
 
     /// Sets (or with None resets) one setting of any kind.
     fn set_one(&self, name: &str, value: Option<&str>) -> Result<()> {
+        if !crate::settings::session_may_change(name) {
+            let actor = crate::identity::Actor::of(&self.ctx().state());
+            if actor.role == crate::identity::Role::Analyst {
+                return Err(CipError::invalid(
+                    sqlstate::INSUFFICIENT_PRIVILEGE,
+                    format!(
+                        "permission denied to set parameter \"{name}\": it governs the \
+                         server's resources; set it in the config file or as an operator"
+                    ),
+                ));
+            }
+        }
         if !is_session_option(name) {
             if name.eq_ignore_ascii_case("statement_timeout")
                 || canonical(name).is_some()
@@ -295,7 +307,7 @@ impl Session {
                     "COPY FROM needs a table, not a query",
                 ));
             };
-            crate::actor::Actor::of(&self.ctx().state())
+            crate::identity::Actor::of(&self.ctx().state())
                 .require_write("COPY FROM")
                 .map_err(CipError::from)?;
             let name = super::rules::ast::last_name(table_name).unwrap_or_default();
