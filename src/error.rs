@@ -118,6 +118,11 @@ pub fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
         DataFusionError::Context(_, inner) => datafusion_sqlstate(inner),
         DataFusionError::Diagnostic(_, inner) => datafusion_sqlstate(inner),
         DataFusionError::Shared(inner) => datafusion_sqlstate(inner),
+        // The planner gathers the errors of a statement's expressions; the first is the one
+        // its message shows.
+        DataFusionError::Collection(errors) => errors
+            .first()
+            .map_or(sqlstate::INTERNAL_ERROR, datafusion_sqlstate),
         DataFusionError::External(inner) => match inner.downcast_ref::<CipError>() {
             Some(cip) => cip.sqlstate(),
             None => match inner.downcast_ref::<DataFusionError>() {
@@ -175,6 +180,8 @@ const PLAN_MESSAGES: &[(&[&str], &str)] = &[
     (&["cannot coerce"], sqlstate::DATATYPE_MISMATCH),
     (&["cannot infer common"], sqlstate::DATATYPE_MISMATCH),
     (&["type mismatch"], sqlstate::DATATYPE_MISMATCH),
+    (&["requires a boolean"], sqlstate::DATATYPE_MISMATCH),
+    (&["compatible types"], sqlstate::DATATYPE_MISMATCH),
     (&["cannot be cast"], sqlstate::DATATYPE_MISMATCH),
     (&["already exists"], sqlstate::DUPLICATE_TABLE),
 ];
@@ -243,6 +250,17 @@ mod tests {
 
     #[test]
     fn maps_common_classes() {
+        let collected = DataFusionError::Collection(vec![
+            DataFusionError::Plan("Invalid function 'nope'.".into()),
+            DataFusionError::Internal("second".into()),
+        ]);
+        assert_eq!(datafusion_sqlstate(&collected), "42883");
+        assert_eq!(
+            datafusion_sqlstate(&DataFusionError::Plan(
+                "Unary operator 'NOT' requires a boolean expression, got Utf8".into()
+            )),
+            "42804"
+        );
         assert_eq!(
             datafusion_sqlstate(&DataFusionError::Plan("table 'x' not found".into())),
             "42P01"
