@@ -31,6 +31,15 @@ pub struct Transaction {
 /// A notice for the client (PostgreSQL sends these as NoticeResponse): severity, code, text.
 pub type Notice = (&'static str, &'static str, String);
 
+/// PostgreSQL's warning for COMMIT or ROLLBACK outside a block (the statement still succeeds).
+fn no_transaction_warning() -> Notice {
+    (
+        "WARNING",
+        sqlstate::NO_ACTIVE_SQL_TRANSACTION,
+        "there is no transaction in progress".into(),
+    )
+}
+
 impl Transaction {
     pub fn status(&self) -> TxStatus {
         self.status.unwrap_or(TxStatus::Idle)
@@ -122,11 +131,7 @@ impl Transaction {
                     "COMMIT"
                 };
                 if status == TxStatus::Idle {
-                    notices.push((
-                        "WARNING",
-                        sqlstate::NO_ACTIVE_SQL_TRANSACTION,
-                        "there is no transaction in progress".into(),
-                    ));
+                    notices.push(no_transaction_warning());
                 }
                 self.end();
                 Ok(Done::new(tag))
@@ -137,11 +142,7 @@ impl Transaction {
             } => self.rollback_to(&name.value),
             Statement::Rollback { .. } => {
                 if status == TxStatus::Idle {
-                    notices.push((
-                        "WARNING",
-                        sqlstate::NO_ACTIVE_SQL_TRANSACTION,
-                        "there is no transaction in progress".into(),
-                    ));
+                    notices.push(no_transaction_warning());
                 }
                 self.end();
                 Ok(Done::new("ROLLBACK"))

@@ -54,8 +54,13 @@ pub fn plain_args(f: &Function) -> Option<Vec<&Expr>> {
     let FunctionArguments::List(list) = &f.args else {
         return Some(vec![]);
     };
-    list.args
-        .iter()
+    plain_exprs(&list.args)
+}
+
+/// The expressions of an argument list (a call's or a table function's in FROM) when every
+/// argument is plain (unnamed, non-wildcard); None otherwise.
+pub fn plain_exprs(args: &[FunctionArg]) -> Option<Vec<&Expr>> {
+    args.iter()
         .map(|a| match a {
             FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
             _ => None,

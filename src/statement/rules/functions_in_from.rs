@@ -6,8 +6,8 @@
 //! session knows, so this rule is applied at planning (prepare.rs) rather than in the list.
 
 use datafusion::sql::sqlparser::ast::{
-    FunctionArg, FunctionArgExpr, Ident, Query, SelectItem, SetExpr, Statement, TableAlias,
-    TableAliasColumnDef, TableFactor, VisitMut, VisitorMut,
+    Ident, Query, SelectItem, SetExpr, Statement, TableAlias, TableAliasColumnDef, TableFactor,
+    VisitMut, VisitorMut,
 };
 use std::ops::ControlFlow;
 
@@ -42,17 +42,10 @@ impl VisitorMut for Visitor<'_> {
             }
             return ControlFlow::Continue(());
         }
-        let plain: Option<Vec<_>> = args
-            .args
-            .iter()
-            .map(|a| match a {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
-                _ => None,
-            })
-            .collect();
-        let Some(plain) = plain else {
+        let Some(plain) = super::ast::plain_exprs(&args.args) else {
             return ControlFlow::Continue(());
         };
+        let plain: Vec<_> = plain.into_iter().cloned().collect();
         let column = alias
             .columns
             .first()

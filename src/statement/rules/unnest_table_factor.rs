@@ -6,7 +6,7 @@
 
 use super::ast::last_name;
 use datafusion::sql::sqlparser::ast::{
-    FunctionArg, FunctionArgExpr, Statement, TableAliasColumnDef, TableFactor, VisitMut, VisitorMut,
+    Statement, TableAliasColumnDef, TableFactor, VisitMut, VisitorMut,
 };
 use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
 use std::ops::ControlFlow;
@@ -43,17 +43,10 @@ impl VisitorMut for Visitor {
         if last_name(name).as_deref() != Some("unnest") {
             return ControlFlow::Continue(());
         }
-        let exprs: Option<Vec<_>> = args
-            .args
-            .iter()
-            .map(|a| match a {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
-                _ => None,
-            })
-            .collect();
-        let Some(array_exprs) = exprs else {
+        let Some(array_exprs) = super::ast::plain_exprs(&args.args) else {
             return ControlFlow::Continue(());
         };
+        let array_exprs: Vec<_> = array_exprs.into_iter().cloned().collect();
         let mut alias = alias.clone();
         if let Some(a) = alias.as_mut() {
             if a.columns.is_empty() && array_exprs.len() == 1 {
