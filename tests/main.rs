@@ -19,4 +19,5 @@ mod slt;
 mod sort;
 mod storage;
 mod tls;
+mod transactions;
 mod upgrades;

@@ -18,7 +18,7 @@
 use crate::config::CampaignConfig;
 use crate::error::{to_df, CipError};
 use crate::identity::Actor;
-use crate::storage::{local_now_micros, Store};
+use crate::storage::{local_now_micros, Store, TxnSlot};
 use crate::warehouse::{as_of_today, exclusive};
 use cip_udfs::fnv1a;
 use datafusion::arrow::array::{
@@ -66,6 +66,7 @@ pub async fn launch(
 ) -> Result<RecordBatch> {
     let actor = Actor::of(&state);
     actor.require_write("launch_campaign")?;
+    let state_slot = state.config().get_extension::<TxnSlot>();
     let share = req.control_share.unwrap_or(config.control_share);
     if !(0.0..1.0).contains(&share) {
         return Err(invalid(format!("control_share {share} must be in [0, 1)")));
@@ -100,7 +101,6 @@ pub async fn launch(
         offer_cost,
         attribution_days: config.attribution_days as i32,
     })?;
-    append(&store, "campaigns", row).await?;
 
     let members = audience(&ctx, &req.segment_id, &config, now).await?;
     let mut arms = Vec::with_capacity(members.len());
@@ -140,7 +140,6 @@ pub async fn launch(
             Arc::new(TimestampMicrosecondArray::from(vec![now; n])),
         ],
     )?;
-    append(&store, "campaign_audience", audience_rows).await?;
     let k = messaged.len();
     let cents = (message_cost * 100.0).round() as i128;
     let sent_rows = RecordBatch::try_new(
@@ -155,7 +154,18 @@ pub async fn launch(
             Arc::new(TimestampMicrosecondArray::from(vec![now; k])),
         ],
     )?;
-    append(&store, "campaign_tracking", sent_rows).await?;
+    // The campaign, its audience and its messages are one commit: a crash leaves all or none
+    // (and inside the caller's block they commit with it).
+    let writes = vec![
+        ("campaigns", row),
+        ("campaign_audience", audience_rows),
+        ("campaign_tracking", sent_rows),
+    ];
+    let (slot, all) = (state_slot, store.clone());
+    tokio::task::spawn_blocking(move || all.append_all(slot.as_deref(), &writes))
+        .await
+        .map_err(|e| DataFusionError::External(Box::new(e)))?
+        .map_err(to_df)?;
     crate::metrics::LAUNCHES.add(1);
     tracing::info!(campaign = %id, by = %actor.name, audience = n, sent = k, holdout, "campaign launched");
     Ok(RecordBatch::try_new(
@@ -179,12 +189,6 @@ fn money(cents: Vec<Option<i128>>) -> Result<ArrayRef> {
 
 fn table_schema(store: &Store, name: &str) -> Result<SchemaRef> {
     Ok(store.table(name).map_err(to_df)?.def.schema.clone())
-}
-
-async fn append(store: &Arc<Store>, table: &str, batch: RecordBatch) -> Result<()> {
-    let t = store.table(table).map_err(to_df)?;
-    t.append_async(vec![batch]).await.map_err(to_df)?;
-    Ok(())
 }
 
 /// The proposal's name, offer and offer cost; an error naming the proposals when there is none.

@@ -331,7 +331,8 @@ impl Session {
                     ));
                 }
             }
-            return Ok(Outcome::CopyIn(CopyIn::new(table, columns, format)));
+            let slot = self.state().tx.slot();
+            return Ok(Outcome::CopyIn(CopyIn::new(table, slot, columns, format)));
         }
         if !matches!(target, CopyTarget::Stdout) {
             return Err(CipError::invalid(

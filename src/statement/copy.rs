@@ -3,12 +3,12 @@
 //! (crate::pg's CopyData messages).
 //!
 //! COPY FROM checks the rows like `cip load` checks a file, then appends them as one fsync'd
-//! log frame, so a COPY is all or nothing.
+//! log frame (or, inside a block, to the block's transaction), so a COPY is all or nothing.
 
 use super::copy_text::{escape_text, map_text, unescape_text, CopyFormat};
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
-use crate::storage::Table;
+use crate::storage::{Table, TxnSlot};
 use datafusion::arrow::array::{Array, RecordBatch, StringArray};
 use datafusion::arrow::csv::{QuoteStyle, ReaderBuilder, WriterBuilder};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -24,15 +24,23 @@ const MAX_COPY_BYTES: usize = 1 << 30;
 /// A COPY FROM STDIN waiting for its data.
 pub struct CopyIn {
     table: Arc<Table>,
+    /// The session's transaction slot: a COPY inside a block is part of it.
+    slot: Arc<TxnSlot>,
     columns: Vec<String>,
     format: CopyFormat,
     buf: Vec<u8>,
 }
 
 impl CopyIn {
-    pub(super) fn new(table: Arc<Table>, columns: Vec<String>, format: CopyFormat) -> CopyIn {
+    pub(super) fn new(
+        table: Arc<Table>,
+        slot: Arc<TxnSlot>,
+        columns: Vec<String>,
+        format: CopyFormat,
+    ) -> CopyIn {
         CopyIn {
             table,
+            slot,
             columns,
             format,
             buf: Vec::new(),
@@ -106,6 +114,9 @@ impl CopyIn {
             };
             batches.push(crate::load::conform(&self.table.def, &b, line, label)?);
             line += b.num_rows() as u64;
+        }
+        if let Some(txn) = self.slot.lock().as_mut() {
+            return txn.append(&self.table, &batches);
         }
         self.table.append(&batches)
     }

@@ -67,10 +67,15 @@ impl Session {
 
     /// A statement cip runs itself.
     async fn command(&self, statement: &Statement) -> Result<Outcome> {
+        if matches!(statement, Statement::Commit { .. }) {
+            self.commit().await?;
+        }
         {
             let mut state = self.state();
             let state = &mut *state;
-            if let Some(done) = state.tx.control(statement, &mut state.notices) {
+            let store = self.engine.store.clone();
+            let begin = move || store.begin();
+            if let Some(done) = state.tx.control(statement, &mut state.notices, &begin) {
                 let done = done?;
                 if state.tx.status() == super::TxStatus::Idle {
                     state.cursors.retain(|_, c| c.hold);
@@ -95,6 +100,22 @@ impl Session {
             Statement::Copy { .. } => self.copy(statement).await,
             _ => self.setting(statement).await,
         }
+    }
+
+    /// COMMIT of a block: its storage transaction commits (on a blocking thread: it writes and
+    /// fsyncs). A commit that fails ends the block with nothing of it kept, as in PostgreSQL.
+    async fn commit(&self) -> Result<()> {
+        let Some(txn) = self.state().tx.take_for_commit() else {
+            return Ok(());
+        };
+        let done = tokio::task::spawn_blocking(move || txn.commit())
+            .await
+            .map_err(|e| CipError::Corrupt(format!("a commit stopped: {e}")))
+            .and_then(|r| r);
+        if done.is_err() {
+            self.state().tx.abort();
+        }
+        done
     }
 
     /// Executes a plan: rows (cast to the types described) or a command tag.

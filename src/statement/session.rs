@@ -57,11 +57,17 @@ impl Session {
             .extensions
             .insert(settings.clone());
         owner.install(&ctx);
+        let state = State::default();
+        // The tables find the block's transaction here (storage/provider.rs).
+        ctx.state_ref()
+            .write()
+            .config_mut()
+            .set_extension(state.tx.slot());
         Ok(Arc::new(Session {
             ctx,
             engine,
             settings,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(state),
         }))
     }
 

@@ -2,15 +2,17 @@
 //! (with their modes), COMMIT / END, ROLLBACK / ABORT, savepoints, the failed state after an
 //! error, and READ ONLY blocks.
 //!
-//! cip applies every write at once and durably, so a write inside a block could not be undone
-//! by a later ROLLBACK: writes are refused there with 25001 (autocommit writes, every driver's
-//! default, work). Reads, SET, cursors and savepoints behave as in PostgreSQL.
+//! A block holds a storage transaction (storage/txn.rs) in the session's `TxnSlot`: its writes
+//! are seen by its own statements only, and by everyone — durably, all or none — at COMMIT
+//! (Session::commit runs it). ROLLBACK and ROLLBACK TO a savepoint discard them.
 
 use super::outcome::Done;
 use super::parse::Parsed;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
+use crate::storage::{Txn, TxnSlot};
 use datafusion::sql::sqlparser::ast::{Set, Statement, TransactionAccessMode, TransactionMode};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxStatus {
@@ -26,6 +28,8 @@ pub struct Transaction {
     status: Option<TxStatus>,
     read_only: bool,
     savepoints: Vec<String>,
+    /// The block's storage transaction; shared with the session's DataFusion context.
+    slot: Arc<TxnSlot>,
 }
 
 /// A notice for the client (PostgreSQL sends these as NoticeResponse): severity, code, text.
@@ -52,8 +56,13 @@ impl Transaction {
         }
     }
 
+    /// The slot the session's tables find the block's transaction in.
+    pub fn slot(&self) -> Arc<TxnSlot> {
+        self.slot.clone()
+    }
+
     /// Refuses what cannot run in the current state: anything but ending the block while it
-    /// is failed (25P02), and writes inside a block (25001) or a READ ONLY one (25006).
+    /// is failed (25P02), and writes inside a READ ONLY block (25006).
     pub fn check(&self, parsed: &Parsed) -> Result<()> {
         let Parsed::Sql(statement) = parsed else {
             return self.check_failed(false);
@@ -75,13 +84,7 @@ impl Transaction {
                 format!("cannot execute {kind} in a read-only transaction"),
             ));
         }
-        Err(CipError::invalid(
-            sqlstate::ACTIVE_SQL_TRANSACTION,
-            format!(
-                "{kind} cannot run inside a transaction block: cip applies writes at once and \
-                 durably, so ROLLBACK could not undo it; run it outside BEGIN … COMMIT (autocommit)"
-            ),
-        ))
+        Ok(())
     }
 
     fn check_failed(&self, ends_block: bool) -> Result<()> {
@@ -94,11 +97,27 @@ impl Transaction {
         Ok(())
     }
 
-    /// Runs a transaction-control statement; None for any other statement.
+    /// Takes the block's storage transaction out, for COMMIT to commit (None when the block
+    /// is failed or empty: there is nothing to commit).
+    pub fn take_for_commit(&mut self) -> Option<Txn> {
+        if self.status() != TxStatus::Block {
+            return None;
+        }
+        self.slot.lock().take()
+    }
+
+    /// A COMMIT that failed ends the block, as in PostgreSQL: nothing of it stays.
+    pub fn abort(&mut self) {
+        self.end();
+    }
+
+    /// Runs a transaction-control statement; None for any other statement. `begin` opens the
+    /// storage transaction of a new block.
     pub fn control(
         &mut self,
         statement: &Statement,
         notices: &mut Vec<Notice>,
+        begin: &dyn Fn() -> Txn,
     ) -> Option<Result<Done>> {
         let status = self.status();
         Some(match statement {
@@ -107,6 +126,7 @@ impl Transaction {
                     self.status = Some(TxStatus::Block);
                     self.read_only = read_only(modes).unwrap_or(false);
                     self.savepoints.clear();
+                    *self.slot.lock() = Some(begin());
                 } else {
                     notices.push((
                         "WARNING",
@@ -149,12 +169,18 @@ impl Transaction {
             }
             Statement::Savepoint { name } => self.in_block("SAVEPOINT").map(|()| {
                 self.savepoints.push(name.value.clone());
+                if let Some(txn) = self.slot.lock().as_mut() {
+                    txn.savepoint();
+                }
                 Done::new("SAVEPOINT")
             }),
             Statement::ReleaseSavepoint { name } => {
                 self.in_block("RELEASE SAVEPOINT").and_then(|()| {
                     let at = self.find(&name.value)?;
                     self.savepoints.truncate(at);
+                    if let Some(txn) = self.slot.lock().as_mut() {
+                        txn.release(at);
+                    }
                     Ok(Done::new("RELEASE"))
                 })
             }
@@ -162,10 +188,12 @@ impl Transaction {
         })
     }
 
+    /// Leaves the block; a storage transaction still in the slot is rolled back.
     fn end(&mut self) {
         self.status = Some(TxStatus::Idle);
         self.read_only = false;
         self.savepoints.clear();
+        self.slot.lock().take();
     }
 
     fn in_block(&self, what: &str) -> Result<()> {
@@ -195,6 +223,9 @@ impl Transaction {
         self.in_block("ROLLBACK TO SAVEPOINT")?;
         let at = self.find(name)?;
         self.savepoints.truncate(at + 1);
+        if let Some(txn) = self.slot.lock().as_mut() {
+            txn.rollback_to(at);
+        }
         self.status = Some(TxStatus::Block);
         Ok(Done::new("ROLLBACK"))
     }
@@ -238,7 +269,8 @@ mod tests {
         let Parsed::Sql(st) = &parsed else {
             panic!("not a control statement")
         };
-        tx.control(st, &mut Vec::new())
+        let dir = std::env::temp_dir();
+        tx.control(st, &mut Vec::new(), &|| Txn::begin(&dir))
             .expect("a control statement")
     }
 
@@ -271,7 +303,7 @@ mod tests {
     }
 
     #[test]
-    fn writes_in_blocks_are_refused_with_the_right_code() {
+    fn writes_in_read_only_blocks_are_refused() {
         let mut tx = Transaction::default();
         let insert = sql("INSERT INTO t VALUES (1)");
         assert!(tx.check(&insert).is_ok());
@@ -279,8 +311,13 @@ mod tests {
         assert_eq!(tx.check(&insert).expect_err("ro").sqlstate(), "25006");
         run(&mut tx, "ROLLBACK").expect("rollback");
         run(&mut tx, "BEGIN").expect("begin");
-        assert_eq!(tx.check(&insert).expect_err("block").sqlstate(), "25001");
+        assert!(tx.check(&insert).is_ok());
+        assert!(
+            tx.slot().lock().is_some(),
+            "a block holds a storage transaction"
+        );
         tx.failed();
         assert_eq!(run(&mut tx, "COMMIT").expect("commit").tag, "ROLLBACK");
+        assert!(tx.slot().lock().is_none(), "the block's writes are gone");
     }
 }

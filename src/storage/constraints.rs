@@ -17,6 +17,16 @@ impl Table {
     /// Refuses `batch` if a value is outside its column's domain (23514) or names no row of
     /// the referenced table (23503).
     pub(super) fn check_constraints(&self, batch: &RecordBatch) -> Result<()> {
+        self.check_constraints_with(batch, &|_, _| false)
+    }
+
+    /// `check_constraints`, where `pending(parent, key)` also counts as an existing parent row
+    /// (one a transaction inserted and has not committed yet).
+    pub(super) fn check_constraints_with(
+        &self,
+        batch: &RecordBatch,
+        pending: &dyn Fn(&str, &str) -> bool,
+    ) -> Result<()> {
         for (column, allowed) in self.def.domains {
             let Some(values) = text_column(batch, column)? else {
                 continue;
@@ -43,7 +53,8 @@ impl Table {
             let values = values.as_string::<i32>();
             let snap = parent.snapshot()?;
             let keys = parent.existing_keys(&snap)?;
-            if let Some(missing) = values.iter().flatten().find(|v| !keys.contains(v)) {
+            let found = |v: &str| keys.contains(v) || pending(parent.name(), v);
+            if let Some(missing) = values.iter().flatten().find(|v| !found(v)) {
                 return Err(CipError::invalid(
                     sqlstate::FOREIGN_KEY_VIOLATION,
                     format!(

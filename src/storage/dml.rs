@@ -2,6 +2,7 @@
 //! EXPLAIN or a Describe of a prepared statement changes nothing.
 
 use super::table::Table;
+use super::txn::TxnSlot;
 use super::write::Rewrite;
 use crate::deferred::{Act, ActExec};
 use crate::error::sqlstate;
@@ -29,8 +30,13 @@ pub enum DmlOp {
 }
 
 /// The plan of an UPDATE / DELETE / TRUNCATE on `table`: it rewrites the table when
-/// executed and returns the row count.
-pub fn dml_exec(table: Arc<Table>, op: DmlOp, props: ExecutionProps) -> ActExec {
+/// executed (inside the session's transaction, if one is open) and returns the row count.
+pub fn dml_exec(
+    table: Arc<Table>,
+    op: DmlOp,
+    props: ExecutionProps,
+    slot: Option<Arc<TxnSlot>>,
+) -> ActExec {
     let schema = Arc::new(Schema::new(vec![Field::new(
         "count",
         DataType::UInt64,
@@ -44,8 +50,9 @@ pub fn dml_exec(table: Arc<Table>, op: DmlOp, props: ExecutionProps) -> ActExec 
     let out = schema.clone();
     let act: Act = Arc::new(move || {
         let (table, op, props, schema) = (table.clone(), op.clone(), props.clone(), out.clone());
+        let slot = slot.clone();
         Box::pin(async move {
-            let count = tokio::task::spawn_blocking(move || run(&table, &op, &props))
+            let count = tokio::task::spawn_blocking(move || run(&table, &op, &props, slot))
                 .await
                 .map_err(|e| DataFusionError::External(Box::new(e)))??;
             RecordBatch::try_new(schema, vec![Arc::new(UInt64Array::from(vec![count]))])
@@ -55,7 +62,12 @@ pub fn dml_exec(table: Arc<Table>, op: DmlOp, props: ExecutionProps) -> ActExec 
     ActExec::new("CipDmlExec", label, schema, act)
 }
 
-fn run(table: &Table, op: &DmlOp, props: &ExecutionProps) -> Result<u64> {
+fn run(
+    table: &Arc<Table>,
+    op: &DmlOp,
+    props: &ExecutionProps,
+    slot: Option<Arc<TxnSlot>>,
+) -> Result<u64> {
     let schema = table.def.schema.clone();
     let df_schema = DFSchema::try_from(schema.clone())?;
     let physical =
@@ -94,6 +106,11 @@ fn run(table: &Table, op: &DmlOp, props: &ExecutionProps) -> Result<u64> {
         };
         Ok(Rewrite::Replace(out, hits))
     };
+    if let Some(slot) = slot {
+        if let Some(txn) = slot.lock().as_mut() {
+            return txn.rewrite(table, &mut f).map_err(to_df);
+        }
+    }
     table.rewrite(Some(&mut f), &[]).map_err(to_df)
 }
 

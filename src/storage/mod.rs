@@ -5,6 +5,7 @@
 //! may read or write them and what an append means to the business are decided above it, in
 //! crate::warehouse.
 
+mod commit;
 mod constraints;
 mod def;
 mod dml;
@@ -12,19 +13,26 @@ pub mod fsutil;
 pub mod lock;
 pub mod manifest;
 pub mod parquet_io;
+mod pin;
+mod pinned_exec;
 pub mod provider;
 mod rows;
 mod table;
+mod txn;
 mod wal;
 mod write;
 
 pub use def::{ColumnDefault, TableDef};
+pub use pin::Pin;
+pub use pinned_exec::PinnedExec;
 pub use rows::{check_unique as schema_check_unique, local_now_micros, row_keys};
 pub use table::{AppendHook, Snapshot, StoreOptions, Table};
+pub use txn::{Txn, TxnSlot, TxnView};
 pub use write::Rewrite;
 
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
+use datafusion::arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -54,6 +62,10 @@ impl Store {
         std::fs::create_dir_all(root)
             .map_err(|e| CipError::io(format!("create data directory {}", root.display()), e))?;
         check_format(root)?;
+        let recovered = commit::recover(root)?;
+        if recovered > 0 {
+            tracing::info!("finished {recovered} transaction commit(s) a crash interrupted");
+        }
         let mut tables = BTreeMap::new();
         let mut created = Vec::new();
         for def in defs {
@@ -100,6 +112,31 @@ impl Store {
 
     pub fn tables(&self) -> impl Iterator<Item = &Arc<Table>> {
         self.tables.values()
+    }
+
+    /// A new transaction on this store (see txn.rs); nothing is read until it is used.
+    pub fn begin(&self) -> Txn {
+        Txn::begin(&self.root)
+    }
+
+    /// Appends to several tables as one transaction: the session's block when `slot` holds
+    /// one (the rows commit with it, and the commit fails with 40001 if another committed to
+    /// these tables after the block read them), else a transaction of their own, committed
+    /// here (callers hold their own exclusive lock across their reads and this).
+    pub fn append_all(&self, slot: Option<&TxnSlot>, writes: &[(&str, RecordBatch)]) -> Result<()> {
+        if let Some(slot) = slot {
+            if let Some(txn) = slot.lock().as_mut() {
+                for (table, rows) in writes {
+                    txn.append_guarded(&self.table(table)?, std::slice::from_ref(rows))?;
+                }
+                return Ok(());
+            }
+        }
+        let mut txn = self.begin();
+        for (table, rows) in writes {
+            txn.append(&self.table(table)?, std::slice::from_ref(rows))?;
+        }
+        txn.commit()
     }
 
     /// Moves every table's log into Parquet, so other tools see every row.
@@ -205,21 +242,35 @@ fn init_table(table: &Table) -> Result<bool> {
     Ok(created)
 }
 
-/// Removes every data or log file of a table that `m` does not name, and leftover temp
-/// files. Only called under the table's write lock: every writer writes under it, so nothing
-/// unreferenced is in progress.
-pub(crate) fn sweep(dir: &Path, m: &manifest::Manifest) -> Result<()> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| CipError::io(format!("list {}", dir.display()), e))?;
-    for entry in entries.filter_map(|e| e.ok()) {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let ours = name.ends_with(".tmp") || name.starts_with("part-") || name.starts_with("wal-");
-        let live = name == m.wal || m.files.iter().any(|f| f.name == name);
-        if ours && !live {
-            fsutil::remove_if_exists(&entry.path())?;
-        }
+/// Removes every data or log file of a table that `m` does not name, leftover temp files and
+/// the staged files of transactions whose process is gone. Only called at open, under the
+/// table's write lock: every writer writes under it, so nothing unreferenced is in progress.
+fn sweep(dir: &Path, m: &manifest::Manifest) -> Result<()> {
+    for path in unreferenced(dir, m)? {
+        fsutil::remove_if_exists(&path)?;
+    }
+    for path in txn::orphans(dir, m)? {
+        fsutil::remove_if_exists(&path)?;
     }
     fsutil::fsync_dir(dir)
+}
+
+/// The data, log and temp files of a table that `m` does not name (a transaction's staged
+/// files are its own until it ends and are not listed).
+pub(crate) fn unreferenced(dir: &Path, m: &manifest::Manifest) -> Result<Vec<PathBuf>> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| CipError::io(format!("list {}", dir.display()), e))?;
+    Ok(entries
+        .filter_map(|e| e.ok())
+        .filter(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let ours =
+                name.ends_with(".tmp") || name.starts_with("part-") || name.starts_with("wal-");
+            let live = name == m.wal || m.files.iter().any(|f| f.name == name);
+            ours && !live
+        })
+        .map(|e| e.path())
+        .collect())
 }
 
 #[cfg(test)]

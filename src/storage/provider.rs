@@ -1,9 +1,13 @@
 //! The DataFusion face of a table: scans read the latest committed state at execution
-//! planning time (never a state captured when a view was created), INSERT goes through the
-//! durable log, UPDATE / DELETE rewrite the affected parts when the statement executes.
+//! planning time (never a state captured when a view was created) and pin it until they end;
+//! INSERT goes through the durable log, UPDATE / DELETE rewrite the affected parts when the
+//! statement executes. Inside a transaction (a `TxnSlot` in the session's configuration
+//! holding one) all of it goes through the transaction instead.
 
 use super::dml::{dml_exec, DmlOp};
+use super::pinned_exec::PinnedExec;
 use super::table::Table;
+use super::txn::TxnSlot;
 use crate::error::to_df;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -60,13 +64,26 @@ impl TableProvider for CipTable {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let table = self.table.clone();
-        let snap = tokio::task::spawn_blocking(move || table.snapshot())
-            .await
-            .map_err(|e| DataFusionError::External(Box::new(e)))?
-            .map_err(to_df)?;
+        let slot = state.config().get_extension::<TxnSlot>();
+        let (paths, rows, pin) = tokio::task::spawn_blocking(move || {
+            if let Some(slot) = slot {
+                if let Some(txn) = slot.lock().as_mut() {
+                    let v = txn.view(&table)?;
+                    return Ok((v.parts, v.rows, v.pin));
+                }
+            }
+            let (snap, pin) = table.pinned_snapshot()?;
+            Ok((
+                table.part_paths(&snap),
+                snap.wal_batches.to_vec(),
+                Arc::new(pin),
+            ))
+        })
+        .await
+        .map_err(|e| DataFusionError::External(Box::new(e)))?
+        .map_err(to_df)?;
         let schema = self.schema();
         let mut inputs: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
-        let paths = self.table.part_paths(&snap);
         if !paths.is_empty() {
             let urls = paths
                 .iter()
@@ -80,19 +97,20 @@ impl TableProvider for CipTable {
             let listing = ListingTable::try_new(config)?;
             inputs.push(listing.scan(state, projection, filters, limit).await?);
         }
-        if !snap.wal_batches.is_empty() || inputs.is_empty() {
+        if !rows.is_empty() || inputs.is_empty() {
             inputs.push(MemorySourceConfig::try_new_exec(
-                &[snap.wal_batches.to_vec()],
+                &[rows],
                 schema,
                 projection.cloned(),
             )?);
         }
-        UnionExec::try_new(inputs)
+        let scan = UnionExec::try_new(inputs)?;
+        Ok(Arc::new(PinnedExec::new(scan, pin)))
     }
 
     async fn insert_into(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         input: Arc<dyn ExecutionPlan>,
         insert_op: InsertOp,
     ) -> Result<Arc<dyn ExecutionPlan>> {
@@ -104,6 +122,7 @@ impl TableProvider for CipTable {
         }
         let sink = LogSink {
             table: self.table.clone(),
+            slot: state.config().get_extension::<TxnSlot>(),
         };
         Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
     }
@@ -117,6 +136,7 @@ impl TableProvider for CipTable {
             self.table.clone(),
             DmlOp::Delete { filters },
             state.execution_props().clone(),
+            state.config().get_extension::<TxnSlot>(),
         )))
     }
 
@@ -133,6 +153,7 @@ impl TableProvider for CipTable {
                 filters,
             },
             state.execution_props().clone(),
+            state.config().get_extension::<TxnSlot>(),
         )))
     }
 
@@ -141,6 +162,7 @@ impl TableProvider for CipTable {
             self.table.clone(),
             DmlOp::Delete { filters: vec![] },
             state.execution_props().clone(),
+            state.config().get_extension::<TxnSlot>(),
         )))
     }
 }
@@ -150,6 +172,7 @@ impl TableProvider for CipTable {
 #[derive(Debug)]
 struct LogSink {
     table: Arc<Table>,
+    slot: Option<Arc<TxnSlot>>,
 }
 
 impl DisplayAs for LogSink {
@@ -173,6 +196,17 @@ impl DataSink for LogSink {
         while let Some(b) = data.next().await {
             batches.push(b?);
         }
-        self.table.append_async(batches).await.map_err(to_df)
+        let (table, slot) = (self.table.clone(), self.slot.clone());
+        tokio::task::spawn_blocking(move || {
+            if let Some(slot) = slot {
+                if let Some(txn) = slot.lock().as_mut() {
+                    return txn.append(&table, &batches);
+                }
+            }
+            table.append(&batches)
+        })
+        .await
+        .map_err(|e| DataFusionError::External(Box::new(e)))?
+        .map_err(to_df)
     }
 }

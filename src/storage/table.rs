@@ -11,7 +11,6 @@ use crate::error::{CipError, Result};
 use datafusion::arrow::record_batch::RecordBatch;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Instant;
 
 /// Called after rows are appended to a table durably: (table, rows). The warehouse counts
 /// tracking events for /metrics with it.
@@ -83,11 +82,13 @@ pub struct Table {
     /// Serialises this process's writers before they take the cross-process lock.
     pub(super) write_mutex: Mutex<()>,
     cache: RwLock<Option<Arc<Snapshot>>>,
-    /// Files replaced by a flush or compaction, removed after a grace period so that queries
-    /// already planned against them can finish. Erasing rewrites remove theirs at once.
-    pub(super) graveyard: Mutex<Vec<(PathBuf, Instant)>>,
+    /// Readers' pins and the replaced files waiting for them (pin.rs).
+    pub(super) retired: Mutex<super::pin::Retired>,
     /// Keys of the committed parts of a unique table, by manifest version.
     pub(super) key_cache: Mutex<Option<(u64, KeySet)>>,
+    /// AUTO_INCREMENT ids handed out in this process and maybe not committed yet (a
+    /// transaction's rows): no other writer takes them.
+    reserved_id: std::sync::atomic::AtomicI64,
     /// The tables this one's foreign keys point at (set once by Store::open).
     pub(super) parents: std::sync::OnceLock<super::constraints::Parents>,
 }
@@ -110,9 +111,10 @@ impl Table {
             opts,
             write_mutex: Mutex::new(()),
             cache: RwLock::new(None),
-            graveyard: Mutex::new(Vec::new()),
+            retired: Mutex::new(Default::default()),
             key_cache: Mutex::new(None),
             parents: std::sync::OnceLock::new(),
+            reserved_id: std::sync::atomic::AtomicI64::new(0),
         }
     }
 
@@ -184,6 +186,15 @@ impl Table {
         if let Ok(mut c) = self.cache.write() {
             *c = Some(snap);
         }
+    }
+
+    /// The first id a writer may hand out, given its snapshot's next id, and reserves up to
+    /// `next` (call again with the next id after filling).
+    pub(super) fn reserve_ids(&self, next: i64) -> i64 {
+        let before = self
+            .reserved_id
+            .fetch_max(next, std::sync::atomic::Ordering::SeqCst);
+        before.max(next)
     }
 
     /// Paths of the committed Parquet parts of a snapshot.

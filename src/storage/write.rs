@@ -4,7 +4,6 @@
 //! Every write holds the in-process mutex and the cross-process file lock, reads the latest
 //! committed state, and ends in one atomic manifest replacement (or one fsync'd log frame).
 
-use super::fsutil::remove_if_exists;
 use super::lock::TableLock;
 use super::manifest::{self, DataFile, Manifest};
 use super::parquet_io::{read_part, write_part, PartWriter};
@@ -16,10 +15,6 @@ use datafusion::arrow::record_batch::RecordBatch;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-/// How long replaced files stay for queries that were planned against them.
-const GRACE: Duration = Duration::from_secs(60);
 
 /// Decides, batch by batch, what a rewrite does to the existing rows.
 pub type RewriteFn<'a> = dyn FnMut(&RecordBatch) -> Result<Rewrite> + 'a;
@@ -62,7 +57,7 @@ impl Table {
     }
 
     /// The committed state for a writer holding the lock; cuts a torn log tail first.
-    fn snapshot_for_write(&self) -> Result<Arc<Snapshot>> {
+    pub(super) fn snapshot_for_write(&self) -> Result<Arc<Snapshot>> {
         let snap = self.snapshot()?;
         if snap.wal_torn {
             wal::truncate(&self.path_of(&snap.manifest.wal), snap.wal_end)?;
@@ -87,7 +82,9 @@ impl Table {
         let _g = self.lock_for_write()?;
         let snap = self.snapshot_for_write()?;
         let now = local_now_micros(self.opts.timezone);
-        let (batch, next_id) = fill_defaults(&self.def, &merged, snap.next_id, now)?;
+        let start = self.reserve_ids(snap.next_id);
+        let (batch, next_id) = fill_defaults(&self.def, &merged, start, now)?;
+        self.reserve_ids(next_id);
         self.check_constraints(&batch)?;
         if self.def.unique {
             let existing = self.existing_keys(&snap)?;
@@ -116,7 +113,6 @@ impl Table {
                 tracing::warn!("{}: flushing the log failed, will retry: {e}", self.name());
             }
         }
-        self.bury_expired();
         Ok(rows)
     }
 
@@ -153,7 +149,7 @@ impl Table {
     }
 
     /// Merges small parts into one when there are more than `max_parts`.
-    fn compact_locked(&self) -> Result<()> {
+    pub(super) fn compact_locked(&self) -> Result<()> {
         let snap = self.snapshot_for_write()?;
         let m = &snap.manifest;
         if m.files.len() <= self.opts.max_parts {
@@ -182,50 +178,25 @@ impl Table {
         self.commit(next, replaced, false)
     }
 
-    /// Commits a new manifest; files no longer referenced are removed now (`erase`) or after
-    /// the grace period.
-    fn commit(&self, mut m: Manifest, replaced: Vec<PathBuf>, erase: bool) -> Result<()> {
+    /// Commits a new manifest. Files no longer referenced are removed once no reader of an
+    /// older version is left (pin.rs); `erase` also retires whatever else the new state does
+    /// not name (files an earlier flush or another process left).
+    fn commit(&self, mut m: Manifest, mut replaced: Vec<PathBuf>, erase: bool) -> Result<()> {
         m.version += 1;
         manifest::write(&self.dir, &m)?;
         if erase {
-            // Everything not in the new state goes now, including files an earlier flush or
-            // compaction (of this or another process) left for their grace period.
-            super::sweep(&self.dir, &m)?;
-            if let Ok(mut g) = self.graveyard.lock() {
-                g.clear();
-            }
-        } else if let Ok(mut g) = self.graveyard.lock() {
-            let now = Instant::now();
-            g.extend(replaced.into_iter().map(|p| (p, now)));
+            replaced.extend(super::unreferenced(&self.dir, &m)?);
         }
+        self.retire(replaced, m.version);
         // Re-read so the cache reflects exactly what is on disk.
         self.snapshot()?;
         Ok(())
     }
 
-    /// Removes replaced files now (at shutdown, when no query can still be reading them).
-    pub fn bury_all(&self) {
-        if let Ok(mut g) = self.graveyard.lock() {
-            g.retain(|(p, _)| remove_if_exists(p).is_err());
-        }
-    }
-
-    /// Removes replaced files whose grace period is over.
-    pub fn bury_expired(&self) {
-        let Ok(mut g) = self.graveyard.lock() else {
-            return;
-        };
-        g.retain(|(p, since)| {
-            if since.elapsed() < GRACE {
-                return true;
-            }
-            remove_if_exists(p).is_err()
-        });
-    }
-
     /// Rewrites the table: `f` sees every existing batch; parts where it keeps everything stay
     /// as they are, the others (and the log) are rewritten; `extra` rows are added. Replaced
-    /// files are removed at once, so erased rows are gone from disk when this returns.
+    /// files are removed as soon as no running reader needs them (at once when none runs), so
+    /// erased rows leave the disk when the last query that started before the erasure ends.
     /// Returns the total count `f` reported.
     pub fn rewrite(&self, mut f: Option<&mut RewriteFn<'_>>, extra: &[RecordBatch]) -> Result<u64> {
         let _g = self.lock_for_write()?;

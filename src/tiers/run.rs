@@ -22,7 +22,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::common::{Result, ScalarValue};
+use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
@@ -76,6 +76,7 @@ pub async fn run(
 ) -> Result<RecordBatch> {
     let actor = Actor::of(&state);
     actor.require_write(kind.function())?;
+    let slot = state.config().get_extension::<crate::storage::TxnSlot>();
     let started = std::time::Instant::now();
     let history = store.table("upgrade_history").map_err(to_df)?;
     let _exclusive = exclusive(&RUNNING, history.dir.join("_tiers.lock")).await?;
@@ -98,7 +99,14 @@ pub async fn run(
         crate::metrics::UPGRADES.add(rows as u64);
     }
     if rows > 0 {
-        history.append_async(vec![batch]).await.map_err(to_df)?;
+        // Inside the caller's block the history commits with it.
+        let all = store.clone();
+        tokio::task::spawn_blocking(move || {
+            all.append_all(slot.as_deref(), &[("upgrade_history", batch)])
+        })
+        .await
+        .map_err(|e| DataFusionError::External(Box::new(e)))?
+        .map_err(to_df)?;
     }
     tracing::info!(
         run = kind.function(),

@@ -1,14 +1,20 @@
-"""psycopg 3, SQLAlchemy 2 and pandas against a running `cip serve`.
+"""psycopg 3, psycopg2, SQLAlchemy 2 (Core, reflection and an ORM session) and pandas against
+a running `cip serve`.
 
 Usage: python3 python_clients.py PORT. Exits non-zero on the first failed check.
 """
 
 import sys
 
+import io
+
 import pandas as pd
 import psycopg
+import psycopg2
+import psycopg2.extras
 import sqlalchemy as sa
 from psycopg import errors
+from sqlalchemy import orm
 
 PORT = int(sys.argv[1])
 DSN = f"host=127.0.0.1 port={PORT} user=cip dbname=cip"
@@ -125,7 +131,87 @@ def pandas_reads_a_view():
     print(f"pandas: segment_summary {len(df)} rows, {active} active members")
 
 
+def member_ids(prefix):
+    """The members whose id starts with prefix, as another connection sees them."""
+    with psycopg.connect(DSN, autocommit=True) as other:
+        rows = other.execute(
+            "SELECT member_id FROM members WHERE member_id LIKE %s ORDER BY member_id",
+            [prefix + "%"],
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def psycopg2_writes_in_its_default_transaction():
+    # psycopg2 opens a transaction before the first statement unless autocommit is set.
+    conn = psycopg2.connect(DSN)
+    assert not conn.autocommit
+    cur = conn.cursor()
+    cur.executemany(
+        "INSERT INTO members (member_id, points) VALUES (%s, %s)",
+        [("PY2-a", 1), ("PY2-b", 2)],
+    )
+    psycopg2.extras.execute_values(
+        cur, "INSERT INTO members (member_id, points) VALUES %s", [("PY2-c", 3), ("PY2-d", 4)]
+    )
+    cur.copy_expert(
+        "COPY members (member_id, points) FROM STDIN WITH (FORMAT csv)",
+        io.StringIO("PY2-e,5\nPY2-f,6\n"),
+    )
+    cur.execute("SELECT count(*) FROM members WHERE member_id LIKE 'PY2-%%'")
+    assert cur.fetchone()[0] == 6, "the transaction sees its own rows"
+    assert member_ids("PY2-") == [], "nobody else does before COMMIT"
+    conn.commit()
+    assert member_ids("PY2-") == [f"PY2-{c}" for c in "abcdef"], member_ids("PY2-")
+    cur.execute("DELETE FROM members WHERE member_id LIKE 'PY2-%%'")
+    cur.execute("INSERT INTO members (member_id) VALUES ('PY2-z')")
+    conn.rollback()
+    assert member_ids("PY2-") == [f"PY2-{c}" for c in "abcdef"], "ROLLBACK left nothing"
+    try:
+        cur.execute("INSERT INTO members (member_id) VALUES ('PY2-a')")
+    except psycopg2.errors.UniqueViolation:
+        conn.rollback()
+    else:
+        raise AssertionError("a duplicate key was accepted in a transaction")
+    conn.close()
+    print("psycopg2: executemany, execute_values and copy_expert commit and roll back")
+
+
+class Base(orm.DeclarativeBase):
+    pass
+
+
+class Member(Base):
+    __tablename__ = "members"
+    member_id = orm.mapped_column(sa.Text, primary_key=True)
+    name = orm.mapped_column(sa.Text)
+    points = orm.mapped_column(sa.BigInteger)
+
+
+def sqlalchemy_orm_session_commits_and_rolls_back():
+    engine = sa.create_engine(f"postgresql+psycopg2://cip@127.0.0.1:{PORT}/cip")
+    with orm.Session(engine) as session:
+        session.add_all([Member(member_id="ORM-1", name="a", points=1), Member(member_id="ORM-2")])
+        session.flush()
+        assert session.scalar(sa.select(sa.func.count()).where(Member.member_id.like("ORM-%"))) == 2
+        assert member_ids("ORM-") == []
+        session.rollback()
+        assert member_ids("ORM-") == []
+        session.add(Member(member_id="ORM-3", name="c", points=3))
+        session.commit()
+        assert member_ids("ORM-") == ["ORM-3"]
+        m = session.get(Member, "ORM-3")
+        m.points = 30
+        session.commit()
+        session.delete(session.get(Member, "ORM-3"))
+        session.add(Member(member_id="ORM-4"))
+        session.commit()
+    assert member_ids("ORM-") == ["ORM-4"]
+    print("sqlalchemy orm: add, flush, rollback, commit, update, delete")
+
+
 psycopg_server_side_parameters()
+psycopg2_writes_in_its_default_transaction()
+sqlalchemy_orm_session_commits_and_rolls_back()
 sqlalchemy_reflects_every_table_and_view()
 pandas_reads_a_view()
 print("python clients: ok")

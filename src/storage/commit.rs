@@ -1,0 +1,184 @@
+//! Committing a transaction: all its tables or none, also across a crash at any moment.
+//!
+//! Under every touched table's write lock (taken in name order, so two commits cannot
+//! deadlock), each table's next manifest is computed and checked. One table: its manifest
+//! replacement is the commit point. Several: the list of next manifests is first written to
+//! `_txn/<id>.json` (fsync'd) — that write is the commit point — then each manifest is
+//! replaced and the record removed. Opening the store finishes any record it finds
+//! (`recover`), so a crash between the record and the last manifest still commits all.
+
+use super::fsutil::{fsync_dir, remove_if_exists, write_atomic};
+use super::manifest::{self, Manifest};
+use super::rows::check_unique;
+use super::txn::Txn;
+use crate::error::sqlstate;
+use crate::error::{CipError, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+const DIR: &str = "_txn";
+
+#[derive(Serialize, Deserialize)]
+struct Record {
+    /// (table folder, the manifest it commits to).
+    tables: Vec<(String, Manifest)>,
+}
+
+impl Txn {
+    /// Commits every write of the transaction, or none (40001 when a table it rewrote was
+    /// changed by someone else since its snapshot; 23505 when a key it added was taken).
+    pub fn commit(mut self) -> Result<()> {
+        let names: Vec<&'static str> = self
+            .work
+            .iter()
+            .filter(|(_, w)| w.changed())
+            .map(|(n, _)| *n)
+            .collect();
+        if names.is_empty() {
+            return Ok(());
+        }
+        let tables: Vec<_> = names.iter().map(|n| self.work[n].table.clone()).collect();
+        let _guards = tables
+            .iter()
+            .map(|t| t.lock_for_write())
+            .collect::<Result<Vec<_>>>()?;
+        let mut plans: Vec<(usize, Manifest, Vec<PathBuf>)> = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let table = &tables[i];
+            let current = table.snapshot_for_write()?;
+            let w = self.work[name].clone();
+            let mut next = current.manifest.clone();
+            let mut replaced = Vec::new();
+            let base = &w.base;
+            let moved = current.manifest.version != base.manifest.version
+                || current.wal_end != base.wal_end;
+            if (w.rewritten || w.guarded) && moved {
+                return Err(CipError::invalid(
+                    sqlstate::SERIALIZATION_FAILURE,
+                    format!(
+                        "could not serialize access due to concurrent update of {}: \
+                         another transaction changed it after this one read it; retry",
+                        table.name()
+                    ),
+                ));
+            }
+            if w.rewritten {
+                let mut files = w.files.clone();
+                if w.log.iter().any(|b| b.num_rows() > 0) {
+                    files.push(self.stage(table, &w.log)?);
+                }
+                replaced.extend(
+                    base.manifest
+                        .files
+                        .iter()
+                        .filter(|f| !files.iter().any(|g| g.name == f.name))
+                        .map(|f| table.path_of(&f.name)),
+                );
+                replaced.push(table.path_of(&next.wal));
+                next.wal = manifest::wal_name(next.take_file_number());
+                next.files = files;
+            } else {
+                if table.def.unique {
+                    let existing = table.existing_keys(&current)?;
+                    for b in &w.appended {
+                        check_unique(&table.def, b, &|k| existing.contains(k))?;
+                    }
+                }
+                let file = self.stage(table, &w.appended)?;
+                next.files.push(file);
+            }
+            next.next_id = next.next_id.max(w.next_id).max(current.next_id);
+            next.version += 1;
+            plans.push((i, next, replaced));
+        }
+        let record = if plans.len() > 1 {
+            let record = Record {
+                tables: plans
+                    .iter()
+                    .map(|(i, m, _)| (folder(&tables[*i].dir), m.clone()))
+                    .collect(),
+            };
+            Some(write_record(&self.root, &self.id, &record)?)
+        } else {
+            None
+        };
+        // From here on the transaction is committed: its staged files are the tables' now.
+        for (i, m, _) in &plans {
+            for f in &m.files {
+                self.kept.insert(tables[*i].path_of(&f.name));
+            }
+        }
+        for (i, m, _) in &plans {
+            manifest::write(&tables[*i].dir, m)?;
+        }
+        if let Some(path) = record {
+            remove_if_exists(&path)?;
+        }
+        for (i, m, replaced) in plans {
+            let table = &tables[i];
+            let added = self.work[names[i]].added;
+            if let (Some(hook), true) = (&table.opts.on_append, added > 0) {
+                (hook.0)(table.name(), added);
+            }
+            table.retire(replaced, m.version);
+            table.snapshot()?;
+            if let Err(e) = table.compact_locked() {
+                tracing::warn!("{}: compaction after commit failed: {e}", table.name());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn folder(dir: &Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn write_record(root: &Path, id: &str, record: &Record) -> Result<PathBuf> {
+    let dir = root.join(DIR);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| CipError::io(format!("create {}", dir.display()), e))?;
+    let bytes = serde_json::to_vec(record)
+        .map_err(|e| CipError::Corrupt(format!("cannot encode a commit record: {e}")))?;
+    let path = dir.join(format!("{id}.json"));
+    write_atomic(&path, &bytes)?;
+    Ok(path)
+}
+
+/// Finishes the commits a crash interrupted: every record names the manifests its
+/// transaction committed to; a table still at an older version gets its manifest now.
+/// Runs at open, before anything sweeps unreferenced files.
+pub(super) fn recover(root: &Path) -> Result<usize> {
+    let dir = root.join(DIR);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(CipError::io(format!("list {}", dir.display()), e)),
+    };
+    let mut finished = 0;
+    for entry in entries.filter_map(|e| e.ok()) {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "json") {
+            // A record's temp file: the commit never reached its commit point.
+            remove_if_exists(&path)?;
+            continue;
+        }
+        let bytes = std::fs::read(&path)
+            .map_err(|e| CipError::io(format!("read {}", path.display()), e))?;
+        let record: Record = serde_json::from_slice(&bytes)
+            .map_err(|e| CipError::Corrupt(format!("{}: {e}", path.display())))?;
+        for (table, m) in &record.tables {
+            let tdir = root.join(table);
+            let current = manifest::read(&tdir)?;
+            if current.version < m.version {
+                manifest::write(&tdir, m)?;
+            }
+        }
+        remove_if_exists(&path)?;
+        finished += 1;
+    }
+    fsync_dir(&dir)?;
+    Ok(finished)
+}

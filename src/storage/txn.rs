@@ -1,0 +1,332 @@
+//! Transactions: writes that become visible to others, and durable, only at commit — all of
+//! them or none, across tables (commit.rs).
+//!
+//! A transaction pins the committed version of every table at its first read or write and
+//! reads those versions to its end (snapshot isolation), plus its own writes. Its appended
+//! rows wait in memory; an UPDATE or DELETE writes the changed parts as staged files
+//! (`txn-<pid>-<n>-…parquet`), which only the commit names in a manifest. A transaction that
+//! rewrote a table fails to commit with 40001 if anyone committed to that table after its
+//! snapshot; one that only appended commits beside concurrent writers (keys are checked again).
+
+use super::manifest::DataFile;
+use super::parquet_io::{read_part, write_part};
+use super::pin::Pin;
+use super::rows::{check_unique, fill_defaults, local_now_micros, row_keys};
+use super::table::{next_id_after, Snapshot, Table};
+use super::write::{Rewrite, RewriteFn};
+use crate::error::Result;
+use datafusion::arrow::record_batch::RecordBatch;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+static NEXT_TXN: AtomicU64 = AtomicU64::new(1);
+
+/// A session's open transaction, if any: the storage layer's providers look it up in the
+/// session's configuration, so a statement inside a block reads and writes through it.
+#[derive(Debug, Default)]
+pub struct TxnSlot(Mutex<Option<Txn>>);
+
+impl TxnSlot {
+    pub fn lock(&self) -> MutexGuard<'_, Option<Txn>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// One table as the transaction sees it.
+#[derive(Clone)]
+pub(super) struct Work {
+    pub(super) table: Arc<Table>,
+    /// The committed version read first, and its pin.
+    pub(super) base: Arc<Snapshot>,
+    pub(super) pin: Arc<Pin>,
+    /// Parquet parts of this transaction's version of the table.
+    pub(super) files: Vec<DataFile>,
+    /// Rows of this version not in `files`: the base's log, or everything a rewrite left.
+    pub(super) log: Vec<RecordBatch>,
+    /// Rows this transaction appended (while it has not rewritten the table).
+    pub(super) appended: Vec<RecordBatch>,
+    pub(super) rewritten: bool,
+    pub(super) next_id: i64,
+    /// Rows appended, for the append hook at commit.
+    pub(super) added: u64,
+    /// Written by a writer that decided from what it read of this table (cip's own functions
+    /// in a block): the commit fails with 40001 if anyone committed to it since the snapshot.
+    pub(super) guarded: bool,
+}
+
+impl Work {
+    pub(super) fn changed(&self) -> bool {
+        self.rewritten || self.appended.iter().any(|b| b.num_rows() > 0)
+    }
+}
+
+pub struct Txn {
+    pub(super) id: String,
+    pub(super) root: PathBuf,
+    pub(super) work: BTreeMap<&'static str, Work>,
+    /// Every file this transaction wrote; those its commit did not name are removed at its end.
+    pub(super) staged: Vec<PathBuf>,
+    pub(super) kept: HashSet<PathBuf>,
+    next_file: u64,
+    savepoints: Vec<BTreeMap<&'static str, Work>>,
+}
+
+impl std::fmt::Debug for Txn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Txn({})", self.id)
+    }
+}
+
+/// The parts and rows a scan inside a transaction reads.
+pub struct TxnView {
+    pub parts: Vec<PathBuf>,
+    pub rows: Vec<RecordBatch>,
+    pub pin: Arc<Pin>,
+}
+
+impl Txn {
+    pub fn begin(root: &Path) -> Txn {
+        let n = NEXT_TXN.fetch_add(1, Ordering::Relaxed);
+        Txn {
+            id: format!("{}-{n}", std::process::id()),
+            root: root.to_path_buf(),
+            work: BTreeMap::new(),
+            staged: Vec::new(),
+            kept: HashSet::new(),
+            next_file: 1,
+            savepoints: Vec::new(),
+        }
+    }
+
+    /// The table as this transaction sees it, pinned at first use.
+    pub(super) fn work(&mut self, table: &Arc<Table>) -> Result<&mut Work> {
+        let name = table.name();
+        if !self.work.contains_key(name) {
+            let (base, pin) = table.pinned_snapshot()?;
+            let w = Work {
+                table: table.clone(),
+                files: base.manifest.files.clone(),
+                log: base.wal_batches.to_vec(),
+                appended: Vec::new(),
+                rewritten: false,
+                next_id: base.next_id,
+                added: 0,
+                guarded: false,
+                base,
+                pin: Arc::new(pin),
+            };
+            self.work.insert(name, w);
+        }
+        self.work
+            .get_mut(name)
+            .ok_or_else(|| crate::error::CipError::Corrupt(format!("{name}: lost its work")))
+    }
+
+    pub fn view(&mut self, table: &Arc<Table>) -> Result<TxnView> {
+        let w = self.work(table)?;
+        let mut rows = w.log.clone();
+        rows.extend(w.appended.iter().cloned());
+        Ok(TxnView {
+            parts: w.files.iter().map(|f| w.table.path_of(&f.name)).collect(),
+            rows,
+            pin: w.pin.clone(),
+        })
+    }
+
+    /// Appends rows to the transaction's version: defaults filled, constraints and keys
+    /// checked against what the transaction sees. Returns the number of rows.
+    pub fn append(&mut self, table: &Arc<Table>, batches: &[RecordBatch]) -> Result<u64> {
+        let batches: Vec<&RecordBatch> = batches.iter().filter(|b| b.num_rows() > 0).collect();
+        if batches.is_empty() {
+            return Ok(0);
+        }
+        let merged =
+            datafusion::arrow::compute::concat_batches(&table.def.schema, batches.iter().copied())?;
+        let pending = self.pending_keys()?;
+        let w = self.work(table)?;
+        let start = table.reserve_ids(w.next_id);
+        let now = local_now_micros(table.opts.timezone);
+        let (batch, next_id) = fill_defaults(&table.def, &merged, start, now)?;
+        table.reserve_ids(next_id);
+        table.check_constraints_with(&batch, &|parent, key| {
+            pending.get(parent).is_some_and(|keys| keys.contains(key))
+        })?;
+        if table.def.unique {
+            let mut seen: HashSet<String> = HashSet::new();
+            for b in w.appended.iter() {
+                seen.extend(row_keys(&table.def, b)?);
+            }
+            if w.rewritten {
+                for part in w.files.iter() {
+                    for b in read_part(&table.path_of(&part.name), &table.def.schema)? {
+                        seen.extend(row_keys(&table.def, &b?)?);
+                    }
+                }
+                for b in w.log.iter() {
+                    seen.extend(row_keys(&table.def, b)?);
+                }
+                check_unique(&table.def, &batch, &|k| seen.contains(k))?;
+            } else {
+                // The base's keys are cached per version; only this transaction's are new.
+                let base = table.existing_keys(&w.base)?;
+                check_unique(&table.def, &batch, &|k| {
+                    seen.contains(k) || base.contains(k)
+                })?;
+            }
+        }
+        w.next_id = next_id;
+        w.added += batch.num_rows() as u64;
+        let rows = batch.num_rows() as u64;
+        w.appended.push(batch);
+        Ok(rows)
+    }
+
+    /// `append` by a writer that decided what to write from the table's contents: the commit
+    /// fails (40001) if the table changed after this transaction's snapshot of it, so two
+    /// blocks cannot both upgrade or message the same member.
+    pub fn append_guarded(&mut self, table: &Arc<Table>, batches: &[RecordBatch]) -> Result<u64> {
+        let rows = self.append(table, batches)?;
+        self.work(table)?.guarded = true;
+        Ok(rows)
+    }
+
+    /// Keys this transaction appended, by table: parents a foreign key may name before commit.
+    fn pending_keys(&self) -> Result<BTreeMap<&'static str, HashSet<String>>> {
+        let mut out = BTreeMap::new();
+        for (name, w) in &self.work {
+            if w.table.def.key.is_empty() {
+                continue;
+            }
+            let mut keys = HashSet::new();
+            for b in &w.appended {
+                keys.extend(row_keys(&w.table.def, b)?);
+            }
+            out.insert(*name, keys);
+        }
+        Ok(out)
+    }
+
+    /// UPDATE / DELETE in the transaction: parts `f` changes are written as staged files, the
+    /// rows in memory are rewritten in place. Returns the count `f` reported.
+    pub fn rewrite(&mut self, table: &Arc<Table>, f: &mut RewriteFn<'_>) -> Result<u64> {
+        let (id, mut n) = (self.id.clone(), self.next_file);
+        let w = self.work(table)?;
+        let mut changed = 0u64;
+        let mut files = Vec::new();
+        let mut staged = Vec::new();
+        for file in &w.files {
+            let mut out = Vec::new();
+            let mut touched = false;
+            for b in read_part(&table.path_of(&file.name), &table.def.schema)? {
+                let b = b?;
+                match f(&b)? {
+                    Rewrite::Keep => out.push(b),
+                    Rewrite::Replace(nb, k) => {
+                        touched = true;
+                        changed += k;
+                        out.push(nb);
+                    }
+                }
+            }
+            if !touched {
+                files.push(file.clone());
+            } else if out.iter().any(|b| b.num_rows() > 0) {
+                let name = staged_name(&id, n);
+                n += 1;
+                files.push(write_part(&table.dir, &name, &table.def.schema, &out)?);
+                staged.push(table.path_of(&name));
+            }
+        }
+        let mut log = Vec::new();
+        for b in w.log.iter().chain(w.appended.iter()) {
+            match f(b)? {
+                Rewrite::Keep => log.push(b.clone()),
+                Rewrite::Replace(nb, k) => {
+                    changed += k;
+                    log.push(nb);
+                }
+            }
+        }
+        w.files = files;
+        w.log = log;
+        w.appended.clear();
+        w.rewritten = true;
+        w.next_id = next_id_after(&table.def, &w.log, w.next_id)?;
+        self.next_file = n;
+        self.staged.extend(staged);
+        Ok(changed)
+    }
+
+    /// A staged file for `table`'s rows, for the commit.
+    pub(super) fn stage(&mut self, table: &Table, rows: &[RecordBatch]) -> Result<DataFile> {
+        let name = staged_name(&self.id, self.next_file);
+        self.next_file += 1;
+        let file = write_part(&table.dir, &name, &table.def.schema, rows)?;
+        self.staged.push(table.path_of(&name));
+        Ok(file)
+    }
+
+    /// SAVEPOINT: remembers the transaction's state.
+    pub fn savepoint(&mut self) {
+        self.savepoints.push(self.work.clone());
+    }
+
+    /// RELEASE of the savepoint at `depth` (0 = the first) and those after it.
+    pub fn release(&mut self, depth: usize) {
+        self.savepoints.truncate(depth);
+    }
+
+    /// ROLLBACK TO the savepoint at `depth`: its state again; it stays, later ones go.
+    pub fn rollback_to(&mut self, depth: usize) {
+        if let Some(state) = self.savepoints.get(depth) {
+            self.work = state.clone();
+        }
+        self.savepoints.truncate(depth + 1);
+    }
+
+    /// Whether the transaction wrote anything.
+    pub fn wrote(&self) -> bool {
+        self.work.values().any(Work::changed)
+    }
+}
+
+impl Drop for Txn {
+    /// Rollback, or the end of a commit: staged files the commit did not name go.
+    fn drop(&mut self) {
+        for path in &self.staged {
+            if !self.kept.contains(path) {
+                let _ = super::fsutil::remove_if_exists(path);
+            }
+        }
+    }
+}
+
+fn staged_name(txn: &str, n: u64) -> String {
+    format!("txn-{txn}-{n:04}.parquet")
+}
+
+/// Staged files of transactions whose process no longer runs, which no manifest names: what a
+/// crash left. A live process's transaction may still commit its files and keeps them.
+pub(super) fn orphans(dir: &Path, m: &super::manifest::Manifest) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| crate::error::CipError::io(format!("list {}", dir.display()), e))?;
+    Ok(entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(rest) = name.strip_prefix("txn-") else {
+                return false;
+            };
+            let pid = rest.split('-').next().unwrap_or("");
+            // Our own pid at open is a dead process's that had it before us.
+            let alive = pid != std::process::id().to_string()
+                && !pid.is_empty()
+                && Path::new("/proc").join(pid).exists();
+            let live = m.files.iter().any(|f| f.name == name);
+            !live && !alive
+        })
+        .map(|e| e.path())
+        .collect())
+}
