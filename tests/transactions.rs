@@ -299,3 +299,52 @@ async fn a_killed_server_keeps_each_block_whole() {
         "more blocks than were sent"
     );
 }
+
+/// SIGKILL at random moments of launch_campaign: after each restart every campaign row has
+/// its audience (the campaign, its audience and its messages are one commit).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_launch_leaves_no_orphan_campaign() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    crate::common::generate(dir.path(), 600, 17);
+    let launch = "SELECT * FROM launch_campaign('churn_risk', 'retention')";
+    // How long one launch takes here, so the kills land before, during and after the commit.
+    let took = {
+        let server = Server::start(dir.path());
+        let c = server.connect().await;
+        let started = std::time::Instant::now();
+        c.simple_query(launch).await.expect("a launch");
+        started.elapsed().as_millis() as u64
+    };
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let (mut acknowledged, mut campaigns) = (1i64, 0i64);
+    for _ in 0..20 {
+        let server = Server::start(dir.path());
+        let c = server.connect().await;
+        let client = tokio::spawn(async move { c.simple_query(launch).await.is_ok() });
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        tokio::time::sleep(std::time::Duration::from_millis(
+            seed % (took + took / 4 + 1),
+        ))
+        .await;
+        drop(server); // SIGKILL
+        if client.await.expect("client") {
+            acknowledged += 1;
+        }
+        let server = Server::start(dir.path());
+        let c = server.connect().await;
+        let orphans = count(
+            &c,
+            "SELECT count(*) FROM campaigns c \
+             LEFT JOIN (SELECT DISTINCT campaign_id FROM campaign_audience) a \
+               ON a.campaign_id = c.campaign_id \
+             WHERE a.campaign_id IS NULL",
+        )
+        .await;
+        assert_eq!(orphans, 0, "a campaign without its audience");
+        campaigns = count(&c, "SELECT count(*) FROM campaigns").await;
+    }
+    eprintln!("launch kills: 20, one launch {took} ms, {acknowledged} acknowledged, {campaigns} campaigns");
+    assert!(campaigns >= acknowledged, "an acknowledged launch was lost");
+}
