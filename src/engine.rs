@@ -29,6 +29,8 @@ pub struct Engine {
     pub store: Arc<Store>,
     runtime: Arc<RuntimeEnv>,
     views: Vec<ViewFile>,
+    /// The views and schemas users created, saved in the data directory.
+    pub user_views: crate::catalog::user_views::UserViews,
 }
 
 impl Engine {
@@ -54,11 +56,13 @@ impl Engine {
             .with_disk_manager_builder(disk)
             .build_arc()?;
         let views = views::read_views(&config.queries_dir)?;
+        let user_views = crate::catalog::user_views::UserViews::open(&config.data_dir)?;
         let engine = Engine {
             config,
             store: Arc::new(store),
             runtime,
             views,
+            user_views,
         };
         engine.new_session(true).await?;
         Ok(engine)

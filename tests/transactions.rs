@@ -348,3 +348,32 @@ async fn a_killed_launch_leaves_no_orphan_campaign() {
     eprintln!("launch kills: 20, one launch {took} ms, {acknowledged} acknowledged, {campaigns} campaigns");
     assert!(campaigns >= acknowledged, "an acknowledged launch was lost");
 }
+
+/// A client that walks away inside a block is disconnected after
+/// idle_in_transaction_session_timeout, and its writes are rolled back; idle outside a block is
+/// left alone (idle_session_timeout is 0 by default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_in_transaction_ends_the_connection_and_its_block() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let a = server.connect().await;
+    let b = server.connect().await;
+    a.batch_execute(
+        "SET idle_in_transaction_session_timeout = '500ms'; \
+         SELECT 1; \
+         BEGIN; INSERT INTO members (member_id) VALUES ('IDLE')",
+    )
+    .await
+    .expect("a block");
+    b.batch_execute("SET idle_in_transaction_session_timeout = '500ms'")
+        .await
+        .expect("set");
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let e = a.batch_execute("COMMIT").await.expect_err("closed");
+    assert!(e.is_closed() || e.as_db_error().is_none(), "{e:?}");
+    assert_eq!(
+        members(&b).await,
+        0,
+        "the idle block's insert was rolled back"
+    );
+}

@@ -8,6 +8,7 @@ mod overrides;
 mod pg_proc;
 mod roles;
 mod settings_functions;
+pub mod user_views;
 mod weak_list;
 
 pub use roles::OPEN_ROLE;

@@ -117,6 +117,7 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
                     return;
                 }
             };
+            let idle_session = session.clone();
             let startup = Arc::new(
                 auth::Startup::new(users.clone(), connections.clone(), session.clone())
                     .with_tls_required(tls_required),
@@ -150,6 +151,10 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
                 }
                 () = deadline => {
                     tracing::info!("closing {peer}: no startup within {startup_deadline:?}");
+                }
+                // PostgreSQL sends a FATAL message first; closing is what clients act on.
+                why = idle_session.idle_timeout() => {
+                    tracing::info!("closing {peer}: {why}");
                 }
             }
         });

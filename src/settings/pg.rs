@@ -413,6 +413,12 @@ impl PgSettings {
         (ms > 0).then(|| std::time::Duration::from_millis(ms))
     }
 
+    /// A duration-valued parameter (milliseconds, or with a unit); None when 0 or unset.
+    pub fn duration(&self, name: &str) -> Option<std::time::Duration> {
+        let ms = parse_millis(&self.get(name)?).ok()?;
+        (ms > 0).then(|| std::time::Duration::from_millis(ms))
+    }
+
     /// The session's table, from a config that has one.
     pub fn of(config: &datafusion::common::config::ConfigOptions) -> Option<&PgSettings> {
         config.extensions.get::<PgSettings>()

@@ -39,6 +39,18 @@ impl Session {
             Parsed::Fetch(f) => return self.fetch(f).await,
             Parsed::Sql(_) | Parsed::DataFusion(_) => {}
         };
+        let ddl = prepared.statement();
+        if let Some(statement) = ddl {
+            self.guard_ddl(statement)?;
+        }
+        let outcome = self.execute_kind(prepared, params).await?;
+        if let Some(statement) = ddl {
+            self.remember_ddl(statement)?;
+        }
+        Ok(outcome)
+    }
+
+    async fn execute_kind(&self, prepared: &Prepared, params: Vec<ScalarValue>) -> Result<Outcome> {
         match &prepared.kind {
             Kind::Plan { plan, tag } => {
                 let plan = if params.is_empty() {

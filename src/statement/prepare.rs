@@ -73,6 +73,8 @@ pub(super) fn text_columns(names: &[&str]) -> Columns {
 impl Session {
     /// Plans `parsed` without acting.
     pub(super) async fn prepare_here(&self, parsed: Parsed) -> Result<Prepared> {
+        // Views saved by other sessions since the last statement are planned against.
+        self.sync_user_views().await?;
         let command = |columns: Option<Columns>| Prepared {
             parsed: parsed.clone(),
             kind: Kind::Command,

@@ -16,6 +16,7 @@ use crate::statement_stop::StatementStop;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -35,6 +36,11 @@ pub struct Session {
     pub(super) engine: Arc<Engine>,
     settings: PgSettings,
     state: Mutex<State>,
+    /// The generation of the saved user views this session last re-created (ddl.rs), and
+    /// their names.
+    views_seen: std::sync::atomic::AtomicU64,
+    views_applied: Mutex<Vec<String>>,
+    activity: Arc<super::idle::Activity>,
 }
 
 #[derive(Default)]
@@ -68,6 +74,9 @@ impl Session {
             engine,
             settings,
             state: Mutex::new(state),
+            views_seen: std::sync::atomic::AtomicU64::new(0),
+            views_applied: Mutex::new(Vec::new()),
+            activity: Arc::default(),
         }))
     }
 
@@ -109,6 +118,35 @@ impl Session {
     /// Reported parameters (TimeZone, DateStyle, …) that changed since the last call.
     pub fn take_reported(&self) -> Vec<(String, String)> {
         self.settings.take_changed()
+    }
+
+    pub(super) fn activity(&self) -> &super::idle::Activity {
+        &self.activity
+    }
+
+    pub(super) fn user_views_seen(&self) -> u64 {
+        self.views_seen.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub(super) fn set_user_views_seen(&self, generation: u64) {
+        self.views_seen
+            .store(generation, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Records the saved views now applied; returns those applied before that are gone.
+    pub(super) fn user_views_applied(
+        &self,
+        now: &crate::catalog::user_views::Saved,
+    ) -> Vec<String> {
+        let names: Vec<String> = now.views.iter().map(|v| v.name.clone()).collect();
+        let mut applied = self.views_applied.lock().unwrap_or_else(|p| p.into_inner());
+        let gone = applied
+            .iter()
+            .filter(|n| !names.contains(n))
+            .cloned()
+            .collect();
+        *applied = names;
+        gone
     }
 
     pub(super) fn cursor_schema(&self, name: &str) -> Option<SchemaRef> {
@@ -157,6 +195,7 @@ impl Session {
             stop.arm(cancel, deadline);
         }
         crate::metrics::QUERIES.add(1);
+        let busy = self.activity.begin();
         let me = self.clone();
         let run = runtime::run(what.clone(), async move {
             me.execute_here(&prepared, params).await
@@ -165,7 +204,15 @@ impl Session {
         match outcome {
             Ok(Outcome::Rows(mut rows)) => {
                 let stream = runtime::batches_on_runtime(what, rows.stream);
-                rows.stream = super::execute::limit_stream(stream, deadline, limits.cancel);
+                let stream = super::execute::limit_stream(stream, deadline, limits.cancel);
+                // Streaming rows is not idle: the clock starts when the stream is done.
+                rows.stream = Box::pin(RecordBatchStreamAdapter::new(
+                    stream.schema(),
+                    stream.map(move |b| {
+                        let _ = &busy;
+                        b
+                    }),
+                ));
                 Ok(Outcome::Rows(rows))
             }
             Ok(other) => Ok(other),

@@ -1,0 +1,169 @@
+//! DDL that outlives the session. DataFusion runs CREATE VIEW / CREATE SCHEMA / DROP in the
+//! session's catalog; here cip refuses to drop or replace what it is built on, saves what
+//! succeeded (catalog/user_views.rs), and re-creates the saved views in every session when
+//! they change — so a view made on one connection is seen by the others at their next
+//! statement and after a restart.
+
+use super::session::Session;
+use crate::catalog::user_views::SavedView;
+use crate::error::sqlstate;
+use crate::error::{CipError, Result};
+use crate::identity::Actor;
+use datafusion::common::TableReference;
+use datafusion::sql::sqlparser::ast::{
+    Ident, ObjectName, ObjectNamePart, ObjectType, SchemaName, Statement,
+};
+
+/// A name as PostgreSQL resolves it: unquoted parts fold to lower case.
+fn fold(ident: &Ident) -> String {
+    match ident.quote_style {
+        Some(_) => ident.value.clone(),
+        None => ident.value.to_lowercase(),
+    }
+}
+
+/// `schema.object` of a (one-, two- or three-part) name; None for another catalog's.
+fn qualified(name: &ObjectName) -> Option<(String, String)> {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .map(|p| match p {
+            ObjectNamePart::Identifier(i) => Some(fold(i)),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    match parts.as_slice() {
+        [object] => Some(("public".into(), object.clone())),
+        [schema, object] => Some((schema.clone(), object.clone())),
+        [catalog, schema, object] if catalog == "cip" => Some((schema.clone(), object.clone())),
+        _ => None,
+    }
+}
+
+fn schema_of(name: &SchemaName) -> Option<String> {
+    match name {
+        SchemaName::Simple(n) | SchemaName::NamedAuthorization(n, _) => {
+            qualified(n).map(|(_, s)| s)
+        }
+        SchemaName::UnnamedAuthorization(i) => Some(fold(i)),
+    }
+}
+
+impl Session {
+    /// Refuses (42501) to drop or replace a table of the warehouse or a view of queries/.
+    pub(super) fn guard_ddl(&self, statement: &Statement) -> Result<()> {
+        let targets: Vec<&ObjectName> = match statement {
+            Statement::CreateView(v) if v.or_replace && !v.temporary => vec![&v.name],
+            Statement::Drop {
+                object_type: ObjectType::View | ObjectType::Table,
+                names,
+                ..
+            } => names.iter().collect(),
+            _ => return Ok(()),
+        };
+        for name in targets {
+            let Some((schema, object)) = qualified(name) else {
+                continue;
+            };
+            if schema != "public" {
+                continue;
+            }
+            if self.engine.view_names().contains(&object) {
+                return Err(CipError::invalid(
+                    sqlstate::INSUFFICIENT_PRIVILEGE,
+                    format!(
+                        "\"{object}\" is one of cip's built-in views; change it by editing its \
+                         file in queries/ (README, \"Views\") and restarting, or create a view \
+                         of your own under another name"
+                    ),
+                ));
+            }
+            if self.engine.store.table(&object).is_ok() {
+                return Err(CipError::invalid(
+                    sqlstate::INSUFFICIENT_PRIVILEGE,
+                    format!(
+                        "\"{object}\" is one of the warehouse's tables and cannot be dropped or \
+                         replaced; DELETE or TRUNCATE its rows instead"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// After DDL succeeded: saves the view or schema it made, forgets the ones it dropped.
+    pub(super) fn remember_ddl(&self, statement: &Statement) -> Result<()> {
+        let saved = &self.engine.user_views;
+        match statement {
+            Statement::CreateView(v) if !v.temporary && !v.materialized => {
+                let Some((schema, object)) = qualified(&v.name) else {
+                    return Ok(());
+                };
+                let mut again = v.clone();
+                again.or_replace = true;
+                again.if_not_exists = false;
+                saved.put_view(SavedView {
+                    name: format!("{schema}.{object}"),
+                    sql: Statement::CreateView(again).to_string(),
+                    owner: Actor::of(&self.ctx().state()).name,
+                })
+            }
+            Statement::CreateSchema { schema_name, .. } => match schema_of(schema_name) {
+                Some(s) => saved.put_schema(&s),
+                None => Ok(()),
+            },
+            Statement::Drop {
+                object_type: ObjectType::View,
+                names,
+                ..
+            } => {
+                for (schema, object) in names.iter().filter_map(qualified) {
+                    saved.drop_view(&format!("{schema}.{object}"))?;
+                }
+                Ok(())
+            }
+            Statement::Drop {
+                object_type: ObjectType::Schema,
+                names,
+                ..
+            } => {
+                for name in names {
+                    if let Some(ObjectNamePart::Identifier(i)) = name.0.last() {
+                        saved.drop_schema(&fold(i))?;
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Re-creates the saved schemas and views if they changed since this session looked; a
+    /// view that no longer plans (what it read was dropped) is skipped with a warning.
+    pub(super) async fn sync_user_views(&self) -> Result<()> {
+        let saved = &self.engine.user_views;
+        if saved.generation() == self.user_views_seen() {
+            return Ok(());
+        }
+        let (generation, now) = saved.snapshot();
+        let ctx = self.ctx();
+        for gone in self.user_views_applied(&now) {
+            ctx.deregister_table(TableReference::from(gone.as_str()))?;
+        }
+        for schema in &now.schemas {
+            let sql = format!(
+                "CREATE SCHEMA IF NOT EXISTS {}",
+                Ident::with_quote('"', schema)
+            );
+            ctx.sql(&sql).await?.collect().await?;
+        }
+        for v in &now.views {
+            let made = async { ctx.sql(&v.sql).await?.collect().await };
+            if let Err(e) = made.await {
+                tracing::warn!("saved view {} could not be re-created: {e}", v.name);
+            }
+        }
+        self.set_user_views_seen(generation);
+        Ok(())
+    }
+}
