@@ -90,7 +90,7 @@ impl Table {
             let existing = self.existing_keys(&snap)?;
             check_unique(&self.def, &batch, &|k| existing.contains(k))?;
         }
-        let frame = wal::encode_frame(&batch)?;
+        let frame = wal::encode_frame(&batch, &self.def.schema)?;
         let wal_path = self.path_of(&snap.manifest.wal);
         let end = wal::append(&wal_path, &frame)?;
         // Take the snapshot out of the cache so the log's batch list is extended in place
