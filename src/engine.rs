@@ -113,7 +113,12 @@ impl Engine {
         }
         // The PostgreSQL catalog lists the functions registered above (pg_proc).
         crate::catalog::install(&ctx, &self.config).await?;
+        // Tables created at run time are the statement layer's to register (they may live in
+        // a schema of their own): statement/shared_objects.rs.
         for t in self.store.tables() {
+            if self.store.created_at_run_time(t.name()) {
+                continue;
+            }
             ctx.register_table(
                 t.name(),
                 Arc::new(crate::warehouse::Guarded::new(t.clone())),

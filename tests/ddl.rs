@@ -93,3 +93,117 @@ async fn views_and_schemas_are_shared_and_survive_a_restart() {
         .expect_err("still dropped");
     assert_eq!(code(&e), "42P01", "{e:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tables_created_with_sql_are_durable_warehouse_tables() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let server = Server::start(dir.path());
+        let a = server.connect().await;
+        let b = server.connect().await;
+        a.batch_execute(
+            "INSERT INTO members (member_id, points) VALUES ('M1', 5), ('M2', 50); \
+             CREATE TABLE scores (member_id text NOT NULL, score double precision); \
+             INSERT INTO scores VALUES ('M1', 1.5), ('M2', 2.5)",
+        )
+        .await
+        .expect("create and fill a table");
+        let total: f64 = b
+            .query_one("SELECT sum(score) FROM scores", &[])
+            .await
+            .expect("another connection reads it")
+            .get(0);
+        assert_eq!(total, 4.0);
+        let e = a
+            .simple_query("INSERT INTO scores VALUES (NULL, 1)")
+            .await
+            .expect_err("not null");
+        assert_eq!(code(&e), "23502", "{e:?}");
+        // dbt's table materialization: CREATE TABLE … AS in its own schema.
+        a.batch_execute(
+            "CREATE SCHEMA IF NOT EXISTS analytics; \
+             CREATE TABLE \"cip\".\"analytics\".\"big\" AS \
+               SELECT member_id, points FROM members WHERE points > 10",
+        )
+        .await
+        .expect("create table as");
+        assert_eq!(
+            names(&b, "SELECT member_id FROM analytics.big").await,
+            ["M2"]
+        );
+        // dbt swaps its new relation in with ALTER TABLE … RENAME TO, for tables and views.
+        a.batch_execute(
+            "CREATE TABLE analytics.big__dbt_tmp AS \
+               SELECT member_id, points FROM members WHERE points > 1; \
+             ALTER TABLE \"cip\".\"analytics\".\"big\" RENAME TO \"big__dbt_backup\"; \
+             ALTER TABLE \"cip\".\"analytics\".\"big__dbt_tmp\" RENAME TO \"big\"; \
+             DROP TABLE IF EXISTS \"cip\".\"analytics\".\"big__dbt_backup\"; \
+             CREATE VIEW v1 AS SELECT 1 AS one; \
+             ALTER TABLE v1 RENAME TO v2",
+        )
+        .await
+        .expect("renames");
+        assert_eq!(
+            names(&b, "SELECT member_id FROM analytics.big ORDER BY 1").await,
+            ["M1", "M2"]
+        );
+        assert_eq!(names(&b, "SELECT one::text FROM v2").await, ["1"]);
+        let e = b
+            .simple_query("SELECT * FROM v1")
+            .await
+            .expect_err("renamed");
+        assert_eq!(code(&e), "42P01", "{e:?}");
+        let e = a
+            .simple_query("ALTER TABLE members RENAME TO people")
+            .await
+            .expect_err("built in");
+        assert_eq!(code(&e), "42501", "{e:?}");
+        // In a block, CREATE TABLE AS's rows are the block's.
+        a.batch_execute("BEGIN; CREATE TABLE pending AS SELECT member_id FROM members")
+            .await
+            .expect("create in a block");
+        assert!(names(&b, "SELECT member_id FROM pending").await.is_empty());
+        a.batch_execute("ROLLBACK").await.expect("rollback");
+        assert!(names(&b, "SELECT member_id FROM pending").await.is_empty());
+        a.batch_execute("DROP TABLE pending; DROP TABLE scores")
+            .await
+            .expect("drop tables");
+        let e = b
+            .simple_query("SELECT * FROM scores")
+            .await
+            .expect_err("dropped");
+        assert_eq!(code(&e), "42P01", "{e:?}");
+        let e = a
+            .simple_query("CREATE TABLE members (x int)")
+            .await
+            .expect_err("taken");
+        assert_eq!(code(&e), "42P07", "{e:?}");
+        a.batch_execute("CREATE TABLE IF NOT EXISTS members (x int)")
+            .await
+            .expect("IF NOT EXISTS");
+    }
+    let server = Server::start(dir.path());
+    let c = server.connect().await;
+    assert_eq!(
+        names(&c, "SELECT member_id FROM analytics.big ORDER BY 1").await,
+        ["M1", "M2"]
+    );
+    assert_eq!(names(&c, "SELECT one::text FROM v2").await, ["1"]);
+    let e = c
+        .simple_query("SELECT * FROM scores")
+        .await
+        .expect_err("still dropped");
+    assert_eq!(code(&e), "42P01", "{e:?}");
+    let listed = names(
+        &c,
+        "SELECT table_schema || '.' || table_name FROM information_schema.tables \
+         WHERE table_type = 'BASE TABLE' \
+           AND table_name IN ('big', 'scores', 'pending', 'big__dbt_tmp', 'big__dbt_backup')",
+    )
+    .await;
+    assert_eq!(listed, ["analytics.big"]);
+    assert!(
+        !dir.path().join("scores").exists(),
+        "a dropped table's files are gone"
+    );
+}

@@ -109,6 +109,19 @@ impl UserViews {
         })
     }
 
+    /// Renames a saved view: `sql` is its statement under the new name.
+    pub fn rename_view(&self, from: &str, to: SavedView) -> Result<()> {
+        self.update(|s| {
+            if let Some(v) = s.views.iter_mut().find(|v| v.name == from) {
+                *v = to;
+            }
+        })
+    }
+
+    pub fn view(&self, name: &str) -> Option<SavedView> {
+        self.lock().views.iter().find(|v| v.name == name).cloned()
+    }
+
     pub fn has_view(&self, name: &str) -> bool {
         self.lock().views.iter().any(|v| v.name == name)
     }

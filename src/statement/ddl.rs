@@ -1,21 +1,20 @@
-//! DDL that outlives the session. DataFusion runs CREATE VIEW / CREATE SCHEMA / DROP in the
-//! session's catalog; here cip refuses to drop or replace what it is built on, saves what
-//! succeeded (catalog/user_views.rs), and re-creates the saved views in every session when
-//! they change — so a view made on one connection is seen by the others at their next
-//! statement and after a restart.
+//! DDL that outlives the session. DataFusion runs CREATE VIEW / CREATE SCHEMA / DROP VIEW in
+//! the session's catalog; here cip refuses to drop or replace what it is built on and saves
+//! what succeeded (catalog/user_views.rs). CREATE TABLE [AS] and DROP TABLE cip runs itself
+//! (stored.rs): the table is a durable warehouse table. Every session catches up with both
+//! at its next statement (shared_objects.rs).
 
 use super::session::Session;
 use crate::catalog::user_views::SavedView;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::identity::Actor;
-use datafusion::common::TableReference;
 use datafusion::sql::sqlparser::ast::{
     Ident, ObjectName, ObjectNamePart, ObjectType, SchemaName, Statement,
 };
 
 /// A name as PostgreSQL resolves it: unquoted parts fold to lower case.
-fn fold(ident: &Ident) -> String {
+pub(super) fn fold(ident: &Ident) -> String {
     match ident.quote_style {
         Some(_) => ident.value.clone(),
         None => ident.value.to_lowercase(),
@@ -23,7 +22,7 @@ fn fold(ident: &Ident) -> String {
 }
 
 /// `schema.object` of a (one-, two- or three-part) name; None for another catalog's.
-fn qualified(name: &ObjectName) -> Option<(String, String)> {
+pub(super) fn qualified(name: &ObjectName) -> Option<(String, String)> {
     let parts: Vec<String> = name
         .0
         .iter()
@@ -78,7 +77,8 @@ impl Session {
                     ),
                 ));
             }
-            if self.engine.store.table(&object).is_ok() {
+            let store = &self.engine.store;
+            if store.table(&object).is_ok() && !store.created_at_run_time(&object) {
                 return Err(CipError::invalid(
                     sqlstate::INSUFFICIENT_PRIVILEGE,
                     format!(
@@ -136,34 +136,5 @@ impl Session {
             }
             _ => Ok(()),
         }
-    }
-
-    /// Re-creates the saved schemas and views if they changed since this session looked; a
-    /// view that no longer plans (what it read was dropped) is skipped with a warning.
-    pub(super) async fn sync_user_views(&self) -> Result<()> {
-        let saved = &self.engine.user_views;
-        if saved.generation() == self.user_views_seen() {
-            return Ok(());
-        }
-        let (generation, now) = saved.snapshot();
-        let ctx = self.ctx();
-        for gone in self.user_views_applied(&now) {
-            ctx.deregister_table(TableReference::from(gone.as_str()))?;
-        }
-        for schema in &now.schemas {
-            let sql = format!(
-                "CREATE SCHEMA IF NOT EXISTS {}",
-                Ident::with_quote('"', schema)
-            );
-            ctx.sql(&sql).await?.collect().await?;
-        }
-        for v in &now.views {
-            let made = async { ctx.sql(&v.sql).await?.collect().await };
-            if let Err(e) = made.await {
-                tracing::warn!("saved view {} could not be re-created: {e}", v.name);
-            }
-        }
-        self.set_user_views_seen(generation);
-        Ok(())
     }
 }

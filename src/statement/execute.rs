@@ -52,6 +52,18 @@ impl Session {
 
     async fn execute_kind(&self, prepared: &Prepared, params: Vec<ScalarValue>) -> Result<Outcome> {
         match &prepared.kind {
+            Kind::Plan { plan, .. } if params.is_empty() => {
+                if let Some(done) = self.stored_ddl(plan).await? {
+                    return Ok(done);
+                }
+                self.run_prepared(prepared, params).await
+            }
+            _ => self.run_prepared(prepared, params).await,
+        }
+    }
+
+    async fn run_prepared(&self, prepared: &Prepared, params: Vec<ScalarValue>) -> Result<Outcome> {
+        match &prepared.kind {
             Kind::Plan { plan, tag } => {
                 let plan = if params.is_empty() {
                     plan.clone()
@@ -110,6 +122,7 @@ impl Session {
                 Ok(Outcome::Done(Done::new("CLOSE CURSOR")))
             }
             Statement::Copy { .. } => self.copy(statement).await,
+            Statement::AlterTable(a) => self.rename(a).await,
             _ => self.setting(statement).await,
         }
     }

@@ -27,9 +27,12 @@ mod outcome;
 pub mod params;
 pub mod parse;
 mod prepare;
+mod rename;
 pub mod rules;
 pub mod runtime;
 mod session;
+mod shared_objects;
+mod stored;
 mod tag;
 pub mod transaction;
 

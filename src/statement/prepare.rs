@@ -74,7 +74,7 @@ impl Session {
     /// Plans `parsed` without acting.
     pub(super) async fn prepare_here(&self, parsed: Parsed) -> Result<Prepared> {
         // Views saved by other sessions since the last statement are planned against.
-        self.sync_user_views().await?;
+        self.sync_shared_objects().await?;
         let command = |columns: Option<Columns>| Prepared {
             parsed: parsed.clone(),
             kind: Kind::Command,
@@ -121,6 +121,7 @@ impl Session {
             | Statement::Copy { .. }
             | Statement::Declare { .. }
             | Statement::Close { .. } => return Ok(command(None)),
+            Statement::AlterTable(a) if super::rename::is_rename(a) => return Ok(command(None)),
             _ => {}
         }
         if let Some(sql) = crate::functions::show_functions_sql(statement) {

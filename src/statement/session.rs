@@ -36,10 +36,8 @@ pub struct Session {
     pub(super) engine: Arc<Engine>,
     settings: PgSettings,
     state: Mutex<State>,
-    /// The generation of the saved user views this session last re-created (ddl.rs), and
-    /// their names.
-    views_seen: std::sync::atomic::AtomicU64,
-    views_applied: Mutex<Vec<String>>,
+    /// Which saved views and created tables this session has (shared_objects.rs).
+    pub(super) synced: tokio::sync::Mutex<super::shared_objects::Synced>,
     activity: Arc<super::idle::Activity>,
 }
 
@@ -74,8 +72,7 @@ impl Session {
             engine,
             settings,
             state: Mutex::new(state),
-            views_seen: std::sync::atomic::AtomicU64::new(0),
-            views_applied: Mutex::new(Vec::new()),
+            synced: Default::default(),
             activity: Arc::default(),
         }))
     }
@@ -122,31 +119,6 @@ impl Session {
 
     pub(super) fn activity(&self) -> &super::idle::Activity {
         &self.activity
-    }
-
-    pub(super) fn user_views_seen(&self) -> u64 {
-        self.views_seen.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    pub(super) fn set_user_views_seen(&self, generation: u64) {
-        self.views_seen
-            .store(generation, std::sync::atomic::Ordering::SeqCst);
-    }
-
-    /// Records the saved views now applied; returns those applied before that are gone.
-    pub(super) fn user_views_applied(
-        &self,
-        now: &crate::catalog::user_views::Saved,
-    ) -> Vec<String> {
-        let names: Vec<String> = now.views.iter().map(|v| v.name.clone()).collect();
-        let mut applied = self.views_applied.lock().unwrap_or_else(|p| p.into_inner());
-        let gone = applied
-            .iter()
-            .filter(|n| !names.contains(n))
-            .cloned()
-            .collect();
-        *applied = names;
-        gone
     }
 
     pub(super) fn cursor_schema(&self, name: &str) -> Option<SchemaRef> {

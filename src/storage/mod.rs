@@ -7,6 +7,7 @@
 
 mod commit;
 mod constraints;
+mod created;
 mod def;
 mod dml;
 pub mod fsutil;
@@ -36,7 +37,8 @@ use datafusion::arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// The on-disk format this binary writes. Older directories are migrated on open; newer
 /// ones are refused, since an older binary cannot know what changed.
@@ -51,9 +53,13 @@ struct FormatInfo {
 
 pub struct Store {
     pub root: PathBuf,
-    tables: BTreeMap<&'static str, Arc<Table>>,
+    tables: RwLock<BTreeMap<&'static str, Arc<Table>>>,
     /// The tables this open created (the layer above seeds them).
     created: Vec<&'static str>,
+    opts: StoreOptions,
+    /// Tables created at run time (created.rs), and a count that moves when they change.
+    run_time: Mutex<Vec<created::SavedTable>>,
+    generation: AtomicU64,
 }
 
 impl Store {
@@ -68,6 +74,19 @@ impl Store {
         }
         let mut tables = BTreeMap::new();
         let mut created = Vec::new();
+        let run_time = created::load(root)?;
+        let mut defs = defs;
+        for t in &run_time {
+            if let Some(from) = &t.moved_from {
+                let (from, to) = (root.join(from), root.join(&t.name));
+                if from.exists() && !to.exists() {
+                    std::fs::rename(&from, &to).map_err(|e| {
+                        CipError::io(format!("finish renaming {}", from.display()), e)
+                    })?;
+                }
+            }
+            defs.push(t.def()?);
+        }
         for def in defs {
             let dir = root.join(def.name);
             let name = def.name;
@@ -88,9 +107,125 @@ impl Store {
         }
         Ok(Store {
             root: root.to_path_buf(),
-            tables,
+            tables: RwLock::new(tables),
             created,
+            opts,
+            run_time: Mutex::new(run_time),
+            generation: AtomicU64::new(1),
         })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<&'static str, Arc<Table>>> {
+        self.tables.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Moves whenever a table is created or dropped at run time.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Whether `name` was created at run time (and so may be dropped).
+    pub fn created_at_run_time(&self, name: &str) -> bool {
+        let saved = self.run_time.lock().unwrap_or_else(|p| p.into_inner());
+        saved.iter().any(|t| t.name == name)
+    }
+
+    /// Creates an empty, durable table (CREATE TABLE); 42P07 if the name is taken.
+    pub fn create_table(
+        &self,
+        name: &str,
+        schema: &datafusion::arrow::datatypes::Schema,
+    ) -> Result<Arc<Table>> {
+        let mut tables = self.tables.write().unwrap_or_else(|p| p.into_inner());
+        if tables.contains_key(name) {
+            return Err(CipError::invalid(
+                sqlstate::DUPLICATE_TABLE,
+                format!("relation \"{name}\" already exists"),
+            ));
+        }
+        let saved = created::SavedTable::of(name, schema);
+        let def = saved.def()?;
+        let key = def.name;
+        let table = Arc::new(Table::new(def, self.root.join(name), self.opts.clone()));
+        // A folder left by a table of this name dropped earlier holds nothing of this one.
+        if table.dir.exists() {
+            std::fs::remove_dir_all(&table.dir)
+                .map_err(|e| CipError::io(format!("remove {}", table.dir.display()), e))?;
+        }
+        init_table(&table)?;
+        let mut run_time = self.run_time.lock().unwrap_or_else(|p| p.into_inner());
+        let mut next = run_time.clone();
+        next.push(saved);
+        created::save(&self.root, &next)?;
+        *run_time = next;
+        let _ = table.parents.set(vec![]);
+        tables.insert(key, table.clone());
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        Ok(table)
+    }
+
+    /// Renames a table created at run time (ALTER TABLE … RENAME TO): its folder moves; the
+    /// saved list names the old folder until the move is durable, so a crash finishes it.
+    pub fn rename_table(&self, from: &str, to: &str) -> Result<Arc<Table>> {
+        let mut tables = self.tables.write().unwrap_or_else(|p| p.into_inner());
+        let mut run_time = self.run_time.lock().unwrap_or_else(|p| p.into_inner());
+        if tables.contains_key(to) {
+            return Err(CipError::invalid(
+                sqlstate::DUPLICATE_TABLE,
+                format!("relation \"{to}\" already exists"),
+            ));
+        }
+        let Some(at) = run_time.iter().position(|t| t.name == from) else {
+            return Err(CipError::invalid(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("\"{from}\" was not created with CREATE TABLE and cannot be renamed"),
+            ));
+        };
+        let mut next = run_time.clone();
+        next[at].name = to.to_string();
+        next[at].moved_from = Some(from.to_string());
+        created::save(&self.root, &next)?;
+        let (old_dir, new_dir) = (self.root.join(from), self.root.join(to));
+        std::fs::rename(&old_dir, &new_dir)
+            .map_err(|e| CipError::io(format!("rename {}", old_dir.display()), e))?;
+        fsutil::fsync_dir(&self.root)?;
+        next[at].moved_from = None;
+        created::save(&self.root, &next)?;
+        let def = next[at].def()?;
+        *run_time = next;
+        tables.remove(from);
+        let key = def.name;
+        let table = Arc::new(Table::new(def, new_dir, self.opts.clone()));
+        let _ = table.parents.set(vec![]);
+        tables.insert(key, table.clone());
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        Ok(table)
+    }
+
+    /// Drops a table created at run time, and its files; the built-in ones cannot be dropped.
+    pub fn drop_table(&self, name: &str) -> Result<()> {
+        let mut tables = self.tables.write().unwrap_or_else(|p| p.into_inner());
+        let mut run_time = self.run_time.lock().unwrap_or_else(|p| p.into_inner());
+        if !run_time.iter().any(|t| t.name == name) {
+            return Err(CipError::invalid(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("\"{name}\" was not created with CREATE TABLE and cannot be dropped"),
+            ));
+        }
+        let next: Vec<_> = run_time
+            .iter()
+            .filter(|t| t.name != name)
+            .cloned()
+            .collect();
+        created::save(&self.root, &next)?;
+        *run_time = next;
+        if let Some(table) = tables.remove(name) {
+            // Once unlisted nobody plans against it; a scan already running may fail.
+            std::fs::remove_dir_all(&table.dir)
+                .map_err(|e| CipError::io(format!("remove {}", table.dir.display()), e))?;
+        }
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
 
     /// Whether this open created the table (it did not exist before).
@@ -99,19 +234,20 @@ impl Store {
     }
 
     pub fn table(&self, name: &str) -> Result<Arc<Table>> {
-        self.tables.get(name).cloned().ok_or_else(|| {
+        let tables = self.read();
+        tables.get(name).cloned().ok_or_else(|| {
             CipError::invalid(
                 sqlstate::UNDEFINED_TABLE,
                 format!(
                     "no table \"{name}\"; the tables are: {}",
-                    self.tables.keys().copied().collect::<Vec<_>>().join(", ")
+                    tables.keys().copied().collect::<Vec<_>>().join(", ")
                 ),
             )
         })
     }
 
-    pub fn tables(&self) -> impl Iterator<Item = &Arc<Table>> {
-        self.tables.values()
+    pub fn tables(&self) -> Vec<Arc<Table>> {
+        self.read().values().cloned().collect()
     }
 
     /// A new transaction on this store (see txn.rs); nothing is read until it is used.
@@ -141,7 +277,7 @@ impl Store {
 
     /// Moves every table's log into Parquet, so other tools see every row.
     pub fn checkpoint(&self) -> Result<()> {
-        for t in self.tables.values() {
+        for t in self.tables() {
             t.flush()?;
         }
         Ok(())
@@ -150,7 +286,7 @@ impl Store {
     /// Checkpoints and removes files kept for in-flight queries: for a clean shutdown.
     pub fn shutdown(&self) -> Result<()> {
         self.checkpoint()?;
-        for t in self.tables.values() {
+        for t in self.tables() {
             t.bury_all();
         }
         Ok(())

@@ -1,0 +1,128 @@
+//! `ALTER TABLE name RENAME TO new` (what dbt sends for its tables and views alike) of a table
+//! created with CREATE TABLE or a saved view; the new name stays in the old one's schema, as
+//! in PostgreSQL. Other ALTER TABLE forms are not supported.
+
+use super::ddl::{fold, qualified};
+use super::outcome::{Done, Outcome};
+use super::session::Session;
+use super::shared_objects::{ensure_schema, reference};
+use crate::catalog::user_views::SavedView;
+use crate::error::sqlstate;
+use crate::error::{CipError, Result};
+use crate::identity::Actor;
+use datafusion::common::TableReference;
+use datafusion::sql::sqlparser::ast::{
+    AlterTable, AlterTableOperation, Ident, ObjectName, ObjectNamePart, RenameTableNameKind,
+    Statement,
+};
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use std::sync::Arc;
+
+pub(super) fn is_rename(a: &AlterTable) -> bool {
+    matches!(
+        a.operations.as_slice(),
+        [AlterTableOperation::RenameTable { .. }]
+    )
+}
+
+fn stored(schema: &str, object: &str) -> String {
+    if schema == "public" {
+        object.to_string()
+    } else {
+        format!("{schema}.{object}")
+    }
+}
+
+fn undefined(name: &str) -> CipError {
+    CipError::invalid(
+        sqlstate::UNDEFINED_TABLE,
+        format!("relation \"{name}\" does not exist"),
+    )
+}
+
+impl Session {
+    pub(super) async fn rename(&self, a: &AlterTable) -> Result<Outcome> {
+        let [AlterTableOperation::RenameTable {
+            table_name: RenameTableNameKind::To(new) | RenameTableNameKind::As(new),
+        }] = a.operations.as_slice()
+        else {
+            return Err(CipError::invalid(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "ALTER TABLE supports RENAME TO only",
+            ));
+        };
+        let (schema, old) = qualified(&a.name).ok_or_else(|| undefined(&a.name.to_string()))?;
+        let new = match new.0.last() {
+            Some(ObjectNamePart::Identifier(i)) => fold(i),
+            _ => return Err(undefined(&new.to_string())),
+        };
+        Actor::of(&self.ctx().state()).require_write("ALTER TABLE")?;
+        let done = Outcome::Done(Done::new("ALTER TABLE"));
+        let store = self.engine.store.clone();
+        let (from, to) = (stored(&schema, &old), stored(&schema, &new));
+        if store.created_at_run_time(&from) {
+            let table =
+                super::runtime::blocking("ALTER TABLE", move || store.rename_table(&from, &to))
+                    .await?;
+            self.ctx()
+                .deregister_table(reference(&stored(&schema, &old)))?;
+            let r = reference(&stored(&schema, &new));
+            if let Some(s) = r.schema() {
+                ensure_schema(self.ctx(), s)?;
+            }
+            self.ctx()
+                .register_table(r, Arc::new(crate::warehouse::Guarded::new(table)))?;
+            return Ok(done);
+        }
+        let views = &self.engine.user_views;
+        let (old_view, new_view) = (format!("{schema}.{old}"), format!("{schema}.{new}"));
+        if let Some(saved) = views.view(&old_view) {
+            if views.has_view(&new_view) || self.engine.store.table(&to).is_ok() {
+                return Err(CipError::invalid(
+                    sqlstate::DUPLICATE_TABLE,
+                    format!("relation \"{new}\" already exists"),
+                ));
+            }
+            let sql = renamed(&saved.sql, &schema, &new)?;
+            self.ctx().sql(&sql).await?.collect().await?;
+            self.ctx()
+                .deregister_table(TableReference::partial(schema.as_str(), old.as_str()))?;
+            views.rename_view(
+                &old_view,
+                SavedView {
+                    name: new_view,
+                    sql,
+                    owner: saved.owner,
+                },
+            )?;
+            return Ok(done);
+        }
+        if a.if_exists {
+            return Ok(done);
+        }
+        if self.engine.store.table(&from).is_ok() || self.engine.view_names().contains(&old) {
+            return Err(CipError::invalid(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("\"{old}\" is one of cip's built-in tables or views and cannot be renamed"),
+            ));
+        }
+        Err(undefined(&old))
+    }
+}
+
+/// A saved view's statement under a new name in `schema`.
+fn renamed(sql: &str, schema: &str, name: &str) -> Result<String> {
+    let mut parsed = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+        .map_err(|e| CipError::Corrupt(format!("a saved view does not parse: {e}")))?;
+    let Some(Statement::CreateView(mut v)) = parsed.pop() else {
+        return Err(CipError::Corrupt(
+            "a saved view is not a CREATE VIEW".into(),
+        ));
+    };
+    v.name = ObjectName(vec![
+        ObjectNamePart::Identifier(Ident::with_quote('"', schema)),
+        ObjectNamePart::Identifier(Ident::with_quote('"', name)),
+    ]);
+    Ok(Statement::CreateView(v).to_string())
+}

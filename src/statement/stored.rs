@@ -1,0 +1,138 @@
+//! CREATE TABLE [AS] and DROP TABLE as durable warehouse tables: DataFusion plans the
+//! statement (the columns, the query of CREATE TABLE AS); cip creates the table in the store —
+//! Parquet parts, log and manifest like any other — and fills it. A TEMPORARY table stays
+//! DataFusion's, in the session's memory.
+
+use super::outcome::{Done, Outcome};
+use super::session::Session;
+use super::shared_objects::{ensure_schema, reference};
+use crate::error::sqlstate;
+use crate::error::{CipError, Result};
+use crate::identity::Actor;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::TableReference;
+use datafusion::logical_expr::{CreateMemoryTable, DdlStatement, DropTable, LogicalPlan};
+use std::sync::Arc;
+
+/// The store's name of a table: `table` in public, else `schema.table`.
+fn stored_name(r: &TableReference) -> Result<String> {
+    if r.catalog().is_some_and(|c| c != "cip") {
+        return Err(CipError::invalid(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            format!("cross-database references are not implemented: {r}"),
+        ));
+    }
+    Ok(match r.schema() {
+        None | Some("public") => r.table().to_string(),
+        Some(schema) => format!("{schema}.{}", r.table()),
+    })
+}
+
+/// The types a stored table keeps: view and large string / binary types as their plain ones
+/// (what the warehouse's Parquet and the wire encode).
+fn stored_schema(schema: &Schema) -> SchemaRef {
+    let plain = |t: &DataType| match t {
+        DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
+        DataType::BinaryView | DataType::LargeBinary => DataType::Binary,
+        other => other.clone(),
+    };
+    Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), plain(f.data_type()), f.is_nullable()))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| cast(c, f.data_type()))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+impl Session {
+    /// Runs CREATE TABLE [AS] / DROP TABLE of a stored table; None for any other plan.
+    pub(super) async fn stored_ddl(&self, plan: &LogicalPlan) -> Result<Option<Outcome>> {
+        match plan {
+            LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(c)) if !c.temporary => {
+                self.create_stored(c).await.map(Some)
+            }
+            LogicalPlan::Ddl(DdlStatement::DropTable(d)) => self.drop_stored(d).await,
+            _ => Ok(None),
+        }
+    }
+
+    async fn create_stored(&self, c: &CreateMemoryTable) -> Result<Outcome> {
+        let name = stored_name(&c.name)?;
+        Actor::of(&self.ctx().state()).require_write("CREATE TABLE")?;
+        let store = self.engine.store.clone();
+        if store.table(&name).is_ok() {
+            if c.if_not_exists {
+                return Ok(Outcome::Done(Done::new("CREATE TABLE")));
+            }
+            if !(c.or_replace && store.created_at_run_time(&name)) {
+                return Err(CipError::invalid(
+                    sqlstate::DUPLICATE_TABLE,
+                    format!("relation \"{name}\" already exists"),
+                ));
+            }
+            let gone = name.clone();
+            let s = store.clone();
+            super::runtime::blocking("DROP TABLE", move || s.drop_table(&gone)).await?;
+        }
+        let schema = stored_schema(c.input.schema().inner());
+        let (s, n, sc) = (store.clone(), name.clone(), schema.clone());
+        let table =
+            super::runtime::blocking("CREATE TABLE", move || s.create_table(&n, &sc)).await?;
+        let r = reference(&name);
+        if let Some(s) = r.schema() {
+            ensure_schema(self.ctx(), s)?;
+        }
+        self.ctx()
+            .register_table(r, Arc::new(crate::warehouse::Guarded::new(table.clone())))?;
+        if matches!(*c.input, LogicalPlan::EmptyRelation(_)) {
+            return Ok(Outcome::Done(Done::new("CREATE TABLE")));
+        }
+        let rows = self
+            .ctx()
+            .execute_logical_plan((*c.input).clone())
+            .await?
+            .collect()
+            .await?;
+        let rows = rows
+            .iter()
+            .map(|b| conform(b, &schema))
+            .collect::<Result<Vec<_>>>()?;
+        // Inside a block the rows are the block's (the table itself exists at once).
+        let slot = self.state().tx.slot();
+        let n = super::runtime::blocking("CREATE TABLE AS", move || {
+            if let Some(txn) = slot.lock().as_mut() {
+                return txn.append(&table, &rows);
+            }
+            table.append(&rows)
+        })
+        .await?;
+        Ok(Outcome::Done(Done::with_rows("SELECT", n)))
+    }
+
+    async fn drop_stored(&self, d: &DropTable) -> Result<Option<Outcome>> {
+        let name = stored_name(&d.name)?;
+        let store = self.engine.store.clone();
+        if !store.created_at_run_time(&name) {
+            // A TEMPORARY table, or none: DataFusion answers (IF EXISTS, 42P01).
+            return Ok(None);
+        }
+        Actor::of(&self.ctx().state()).require_write("DROP TABLE")?;
+        let gone = name.clone();
+        super::runtime::blocking("DROP TABLE", move || store.drop_table(&gone)).await?;
+        self.ctx().deregister_table(reference(&name))?;
+        Ok(Some(Outcome::Done(Done::new("DROP TABLE"))))
+    }
+}
