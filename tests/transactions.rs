@@ -377,3 +377,31 @@ async fn idle_in_transaction_ends_the_connection_and_its_block() {
         "the idle block's insert was rolled back"
     );
 }
+
+/// A block's rows that name a parent row are checked again at COMMIT: a campaign deleted
+/// after the block checked its tracking event fails the commit with 23503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_deleted_meanwhile_fails_the_commit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let a = server.connect().await;
+    let b = server.connect().await;
+    a.batch_execute("INSERT INTO campaigns (campaign_id, name) VALUES ('C1', 'one')")
+        .await
+        .expect("a campaign");
+    a.batch_execute(
+        "BEGIN; \
+         INSERT INTO campaigns (campaign_id, name) VALUES ('C2', 'two'); \
+         INSERT INTO campaign_tracking (campaign_id, member_id, status) \
+           VALUES ('C1', 'M1', 'sent'), ('C2', 'M1', 'sent')",
+    )
+    .await
+    .expect("events naming a committed and a pending campaign");
+    b.batch_execute("DELETE FROM campaigns WHERE campaign_id = 'C1'")
+        .await
+        .expect("the parent goes");
+    let e = a.batch_execute("COMMIT").await.expect_err("orphan event");
+    assert_eq!(code(&e), "23503", "{e:?}");
+    assert_eq!(count(&b, "SELECT count(*) FROM campaign_tracking").await, 0);
+    assert_eq!(count(&b, "SELECT count(*) FROM campaigns").await, 0);
+}

@@ -129,10 +129,9 @@ impl Session {
     pub async fn parse(&self, sql: &str) -> Result<Vec<Parsed>> {
         let text = sql.to_string();
         let what = abbreviate(sql);
-        let parsed = runtime::run(what, async move { super::parse::parse(&text) }).await;
-        if parsed.is_err() {
-            self.state().tx.failed();
-            crate::metrics::ERRORS.add(1);
+        let parsed = runtime::run(what.clone(), async move { super::parse::parse(&text) }).await;
+        if let Err(e) = &parsed {
+            self.statement_failed(e, &what);
         }
         parsed
     }
@@ -141,10 +140,10 @@ impl Session {
     pub async fn prepare(self: &Arc<Self>, parsed: Parsed) -> Result<Prepared> {
         let me = self.clone();
         let what = parsed.to_string();
-        let prepared = runtime::run(what, async move { me.prepare_here(parsed).await }).await;
-        if prepared.is_err() {
-            self.state().tx.failed();
-            crate::metrics::ERRORS.add(1);
+        let prepared =
+            runtime::run(what.clone(), async move { me.prepare_here(parsed).await }).await;
+        if let Err(e) = &prepared {
+            self.statement_failed(e, &what);
         }
         prepared
     }
@@ -189,10 +188,19 @@ impl Session {
             }
             Ok(other) => Ok(other),
             Err(e) => {
-                self.state().tx.failed();
-                crate::metrics::ERRORS.add(1);
+                self.statement_failed(&e, &what);
                 Err(e)
             }
+        }
+    }
+
+    /// A statement failed: its block fails, the error is counted, and an internal error
+    /// (XX000: a defect of cip's, not the user's) is logged with the statement that met it.
+    fn statement_failed(&self, e: &CipError, what: &str) {
+        self.state().tx.failed();
+        crate::metrics::ERRORS.add(1);
+        if e.sqlstate() == sqlstate::INTERNAL_ERROR {
+            tracing::error!(statement = %abbreviate(what), "internal error: {e}");
         }
     }
 

@@ -42,6 +42,7 @@ impl Txn {
             .iter()
             .map(|t| t.lock_for_write())
             .collect::<Result<Vec<_>>>()?;
+        let pending = self.pending_keys()?;
         let mut plans: Vec<(usize, Manifest, Vec<PathBuf>)> = Vec::new();
         for (i, name) in names.iter().enumerate() {
             let table = &tables[i];
@@ -83,6 +84,12 @@ impl Txn {
                     for b in &w.appended {
                         check_unique(&table.def, b, &|k| existing.contains(k))?;
                     }
+                }
+                // A parent row the block's rows name may have been deleted since they were
+                // checked: checked again against the parents as committed now.
+                for b in &w.appended {
+                    table
+                        .check_constraints_with(b, &|parent, key| pending.contains(parent, key))?;
                 }
                 let file = self.stage(table, &w.appended)?;
                 next.files.push(file);

@@ -79,6 +79,15 @@ impl std::fmt::Debug for Txn {
     }
 }
 
+/// The keys a transaction appended, by table.
+pub(super) struct PendingKeys(BTreeMap<&'static str, HashSet<String>>);
+
+impl PendingKeys {
+    pub(super) fn contains(&self, table: &str, key: &str) -> bool {
+        self.0.get(table).is_some_and(|keys| keys.contains(key))
+    }
+}
+
 /// The parts and rows a scan inside a transaction reads.
 pub struct TxnView {
     pub parts: Vec<PathBuf>,
@@ -150,9 +159,7 @@ impl Txn {
         let now = local_now_micros(table.opts.timezone);
         let (batch, next_id) = fill_defaults(&table.def, &merged, start, now)?;
         table.reserve_ids(next_id);
-        table.check_constraints_with(&batch, &|parent, key| {
-            pending.get(parent).is_some_and(|keys| keys.contains(key))
-        })?;
+        table.check_constraints_with(&batch, &|parent, key| pending.contains(parent, key))?;
         if table.def.unique {
             let mut seen: HashSet<String> = HashSet::new();
             for b in w.appended.iter() {
@@ -193,7 +200,7 @@ impl Txn {
     }
 
     /// Keys this transaction appended, by table: parents a foreign key may name before commit.
-    fn pending_keys(&self) -> Result<BTreeMap<&'static str, HashSet<String>>> {
+    pub(super) fn pending_keys(&self) -> Result<PendingKeys> {
         let mut out = BTreeMap::new();
         for (name, w) in &self.work {
             if w.table.def.key.is_empty() {
@@ -205,7 +212,7 @@ impl Txn {
             }
             out.insert(*name, keys);
         }
-        Ok(out)
+        Ok(PendingKeys(out))
     }
 
     /// UPDATE / DELETE in the transaction: parts `f` changes are written as staged files, the
