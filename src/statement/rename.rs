@@ -5,7 +5,7 @@
 use super::ddl::{fold, qualified};
 use super::outcome::{Done, Outcome};
 use super::session::Session;
-use super::shared_objects::{ensure_schema, reference};
+use super::shared_objects::{reference, register_stored, stored_name as stored};
 use crate::catalog::user_views::SavedView;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
@@ -17,21 +17,12 @@ use datafusion::sql::sqlparser::ast::{
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
-use std::sync::Arc;
 
 pub(super) fn is_rename(a: &AlterTable) -> bool {
     matches!(
         a.operations.as_slice(),
         [AlterTableOperation::RenameTable { .. }]
     )
-}
-
-fn stored(schema: &str, object: &str) -> String {
-    if schema == "public" {
-        object.to_string()
-    } else {
-        format!("{schema}.{object}")
-    }
 }
 
 fn undefined(name: &str) -> CipError {
@@ -67,12 +58,7 @@ impl Session {
                     .await?;
             self.ctx()
                 .deregister_table(reference(&stored(&schema, &old)))?;
-            let r = reference(&stored(&schema, &new));
-            if let Some(s) = r.schema() {
-                ensure_schema(self.ctx(), s)?;
-            }
-            self.ctx()
-                .register_table(r, Arc::new(crate::warehouse::Guarded::new(table)))?;
+            register_stored(self.ctx(), &stored(&schema, &new), table)?;
             return Ok(done);
         }
         let views = &self.engine.user_views;

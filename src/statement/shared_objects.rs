@@ -28,8 +28,34 @@ pub(super) fn reference(stored: &str) -> TableReference {
     }
 }
 
+/// The store's name of `schema.object`: the inverse of `reference`.
+pub(super) fn stored_name(schema: &str, object: &str) -> String {
+    if schema == "public" {
+        object.to_string()
+    } else {
+        format!("{schema}.{object}")
+    }
+}
+
+/// Registers the stored table `name` in the session (its schema made if missing), in place of
+/// whatever the session held under that name.
+pub(super) fn register_stored(
+    ctx: &SessionContext,
+    name: &str,
+    table: Arc<crate::storage::Table>,
+) -> Result<()> {
+    let r = reference(name);
+    if let Some(schema) = r.schema() {
+        ensure_schema(ctx, schema)?;
+    }
+    // Registering over an existing name is an error: this session may hold it.
+    ctx.deregister_table(r.clone())?;
+    ctx.register_table(r, Arc::new(crate::warehouse::Guarded::new(table)))?;
+    Ok(())
+}
+
 /// Makes `schema` exist in the session's catalog (a table or view may be created in it).
-pub(super) fn ensure_schema(ctx: &SessionContext, schema: &str) -> Result<()> {
+fn ensure_schema(ctx: &SessionContext, schema: &str) -> Result<()> {
     if let Some(catalog) = ctx.catalog("cip") {
         if catalog.schema(schema).is_none() {
             catalog.register_schema(schema, Arc::new(MemorySchemaProvider::new()))?;
@@ -57,14 +83,7 @@ impl Session {
                 ctx.deregister_table(reference(gone))?;
             }
             for name in &now {
-                let r = reference(name);
-                if let Some(schema) = r.schema() {
-                    ensure_schema(ctx, schema)?;
-                }
-                let provider = Arc::new(crate::warehouse::Guarded::new(store.table(name)?));
-                // Registering over an existing name is an error: this session may hold it.
-                ctx.deregister_table(r.clone())?;
-                ctx.register_table(r, provider)?;
+                register_stored(ctx, name, store.table(name)?)?;
             }
             synced.tables = now;
             synced.tables_seen = seen;

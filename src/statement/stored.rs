@@ -5,7 +5,7 @@
 
 use super::outcome::{Done, Outcome};
 use super::session::Session;
-use super::shared_objects::{ensure_schema, reference};
+use super::shared_objects::{reference, register_stored};
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::identity::Actor;
@@ -24,10 +24,10 @@ fn stored_name(r: &TableReference) -> Result<String> {
             format!("cross-database references are not implemented: {r}"),
         ));
     }
-    Ok(match r.schema() {
-        None | Some("public") => r.table().to_string(),
-        Some(schema) => format!("{schema}.{}", r.table()),
-    })
+    Ok(super::shared_objects::stored_name(
+        r.schema().unwrap_or("public"),
+        r.table(),
+    ))
 }
 
 /// The types a stored table keeps: view and large string / binary types as their plain ones
@@ -91,12 +91,7 @@ impl Session {
         let (s, n, sc) = (store.clone(), name.clone(), schema.clone());
         let table =
             super::runtime::blocking("CREATE TABLE", move || s.create_table(&n, &sc)).await?;
-        let r = reference(&name);
-        if let Some(s) = r.schema() {
-            ensure_schema(self.ctx(), s)?;
-        }
-        self.ctx()
-            .register_table(r, Arc::new(crate::warehouse::Guarded::new(table.clone())))?;
+        register_stored(self.ctx(), &name, table.clone())?;
         if matches!(*c.input, LogicalPlan::EmptyRelation(_)) {
             return Ok(Outcome::Done(Done::new("CREATE TABLE")));
         }

@@ -145,8 +145,7 @@ impl Store {
         }
         let saved = created::SavedTable::of(name, schema);
         let def = saved.def()?;
-        let key = def.name;
-        let table = Arc::new(Table::new(def, self.root.join(name), self.opts.clone()));
+        let table = self.run_time_table(def, self.root.join(name));
         // A folder left by a table of this name dropped earlier holds nothing of this one.
         if table.dir.exists() {
             std::fs::remove_dir_all(&table.dir)
@@ -158,10 +157,16 @@ impl Store {
         next.push(saved);
         created::save(&self.root, &next)?;
         *run_time = next;
-        let _ = table.parents.set(vec![]);
-        tables.insert(key, table.clone());
+        tables.insert(table.name(), table.clone());
         self.generation.fetch_add(1, Ordering::SeqCst);
         Ok(table)
+    }
+
+    /// A table created at run time: it references no other.
+    fn run_time_table(&self, def: TableDef, dir: PathBuf) -> Arc<Table> {
+        let table = Arc::new(Table::new(def, dir, self.opts.clone()));
+        let _ = table.parents.set(vec![]);
+        table
     }
 
     /// Renames a table created at run time (ALTER TABLE … RENAME TO): its folder moves; the
@@ -194,10 +199,8 @@ impl Store {
         let def = next[at].def()?;
         *run_time = next;
         tables.remove(from);
-        let key = def.name;
-        let table = Arc::new(Table::new(def, new_dir, self.opts.clone()));
-        let _ = table.parents.set(vec![]);
-        tables.insert(key, table.clone());
+        let table = self.run_time_table(def, new_dir);
+        tables.insert(table.name(), table.clone());
         self.generation.fetch_add(1, Ordering::SeqCst);
         Ok(table)
     }

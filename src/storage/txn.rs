@@ -11,7 +11,7 @@
 use super::manifest::DataFile;
 use super::parquet_io::{read_part, write_part};
 use super::pin::Pin;
-use super::rows::{check_unique, fill_defaults, local_now_micros, row_keys};
+use super::rows::{check_unique, row_keys};
 use super::table::{next_id_after, Snapshot, Table};
 use super::write::{Rewrite, RewriteFn};
 use crate::error::Result;
@@ -147,19 +147,14 @@ impl Txn {
     /// Appends rows to the transaction's version: defaults filled, constraints and keys
     /// checked against what the transaction sees. Returns the number of rows.
     pub fn append(&mut self, table: &Arc<Table>, batches: &[RecordBatch]) -> Result<u64> {
-        let batches: Vec<&RecordBatch> = batches.iter().filter(|b| b.num_rows() > 0).collect();
-        if batches.is_empty() {
+        let Some(merged) = table.merged(batches)? else {
             return Ok(0);
-        }
-        let merged =
-            datafusion::arrow::compute::concat_batches(&table.def.schema, batches.iter().copied())?;
+        };
         let pending = self.pending_keys()?;
         let w = self.work(table)?;
-        let start = table.reserve_ids(w.next_id);
-        let now = local_now_micros(table.opts.timezone);
-        let (batch, next_id) = fill_defaults(&table.def, &merged, start, now)?;
-        table.reserve_ids(next_id);
-        table.check_constraints_with(&batch, &|parent, key| pending.contains(parent, key))?;
+        let (batch, next_id) = table.filled(&merged, w.next_id, &|parent, key| {
+            pending.contains(parent, key)
+        })?;
         if table.def.unique {
             let mut seen: HashSet<String> = HashSet::new();
             for b in w.appended.iter() {

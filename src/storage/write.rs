@@ -73,19 +73,12 @@ impl Table {
     /// Appends rows durably: one fsync'd log frame, flushed into Parquet when the log is big.
     /// Returns the number of rows appended.
     pub fn append(&self, batches: &[RecordBatch]) -> Result<u64> {
-        let batches: Vec<&RecordBatch> = batches.iter().filter(|b| b.num_rows() > 0).collect();
-        if batches.is_empty() {
+        let Some(merged) = self.merged(batches)? else {
             return Ok(0);
-        }
-        let merged =
-            datafusion::arrow::compute::concat_batches(&self.def.schema, batches.iter().copied())?;
+        };
         let _g = self.lock_for_write()?;
         let snap = self.snapshot_for_write()?;
-        let now = local_now_micros(self.opts.timezone);
-        let start = self.reserve_ids(snap.next_id);
-        let (batch, next_id) = fill_defaults(&self.def, &merged, start, now)?;
-        self.reserve_ids(next_id);
-        self.check_constraints(&batch)?;
+        let (batch, next_id) = self.filled(&merged, snap.next_id, &|_, _| false)?;
         if self.def.unique {
             let existing = self.existing_keys(&snap)?;
             check_unique(&self.def, &batch, &|k| existing.contains(k))?;
@@ -114,6 +107,34 @@ impl Table {
             }
         }
         Ok(rows)
+    }
+
+    /// The non-empty batches as one; None when there are no rows.
+    pub(super) fn merged(&self, batches: &[RecordBatch]) -> Result<Option<RecordBatch>> {
+        let batches: Vec<&RecordBatch> = batches.iter().filter(|b| b.num_rows() > 0).collect();
+        if batches.is_empty() {
+            return Ok(None);
+        }
+        let merged =
+            datafusion::arrow::compute::concat_batches(&self.def.schema, batches.iter().copied())?;
+        Ok(Some(merged))
+    }
+
+    /// Rows ready to append: defaults filled (AUTO_INCREMENT ids from `next_id`, reserved so
+    /// no other writer takes them) and constraints checked, `pending(parent, key)` counting
+    /// as a parent row. Returns them and the next id.
+    pub(super) fn filled(
+        &self,
+        merged: &RecordBatch,
+        next_id: i64,
+        pending: &dyn Fn(&str, &str) -> bool,
+    ) -> Result<(RecordBatch, i64)> {
+        let now = local_now_micros(self.opts.timezone);
+        let start = self.reserve_ids(next_id);
+        let (batch, next_id) = fill_defaults(&self.def, merged, start, now)?;
+        self.reserve_ids(next_id);
+        self.check_constraints_with(&batch, pending)?;
+        Ok((batch, next_id))
     }
 
     /// `append` on a blocking thread, for async callers (it waits for the lock and fsyncs).
