@@ -150,6 +150,9 @@ impl Session {
         tag: Option<&str>,
         columns: Option<SchemaRef>,
     ) -> Result<Outcome> {
+        if let Some(done) = self.run_dml(&plan).await? {
+            return Ok(done);
+        }
         let df = self.ctx().execute_logical_plan(plan).await?;
         let Some(tag) = tag else {
             let stream = df.execute_stream().await?;

@@ -19,6 +19,7 @@ mod copy;
 mod copy_text;
 pub mod cursor;
 mod ddl;
+mod dml;
 mod execute;
 mod external;
 mod idle;
@@ -34,6 +35,7 @@ mod session;
 mod shared_objects;
 mod stored;
 mod tag;
+mod temporary;
 pub mod transaction;
 
 pub use copy::{CopyIn, CopyOut};

@@ -164,6 +164,12 @@ impl Session {
 
     /// DataFusion's plan of `statement`.
     pub(super) async fn plan(&self, statement: &Statement) -> Result<LogicalPlan> {
+        // A temporary CREATE TABLE plans as a plain one (DataFusion refuses the other).
+        if let Some(plain) = super::temporary::as_plain(statement) {
+            return Box::pin(self.plan(&plain))
+                .await
+                .map(super::temporary::marked);
+        }
         let state = self.ctx().state();
         let functions = state.table_functions();
         let is_table_function = |name: &str| functions.contains_key(name);

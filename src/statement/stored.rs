@@ -1,7 +1,7 @@
 //! CREATE TABLE [AS] and DROP TABLE as durable warehouse tables: DataFusion plans the
 //! statement (the columns, the query of CREATE TABLE AS); cip creates the table in the store —
-//! Parquet parts, log and manifest like any other — and fills it. A TEMPORARY table stays
-//! DataFusion's, in the session's memory.
+//! Parquet parts, log and manifest like any other — and fills it. A TEMPORARY table stays in
+//! the session's memory (temporary.rs).
 
 use super::outcome::{Done, Outcome};
 use super::session::Session;
@@ -61,7 +61,10 @@ impl Session {
     /// Runs CREATE TABLE [AS] / DROP TABLE of a stored table; None for any other plan.
     pub(super) async fn stored_ddl(&self, plan: &LogicalPlan) -> Result<Option<Outcome>> {
         match plan {
-            LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(c)) if !c.temporary => {
+            LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(c)) if c.temporary => {
+                self.create_temporary(c).await.map(Some)
+            }
+            LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(c)) => {
                 self.create_stored(c).await.map(Some)
             }
             LogicalPlan::Ddl(DdlStatement::DropTable(d)) => self.drop_stored(d).await,

@@ -63,10 +63,17 @@ impl Txn {
                     ),
                 ));
             }
+            // A parent row the block's rows name may have been deleted since they were
+            // checked: checked again against the parents as committed now.
+            for b in &w.appended {
+                table.check_constraints_with(b, &|parent, key| pending.contains(parent, key))?;
+            }
             if w.rewritten {
                 let mut files = w.files.clone();
-                if w.log.iter().any(|b| b.num_rows() > 0) {
-                    files.push(self.stage(table, &w.log)?);
+                // The rows the rewrite left, then those appended after it.
+                let rows: Vec<_> = w.log.iter().chain(w.appended.iter()).cloned().collect();
+                if rows.iter().any(|b| b.num_rows() > 0) {
+                    files.push(self.stage(table, &rows)?);
                 }
                 replaced.extend(
                     base.manifest
@@ -84,12 +91,6 @@ impl Txn {
                     for b in &w.appended {
                         check_unique(&table.def, b, &|k| existing.contains(k))?;
                     }
-                }
-                // A parent row the block's rows name may have been deleted since they were
-                // checked: checked again against the parents as committed now.
-                for b in &w.appended {
-                    table
-                        .check_constraints_with(b, &|parent, key| pending.contains(parent, key))?;
                 }
                 let file = self.stage(table, &w.appended)?;
                 next.files.push(file);

@@ -45,7 +45,8 @@ pub(super) struct Work {
     pub(super) files: Vec<DataFile>,
     /// Rows of this version not in `files`: the base's log, or everything a rewrite left.
     pub(super) log: Vec<RecordBatch>,
-    /// Rows this transaction appended (while it has not rewritten the table).
+    /// Rows this transaction appended since its last rewrite of the table (a rewrite folds
+    /// them into `log`).
     pub(super) appended: Vec<RecordBatch>,
     pub(super) rewritten: bool,
     pub(super) next_id: i64,

@@ -5,6 +5,7 @@
 pub const SUCCESSFUL_COMPLETION: &str = "00000";
 pub const PROTOCOL_VIOLATION: &str = "08P01";
 pub const FEATURE_NOT_SUPPORTED: &str = "0A000";
+pub const CARDINALITY_VIOLATION: &str = "21000";
 pub const NUMERIC_VALUE_OUT_OF_RANGE: &str = "22003";
 pub const NULL_VALUE_NOT_ALLOWED: &str = "22004";
 pub const INVALID_DATETIME_FORMAT: &str = "22007";

@@ -183,6 +183,16 @@ pub fn template(sql: &str) -> Expr {
         .unwrap_or_else(|e| panic!("rule template {sql:?} does not parse: {e}"))
 }
 
+/// A query to build on (`SELECT 1`, whose select list and FROM a rule then replaces).
+pub fn template_query(sql: &str) -> Option<datafusion::sql::sqlparser::ast::Query> {
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+    match Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?.pop()? {
+        Statement::Query(q) => Some(*q),
+        _ => None,
+    }
+}
+
 /// `template` with `$k` replaced by `args[k - 1]`. Replacement is post-order, so a
 /// placeholder inside an argument (a client's own `$1`) is left alone.
 pub fn fill(template: &Expr, args: &[Expr]) -> Expr {

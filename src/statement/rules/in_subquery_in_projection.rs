@@ -26,14 +26,8 @@ pub struct InSubqueryInProjection;
 
 /// `SELECT <expr> FROM (<sub>) AS __cip_in(c)`.
 fn over(sub: &Query, expr: Expr) -> Expr {
-    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-    use datafusion::sql::sqlparser::parser::Parser;
-    let mut query = match Parser::parse_sql(&PostgreSqlDialect {}, "SELECT 1") {
-        Ok(mut s) => match s.remove(0) {
-            Statement::Query(q) => *q,
-            _ => unreachable!("a SELECT parses as a query"),
-        },
-        Err(e) => unreachable!("a constant SELECT parses: {e}"),
+    let Some(mut query) = super::ast::template_query("SELECT 1") else {
+        unreachable!("a constant SELECT parses as a query")
     };
     if let SetExpr::Select(select) = query.body.as_mut() {
         select.projection = vec![SelectItem::UnnamedExpr(expr)];

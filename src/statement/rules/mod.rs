@@ -24,6 +24,7 @@ mod cip_functions_in_pg_proc;
 pub mod functions_in_from;
 mod in_subquery_in_projection;
 mod order_by_subqueries;
+mod row_in_subquery;
 mod subquery;
 pub mod unique_output_names;
 mod unnest_table_factor;
@@ -56,6 +57,7 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(unnest_table_factor::UnnestTableFactor),
         Arc::new(unique_output_names::UniqueOutputNames),
         Arc::new(order_by_subqueries::OrderBySubqueries),
+        Arc::new(row_in_subquery::RowInSubquery),
         Arc::new(in_subquery_in_projection::InSubqueryInProjection),
         Arc::new(cip_functions_in_pg_proc::CipFunctionsInPgProc),
         Arc::new(catalog_array_columns::CatalogArrayColumns),
