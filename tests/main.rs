@@ -7,6 +7,7 @@ mod cancel;
 mod cli;
 mod clients;
 mod common;
+mod dbt;
 mod ddl;
 mod durability;
 mod http;

@@ -53,9 +53,13 @@ impl Session {
         let store = self.engine.store.clone();
         let (from, to) = (stored(&schema, &old), stored(&schema, &new));
         if store.created_at_run_time(&from) {
+            let moved = from.clone();
             let table =
                 super::runtime::blocking("ALTER TABLE", move || store.rename_table(&from, &to))
                     .await?;
+            if let Some(txn) = self.state().tx.slot().lock().as_mut() {
+                txn.follow_rename(&moved, &table);
+            }
             self.ctx()
                 .deregister_table(reference(&stored(&schema, &old)))?;
             register_stored(self.ctx(), &stored(&schema, &new), table)?;

@@ -130,6 +130,9 @@ impl Session {
         Actor::of(&self.ctx().state()).require_write("DROP TABLE")?;
         let gone = name.clone();
         super::runtime::blocking("DROP TABLE", move || store.drop_table(&gone)).await?;
+        if let Some(txn) = self.state().tx.slot().lock().as_mut() {
+            txn.forget(&name);
+        }
         self.ctx().deregister_table(reference(&name))?;
         Ok(Some(Outcome::Done(Done::new("DROP TABLE"))))
     }

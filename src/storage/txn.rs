@@ -289,6 +289,35 @@ impl Txn {
         self.savepoints.truncate(depth + 1);
     }
 
+    /// ALTER TABLE … RENAME in the block (DDL acts at once): the block's work on the table
+    /// follows it to its new name and folder, in the savepoints too.
+    pub fn follow_rename(&mut self, from: &str, to: &Arc<Table>) {
+        let rekey = |work: &mut BTreeMap<&'static str, Work>| {
+            if let Some(mut w) = work.remove(from) {
+                w.table = to.clone();
+                work.insert(to.name(), w);
+            }
+        };
+        rekey(&mut self.work);
+        self.savepoints.iter_mut().for_each(rekey);
+        let Some(old_dir) = to.dir.parent().map(|root| root.join(from)) else {
+            return;
+        };
+        for path in self.staged.iter_mut() {
+            if let Ok(rest) = path.strip_prefix(&old_dir) {
+                *path = to.dir.join(rest);
+            }
+        }
+    }
+
+    /// DROP TABLE in the block: the block's work on it goes with it.
+    pub fn forget(&mut self, table: &str) {
+        self.work.remove(table);
+        self.savepoints.iter_mut().for_each(|w| {
+            w.remove(table);
+        });
+    }
+
     /// Whether the transaction wrote anything.
     pub fn wrote(&self) -> bool {
         self.work.values().any(Work::changed)
