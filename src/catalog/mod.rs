@@ -8,7 +8,6 @@ mod overrides;
 mod pg_proc;
 mod roles;
 mod settings_functions;
-mod system_views;
 pub mod user_views;
 mod weak_list;
 
@@ -47,11 +46,11 @@ pub async fn install(ctx: &SessionContext, config: &Config) -> Result<()> {
         static_tables()?,
         roles,
     )?;
-    let pg_catalog: Arc<dyn datafusion::catalog::SchemaProvider> =
-        Arc::new(overrides::PgCatalog::new(Arc::new(pg)));
-    catalog.register_schema("pg_catalog", pg_catalog.clone())?;
+    catalog.register_schema(
+        "pg_catalog",
+        Arc::new(overrides::PgCatalog::new(Arc::new(pg))),
+    )?;
     functions::register(ctx);
     pg_proc::register(ctx).await?;
-    system_views::register(ctx, &pg_catalog).await?;
     Ok(())
 }

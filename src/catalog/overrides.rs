@@ -5,33 +5,21 @@
 //! - `pg_statistic_ext`: psql's `\d+` asks `'d' = any(stxkind)`, and stxkind is text there,
 //!   not `"char"[]`. cip keeps no extended statistics, so the table is empty either way; here
 //!   it has PostgreSQL's column types.
-//! - the views of system_views.rs, registered here once the session can plan them.
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{SchemaProvider, TableProvider};
 use datafusion::common::Result;
 use datafusion::datasource::MemTable;
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 #[derive(Debug)]
 pub struct PgCatalog {
     inner: Arc<dyn SchemaProvider>,
-    /// Views registered in front of the inner schema's relations (system_views.rs).
-    views: RwLock<HashMap<String, Arc<dyn TableProvider>>>,
 }
 
 impl PgCatalog {
     pub fn new(inner: Arc<dyn SchemaProvider>) -> PgCatalog {
-        PgCatalog {
-            inner,
-            views: RwLock::default(),
-        }
-    }
-
-    fn view(&self, name: &str) -> Option<Arc<dyn TableProvider>> {
-        let views = self.views.read().unwrap_or_else(|p| p.into_inner());
-        views.get(&name.to_ascii_lowercase()).cloned()
+        PgCatalog { inner }
     }
 }
 
@@ -81,24 +69,10 @@ impl SchemaProvider for PgCatalog {
         if let Some(schema) = own(&name.to_ascii_lowercase()) {
             return Ok(Some(Arc::new(MemTable::try_new(schema, vec![vec![]])?)));
         }
-        if let Some(view) = self.view(name) {
-            return Ok(Some(view));
-        }
         self.inner.table(name).await
     }
 
-    fn register_table(
-        &self,
-        name: String,
-        table: Arc<dyn TableProvider>,
-    ) -> Result<Option<Arc<dyn TableProvider>>> {
-        let mut views = self.views.write().unwrap_or_else(|p| p.into_inner());
-        Ok(views.insert(name.to_ascii_lowercase(), table))
-    }
-
     fn table_exist(&self, name: &str) -> bool {
-        own(&name.to_ascii_lowercase()).is_some()
-            || self.view(name).is_some()
-            || self.inner.table_exist(name)
+        own(&name.to_ascii_lowercase()).is_some() || self.inner.table_exist(name)
     }
 }

@@ -26,6 +26,7 @@ mod in_subquery_in_projection;
 mod order_by_subqueries;
 mod row_in_subquery;
 mod subquery;
+mod system_views;
 pub mod unique_output_names;
 mod unnest_table_factor;
 mod user_registers;
@@ -53,6 +54,7 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(RewritePgCatalogOperator),
         Arc::new(RewriteRegCastToSubquery::new()),
         // cip's.
+        Arc::new(system_views::SystemViews),
         Arc::new(user_registers::UserRegisters),
         Arc::new(unnest_table_factor::UnnestTableFactor),
         Arc::new(unique_output_names::UniqueOutputNames),

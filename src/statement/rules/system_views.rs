@@ -1,0 +1,117 @@
+//! `pg_views` and `pg_tables` as PostgreSQL defines them, over pg_class: datafusion-pg-catalog
+//! answers pg_views with an empty table and lists views in pg_tables (with a column misnamed
+//! `hasindex`). dbt lists a schema's relations with both and treats what pg_tables names as
+//! tables; Metabase and DBeaver read them too. A reference to either becomes the defining
+//! query, under the reference's alias (a view kept in the catalog would hold the session's
+//! catalog alive through its plan).
+
+use super::ast::name_parts;
+use datafusion::sql::sqlparser::ast::{
+    Ident, Query, Statement, TableAlias, TableFactor, VisitMut, VisitorMut,
+};
+use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
+use std::ops::ControlFlow;
+use std::sync::LazyLock;
+
+const PG_VIEWS: &str = "SELECT n.nspname AS schemaname, c.relname AS viewname, \
+        pg_get_userbyid(c.relowner) AS viewowner, v.definition AS definition \
+     FROM pg_catalog.pg_class c \
+     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+     LEFT JOIN information_schema.views v \
+       ON v.table_schema = n.nspname AND v.table_name = c.relname \
+     WHERE c.relkind = 'v'";
+
+const PG_TABLES: &str = "SELECT n.nspname AS schemaname, c.relname AS tablename, \
+        pg_get_userbyid(c.relowner) AS tableowner, CAST(NULL AS VARCHAR) AS tablespace, \
+        false AS hasindexes, false AS hasrules, false AS hastriggers, false AS rowsecurity \
+     FROM pg_catalog.pg_class c \
+     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.relkind IN ('r', 'p')";
+
+static QUERIES: LazyLock<Vec<(&'static str, Query)>> = LazyLock::new(|| {
+    [("pg_views", PG_VIEWS), ("pg_tables", PG_TABLES)]
+        .into_iter()
+        .filter_map(|(name, sql)| Some((name, super::ast::template_query(sql)?)))
+        .collect()
+});
+
+#[derive(Debug)]
+pub struct SystemViews;
+
+struct Visitor;
+
+impl VisitorMut for Visitor {
+    type Break = ();
+
+    fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        let TableFactor::Table {
+            name,
+            alias,
+            args: None,
+            ..
+        } = factor
+        else {
+            return ControlFlow::Continue(());
+        };
+        let parts = name_parts(name);
+        let (schema, object) = match parts.as_slice() {
+            [o] => (None, o.as_str()),
+            [s, o] => (Some(s.as_str()), o.as_str()),
+            [_, s, o] => (Some(s.as_str()), o.as_str()),
+            _ => return ControlFlow::Continue(()),
+        };
+        if schema.is_some_and(|s| s != "pg_catalog") {
+            return ControlFlow::Continue(());
+        }
+        let Some((_, query)) = QUERIES.iter().find(|(n, _)| *n == object) else {
+            return ControlFlow::Continue(());
+        };
+        let alias = alias.clone().unwrap_or_else(|| TableAlias {
+            explicit: true,
+            name: Ident::new(object),
+            columns: vec![],
+            at: None,
+        });
+        *factor = TableFactor::Derived {
+            lateral: false,
+            subquery: Box::new(query.clone()),
+            alias: Some(alias),
+            sample: None,
+        };
+        ControlFlow::Continue(())
+    }
+}
+
+impl SqlStatementRewriteRule for SystemViews {
+    fn rewrite(&self, mut s: Statement) -> Statement {
+        let _ = s.visit(&mut Visitor);
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pg_views_and_pg_tables_read_pg_class() {
+        let out = SystemViews
+            .rewrite(super::super::parse(
+                "SELECT viewname FROM pg_catalog.pg_views v WHERE v.schemaname = 'a' \
+                 UNION ALL SELECT tablename FROM pg_tables",
+            ))
+            .to_string();
+        assert!(out.contains("WHERE c.relkind = 'v') v WHERE"), "{out}");
+        assert!(
+            out.contains("WHERE c.relkind IN ('r', 'p')) AS pg_tables"),
+            "{out}"
+        );
+        let untouched = "SELECT * FROM analytics.pg_views";
+        assert_eq!(
+            SystemViews
+                .rewrite(super::super::parse(untouched))
+                .to_string(),
+            untouched
+        );
+    }
+}
