@@ -169,6 +169,8 @@ fn arrow_sqlstate(e: &ArrowError) -> &'static str {
 const PLAN_MESSAGES: &[(&[&str], &str)] = &[
     (&["table", "not found"], sqlstate::UNDEFINED_TABLE),
     (&["table", "doesn't exist"], sqlstate::UNDEFINED_TABLE),
+    // A relation named in a schema that does not exist (PostgreSQL: relation does not exist).
+    (&["failed to resolve schema"], sqlstate::UNDEFINED_TABLE),
     (&["invalid function"], sqlstate::UNDEFINED_FUNCTION),
     (&["function", "not found"], sqlstate::UNDEFINED_FUNCTION),
     (

@@ -9,6 +9,7 @@ use crate::catalog::user_views::SavedView;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::identity::Actor;
+use datafusion::common::TableReference;
 use datafusion::sql::sqlparser::ast::{
     Ident, ObjectName, ObjectNamePart, ObjectType, SchemaName, Statement,
 };
@@ -49,6 +50,20 @@ fn schema_of(name: &SchemaName) -> Option<String> {
 }
 
 impl Session {
+    /// DROP SCHEMA … CASCADE: the tables made with SQL in it go too (the session's names for
+    /// them went with its schema).
+    fn drop_tables_in(&self, schema: &str) -> Result<()> {
+        let store = &self.engine.store;
+        let prefix = format!("{schema}.");
+        for table in store.tables() {
+            let name = table.name();
+            if name.starts_with(&prefix) && store.created_at_run_time(name) {
+                store.drop_table(name)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Refuses (42501) to drop or replace a table of the warehouse or a view of queries/.
     pub(super) fn guard_ddl(&self, statement: &Statement) -> Result<()> {
         let targets: Vec<&ObjectName> = match statement {
@@ -58,6 +73,10 @@ impl Session {
                 names,
                 ..
             } => names.iter().collect(),
+            Statement::Drop {
+                object_type: ObjectType::Schema,
+                ..
+            } => return self.guard_dependents(statement),
             _ => return Ok(()),
         };
         for name in targets {
@@ -88,6 +107,56 @@ impl Session {
                 ));
             }
         }
+        self.guard_dependents(statement)
+    }
+
+    /// Refuses (2BP01) a DROP without CASCADE of what saved views read, or of a schema that
+    /// holds views or tables.
+    fn guard_dependents(&self, statement: &Statement) -> Result<()> {
+        let Statement::Drop {
+            object_type,
+            names,
+            cascade: false,
+            ..
+        } = statement
+        else {
+            return Ok(());
+        };
+        let (_, saved) = self.engine.user_views.snapshot();
+        match object_type {
+            ObjectType::View | ObjectType::Table => {
+                let targets: Vec<String> = names
+                    .iter()
+                    .filter_map(qualified)
+                    .map(|(s, o)| format!("{s}.{o}"))
+                    .collect();
+                let kind = object_type.to_string().to_lowercase();
+                super::dependents::to_drop_first(&saved, &kind, &targets, false)?;
+            }
+            ObjectType::Schema => {
+                for name in names {
+                    let Some(ObjectNamePart::Identifier(i)) = name.0.last() else {
+                        continue;
+                    };
+                    let prefix = format!("{}.", fold(i));
+                    let views = saved.views.iter().map(|v| v.name.as_str());
+                    let tables = self.engine.store.tables();
+                    let tables = tables.iter().map(|t| t.name());
+                    let held: Vec<&str> = views
+                        .chain(tables)
+                        .filter(|n| n.starts_with(&prefix))
+                        .collect();
+                    if !held.is_empty() {
+                        return Err(super::dependents::still_needed(
+                            "schema",
+                            &fold(i),
+                            &held.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
         Ok(())
     }
 
@@ -113,23 +182,44 @@ impl Session {
                 None => Ok(()),
             },
             Statement::Drop {
-                object_type: ObjectType::View,
+                object_type: object_type @ (ObjectType::View | ObjectType::Table),
                 names,
+                cascade,
                 ..
             } => {
-                for (schema, object) in names.iter().filter_map(qualified) {
-                    saved.drop_view(&format!("{schema}.{object}"))?;
+                let targets: Vec<String> = names
+                    .iter()
+                    .filter_map(qualified)
+                    .map(|(s, o)| format!("{s}.{o}"))
+                    .collect();
+                if *object_type == ObjectType::View {
+                    for name in &targets {
+                        saved.drop_view(name)?;
+                    }
+                }
+                if *cascade {
+                    let (_, now) = saved.snapshot();
+                    for view in super::dependents::dependents(&now, &targets).iter().rev() {
+                        saved.drop_view(view)?;
+                        let r = TableReference::from(view.as_str());
+                        super::shared_objects::deregister(self.ctx(), r)?;
+                    }
                 }
                 Ok(())
             }
             Statement::Drop {
                 object_type: ObjectType::Schema,
                 names,
+                cascade,
                 ..
             } => {
                 for name in names {
                     if let Some(ObjectNamePart::Identifier(i)) = name.0.last() {
-                        saved.drop_schema(&fold(i))?;
+                        let schema = fold(i);
+                        saved.drop_schema(&schema)?;
+                        if *cascade {
+                            self.drop_tables_in(&schema)?;
+                        }
                     }
                 }
                 Ok(())

@@ -19,6 +19,7 @@ mod copy;
 mod copy_text;
 pub mod cursor;
 mod ddl;
+mod dependents;
 mod dml;
 mod execute;
 mod external;

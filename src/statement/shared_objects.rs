@@ -16,6 +16,7 @@ use std::sync::Arc;
 pub(crate) struct Synced {
     views_seen: u64,
     views: Vec<String>,
+    schemas: Vec<String>,
     tables_seen: u64,
     tables: Vec<String>,
 }
@@ -54,6 +55,19 @@ pub(super) fn register_stored(
     Ok(())
 }
 
+/// Removes `r` from the session; nothing to do when its schema is gone (DROP SCHEMA …
+/// CASCADE took the schema and its names together).
+pub(super) fn deregister(ctx: &SessionContext, r: TableReference) -> Result<()> {
+    let schema = r.schema().unwrap_or("public");
+    if ctx
+        .catalog("cip")
+        .is_some_and(|c| c.schema(schema).is_some())
+    {
+        ctx.deregister_table(r)?;
+    }
+    Ok(())
+}
+
 /// Makes `schema` exist in the session's catalog (a table or view may be created in it).
 fn ensure_schema(ctx: &SessionContext, schema: &str) -> Result<()> {
     if let Some(catalog) = ctx.catalog("cip") {
@@ -80,7 +94,7 @@ impl Session {
                 .filter(|n| store.created_at_run_time(n))
                 .collect();
             for gone in synced.tables.iter().filter(|n| !now.contains(n)) {
-                ctx.deregister_table(reference(gone))?;
+                deregister(ctx, reference(gone))?;
             }
             for name in &now {
                 register_stored(ctx, name, store.table(name)?)?;
@@ -95,7 +109,13 @@ impl Session {
         let (generation, now) = saved.snapshot();
         let names: Vec<String> = now.views.iter().map(|v| v.name.clone()).collect();
         for gone in synced.views.iter().filter(|n| !names.contains(n)) {
-            ctx.deregister_table(TableReference::from(gone.as_str()))?;
+            deregister(ctx, TableReference::from(gone.as_str()))?;
+        }
+        // A schema another session dropped (with CASCADE, its contents went first).
+        if let Some(catalog) = ctx.catalog("cip") {
+            for gone in synced.schemas.iter().filter(|s| !now.schemas.contains(s)) {
+                catalog.deregister_schema(gone, true)?;
+            }
         }
         for schema in &now.schemas {
             let sql = format!(
@@ -111,6 +131,7 @@ impl Session {
             }
         }
         synced.views = names;
+        synced.schemas = now.schemas.clone();
         synced.views_seen = generation;
         Ok(())
     }
