@@ -1,6 +1,7 @@
 //! Users and roles over the wire: SCRAM-SHA-256 logins, the analyst role reads masked names
-//! and phones and may not write or run side-effecting functions (42501), and a server without
-//! users refuses to listen beyond loopback.
+//! and phones and may not write or run side-effecting functions (42501) or define anything
+//! but views in their own schema, and a server without users refuses to listen beyond
+//! loopback.
 
 use crate::common;
 use crate::pgwire::Server;
@@ -189,6 +190,47 @@ async fn analysts_read_masked_data_and_cannot_write() {
         .expect("count")
         .get(0);
     assert_eq!(still, 1, "nothing written by the analyst");
+
+    // An analyst defines views in the schema named after them, and nothing else. (A new
+    // connection: tokio-postgres closes one whose COPY was refused.)
+    let ana = login(server.port, "ana", "ana-secret-1")
+        .await
+        .expect("analyst login");
+    for sql in [
+        "CREATE VIEW mine AS SELECT 1 AS one",
+        "CREATE SCHEMA reports",
+        "CREATE TABLE ana_copy AS SELECT * FROM members",
+        "CREATE SCHEMA IF NOT EXISTS ana; CREATE TABLE ana.t AS SELECT 1 AS one",
+    ] {
+        let e = ana.batch_execute(sql).await.expect_err(sql);
+        assert_eq!(code(&e), "42501", "{sql}: {e:?}");
+    }
+    ana.batch_execute(
+        "CREATE SCHEMA IF NOT EXISTS ana;          CREATE VIEW ana.named AS SELECT member_id, name FROM members;          CREATE OR REPLACE VIEW ana.named__tmp AS SELECT member_id, name, tier FROM members;          DROP VIEW ana.named;          ALTER TABLE ana.named__tmp RENAME TO named;          CREATE TEMP TABLE scratch AS SELECT member_id FROM members",
+    )
+    .await
+    .expect("the analyst's own views");
+    let masked: String = ana
+        .query_one("SELECT name FROM ana.named", &[])
+        .await
+        .expect("own view")
+        .get(0);
+    assert_eq!(masked, "王**");
+    // Others read it with their own rights; only its schema's analyst or an operator drops it.
+    let raw: String = ops
+        .query_one("SELECT name FROM ana.named", &[])
+        .await
+        .expect("operator reads the analyst's view")
+        .get(0);
+    assert_eq!(raw, "王小明");
+    ops.batch_execute("CREATE SCHEMA shared; CREATE VIEW shared.v AS SELECT 1 AS one")
+        .await
+        .expect("operator defines views anywhere");
+    let e = ana
+        .batch_execute("DROP VIEW shared.v")
+        .await
+        .expect_err("another schema's view");
+    assert_eq!(code(&e), "42501", "{e:?}");
 }
 
 #[test]

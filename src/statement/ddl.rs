@@ -64,8 +64,10 @@ impl Session {
         Ok(())
     }
 
-    /// Refuses (42501) to drop or replace a table of the warehouse or a view of queries/.
+    /// Refuses (42501) an analyst's DDL outside their own schema, and anyone's drop or
+    /// replacement of a table of the warehouse or a view of queries/.
     pub(super) fn guard_ddl(&self, statement: &Statement) -> Result<()> {
+        self.guard_own_schema(statement)?;
         let targets: Vec<&ObjectName> = match statement {
             Statement::CreateView(v) if v.or_replace && !v.temporary => vec![&v.name],
             Statement::Drop {

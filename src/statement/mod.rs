@@ -26,6 +26,7 @@ mod external;
 mod idle;
 pub mod names;
 mod outcome;
+mod own_schema;
 pub mod params;
 pub mod parse;
 mod prepare;

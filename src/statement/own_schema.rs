@@ -1,0 +1,86 @@
+//! What an analyst may define: views in a schema of their own, named as they are (PostgreSQL's
+//! `$user` schema), and that schema itself. Everything else that defines or drops objects is
+//! an operator's (42501): views elsewhere, which others read as the warehouse's, and tables,
+//! which hold data. Temporary views and tables are the session's own and anyone's.
+
+use super::ddl::{fold, qualified};
+use super::session::Session;
+use crate::error::sqlstate;
+use crate::error::{CipError, Result};
+use crate::identity::{Actor, Role};
+use datafusion::sql::sqlparser::ast::{
+    AlterTableOperation, ObjectName, ObjectNamePart, ObjectType, SchemaName, Statement,
+};
+
+fn refused(actor: &Actor, what: &str) -> CipError {
+    CipError::invalid(
+        sqlstate::INSUFFICIENT_PRIVILEGE,
+        format!(
+            "permission denied: an analyst defines views in the schema named after them only \
+             (CREATE SCHEMA IF NOT EXISTS \"{0}\"; CREATE VIEW \"{0}\".… AS …); {what} needs \
+             the operator role",
+            actor.name
+        ),
+    )
+}
+
+fn schema_named(name: &ObjectName) -> Option<String> {
+    match name.0.last()? {
+        ObjectNamePart::Identifier(i) => Some(fold(i)),
+        _ => None,
+    }
+}
+
+impl Session {
+    /// Refuses (42501) an analyst's DDL outside their own schema.
+    pub(super) fn guard_own_schema(&self, statement: &Statement) -> Result<()> {
+        let actor = Actor::of(&self.ctx().state());
+        if actor.role != Role::Analyst {
+            return Ok(());
+        }
+        let own = |schema: Option<String>| schema.as_deref() == Some(actor.name.as_str());
+        let object_schema = |name: &ObjectName| qualified(name).map(|(s, _)| s);
+        let allowed = match statement {
+            Statement::CreateView(v) if v.temporary => true,
+            Statement::CreateView(v) => !v.materialized && own(object_schema(&v.name)),
+            Statement::Drop {
+                object_type: ObjectType::View,
+                names,
+                ..
+            } => names.iter().all(|n| own(object_schema(n))),
+            Statement::CreateSchema { schema_name, .. } => own(match schema_name {
+                SchemaName::Simple(n) | SchemaName::NamedAuthorization(n, _) => schema_named(n),
+                SchemaName::UnnamedAuthorization(i) => Some(fold(i)),
+            }),
+            Statement::Drop {
+                object_type: ObjectType::Schema,
+                names,
+                ..
+            } => names.iter().all(|n| own(schema_named(n))),
+            // Renaming a view of their own (dbt's swap of a view model).
+            Statement::AlterTable(a) => {
+                matches!(
+                    a.operations.as_slice(),
+                    [AlterTableOperation::RenameTable { .. }]
+                ) && own(object_schema(&a.name))
+                    && qualified(&a.name)
+                        .is_some_and(|(s, o)| self.engine.user_views.has_view(&format!("{s}.{o}")))
+            }
+            Statement::CreateTable(c) => c.temporary,
+            _ => return Ok(()),
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(refused(&actor, &statement_kind(statement)))
+        }
+    }
+}
+
+fn statement_kind(statement: &Statement) -> String {
+    let text = statement.to_string();
+    text.split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
