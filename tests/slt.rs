@@ -104,6 +104,8 @@ impl AsyncDB for Direct {
                 let mut stream = rows.stream;
                 let mut batches = Vec::new();
                 while let Some(b) = stream.next().await {
+                    // An error while rows stream fails a block, as the front doors mark it.
+                    let b = b.inspect_err(|_| self.session.failed());
                     batches.push(b.map_err(|e| SltError::from(cip::error::CipError::from(e)))?);
                 }
                 Ok(rows_output(&batches, types))

@@ -173,6 +173,14 @@ impl Session {
                 let mut again = v.clone();
                 again.or_replace = true;
                 again.if_not_exists = false;
+                let name = format!("{schema}.{object}");
+                if !saved.has_view(&name) {
+                    if let Some(txn) = self.state().tx.slot().lock().as_mut() {
+                        // A new view made in a block that does not commit goes again.
+                        let engine = self.engine.clone();
+                        txn.on_rollback(Box::new(move || engine.user_views.drop_view(&name)));
+                    }
+                }
                 saved.put_view(SavedView {
                     name: format!("{schema}.{object}"),
                     sql: Statement::CreateView(again).to_string(),

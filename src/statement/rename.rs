@@ -55,12 +55,14 @@ impl Session {
             // A table is an operator's; an analyst's own views were let through by
             // guard_own_schema.
             Actor::of(&self.ctx().state()).require_write("ALTER TABLE")?;
-            let moved = from.clone();
+            let (moved, back) = (from.clone(), store.clone());
             let table =
                 super::runtime::blocking("ALTER TABLE", move || store.rename_table(&from, &to))
                     .await?;
             if let Some(txn) = self.state().tx.slot().lock().as_mut() {
                 txn.follow_rename(&moved, &table);
+                let now = table.name();
+                txn.on_rollback(Box::new(move || back.rename_table(now, &moved).map(|_| ())));
             }
             self.ctx()
                 .deregister_table(reference(&stored(&schema, &old)))?;

@@ -95,6 +95,11 @@ impl Session {
         let table =
             super::runtime::blocking("CREATE TABLE", move || s.create_table(&n, &sc)).await?;
         register_stored(self.ctx(), &name, table.clone())?;
+        if let Some(txn) = self.state().tx.slot().lock().as_mut() {
+            // Made at once; a block that does not commit drops it again.
+            let (store, made) = (store.clone(), name.clone());
+            txn.on_rollback(Box::new(move || store.drop_table(&made)));
+        }
         if matches!(*c.input, LogicalPlan::EmptyRelation(_)) {
             return Ok(Outcome::Done(Done::new("CREATE TABLE")));
         }

@@ -26,8 +26,17 @@ struct Record {
 
 impl Txn {
     /// Commits every write of the transaction, or none (40001 when a table it rewrote was
-    /// changed by someone else since its snapshot; 23505 when a key it added was taken).
+    /// changed by someone else since its snapshot; 23505 when a key it added was taken). A
+    /// failed commit undoes the block's DDL as a rollback does.
     pub fn commit(mut self) -> Result<()> {
+        let done = self.commit_writes();
+        if done.is_ok() {
+            self.committed();
+        }
+        done
+    }
+
+    fn commit_writes(&mut self) -> Result<()> {
         let names: Vec<&'static str> = self
             .work
             .iter()

@@ -63,6 +63,10 @@ impl Work {
     }
 }
 
+/// Puts back what a statement of the block did at once (DDL: a table created or renamed),
+/// should the block not commit. Storage runs it and knows nothing of what it does.
+pub type Undo = Box<dyn FnOnce() -> Result<()> + Send>;
+
 pub struct Txn {
     pub(super) id: String,
     pub(super) root: PathBuf,
@@ -71,7 +75,11 @@ pub struct Txn {
     pub(super) staged: Vec<PathBuf>,
     pub(super) kept: HashSet<PathBuf>,
     next_file: u64,
-    savepoints: Vec<BTreeMap<&'static str, Work>>,
+    /// Each savepoint's work and how many undos there were when it was taken.
+    savepoints: Vec<(BTreeMap<&'static str, Work>, usize)>,
+    /// Run last first at rollback (or ROLLBACK TO back to a savepoint's count); dropped at
+    /// commit.
+    undo: Vec<Undo>,
 }
 
 impl std::fmt::Debug for Txn {
@@ -107,6 +115,7 @@ impl Txn {
             kept: HashSet::new(),
             next_file: 1,
             savepoints: Vec::new(),
+            undo: Vec::new(),
         }
     }
 
@@ -273,7 +282,7 @@ impl Txn {
 
     /// SAVEPOINT: remembers the transaction's state.
     pub fn savepoint(&mut self) {
-        self.savepoints.push(self.work.clone());
+        self.savepoints.push((self.work.clone(), self.undo.len()));
     }
 
     /// RELEASE of the savepoint at `depth` (0 = the first) and those after it.
@@ -283,8 +292,10 @@ impl Txn {
 
     /// ROLLBACK TO the savepoint at `depth`: its state again; it stays, later ones go.
     pub fn rollback_to(&mut self, depth: usize) {
-        if let Some(state) = self.savepoints.get(depth) {
+        if let Some((state, undos)) = self.savepoints.get(depth) {
             self.work = state.clone();
+            let undos = *undos;
+            self.run_undo(undos);
         }
         self.savepoints.truncate(depth + 1);
     }
@@ -299,7 +310,7 @@ impl Txn {
             }
         };
         rekey(&mut self.work);
-        self.savepoints.iter_mut().for_each(rekey);
+        self.savepoints.iter_mut().for_each(|(w, _)| rekey(w));
         let Some(old_dir) = to.dir.parent().map(|root| root.join(from)) else {
             return;
         };
@@ -313,9 +324,30 @@ impl Txn {
     /// DROP TABLE in the block: the block's work on it goes with it.
     pub fn forget(&mut self, table: &str) {
         self.work.remove(table);
-        self.savepoints.iter_mut().for_each(|w| {
+        self.savepoints.iter_mut().for_each(|(w, _)| {
             w.remove(table);
         });
+    }
+
+    /// Registers what puts back a change the block made at once, should it not commit.
+    pub fn on_rollback(&mut self, undo: Undo) {
+        self.undo.push(undo);
+    }
+
+    /// Runs the undos past the first `keep`, last first.
+    fn run_undo(&mut self, keep: usize) {
+        while self.undo.len() > keep {
+            if let Some(undo) = self.undo.pop() {
+                if let Err(e) = undo() {
+                    tracing::warn!("txn {}: undoing a change at rollback failed: {e}", self.id);
+                }
+            }
+        }
+    }
+
+    /// A commit went through: what it would have undone stays.
+    pub(super) fn committed(&mut self) {
+        self.undo.clear();
     }
 
     /// Whether the transaction wrote anything.
@@ -325,13 +357,16 @@ impl Txn {
 }
 
 impl Drop for Txn {
-    /// Rollback, or the end of a commit: staged files the commit did not name go.
+    /// Rollback, or the end of a commit: staged files the commit did not name go, and a
+    /// rolled-back block's DDL is undone.
     fn drop(&mut self) {
         for path in &self.staged {
             if !self.kept.contains(path) {
                 let _ = super::fsutil::remove_if_exists(path);
             }
         }
+        // After the staged files: an undone rename moves the folder they were in.
+        self.run_undo(0);
     }
 }
 
