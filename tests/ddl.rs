@@ -170,6 +170,23 @@ async fn tables_created_with_sql_are_durable_warehouse_tables() {
             .await
             .expect_err("rolled back");
         assert_eq!(code(&e), "42P01", "{e:?}");
+        // A connection that ends inside its block takes the block's DDL with it.
+        let c = server.connect().await;
+        c.batch_execute("BEGIN; CREATE TABLE abandoned AS SELECT member_id FROM members")
+            .await
+            .expect("create in a block");
+        drop(c);
+        let mut gone = false;
+        for _ in 0..50 {
+            match b.simple_query("SELECT * FROM abandoned").await {
+                Err(e) if code(&e) == "42P01" => {
+                    gone = true;
+                    break;
+                }
+                _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
+        }
+        assert!(gone, "the abandoned block's table is gone");
         a.batch_execute("DROP TABLE scores")
             .await
             .expect("drop tables");
