@@ -40,13 +40,31 @@ pub(super) fn qualified(name: &ObjectName) -> Option<(String, String)> {
     }
 }
 
-fn schema_of(name: &SchemaName) -> Option<String> {
+/// The schema a `CREATE SCHEMA` names.
+pub(super) fn schema_of(name: &SchemaName) -> Option<String> {
     match name {
         SchemaName::Simple(n) | SchemaName::NamedAuthorization(n, _) => {
             qualified(n).map(|(_, s)| s)
         }
         SchemaName::UnnamedAuthorization(i) => Some(fold(i)),
     }
+}
+
+/// The schema a `DROP SCHEMA` names: the name's last part.
+pub(super) fn schema_named(name: &ObjectName) -> Option<String> {
+    match name.0.last()? {
+        ObjectNamePart::Identifier(i) => Some(fold(i)),
+        _ => None,
+    }
+}
+
+/// `schema.object` of each name (as saved views and the dependents check name them).
+fn dotted(names: &[ObjectName]) -> Vec<String> {
+    names
+        .iter()
+        .filter_map(qualified)
+        .map(|(s, o)| format!("{s}.{o}"))
+        .collect()
 }
 
 impl Session {
@@ -127,33 +145,21 @@ impl Session {
         let (_, saved) = self.engine.user_views.snapshot();
         match object_type {
             ObjectType::View | ObjectType::Table => {
-                let targets: Vec<String> = names
-                    .iter()
-                    .filter_map(qualified)
-                    .map(|(s, o)| format!("{s}.{o}"))
-                    .collect();
                 let kind = object_type.to_string().to_lowercase();
-                super::dependents::to_drop_first(&saved, &kind, &targets, false)?;
+                super::dependents::to_drop_first(&saved, &kind, &dotted(names), false)?;
             }
             ObjectType::Schema => {
-                for name in names {
-                    let Some(ObjectNamePart::Identifier(i)) = name.0.last() else {
-                        continue;
-                    };
-                    let prefix = format!("{}.", fold(i));
+                for schema in names.iter().filter_map(schema_named) {
+                    let prefix = format!("{schema}.");
                     let views = saved.views.iter().map(|v| v.name.as_str());
                     let tables = self.engine.store.tables();
-                    let tables = tables.iter().map(|t| t.name());
-                    let held: Vec<&str> = views
-                        .chain(tables)
+                    let held: Vec<String> = views
+                        .chain(tables.iter().map(|t| t.name()))
                         .filter(|n| n.starts_with(&prefix))
+                        .map(str::to_string)
                         .collect();
                     if !held.is_empty() {
-                        return Err(super::dependents::still_needed(
-                            "schema",
-                            &fold(i),
-                            &held.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-                        ));
+                        return Err(super::dependents::still_needed("schema", &schema, &held));
                     }
                 }
             }
@@ -175,14 +181,14 @@ impl Session {
                 again.if_not_exists = false;
                 let name = format!("{schema}.{object}");
                 if !saved.has_view(&name) {
-                    if let Some(txn) = self.state().tx.slot().lock().as_mut() {
-                        // A new view made in a block that does not commit goes again.
-                        let engine = self.engine.clone();
-                        txn.on_rollback(Box::new(move || engine.user_views.drop_view(&name)));
-                    }
+                    // A new view made in a block that does not commit goes again.
+                    let (engine, made) = (self.engine.clone(), name.clone());
+                    self.state().tx.with_txn(|txn| {
+                        txn.on_rollback(Box::new(move || engine.user_views.drop_view(&made)))
+                    });
                 }
                 saved.put_view(SavedView {
-                    name: format!("{schema}.{object}"),
+                    name,
                     sql: Statement::CreateView(again).to_string(),
                     owner: Actor::of(&self.ctx().state()).name,
                 })
@@ -197,11 +203,7 @@ impl Session {
                 cascade,
                 ..
             } => {
-                let targets: Vec<String> = names
-                    .iter()
-                    .filter_map(qualified)
-                    .map(|(s, o)| format!("{s}.{o}"))
-                    .collect();
+                let targets = dotted(names);
                 if *object_type == ObjectType::View {
                     for name in &targets {
                         saved.drop_view(name)?;
@@ -223,13 +225,10 @@ impl Session {
                 cascade,
                 ..
             } => {
-                for name in names {
-                    if let Some(ObjectNamePart::Identifier(i)) = name.0.last() {
-                        let schema = fold(i);
-                        saved.drop_schema(&schema)?;
-                        if *cascade {
-                            self.drop_tables_in(&schema)?;
-                        }
+                for schema in names.iter().filter_map(schema_named) {
+                    saved.drop_schema(&schema)?;
+                    if *cascade {
+                        self.drop_tables_in(&schema)?;
                     }
                 }
                 Ok(())

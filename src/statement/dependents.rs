@@ -37,15 +37,20 @@ fn reads(sql: &str) -> BTreeSet<String> {
 /// The saved views that read any of `targets` (`schema.object`), directly or through one
 /// another, dependents of dependents last (the order to drop them in reverse).
 pub(super) fn dependents(saved: &Saved, targets: &[String]) -> Vec<String> {
+    // Each view's statement parsed once, whatever the depth of the chains.
+    let views: Vec<(&String, BTreeSet<String>)> = saved
+        .views
+        .iter()
+        .map(|v| (&v.name, reads(&v.sql)))
+        .collect();
     let mut gone: BTreeSet<String> = targets.iter().cloned().collect();
     let mut out = Vec::new();
     loop {
-        let more: Vec<String> = saved
-            .views
+        let more: Vec<String> = views
             .iter()
-            .filter(|v| !gone.contains(&v.name))
-            .filter(|v| reads(&v.sql).iter().any(|r| gone.contains(r)))
-            .map(|v| v.name.clone())
+            .filter(|(name, _)| !gone.contains(*name))
+            .filter(|(_, read)| read.iter().any(|r| gone.contains(r)))
+            .map(|(name, _)| (*name).clone())
             .collect();
         if more.is_empty() {
             return out;

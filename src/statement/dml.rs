@@ -68,7 +68,7 @@ fn not_row_local(op: &WriteOp) -> CipError {
 }
 
 /// Whether `input` filters and projects the target's own rows only.
-fn row_local(input: &LogicalPlan) -> Result<bool> {
+fn is_row_local(input: &LogicalPlan) -> Result<bool> {
     let mut local = true;
     input.apply(|node| {
         let allowed = matches!(
@@ -203,7 +203,7 @@ impl Session {
         let LogicalPlan::Dml(dml) = &plan else {
             return Ok(plan);
         };
-        if !row_local(&dml.input)? {
+        if !is_row_local(&dml.input)? {
             return Err(not_row_local(&dml.op));
         }
         Ok(plan)

@@ -3,14 +3,12 @@
 //! an operator's (42501): views elsewhere, which others read as the warehouse's, and tables,
 //! which hold data. Temporary views and tables are the session's own and anyone's.
 
-use super::ddl::{fold, qualified};
+use super::ddl::{qualified, schema_named, schema_of};
 use super::session::Session;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::identity::{Actor, Role};
-use datafusion::sql::sqlparser::ast::{
-    AlterTableOperation, ObjectName, ObjectNamePart, ObjectType, SchemaName, Statement,
-};
+use datafusion::sql::sqlparser::ast::{ObjectName, ObjectType, Statement};
 
 fn refused(actor: &Actor, what: &str) -> CipError {
     CipError::invalid(
@@ -22,13 +20,6 @@ fn refused(actor: &Actor, what: &str) -> CipError {
             actor.name
         ),
     )
-}
-
-fn schema_named(name: &ObjectName) -> Option<String> {
-    match name.0.last()? {
-        ObjectNamePart::Identifier(i) => Some(fold(i)),
-        _ => None,
-    }
 }
 
 impl Session {
@@ -48,10 +39,7 @@ impl Session {
                 names,
                 ..
             } => names.iter().all(|n| own(object_schema(n))),
-            Statement::CreateSchema { schema_name, .. } => own(match schema_name {
-                SchemaName::Simple(n) | SchemaName::NamedAuthorization(n, _) => schema_named(n),
-                SchemaName::UnnamedAuthorization(i) => Some(fold(i)),
-            }),
+            Statement::CreateSchema { schema_name, .. } => own(schema_of(schema_name)),
             Statement::Drop {
                 object_type: ObjectType::Schema,
                 names,
@@ -59,10 +47,8 @@ impl Session {
             } => names.iter().all(|n| own(schema_named(n))),
             // Renaming a view of their own (dbt's swap of a view model).
             Statement::AlterTable(a) => {
-                matches!(
-                    a.operations.as_slice(),
-                    [AlterTableOperation::RenameTable { .. }]
-                ) && own(object_schema(&a.name))
+                super::rename::is_rename(a)
+                    && own(object_schema(&a.name))
                     && qualified(&a.name)
                         .is_some_and(|(s, o)| self.engine.user_views.has_view(&format!("{s}.{o}")))
             }

@@ -59,11 +59,11 @@ impl Session {
             let table =
                 super::runtime::blocking("ALTER TABLE", move || store.rename_table(&from, &to))
                     .await?;
-            if let Some(txn) = self.state().tx.slot().lock().as_mut() {
+            let now = table.name();
+            self.state().tx.with_txn(|txn| {
                 txn.follow_rename(&moved, &table);
-                let now = table.name();
                 txn.on_rollback(Box::new(move || back.rename_table(now, &moved).map(|_| ())));
-            }
+            });
             self.ctx()
                 .deregister_table(reference(&stored(&schema, &old)))?;
             register_stored(self.ctx(), &stored(&schema, &new), table)?;

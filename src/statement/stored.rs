@@ -95,11 +95,11 @@ impl Session {
         let table =
             super::runtime::blocking("CREATE TABLE", move || s.create_table(&n, &sc)).await?;
         register_stored(self.ctx(), &name, table.clone())?;
-        if let Some(txn) = self.state().tx.slot().lock().as_mut() {
-            // Made at once; a block that does not commit drops it again.
-            let (store, made) = (store.clone(), name.clone());
-            txn.on_rollback(Box::new(move || store.drop_table(&made)));
-        }
+        // Made at once; a block that does not commit drops it again.
+        let (undo_store, made) = (store.clone(), name.clone());
+        self.state()
+            .tx
+            .with_txn(|txn| txn.on_rollback(Box::new(move || undo_store.drop_table(&made))));
         if matches!(*c.input, LogicalPlan::EmptyRelation(_)) {
             return Ok(Outcome::Done(Done::new("CREATE TABLE")));
         }
@@ -135,9 +135,7 @@ impl Session {
         Actor::of(&self.ctx().state()).require_write("DROP TABLE")?;
         let gone = name.clone();
         super::runtime::blocking("DROP TABLE", move || store.drop_table(&gone)).await?;
-        if let Some(txn) = self.state().tx.slot().lock().as_mut() {
-            txn.forget(&name);
-        }
+        self.state().tx.with_txn(|txn| txn.forget(&name));
         self.ctx().deregister_table(reference(&name))?;
         Ok(Some(Outcome::Done(Done::new("DROP TABLE"))))
     }

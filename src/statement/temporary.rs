@@ -51,7 +51,8 @@ impl Session {
             }
         }
         let schema = c.input.schema().inner().clone();
-        let rows = if matches!(*c.input, LogicalPlan::EmptyRelation(_)) {
+        let empty = matches!(*c.input, LogicalPlan::EmptyRelation(_));
+        let rows = if empty {
             Vec::new()
         } else {
             ctx.execute_logical_plan((*c.input).clone())
@@ -63,12 +64,10 @@ impl Session {
         let table = MemTable::try_new(schema, vec![rows])?;
         ctx.deregister_table(c.name.clone())?;
         ctx.register_table(c.name.clone(), Arc::new(table))?;
-        Ok(Outcome::Done(
-            if matches!(*c.input, LogicalPlan::EmptyRelation(_)) {
-                Done::new("CREATE TABLE")
-            } else {
-                Done::with_rows("SELECT", n as u64)
-            },
-        ))
+        Ok(Outcome::Done(if empty {
+            Done::new("CREATE TABLE")
+        } else {
+            Done::with_rows("SELECT", n as u64)
+        }))
     }
 }

@@ -56,6 +56,11 @@ impl Transaction {
         }
     }
 
+    /// Runs `f` on the block's storage transaction; None outside a block.
+    pub fn with_txn<R>(&self, f: impl FnOnce(&mut Txn) -> R) -> Option<R> {
+        self.slot.lock().as_mut().map(f)
+    }
+
     /// The slot the session's tables find the block's transaction in.
     pub fn slot(&self) -> Arc<TxnSlot> {
         self.slot.clone()
