@@ -8,39 +8,41 @@
 --                                       (5 = most recent), f by visits_per_month, m by
 --                                       monetary; ties broken by member_id
 --   visits_per_month, spend_per_month   visit-days and spend per 30 days since the first visit
---   p_alive                             MBG/NBD probability the member is still active (fit:
---                                       model_fit('mbgnbd')); churn_risk = 100 * (1 - p_alive)
---   rhythm_days                         the member's own usual gap between visits: the MBG/NBD
---                                       posterior mean gap (alpha + recency) / (r + frequency)
+--   p_alive, churn_risk, rhythm_days    from member_churn (Pareto/NBD): P(still active),
+--                                       100 x P(no visit in the next cip.churn_horizon_days),
+--                                       the member's own usual gap between visits
 --   expected_visits_90d                 MBG/NBD expected visit-days in the next 90 days
 --   clv_rank                            percentile (0-1) of expected_clv among members with visits
---   expected_clv                        CLV over clv_months (12): expected visits x Gamma-Gamma
---                                       expected spend x clv_margin (1.0: revenue CLV),
---                                       discounted by clv_monthly_discount (1%) a month (clv())
+--   expected_clv                        CLV over clv_months (12): MBG/NBD expected visits x
+--                                       Gamma-Gamma expected spend x clv_margin (1.0: revenue
+--                                       CLV), discounted by clv_monthly_discount (1%) a month
+--   spend_x, visits_x, spend_month_x    monetary, visits_per_month and spend_per_month as
+--                                       multiples of the chain's median established member
+--                                       (members with visits past the `new` rule's tenure)
+--   silence_rhythms, silence_gaps       recency_days over the member's own rhythm and over the
+--                                       median member's rhythm
+--   rule_version                        the segment_rules version that decided
 --
--- Segments, by precedence (the first rule that holds wins; thresholds in `rules` below):
---   new         no visit yet, or first visit or registration within new_days
---   churn_risk  was active, now likely lapsing: p_alive below churn_p_alive AND silent for
---               more than churn_rhythms of the member's own rhythm AND at least
---               churn_min_days since the last visit
---   vip         spends at least high_spend_per_visit per visit AND comes at least
---               vip_visits_per_month times a month
---   potential   spends at least high_spend_per_visit per visit but comes less often
---   loyal       brings at least loyal_spend_per_month a month
---   regular     everyone else
+-- Segments come from the table segment_rules (the version in force on the as-of date; see
+-- src/segments for the defaults and README "Segments"): a member takes the segment of the
+-- first rule by precedence whose every non-NULL bound holds. Bounds on money and frequency
+-- are multiples of the chain's own medians, so pricing the same chain in another currency
+-- leaves every segment unchanged. `reason` names the rule and the figures that decided.
 CREATE OR REPLACE VIEW customer_segments AS
-WITH rules AS (
-    SELECT 45 AS new_days,
-           0.9 AS churn_p_alive,
-           3.0 AS churn_rhythms,
-           60 AS churn_min_days,
-           1000.0 AS high_spend_per_visit,
-           1.0 AS vip_visits_per_month,
-           350.0 AS loyal_spend_per_month,
-           -- expected_clv: horizon, monthly discount rate, and margin (1.0 = revenue CLV)
-           12 AS clv_months,
-           0.01 AS clv_monthly_discount,
-           1.0 AS clv_margin
+WITH k AS (
+    SELECT 12 AS clv_months, 0.01 AS clv_monthly_discount, 1.0 AS clv_margin
+),
+rules AS (
+    SELECT r.*
+    FROM segment_rules r
+    JOIN (
+        SELECT max(version) AS version
+        FROM segment_rules
+        WHERE valid_from IS NULL OR business_date(valid_from) <= cip_as_of()
+    ) v ON r.version = v.version
+),
+new_rule AS (
+    SELECT coalesce(max(max_tenure_days), 0) AS days FROM rules WHERE segment_id = 'new'
 ),
 base AS (
     SELECT m.member_id, m.registered_at,
@@ -49,8 +51,7 @@ base AS (
            f.repeat_monetary, f.total_spend,
            f.visit_days * 30.0 / greatest(f.t + 1, 30) AS visits_per_month,
            f.total_spend * 30.0 / greatest(f.t + 1, 30) AS spend_per_month,
-           mbgnbd_p_alive(f.frequency, f.recency, f.t, bg.parameters) AS p_alive,
-           (bg.parameters['alpha'] + f.recency) / (bg.parameters['r'] + f.frequency) AS rhythm_days,
+           c.p_alive, c.churn_risk, c.rhythm_days,
            mbgnbd_expected_visits(90, f.frequency, f.recency, f.t, bg.parameters) AS expected_visits_90d,
            clv(f.frequency, f.recency, f.t, bg.parameters,
                gamma_gamma_expected_spend(f.frequency, coalesce(f.repeat_monetary, 0), gg.parameters),
@@ -58,51 +59,86 @@ base AS (
     -- The one-row fits come first: a cross join holds its left side in memory.
     FROM model_fit('mbgnbd') bg
     CROSS JOIN model_fit('gamma_gamma') gg
-    CROSS JOIN rules k
+    CROSS JOIN k
     CROSS JOIN members m
     LEFT JOIN member_features f ON f.member_id = m.member_id
+    LEFT JOIN member_churn c ON c.member_id = m.member_id
     WHERE m.status = 'active'
       AND (m.registered_at IS NULL OR business_date(m.registered_at) <= cip_as_of())
 ),
+median_member AS (
+    SELECT median(b.monetary) AS med_spend_per_visit, median(b.visits_per_month) AS med_visits_per_month,
+           median(b.spend_per_month) AS med_spend_per_month, median(b.rhythm_days) AS med_rhythm_days
+    FROM new_rule n CROSS JOIN base b
+    WHERE b.visit_days IS NOT NULL AND b.t >= n.days
+),
 scored AS (
     SELECT b.*,
+           b.monetary / nullif(mm.med_spend_per_visit, 0) AS spend_x,
+           b.visits_per_month / nullif(mm.med_visits_per_month, 0) AS visits_x,
+           b.spend_per_month / nullif(mm.med_spend_per_month, 0) AS spend_month_x,
+           b.recency_days / nullif(b.rhythm_days, 0) AS silence_rhythms,
+           b.recency_days / nullif(mm.med_rhythm_days, 0) AS silence_gaps,
            CASE WHEN visit_days IS NOT NULL THEN ntile(5) OVER (PARTITION BY visit_days IS NULL ORDER BY recency_days DESC, member_id) END AS r_score,
            CASE WHEN visit_days IS NOT NULL THEN ntile(5) OVER (PARTITION BY visit_days IS NULL ORDER BY visits_per_month, member_id) END AS f_score,
            CASE WHEN visit_days IS NOT NULL THEN ntile(5) OVER (PARTITION BY visit_days IS NULL ORDER BY monetary, member_id) END AS m_score,
            CASE WHEN visit_days IS NOT NULL THEN percent_rank() OVER (PARTITION BY visit_days IS NULL ORDER BY expected_clv, member_id) END AS clv_rank
-    FROM base b
+    FROM median_member mm CROSS JOIN base b
+),
+-- Each member against every rule in force; a bound that is NULL always holds, one whose
+-- figure is NULL (no visit yet) never does, except the tenure bound, which a member without
+-- a visit meets.
+decided AS (
+    SELECT s.member_id,
+           first_value(r.segment_id ORDER BY r.precedence, r.segment_id) AS segment_id,
+           first_value(r.version ORDER BY r.precedence, r.segment_id) AS rule_version
+    FROM rules r
+    CROSS JOIN scored s
+    WHERE (r.max_tenure_days IS NULL OR s.visit_days IS NULL OR s.t < r.max_tenure_days
+           OR s.tenure_days < r.max_tenure_days)
+      AND coalesce(r.min_spend_per_visit IS NULL OR s.spend_x >= r.min_spend_per_visit, false)
+      AND coalesce(r.max_spend_per_visit IS NULL OR s.spend_x < r.max_spend_per_visit, false)
+      AND coalesce(r.min_visits_per_month IS NULL OR s.visits_x >= r.min_visits_per_month, false)
+      AND coalesce(r.max_visits_per_month IS NULL OR s.visits_x < r.max_visits_per_month, false)
+      AND coalesce(r.min_spend_per_month IS NULL OR s.spend_month_x >= r.min_spend_per_month, false)
+      AND coalesce(r.min_silence_rhythms IS NULL OR s.silence_rhythms >= r.min_silence_rhythms, false)
+      AND coalesce(r.min_silence_median_gaps IS NULL OR s.silence_gaps >= r.min_silence_median_gaps, false)
+      AND coalesce(r.max_p_alive IS NULL OR s.p_alive <= r.max_p_alive, false)
+    GROUP BY s.member_id
 ),
 segmented AS (
-    SELECT s.*,
-           CASE
-             WHEN visit_days IS NULL OR t < r.new_days OR tenure_days < r.new_days THEN 'new'
-             WHEN p_alive < r.churn_p_alive AND recency_days > r.churn_rhythms * rhythm_days
-                  AND recency_days >= r.churn_min_days THEN 'churn_risk'
-             WHEN monetary >= r.high_spend_per_visit AND visits_per_month >= r.vip_visits_per_month THEN 'vip'
-             WHEN monetary >= r.high_spend_per_visit THEN 'potential'
-             WHEN spend_per_month >= r.loyal_spend_per_month THEN 'loyal'
-             ELSE 'regular'
-           END AS segment_id
-    FROM rules r CROSS JOIN scored s
+    -- A member no rule takes (an operator removed the catch-all) is 'regular'.
+    SELECT s.*, coalesce(d.segment_id, 'regular') AS segment_id, d.rule_version
+    FROM scored s LEFT JOIN decided d ON d.member_id = s.member_id
 )
-SELECT member_id,
-       segment_id,
-       CASE segment_id
+SELECT s.member_id,
+       s.segment_id,
+       CASE s.segment_id
          WHEN 'vip' THEN 'VIP客户' WHEN 'loyal' THEN '忠诚客户' WHEN 'potential' THEN '潜力客户'
          WHEN 'regular' THEN '普通客户' WHEN 'churn_risk' THEN '流失风险客户' ELSE '新客户'
        END AS segment_name,
-       recency_days, frequency, monetary, r_score, f_score, m_score,
-       p_alive, 100.0 * (1.0 - p_alive) AS churn_risk,
-       expected_visits_90d, expected_clv,
-       clv_rank, visits_per_month, spend_per_month, rhythm_days, total_spend, tenure_days,
-       CASE segment_id
-         WHEN 'new' THEN CASE WHEN visit_days IS NULL THEN 'registered ' || coalesce(CAST(tenure_days AS VARCHAR), '?') || ' days ago, no visit yet'
-                              ELSE 'first visit ' || CAST(CAST(t AS BIGINT) AS VARCHAR) || ' days ago; visit-days so far: ' || CAST(visit_days AS VARCHAR) END
-         WHEN 'churn_risk' THEN 'no visit for ' || CAST(recency_days AS VARCHAR) || ' days, ' || CAST(round(recency_days / rhythm_days, 1) AS VARCHAR)
-                                || 'x their usual ' || CAST(CAST(round(rhythm_days) AS BIGINT) AS VARCHAR) || '-day rhythm; P(alive) ' || CAST(round(p_alive, 2) AS VARCHAR)
-         WHEN 'vip' THEN 'spends ¥' || CAST(CAST(round(monetary) AS BIGINT) AS VARCHAR) || ' per visit and comes ' || CAST(round(visits_per_month, 1) AS VARCHAR) || ' times a month'
-         WHEN 'potential' THEN 'spends ¥' || CAST(CAST(round(monetary) AS BIGINT) AS VARCHAR) || ' per visit but comes only ' || CAST(round(visits_per_month, 1) AS VARCHAR) || ' times a month'
-         WHEN 'loyal' THEN 'brings ¥' || CAST(CAST(round(spend_per_month) AS BIGINT) AS VARCHAR) || ' a month over ' || CAST(round(visits_per_month, 1) AS VARCHAR) || ' visits'
-         ELSE 'brings ¥' || CAST(CAST(round(spend_per_month) AS BIGINT) AS VARCHAR) || ' a month over ' || CAST(round(visits_per_month, 1) AS VARCHAR) || ' visits, ¥' || CAST(CAST(round(monetary) AS BIGINT) AS VARCHAR) || ' per visit'
-       END AS reason
-FROM segmented;
+       s.recency_days, s.frequency, s.monetary, s.r_score, s.f_score, s.m_score,
+       s.p_alive, s.churn_risk,
+       s.expected_visits_90d, s.expected_clv,
+       s.clv_rank, s.visits_per_month, s.spend_per_month, s.rhythm_days, s.total_spend, s.tenure_days,
+       'segment_rules ' || s.segment_id || ' v' || coalesce(CAST(s.rule_version AS VARCHAR), '?') || ': '
+       || CASE WHEN s.visit_days IS NULL
+               THEN 'registered ' || coalesce(CAST(s.tenure_days AS VARCHAR), '?') || ' days ago, no visit yet'
+               WHEN s.segment_id = 'new'
+               THEN 'first visit ' || CAST(CAST(s.t AS BIGINT) AS VARCHAR) || ' days ago, registered '
+                    || coalesce(CAST(s.tenure_days AS VARCHAR), '?') || ' days ago; visit-days so far: ' || CAST(s.visit_days AS VARCHAR)
+               WHEN s.segment_id = 'churn_risk'
+               THEN 'no visit for ' || CAST(s.recency_days AS VARCHAR) || ' days, '
+                    || CAST(round(s.silence_rhythms, 1) AS VARCHAR) || 'x their usual '
+                    || CAST(CAST(round(s.rhythm_days) AS BIGINT) AS VARCHAR) || '-day rhythm ('
+                    || CAST(round(s.silence_gaps, 1) AS VARCHAR) || 'x the median member''s); P(alive) '
+                    || CAST(round(s.p_alive, 2) AS VARCHAR)
+               ELSE 'spends ' || CAST(round(s.monetary, 2) AS VARCHAR) || ' per visit ('
+                    || CAST(round(s.spend_x, 2) AS VARCHAR) || 'x the median), comes '
+                    || CAST(round(s.visits_per_month, 2) AS VARCHAR) || ' times a month ('
+                    || CAST(round(s.visits_x, 2) AS VARCHAR) || 'x), brings '
+                    || CAST(round(s.spend_per_month, 2) AS VARCHAR) || ' a month ('
+                    || CAST(round(s.spend_month_x, 2) AS VARCHAR) || 'x)'
+          END AS reason,
+       s.spend_x, s.visits_x, s.spend_month_x, s.silence_rhythms, s.silence_gaps, s.rule_version
+FROM segmented s;

@@ -18,6 +18,9 @@
 --   wine_lover      wine and spirits together >= 30%
 --   package_buyer   room packages >= 40%
 --   snack_lover     snacks >= 25%
+--                   A member with item spend in these categories but no share past its bound
+--                   gets the tag of their own largest of the four, so every member with
+--                   items has a preference.
 -- value_tags
 --   high_value      12-month expected CLV in the top 20% of members with visits
 --   medium_value    expected CLV between the 40th and 80th percentile
@@ -74,11 +77,21 @@ SELECT s.member_id, s.segment_id, s.segment_name, s.recency_days, s.frequency, s
            CASE WHEN s.recency_days IS NULL OR s.recency_days > r.dormant_days THEN 'dormant' END,
            CASE WHEN n.night_share >= r.night_share THEN 'night_visitor' END,
            CASE WHEN s.segment_id = 'churn_risk' THEN 'churn_risk' END), ',') AS behavior_tags,
-       string_to_array(concat_ws(',',
-           CASE WHEN i.beer >= r.beer_share * i.spend AND i.spend > 0 THEN 'beer_lover' END,
-           CASE WHEN i.wine >= r.wine_share * i.spend AND i.spend > 0 THEN 'wine_lover' END,
-           CASE WHEN i.package >= r.package_share * i.spend AND i.spend > 0 THEN 'package_buyer' END,
-           CASE WHEN i.snack >= r.snack_share * i.spend AND i.spend > 0 THEN 'snack_lover' END), ',') AS preference_tags,
+       string_to_array(CASE
+           WHEN i.spend > 0 AND (i.beer >= r.beer_share * i.spend OR i.wine >= r.wine_share * i.spend
+                OR i.package >= r.package_share * i.spend OR i.snack >= r.snack_share * i.spend)
+           THEN concat_ws(',',
+               CASE WHEN i.beer >= r.beer_share * i.spend THEN 'beer_lover' END,
+               CASE WHEN i.wine >= r.wine_share * i.spend THEN 'wine_lover' END,
+               CASE WHEN i.package >= r.package_share * i.spend THEN 'package_buyer' END,
+               CASE WHEN i.snack >= r.snack_share * i.spend THEN 'snack_lover' END)
+           -- No share past its bound: the member's own largest of the four.
+           WHEN i.beer + i.wine + i.package + i.snack > 0 THEN
+               CASE WHEN i.beer >= greatest(i.wine, i.package, i.snack) THEN 'beer_lover'
+                    WHEN i.wine >= greatest(i.package, i.snack) THEN 'wine_lover'
+                    WHEN i.package >= i.snack THEN 'package_buyer'
+                    ELSE 'snack_lover' END
+           ELSE '' END, ',') AS preference_tags,
        string_to_array(concat_ws(',',
            CASE WHEN s.clv_rank >= 0.8 THEN 'high_value' END,
            CASE WHEN s.clv_rank >= 0.4 AND s.clv_rank < 0.8 THEN 'medium_value' END,

@@ -13,8 +13,8 @@
 --                         first: evening (18-22h), late_night (22-02h), after_hours (02-06h),
 --                         daytime (06-18h)
 --   response_rate         members' converted / sent campaign messages (NULL when none sent)
---   churn_risk            100 * (1 - p_alive), p_alive from MBG/NBD (model_fit('mbgnbd') and
---                         member_features), the same figure customer_segments reports
+--   churn_risk            member_churn's: 100 x Pareto/NBD P(no visit in the next
+--                         cip.churn_horizon_days), the same figure customer_segments reports
 --
 -- refresh_member_behavior() rewrites the member_behavior table from this view.
 CREATE OR REPLACE VIEW member_behavior_live AS
@@ -70,10 +70,7 @@ resp AS (
     GROUP BY member_id
 ),
 churn AS (
-    SELECT f.member_id,
-           100.0 * (1.0 - mbgnbd_p_alive(f.frequency, f.recency, f.t, bg.parameters)) AS churn_risk
-    FROM model_fit('mbgnbd') bg
-    CROSS JOIN member_features f
+    SELECT member_id, churn_risk FROM member_churn
 )
 SELECT v.member_id,
        v.visits_90d AS visit_frequency,

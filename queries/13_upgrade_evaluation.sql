@@ -5,8 +5,9 @@
 --                  manual change alike), else members.tier, else the lowest tier
 --   next_tier      the tier ranked just above it (NULL at the top)
 --   spend_12m, visits_12m   as in member_tiers (the 365 days up to the as-of date)
---   churn_risk     100 * (1 - MBG/NBD p_alive), as in customer_segments; a member the model
---                  cannot score yet (no fit) is not held back by it
+--   churn_risk     member_churn's (100 x P(no visit in the next cip.churn_horizon_days)), as
+--                  in customer_segments; a member the model cannot score yet (no fit) is not
+--                  held back by it
 --   progress       toward next_tier, 0-100 rounded down to 0.1 (so 100 means met): the
 --                  least-advanced criterion, each criterion being
 --                  min(100, 100 * value / threshold) for spend and visits, and
@@ -31,9 +32,9 @@ version AS (
 scored AS (
     SELECT mb.member_id, mb.status, mb.current_tier, mb.spend_12m, mb.visits_12m,
            cur.rank AS current_rank,
-           100.0 * (1.0 - mbgnbd_p_alive(mb.frequency, mb.recency, mb.t, fit.parameters)) AS churn_risk
-    FROM model_fit('mbgnbd') fit
-    CROSS JOIN member_tiers mb
+           c.churn_risk
+    FROM member_tiers mb
+    LEFT JOIN member_churn c ON c.member_id = mb.member_id
     LEFT JOIN rules cur ON cur.tier = mb.current_tier
 ),
 -- Each member against every tier above their own, in one pass over the members (at the top

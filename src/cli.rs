@@ -36,6 +36,12 @@ pub enum Command {
         /// The last day of the generated history (YYYY-MM-DD); default today.
         #[arg(long)]
         until: Option<String>,
+        /// The kind of venue: ktv, beer_bar, lounge or pub_usd (prices, rhythm, mix).
+        #[arg(long, default_value = "ktv")]
+        venue: String,
+        /// Multiplies every amount (e.g. 0.1 for the same chain priced in another currency).
+        #[arg(long, default_value_t = 1.0)]
+        price_scale: f64,
     },
     /// Load a CSV (with header) or Parquet file into a table, all or nothing.
     Load {

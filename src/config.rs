@@ -19,6 +19,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub scheduler: SchedulerConfig,
     pub campaigns: CampaignConfig,
+    pub models: ModelsConfig,
     /// Who may connect. None: no authentication, which is allowed on loopback only.
     pub users: Vec<UserConfig>,
 }
@@ -260,6 +261,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             scheduler: SchedulerConfig::default(),
             campaigns: CampaignConfig::default(),
+            models: ModelsConfig::default(),
             users: Vec::new(),
         }
     }
@@ -276,6 +278,23 @@ impl Default for ServerConfig {
             tls_key: None,
             tls_required: false,
             authentication_timeout: "10s".into(),
+        }
+    }
+}
+
+/// The customer-base models' settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelsConfig {
+    /// churn_risk = 100 × P(no visit in this many days); sessions' default for
+    /// cip.churn_horizon_days.
+    pub churn_horizon_days: u32,
+}
+
+impl Default for ModelsConfig {
+    fn default() -> Self {
+        ModelsConfig {
+            churn_horizon_days: 90,
         }
     }
 }
@@ -335,6 +354,11 @@ impl Config {
             ));
         }
         self.campaigns.validate()?;
+        if self.models.churn_horizon_days == 0 {
+            return Err(CipError::Config(
+                "models.churn_horizon_days must be at least 1".into(),
+            ));
+        }
         self.server.authentication_timeout()?;
         let mut names = std::collections::HashSet::new();
         for u in &self.users {

@@ -15,7 +15,10 @@ use std::sync::Arc;
 pub use crate::registrar::Registrar;
 
 /// What a new warehouse starts with: the default tier ladder (rule version 1).
-pub const SEEDS: &[crate::warehouse::Seed] = &[("tier_rules", crate::tiers::default_ladder)];
+pub const SEEDS: &[crate::warehouse::Seed] = &[
+    ("tier_rules", crate::tiers::default_ladder),
+    ("segment_rules", crate::segments::default_rules),
+];
 
 /// Every domain module's registration, in order: one list, called for each new session.
 const DOMAINS: &[fn(&Registrar) -> Result<()>] = &[
@@ -128,12 +131,14 @@ impl Engine {
         Ok(ctx)
     }
 
-    /// A new session's `cip.*` settings: the configured time zone, day cut-off and key sort.
+    /// A new session's `cip.*` settings: the configured time zone, day cut-off, key sort and
+    /// churn horizon.
     pub fn default_options(&self) -> crate::settings::CipOptions {
         let mut o = crate::settings::CipOptions::default();
         o.timezone = self.config.time.timezone.clone();
         o.day_cutoff = self.config.time.day_cutoff.clone();
         o.key_sort = self.config.engine.key_sort;
+        o.churn_horizon_days = self.config.models.churn_horizon_days;
         o
     }
 

@@ -52,6 +52,8 @@ async fn run(cli: Cli) -> Result<()> {
             out,
             stores,
             until,
+            venue,
+            price_scale,
         } => {
             let until = cip::generate::parse_until(until.as_deref())?;
             let opts = cip::generate::GenOptions {
@@ -60,6 +62,7 @@ async fn run(cli: Cli) -> Result<()> {
                 stores,
                 until,
                 progress: true,
+                venue: cip::generate::Venue::named(&venue, price_scale)?,
             };
             let tz = config.timezone()?;
             tokio::task::spawn_blocking(move || cip::generate::generate(&out, &opts, tz))

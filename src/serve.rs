@@ -74,6 +74,7 @@ pub async fn demo(config: Config, members: u64) -> Result<()> {
             stores: 12,
             until: chrono::Local::now().date_naive(),
             progress: true,
+            venue: crate::generate::Venue::default(),
         };
         let tz = config.timezone()?;
         let out = dir.clone();

@@ -29,6 +29,11 @@ pub fn sql(data: &Path, sql: &str) -> String {
 
 /// `cip generate --members N --seed S --until 2026-10-31 --out DIR`, failing on an error.
 pub fn generate(out: &Path, members: u32, seed: u32) {
+    generate_venue(out, members, seed, "ktv", 1.0)
+}
+
+/// A generated chain of a kind of venue (`cip generate --venue`), priced × `price_scale`.
+pub fn generate_venue(out: &Path, members: u32, seed: u32, venue: &str, price_scale: f64) {
     let o = Command::new(cip_bin())
         .args([
             "generate",
@@ -36,6 +41,10 @@ pub fn generate(out: &Path, members: u32, seed: u32) {
             &members.to_string(),
             "--seed",
             &seed.to_string(),
+            "--venue",
+            venue,
+            "--price-scale",
+            &price_scale.to_string(),
         ])
         .args(["--until", "2026-10-31", "--out"])
         .arg(out)

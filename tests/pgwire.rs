@@ -578,7 +578,12 @@ async fn show_functions_lists_cips_functions_over_both_protocols() {
         .collect();
     assert_eq!(
         names,
-        ["mbgnbd_expected_visits", "mbgnbd_fit", "mbgnbd_p_alive"]
+        [
+            "mbgnbd_expected_visits",
+            "mbgnbd_fit",
+            "mbgnbd_p_alive",
+            "mbgnbd_p_no_visit"
+        ]
     );
     let rows = c
         .query("SHOW FUNCTIONS LIKE 'execute_upgrades'", &[])

@@ -77,7 +77,7 @@ fn table_functions() -> Vec<Row> {
     vec![
         row(
             "model_fit",
-            "model_fit('bgnbd' | 'mbgnbd' | 'gamma_gamma')",
+            "model_fit('bgnbd' | 'mbgnbd' | 'pnbd' | 'gamma_gamma')",
             "The model's fitted parameters for the session's cip.as_of (columns model, as_of, \
              fitted_at, parameters). Read from the model_fits table; when there is no fit for \
              that date yet, the view fit_<model> runs once and its result is stored. \

@@ -1,4 +1,4 @@
-//! `model_fit('bgnbd' | 'mbgnbd' | 'gamma_gamma')`: the fitted parameters for the session's
+//! `model_fit('bgnbd' | 'mbgnbd' | 'pnbd' | 'gamma_gamma')`: the fitted parameters for the session's
 //! `cip.as_of`, from the `model_fits` table; when there is none yet, the fit runs once (the
 //! view `fit_<model>` in queries/) and is stored, so later queries reuse it.
 //!
@@ -19,9 +19,10 @@ use datafusion::logical_expr::Expr;
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
-const MODELS: [(&str, &[&str]); 3] = [
+const MODELS: [(&str, &[&str]); 4] = [
     ("bgnbd", &["r", "alpha", "a", "b"]),
     ("mbgnbd", &["r", "alpha", "a", "b"]),
+    ("pnbd", &["r", "alpha", "s", "beta"]),
     ("gamma_gamma", &["p", "q", "gamma"]),
 ];
 
@@ -60,12 +61,14 @@ impl TableFunctionImpl for ModelFit {
             [Expr::Literal(ScalarValue::Utf8(Some(m)) | ScalarValue::Utf8View(Some(m)), _)] => {
                 m.to_ascii_lowercase()
             }
-            _ => return plan_err!("type mismatch: model_fit takes one text literal: 'bgnbd', 'mbgnbd' or 'gamma_gamma'"),
+            _ => return plan_err!("type mismatch: model_fit takes one text literal: 'bgnbd', 'mbgnbd', 'pnbd' or 'gamma_gamma'"),
         };
         let Some((name, fields)) = MODELS.iter().find(|(n, _)| *n == model) else {
             return Err(cip_udfs::error::invalid_argument(
                 "model_fit",
-                format!("unknown model {model:?} (expected 'bgnbd', 'mbgnbd' or 'gamma_gamma')"),
+                format!(
+                    "unknown model {model:?} (expected 'bgnbd', 'mbgnbd', 'pnbd' or 'gamma_gamma')"
+                ),
             ));
         };
         let schema = schema(fields);

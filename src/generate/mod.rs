@@ -8,6 +8,9 @@
 mod out;
 mod people;
 mod truth;
+mod venue;
+
+pub use venue::Venue;
 
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
@@ -26,6 +29,8 @@ pub struct GenOptions {
     /// The last business day of the history.
     pub until: NaiveDate,
     pub progress: bool,
+    /// Prices, rhythm and archetype mix (`--venue`, `--price-scale`).
+    pub venue: Venue,
 }
 
 const HISTORY_DAYS: i64 = 730;
@@ -178,7 +183,7 @@ impl<'a> Gen<'a> {
     fn member(&mut self, i: u64) -> Result<()> {
         let mut rng =
             ChaCha8Rng::seed_from_u64(self.opts.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i);
-        let a = Archetype::draw(&mut rng);
+        let a = Archetype::draw(&mut rng, &self.opts.venue);
         let id = format!("M{:08}", i + 1);
         let home = rng.random_range(0..self.opts.stores);
         let reg_ago = match a {
@@ -190,12 +195,16 @@ impl<'a> Gen<'a> {
         let first_visit = registered + Duration::days(rng.random_range(0..=reg_ago.min(3)));
         let span = (self.opts.until - first_visit).num_days();
         let lapse = match a {
-            Archetype::ChurnRisk => rng.random_range(60..200).min(span - 45).max(0),
+            // Silent for 60-200 days at a KTV's rhythm, longer or shorter at other venues'.
+            Archetype::ChurnRisk => {
+                let lapse = rng.random_range(60..200) as f64 * self.opts.venue.rhythm();
+                (lapse as i64).min(span - 45).max(0)
+            }
             _ => 0,
         };
         let taste = people::taste(&mut rng);
         let mut spent_cents = 0i64;
-        for d in people::visit_days(&mut rng, a, span, lapse) {
+        for d in people::visit_days(&mut rng, &self.opts.venue, a, span, lapse) {
             spent_cents += self.visit(
                 &mut rng,
                 a,
@@ -246,7 +255,7 @@ impl<'a> Gen<'a> {
         } else {
             rng.random_range(0..self.opts.stores)
         };
-        let cents = (people::spend(rng, a) * 100.0).round() as i64;
+        let cents = people::spend_cents(rng, &self.opts.venue, a);
         let v = &mut self.visits;
         v.text(0, Some(&vid));
         v.text(1, Some(member));
@@ -316,7 +325,7 @@ impl<'a> Gen<'a> {
                 let (revenue, cost) = match *status {
                     "sent" => (0, 5),
                     "converted" => (
-                        (people::spend(rng, Archetype::Regular) * 100.0) as i64,
+                        people::spend_cents(rng, &self.opts.venue, Archetype::Regular),
                         2000,
                     ),
                     _ => (0, 0),

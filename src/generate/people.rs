@@ -2,8 +2,10 @@
 //!
 //! The archetypes mirror the six segments so tests can score the segmentation against the
 //! generator's truth: a VIP visits often and spends a lot, a "potential" member spends a lot
-//! but comes rarely, a churn-risk member used to come regularly and stopped, and so on.
+//! but comes rarely, a churn-risk member used to come regularly and stopped, and so on. How
+//! often and how much is the venue's (venue.rs).
 
+use super::venue::Venue;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Gamma, LogNormal};
@@ -30,49 +32,29 @@ impl Archetype {
         }
     }
 
-    /// Share of the member base, in percent.
-    const MIX: [(Archetype, u32); 6] = [
-        (Archetype::Vip, 5),
-        (Archetype::Loyal, 15),
-        (Archetype::Potential, 10),
-        (Archetype::Regular, 35),
-        (Archetype::ChurnRisk, 20),
-        (Archetype::New, 15),
+    const ALL: [Archetype; 6] = [
+        Archetype::Vip,
+        Archetype::Loyal,
+        Archetype::Potential,
+        Archetype::Regular,
+        Archetype::ChurnRisk,
+        Archetype::New,
     ];
 
-    pub fn draw(rng: &mut ChaCha8Rng) -> Archetype {
+    /// Position in the venue's per-archetype tables.
+    fn index(self) -> usize {
+        Self::ALL.iter().position(|a| *a == self).unwrap_or(3)
+    }
+
+    pub fn draw(rng: &mut ChaCha8Rng, venue: &Venue) -> Archetype {
         let mut x = rng.random_range(0..100u32);
-        for (a, share) in Self::MIX {
+        for (a, share) in Self::ALL.into_iter().zip(venue.mix) {
             if x < share {
                 return a;
             }
             x -= share;
         }
         Archetype::Regular
-    }
-
-    /// Mean days between visits while the member is active.
-    pub fn mean_gap_days(self) -> f64 {
-        match self {
-            Archetype::Vip => 16.0,
-            Archetype::Loyal => 27.0,
-            Archetype::Potential => 85.0,
-            Archetype::Regular => 58.0,
-            Archetype::ChurnRisk => 24.0,
-            Archetype::New => 10.0,
-        }
-    }
-
-    /// Median spend per visit, in yuan.
-    pub fn median_spend(self) -> f64 {
-        match self {
-            Archetype::Vip => 1600.0,
-            Archetype::Loyal => 420.0,
-            Archetype::Potential => 1500.0,
-            Archetype::Regular => 320.0,
-            Archetype::ChurnRisk => 380.0,
-            Archetype::New => 360.0,
-        }
     }
 
     pub fn tier(self, rng: &mut ChaCha8Rng) -> &'static str {
@@ -90,11 +72,17 @@ impl Archetype {
 
 /// Days from the member's first visit to each visit, for an archetype, within `span_days`.
 /// `lapse_days` (churn risk) is how long before the end the member stopped coming.
-pub fn visit_days(rng: &mut ChaCha8Rng, a: Archetype, span_days: i64, lapse_days: i64) -> Vec<i64> {
+pub fn visit_days(
+    rng: &mut ChaCha8Rng,
+    venue: &Venue,
+    a: Archetype,
+    span_days: i64,
+    lapse_days: i64,
+) -> Vec<i64> {
     let active = (span_days - lapse_days).max(0);
     // Gaps are Gamma with shape 2, not exponential: members keep a habit (a regular comes
     // about every two months), so a long silence means something, as it does in real venues.
-    let gap = Gamma::new(2.0, a.mean_gap_days() / 2.0).expect("positive shape and scale");
+    let gap = Gamma::new(2.0, venue.gap_days[a.index()] / 2.0).expect("positive shape and scale");
     let mut days = vec![0i64];
     if a == Archetype::New {
         // A newcomer has one visit, sometimes a second one.
@@ -114,10 +102,14 @@ pub fn visit_days(rng: &mut ChaCha8Rng, a: Archetype, span_days: i64, lapse_days
     days
 }
 
-/// A visit's spend, around the archetype's median.
-pub fn spend(rng: &mut ChaCha8Rng, a: Archetype) -> f64 {
-    let d = LogNormal::new(a.median_spend().ln(), 0.45).expect("valid lognormal");
-    d.sample(rng).clamp(38.0, 99_999.0)
+/// A visit's spend in cents, around the archetype's median. Drawn at the venue's own prices
+/// and rounded to a tenth of a unit before `price_scale`, so chains priced ×0.1 and ×10 hold
+/// exactly proportional amounts.
+pub fn spend_cents(rng: &mut ChaCha8Rng, venue: &Venue, a: Archetype) -> i64 {
+    let median = venue.median_spend[a.index()];
+    let d = LogNormal::new(median.ln(), 0.45).expect("valid lognormal");
+    let tenths = (d.sample(rng).clamp(median / 10.0, median * 60.0) * 10.0).round();
+    (tenths * 10.0 * venue.price_scale).round() as i64
 }
 
 /// Start hour of a visit: mostly 19:00-03:00, a few afternoons.

@@ -3,6 +3,11 @@
 //!
 //! Thresholds are over the rolling 12 months up to the evaluation date, in yuan and
 //! visit-days, sized for a KTV / bar chain where a room night is ¥300–2,000.
+//!
+//! The churn bounds are on churn_risk = 100 × P(no visit in the next 90 days) (member_churn):
+//! silver to diamond ask for at least a 30%, 40%, 50% and 60% chance of a visit within 90
+//! days. (They were 80 / 70 / 60 / 50 on the former figure, 100 × (1 − P(alive)), which
+//! most active members kept under 5.)
 
 use crate::warehouse::tables::table_def;
 use datafusion::arrow::array::{
@@ -42,7 +47,7 @@ const LADDER: [Rung; 5] = [
         rank: 2,
         min_spend: Some(2_000),
         min_visits: Some(3),
-        max_churn_risk: Some(80.0),
+        max_churn_risk: Some(70.0),
         keep_spend: Some(1_000),
         keep_visits: Some(2),
         keep_days: Some(365),
@@ -54,7 +59,7 @@ const LADDER: [Rung; 5] = [
         rank: 3,
         min_spend: Some(8_000),
         min_visits: Some(8),
-        max_churn_risk: Some(70.0),
+        max_churn_risk: Some(60.0),
         keep_spend: Some(4_000),
         keep_visits: Some(4),
         keep_days: Some(365),
@@ -66,7 +71,7 @@ const LADDER: [Rung; 5] = [
         rank: 4,
         min_spend: Some(25_000),
         min_visits: Some(16),
-        max_churn_risk: Some(60.0),
+        max_churn_risk: Some(50.0),
         keep_spend: Some(12_000),
         keep_visits: Some(8),
         keep_days: Some(365),
@@ -78,7 +83,7 @@ const LADDER: [Rung; 5] = [
         rank: 5,
         min_spend: Some(60_000),
         min_visits: Some(30),
-        max_churn_risk: Some(50.0),
+        max_churn_risk: Some(40.0),
         keep_spend: Some(30_000),
         keep_visits: Some(15),
         keep_days: Some(365),

@@ -251,6 +251,42 @@ pub fn all_tables() -> Vec<TableDef> {
             domains: &[],
             references: &[],
         },
+        TableDef {
+            // The segment rules as data (queries/06_customer_segments.sql, src/segments):
+            // each figure is a multiple of the chain's own median, so they hold at any price
+            // level. A member takes the segment of the first rule by precedence whose every
+            // non-NULL bound holds.
+            name: "segment_rules",
+            schema: schema(vec![
+                key("segment_id"),
+                f("precedence", DataType::Int32, false),
+                // Registered or first visit within this many days (or no visit yet).
+                f("max_tenure_days", DataType::Int32, true),
+                // Spend per visit-day, × the median member's.
+                f("min_spend_per_visit", DataType::Float64, true),
+                f("max_spend_per_visit", DataType::Float64, true),
+                // Visit-days per month, × the median member's.
+                f("min_visits_per_month", DataType::Float64, true),
+                f("max_visits_per_month", DataType::Float64, true),
+                // Spend per month, × the median member's.
+                f("min_spend_per_month", DataType::Float64, true),
+                // Days since the last visit, × the member's own rhythm and × the median rhythm.
+                f("min_silence_rhythms", DataType::Float64, true),
+                f("min_silence_median_gaps", DataType::Float64, true),
+                f("max_p_alive", DataType::Float64, true),
+                text("description"),
+                f("version", DataType::Int32, false),
+                f("valid_from", ts(), true),
+            ]),
+            key: &["segment_id", "version"],
+            unique: true,
+            defaults: &[("valid_from", Now)],
+            domains: &[(
+                "segment_id",
+                &["vip", "loyal", "potential", "regular", "churn_risk", "new"],
+            )],
+            references: &[],
+        },
     ]
 }
 

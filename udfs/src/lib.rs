@@ -2,7 +2,7 @@
 //!
 //! `register_all` adds every function to a context (ours, a Ballista executor, a notebook
 //! through datafusion-python). Each carries DataFusion `Documentation`. The numeric kernels
-//! (models/: `bgnbd`, `gamma_gamma`, the likelihood and the optimisers) are plain Rust with
+//! (models/: `bgnbd`, `pareto_nbd`, `gamma_gamma`, the likelihood and the optimisers) are plain Rust with
 //! their own unit tests, private to this crate. Functions are kept by family: models/,
 //! experiments/, calendar/, format/, masking/.
 
@@ -51,6 +51,7 @@ pub fn fits(stop: Option<FitStop>) -> Vec<AggregateUDF> {
     [
         Model::BgNbd(Variant::Bg),
         Model::BgNbd(Variant::Mbg),
+        Model::ParetoNbd,
         Model::GammaGamma,
     ]
     .into_iter()

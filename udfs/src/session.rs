@@ -53,6 +53,8 @@ extensions_options! {
         /// Sort by packed integer keys where a sort's columns fit in 128 bits (off: always
         /// DataFusion's comparator sort; for comparing the two).
         pub key_sort: bool, default = true
+        /// Days ahead churn_risk looks: 100 × P(no visit in this many days) (Pareto/NBD).
+        pub churn_horizon_days: u32, default = 90
     }
 }
 

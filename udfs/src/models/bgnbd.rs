@@ -127,6 +127,15 @@ impl Params {
         }
     }
 
+    /// P(no visit in the next `h` time units): gone already, or active and the Poisson
+    /// count over h, with λ's posterior Gamma(r + x, α + T), is zero (a drop-out happens only
+    /// at a visit, so none happens in a silent stretch).
+    pub fn p_no_visit(&self, v: Variant, h: f64, x: f64, tx: f64, t: f64) -> f64 {
+        let alive = self.p_alive(v, x, tx, t);
+        let quiet = ((self.alpha + t) / (self.alpha + t + h)).powf(self.r + x);
+        1.0 - alive + alive * quiet
+    }
+
     /// Expected repeat visits in the next `h` time units.
     pub fn expected_visits(&self, v: Variant, h: f64, x: f64, tx: f64, t: f64) -> f64 {
         let Params { r, alpha, a, b } = *self;
@@ -234,6 +243,18 @@ mod tests {
         assert!(recent > lapsed, "{recent} {lapsed}");
         // lifetimes 0.11.3 gives 0.72101056 for the same figures.
         assert!((recent - 0.72101056).abs() < 1e-7, "{recent}");
+    }
+
+    #[test]
+    fn p_no_visit_is_the_likelihood_ratio() {
+        // P(no visit in h) = L(x, t_x, T + h) / L(x, t_x, T) for both variants.
+        for v in [Variant::Bg, Variant::Mbg] {
+            let (x, tx, t, h) = (2.0, 30.43, 38.86, 13.0);
+            let ratio =
+                (CDNOW.log_likelihood(v, x, tx, t + h) - CDNOW.log_likelihood(v, x, tx, t)).exp();
+            let p = CDNOW.p_no_visit(v, h, x, tx, t);
+            assert!((p - ratio).abs() < 1e-12, "{v:?}: {p} vs {ratio}");
+        }
     }
 
     #[test]

@@ -24,6 +24,7 @@ use std::sync::OnceLock;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Model {
     BgNbd(Variant),
+    ParetoNbd,
     GammaGamma,
 }
 
@@ -32,6 +33,7 @@ impl Model {
         match self {
             Model::BgNbd(Variant::Bg) => "bgnbd_fit",
             Model::BgNbd(Variant::Mbg) => "mbgnbd_fit",
+            Model::ParetoNbd => "pnbd_fit",
             Model::GammaGamma => "gamma_gamma_fit",
         }
     }
@@ -39,7 +41,7 @@ impl Model {
     /// Data columns (the optional penalizer comes after them).
     pub(super) fn inputs(self) -> usize {
         match self {
-            Model::BgNbd(_) => 3,
+            Model::BgNbd(_) | Model::ParetoNbd => 3,
             Model::GammaGamma => 2,
         }
     }
@@ -47,6 +49,7 @@ impl Model {
     pub fn param_names(self) -> &'static [&'static str] {
         match self {
             Model::BgNbd(_) => &["r", "alpha", "a", "b"],
+            Model::ParetoNbd => &["r", "alpha", "s", "beta"],
             Model::GammaGamma => &["p", "q", "gamma"],
         }
     }
@@ -171,7 +174,28 @@ fn documentation_of(model: Model) -> &'static Documentation {
     static BG: OnceLock<Documentation> = OnceLock::new();
     static MBG: OnceLock<Documentation> = OnceLock::new();
     static GG: OnceLock<Documentation> = OnceLock::new();
+    static PNBD: OnceLock<Documentation> = OnceLock::new();
     match model {
+        Model::ParetoNbd => PNBD.get_or_init(|| {
+            with_frx(Documentation::builder(
+                SECTION,
+                "Fits Pareto/NBD (Schmittlein, Morrison & Colombo 1987; the likelihood of \
+                 lifetimes' ParetoNBDFitter) by maximum likelihood (BFGS on log-parameters with \
+                 numerical gradients, Nelder-Mead as fallback) and returns {r, alpha, s, beta, \
+                 log_likelihood, n}: visits are Poisson at a Gamma(r, alpha) rate while active, \
+                 lifetimes exponential at a Gamma(s, beta) rate; alpha and beta are in the unit \
+                 of recency and t. cip's churn_risk comes from this fit. Rows with a NULL are \
+                 skipped; a negative figure, recency > t or NaN is an error. NULL when fewer \
+                 than 2 customers or nobody has a repeat visit.",
+                "pnbd_fit(frequency, recency, t [, penalizer])",
+            ))
+            .with_argument(
+                "penalizer",
+                "Optional constant L2 coefficient on the parameters (default 0).",
+            )
+            .with_sql_example("SELECT pnbd_fit(frequency, recency, t) AS p FROM member_features;")
+            .build()
+        }),
         Model::BgNbd(v) => {
             let (cell, name, what) = match v {
                 Variant::Bg => (&BG, "bgnbd_fit", "BG/NBD (Fader, Hardie & Lee 2005)"),

@@ -6,6 +6,7 @@ use crate::models::bgnbd;
 use crate::models::dedup::Rows;
 use crate::models::fit::{FitStop, Model};
 use crate::models::gamma_gamma;
+use crate::models::pareto_nbd;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, StructArray};
 use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::common::{Result, ScalarValue};
@@ -29,7 +30,7 @@ pub(super) struct FitAccumulator {
 impl FitAccumulator {
     fn check(&self, v: &[f64; 3]) -> Result<()> {
         let res = match self.model {
-            Model::BgNbd(_) => bgnbd::check(v[0], v[1], v[2]),
+            Model::BgNbd(_) | Model::ParetoNbd => bgnbd::check(v[0], v[1], v[2]),
             Model::GammaGamma => gamma_gamma::check(v[0], v[1]),
         };
         res.map_err(|m| invalid(self.model.name(), m))
@@ -126,6 +127,25 @@ impl Accumulator for FitAccumulator {
                 match bgnbd::fit(variant, &customers, self.penalizer, &never) {
                     Ok(Some(f)) => (
                         vec![f.params.r, f.params.alpha, f.params.a, f.params.b],
+                        f.log_likelihood,
+                        f.n,
+                    ),
+                    Ok(None) => return Ok(self.null_result()),
+                    Err(_) => return Err(cancelled(self.model.name())),
+                }
+            }
+            Model::ParetoNbd => {
+                let customers: Vec<bgnbd::Customer> = rows
+                    .map(|(v, w)| bgnbd::Customer {
+                        x: v[0],
+                        tx: v[1],
+                        t: v[2],
+                        w,
+                    })
+                    .collect();
+                match pareto_nbd::fit(&customers, self.penalizer, &never) {
+                    Ok(Some(f)) => (
+                        vec![f.params.r, f.params.alpha, f.params.s, f.params.beta],
                         f.log_likelihood,
                         f.n,
                     ),

@@ -1,4 +1,5 @@
-//! The customer-base models: BG/NBD and MBG/NBD for activity, Gamma-Gamma for spend, CLV.
+//! The customer-base models: BG/NBD, MBG/NBD and Pareto/NBD for activity, Gamma-Gamma for
+//! spend, CLV.
 //! `fit` and `scores` are the SQL functions (each with its Documentation); the rest are the
 //! numeric kernels they run on, private to this crate.
 
@@ -10,6 +11,7 @@ mod fit_accumulator;
 mod gamma_gamma;
 mod likelihood;
 mod optimize;
+pub(crate) mod pareto_nbd;
 pub(crate) mod scores;
 mod special;
 mod split_sum;
@@ -20,7 +22,7 @@ pub(crate) const SECTION: DocSection = DocSection {
     include: true,
     label: "cip models",
     description: Some(
-        "Customer-base models: BG/NBD and MBG/NBD for activity, Gamma-Gamma for spend, CLV.",
+        "Customer-base models: BG/NBD, MBG/NBD and Pareto/NBD for activity, Gamma-Gamma for spend, CLV.",
     ),
 };
 

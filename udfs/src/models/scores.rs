@@ -9,6 +9,7 @@ use crate::models::args::{
 };
 use crate::models::bgnbd::{self, Variant};
 use crate::models::gamma_gamma;
+use crate::models::pareto_nbd;
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
@@ -19,21 +20,31 @@ use std::sync::OnceLock;
 
 const BG: &[&str] = &["r", "alpha", "a", "b"];
 const GG: &[&str] = &["p", "q", "gamma"];
+const PN: &[&str] = &["r", "alpha", "s", "beta"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Func {
     PAlive(Variant),
     ExpectedVisits(Variant),
+    PNoVisit(Variant),
+    ParetoPAlive,
+    ParetoExpectedVisits,
+    ParetoPNoVisit,
     ExpectedSpend,
     Clv,
 }
 
 impl Func {
-    pub const ALL: [Func; 6] = [
+    pub const ALL: [Func; 11] = [
         Func::PAlive(Variant::Bg),
         Func::PAlive(Variant::Mbg),
         Func::ExpectedVisits(Variant::Bg),
         Func::ExpectedVisits(Variant::Mbg),
+        Func::PNoVisit(Variant::Bg),
+        Func::PNoVisit(Variant::Mbg),
+        Func::ParetoPAlive,
+        Func::ParetoExpectedVisits,
+        Func::ParetoPNoVisit,
         Func::ExpectedSpend,
         Func::Clv,
     ];
@@ -44,6 +55,11 @@ impl Func {
             Func::PAlive(Variant::Mbg) => "mbgnbd_p_alive",
             Func::ExpectedVisits(Variant::Bg) => "bgnbd_expected_visits",
             Func::ExpectedVisits(Variant::Mbg) => "mbgnbd_expected_visits",
+            Func::PNoVisit(Variant::Bg) => "bgnbd_p_no_visit",
+            Func::PNoVisit(Variant::Mbg) => "mbgnbd_p_no_visit",
+            Func::ParetoPAlive => "pnbd_p_alive",
+            Func::ParetoExpectedVisits => "pnbd_expected_visits",
+            Func::ParetoPNoVisit => "pnbd_p_no_visit",
             Func::ExpectedSpend => "gamma_gamma_expected_spend",
             Func::Clv => "clv",
         }
@@ -54,7 +70,13 @@ impl Func {
         use Arg::*;
         match self {
             Func::PAlive(_) => (&[Number, Number, Number, Params(BG)], 4),
-            Func::ExpectedVisits(_) => (&[Number, Number, Number, Number, Params(BG)], 5),
+            Func::ExpectedVisits(_) | Func::PNoVisit(_) => {
+                (&[Number, Number, Number, Number, Params(BG)], 5)
+            }
+            Func::ParetoPAlive => (&[Number, Number, Number, Params(PN)], 4),
+            Func::ParetoExpectedVisits | Func::ParetoPNoVisit => {
+                (&[Number, Number, Number, Number, Params(PN)], 5)
+            }
             Func::ExpectedSpend => (&[Number, Number, Params(GG)], 3),
             Func::Clv => (
                 &[
@@ -172,15 +194,49 @@ impl ModelUdf {
         };
         let customer =
             |x: f64, tx: f64, t: f64| bgnbd::check(x, tx, t).map_err(|m| invalid(name, m));
+        let pn = |p: &[f64]| -> Result<pareto_nbd::Params> {
+            let q = pareto_nbd::Params {
+                r: p[0],
+                alpha: p[1],
+                s: p[2],
+                beta: p[3],
+            };
+            check_params(name, q.is_valid(), p)?;
+            Ok(q)
+        };
+        let horizon = |h: f64| -> Result<()> {
+            if h >= 0.0 && h.is_finite() {
+                Ok(())
+            } else {
+                Err(invalid(name, format!("horizon must be >= 0, got {h}")))
+            }
+        };
         Ok(Some(match self.func {
+            Func::PNoVisit(var) => {
+                horizon(v[0])?;
+                customer(v[1], v[2], v[3])?;
+                bg(p)?.p_no_visit(var, v[0], v[1], v[2], v[3])
+            }
+            Func::ParetoPAlive => {
+                customer(v[0], v[1], v[2])?;
+                pn(p)?.p_alive(v[0], v[1], v[2])
+            }
+            Func::ParetoExpectedVisits => {
+                horizon(v[0])?;
+                customer(v[1], v[2], v[3])?;
+                pn(p)?.expected_visits(v[0], v[1], v[2], v[3])
+            }
+            Func::ParetoPNoVisit => {
+                horizon(v[0])?;
+                customer(v[1], v[2], v[3])?;
+                pn(p)?.p_no_visit(v[0], v[1], v[2], v[3])
+            }
             Func::PAlive(var) => {
                 customer(v[0], v[1], v[2])?;
                 bg(p)?.p_alive(var, v[0], v[1], v[2])
             }
             Func::ExpectedVisits(var) => {
-                if !(v[0] >= 0.0 && v[0].is_finite()) {
-                    return Err(invalid(name, format!("horizon must be >= 0, got {}", v[0])));
-                }
+                horizon(v[0])?;
                 customer(v[1], v[2], v[3])?;
                 bg(p)?.expected_visits(var, v[0], v[1], v[2], v[3])
             }
@@ -249,13 +305,14 @@ fn documentation_of(func: Func) -> &'static Documentation {
 fn build(func: Func) -> Documentation {
     let name = func.name();
     let params = "params: the struct bgnbd_fit / mbgnbd_fit returns (fields r, alpha, a, b).";
+    let pn_params = "params: the struct pnbd_fit returns (fields r, alpha, s, beta).";
     let null = "NULL when an argument or the parameters are NULL; an error for a negative figure, recency > t or NaN.";
     match func {
         Func::PAlive(v) => with_frx(Documentation::builder(
             SECTION,
             match v {
-                Variant::Bg => format!("Probability that the customer is still active at t under BG/NBD. Note: 1 for every customer without a repeat visit, so it cannot rank one-visit customers; cip's churn figure uses mbgnbd_p_alive. {null}"),
-                Variant::Mbg => format!("Probability that the customer is still active at t under MBG/NBD; cip's p_alive, and churn_risk = 100 * (1 - p_alive). {null}"),
+                Variant::Bg => format!("Probability that the customer is still active at t under BG/NBD. Note: 1 for every customer without a repeat visit, so it cannot rank one-visit customers; cip's p_alive is pnbd_p_alive. {null}"),
+                Variant::Mbg => format!("Probability that the customer is still active at t under MBG/NBD. {null}"),
             },
             format!("{name}(frequency, recency, t, params)"),
         ))
@@ -275,6 +332,50 @@ fn build(func: Func) -> Documentation {
         )
         .with_argument("params", params)
         .with_sql_example(format!("SELECT {name}(90, frequency, recency, t, p) FROM member_features CROSS JOIN fits;"))
+        .build(),
+        Func::PNoVisit(v) => with_frx(
+            Documentation::builder(
+                SECTION,
+                format!(
+                    "Probability of no visit in the next `horizon` time units under {}: gone already, or active and silent over the horizon. {null}",
+                    if v == Variant::Bg { "BG/NBD" } else { "MBG/NBD" }
+                ),
+                format!("{name}(horizon, frequency, recency, t, params)"),
+            )
+            .with_argument("horizon", "Length of the future period, in the unit of t (>= 0)."),
+        )
+        .with_argument("params", params)
+        .with_sql_example(format!("SELECT {name}(90, frequency, recency, t, p) FROM member_features CROSS JOIN fits;"))
+        .build(),
+        Func::ParetoPAlive => with_frx(Documentation::builder(
+            SECTION,
+            format!("Probability that the customer is still active at t under Pareto/NBD; cip's p_alive. {null}"),
+            format!("{name}(frequency, recency, t, params)"),
+        ))
+        .with_argument("params", pn_params)
+        .with_sql_example(format!("SELECT {name}(frequency, recency, t, p.parameters) FROM member_features CROSS JOIN model_fit('pnbd') p;"))
+        .build(),
+        Func::ParetoExpectedVisits => with_frx(
+            Documentation::builder(
+                SECTION,
+                format!("Expected visits in the next `horizon` time units under Pareto/NBD, given the customer's history. {null}"),
+                format!("{name}(horizon, frequency, recency, t, params)"),
+            )
+            .with_argument("horizon", "Length of the future period, in the unit of t (>= 0)."),
+        )
+        .with_argument("params", pn_params)
+        .with_sql_example(format!("SELECT {name}(90, frequency, recency, t, p.parameters) FROM member_features CROSS JOIN model_fit('pnbd') p;"))
+        .build(),
+        Func::ParetoPNoVisit => with_frx(
+            Documentation::builder(
+                SECTION,
+                format!("Probability of no visit in the next `horizon` time units under Pareto/NBD: the likelihood of the same history watched `horizon` longer over the likelihood of the history. cip's churn_risk is 100 times this over cip.churn_horizon_days. {null}"),
+                format!("{name}(horizon, frequency, recency, t, params)"),
+            )
+            .with_argument("horizon", "Length of the future period, in the unit of t (>= 0)."),
+        )
+        .with_argument("params", pn_params)
+        .with_sql_example(format!("SELECT 100 * {name}(90, frequency, recency, t, p.parameters) AS churn_risk FROM member_features CROSS JOIN model_fit('pnbd') p;"))
         .build(),
         Func::ExpectedSpend => Documentation::builder(
             SECTION,
