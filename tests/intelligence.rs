@@ -197,4 +197,19 @@ async fn cdnow_shows_at_least_four_segments() {
         .map(|r| r[1].parse::<i64>().expect("count"))
         .sum();
     assert_eq!(total, 2357);
+    // Behaviour and value tags cover everyone; CDNOW has no order items, so no preferences.
+    let cov = common::rows(
+        &ctx,
+        "SELECT avg(CASE WHEN cardinality(behavior_tags) > 0 THEN 1.0 ELSE 0.0 END), \
+                avg(CASE WHEN cardinality(value_tags) > 0 THEN 1.0 ELSE 0.0 END) \
+         FROM customer_tags",
+    )
+    .await;
+    println!(
+        "CDNOW tag coverage: behaviour {}, value {}",
+        cov[0][0], cov[0][1]
+    );
+    for c in &cov[0] {
+        assert!(c.parse::<f64>().expect("coverage") >= 0.95, "{cov:?}");
+    }
 }

@@ -18,6 +18,17 @@ fn cancelled(name: &str) -> datafusion::error::DataFusionError {
     crate::error::canceled(name)
 }
 
+/// Weighted (frequency, recency, t) rows as the activity models' customers.
+fn activity(rows: impl Iterator<Item = ([f64; 3], f64)>) -> Vec<bgnbd::Customer> {
+    rows.map(|(v, w)| bgnbd::Customer {
+        x: v[0],
+        tx: v[1],
+        t: v[2],
+        w,
+    })
+    .collect()
+}
+
 /// The customers' figures (padded to three) with weights.
 #[derive(Debug)]
 pub(super) struct FitAccumulator {
@@ -116,15 +127,7 @@ impl Accumulator for FitAccumulator {
         let never = move || stop.as_ref().is_some_and(|s| (s.0)());
         let (params, ll, n) = match self.model {
             Model::BgNbd(variant) => {
-                let customers: Vec<bgnbd::Customer> = rows
-                    .map(|(v, w)| bgnbd::Customer {
-                        x: v[0],
-                        tx: v[1],
-                        t: v[2],
-                        w,
-                    })
-                    .collect();
-                match bgnbd::fit(variant, &customers, self.penalizer, &never) {
+                match bgnbd::fit(variant, &activity(rows), self.penalizer, &never) {
                     Ok(Some(f)) => (
                         vec![f.params.r, f.params.alpha, f.params.a, f.params.b],
                         f.log_likelihood,
@@ -134,25 +137,15 @@ impl Accumulator for FitAccumulator {
                     Err(_) => return Err(cancelled(self.model.name())),
                 }
             }
-            Model::ParetoNbd => {
-                let customers: Vec<bgnbd::Customer> = rows
-                    .map(|(v, w)| bgnbd::Customer {
-                        x: v[0],
-                        tx: v[1],
-                        t: v[2],
-                        w,
-                    })
-                    .collect();
-                match pareto_nbd::fit(&customers, self.penalizer, &never) {
-                    Ok(Some(f)) => (
-                        vec![f.params.r, f.params.alpha, f.params.s, f.params.beta],
-                        f.log_likelihood,
-                        f.n,
-                    ),
-                    Ok(None) => return Ok(self.null_result()),
-                    Err(_) => return Err(cancelled(self.model.name())),
-                }
-            }
+            Model::ParetoNbd => match pareto_nbd::fit(&activity(rows), self.penalizer, &never) {
+                Ok(Some(f)) => (
+                    vec![f.params.r, f.params.alpha, f.params.s, f.params.beta],
+                    f.log_likelihood,
+                    f.n,
+                ),
+                Ok(None) => return Ok(self.null_result()),
+                Err(_) => return Err(cancelled(self.model.name())),
+            },
             Model::GammaGamma => {
                 let customers: Vec<gamma_gamma::Customer> = rows
                     .map(|(v, w)| gamma_gamma::Customer {

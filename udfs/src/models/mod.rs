@@ -12,6 +12,7 @@ mod gamma_gamma;
 mod likelihood;
 mod optimize;
 pub(crate) mod pareto_nbd;
+mod score_docs;
 pub(crate) mod scores;
 mod special;
 mod split_sum;

@@ -3,7 +3,6 @@
 //! NULL in, NULL out; impossible figures (negative, recency > t, NaN) are an error naming the
 //! function; a result the mathematics cannot give (e.g. Gamma-Gamma with q <= 1) is NULL.
 
-use super::{with_frx, SECTION};
 use crate::models::args::{
     check_params, coerce, float_column, invalid, numbers, texts, Arg, ParamRows,
 };
@@ -16,7 +15,6 @@ use datafusion::common::Result;
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
-use std::sync::OnceLock;
 
 const BG: &[&str] = &["r", "alpha", "a", "b"];
 const GG: &[&str] = &["p", "q", "gamma"];
@@ -175,7 +173,7 @@ impl ScalarUDFImpl for ModelUdf {
     }
 
     fn documentation(&self) -> Option<&Documentation> {
-        Some(documentation_of(self.func))
+        Some(super::score_docs::documentation_of(self.func))
     }
 }
 
@@ -291,114 +289,5 @@ impl ModelUdf {
                 value
             }
         }))
-    }
-}
-
-/// The Documentation of each scalar model function.
-fn documentation_of(func: Func) -> &'static Documentation {
-    static DOCS: OnceLock<Vec<(Func, Documentation)>> = OnceLock::new();
-    let all = DOCS.get_or_init(|| Func::ALL.into_iter().map(|f| (f, build(f))).collect());
-    // Every Func is in the list above.
-    &all.iter().find(|(f, _)| *f == func).unwrap_or(&all[0]).1
-}
-
-fn build(func: Func) -> Documentation {
-    let name = func.name();
-    let params = "params: the struct bgnbd_fit / mbgnbd_fit returns (fields r, alpha, a, b).";
-    let pn_params = "params: the struct pnbd_fit returns (fields r, alpha, s, beta).";
-    let null = "NULL when an argument or the parameters are NULL; an error for a negative figure, recency > t or NaN.";
-    match func {
-        Func::PAlive(v) => with_frx(Documentation::builder(
-            SECTION,
-            match v {
-                Variant::Bg => format!("Probability that the customer is still active at t under BG/NBD. Note: 1 for every customer without a repeat visit, so it cannot rank one-visit customers; cip's p_alive is pnbd_p_alive. {null}"),
-                Variant::Mbg => format!("Probability that the customer is still active at t under MBG/NBD. {null}"),
-            },
-            format!("{name}(frequency, recency, t, params)"),
-        ))
-        .with_argument("params", params)
-        .with_sql_example(format!("SELECT {name}(2, 30.43, 38.86, p) FROM (SELECT bgnbd_fit(frequency, recency, t) AS p FROM cdnow);"))
-        .build(),
-        Func::ExpectedVisits(v) => with_frx(
-            Documentation::builder(
-                SECTION,
-                format!(
-                    "Expected repeat visits in the next `horizon` time units under {}, given the customer's history (uses the Gauss hypergeometric series; NULL if it does not converge). {null}",
-                    if v == Variant::Bg { "BG/NBD" } else { "MBG/NBD" }
-                ),
-                format!("{name}(horizon, frequency, recency, t, params)"),
-            )
-            .with_argument("horizon", "Length of the future period, in the unit of t (>= 0)."),
-        )
-        .with_argument("params", params)
-        .with_sql_example(format!("SELECT {name}(90, frequency, recency, t, p) FROM member_features CROSS JOIN fits;"))
-        .build(),
-        Func::PNoVisit(v) => with_frx(
-            Documentation::builder(
-                SECTION,
-                format!(
-                    "Probability of no visit in the next `horizon` time units under {}: gone already, or active and silent over the horizon. {null}",
-                    if v == Variant::Bg { "BG/NBD" } else { "MBG/NBD" }
-                ),
-                format!("{name}(horizon, frequency, recency, t, params)"),
-            )
-            .with_argument("horizon", "Length of the future period, in the unit of t (>= 0)."),
-        )
-        .with_argument("params", params)
-        .with_sql_example(format!("SELECT {name}(90, frequency, recency, t, p) FROM member_features CROSS JOIN fits;"))
-        .build(),
-        Func::ParetoPAlive => with_frx(Documentation::builder(
-            SECTION,
-            format!("Probability that the customer is still active at t under Pareto/NBD; cip's p_alive. {null}"),
-            format!("{name}(frequency, recency, t, params)"),
-        ))
-        .with_argument("params", pn_params)
-        .with_sql_example(format!("SELECT {name}(frequency, recency, t, p.parameters) FROM member_features CROSS JOIN model_fit('pnbd') p;"))
-        .build(),
-        Func::ParetoExpectedVisits => with_frx(
-            Documentation::builder(
-                SECTION,
-                format!("Expected visits in the next `horizon` time units under Pareto/NBD, given the customer's history. {null}"),
-                format!("{name}(horizon, frequency, recency, t, params)"),
-            )
-            .with_argument("horizon", "Length of the future period, in the unit of t (>= 0)."),
-        )
-        .with_argument("params", pn_params)
-        .with_sql_example(format!("SELECT {name}(90, frequency, recency, t, p.parameters) FROM member_features CROSS JOIN model_fit('pnbd') p;"))
-        .build(),
-        Func::ParetoPNoVisit => with_frx(
-            Documentation::builder(
-                SECTION,
-                format!("Probability of no visit in the next `horizon` time units under Pareto/NBD: the likelihood of the same history watched `horizon` longer over the likelihood of the history. cip's churn_risk is 100 times this over cip.churn_horizon_days. {null}"),
-                format!("{name}(horizon, frequency, recency, t, params)"),
-            )
-            .with_argument("horizon", "Length of the future period, in the unit of t (>= 0)."),
-        )
-        .with_argument("params", pn_params)
-        .with_sql_example(format!("SELECT 100 * {name}(90, frequency, recency, t, p.parameters) AS churn_risk FROM member_features CROSS JOIN model_fit('pnbd') p;"))
-        .build(),
-        Func::ExpectedSpend => Documentation::builder(
-            SECTION,
-            format!("Expected spend per visit under Gamma-Gamma: (p(gamma + frequency*monetary)) / (p*frequency + q - 1), the population mean p*gamma/(q-1) without repeats; NULL when q <= 1. {null}"),
-            format!("{name}(frequency, monetary, params)"),
-        )
-        .with_argument("frequency", "Repeat visit-days (>= 0).")
-        .with_argument("monetary", "Mean spend of the repeat visits (>= 0).")
-        .with_argument("params", "The struct gamma_gamma_fit returns (fields p, q, gamma).")
-        .with_sql_example(format!("SELECT {name}(3, 250.0, p) FROM (SELECT gamma_gamma_fit(frequency, monetary) AS p FROM member_features);"))
-        .build(),
-        Func::Clv => with_frx(Documentation::builder(
-            SECTION,
-            format!("Customer lifetime value over a horizon in months (30 days each; frequency, recency and t in days): the sum over months m of (expected visits in month m) * spend * margin / (1 + monthly_discount)^m, as lifetimes' customer_lifetime_value. {null}"),
-            format!("{name}(frequency, recency, t, params, spend [, horizon_months [, monthly_discount [, margin [, model]]]])"),
-        ))
-        .with_argument("params", params)
-        .with_argument("spend", "Expected spend per visit, e.g. gamma_gamma_expected_spend(...).")
-        .with_argument("horizon_months", "Whole months, default 12.")
-        .with_argument("monthly_discount", "Monthly discount rate, default 0.01.")
-        .with_argument("margin", "Share of revenue that is profit, default 1.0 (revenue CLV).")
-        .with_argument("model", "'mbgnbd' (default) or 'bgnbd': which model's expected visits.")
-        .with_sql_example(format!("SELECT {name}(frequency, recency, t, bg, gamma_gamma_expected_spend(frequency, monetary, gg)) FROM member_features CROSS JOIN fits;"))
-        .build(),
     }
 }
