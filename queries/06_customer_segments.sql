@@ -51,7 +51,7 @@ base AS (
            f.repeat_monetary, f.total_spend,
            f.visit_days * 30.0 / greatest(f.t + 1, 30) AS visits_per_month,
            f.total_spend * 30.0 / greatest(f.t + 1, 30) AS spend_per_month,
-           c.p_alive, c.churn_risk, c.rhythm_days,
+           f.p_alive, f.churn_risk, f.rhythm_days,
            mbgnbd_expected_visits(90, f.frequency, f.recency, f.t, bg.parameters) AS expected_visits_90d,
            clv(f.frequency, f.recency, f.t, bg.parameters,
                gamma_gamma_expected_spend(f.frequency, coalesce(f.repeat_monetary, 0), gg.parameters),
@@ -61,29 +61,33 @@ base AS (
     CROSS JOIN model_fit('gamma_gamma') gg
     CROSS JOIN k
     CROSS JOIN members m
-    LEFT JOIN member_features f ON f.member_id = m.member_id
-    LEFT JOIN member_churn c ON c.member_id = m.member_id
+    -- member_churn is member_features plus the churn figures: one pass over the visits.
+    LEFT JOIN member_churn f ON f.member_id = m.member_id
     WHERE m.status = 'active'
       AND (m.registered_at IS NULL OR business_date(m.registered_at) <= cip_as_of())
 ),
-median_member AS (
-    SELECT median(b.monetary) AS med_spend_per_visit, median(b.visits_per_month) AS med_visits_per_month,
-           median(b.spend_per_month) AS med_spend_per_month, median(b.rhythm_days) AS med_rhythm_days
+-- The chain's median established member, as windows over the whole base (a separate
+-- aggregate would compute the base a second time).
+medians AS (
+    SELECT b.*,
+           median(CASE WHEN b.visit_days IS NOT NULL AND b.t >= n.days THEN b.monetary END) OVER () AS med_spend_per_visit,
+           median(CASE WHEN b.visit_days IS NOT NULL AND b.t >= n.days THEN b.visits_per_month END) OVER () AS med_visits_per_month,
+           median(CASE WHEN b.visit_days IS NOT NULL AND b.t >= n.days THEN b.spend_per_month END) OVER () AS med_spend_per_month,
+           median(CASE WHEN b.visit_days IS NOT NULL AND b.t >= n.days THEN b.rhythm_days END) OVER () AS med_rhythm_days
     FROM new_rule n CROSS JOIN base b
-    WHERE b.visit_days IS NOT NULL AND b.t >= n.days
 ),
 scored AS (
     SELECT b.*,
-           b.monetary / nullif(mm.med_spend_per_visit, 0) AS spend_x,
-           b.visits_per_month / nullif(mm.med_visits_per_month, 0) AS visits_x,
-           b.spend_per_month / nullif(mm.med_spend_per_month, 0) AS spend_month_x,
+           b.monetary / nullif(b.med_spend_per_visit, 0) AS spend_x,
+           b.visits_per_month / nullif(b.med_visits_per_month, 0) AS visits_x,
+           b.spend_per_month / nullif(b.med_spend_per_month, 0) AS spend_month_x,
            b.recency_days / nullif(b.rhythm_days, 0) AS silence_rhythms,
-           b.recency_days / nullif(mm.med_rhythm_days, 0) AS silence_gaps,
+           b.recency_days / nullif(b.med_rhythm_days, 0) AS silence_gaps,
            CASE WHEN visit_days IS NOT NULL THEN ntile(5) OVER (PARTITION BY visit_days IS NULL ORDER BY recency_days DESC, member_id) END AS r_score,
            CASE WHEN visit_days IS NOT NULL THEN ntile(5) OVER (PARTITION BY visit_days IS NULL ORDER BY visits_per_month, member_id) END AS f_score,
            CASE WHEN visit_days IS NOT NULL THEN ntile(5) OVER (PARTITION BY visit_days IS NULL ORDER BY monetary, member_id) END AS m_score,
            CASE WHEN visit_days IS NOT NULL THEN percent_rank() OVER (PARTITION BY visit_days IS NULL ORDER BY expected_clv, member_id) END AS clv_rank
-    FROM median_member mm CROSS JOIN base b
+    FROM medians b
 ),
 -- Each member against every rule in force; a bound that is NULL always holds, one whose
 -- figure is NULL (no visit yet) never does, except the tenure bound, which a member without
