@@ -32,6 +32,7 @@ pub fn scalar_udfs() -> Vec<ScalarUDF> {
         .map(|f| ScalarUDF::from(ModelUdf::new(f)))
         .collect();
     v.push(ScalarUDF::from(calendar::AsOfUdf::new()));
+    v.push(ScalarUDF::from(calendar::LocalNowUdf::new()));
     v.push(ScalarUDF::from(calendar::BusinessDateUdf::new()));
     v.push(ScalarUDF::from(format::YuanUdf::new()));
     v.push(ScalarUDF::from(experiments::AbBucketUdf::new()));

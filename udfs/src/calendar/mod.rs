@@ -12,10 +12,15 @@ use datafusion::logical_expr::{
 };
 use std::sync::OnceLock;
 
+mod now;
+pub use now::LocalNowUdf;
+
 const SECTION: DocSection = DocSection {
     include: true,
     label: "cip time",
-    description: Some("Business dates: the session's as-of date and the business day of a visit."),
+    description: Some(
+        "Local time and business dates: now(), the session's as-of date and the business day of a visit.",
+    ),
 };
 
 fn days_since_epoch(d: chrono::NaiveDate) -> i32 {
