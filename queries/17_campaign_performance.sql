@@ -5,7 +5,8 @@
 --   sent .. converted   members who reached that status
 --   revenue, cost       summed over those members (cost: every message sent and every offer
 --                       redeemed, see campaign_members)
---   roi                 100 * (revenue - cost) / cost, in %; NULL when nothing was spent
+--   roi                 gross ROI: 100 * (revenue - cost) / cost, in %; NULL when nothing was
+--                       spent. It counts the revenue of members who would have come anyway.
 --   response_rate       100 * members who opened, clicked or converted / sent, in %
 --   conversion_rate     100 * converted / sent, in %
 --
@@ -22,6 +23,9 @@
 --   p_value              two-sided z-test of the difference in visit rates
 --   *_revenue_per_member mean spend in the window per arm member (visits.amount)
 --   revenue_lift         difference of those means, 95% interval (Welch), revenue_p_value
+--   incremental_revenue  revenue_lift * treatment members: what the campaign added
+--   incremental_roi      100 * (incremental_revenue - cost) / cost, in %, with the 95% interval
+--                        of revenue_lift carried through (incremental_roi_low / _high)
 --   srm_p_value, srm     sample-ratio mismatch: chi-square (1 d.f.) of the treatment / holdout
 --                        counts against campaigns.control_share; srm when p < 0.001 (then the
 --                        assignment is broken and the lift is not to be trusted)
@@ -129,6 +133,10 @@ SELECT f.campaign_id, f.variant,
        s.revenue_lift - 1.959964 * s.se_rev AS revenue_lift_low,
        s.revenue_lift + 1.959964 * s.se_rev AS revenue_lift_high,
        2 * (1 - normal_cdf(abs(s.revenue_lift) / nullif(s.se_rev, 0))) AS revenue_p_value,
+       s.revenue_lift * s.n1 AS incremental_revenue,
+       round(100.0 * (s.revenue_lift * s.n1 - CAST(f.cost AS DOUBLE)) / nullif(CAST(f.cost AS DOUBLE), 0), 2) AS incremental_roi,
+       round(100.0 * ((s.revenue_lift - 1.959964 * s.se_rev) * s.n1 - CAST(f.cost AS DOUBLE)) / nullif(CAST(f.cost AS DOUBLE), 0), 2) AS incremental_roi_low,
+       round(100.0 * ((s.revenue_lift + 1.959964 * s.se_rev) * s.n1 - CAST(f.cost AS DOUBLE)) / nullif(CAST(f.cost AS DOUBLE), 0), 2) AS incremental_roi_high,
        2 * (1 - normal_cdf(sqrt(s.srm_chi2))) AS srm_p_value,
        coalesce(2 * (1 - normal_cdf(sqrt(s.srm_chi2))) < 0.001, false) AS srm
 FROM funnel f

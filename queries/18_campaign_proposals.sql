@@ -10,15 +10,23 @@
 --   reachable        of those, with marketing consent
 --   expected_sent    reachable less the default 10% holdout
 --   expected_*       expected_sent × the per-message figure, each figure blending the history of
---                    past campaigns of the same segment and type (campaign_members: converted /
---                    sent, revenue / sent, cost / sent) with a prior, weighted as if the prior
---                    were 200 messages: (history total + 200 × prior) / (history sent + 200).
---                    With no history the prior alone decides; with thousands of messages, the
---                    history does.
+--                    past campaigns of the same segment and type (campaign_performance's 'all'
+--                    rows: converted / sent, revenue / sent, cost / sent, and incremental
+--                    revenue — revenue_lift × treated members, measured against the holdout —
+--                    / sent) with a prior, weighted as if the prior were 200 messages:
+--                    (history total + 200 × prior) / (history sent + 200). With no history the
+--                    prior alone decides; with thousands of messages, the history does.
 --   prior            per type (below): conversion rate, revenue per conversion, offer cost per
---                    conversion, message cost — conservative figures for a KTV / bar chain
---   expected_roi     100 × (expected_revenue − expected_cost) / expected_cost, in %
+--                    conversion, message cost, and incrementality: the share of a converted
+--                    member's revenue that the campaign caused (the rest would have come
+--                    anyway) — conservative figures for a KTV / bar chain
+--   expected_revenue             gross: revenue of converted members, incremental or not
+--   expected_incremental_revenue what the campaign is expected to add (vs. the holdout)
+--   expected_roi     100 × (expected_incremental_revenue − expected_cost) / expected_cost, in %
+--   expected_gross_roi  the same with expected_revenue: what a funnel report would show
 --   history_sent     the messages of past campaigns behind the estimate (0: prior only)
+--   estimate_basis   'prior' (no history), 'prior and history' (fewer past messages than the
+--                    prior's weight of 200) or 'history' (the history weighs more)
 --   offer_cost       the prior's cost of one redeemed offer: launch_campaign records it as the
 --                    campaign's offer_cost
 CREATE OR REPLACE VIEW campaign_proposals AS
@@ -31,13 +39,13 @@ WITH mapping (segment_id, campaign_type, title) AS (
            ('loyal', 'points_multiplier', 'Loyalty double points'),
            ('churn_risk', 'retention', 'We miss you')
 ),
-priors (campaign_type, conversion_rate, revenue_per_conversion, offer_cost, message_cost) AS (
-    VALUES ('discount', 0.08, 450.0, 60.0, 0.05),
-           ('coupon', 0.12, 380.0, 50.0, 0.05),
-           ('gift', 0.10, 900.0, 80.0, 0.05),
-           ('upgrade_plan', 0.06, 1200.0, 100.0, 0.05),
-           ('points_multiplier', 0.15, 700.0, 35.0, 0.05),
-           ('retention', 0.05, 400.0, 60.0, 0.05)
+priors (campaign_type, conversion_rate, revenue_per_conversion, offer_cost, message_cost, incrementality) AS (
+    VALUES ('discount', 0.08, 450.0, 60.0, 0.05, 0.20),
+           ('coupon', 0.12, 380.0, 50.0, 0.05, 0.30),
+           ('gift', 0.10, 900.0, 80.0, 0.05, 0.25),
+           ('upgrade_plan', 0.06, 1200.0, 100.0, 0.05, 0.20),
+           ('points_multiplier', 0.15, 700.0, 35.0, 0.05, 0.15),
+           ('retention', 0.05, 400.0, 60.0, 0.05, 0.40)
 ),
 audience AS (
     SELECT s.segment_id,
@@ -55,12 +63,16 @@ taste AS (
 ),
 history AS (
     SELECT c.segment_id, c.campaign_type,
-           sum(CASE WHEN cm.sent THEN 1 ELSE 0 END) AS sent,
-           sum(CASE WHEN cm.converted THEN 1 ELSE 0 END) AS converted,
-           CAST(sum(cm.revenue) AS DOUBLE) AS revenue,
-           CAST(sum(cm.cost) AS DOUBLE) AS cost
-    FROM campaign_members cm
-    JOIN campaigns c ON c.campaign_id = cm.campaign_id
+           sum(p.sent) AS sent,
+           sum(p.converted) AS converted,
+           CAST(sum(p.revenue) AS DOUBLE) AS revenue,
+           CAST(sum(p.cost) AS DOUBLE) AS cost,
+           -- only campaigns with a holdout measure what they added
+           sum(CASE WHEN p.revenue_lift IS NOT NULL THEN p.sent ELSE 0 END) AS measured_sent,
+           sum(coalesce(p.incremental_revenue, 0)) AS incremental_revenue
+    FROM campaign_performance p
+    JOIN campaigns c ON c.campaign_id = p.campaign_id
+    WHERE p.variant = 'all'
     GROUP BY c.segment_id, c.campaign_type
 ),
 estimate AS (
@@ -77,6 +89,8 @@ estimate AS (
            CAST(p.offer_cost AS DECIMAL(12, 2)) AS offer_cost,
            (coalesce(h.converted, 0) + 200 * p.conversion_rate) / (coalesce(h.sent, 0) + 200) AS conversion_per_message,
            (coalesce(h.revenue, 0) + 200 * p.conversion_rate * p.revenue_per_conversion) / (coalesce(h.sent, 0) + 200) AS revenue_per_message,
+           (coalesce(h.incremental_revenue, 0) + 200 * p.conversion_rate * p.revenue_per_conversion * p.incrementality)
+               / (coalesce(h.measured_sent, 0) + 200) AS incremental_per_message,
            (coalesce(h.cost, 0) + 200 * (p.message_cost + p.conversion_rate * p.offer_cost)) / (coalesce(h.sent, 0) + 200) AS cost_per_message
     FROM mapping mp
     JOIN priors p ON p.campaign_type = mp.campaign_type
@@ -98,7 +112,12 @@ SELECT segment_id, campaign_type,
        round(expected_sent * conversion_per_message, 1) AS expected_conversions,
        CAST(round(expected_sent * cost_per_message, 2) AS DECIMAL(14, 2)) AS expected_cost,
        CAST(round(expected_sent * revenue_per_message, 2) AS DECIMAL(14, 2)) AS expected_revenue,
-       round(100.0 * (revenue_per_message - cost_per_message) / cost_per_message, 1) AS expected_roi,
+       round(100.0 * (incremental_per_message - cost_per_message) / cost_per_message, 1) AS expected_roi,
        history_sent,
-       offer_cost
+       offer_cost,
+       CAST(round(expected_sent * incremental_per_message, 2) AS DECIMAL(14, 2)) AS expected_incremental_revenue,
+       round(100.0 * (revenue_per_message - cost_per_message) / cost_per_message, 1) AS expected_gross_roi,
+       CASE WHEN history_sent = 0 THEN 'prior'
+            WHEN history_sent < 200 THEN 'prior and history'
+            ELSE 'history' END AS estimate_basis
 FROM estimate;

@@ -1,6 +1,9 @@
 //! Every setting of cip, with one home: a TOML file (`cip --config FILE`), defaults below.
 //! Command-line flags (`--data`, `--listen`) override the file for one run.
 
+mod channels;
+pub use channels::{ChannelConfig, QuietHours};
+
 use crate::error::{CipError, Result};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -20,6 +23,8 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     pub campaigns: CampaignConfig,
     pub models: ModelsConfig,
+    /// Where campaign messages are delivered, by channel name (config/channels.rs).
+    pub channels: std::collections::BTreeMap<String, ChannelConfig>,
     /// Who may connect. None: no authentication, which is allowed on loopback only.
     pub users: Vec<UserConfig>,
 }
@@ -66,6 +71,9 @@ pub struct ServerConfig {
     pub tls_key: Option<PathBuf>,
     /// Refuse connections that did not negotiate TLS (FATAL 28000).
     pub tls_required: bool,
+    /// The address members' tracking links start with, e.g. "https://cip.example.com";
+    /// by default http:// and the `http` address.
+    pub public_url: Option<String>,
     /// A connection that has not completed its startup and login by then is closed
     /// (PostgreSQL's authentication_timeout), e.g. "10s".
     pub authentication_timeout: String,
@@ -119,8 +127,12 @@ pub struct CampaignConfig {
     /// Frequency cap across all campaigns: at most `cap_messages` per member per `cap_days`.
     pub cap_messages: u32,
     pub cap_days: u32,
-    /// Days after launch in which the holdout comparison counts visits.
+    /// Days after launch in which the holdout comparison counts visits, and after a message
+    /// in which a member's first visit is its conversion.
     pub attribution_days: u32,
+    /// Where a message's tracking link leads when its campaign names none; a built-in page
+    /// when neither does.
+    pub landing_url: Option<String>,
 }
 
 impl Default for CampaignConfig {
@@ -136,6 +148,7 @@ impl Default for CampaignConfig {
             cap_messages: 2,
             cap_days: 7,
             attribution_days: 14,
+            landing_url: None,
         }
     }
 }
@@ -224,6 +237,7 @@ impl Default for SchedulerConfig {
             enabled: true,
             jobs: vec![
                 JobConfig::new("upgrades", "SELECT * FROM execute_upgrades()", "1m"),
+                JobConfig::new("conversions", "SELECT * FROM attribute_conversions()", "1m"),
                 JobConfig::new(
                     "refresh_member_behavior",
                     "SELECT * FROM refresh_member_behavior()",
@@ -235,7 +249,7 @@ impl Default for SchedulerConfig {
     }
 }
 
-fn parse_interval(s: &str) -> Option<std::time::Duration> {
+pub(crate) fn parse_interval(s: &str) -> Option<std::time::Duration> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit())?;
     let (num, unit) = s.split_at(split);
@@ -262,6 +276,7 @@ impl Default for Config {
             scheduler: SchedulerConfig::default(),
             campaigns: CampaignConfig::default(),
             models: ModelsConfig::default(),
+            channels: Default::default(),
             users: Vec::new(),
         }
     }
@@ -277,6 +292,7 @@ impl Default for ServerConfig {
             tls_cert: None,
             tls_key: None,
             tls_required: false,
+            public_url: None,
             authentication_timeout: "10s".into(),
         }
     }
@@ -354,6 +370,9 @@ impl Config {
             ));
         }
         self.campaigns.validate()?;
+        for (name, channel) in &self.channels {
+            channel.validate(name)?;
+        }
         if self.models.churn_horizon_days == 0 {
             return Err(CipError::Config(
                 "models.churn_horizon_days must be at least 1".into(),

@@ -14,10 +14,15 @@ use std::sync::Arc;
 
 pub use crate::registrar::Registrar;
 
-/// What a new warehouse starts with: the default tier ladder (rule version 1).
+/// What a new warehouse (or a table new to it) starts with: the default tier ladder and segment
+/// rules (version 1) and the default message templates.
 pub const SEEDS: &[crate::warehouse::Seed] = &[
     ("tier_rules", crate::tiers::default_ladder),
     ("segment_rules", crate::segments::default_rules),
+    (
+        "message_templates",
+        crate::campaigns::templates::default_templates,
+    ),
 ];
 
 /// Every domain module's registration, in order: one list, called for each new session.
@@ -34,6 +39,10 @@ pub struct Engine {
     views: Vec<ViewFile>,
     /// The views and schemas users created, saved in the data directory.
     pub user_views: crate::catalog::user_views::UserViews,
+    /// Which tables were appended to (the dispatcher and conversion attribution wait on it).
+    pub changes: Arc<crate::warehouse::Changes>,
+    /// The address the HTTP API was bound to (`--http 127.0.0.1:0` picks a port).
+    pub http_bound: std::sync::OnceLock<std::net::SocketAddr>,
 }
 
 impl Engine {
@@ -47,9 +56,13 @@ impl Engine {
             ..StoreOptions::default()
         };
         let root = config.data_dir.clone();
-        let store = tokio::task::spawn_blocking(move || crate::warehouse::open(&root, opts, SEEDS))
-            .await
-            .map_err(|e| CipError::Corrupt(format!("opening the store failed: {e}")))??;
+        let changes = Arc::new(crate::warehouse::Changes::new());
+        let appended = changes.clone();
+        let store = tokio::task::spawn_blocking(move || {
+            crate::warehouse::open(&root, opts, SEEDS, appended)
+        })
+        .await
+        .map_err(|e| CipError::Corrupt(format!("opening the store failed: {e}")))??;
         let mut disk = DiskManagerBuilder::default();
         if let Some(dir) = &config.engine.spill_dir {
             disk = disk.with_mode(DiskManagerMode::Directories(vec![dir.clone()]));
@@ -66,9 +79,24 @@ impl Engine {
             runtime,
             views,
             user_views,
+            changes,
+            http_bound: std::sync::OnceLock::new(),
         };
         engine.new_session(true).await?;
         Ok(engine)
+    }
+
+    /// What members' tracking links start with: `server.public_url`, else http:// and the
+    /// HTTP API's address as bound, else nothing (the link is then the bare path /t/TOKEN).
+    pub fn public_url(&self) -> String {
+        match (&self.config.server.public_url, self.http_bound.get()) {
+            (Some(u), _) => u.trim_end_matches('/').to_string(),
+            (None, Some(addr)) => format!("http://{addr}"),
+            (None, None) => match &self.config.server.http {
+                Some(addr) => format!("http://{addr}"),
+                None => String::new(),
+            },
+        }
     }
 
     /// A new session: its own settings, sharing the warehouse and the memory pool.
@@ -110,6 +138,7 @@ impl Engine {
             ctx: &ctx,
             store: &self.store,
             config: &self.config,
+            public_url: self.public_url(),
         };
         for register in DOMAINS {
             register(&registrar)?;

@@ -40,7 +40,12 @@ pub static EVENTS: Counter = Counter::new(
     "Campaign tracking events ingested.",
 );
 
-const ALL: [&Counter; 7] = [
+pub static MESSAGES_SENT: Counter = Counter::new(
+    "cip_messages_sent_total",
+    "Campaign messages a delivery gateway accepted.",
+);
+
+const ALL: [&Counter; 8] = [
     &QUERIES,
     &ERRORS,
     &CONNECTIONS,
@@ -48,6 +53,7 @@ const ALL: [&Counter; 7] = [
     &UPGRADES,
     &LAUNCHES,
     &EVENTS,
+    &MESSAGES_SENT,
 ];
 
 /// Every counter in Prometheus' text exposition format.

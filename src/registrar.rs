@@ -10,4 +10,6 @@ pub struct Registrar<'a> {
     pub ctx: &'a SessionContext,
     pub store: &'a Arc<Store>,
     pub config: &'a Config,
+    /// What members' tracking links start with (Engine::public_url).
+    pub public_url: String,
 }

@@ -16,7 +16,13 @@ pub async fn serve(config: Config) -> Result<()> {
             None => std::future::pending().await,
         }
     };
-    let jobs = crate::scheduler::start(engine.clone())?;
+    let mut jobs = crate::scheduler::start(engine.clone())?;
+    jobs.extend(crate::campaigns::dispatch::start(engine.clone())?);
+    if engine.config.scheduler.enabled {
+        jobs.push(tokio::spawn(crate::campaigns::attribution::watch(
+            engine.clone(),
+        )));
+    }
     let outcome = tokio::select! {
         r = server => r,
         r = http => r,

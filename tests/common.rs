@@ -2,8 +2,9 @@
 
 use cip::config::Config;
 use cip::engine::Engine;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 pub fn cip_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_cip"))
@@ -106,4 +107,46 @@ pub fn to_text(batches: &[datafusion::arrow::record_batch::RecordBatch]) -> Vec<
 
 pub fn count(ctx_rows: &[Vec<String>]) -> i64 {
     ctx_rows[0][0].parse().expect("a count")
+}
+
+/// `cip --config CFG --data DATA serve` with pgwire and HTTP on ports it picks: (the process,
+/// HTTP port, PostgreSQL port). Its stderr is drained (and echoed when CIP_TEST_LOG is set).
+pub fn serve_http(data: &Path, cfg: &Path) -> (Child, u16, u16) {
+    let mut child = Command::new(cip_bin())
+        .arg("--config")
+        .arg(cfg)
+        .arg("--data")
+        .arg(data)
+        .args(["serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .env(
+            "CIP_LOG",
+            std::env::var("CIP_TEST_LOG").unwrap_or("warn".into()),
+        )
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn cip serve");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let (mut http, mut pg) = (None, None);
+    while http.is_none() || pg.is_none() {
+        let line = lines
+            .next()
+            .expect("cip serve exited")
+            .expect("read stderr");
+        let port = |addr: &str| addr.rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
+        if let Some(a) = line.strip_prefix("listening: http://") {
+            http = port(a);
+        } else if let Some(a) = line.strip_prefix("listening: postgresql://") {
+            pg = port(a);
+        }
+    }
+    let echo = std::env::var("CIP_TEST_LOG").is_ok();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if echo {
+                eprintln!("[cip] {line}");
+            }
+        }
+    });
+    (child, http.expect("http port"), pg.expect("pg port"))
 }

@@ -3,8 +3,7 @@
 
 use crate::common;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const OPS: &str = "ops-token-0123456789";
@@ -41,37 +40,8 @@ fn spawn(dir: &std::path::Path) -> Api {
         ),
     )
     .expect("config");
-    let mut child = Command::new(common::cip_bin())
-        .arg("--config")
-        .arg(&cfg)
-        .arg("--data")
-        .arg(&data)
-        .args(["serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-        .env("CIP_LOG", "warn")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn cip serve");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let (mut http, mut pg) = (None, None);
-    while http.is_none() || pg.is_none() {
-        let line = lines
-            .next()
-            .expect("cip serve exited")
-            .expect("read stderr");
-        let port = |addr: &str| addr.rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
-        if let Some(a) = line.strip_prefix("listening: http://") {
-            http = port(a);
-        } else if let Some(a) = line.strip_prefix("listening: postgresql://") {
-            pg = port(a);
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    Api {
-        child,
-        http: http.expect("http port"),
-        pg: pg.expect("pg port"),
-    }
+    let (child, http, pg) = common::serve_http(&data, &cfg);
+    Api { child, http, pg }
 }
 
 /// One HTTP/1.1 request; (status, body).

@@ -2,6 +2,7 @@
 //! concern.
 
 mod bi_tools;
+mod campaign_loop;
 mod campaigns;
 mod cancel;
 mod cli;

@@ -1,8 +1,7 @@
 //! The table function `launch_campaign(segment_id, campaign_type [, offer [, control_share]])`:
 //! it acts when executed, never when planned, described or EXPLAINed (functions/deferred.rs).
 
-use super::launch::{invalid, launch, schema, Request};
-use crate::config::CampaignConfig;
+use super::launch::{invalid, launch, schema, Request, Settings};
 use crate::deferred::{unbound, Action, DeferredTable};
 use crate::storage::Store;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
@@ -22,7 +21,7 @@ pub const TYPES: [&str; 6] = [
 
 pub struct LaunchCampaign {
     pub store: Arc<Store>,
-    pub config: CampaignConfig,
+    pub settings: Settings,
 }
 
 impl std::fmt::Debug for LaunchCampaign {
@@ -101,9 +100,9 @@ impl TableFunctionImpl for LaunchCampaign {
             "launch_campaign('{}', '{}')",
             req.segment_id, req.campaign_type
         );
-        let (store, config) = (self.store.clone(), self.config.clone());
+        let (store, settings) = (self.store.clone(), self.settings.clone());
         let action: Action = Arc::new(move |state| {
-            Box::pin(launch(state, store.clone(), config.clone(), req.clone()))
+            Box::pin(launch(state, store.clone(), settings.clone(), req.clone()))
         });
         Ok(Arc::new(DeferredTable::new(label, schema(), action)))
     }

@@ -1,6 +1,6 @@
 //! `launch_campaign(segment_id, campaign_type [, offer [, control_share]])`: turns a row of
-//! campaign_proposals into a campaign, records its whole audience, and writes the `sent`
-//! events of the members it messages.
+//! campaign_proposals into a campaign, records its whole audience, and writes a personal
+//! message for each member it messages.
 //!
 //! The audience is the segment's active members (customer_segments, as of today). Each is
 //! assigned, by FNV-1a of the campaign and member ids (SQL: `ab_bucket`), to the holdout
@@ -8,13 +8,17 @@
 //! treatment, and to a variant (`ab_bucket(campaign_id || ':variant:' || member_id, n)`), so
 //! the assignment is stable and can be recomputed. Every audience member is recorded, whether
 //! messaged or not, so the holdout comparison is intention-to-treat. A treatment member is
-//! messaged only with marketing consent and under the frequency cap (messages `sent` by any
-//! campaign in the last cap_days).
+//! messaged only with marketing consent and under the frequency cap (messages of any campaign
+//! queued, being sent or sent in the last cap_days).
 //!
-//! Writes, in order: the campaigns row, the audience, the sent events — each one atomic commit.
-//! Launches are serialised (process mutex and file lock), so two launches never take the
-//! same campaign id.
+//! Each messaged member gets one personal message (messages.rs) in message_outbox. The
+//! campaign, its audience and its messages are one commit. Without a delivery channel the
+//! messages are logged 'sent' in the same commit (with their 'sent' tracking rows); with one,
+//! the dispatcher (dispatch/) sends them. Launches are serialised (process mutex and file
+//! lock), so two launches never take the same campaign id.
 
+use super::audience::{audience, common_category, Member};
+use super::messages;
 use crate::config::CampaignConfig;
 use crate::error::{to_df, CipError};
 use crate::identity::Actor;
@@ -22,12 +26,12 @@ use crate::storage::{local_now_micros, Store, TxnSlot};
 use crate::warehouse::{as_of_today, exclusive};
 use cip_udfs::fnv1a;
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, Float64Array, Int32Array, Int64Array,
-    RecordBatch, StringArray, TimestampMicrosecondArray,
+    Array, ArrayRef, AsArray, Decimal128Array, Float64Array, Int32Array, Int64Array, RecordBatch,
+    StringArray, TimestampMicrosecondArray,
 };
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
-use datafusion::common::{DataFusionError, Result, ScalarValue};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
@@ -48,6 +52,7 @@ pub fn schema() -> SchemaRef {
         Field::new("campaign_id", DataType::Utf8, false),
         Field::new("audience", DataType::Int64, false),
         Field::new("sent", DataType::Int64, false),
+        Field::new("queued", DataType::Int64, false),
         Field::new("holdout", DataType::Int64, false),
         Field::new("skipped_no_consent", DataType::Int64, false),
         Field::new("skipped_capped", DataType::Int64, false),
@@ -58,12 +63,23 @@ pub(super) fn invalid(message: String) -> DataFusionError {
     cip_udfs::error::invalid_argument("launch_campaign", message)
 }
 
+/// How launches deliver, from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub campaigns: CampaignConfig,
+    /// Whether `[channels]` configures the campaigns' channel: the dispatcher sends.
+    pub deliver: bool,
+    /// What tracking links start with.
+    pub public_url: String,
+}
+
 pub async fn launch(
     state: SessionState,
     store: Arc<Store>,
-    config: CampaignConfig,
+    settings: Settings,
     req: Request,
 ) -> Result<RecordBatch> {
+    let config = &settings.campaigns;
     let actor = Actor::of(&state);
     actor.require_write("launch_campaign")?;
     let state_slot = state.config().get_extension::<TxnSlot>();
@@ -102,10 +118,11 @@ pub async fn launch(
         attribution_days: config.attribution_days as i32,
     })?;
 
-    let members = audience(&ctx, &req.segment_id, &config, now).await?;
+    let since = now - i64::from(config.cap_days) * 86_400_000_000;
+    let members = audience(&ctx, &req.segment_id, since).await?;
     let mut arms = Vec::with_capacity(members.len());
     let mut variants_of = Vec::with_capacity(members.len());
-    let mut messaged: Vec<&str> = Vec::new();
+    let mut messaged: Vec<(&Member, &str)> = Vec::new();
     let (mut holdout, mut no_consent, mut capped) = (0i64, 0i64, 0i64);
     let threshold = (share * 10_000.0).round() as u64;
     for m in &members {
@@ -113,7 +130,8 @@ pub async fn launch(
             fnv1a(format!("{id}:holdout:{}", m.member_id).as_bytes()) % 10_000 < threshold;
         let v = fnv1a(format!("{id}:variant:{}", m.member_id).as_bytes())
             % config.variants.len() as u64;
-        variants_of.push(config.variants[v as usize].as_str());
+        let variant = config.variants[v as usize].as_str();
+        variants_of.push(variant);
         if in_holdout {
             holdout += 1;
             arms.push("holdout");
@@ -125,7 +143,7 @@ pub async fn launch(
         } else if m.recent >= i64::from(config.cap_messages) {
             capped += 1;
         } else {
-            messaged.push(&m.member_id);
+            messaged.push((m, variant));
         }
     }
     let n = members.len();
@@ -141,44 +159,96 @@ pub async fn launch(
         ],
     )?;
     let k = messaged.len();
-    let cents = (message_cost * 100.0).round() as i128;
-    let sent_rows = RecordBatch::try_new(
-        table_schema(&store, "campaign_tracking")?,
-        vec![
-            Arc::new(Int64Array::from(vec![None::<i64>; k])),
-            Arc::new(StringArray::from(vec![id.as_str(); k])),
-            Arc::new(StringArray::from(messaged)),
-            Arc::new(StringArray::from(vec!["sent"; k])),
-            money(vec![Some(0); k])?,
-            money(vec![Some(cents); k])?,
-            Arc::new(TimestampMicrosecondArray::from(vec![now; k])),
-        ],
+    let templates = messages::templates_in_force(&ctx, &req.campaign_type, now).await?;
+    let expiry = chrono::DateTime::from_timestamp_micros(now)
+        .map(|t| t.date_naive() + chrono::Days::new(u64::from(config.attribution_days)))
+        .map(|d| d.format("%-m月%-d日").to_string())
+        .unwrap_or_default();
+    let plan = messages::Launch {
+        campaign_id: &id,
+        campaign_type: &req.campaign_type,
+        offer: &offer,
+        channel: &config.channel,
+        expiry,
+        public_url: &settings.public_url,
+        now,
+        fallback_category: common_category(&members),
+    };
+    let outbox = messages::outbox_rows(
+        table_schema(&store, "message_outbox")?,
+        &plan,
+        &templates,
+        &messaged,
     )?;
-    // The campaign, its audience and its messages are one commit: a crash leaves all or none
-    // (and inside the caller's block they commit with it).
-    let writes = vec![
+    let mut writes = vec![
         ("campaigns", row),
         ("campaign_audience", audience_rows),
-        ("campaign_tracking", sent_rows),
+        ("message_outbox", outbox),
     ];
+    // Without a delivery channel for the campaign's channel, a message is sent as it is
+    // written (as before delivery existed); with one, the dispatcher sends it and writes
+    // 'sent' when the gateway accepts.
+    let sent = if settings.deliver { 0 } else { k };
+    if !settings.deliver {
+        let message_ids: Vec<String> = messaged
+            .iter()
+            .map(|(m, _)| messages::message_id(&id, &m.member_id))
+            .collect();
+        let refs: Vec<&str> = message_ids.iter().map(String::as_str).collect();
+        writes.push((
+            "message_attempts",
+            messages::attempt_rows(
+                table_schema(&store, "message_attempts")?,
+                &refs,
+                "sent",
+                &vec![1; k],
+                &vec![None; k],
+                now,
+            )?,
+        ));
+        let members: Vec<&str> = messaged.iter().map(|(m, _)| m.member_id.as_str()).collect();
+        writes.push((
+            "campaign_tracking",
+            sent_rows(&store, &id, &members, message_cost, now)?,
+        ));
+    }
+    // The campaign, its audience and its messages are one commit: a crash leaves all or none
+    // (and inside the caller's block they commit with it).
     let (slot, all) = (state_slot, store.clone());
     tokio::task::spawn_blocking(move || all.append_all(slot.as_deref(), &writes))
         .await
         .map_err(|e| DataFusionError::External(Box::new(e)))?
         .map_err(to_df)?;
     crate::metrics::LAUNCHES.add(1);
-    tracing::info!(campaign = %id, by = %actor.name, audience = n, sent = k, holdout, "campaign launched");
+    tracing::info!(campaign = %id, by = %actor.name, audience = n, messages = k, sent, holdout, "campaign launched");
     Ok(RecordBatch::try_new(
         schema(),
         vec![
             Arc::new(StringArray::from(vec![id.as_str()])),
             Arc::new(Int64Array::from(vec![n as i64])),
-            Arc::new(Int64Array::from(vec![k as i64])),
+            Arc::new(Int64Array::from(vec![sent as i64])),
+            Arc::new(Int64Array::from(vec![(k - sent) as i64])),
             Arc::new(Int64Array::from(vec![holdout])),
             Arc::new(Int64Array::from(vec![no_consent])),
             Arc::new(Int64Array::from(vec![capped])),
         ],
     )?)
+}
+
+/// The 'sent' tracking rows of messages sent now, each carrying the message's cost.
+fn sent_rows(
+    store: &Store,
+    campaign_id: &str,
+    members: &[&str],
+    message_cost: f64,
+    now: i64,
+) -> Result<RecordBatch> {
+    let cents = Some((message_cost * 100.0).round() as i128);
+    let mut rows = super::tracking::Rows::default();
+    for m in members {
+        rows.push(campaign_id, m, "sent", Some(0), cents, now);
+    }
+    rows.batch(store)
 }
 
 fn money(cents: Vec<Option<i128>>) -> Result<ArrayRef> {
@@ -246,59 +316,6 @@ async fn next_campaign_id(ctx: &SessionContext) -> Result<String> {
         }
     }
     Ok(format!("C{:04}", max + 1))
-}
-
-struct Member {
-    member_id: String,
-    consent: bool,
-    recent: i64,
-}
-
-/// The segment's members, their consent, and the messages they were sent within the cap window.
-async fn audience(
-    ctx: &SessionContext,
-    segment: &str,
-    config: &CampaignConfig,
-    now: i64,
-) -> Result<Vec<Member>> {
-    let since = now - i64::from(config.cap_days) * 86_400_000_000;
-    let sql = "SELECT s.member_id, coalesce(m.marketing_consent, false), coalesce(r.recent, 0)
-         FROM customer_segments s
-         JOIN members m ON m.member_id = s.member_id
-         LEFT JOIN (SELECT member_id, count(*) AS recent FROM campaign_tracking
-                    WHERE status = 'sent' AND created_at > $2
-                    GROUP BY member_id) r ON r.member_id = s.member_id
-         WHERE s.segment_id = $1
-         ORDER BY s.member_id";
-    let rows = ctx
-        .sql(sql)
-        .await?
-        .with_param_values(vec![
-            ScalarValue::from(segment),
-            ScalarValue::TimestampMicrosecond(Some(since), None),
-        ])?
-        .collect()
-        .await?;
-    let mut out = Vec::new();
-    for b in &rows {
-        let ids = cast(b.column(0), &DataType::Utf8)?;
-        let ids = ids.as_string::<i32>();
-        let consent = cast(b.column(1), &DataType::Boolean)?;
-        let consent = consent
-            .as_any()
-            .downcast_ref::<BooleanArray>()
-            .ok_or_else(|| to_df(CipError::Corrupt("consent is not boolean".into())))?;
-        let recent = cast(b.column(2), &DataType::Int64)?;
-        let recent = recent.as_primitive::<Int64Type>();
-        for i in 0..b.num_rows() {
-            out.push(Member {
-                member_id: ids.value(i).to_string(),
-                consent: consent.value(i),
-                recent: recent.value(i),
-            });
-        }
-    }
-    Ok(out)
 }
 
 struct CampaignRow<'a> {

@@ -140,6 +140,7 @@ pub fn generate(root: &Path, opts: &GenOptions, _tz: chrono_tz::Tz) -> Result<()
         root,
         crate::storage::StoreOptions::default(),
         crate::engine::SEEDS,
+        std::sync::Arc::default(),
     )?;
     eprintln!(
         "generated {} members, {} visits, {} order items, {} tracking events into {} in {:.1?}",

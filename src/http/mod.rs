@@ -7,6 +7,7 @@ mod error;
 mod idempotency;
 mod rows;
 mod state;
+mod track;
 
 use crate::engine::Engine;
 use crate::error::{CipError, Result};
@@ -19,13 +20,16 @@ use std::sync::Arc;
 pub const OPENAPI: &str = include_str!("openapi.json");
 
 /// (method, path) of every route, as in the OpenAPI document.
-pub const ROUTES: [(&str, &str); 9] = [
+pub const ROUTES: [(&str, &str); 12] = [
     ("get", "/api/ai-ops/customer/segment"),
     ("post", "/api/ai-ops/customer/tags"),
     ("post", "/api/ai-ops/customer/campaign"),
     ("post", "/api/ai-ops/customer/upgrade/evaluate"),
     ("post", "/api/ai-ops/customer/upgrade/execute"),
     ("get", "/api/ai-ops/customer/performance"),
+    ("post", "/api/ai-ops/customer/track"),
+    ("get", "/t/{token}"),
+    ("get", "/t/{token}/offer"),
     ("get", "/healthz"),
     ("get", "/metrics"),
     ("get", "/api/openapi.json"),
@@ -40,6 +44,9 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/api/ai-ops/customer/upgrade/evaluate", post(api::evaluate))
         .route("/api/ai-ops/customer/upgrade/execute", post(api::execute))
         .route("/api/ai-ops/customer/performance", get(api::performance))
+        .route("/api/ai-ops/customer/track", post(track::track))
+        .route("/t/{token}", get(track::click))
+        .route("/t/{token}/offer", get(track::offer))
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
         .route("/api/openapi.json", get(api::openapi))
@@ -86,6 +93,7 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
              or set server.allow_unauthenticated_remote = true"
         )));
     }
+    let _ = engine.http_bound.set(local);
     eprintln!("listening: http://{local}");
     axum::serve(listener, router(engine))
         .await

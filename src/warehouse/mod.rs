@@ -2,11 +2,15 @@
 //! warehouse starts with (the default tier ladder), what an append tells /metrics, and who may
 //! read and write what (policy.rs, mask.rs). Storage below knows none of it.
 
+mod campaign_tables;
+mod changes;
 mod exclusive;
 mod mask;
 mod policy;
 pub mod tables;
 
+pub use campaign_tables::ATTEMPT_STATUSES;
+pub use changes::Changes;
 pub use exclusive::{as_of_today, exclusive, Exclusive};
 pub use policy::Guarded;
 
@@ -23,11 +27,18 @@ pub type Seed = (
 );
 
 /// Opens (creating if needed) the warehouse in `root`; a table created now gets its seed.
-pub fn open(root: &Path, mut opts: StoreOptions, seeds: &[Seed]) -> Result<Store> {
-    opts.on_append = Some(AppendHook(Arc::new(|table: &str, rows: u64| {
+/// Appends are counted in `changes`.
+pub fn open(
+    root: &Path,
+    mut opts: StoreOptions,
+    seeds: &[Seed],
+    changes: Arc<Changes>,
+) -> Result<Store> {
+    opts.on_append = Some(AppendHook(Arc::new(move |table: &str, rows: u64| {
         if table == "campaign_tracking" {
             crate::metrics::EVENTS.add(rows);
         }
+        changes.appended(table);
     })));
     let store = Store::open(root, opts, tables::all_tables())?;
     for (table, rows) in seeds {

@@ -20,19 +20,19 @@ pub fn ts() -> DataType {
 /// The funnel of a campaign message, in order.
 pub const TRACKING_STATUSES: &[&str] = &["sent", "delivered", "opened", "clicked", "converted"];
 
-fn f(name: &str, dt: DataType, nullable: bool) -> Field {
+pub(super) fn f(name: &str, dt: DataType, nullable: bool) -> Field {
     Field::new(name, dt, nullable)
 }
 
-fn text(name: &str) -> Field {
+pub(super) fn text(name: &str) -> Field {
     f(name, DataType::Utf8, true)
 }
 
-fn key(name: &str) -> Field {
+pub(super) fn key(name: &str) -> Field {
     f(name, DataType::Utf8, false)
 }
 
-fn schema(fields: Vec<Field>) -> SchemaRef {
+pub(super) fn schema(fields: Vec<Field>) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
@@ -133,66 +133,10 @@ pub fn all_tables() -> Vec<TableDef> {
             domains: &[],
             references: &[],
         },
-        TableDef {
-            name: "campaign_tracking",
-            schema: schema(vec![
-                f("id", DataType::Int64, true),
-                key("campaign_id"),
-                key("member_id"),
-                text("status"),
-                f("revenue", MONEY, true),
-                f("cost", MONEY, true),
-                f("created_at", ts(), true),
-            ]),
-            key: &["id"],
-            unique: false,
-            defaults: &[("id", AutoId), ("created_at", Now)],
-            domains: &[("status", TRACKING_STATUSES)],
-            references: &[("campaign_id", "campaigns")],
-        },
-        TableDef {
-            name: "campaigns",
-            schema: schema(vec![
-                key("campaign_id"),
-                text("name"),
-                text("segment_id"),
-                text("campaign_type"),
-                text("offer"),
-                f("created_at", ts(), true),
-                f("control_share", DataType::Float64, true),
-                // JSON array of variant names, e.g. ["A","B"].
-                text("variants"),
-                text("channel"),
-                f("scheduled_at", ts(), true),
-                text("launched_by"),
-                // What one message costs (each 'sent' event carries it) and what the offer costs
-                // when redeemed (a conversion without a cost of its own carries this).
-                f("message_cost", MONEY, true),
-                f("offer_cost", MONEY, true),
-                // Days after launch in which visits count for the holdout comparison.
-                f("attribution_days", DataType::Int32, true),
-            ]),
-            key: &["campaign_id"],
-            unique: true,
-            defaults: &[("created_at", Now)],
-            domains: &[],
-            references: &[],
-        },
-        TableDef {
-            name: "campaign_audience",
-            schema: schema(vec![
-                key("campaign_id"),
-                key("member_id"),
-                text("arm"),
-                text("variant"),
-                f("assigned_at", ts(), true),
-            ]),
-            key: &["campaign_id", "member_id"],
-            unique: false,
-            defaults: &[("assigned_at", Now)],
-            domains: &[("arm", &["treatment", "holdout"])],
-            references: &[("campaign_id", "campaigns")],
-        },
+    ]
+    .into_iter()
+    .chain(super::campaign_tables::campaign_tables())
+    .chain(vec![
         TableDef {
             name: "model_fits",
             schema: schema(vec![
@@ -287,13 +231,16 @@ pub fn all_tables() -> Vec<TableDef> {
             )],
             references: &[],
         },
-    ]
+    ])
+    .collect()
 }
 
 /// Columns the analyst role sees only through a masking function: (table, column, function).
 pub const MASKED: &[(&str, &str, &str)] = &[
     ("members", "name", "mask_name"),
     ("members", "phone", "mask_phone"),
+    // A message's text greets the member by name: an analyst sees its first character only.
+    ("message_outbox", "content", "mask_name"),
 ];
 
 /// The masked columns of `table`: (column, function).
