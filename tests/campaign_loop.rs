@@ -417,6 +417,22 @@ async fn a_campaign_is_delivered_tracked_and_converted() {
         assert_eq!(page.status(), 200);
         assert!(page.text().await.expect("html").contains("会员专享"));
     }
+    // The campaign's own landing page, once set, is where the link leads.
+    db.execute(
+        &format!(
+            "UPDATE campaigns SET landing_url = 'https://example.com/offers' WHERE campaign_id = '{campaign}'"
+        ),
+        &[],
+    )
+    .await
+    .expect("landing_url");
+    let r = no_redirects
+        .get(format!("http://127.0.0.1:{}/t/{token}", cip.http))
+        .send()
+        .await
+        .expect("click");
+    assert_eq!(r.status(), 302);
+    assert_eq!(r.headers()["location"], "https://example.com/offers");
     let missing = no_redirects
         .get(format!(
             "http://127.0.0.1:{}/t/{}",

@@ -354,6 +354,8 @@ fn campaign_row(c: &CampaignRow<'_>) -> Result<RecordBatch> {
             money(vec![cents(c.message_cost)])?,
             money(vec![cents(c.offer_cost)])?,
             Arc::new(Int32Array::from(vec![c.attribution_days])),
+            // landing_url: the configured one applies until someone sets the campaign's own
+            Arc::new(StringArray::from(vec![None::<&str>])),
         ],
     )?)
 }

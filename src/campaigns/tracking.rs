@@ -54,6 +54,8 @@ pub struct Message {
     pub campaign_id: String,
     pub member_id: String,
     pub content: Option<String>,
+    /// The campaign's landing page, when it has its own.
+    pub landing_url: Option<String>,
 }
 
 /// The message with this id (`by` = "message_id") or tracking token (`by` = "tracking_token").
@@ -64,7 +66,9 @@ pub async fn message(ctx: &SessionContext, by: &str, value: &str) -> Result<Opti
         "message_id"
     };
     let sql = format!(
-        "SELECT message_id, campaign_id, member_id, content FROM message_outbox WHERE {column} = $1 LIMIT 1"
+        "SELECT o.message_id, o.campaign_id, o.member_id, o.content, c.landing_url \
+         FROM message_outbox o LEFT JOIN campaigns c ON c.campaign_id = o.campaign_id \
+         WHERE o.{column} = $1 LIMIT 1"
     );
     let rows = ctx
         .sql(&sql)
@@ -86,6 +90,7 @@ pub async fn message(ctx: &SessionContext, by: &str, value: &str) -> Result<Opti
             campaign_id: text(1)?.unwrap_or_default(),
             member_id: text(2)?.unwrap_or_default(),
             content: text(3)?,
+            landing_url: text(4)?,
         }));
     }
     Ok(None)

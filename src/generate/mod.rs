@@ -364,6 +364,7 @@ impl<'a> Gen<'a> {
             c.money(11, Some(5));
             c.money(12, Some(2000));
             c.i32(13, Some(14));
+            c.text(14, None);
             c.end_row()?;
         }
         c.finish(1)?;

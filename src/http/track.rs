@@ -186,6 +186,7 @@ async fn record_click(app: &AppState, token: &str) -> Result<Option<String>, Api
         return Ok(None);
     };
     let tz = app.engine.config.timezone()?;
+    let own = m.landing_url.filter(|u| !u.trim().is_empty());
     let click = Event {
         message_id: m.message_id,
         status: "clicked".into(),
@@ -193,10 +194,12 @@ async fn record_click(app: &AppState, token: &str) -> Result<Option<String>, Api
         revenue: None,
     };
     tracking::record(&ctx, &app.engine.store, &[click], local_now_micros(tz)).await?;
-    Ok(Some(match &app.engine.config.campaigns.landing_url {
-        Some(url) => url.clone(),
-        None => format!("{}/t/{token}/offer", app.engine.public_url()),
-    }))
+    Ok(Some(
+        match own.or_else(|| app.engine.config.campaigns.landing_url.clone()) {
+            Some(url) => url,
+            None => format!("{}/t/{token}/offer", app.engine.public_url()),
+        },
+    ))
 }
 
 /// GET /t/{token}/offer: the built-in landing page — the member's own message.

@@ -21,6 +21,7 @@ mod rows;
 mod table;
 mod txn;
 mod wal;
+mod widen;
 mod write;
 
 pub use def::{ColumnDefault, TableDef};
@@ -416,7 +417,7 @@ pub(crate) fn unreferenced(dir: &Path, m: &manifest::Manifest) -> Result<Vec<Pat
 mod tests {
     use super::*;
     use datafusion::arrow::array::{Int64Array, RecordBatch};
-    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef as SchemaRefAlias};
 
     /// Storage needs nothing of the business: a table defined here is kept durably.
     #[test]
@@ -464,5 +465,111 @@ mod tests {
         assert_eq!(snap.rows(), 5);
         assert_eq!(snap.next_id, 6);
         assert!(store.table("members").is_err());
+    }
+
+    /// A table whose definition gained trailing nullable columns reads its older parts and
+    /// logged batches at the new width (NULLs), takes new rows, and rewrites them all.
+    #[test]
+    fn a_table_that_gained_a_column_reads_its_older_files() {
+        use datafusion::arrow::array::{Array, AsArray};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let two = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("n", DataType::Int64, true),
+        ]));
+        let three = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("n", DataType::Int64, true),
+            Field::new("note", DataType::Utf8, true),
+        ]));
+        let def = |schema: &SchemaRefAlias| TableDef {
+            name: "numbers",
+            schema: schema.clone(),
+            key: &["id"],
+            unique: false,
+            defaults: &[("id", ColumnDefault::AutoId)],
+            domains: &[],
+            references: &[],
+        };
+        let opts = StoreOptions {
+            flush_rows: 3,
+            ..StoreOptions::default()
+        };
+        let store = Store::open(dir.path(), opts.clone(), vec![def(&two)]).expect("open");
+        let table = store.table("numbers").expect("table");
+        for n in 0..5 {
+            let batch = RecordBatch::try_new(
+                two.clone(),
+                vec![
+                    Arc::new(Int64Array::from(vec![None::<i64>])),
+                    Arc::new(Int64Array::from(vec![n])),
+                ],
+            )
+            .expect("batch");
+            table.append(&[batch]).expect("append");
+        }
+        // three rows went into a part, two are in the log (bare frames)
+        let snap = table.snapshot().expect("snapshot");
+        assert_eq!((snap.manifest.files.len(), snap.wal_rows()), (1, 2));
+        drop((table, snap, store));
+
+        let store = Store::open(dir.path(), opts, vec![def(&three)]).expect("reopen wider");
+        let table = store.table("numbers").expect("table");
+        let snap = table.snapshot().expect("snapshot");
+        assert_eq!(snap.rows(), 5);
+        for b in snap.wal_batches.iter() {
+            assert_eq!(b.schema(), three);
+            assert_eq!(b.column(2).null_count(), b.num_rows());
+        }
+        let batch = RecordBatch::try_new(
+            three.clone(),
+            vec![
+                Arc::new(Int64Array::from(vec![None::<i64>])),
+                Arc::new(Int64Array::from(vec![9])),
+                Arc::new(datafusion::arrow::array::StringArray::from(vec!["new"])),
+            ],
+        )
+        .expect("batch");
+        table.append(&[batch]).expect("append wider");
+        table
+            .rewrite(None, &[])
+            .expect("rewrite reads the older part");
+        let snap = table.snapshot().expect("snapshot");
+        let mut rows = Vec::new();
+        for f in &snap.manifest.files {
+            for b in parquet_io::read_part(&table.path_of(&f.name), &three).expect("part") {
+                let b = b.expect("batch");
+                let (n, note) = (
+                    b.column(1)
+                        .as_primitive::<datafusion::arrow::datatypes::Int64Type>(),
+                    b.column(2).as_string::<i32>(),
+                );
+                for i in 0..b.num_rows() {
+                    rows.push((
+                        n.value(i),
+                        note.is_valid(i).then(|| note.value(i).to_string()),
+                    ));
+                }
+            }
+        }
+        for b in snap.wal_batches.iter() {
+            let (n, note) = (
+                b.column(1)
+                    .as_primitive::<datafusion::arrow::datatypes::Int64Type>(),
+                b.column(2).as_string::<i32>(),
+            );
+            for i in 0..b.num_rows() {
+                rows.push((
+                    n.value(i),
+                    note.is_valid(i).then(|| note.value(i).to_string()),
+                ));
+            }
+        }
+        rows.sort();
+        let expected: Vec<(i64, Option<String>)> = (0..5)
+            .map(|n| (n, None))
+            .chain(std::iter::once((9, Some("new".to_string()))))
+            .collect();
+        assert_eq!(rows, expected);
     }
 }

@@ -99,7 +99,8 @@ pub fn write_part(
     w.finish()
 }
 
-/// Reads a whole part file, batch by batch, stamped with the table's schema.
+/// Reads a whole part file, batch by batch, stamped with the table's schema (widened, see
+/// widen.rs).
 pub fn read_part(
     path: &Path,
     schema: &SchemaRef,
@@ -109,8 +110,6 @@ pub fn read_part(
         .with_batch_size(64 * 1024)
         .build()?;
     let schema = schema.clone();
-    Ok(reader.map(move |b| {
-        let b = b?;
-        Ok(RecordBatch::try_new(schema.clone(), b.columns().to_vec())?)
-    }))
+    // A part written before the table gained columns is read at the table's width.
+    Ok(reader.map(move |b| super::widen::widen(b?, &schema)))
 }

@@ -134,16 +134,15 @@ pub fn read_from(path: &Path, offset: u64, schema: &SchemaRef) -> Result<WalRead
         } else {
             body
         };
-        let reader = StreamReader::try_new(stream, None)?;
-        for b in reader {
-            let b = b?;
-            if b.schema().fields() != schema.fields() {
-                return Err(CipError::Corrupt(format!(
-                    "{}: a logged batch does not match the table's schema",
-                    path.display()
-                )));
-            }
-            batches.push(b.with_schema(schema.clone())?);
+        let decoded = match decode(stream) {
+            // A bare frame logged before the table gained columns decodes only with the
+            // schema it was written with: one of the table's narrower prefixes.
+            Err(_) if bare => narrower_decode(body, schema),
+            other => other,
+        }
+        .map_err(|e| CipError::Corrupt(format!("{}: a logged batch: {e}", path.display())))?;
+        for b in decoded {
+            batches.push(super::widen::widen(b, schema)?);
         }
         pos += HEADER + body.len();
     }
@@ -152,6 +151,24 @@ pub fn read_from(path: &Path, offset: u64, schema: &SchemaRef) -> Result<WalRead
         end: offset + pos as u64,
         torn,
     })
+}
+
+fn decode(stream: &[u8]) -> Result<Vec<RecordBatch>> {
+    let reader = StreamReader::try_new(stream, None)?;
+    Ok(reader.collect::<std::result::Result<Vec<_>, _>>()?)
+}
+
+/// A bare frame's batches under the first narrower schema of the table that decodes it.
+fn narrower_decode(body: &[u8], schema: &SchemaRef) -> Result<Vec<RecordBatch>> {
+    for narrow in super::widen::narrower(schema) {
+        let stream = [schema_message(&narrow)?.as_slice(), body].concat();
+        if let Ok(batches) = decode(&stream) {
+            return Ok(batches);
+        }
+    }
+    Err(CipError::Corrupt(
+        "the batch fits neither the table's schema nor an earlier width of it".into(),
+    ))
 }
 
 /// The frame at `pos`: whether it is bare, and its body; None for a torn or foreign tail.

@@ -54,6 +54,9 @@ pub fn campaign_tables() -> Vec<TableDef> {
                 f("offer_cost", MONEY, true),
                 // Days after launch in which visits count for the holdout comparison.
                 f("attribution_days", DataType::Int32, true),
+                // Where members' tracking links lead (else [campaigns] landing_url). Added
+                // after the first data directories were written: older files read it as NULL.
+                text("landing_url"),
             ]),
             key: &["campaign_id"],
             unique: true,
