@@ -107,7 +107,7 @@ async fn pass(
     let mut counted: HashMap<&str, i64> = HashMap::new();
     for p in &pending {
         let Some(ch) = channels.get(&p.channel) else {
-            continue; // no such channel configured: it waits, queued
+            continue; // pending::load reads configured channels only
         };
         if ch.quiet_at(minute) {
             later(Duration::from_secs(30));

@@ -64,17 +64,26 @@ LEFT JOIN members mem ON mem.member_id = m.member_id
 LEFT JOIN (SELECT member_id, count(*) AS sent FROM campaign_tracking
            WHERE status = 'sent' AND created_at > $1 GROUP BY member_id) r
        ON r.member_id = m.member_id
-WHERE m.status IN ('queued', 'sending', 'failed')
+WHERE m.status IN ('queued', 'sending', 'failed') AND m.channel IN ({channels})
 ORDER BY m.created_at, m.message_id
 LIMIT $2";
 
-/// Up to `limit` messages waiting, read as the dispatcher; `since` starts the cap window.
+/// Up to `limit` messages waiting on a configured channel, read as the dispatcher (messages
+/// of a channel not configured wait, and never crowd the others out); `since` starts the cap
+/// window.
 pub async fn load(engine: &Arc<Engine>, since: i64, limit: usize) -> Result<Vec<Pending>> {
+    let channels: Vec<String> = engine
+        .config
+        .channels
+        .keys()
+        .map(|name| format!("'{}'", name.replace('\'', "''")))
+        .collect();
+    let sql = SQL.replace("{channels}", &channels.join(", "));
     let session = crate::statement::Session::open(engine.clone()).await?;
     session.set_user(Actor::new("dispatcher", Role::Owner));
     let batches = session
         .query(
-            SQL,
+            &sql,
             vec![
                 ScalarValue::TimestampMicrosecond(Some(since), None),
                 ScalarValue::Int64(Some(limit as i64)),
