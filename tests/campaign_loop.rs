@@ -368,22 +368,19 @@ async fn a_campaign_is_delivered_tracked_and_converted() {
         .await
         .expect("forged");
     assert_eq!(forged.status(), 401);
-    let bad = http
-        .post(&url)
-        .bearer_auth(OPS)
-        .body(r#"{"messageId": "nope", "status": "bounced"}"#)
-        .send()
-        .await
-        .expect("bad status");
-    assert_eq!(bad.status(), 422);
-    let unknown = http
-        .post(&url)
-        .bearer_auth(OPS)
-        .body(r#"{"messageId": "nope", "status": "opened"}"#)
-        .send()
-        .await
-        .expect("unknown");
-    assert_eq!(unknown.status(), 404);
+    for (body, status) in [
+        (r#"{"messageId": "nope", "status": "bounced"}"#, 422),
+        (r#"{"messageId": "nope", "status": "opened"}"#, 404),
+    ] {
+        let r = http
+            .post(&url)
+            .bearer_auth(OPS)
+            .body(body)
+            .send()
+            .await
+            .expect("track");
+        assert_eq!(r.status(), status, "{body}");
+    }
 
     // A click: 302 to the landing page, recorded once however often clicked.
     let token: String = db

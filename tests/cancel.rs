@@ -112,16 +112,23 @@ async fn a_model_fit_stops_between_iterations_at_a_timeout() {
     let e = c.query(fit, &[]).await.expect_err("timed out");
     assert_eq!(e.code().map(|s| s.code()), Some("57014"), "{e:?}");
     // Then the server must go idle: a fit that went on would keep a core busy (100 ticks a
-    // second) until about 8 s. The wait covers what cannot stop mid-way on a loaded machine:
-    // the last batch of the aggregation and the fit's set-up (sorting the distinct customers
-    // takes a second or two), before the optimiser's first check.
-    tokio::time::sleep(Duration::from_millis(3000)).await;
-    let before = cpu_ticks(server.pid());
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let used = cpu_ticks(server.pid()) - before;
+    // second) until about 8 s after it started, and longer on a loaded machine. What cannot
+    // stop mid-way — the last batch of the aggregation, the fit's set-up (sorting the
+    // distinct customers takes a second or two) — may run on before the optimiser's first
+    // check, longer while other tests load the machine: so the server passes when any
+    // half-second within 4.5 s of the timeout is idle, which a fit that kept going never is.
+    let mut windows = Vec::new();
+    for _ in 0..9 {
+        let before = cpu_ticks(server.pid());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        windows.push(cpu_ticks(server.pid()) - before);
+        if windows.last().is_some_and(|t| *t < 15) {
+            break;
+        }
+    }
     assert!(
-        used < 40,
-        "the server kept computing after the timeout: {used} ticks in 1.5 s"
+        windows.last().is_some_and(|t| *t < 15),
+        "the server kept computing after the timeout: ticks per half-second {windows:?}"
     );
     let one: i64 = c.query_one("SELECT 1", &[]).await.expect("usable").get(0);
     assert_eq!(one, 1);

@@ -419,6 +419,18 @@ mod tests {
     use datafusion::arrow::array::{Int64Array, RecordBatch};
     use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef as SchemaRefAlias};
 
+    /// One row (id left to the table, n) of a table whose first columns are id and n.
+    fn number(schema: &SchemaRefAlias, n: i64) -> RecordBatch {
+        let mut columns: Vec<datafusion::arrow::array::ArrayRef> = vec![
+            Arc::new(Int64Array::from(vec![None::<i64>])),
+            Arc::new(Int64Array::from(vec![n])),
+        ];
+        for f in schema.fields().iter().skip(2) {
+            columns.push(datafusion::arrow::array::new_null_array(f.data_type(), 1));
+        }
+        RecordBatch::try_new(schema.clone(), columns).expect("batch")
+    }
+
     /// Storage needs nothing of the business: a table defined here is kept durably.
     #[test]
     fn any_table_definition_is_kept_across_reopening() {
@@ -444,15 +456,7 @@ mod tests {
         assert!(store.created("numbers"));
         let table = store.table("numbers").expect("table");
         for n in 0..5 {
-            let batch = RecordBatch::try_new(
-                schema.clone(),
-                vec![
-                    Arc::new(Int64Array::from(vec![None::<i64>])),
-                    Arc::new(Int64Array::from(vec![n])),
-                ],
-            )
-            .expect("batch");
-            table.append(&[batch]).expect("append");
+            table.append(&[number(&schema, n)]).expect("append");
         }
         drop(store);
         let store = Store::open(dir.path(), opts, vec![def()]).expect("reopen");
@@ -498,15 +502,7 @@ mod tests {
         let store = Store::open(dir.path(), opts.clone(), vec![def(&two)]).expect("open");
         let table = store.table("numbers").expect("table");
         for n in 0..5 {
-            let batch = RecordBatch::try_new(
-                two.clone(),
-                vec![
-                    Arc::new(Int64Array::from(vec![None::<i64>])),
-                    Arc::new(Int64Array::from(vec![n])),
-                ],
-            )
-            .expect("batch");
-            table.append(&[batch]).expect("append");
+            table.append(&[number(&two, n)]).expect("append");
         }
         // three rows went into a part, two are in the log (bare frames)
         let snap = table.snapshot().expect("snapshot");
@@ -535,29 +531,17 @@ mod tests {
             .rewrite(None, &[])
             .expect("rewrite reads the older part");
         let snap = table.snapshot().expect("snapshot");
-        let mut rows = Vec::new();
+        let mut batches: Vec<RecordBatch> = snap.wal_batches.to_vec();
         for f in &snap.manifest.files {
-            for b in parquet_io::read_part(&table.path_of(&f.name), &three).expect("part") {
-                let b = b.expect("batch");
-                let (n, note) = (
-                    b.column(1)
-                        .as_primitive::<datafusion::arrow::datatypes::Int64Type>(),
-                    b.column(2).as_string::<i32>(),
-                );
-                for i in 0..b.num_rows() {
-                    rows.push((
-                        n.value(i),
-                        note.is_valid(i).then(|| note.value(i).to_string()),
-                    ));
-                }
-            }
+            let part = parquet_io::read_part(&table.path_of(&f.name), &three).expect("part");
+            batches.extend(part.map(|b| b.expect("batch")));
         }
-        for b in snap.wal_batches.iter() {
-            let (n, note) = (
-                b.column(1)
-                    .as_primitive::<datafusion::arrow::datatypes::Int64Type>(),
-                b.column(2).as_string::<i32>(),
-            );
+        let mut rows = Vec::new();
+        for b in &batches {
+            let n = b
+                .column(1)
+                .as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+            let note = b.column(2).as_string::<i32>();
             for i in 0..b.num_rows() {
                 rows.push((
                     n.value(i),
