@@ -179,6 +179,29 @@ async fn dbt_seed_run_test_docs_and_incremental_run() {
         .expect("test after the incremental run");
     check_built(&server).await;
 
+    // The model gains a column: dbt adds it to the table (on_schema_change:
+    // append_new_columns) and fills it for the days it re-reads; older days keep NULL.
+    let grown = run(&["run", "--vars", "{with_members: true}"])
+        .await
+        .expect("run with a new column");
+    assert!(grown.contains("Completed successfully"), "{grown}");
+    let filled = one_number(
+        &client,
+        "SELECT count(*) FROM analytics.daily_store_visits WHERE members > 0",
+    )
+    .await;
+    let newest = one_number(
+        &client,
+        "SELECT count(*) FROM analytics.daily_store_visits \
+         WHERE visit_day = (SELECT max(visit_day) FROM analytics.daily_store_visits)",
+    )
+    .await;
+    assert!(
+        filled > 0 && filled == newest,
+        "{filled} of {newest} filled"
+    );
+    check_built(&server).await;
+
     drop(client);
     drop(server);
     let server = Server::start(data.path());

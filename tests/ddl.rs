@@ -229,3 +229,42 @@ async fn tables_created_with_sql_are_durable_warehouse_tables() {
         "a dropped table's files are gone"
     );
 }
+
+/// ALTER TABLE … ADD COLUMN is seen by every connection at its next statement and after a
+/// restart; a block of another connection that wrote before it commits its rows with NULLs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn added_columns_are_shared_and_durable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rows = "SELECT k::text || ':' || coalesce(extra, '-') FROM grown ORDER BY k";
+    {
+        let server = Server::start(dir.path());
+        let a = server.connect().await;
+        let b = server.connect().await;
+        a.batch_execute("CREATE TABLE grown (k int); INSERT INTO grown VALUES (1), (2)")
+            .await
+            .expect("create");
+        b.batch_execute("BEGIN; INSERT INTO grown VALUES (10)")
+            .await
+            .expect("b's block");
+        a.batch_execute(
+            "ALTER TABLE grown ADD COLUMN extra text; INSERT INTO grown VALUES (3, 'x')",
+        )
+        .await
+        .expect("add column");
+        // b's snapshot is older than a's row, not than the column.
+        assert_eq!(names(&b, rows).await, ["1:-", "2:-", "10:-"]);
+        b.batch_execute("COMMIT").await.expect("commit");
+        let c = server.connect().await;
+        assert_eq!(names(&c, rows).await, ["1:-", "2:-", "3:x", "10:-"]);
+        let columns = "SELECT column_name FROM information_schema.columns \
+                       WHERE table_name = 'grown' ORDER BY ordinal_position";
+        assert_eq!(names(&b, columns).await, ["k", "extra"]);
+    }
+    let server = Server::start(dir.path());
+    let c = server.connect().await;
+    assert_eq!(names(&c, rows).await, ["1:-", "2:-", "3:x", "10:-"]);
+    c.batch_execute("UPDATE grown SET extra = 'y' WHERE k = 1")
+        .await
+        .expect("update after a restart");
+    assert_eq!(names(&c, rows).await, ["1:y", "2:-", "3:x", "10:-"]);
+}

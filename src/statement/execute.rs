@@ -122,7 +122,7 @@ impl Session {
                 Ok(Outcome::Done(Done::new("CLOSE CURSOR")))
             }
             Statement::Copy { .. } => self.copy(statement).await,
-            Statement::AlterTable(a) => self.rename(a).await,
+            Statement::AlterTable(a) => self.alter_table(a).await,
             _ => self.setting(statement).await,
         }
     }

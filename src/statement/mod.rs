@@ -14,6 +14,7 @@
 //! stacks, panics caught as XX000. What only PostgreSQL's protocol has (portals, Describe,
 //! binary formats, COPY's sub-protocol, ParameterStatus) stays in `crate::pg`.
 
+mod alter;
 mod command;
 mod copy;
 mod copy_text;

@@ -121,7 +121,7 @@ impl Session {
             | Statement::Copy { .. }
             | Statement::Declare { .. }
             | Statement::Close { .. } => return Ok(command(None)),
-            Statement::AlterTable(a) if super::rename::is_rename(a) => return Ok(command(None)),
+            Statement::AlterTable(a) if super::alter::is_supported(a) => return Ok(command(None)),
             _ => {}
         }
         if let Some(sql) = crate::functions::show_functions_sql(statement) {

@@ -1,6 +1,6 @@
 //! `ALTER TABLE name RENAME TO new` (what dbt sends for its tables and views alike) of a table
 //! created with CREATE TABLE or a saved view; the new name stays in the old one's schema, as
-//! in PostgreSQL. Other ALTER TABLE forms are not supported.
+//! in PostgreSQL. ADD COLUMN is alter.rs's.
 
 use super::ddl::{fold, qualified};
 use super::outcome::{Done, Outcome};
@@ -25,7 +25,7 @@ pub(super) fn is_rename(a: &AlterTable) -> bool {
     )
 }
 
-fn undefined(name: &str) -> CipError {
+pub(super) fn undefined(name: &str) -> CipError {
     CipError::invalid(
         sqlstate::UNDEFINED_TABLE,
         format!("relation \"{name}\" does not exist"),

@@ -32,7 +32,7 @@ fn stored_name(r: &TableReference) -> Result<String> {
 
 /// The types a stored table keeps: view and large string / binary types as their plain ones
 /// (what the warehouse's Parquet and the wire encode).
-fn stored_schema(schema: &Schema) -> SchemaRef {
+pub(super) fn stored_schema(schema: &Schema) -> SchemaRef {
     let plain = |t: &DataType| match t {
         DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
         DataType::BinaryView | DataType::LargeBinary => DataType::Binary,

@@ -5,6 +5,7 @@
 //! may read or write them and what an append means to the business are decided above it, in
 //! crate::warehouse.
 
+mod alter;
 mod commit;
 mod constraints;
 mod created;
@@ -20,10 +21,12 @@ pub mod provider;
 mod rows;
 mod table;
 mod txn;
+mod txn_ddl;
 mod wal;
 mod widen;
 mod write;
 
+pub use alter::AddedAt;
 pub use def::{ColumnDefault, TableDef};
 pub use pin::Pin;
 pub use pinned_exec::PinnedExec;
@@ -199,7 +202,9 @@ impl Store {
         created::save(&self.root, &next)?;
         let def = next[at].def()?;
         *run_time = next;
-        tables.remove(from);
+        if let Some(old) = tables.remove(from) {
+            old.stale.store(true, Ordering::SeqCst);
+        }
         let table = self.run_time_table(def, new_dir);
         tables.insert(table.name(), table.clone());
         self.generation.fetch_add(1, Ordering::SeqCst);
@@ -224,6 +229,7 @@ impl Store {
         created::save(&self.root, &next)?;
         *run_time = next;
         if let Some(table) = tables.remove(name) {
+            table.stale.store(true, Ordering::SeqCst);
             // Once unlisted nobody plans against it; a scan already running may fail.
             std::fs::remove_dir_all(&table.dir)
                 .map_err(|e| CipError::io(format!("remove {}", table.dir.display()), e))?;

@@ -82,8 +82,15 @@ pub struct Table {
     /// Serialises this process's writers before they take the cross-process lock.
     pub(super) write_mutex: Mutex<()>,
     cache: RwLock<Option<Arc<Snapshot>>>,
-    /// Readers' pins and the replaced files waiting for them (pin.rs).
-    pub(super) retired: Mutex<super::pin::Retired>,
+    /// Readers' pins and the replaced files waiting for them (pin.rs); shared with the
+    /// object that replaces this one when the table gains columns (alter.rs).
+    pub(super) retired: Arc<Mutex<super::pin::Retired>>,
+    /// Set when another object with a newer definition replaced this one: its writes are
+    /// refused, since they would write rows without the new columns.
+    pub(super) stale: std::sync::atomic::AtomicBool,
+    /// The same for every object of one table across changes of its definition; a table
+    /// dropped and created again under its name has a new one.
+    pub(super) lineage: u64,
     /// Keys of the committed parts of a unique table, by manifest version.
     pub(super) key_cache: Mutex<Option<(u64, KeySet)>>,
     /// AUTO_INCREMENT ids handed out in this process and maybe not committed yet (a
@@ -92,6 +99,8 @@ pub struct Table {
     /// The tables this one's foreign keys point at (set once by Store::open).
     pub(super) parents: std::sync::OnceLock<super::constraints::Parents>,
 }
+
+static NEXT_LINEAGE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 pub(super) type KeySet = Arc<std::collections::HashSet<String>>;
 
@@ -111,11 +120,22 @@ impl Table {
             opts,
             write_mutex: Mutex::new(()),
             cache: RwLock::new(None),
-            retired: Mutex::new(Default::default()),
+            retired: Default::default(),
+            stale: Default::default(),
+            lineage: NEXT_LINEAGE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             key_cache: Mutex::new(None),
             parents: std::sync::OnceLock::new(),
             reserved_id: std::sync::atomic::AtomicI64::new(0),
         }
+    }
+
+    /// An object for this table's folder with a new definition (alter.rs): it shares the
+    /// readers' pins, so neither object removes a file the other's readers use.
+    pub(super) fn successor(&self, def: TableDef) -> Table {
+        let mut next = Table::new(def, self.dir.clone(), self.opts.clone());
+        next.retired = self.retired.clone();
+        next.lineage = self.lineage;
+        next
     }
 
     pub fn name(&self) -> &'static str {

@@ -76,7 +76,7 @@ pub struct Txn {
     pub(super) kept: HashSet<PathBuf>,
     next_file: u64,
     /// Each savepoint's work and how many undos there were when it was taken.
-    savepoints: Vec<(BTreeMap<&'static str, Work>, usize)>,
+    pub(super) savepoints: Vec<(BTreeMap<&'static str, Work>, usize)>,
     /// Run last first at rollback (or ROLLBACK TO back to a savepoint's count); dropped at
     /// commit.
     undo: Vec<Undo>,
@@ -122,6 +122,14 @@ impl Txn {
     /// The table as this transaction sees it, pinned at first use.
     pub(super) fn work(&mut self, table: &Arc<Table>) -> Result<&mut Work> {
         let name = table.name();
+        if self
+            .work
+            .get(name)
+            .is_some_and(|w| !Arc::ptr_eq(&w.table, table))
+        {
+            // The table's definition changed since the block first used it (txn_ddl.rs).
+            self.follow_alter(table)?;
+        }
         if !self.work.contains_key(name) {
             let (base, pin) = table.pinned_snapshot()?;
             let w = Work {
@@ -298,35 +306,6 @@ impl Txn {
             self.run_undo(undos);
         }
         self.savepoints.truncate(depth + 1);
-    }
-
-    /// ALTER TABLE … RENAME in the block (DDL acts at once): the block's work on the table
-    /// follows it to its new name and folder, in the savepoints too.
-    pub fn follow_rename(&mut self, from: &str, to: &Arc<Table>) {
-        let rekey = |work: &mut BTreeMap<&'static str, Work>| {
-            if let Some(mut w) = work.remove(from) {
-                w.table = to.clone();
-                work.insert(to.name(), w);
-            }
-        };
-        rekey(&mut self.work);
-        self.savepoints.iter_mut().for_each(|(w, _)| rekey(w));
-        let Some(old_dir) = to.dir.parent().map(|root| root.join(from)) else {
-            return;
-        };
-        for path in self.staged.iter_mut() {
-            if let Ok(rest) = path.strip_prefix(&old_dir) {
-                *path = to.dir.join(rest);
-            }
-        }
-    }
-
-    /// DROP TABLE in the block: the block's work on it goes with it.
-    pub fn forget(&mut self, table: &str) {
-        self.work.remove(table);
-        self.savepoints.iter_mut().for_each(|(w, _)| {
-            w.remove(table);
-        });
     }
 
     /// Registers what puts back a change the block made at once, should it not commit.

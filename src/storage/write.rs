@@ -10,7 +10,7 @@ use super::parquet_io::{read_part, write_part, PartWriter};
 use super::rows::{check_unique, fill_defaults, local_now_micros, row_keys};
 use super::table::{next_id_after, Snapshot, Table};
 use super::wal;
-use crate::error::{CipError, Result};
+use crate::error::{sqlstate, CipError, Result};
 use datafusion::arrow::record_batch::RecordBatch;
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -50,6 +50,15 @@ impl Table {
             .lock()
             .map_err(|_| CipError::Corrupt(format!("{}: a writer panicked", self.name())))?;
         let lock = TableLock::acquire(&self.dir)?;
+        if self.stale.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(CipError::invalid(
+                sqlstate::SERIALIZATION_FAILURE,
+                format!(
+                    "the columns of {} changed while this statement or transaction ran; retry",
+                    self.name()
+                ),
+            ));
+        }
         Ok(WriteGuard {
             _mutex: mutex,
             _lock: lock,

@@ -23,6 +23,7 @@ mod catalog_scalar_subqueries;
 mod cip_functions_in_pg_proc;
 pub mod functions_in_from;
 mod in_subquery_in_projection;
+mod information_schema_columns;
 mod order_by_subqueries;
 mod row_in_subquery;
 mod subquery;

@@ -3,7 +3,8 @@
 //! `hasindex`). dbt lists a schema's relations with both and treats what pg_tables names as
 //! tables; Metabase and DBeaver read them too. A reference to either becomes the defining
 //! query, under the reference's alias (a view kept in the catalog would hold the session's
-//! catalog alive through its plan).
+//! catalog alive through its plan). `information_schema.columns` gets PostgreSQL's type names
+//! the same way (information_schema_columns.rs).
 
 use super::ast::name_parts;
 use datafusion::sql::sqlparser::ast::{
@@ -28,11 +29,17 @@ const PG_TABLES: &str = "SELECT n.nspname AS schemaname, c.relname AS tablename,
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
      WHERE c.relkind IN ('r', 'p')";
 
-static QUERIES: LazyLock<Vec<(&'static str, Query)>> = LazyLock::new(|| {
-    [("pg_views", PG_VIEWS), ("pg_tables", PG_TABLES)]
-        .into_iter()
-        .filter_map(|(name, sql)| Some((name, super::ast::template_query(sql)?)))
-        .collect()
+/// (schema, relation, its query): pg_catalog's are found unqualified too.
+static QUERIES: LazyLock<Vec<(&'static str, &'static str, Query)>> = LazyLock::new(|| {
+    let columns = super::information_schema_columns::query();
+    [
+        ("pg_catalog", "pg_views", PG_VIEWS),
+        ("pg_catalog", "pg_tables", PG_TABLES),
+        ("information_schema", "columns", columns.as_str()),
+    ]
+    .into_iter()
+    .filter_map(|(schema, name, sql)| Some((schema, name, super::ast::template_query(sql)?)))
+    .collect()
 });
 
 #[derive(Debug)]
@@ -60,10 +67,10 @@ impl VisitorMut for Visitor {
             [_, s, o] => (Some(s.as_str()), o.as_str()),
             _ => return ControlFlow::Continue(()),
         };
-        if schema.is_some_and(|s| s != "pg_catalog") {
-            return ControlFlow::Continue(());
-        }
-        let Some((_, query)) = QUERIES.iter().find(|(n, _)| *n == object) else {
+        let found = QUERIES.iter().find(|(s, n, _)| {
+            *n == object && (schema == Some(*s) || (schema.is_none() && *s == "pg_catalog"))
+        });
+        let Some((_, _, query)) = found else {
             return ControlFlow::Continue(());
         };
         let alias = alias.clone().unwrap_or_else(|| TableAlias {
@@ -105,6 +112,27 @@ mod tests {
         assert!(
             out.contains("WHERE c.relkind IN ('r', 'p')) AS pg_tables"),
             "{out}"
+        );
+        let columns = SystemViews
+            .rewrite(super::super::parse(
+                "SELECT data_type FROM information_schema.columns WHERE table_name = 't'",
+            ))
+            .to_string();
+        assert!(
+            columns.contains("'Int64', 'UInt32') THEN 'bigint'"),
+            "{columns}"
+        );
+        assert!(
+            columns.contains(") AS columns WHERE table_name"),
+            "{columns}"
+        );
+        // Only the qualified name is information_schema's.
+        let untouched = "SELECT * FROM columns";
+        assert_eq!(
+            SystemViews
+                .rewrite(super::super::parse(untouched))
+                .to_string(),
+            untouched
         );
         let untouched = "SELECT * FROM analytics.pg_views";
         assert_eq!(

@@ -1,0 +1,63 @@
+//! `information_schema.columns` with PostgreSQL's type names. DataFusion's lists Arrow's
+//! (`Int64`, `Utf8`, `Decimal128(10, 2)`); dbt reads `data_type` from it to add a model's new
+//! columns (`ALTER TABLE … ADD COLUMN "n" Int64` fails), and BI tools show it. system_views.rs
+//! puts this query in place of the reference.
+
+/// PostgreSQL's `data_type` of an Arrow type's name (`t`).
+const DATA_TYPE: &str = "CASE \
+      WHEN t IN ('Int8', 'Int16', 'UInt8') THEN 'smallint' \
+      WHEN t IN ('Int32', 'UInt16') THEN 'integer' \
+      WHEN t IN ('Int64', 'UInt32') THEN 'bigint' \
+      WHEN t = 'UInt64' OR t LIKE 'Decimal%' THEN 'numeric' \
+      WHEN t IN ('Float16', 'Float32') THEN 'real' \
+      WHEN t = 'Float64' THEN 'double precision' \
+      WHEN t IN ('Utf8', 'LargeUtf8', 'Utf8View', 'Null') THEN 'text' \
+      WHEN t = 'Boolean' THEN 'boolean' \
+      WHEN t LIKE 'Date%' THEN 'date' \
+      WHEN t LIKE 'Timestamp(%,%' THEN 'timestamp with time zone' \
+      WHEN t LIKE 'Timestamp%' THEN 'timestamp without time zone' \
+      WHEN t LIKE 'Time%' THEN 'time without time zone' \
+      WHEN t LIKE 'Interval%' OR t LIKE 'Duration%' THEN 'interval' \
+      WHEN t LIKE '%Binary%' THEN 'bytea' \
+      WHEN t LIKE '%List%' THEN 'ARRAY' \
+      ELSE 'USER-DEFINED' END";
+
+/// PostgreSQL's `udt_name` of a `data_type` (`d`) and Arrow type (`t`): arrays' are their
+/// element's with a leading underscore.
+const UDT_NAME: &str = "CASE d \
+      WHEN 'smallint' THEN 'int2' WHEN 'integer' THEN 'int4' WHEN 'bigint' THEN 'int8' \
+      WHEN 'numeric' THEN 'numeric' WHEN 'real' THEN 'float4' \
+      WHEN 'double precision' THEN 'float8' WHEN 'text' THEN 'text' \
+      WHEN 'boolean' THEN 'bool' WHEN 'date' THEN 'date' \
+      WHEN 'timestamp with time zone' THEN 'timestamptz' \
+      WHEN 'timestamp without time zone' THEN 'timestamp' \
+      WHEN 'time without time zone' THEN 'time' WHEN 'interval' THEN 'interval' \
+      WHEN 'bytea' THEN 'bytea' \
+      WHEN 'ARRAY' THEN CASE \
+        WHEN t LIKE '%(Int16)' THEN '_int2' WHEN t LIKE '%(Int32)' THEN '_int4' \
+        WHEN t LIKE '%(Int64)' THEN '_int8' WHEN t LIKE '%(Float32)' THEN '_float4' \
+        WHEN t LIKE '%(Float64)' THEN '_float8' WHEN t LIKE '%(Boolean)' THEN '_bool' \
+        WHEN t LIKE '%(Decimal%' THEN '_numeric' ELSE '_text' END \
+      ELSE t END";
+
+/// The query: DataFusion's columns, the types renamed, precision as PostgreSQL states it
+/// (bits for integers and floats, digits for numeric).
+pub fn query() -> String {
+    format!(
+        "SELECT table_catalog, table_schema, table_name, column_name, ordinal_position, \
+            column_default, is_nullable, d AS data_type, character_maximum_length, \
+            character_octet_length, \
+            CASE d WHEN 'smallint' THEN 16 WHEN 'integer' THEN 32 WHEN 'bigint' THEN 64 \
+              WHEN 'real' THEN 24 WHEN 'double precision' THEN 53 \
+              WHEN 'numeric' THEN CAST(numeric_precision AS BIGINT) END AS numeric_precision, \
+            CASE WHEN d IN ('smallint', 'integer', 'bigint', 'real', 'double precision') \
+              THEN 2 WHEN d = 'numeric' THEN 10 END AS numeric_precision_radix, \
+            CASE WHEN d IN ('smallint', 'integer', 'bigint') THEN 0 \
+              WHEN d = 'numeric' THEN CAST(numeric_scale AS BIGINT) END AS numeric_scale, \
+            CASE WHEN d = 'date' THEN 0 WHEN d LIKE 'time%' THEN 6 END AS datetime_precision, \
+            interval_type, table_catalog AS udt_catalog, 'pg_catalog' AS udt_schema, \
+            {UDT_NAME} AS udt_name \
+         FROM (SELECT *, {DATA_TYPE} AS d \
+               FROM (SELECT *, data_type AS t FROM information_schema.columns) typed) named"
+    )
+}
