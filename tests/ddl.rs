@@ -268,3 +268,49 @@ async fn added_columns_are_shared_and_durable() {
         .expect("update after a restart");
     assert_eq!(names(&c, rows).await, ["1:y", "2:-", "3:x", "10:-"]);
 }
+
+/// DROP TABLE in a block only moves the table aside until COMMIT: a server killed inside the
+/// block has it back, whole, after a restart; a committed drop leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_dropped_in_a_block_survives_a_crash() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let server = Server::start(dir.path());
+        let a = server.connect().await;
+        a.batch_execute(
+            "CREATE TABLE kept AS SELECT member_id FROM members; \
+             INSERT INTO kept VALUES ('K1'), ('K2'); \
+             CREATE TABLE gone (k int); \
+             BEGIN; DROP TABLE gone; COMMIT; \
+             BEGIN; DROP TABLE kept",
+        )
+        .await
+        .expect("drop in a block");
+        let b = server.connect().await;
+        let e = b
+            .simple_query("SELECT * FROM kept")
+            .await
+            .expect_err("dropped at once");
+        assert_eq!(code(&e), "42P01", "{e:?}");
+        // Dropping the server kills it (SIGKILL) with the block open.
+    }
+    let server = Server::start(dir.path());
+    let c = server.connect().await;
+    assert_eq!(
+        names(&c, "SELECT member_id FROM kept ORDER BY 1").await,
+        ["K1", "K2"]
+    );
+    let e = c
+        .simple_query("SELECT * FROM gone")
+        .await
+        .expect_err("committed drop");
+    assert_eq!(code(&e), "42P01", "{e:?}");
+    let aside = std::fs::read_dir(dir.path().join("_dropped"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.path().is_dir())
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(aside, 0, "nothing is left aside");
+}

@@ -30,6 +30,13 @@ pub struct SavedView {
     pub owner: String,
 }
 
+/// Some views and schemas as they were saved (None / false: not saved).
+#[derive(Debug, Clone)]
+pub struct Before {
+    views: Vec<(String, Option<SavedView>)>,
+    schemas: Vec<(String, bool)>,
+}
+
 #[derive(Debug)]
 pub struct UserViews {
     path: PathBuf,
@@ -114,6 +121,43 @@ impl UserViews {
         self.update(|s| {
             if let Some(v) = s.views.iter_mut().find(|v| v.name == from) {
                 *v = to;
+            }
+        })
+    }
+
+    /// What is saved now of the views and schemas named: for `restore`.
+    pub fn before(&self, views: &[String], schemas: &[String]) -> Before {
+        let saved = self.lock();
+        Before {
+            views: views
+                .iter()
+                .map(|n| {
+                    (
+                        n.clone(),
+                        saved.views.iter().find(|v| &v.name == n).cloned(),
+                    )
+                })
+                .collect(),
+            schemas: schemas
+                .iter()
+                .map(|n| (n.clone(), saved.schemas.contains(n)))
+                .collect(),
+        }
+    }
+
+    /// Puts the views and schemas `before` names back as they were (a block that changed
+    /// them did not commit); what else changed meanwhile stays.
+    pub fn restore(&self, before: Before) -> Result<()> {
+        self.update(|s| {
+            for (schema, had) in before.schemas {
+                s.schemas.retain(|x| *x != schema);
+                if had {
+                    s.schemas.push(schema);
+                }
+            }
+            for (name, view) in before.views {
+                s.views.retain(|v| v.name != name);
+                s.views.extend(view);
             }
         })
     }

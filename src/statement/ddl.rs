@@ -70,13 +70,13 @@ fn dotted(names: &[ObjectName]) -> Vec<String> {
 impl Session {
     /// DROP SCHEMA … CASCADE: the tables made with SQL in it go too (the session's names for
     /// them went with its schema).
-    fn drop_tables_in(&self, schema: &str) -> Result<()> {
+    async fn drop_tables_in(&self, schema: &str) -> Result<()> {
         let store = &self.engine.store;
         let prefix = format!("{schema}.");
         for table in store.tables() {
             let name = table.name();
             if name.starts_with(&prefix) && store.created_at_run_time(name) {
-                store.drop_table(name)?;
+                self.drop_run_time_table(name).await?;
             }
         }
         Ok(())
@@ -168,9 +168,62 @@ impl Session {
         Ok(())
     }
 
+    /// The saved views and schemas a statement may change: (views, schemas).
+    fn saved_names(&self, statement: &Statement) -> (Vec<String>, Vec<String>) {
+        let (_, now) = self.engine.user_views.snapshot();
+        match statement {
+            Statement::CreateView(v) if !v.temporary => {
+                (dotted(std::slice::from_ref(&v.name)), vec![])
+            }
+            Statement::CreateSchema { schema_name, .. } => {
+                (vec![], schema_of(schema_name).into_iter().collect())
+            }
+            Statement::Drop {
+                object_type: ObjectType::View | ObjectType::Table,
+                names,
+                ..
+            } => {
+                let targets = dotted(names);
+                let mut views = super::dependents::dependents(&now, &targets);
+                views.extend(targets);
+                (views, vec![])
+            }
+            Statement::Drop {
+                object_type: ObjectType::Schema,
+                names,
+                ..
+            } => {
+                let schemas: Vec<String> = names.iter().filter_map(schema_named).collect();
+                let views = now
+                    .views
+                    .iter()
+                    .map(|v| v.name.clone())
+                    .filter(|v| schemas.iter().any(|s| v.starts_with(&format!("{s}."))))
+                    .collect();
+                (views, schemas)
+            }
+            _ => (vec![], vec![]),
+        }
+    }
+
+    /// In a block: the saved views and schemas named go back to what they are now should the
+    /// block not commit.
+    pub(super) fn undo_saved_on_rollback(&self, views: &[String], schemas: &[String]) {
+        if views.is_empty() && schemas.is_empty() {
+            return;
+        }
+        let engine = self.engine.clone();
+        self.state().tx.with_txn(|txn| {
+            let before = engine.user_views.before(views, schemas);
+            txn.on_rollback(Box::new(move || engine.user_views.restore(before)))
+        });
+    }
+
     /// After DDL succeeded: saves the view or schema it made, forgets the ones it dropped.
-    pub(super) fn remember_ddl(&self, statement: &Statement) -> Result<()> {
+    pub(super) async fn remember_ddl(&self, statement: &Statement) -> Result<()> {
         let saved = &self.engine.user_views;
+        let (views, schemas) = self.saved_names(statement);
+        self.undo_saved_on_rollback(&views, &schemas);
         match statement {
             Statement::CreateView(v) if !v.temporary && !v.materialized => {
                 let Some((schema, object)) = qualified(&v.name) else {
@@ -179,16 +232,8 @@ impl Session {
                 let mut again = v.clone();
                 again.or_replace = true;
                 again.if_not_exists = false;
-                let name = format!("{schema}.{object}");
-                if !saved.has_view(&name) {
-                    // A new view made in a block that does not commit goes again.
-                    let (engine, made) = (self.engine.clone(), name.clone());
-                    self.state().tx.with_txn(|txn| {
-                        txn.on_rollback(Box::new(move || engine.user_views.drop_view(&made)))
-                    });
-                }
                 saved.put_view(SavedView {
-                    name,
+                    name: format!("{schema}.{object}"),
                     sql: Statement::CreateView(again).to_string(),
                     owner: Actor::of(&self.ctx().state()).name,
                 })
@@ -228,7 +273,7 @@ impl Session {
                 for schema in names.iter().filter_map(schema_named) {
                     saved.drop_schema(&schema)?;
                     if *cascade {
-                        self.drop_tables_in(&schema)?;
+                        self.drop_tables_in(&schema).await?;
                     }
                 }
                 Ok(())

@@ -45,7 +45,7 @@ impl Session {
         }
         let outcome = self.execute_kind(prepared, params).await?;
         if let Some(statement) = ddl {
-            self.remember_ddl(statement)?;
+            self.remember_ddl(statement).await?;
         }
         Ok(outcome)
     }

@@ -79,6 +79,7 @@ impl Session {
                 ));
             }
             let sql = renamed(&saved.sql, &schema, &new)?;
+            self.undo_saved_on_rollback(&[old_view.clone(), new_view.clone()], &[]);
             self.ctx().sql(&sql).await?.collect().await?;
             self.ctx()
                 .deregister_table(TableReference::partial(schema.as_str(), old.as_str()))?;

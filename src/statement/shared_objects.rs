@@ -124,11 +124,24 @@ impl Session {
             );
             ctx.sql(&sql).await?.collect().await?;
         }
-        for v in &now.views {
-            let made = async { ctx.sql(&v.sql).await?.collect().await };
-            if let Err(e) = made.await {
-                tracing::warn!("saved view {} could not be re-created: {e}", v.name);
+        // In saved order, then again for those that failed while any succeeded: a view may
+        // build on one saved after it (one replaced later moves to the end).
+        let mut waiting: Vec<_> = now.views.iter().collect();
+        loop {
+            let mut failed = Vec::new();
+            for v in &waiting {
+                let made = async { ctx.sql(&v.sql).await?.collect().await };
+                if let Err(e) = made.await {
+                    failed.push((*v, e));
+                }
             }
+            if failed.is_empty() || failed.len() == waiting.len() {
+                for (v, e) in failed {
+                    tracing::warn!("saved view {} could not be re-created: {e}", v.name);
+                }
+                break;
+            }
+            waiting = failed.into_iter().map(|(v, _)| v).collect();
         }
         synced.views = names;
         synced.schemas = now.schemas.clone();

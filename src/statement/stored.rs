@@ -133,10 +133,27 @@ impl Session {
             return Ok(None);
         }
         Actor::of(&self.ctx().state()).require_write("DROP TABLE")?;
-        let gone = name.clone();
-        super::runtime::blocking("DROP TABLE", move || store.drop_table(&gone)).await?;
-        self.state().tx.with_txn(|txn| txn.forget(&name));
+        self.drop_run_time_table(&name).await?;
         self.ctx().deregister_table(reference(&name))?;
         Ok(Some(Outcome::Done(Done::new("DROP TABLE"))))
+    }
+
+    /// Drops a table created at run time. In a block its folder is only moved aside until
+    /// the block commits, and put back if it does not (storage/detach.rs).
+    pub(super) async fn drop_run_time_table(&self, name: &str) -> Result<()> {
+        let store = self.engine.store.clone();
+        let gone = name.to_string();
+        if self.state().tx.with_txn(|_| ()).is_none() {
+            return super::runtime::blocking("DROP TABLE", move || store.drop_table(&gone)).await;
+        }
+        let s = store.clone();
+        let detached =
+            super::runtime::blocking("DROP TABLE", move || s.detach_table(&gone)).await?;
+        let (undo, finish) = crate::storage::undo_and_finish(&store, detached);
+        self.state().tx.with_txn(|txn| {
+            txn.forget(name);
+            txn.on_rollback_or_commit(undo, finish);
+        });
+        Ok(())
     }
 }

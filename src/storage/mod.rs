@@ -10,6 +10,7 @@ mod commit;
 mod constraints;
 mod created;
 mod def;
+mod detach;
 mod dml;
 pub mod fsutil;
 pub mod lock;
@@ -28,6 +29,7 @@ mod write;
 
 pub use alter::AddedAt;
 pub use def::{ColumnDefault, TableDef};
+pub use detach::{undo_and_finish, Detached};
 pub use pin::Pin;
 pub use pinned_exec::PinnedExec;
 pub use rows::{check_unique as schema_check_unique, local_now_micros, row_keys};
@@ -78,7 +80,8 @@ impl Store {
         }
         let mut tables = BTreeMap::new();
         let mut created = Vec::new();
-        let run_time = created::load(root)?;
+        let mut run_time = created::load(root)?;
+        detach::restore_all(root, &mut run_time)?;
         let mut defs = defs;
         for t in &run_time {
             if let Some(from) = &t.moved_from {

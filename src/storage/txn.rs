@@ -79,7 +79,9 @@ pub struct Txn {
     pub(super) savepoints: Vec<(BTreeMap<&'static str, Work>, usize)>,
     /// Run last first at rollback (or ROLLBACK TO back to a savepoint's count); dropped at
     /// commit.
-    undo: Vec<Undo>,
+    /// Each with what finishes the change when the block commits instead (a dropped
+    /// table's files go then).
+    undo: Vec<(Undo, Option<Undo>)>,
 }
 
 impl std::fmt::Debug for Txn {
@@ -310,13 +312,18 @@ impl Txn {
 
     /// Registers what puts back a change the block made at once, should it not commit.
     pub fn on_rollback(&mut self, undo: Undo) {
-        self.undo.push(undo);
+        self.undo.push((undo, None));
+    }
+
+    /// `on_rollback`, and `finish` runs when the block commits (after its rows are durable).
+    pub fn on_rollback_or_commit(&mut self, undo: Undo, finish: Undo) {
+        self.undo.push((undo, Some(finish)));
     }
 
     /// Runs the undos past the first `keep`, last first.
     fn run_undo(&mut self, keep: usize) {
         while self.undo.len() > keep {
-            if let Some(undo) = self.undo.pop() {
+            if let Some((undo, _)) = self.undo.pop() {
                 if let Err(e) = undo() {
                     tracing::warn!("txn {}: undoing a change at rollback failed: {e}", self.id);
                 }
@@ -324,9 +331,13 @@ impl Txn {
         }
     }
 
-    /// A commit went through: what it would have undone stays.
+    /// A commit went through: what it would have undone stays, and is finished.
     pub(super) fn committed(&mut self) {
-        self.undo.clear();
+        for (_, finish) in std::mem::take(&mut self.undo) {
+            if let Some(Err(e)) = finish.map(|f| f()) {
+                tracing::warn!("txn {}: finishing a change at commit failed: {e}", self.id);
+            }
+        }
     }
 
     /// Whether the transaction wrote anything.
