@@ -43,6 +43,8 @@ pub struct Engine {
     pub changes: Arc<crate::warehouse::Changes>,
     /// The address the HTTP API was bound to (`--http 127.0.0.1:0` picks a port).
     pub http_bound: std::sync::OnceLock<std::net::SocketAddr>,
+    /// PostgreSQL's advisory locks, shared by every session.
+    pub advisory: Arc<crate::catalog::advisory_locks::AdvisoryLocks>,
 }
 
 impl Engine {
@@ -81,6 +83,7 @@ impl Engine {
             user_views,
             changes,
             http_bound: std::sync::OnceLock::new(),
+            advisory: Default::default(),
         };
         engine.new_session(true).await?;
         Ok(engine)

@@ -1,6 +1,6 @@
 //! The clients analysts and back ends use, each driven by its own program against a real
-//! `cip serve` on generated data: Python (psycopg 3, SQLAlchemy 2, pandas), Java (pgjdbc) and
-//! Node (`pg`, pg-copy-streams). The programs live in tests/clients/ and check their own
+//! `cip serve` on generated data: Python (psycopg 3, SQLAlchemy 2, pandas, asyncpg), Java
+//! (pgjdbc) and Node (`pg`, pg-copy-streams). The programs live in tests/clients/ and check their own
 //! results; .ci/run installs the clients. A missing client fails the test with a hint: a
 //! test that skipped itself would prove nothing.
 
@@ -56,4 +56,9 @@ fn node_pg_parameters_and_copy_stream() {
         "node_modules missing: run `npm ci --prefix tests/clients/node` (.ci/run does)"
     );
     run_against_server(23, "node", &["node/client.js"], "node pg: ok");
+}
+
+#[test]
+fn python_asyncpg_arrays_cursor_pool_and_advisory_locks() {
+    run_against_server(24, "python3", &["asyncpg_client.py"], "asyncpg: ok");
 }

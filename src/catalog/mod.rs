@@ -3,6 +3,8 @@
 //! functions listed in pg_proc. Every session has it, whatever door it came in by, so psql,
 //! `cip sql` and the slt files see the same catalog.
 
+pub mod advisory_functions;
+pub mod advisory_locks;
 mod functions;
 mod overrides;
 mod pg_proc;

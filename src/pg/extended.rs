@@ -65,9 +65,15 @@ impl QueryParser for Parser {
         Ok(stmt
             .params()
             .iter()
-            .map(|t| match t {
-                Some(t) => into_pg_type(t).unwrap_or(Type::TEXT),
-                None => Type::TEXT,
+            .enumerate()
+            .map(|(i, t)| {
+                if let Some(written) = stmt.written_type(i + 1).and_then(super::params::written) {
+                    return written;
+                }
+                match t {
+                    Some(t) => into_pg_type(t).unwrap_or(Type::TEXT),
+                    None => Type::TEXT,
+                }
             })
             .collect())
     }
@@ -172,7 +178,11 @@ impl ExtendedQueryHandler for Handler {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let prepared = portal.statement.statement.clone();
-        if let Some(done) = super::protocol_objects::handle(client, &prepared.parsed) {
+        if let Some(done) = super::protocol_objects::handle(client, &prepared.parsed).await {
+            let done = done.map_err(|e| {
+                self.session.failed();
+                user_error(&e)
+            })?;
             return Ok(Response::Execution(tag(&done)));
         }
         let params = super::params::decode(portal, prepared.params()).map_err(|e| {

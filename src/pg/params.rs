@@ -108,6 +108,22 @@ fn bad_value(i: usize, text: &str, target: &DataType) -> CipError {
     )
 }
 
+/// The PostgreSQL type of a parameter cast to `name` where DataFusion's type of it stands for
+/// several of PostgreSQL's: the catalogs' identifier types.
+pub fn written(name: &str) -> Option<Type> {
+    Some(match name {
+        "oid" => Type::OID,
+        "oid[]" => Type::OID_ARRAY,
+        "name" => Type::NAME,
+        "name[]" => Type::NAME_ARRAY,
+        "regclass" => Type::REGCLASS,
+        "regtype" => Type::REGTYPE,
+        "regproc" => Type::REGPROC,
+        "\"char\"" => Type::CHAR,
+        _ => return None,
+    })
+}
+
 /// The PostgreSQL type a binary parameter of `t` is sent as.
 fn wire_type(t: &DataType) -> Option<Type> {
     datafusion_postgres::arrow_pg::datatypes::into_pg_type(t).ok()
@@ -173,7 +189,13 @@ fn binary(ty: &Type, b: &[u8]) -> std::result::Result<ScalarValue, String> {
         | Type::VARCHAR_ARRAY
         | Type::FLOAT8_ARRAY
         | Type::FLOAT4_ARRAY
-        | Type::BOOL_ARRAY => array(ty, b)?,
+        | Type::BOOL_ARRAY
+        | Type::OID_ARRAY
+        | Type::NAME_ARRAY => array(ty, b)?,
+        Type::REGCLASS | Type::REGTYPE | Type::REGPROC => {
+            ScalarValue::Int64(Some(i64::from(u32::from_be_bytes(fixed(b)?))))
+        }
+        Type::CHAR => text(b)?,
         _ => return Err("this type cannot be sent in binary; send it as text".into()),
     })
 }
@@ -251,6 +273,7 @@ fn array(ty: &Type, b: &[u8]) -> std::result::Result<ScalarValue, String> {
         Type::FLOAT4_ARRAY => Type::FLOAT4,
         Type::FLOAT8_ARRAY => Type::FLOAT8,
         Type::BOOL_ARRAY => Type::BOOL,
+        Type::OID_ARRAY => Type::OID,
         _ => Type::TEXT,
     };
     let (items, mut pos) = match ndim {
@@ -274,7 +297,7 @@ fn array(ty: &Type, b: &[u8]) -> std::result::Result<ScalarValue, String> {
     let element_type = match element {
         Type::INT2 => DataType::Int16,
         Type::INT4 => DataType::Int32,
-        Type::INT8 => DataType::Int64,
+        Type::INT8 | Type::OID => DataType::Int64,
         Type::FLOAT4 => DataType::Float32,
         Type::FLOAT8 => DataType::Float64,
         Type::BOOL => DataType::Boolean,

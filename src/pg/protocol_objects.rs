@@ -3,25 +3,41 @@
 //! DEALLOCATE), and the portals `DISCARD ALL` closes. PostgreSQL keeps SQL PREPAREd and
 //! protocol statements in one namespace; so does cip, by looking here first.
 
-use crate::statement::{Done, Parsed};
+use crate::error::sqlstate;
+use crate::error::{CipError, Result};
+use crate::statement::cursor::{Direction, Fetch};
+use crate::statement::{Done, Parsed, Prepared};
 use datafusion::sql::sqlparser::ast::{DiscardObject, Statement};
+use futures::StreamExt;
+use pgwire::api::portal::Portal;
+use pgwire::api::store::MemPortalStore;
 use pgwire::api::store::PortalStore;
 use pgwire::api::ClientPortalStore;
+use std::sync::Arc;
 
 /// Answers the statement when it is about protocol objects only; None to run it as usual.
-pub fn handle<C>(client: &C, parsed: &Parsed) -> Option<Done>
+pub async fn handle<C>(client: &C, parsed: &Parsed) -> Option<Result<Done>>
 where
     C: ClientPortalStore,
     C::PortalStore: PortalStore,
 {
-    let Parsed::Sql(statement) = parsed else {
-        return None;
-    };
     let store = client.portal_store();
+    let statement = match parsed {
+        Parsed::Sql(statement) => statement,
+        Parsed::Fetch(f) if f.move_only => {
+            // The server's store holds our prepared statements (extended.rs).
+            let store = store
+                .as_any()
+                .downcast_ref::<MemPortalStore<Arc<Prepared>>>()?;
+            let portal = store.get_portal(&f.cursor)?.value()?.clone();
+            return Some(move_portal(&portal, f).await);
+        }
+        _ => return None,
+    };
     match statement.as_ref() {
         Statement::Deallocate { name, .. } if store.get_statement(&name.value).is_some() => {
             store.rm_statement(&name.value);
-            Some(Done::new("DEALLOCATE"))
+            Some(Ok(Done::new("DEALLOCATE")))
         }
         Statement::Discard {
             object_type: DiscardObject::ALL,
@@ -31,4 +47,37 @@ where
         }
         _ => None,
     }
+}
+
+/// MOVE forward over a protocol portal: its next rows are read and dropped.
+async fn move_portal(portal: &Portal<Arc<Prepared>>, f: &Fetch) -> Result<Done> {
+    let n = match f.direction {
+        Direction::Relative(n) if n >= 0 => n,
+        _ => {
+            return Err(CipError::invalid(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!(
+                    "{f}: a protocol portal moves forward only (DECLARE a SCROLL cursor to \
+                     move back)"
+                ),
+            ))
+        }
+    };
+    let max_rows = if n == i64::MAX { 0 } else { n as usize };
+    if n == 0 {
+        return Ok(Done::with_rows("MOVE", 0));
+    }
+    let fetched = portal.fetch(max_rows).await.map_err(|e| {
+        CipError::invalid(
+            sqlstate::INVALID_CURSOR_STATE,
+            format!("{f}: {e} (a portal moves after its first Execute)"),
+        )
+    })?;
+    let mut rows = fetched.response.data_rows;
+    let mut moved = 0u64;
+    while let Some(row) = rows.next().await {
+        row.map_err(|e| CipError::invalid(sqlstate::INTERNAL_ERROR, e.to_string()))?;
+        moved += 1;
+    }
+    Ok(Done::with_rows("MOVE", moved))
 }

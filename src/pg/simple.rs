@@ -109,7 +109,15 @@ impl Handler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        if let Some(done) = super::protocol_objects::handle(client, &parsed) {
+        if let Some(done) = super::protocol_objects::handle(client, &parsed).await {
+            let done = match done {
+                Ok(done) => done,
+                Err(e) => {
+                    self.session.failed();
+                    self.send_error(client, &e).await?;
+                    return Ok(Next::Stop);
+                }
+            };
             client
                 .feed(PgWireBackendMessage::CommandComplete(tag(&done).into()))
                 .await?;

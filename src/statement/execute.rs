@@ -35,6 +35,10 @@ impl Session {
         params: Vec<ScalarValue>,
     ) -> Result<Outcome> {
         self.state().tx.check(&prepared.parsed)?;
+        if self.status() == super::TxStatus::Idle {
+            // The transaction of the previous statement ended: its xact advisory locks go.
+            self.locks.end_transaction();
+        }
         match &prepared.parsed {
             Parsed::Fetch(f) => return self.fetch(f).await,
             Parsed::Sql(_) | Parsed::DataFusion(_) => {}
@@ -103,6 +107,7 @@ impl Session {
                 let done = done?;
                 if state.tx.status() == super::TxStatus::Idle {
                     state.cursors.retain(|_, c| c.hold);
+                    self.locks.end_transaction();
                 }
                 return Ok(Outcome::Done(done));
             }
@@ -122,6 +127,9 @@ impl Session {
                 Ok(Outcome::Done(Done::new("CLOSE CURSOR")))
             }
             Statement::Copy { .. } => self.copy(statement).await,
+            // A session never listens (LISTEN is not supported): nothing to stop. asyncpg's
+            // pool sends it each time a connection goes back.
+            Statement::UNLISTEN { .. } => Ok(Outcome::Done(Done::new("UNLISTEN"))),
             Statement::AlterTable(a) => self.alter_table(a).await,
             _ => self.setting(statement).await,
         }

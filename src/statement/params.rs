@@ -64,6 +64,39 @@ pub fn types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
         .collect())
 }
 
+/// The types written in `$n::type` casts, lower-cased, by position: PostgreSQL describes such
+/// a parameter as the written type, which matters where DataFusion's type stands for several
+/// of PostgreSQL's (asyncpg's own type lookup binds `$1::oid[]` and has a codec for oid[]
+/// only, not for the int8[] DataFusion's type would be described as).
+pub fn written_types(statement: &Statement) -> HashMap<usize, String> {
+    struct Finder(HashMap<usize, String>);
+    impl Visitor for Finder {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &datafusion::sql::sqlparser::ast::Expr) -> ControlFlow<()> {
+            use datafusion::sql::sqlparser::ast::Expr as E;
+            if let E::Cast {
+                expr, data_type, ..
+            } = e
+            {
+                if let E::Value(ValueWithSpan {
+                    value: Value::Placeholder(id),
+                    ..
+                }) = expr.as_ref()
+                {
+                    if let Some(n) = position(id) {
+                        let name = data_type.to_string().to_lowercase();
+                        self.0.entry(n).or_insert(name);
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut f = Finder(HashMap::new());
+    let _ = statement.visit(&mut f);
+    f.0
+}
+
 /// The placeholders written directly as arguments of a table function
 /// (`SELECT * FROM execute_upgrades($1)`).
 pub fn function_placeholders(statement: &Statement) -> Vec<String> {

@@ -38,6 +38,8 @@ pub struct Prepared {
     pub parsed: Parsed,
     pub(super) kind: Kind,
     params: Vec<Option<DataType>>,
+    /// The types written in `$n::type` casts, by position (1-based).
+    written: std::collections::HashMap<usize, String>,
     columns: Option<Columns>,
 }
 
@@ -45,6 +47,11 @@ impl Prepared {
     /// The types of `$1…$n` the statement needs (None: whatever the client sends).
     pub fn params(&self) -> &[Option<DataType>] {
         &self.params
+    }
+
+    /// The type written in a `$n::type` cast of parameter `n` (1-based), lower-cased.
+    pub fn written_type(&self, n: usize) -> Option<&str> {
+        self.written.get(&n).map(String::as_str)
     }
 
     /// The result's columns; None for a statement that returns no rows.
@@ -79,6 +86,7 @@ impl Session {
             parsed: parsed.clone(),
             kind: Kind::Command,
             params: vec![],
+            written: Default::default(),
             columns,
         };
         let statement = match &parsed {
@@ -96,6 +104,7 @@ impl Session {
                 super::external::check(&plan, self.ctx(), &self.engine.config)?;
                 return Ok(Prepared {
                     params: params::types(&plan)?,
+                    written: Default::default(),
                     parsed: parsed.clone(),
                     kind: Kind::Plan {
                         plan,
@@ -120,7 +129,8 @@ impl Session {
             | Statement::Deallocate { .. }
             | Statement::Copy { .. }
             | Statement::Declare { .. }
-            | Statement::Close { .. } => return Ok(command(None)),
+            | Statement::Close { .. }
+            | Statement::UNLISTEN { .. } => return Ok(command(None)),
             Statement::AlterTable(a) if super::alter::is_supported(a) => return Ok(command(None)),
             _ => {}
         }
@@ -131,6 +141,7 @@ impl Session {
                 parsed,
                 kind: Kind::Plan { plan, tag: None },
                 params: vec![],
+                written: Default::default(),
                 columns,
             });
         }
@@ -156,6 +167,7 @@ impl Session {
             .then(|| super::names::describe(statement, plan.schema().inner()));
         Ok(Prepared {
             params: params::types(&plan)?,
+            written: params::written_types(statement),
             parsed,
             kind,
             columns,

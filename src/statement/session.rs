@@ -39,6 +39,8 @@ pub struct Session {
     /// Which saved views and created tables this session has (shared_objects.rs).
     pub(super) synced: tokio::sync::Mutex<super::shared_objects::Synced>,
     activity: Arc<super::idle::Activity>,
+    /// The session's advisory locks (released when it ends).
+    pub(super) locks: Arc<crate::catalog::advisory_locks::SessionLocks>,
 }
 
 #[derive(Default)]
@@ -61,6 +63,8 @@ impl Session {
             .extensions
             .insert(settings.clone());
         owner.install(&ctx);
+        let locks = Arc::new(engine.advisory.session());
+        crate::catalog::advisory_functions::register(&ctx, &locks);
         let state = State::default();
         // The tables find the block's transaction here (storage/provider.rs).
         ctx.state_ref()
@@ -74,6 +78,7 @@ impl Session {
             state: Mutex::new(state),
             synced: Default::default(),
             activity: Arc::default(),
+            locks,
         }))
     }
 

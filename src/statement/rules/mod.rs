@@ -25,6 +25,7 @@ pub mod functions_in_from;
 mod in_subquery_in_projection;
 mod information_schema_columns;
 mod order_by_subqueries;
+mod regtype_text;
 mod row_in_subquery;
 mod subquery;
 mod system_views;
@@ -44,6 +45,8 @@ use std::sync::{Arc, LazyLock};
 
 static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(|| {
     vec![
+        // Before datafusion-pg-catalog's reg* casts, which leave an OID a number.
+        Arc::new(regtype_text::RegtypeText),
         // datafusion-pg-catalog's, reviewed (see the module docs for those left out).
         Arc::new(AliasDuplicatedProjectionRewrite),
         Arc::new(RewriteArrayAnyAllOperation),

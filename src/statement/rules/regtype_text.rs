@@ -1,0 +1,77 @@
+//! `x::regtype::text`: a type's name, as PostgreSQL prints a regtype. DataFusion has no reg*
+//! types — an OID cast to regtype stays a number, and its text was '20' where PostgreSQL
+//! answers 'bigint' (asyncpg's type lookup names element and base types this way; pgjdbc and
+//! psql print `prorettype::regtype::text`). The cast to text of a cast to regtype becomes
+//! `format_type(x, NULL)`, which is how PostgreSQL's regtype output names a type.
+
+use super::ast::call;
+use datafusion::sql::sqlparser::ast::{
+    visit_expressions_mut, DataType, Expr, Statement, Value, ValueWithSpan,
+};
+use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
+use std::ops::ControlFlow;
+
+#[derive(Debug)]
+pub struct RegtypeText;
+
+fn is_text(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Text | DataType::Varchar(_) | DataType::CharacterVarying(_) | DataType::String(_)
+    ) || matches!(t, DataType::Custom(n, _) if n.to_string().eq_ignore_ascii_case("name"))
+}
+
+fn is_regtype(t: &DataType) -> bool {
+    matches!(t, DataType::Custom(n, args) if args.is_empty()
+        && n.to_string().trim_matches('"').eq_ignore_ascii_case("regtype"))
+}
+
+/// The expression cast to regtype inside a cast to text, if `e` is one.
+fn regtype_of_text(e: &Expr) -> Option<&Expr> {
+    let Expr::Cast {
+        expr, data_type, ..
+    } = e
+    else {
+        return None;
+    };
+    if !is_text(data_type) {
+        return None;
+    }
+    match expr.as_ref() {
+        Expr::Cast {
+            expr, data_type, ..
+        } if is_regtype(data_type) => Some(expr),
+        _ => None,
+    }
+}
+
+impl SqlStatementRewriteRule for RegtypeText {
+    fn rewrite(&self, mut s: Statement) -> Statement {
+        let _ = visit_expressions_mut(&mut s, |e| {
+            if let Some(inner) = regtype_of_text(e) {
+                let null = Expr::Value(ValueWithSpan::from(Value::Null));
+                *e = call("format_type", vec![inner.clone(), null]);
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regtype_text_is_format_type() {
+        let out = RegtypeText.rewrite(super::super::parse(
+            "SELECT elemtype::regtype::text AS n, CAST(CAST(t.oid AS regtype) AS varchar), \
+             x::regtype, y::text FROM t",
+        ));
+        assert_eq!(
+            out.to_string(),
+            "SELECT format_type(elemtype, NULL) AS n, format_type(t.oid, NULL), x::regtype, \
+             y::TEXT FROM t"
+        );
+    }
+}

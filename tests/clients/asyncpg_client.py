@@ -1,0 +1,122 @@
+"""asyncpg against a running `cip serve`: binary results and parameters (arrays included,
+which asyncpg resolves with its own pg_type lookup), LIMIT / OFFSET parameters, executemany,
+transactions, a cursor moved with MOVE, a pool whose connections are reset on release
+(pg_advisory_unlock_all, CLOSE ALL, UNLISTEN *, RESET ALL), and advisory locks between two
+connections.
+
+Usage: python3 asyncpg_client.py PORT. Exits non-zero on the first failed check.
+"""
+
+import asyncio
+import datetime
+import decimal
+import sys
+
+import asyncpg
+
+PORT = int(sys.argv[1])
+ARGS = dict(host="127.0.0.1", port=PORT, user="cip", database="cip")
+
+
+async def types_and_parameters(c):
+    assert await c.fetchval("SELECT ARRAY[1, 2, 3]") == [1, 2, 3]
+    assert await c.fetchval("SELECT ARRAY['a', NULL, 'c']") == ["a", None, "c"]
+    assert await c.fetchval("SELECT ARRAY[1.5, 2.5]") == [1.5, 2.5]
+    assert await c.fetchval("SELECT $1::int8[]", [4, 5]) == [4, 5]
+    assert await c.fetchval("SELECT cardinality($1::text[])", ["x", "y", "z"]) == 3
+    assert await c.fetchval("SELECT 1.25::numeric(10, 2)") == decimal.Decimal("1.25")
+    day = await c.fetchval("SELECT DATE '2026-03-04'")
+    assert day == datetime.date(2026, 3, 4), day
+    ids = await c.fetch(
+        "SELECT member_id FROM members ORDER BY member_id LIMIT $1 OFFSET $2", 3, 2
+    )
+    every = await c.fetch("SELECT member_id FROM members ORDER BY member_id LIMIT 5")
+    assert [r[0] for r in ids] == [r[0] for r in every[2:5]], (ids, every)
+    since = datetime.datetime(2000, 1, 1)
+    n = await c.fetchval("SELECT count(*) FROM visits WHERE started_at > $1", since)
+    assert n > 0
+    seg = await c.fetch(
+        "SELECT member_id, segment_id, r_score FROM customer_segments "
+        "WHERE segment_id = $1 LIMIT 3",
+        "loyal",
+    )
+    assert all(r["segment_id"] == "loyal" for r in seg), seg
+    # A statement prepared once and run with several values.
+    st = await c.prepare("SELECT count(*) FROM customer_segments WHERE segment_id = $1")
+    counts = [await st.fetchval(s) for s in ["vip", "new", "churn_risk"]]
+    assert all(isinstance(x, int) for x in counts), counts
+
+
+async def writes_and_transactions(c):
+    await c.execute("DROP TABLE IF EXISTS asyncpg_t")
+    await c.execute("CREATE TABLE asyncpg_t (k int, v text, d double precision)")
+    await c.executemany(
+        "INSERT INTO asyncpg_t VALUES ($1, $2, $3)", [(1, "a", 1.0), (2, "b", None)]
+    )
+    try:
+        async with c.transaction():
+            await c.execute("INSERT INTO asyncpg_t VALUES (3, 'c', 3)")
+            assert await c.fetchval("SELECT count(*) FROM asyncpg_t") == 3
+            raise RuntimeError("roll back")
+    except RuntimeError:
+        pass
+    assert await c.fetchval("SELECT count(*) FROM asyncpg_t") == 2
+    async with c.transaction():
+        await c.execute("INSERT INTO asyncpg_t VALUES (4, 'd', 4)")
+    rows = await c.fetch("SELECT k, v, d FROM asyncpg_t ORDER BY k")
+    assert [tuple(r) for r in rows] == [(1, "a", 1.0), (2, "b", None), (4, "d", 4.0)], rows
+    await c.execute("DROP TABLE asyncpg_t")
+
+
+async def cursor(c):
+    expected = [r[0] for r in await c.fetch("SELECT member_id FROM members ORDER BY 1 LIMIT 8")]
+    async with c.transaction():
+        cur = await c.cursor("SELECT member_id FROM members ORDER BY 1")
+        first = [r[0] for r in await cur.fetch(2)]
+        moved = await cur.forward(5)
+        eighth = (await cur.fetchrow())[0]
+    assert first == expected[:2], (first, expected)
+    assert moved == 5 and eighth == expected[7], (moved, eighth, expected)
+
+
+async def pool_and_advisory_locks():
+    pool = await asyncpg.create_pool(**ARGS, min_size=1, max_size=1)
+    a = await asyncpg.connect(**ARGS)
+    # Each release runs asyncpg's reset: the lock taken in the pool goes with it.
+    for _ in range(3):
+        async with pool.acquire() as con:
+            assert await con.fetchval("SELECT pg_try_advisory_lock(77)")
+            assert not await a.fetchval("SELECT pg_try_advisory_lock(77)")
+        assert await a.fetchval("SELECT pg_try_advisory_lock(77)"), "released with the pool's reset"
+        assert await a.fetchval("SELECT pg_advisory_unlock(77)")
+    b = await asyncpg.connect(**ARGS)
+    assert await a.fetchval("SELECT pg_try_advisory_lock(78)")
+    assert not await b.fetchval("SELECT pg_try_advisory_lock(78)")
+    waiter = asyncio.ensure_future(b.fetchval("SELECT pg_advisory_lock(78)"))
+    await asyncio.sleep(0.3)
+    assert not waiter.done(), "b waits while a holds the lock"
+    assert await a.fetchval("SELECT pg_advisory_unlock(78)")
+    await asyncio.wait_for(waiter, 10)
+    assert not await a.fetchval("SELECT pg_try_advisory_lock(78)")
+    await b.close()
+    for _ in range(50):
+        if await a.fetchval("SELECT pg_try_advisory_lock(78)"):
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("b's locks went with its connection")
+    await a.close()
+    await pool.close()
+
+
+async def main():
+    c = await asyncpg.connect(**ARGS)
+    await types_and_parameters(c)
+    await writes_and_transactions(c)
+    await cursor(c)
+    await c.close()
+    await pool_and_advisory_locks()
+    print("asyncpg: ok")
+
+
+asyncio.run(main())
