@@ -1,6 +1,6 @@
 //! The clients analysts and back ends use, each driven by its own program against a real
-//! `cip serve` on generated data: Python (psycopg 3, SQLAlchemy 2, pandas, asyncpg), Java
-//! (pgjdbc) and Node (`pg`, pg-copy-streams). The programs live in tests/clients/ and check their own
+//! `cip serve` on generated data: Python (psycopg 3, SQLAlchemy 2, pandas, asyncpg, polars
+//! with connectorx), Java (pgjdbc) and Node (`pg`, pg-copy-streams). The programs live in tests/clients/ and check their own
 //! results; .ci/run installs the clients. A missing client fails the test with a hint: a
 //! test that skipped itself would prove nothing.
 
@@ -61,4 +61,14 @@ fn node_pg_parameters_and_copy_stream() {
 #[test]
 fn python_asyncpg_arrays_cursor_pool_and_advisory_locks() {
     run_against_server(24, "python3", &["asyncpg_client.py"], "asyncpg: ok");
+}
+
+#[test]
+fn polars_connectorx_binary_copy_and_cursor_protocols() {
+    run_against_server(
+        25,
+        "python3",
+        &["polars_client.py"],
+        "polars connectorx: ok",
+    );
 }

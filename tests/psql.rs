@@ -83,6 +83,41 @@ fn psql_lists_describes_queries_and_copies() {
     );
     assert!(ok, "{err}");
     assert_eq!(out.trim(), "2|120.00");
+    // Out again: a CSV header is not a row; the binary format round-trips (numeric, text).
+    let out_csv = dir.path().join("out.csv");
+    let out_bin = dir.path().join("out.bin");
+    let (ok, out, err) = psql(
+        server.port,
+        &[
+            "-c",
+            &format!(
+                "\\copy (SELECT member_id, status FROM campaign_tracking) to '{}' with (format csv, header true)",
+                out_csv.display()
+            ),
+            "-c",
+            "CREATE TABLE bin_t AS SELECT campaign_id, member_id, status, revenue, cost FROM campaign_tracking",
+            "-c",
+            &format!("\\copy bin_t to '{}' with (format binary)", out_bin.display()),
+            "-c",
+            &format!("\\copy bin_t from '{}' with (format binary)", out_bin.display()),
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    assert_eq!(out.matches("COPY 2").count(), 3, "{out}");
+    let csv_out = std::fs::read_to_string(&out_csv).expect("csv out");
+    assert_eq!(csv_out.lines().count(), 3, "{csv_out}");
+    let bin = std::fs::read(&out_bin).expect("binary out");
+    assert!(bin.starts_with(b"PGCOPY\n\xff\r\n\0"), "{bin:?}");
+    let (ok, out, err) = psql(
+        server.port,
+        &[
+            "-At",
+            "-c",
+            "SELECT count(*), sum(revenue), max(status) FROM bin_t",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "4|240.00|sent");
     // A mistake reports its SQLSTATE and psql exits non-zero.
     let (ok, _, err) = psql(
         server.port,

@@ -205,19 +205,21 @@ impl ExtendedQueryHandler for Handler {
             )?),
             Outcome::CopyIn(copy) => {
                 let columns = copy.columns();
+                let format = i8::from(copy.binary());
                 *self.copy() = Some(copy);
-                Response::CopyIn(CopyResponse::new(0, columns, futures::stream::empty()))
+                Response::CopyIn(CopyResponse::new(format, columns, futures::stream::empty()))
             }
             Outcome::CopyOut(out) => {
                 let session = self.session.clone();
+                let format = i8::from(out.binary);
                 let data = out.data.map(move |chunk| match chunk {
-                    Ok(bytes) => Ok(CopyData::new(bytes.into())),
+                    Ok(chunk) => Ok(CopyData::new(chunk.bytes.into())),
                     Err(e) => {
                         session.failed();
                         Err(user_error(&e))
                     }
                 });
-                Response::CopyOut(CopyResponse::new(0, out.columns, data))
+                Response::CopyOut(CopyResponse::new(format, out.columns, data))
             }
         })
     }

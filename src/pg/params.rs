@@ -5,6 +5,7 @@
 
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
+use crate::statement::copy_binary::numeric_text;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use pgwire::api::portal::Portal;
@@ -200,64 +201,6 @@ fn binary(ty: &Type, b: &[u8]) -> std::result::Result<ScalarValue, String> {
     })
 }
 
-/// PostgreSQL's binary numeric: ndigits, weight, sign, dscale, then base-10000 digits.
-fn numeric_text(b: &[u8]) -> std::result::Result<String, String> {
-    let word = |i: usize| -> std::result::Result<u16, String> {
-        b.get(i..i + 2)
-            .map(|w| u16::from_be_bytes([w[0], w[1]]))
-            .ok_or_else(|| "truncated numeric".to_string())
-    };
-    let ndigits = word(0)? as usize;
-    let weight = word(2)? as i16 as i32;
-    let sign = word(4)?;
-    let dscale = word(6)? as usize;
-    match sign {
-        0xC000 => return Ok("NaN".into()),
-        0xD000 => return Ok("Infinity".into()),
-        0xF000 => return Ok("-Infinity".into()),
-        0x0000 | 0x4000 => {}
-        _ => return Err("bad numeric sign".into()),
-    }
-    let digits: Vec<u16> = (0..ndigits)
-        .map(|i| word(8 + 2 * i))
-        .collect::<std::result::Result<_, _>>()?;
-    let mut int_part = String::new();
-    let mut frac_part = String::new();
-    for (i, d) in digits.iter().enumerate() {
-        let position = weight - i as i32;
-        if position >= 0 {
-            if int_part.is_empty() {
-                int_part.push_str(&d.to_string());
-            } else {
-                int_part.push_str(&format!("{d:04}"));
-            }
-        } else {
-            frac_part.push_str(&format!("{d:04}"));
-        }
-    }
-    // Groups of zeros between the last digit and the decimal point.
-    let last_position = weight - ndigits as i32 + 1;
-    if last_position > 0 && !int_part.is_empty() {
-        int_part.push_str(&"0000".repeat(last_position as usize));
-    }
-    if int_part.is_empty() {
-        int_part.push('0');
-    }
-    if weight < -1 {
-        frac_part = format!("{}{frac_part}", "0000".repeat((-weight - 1) as usize));
-    }
-    frac_part.truncate(dscale.min(frac_part.len()));
-    while frac_part.len() < dscale {
-        frac_part.push('0');
-    }
-    let sign = if sign == 0x4000 { "-" } else { "" };
-    Ok(if dscale > 0 {
-        format!("{sign}{int_part}.{frac_part}")
-    } else {
-        format!("{sign}{int_part}")
-    })
-}
-
 /// A one-dimensional array in PostgreSQL's binary format.
 fn array(ty: &Type, b: &[u8]) -> std::result::Result<ScalarValue, String> {
     let int = |i: usize| -> std::result::Result<i32, String> {
@@ -319,38 +262,6 @@ fn array(ty: &Type, b: &[u8]) -> std::result::Result<ScalarValue, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn numeric(ndigits: u16, weight: i16, sign: u16, dscale: u16, digits: &[u16]) -> Vec<u8> {
-        let mut b = Vec::new();
-        for w in [ndigits, weight as u16, sign, dscale] {
-            b.extend_from_slice(&w.to_be_bytes());
-        }
-        for d in digits {
-            b.extend_from_slice(&d.to_be_bytes());
-        }
-        b
-    }
-
-    #[test]
-    fn binary_numerics_read_as_postgresql_writes_them() {
-        assert_eq!(
-            numeric_text(&numeric(2, 0, 0, 2, &[123, 4500])).as_deref(),
-            Ok("123.45")
-        );
-        assert_eq!(
-            numeric_text(&numeric(1, 1, 0x4000, 0, &[2])).as_deref(),
-            Ok("-20000")
-        );
-        assert_eq!(
-            numeric_text(&numeric(1, -2, 0, 8, &[12])).as_deref(),
-            Ok("0.00000012")
-        );
-        assert_eq!(numeric_text(&numeric(0, 0, 0, 0, &[])).as_deref(), Ok("0"));
-        assert_eq!(
-            numeric_text(&numeric(0, 0, 0xC000, 0, &[])).as_deref(),
-            Ok("NaN")
-        );
-    }
 
     #[test]
     fn values_convert_to_what_the_statement_needs() {

@@ -185,10 +185,11 @@ impl Handler {
                     .await?;
             }
             Outcome::CopyOut(out) => {
-                let formats = vec![0i16; out.columns];
+                let format = i8::from(out.binary);
+                let formats = vec![i16::from(out.binary); out.columns];
                 client
                     .feed(PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(
-                        0,
+                        format,
                         out.columns as i16,
                         formats,
                     )))
@@ -197,11 +198,13 @@ impl Handler {
                 let mut n = 0usize;
                 while let Some(chunk) = data.next().await {
                     match chunk {
-                        Ok(bytes) => {
+                        Ok(chunk) => {
                             client
-                                .feed(PgWireBackendMessage::CopyData(CopyData::new(bytes.into())))
+                                .feed(PgWireBackendMessage::CopyData(CopyData::new(
+                                    chunk.bytes.into(),
+                                )))
                                 .await?;
-                            n += 1;
+                            n += chunk.rows as usize;
                         }
                         Err(e) => {
                             self.session.failed();
@@ -220,12 +223,13 @@ impl Handler {
             }
             Outcome::CopyIn(copy) => {
                 let columns = copy.columns();
+                let binary = copy.binary();
                 *self.copy() = Some(copy);
                 client
                     .feed(PgWireBackendMessage::CopyInResponse(CopyInResponse::new(
-                        0,
+                        i8::from(binary),
                         columns as i16,
-                        vec![0; columns],
+                        vec![i16::from(binary); columns],
                     )))
                     .await?;
                 return Ok(Next::CopyIn);

@@ -69,7 +69,15 @@ impl CopyIn {
         super::runtime::blocking("COPY FROM STDIN", move || self.ingest()).await
     }
 
+    /// Whether the data comes in the binary format (the CopyInResponse says so).
+    pub fn binary(&self) -> bool {
+        self.format.binary
+    }
+
     fn ingest(self) -> Result<u64> {
+        if self.format.binary {
+            return self.ingest_binary();
+        }
         let mut data: &[u8] = &self.buf;
         // The text format may end with the old "\." terminator line.
         if let Some(stripped) = data.strip_suffix(b"\\.\n") {
@@ -115,10 +123,27 @@ impl CopyIn {
             batches.push(crate::load::conform(&self.table.def, &b, line, label)?);
             line += b.num_rows() as u64;
         }
+        self.append(&batches)
+    }
+
+    fn ingest_binary(&self) -> Result<u64> {
+        let schema = &self.table.def.schema;
+        let columns = self
+            .columns
+            .iter()
+            .map(|c| Ok(schema.field_with_name(c)?.clone()))
+            .collect::<Result<Vec<_>>>()?;
+        let batch = super::copy_binary::decode(&self.buf, &columns)?;
+        let batch = crate::load::conform(&self.table.def, &batch, 1, Path::new("COPY"))?;
+        self.append(&[batch])
+    }
+
+    /// The rows, all or nothing: to the block's transaction inside one.
+    fn append(&self, batches: &[RecordBatch]) -> Result<u64> {
         if let Some(txn) = self.slot.lock().as_mut() {
-            return txn.append(&self.table, &batches);
+            return txn.append(&self.table, batches);
         }
-        self.table.append(&batches)
+        self.table.append(batches)
     }
 }
 
@@ -142,34 +167,86 @@ fn null_marker_to_null(b: &RecordBatch, null: &str) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(b.schema(), columns)?)
 }
 
-/// A COPY … TO STDOUT: one chunk of bytes per row (and one for a CSV header).
+/// Bytes of a COPY … TO STDOUT and the rows they hold: one chunk per row, a header (binary's
+/// signature, CSV's column names) travelling with the first, binary's trailer alone — so a
+/// client or pgwire counting the chunks counts rows.
+pub struct Chunk {
+    pub bytes: Vec<u8>,
+    pub rows: u64,
+}
+
+/// A COPY … TO STDOUT.
 pub struct CopyOut {
     pub columns: usize,
-    pub data: BoxStream<'static, Result<Vec<u8>>>,
+    /// Binary format: the CopyOutResponse says so for every column.
+    pub binary: bool,
+    pub data: BoxStream<'static, Result<Chunk>>,
 }
 
 impl CopyOut {
     pub(super) fn new(rows: SendableRecordBatchStream, format: CopyFormat) -> CopyOut {
         let columns = rows.schema().fields().len();
-        let header = format.header.then(|| {
+        let binary = format.binary;
+        let header = if binary {
+            Some(super::copy_binary::header())
+        } else if format.header {
             let names: Vec<String> = rows
                 .schema()
                 .fields()
                 .iter()
                 .map(|x| x.name().clone())
                 .collect();
-            Ok(format!("{}\n", names.join(&(format.delimiter as char).to_string())).into_bytes())
-        });
+            Some(format!("{}\n", names.join(&(format.delimiter as char).to_string())).into_bytes())
+        } else {
+            None
+        };
+        let pending = Arc::new(std::sync::Mutex::new(header));
+        let first = pending.clone();
         let body = rows.flat_map(move |b| {
-            let items: Vec<Result<Vec<u8>>> =
-                match b.map_err(CipError::from).and_then(|b| encode(&b, &format)) {
-                    Ok(rows) => rows.into_iter().map(Ok).collect(),
-                    Err(e) => vec![Err(e)],
-                };
+            let encoded = b.map_err(CipError::from).and_then(|b| match binary {
+                true => super::copy_binary::encode(&b),
+                false => encode(&b, &format),
+            });
+            let items: Vec<Result<Chunk>> = match encoded {
+                Ok(rows) => rows
+                    .into_iter()
+                    .map(|row| {
+                        let head = first.lock().ok().and_then(|mut h| h.take());
+                        let bytes = match head {
+                            Some(mut h) => {
+                                h.extend(row);
+                                h
+                            }
+                            None => row,
+                        };
+                        Ok(Chunk { bytes, rows: 1 })
+                    })
+                    .collect(),
+                Err(e) => vec![Err(e)],
+            };
             futures::stream::iter(items)
         });
-        let data = futures::stream::iter(header).chain(body).boxed();
-        CopyOut { columns, data }
+        // A header no row carried (no rows), then binary's trailer: in one message then, as
+        // PostgreSQL sends it (rust-postgres's reader, connectorx's, needs the header and
+        // what follows it together).
+        let end = futures::stream::once(async move {
+            let mut bytes = pending
+                .lock()
+                .ok()
+                .and_then(|mut h| h.take())
+                .unwrap_or_default();
+            if binary {
+                bytes.extend(super::copy_binary::trailer());
+            }
+            Ok(Chunk { bytes, rows: 0 })
+        })
+        .filter(|c| futures::future::ready(!matches!(c, Ok(c) if c.bytes.is_empty())));
+        let data = body.chain(end).boxed();
+        CopyOut {
+            columns,
+            binary,
+            data,
+        }
     }
 }
 
@@ -186,6 +263,8 @@ fn encode(batch: &RecordBatch, f: &CopyFormat) -> Result<Vec<Vec<u8>>> {
                 QuoteStyle::Never
             })
     };
+    // Booleans as PostgreSQL writes them (t / f), not Arrow's true / false.
+    let batch = &booleans_as_pg(batch)?;
     // Text format: backslash escapes, so a tab or newline inside a value stays inside it.
     let escaped;
     let batch = if f.csv {
@@ -206,6 +285,45 @@ fn encode(batch: &RecordBatch, f: &CopyFormat) -> Result<Vec<Vec<u8>>> {
         out.push(buf);
     }
     Ok(out)
+}
+
+/// Boolean columns as the text PostgreSQL's COPY writes for them: t and f.
+fn booleans_as_pg(batch: &RecordBatch) -> Result<RecordBatch> {
+    use datafusion::arrow::array::BooleanArray;
+    if !batch
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| f.data_type() == &DataType::Boolean)
+    {
+        return Ok(batch.clone());
+    }
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        match column.as_any().downcast_ref::<BooleanArray>() {
+            Some(b) => {
+                let text: StringArray = b
+                    .iter()
+                    .map(|v| v.map(|v| if v { "t" } else { "f" }))
+                    .collect();
+                fields.push(Field::new(
+                    field.name(),
+                    DataType::Utf8,
+                    field.is_nullable(),
+                ));
+                columns.push(Arc::new(text) as Arc<dyn Array>);
+            }
+            None => {
+                fields.push(field.as_ref().clone());
+                columns.push(column.clone());
+            }
+        }
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
 
 /// Utf8View / LargeUtf8 columns as Utf8, so the text escapes see every string.

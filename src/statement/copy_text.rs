@@ -8,6 +8,8 @@ use datafusion::sql::sqlparser::ast::{CopyLegacyCsvOption, CopyLegacyOption, Cop
 #[derive(Debug, Clone)]
 pub struct CopyFormat {
     pub csv: bool,
+    /// PostgreSQL's binary format (copy_binary.rs); the other options do not apply.
+    pub binary: bool,
     pub header: bool,
     pub delimiter: u8,
     pub quote: u8,
@@ -26,6 +28,7 @@ impl CopyFormat {
     pub fn parse(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<Self> {
         let mut f = CopyFormat {
             csv: false,
+            binary: false,
             header: false,
             delimiter: b'\t',
             quote: b'"',
@@ -37,10 +40,11 @@ impl CopyFormat {
                 CopyOption::Format(x) => match x.value.to_ascii_lowercase().as_str() {
                     "csv" => f.csv = true,
                     "text" => f.csv = false,
+                    "binary" => f.binary = true,
                     other => {
                         return Err(CipError::invalid(
                             sqlstate::FEATURE_NOT_SUPPORTED,
-                            format!("COPY format {other} is not supported (csv, text)"),
+                            format!("COPY format {other} is not supported (csv, text, binary)"),
                         ))
                     }
                 },
@@ -65,10 +69,17 @@ impl CopyFormat {
                         }
                     }
                 }
+                CopyLegacyOption::Binary => f.binary = true,
                 CopyLegacyOption::Delimiter(d) => delimiter = Some(*d),
                 CopyLegacyOption::Null(n) => null = Some(n.clone()),
                 other => return Err(unsupported(other)),
             }
+        }
+        if f.binary && (f.csv || f.header || delimiter.is_some() || null.is_some()) {
+            return Err(CipError::invalid(
+                sqlstate::SYNTAX_ERROR,
+                "COPY in binary format takes no CSV, HEADER, DELIMITER or NULL option",
+            ));
         }
         if f.csv {
             f.delimiter = b',';

@@ -17,6 +17,7 @@
 mod alter;
 mod command;
 mod copy;
+pub mod copy_binary;
 mod copy_text;
 pub mod cursor;
 mod ddl;
@@ -41,7 +42,7 @@ mod tag;
 mod temporary;
 pub mod transaction;
 
-pub use copy::{CopyIn, CopyOut};
+pub use copy::{Chunk, CopyIn, CopyOut};
 pub use copy_text::CopyFormat;
 pub use outcome::{count_of, Done, Outcome, Rows};
 pub use parse::Parsed;

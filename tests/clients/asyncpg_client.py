@@ -1,6 +1,6 @@
 """asyncpg against a running `cip serve`: binary results and parameters (arrays included,
 which asyncpg resolves with its own pg_type lookup), LIMIT / OFFSET parameters, executemany,
-transactions, a cursor moved with MOVE, a pool whose connections are reset on release
+transactions, binary COPY in and out, a cursor moved with MOVE, a pool whose connections are reset on release
 (pg_advisory_unlock_all, CLOSE ALL, UNLISTEN *, RESET ALL), and advisory locks between two
 connections.
 
@@ -10,6 +10,7 @@ Usage: python3 asyncpg_client.py PORT. Exits non-zero on the first failed check.
 import asyncio
 import datetime
 import decimal
+import io
 import sys
 
 import asyncpg
@@ -49,6 +50,7 @@ async def types_and_parameters(c):
 
 async def writes_and_transactions(c):
     await c.execute("DROP TABLE IF EXISTS asyncpg_t")
+    await c.execute("DROP TABLE IF EXISTS asyncpg_u")
     await c.execute("CREATE TABLE asyncpg_t (k int, v text, d double precision)")
     await c.executemany(
         "INSERT INTO asyncpg_t VALUES ($1, $2, $3)", [(1, "a", 1.0), (2, "b", None)]
@@ -65,7 +67,28 @@ async def writes_and_transactions(c):
         await c.execute("INSERT INTO asyncpg_t VALUES (4, 'd', 4)")
     rows = await c.fetch("SELECT k, v, d FROM asyncpg_t ORDER BY k")
     assert [tuple(r) for r in rows] == [(1, "a", 1.0), (2, "b", None), (4, "d", 4.0)], rows
+    # Binary COPY, both ways: asyncpg's bulk load and export.
+    done = await c.copy_records_to_table(
+        "asyncpg_t", records=[(5, "e", 5.5), (6, None, None)], columns=["k", "v", "d"]
+    )
+    assert done == "COPY 2", done
+    out = io.BytesIO()
+    done = await c.copy_from_query(
+        "SELECT k, v, d FROM asyncpg_t ORDER BY k", output=out, format="binary"
+    )
+    assert done == "COPY 5", done
+    assert out.getvalue().startswith(b"PGCOPY\n\xff\r\n\x00"), out.getvalue()[:20]
+    await c.execute("CREATE TABLE asyncpg_u (k int, v text, d double precision)")
+    out.seek(0)
+    done = await c.copy_to_table("asyncpg_u", source=out, format="binary")
+    assert done == "COPY 5", done
+    same = await c.fetchval(
+        "SELECT count(*) FROM asyncpg_t t JOIN asyncpg_u u "
+        "ON t.k = u.k AND t.v IS NOT DISTINCT FROM u.v AND t.d IS NOT DISTINCT FROM u.d"
+    )
+    assert same == 5, same
     await c.execute("DROP TABLE asyncpg_t")
+    await c.execute("DROP TABLE asyncpg_u")
 
 
 async def cursor(c):

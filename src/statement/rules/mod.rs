@@ -21,9 +21,11 @@ mod catalog_array_columns;
 pub mod catalog_fallback;
 mod catalog_scalar_subqueries;
 mod cip_functions_in_pg_proc;
+mod distinct_from_precedence;
 pub mod functions_in_from;
 mod in_subquery_in_projection;
 mod information_schema_columns;
+mod json_as_text;
 mod order_by_subqueries;
 mod regtype_text;
 mod row_in_subquery;
@@ -45,8 +47,11 @@ use std::sync::{Arc, LazyLock};
 
 static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(|| {
     vec![
+        // First: the parse itself, as PostgreSQL would have grouped it.
+        Arc::new(distinct_from_precedence::DistinctFromPrecedence),
         // Before datafusion-pg-catalog's reg* casts, which leave an OID a number.
         Arc::new(regtype_text::RegtypeText),
+        Arc::new(json_as_text::JsonAsText),
         // datafusion-pg-catalog's, reviewed (see the module docs for those left out).
         Arc::new(AliasDuplicatedProjectionRewrite),
         Arc::new(RewriteArrayAnyAllOperation),

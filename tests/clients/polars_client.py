@@ -1,0 +1,55 @@
+"""polars `read_database_uri` with connectorx (its default engine, which reads PostgreSQL
+through binary COPY) and connectorx's other protocols against a running `cip serve`, each
+result compared with psycopg's reading of the same query.
+
+Usage: python3 polars_client.py PORT. Exits non-zero on the first failed check.
+"""
+
+import sys
+
+import connectorx as cx
+import polars as pl
+import psycopg
+
+PORT = int(sys.argv[1])
+URI = f"postgresql://cip:unused@127.0.0.1:{PORT}/cip"
+DSN = f"host=127.0.0.1 port={PORT} user=cip dbname=cip"
+
+QUERIES = [
+    "SELECT member_id, points, tier, registered_at, marketing_consent FROM members ORDER BY member_id LIMIT 50",
+    "SELECT store_id, count(*) AS visits, sum(amount) AS takings, "
+    "min(started_at) AS first_visit FROM visits GROUP BY store_id ORDER BY store_id",
+    "SELECT member_id, segment_id, recency_days, monetary, p_alive "
+    "FROM customer_segments ORDER BY member_id LIMIT 50",
+    "SELECT member_id FROM members WHERE false",
+]
+
+
+def normalise(v):
+    """Values as both readers can agree on them: numbers as rounded floats, the rest as text."""
+    if v is None:
+        return None
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return round(float(v), 6)
+    if hasattr(v, "is_finite"):  # Decimal
+        return round(float(v), 6)
+    return str(v).replace("T", " ")
+
+
+def rows_of(df):
+    return [tuple(normalise(v) for v in row) for row in df.iter_rows()]
+
+
+def main():
+    with psycopg.connect(DSN) as conn:
+        for q in QUERIES:
+            expected = [tuple(normalise(v) for v in r) for r in conn.execute(q).fetchall()]
+            df = pl.read_database_uri(q, URI)
+            assert rows_of(df) == expected, (q, rows_of(df)[:3], expected[:3])
+            for protocol in ["binary", "cursor", "csv"]:
+                got = cx.read_sql(URI, q, return_type="polars", protocol=protocol)
+                assert rows_of(got) == expected, (protocol, q, rows_of(got)[:3], expected[:3])
+    print("polars connectorx: ok")
+
+
+main()
