@@ -1,6 +1,6 @@
 //! The clients analysts and back ends use, each driven by its own program against a real
 //! `cip serve` on generated data: Python (psycopg 3, SQLAlchemy 2, pandas, asyncpg, polars
-//! with connectorx), Java (pgjdbc) and Node (`pg`, pg-copy-streams). The programs live in tests/clients/ and check their own
+//! with connectorx and ADBC), Java (pgjdbc) and Node (`pg`, pg-copy-streams). The programs live in tests/clients/ and check their own
 //! results; .ci/run installs the clients. A missing client fails the test with a hint: a
 //! test that skipped itself would prove nothing.
 
@@ -64,11 +64,11 @@ fn python_asyncpg_arrays_cursor_pool_and_advisory_locks() {
 }
 
 #[test]
-fn polars_connectorx_binary_copy_and_cursor_protocols() {
+fn polars_connectorx_and_adbc() {
     run_against_server(
         25,
         "python3",
         &["polars_client.py"],
-        "polars connectorx: ok",
+        "polars connectorx adbc: ok",
     );
 }

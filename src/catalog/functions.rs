@@ -62,6 +62,11 @@ pub fn register(ctx: &SessionContext) {
     for name in ["pg_is_other_temp_schema", "pg_relation_is_publishable"] {
         ctx.register_udf(constant_udf(name, ScalarValue::Boolean(Some(false))));
     }
+    // …and so the session's own temporary schema is OID 0, "none" (ADBC's get_objects).
+    ctx.register_udf(constant_udf(
+        "pg_my_temp_schema",
+        ScalarValue::Int32(Some(0)),
+    ));
 }
 
 /// Built-in type OIDs (fixed in PostgreSQL, and those of datafusion-pg-catalog's pg_type) by
@@ -189,7 +194,10 @@ fn constant_udf(name: &str, value: ScalarValue) -> ScalarUDF {
     ScalarUDF::from(Constant {
         name: name.to_string(),
         value,
-        signature: Signature::variadic_any(Volatility::Immutable),
+        signature: Signature::new(
+            TypeSignature::OneOf(vec![TypeSignature::Nullary, TypeSignature::VariadicAny]),
+            Volatility::Immutable,
+        ),
     })
 }
 

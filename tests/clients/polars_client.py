@@ -1,6 +1,8 @@
 """polars `read_database_uri` with connectorx (its default engine, which reads PostgreSQL
-through binary COPY) and connectorx's other protocols against a running `cip serve`, each
-result compared with psycopg's reading of the same query.
+through binary COPY), connectorx's other protocols and polars' ADBC engine (the Arrow
+Database Connectivity driver for PostgreSQL, which reads pg_type's regproc columns when it
+connects) against a running `cip serve`, each result compared with psycopg's reading of the
+same query.
 
 Usage: python3 polars_client.py PORT. Exits non-zero on the first failed check.
 """
@@ -33,6 +35,12 @@ def normalise(v):
         return round(float(v), 6)
     if hasattr(v, "is_finite"):  # Decimal
         return round(float(v), 6)
+    if isinstance(v, str):
+        # ADBC's driver reads numeric as text, as it does from PostgreSQL.
+        try:
+            return round(float(v), 6)
+        except ValueError:
+            pass
     return str(v).replace("T", " ")
 
 
@@ -46,10 +54,12 @@ def main():
             expected = [tuple(normalise(v) for v in r) for r in conn.execute(q).fetchall()]
             df = pl.read_database_uri(q, URI)
             assert rows_of(df) == expected, (q, rows_of(df)[:3], expected[:3])
+            adbc = pl.read_database_uri(q, URI, engine="adbc")
+            assert rows_of(adbc) == expected, ("adbc", q, rows_of(adbc)[:3], expected[:3])
             for protocol in ["binary", "cursor", "csv"]:
                 got = cx.read_sql(URI, q, return_type="polars", protocol=protocol)
                 assert rows_of(got) == expected, (protocol, q, rows_of(got)[:3], expected[:3])
-    print("polars connectorx: ok")
+    print("polars connectorx adbc: ok")
 
 
 main()

@@ -27,6 +27,7 @@ mod in_subquery_in_projection;
 mod information_schema_columns;
 mod json_as_text;
 mod order_by_subqueries;
+mod regproc_columns;
 mod regtype_text;
 mod row_in_subquery;
 mod subquery;
@@ -51,6 +52,7 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(distinct_from_precedence::DistinctFromPrecedence),
         // Before datafusion-pg-catalog's reg* casts, which leave an OID a number.
         Arc::new(regtype_text::RegtypeText),
+        Arc::new(regproc_columns::RegprocColumns),
         Arc::new(json_as_text::JsonAsText),
         // datafusion-pg-catalog's, reviewed (see the module docs for those left out).
         Arc::new(AliasDuplicatedProjectionRewrite),
