@@ -1,8 +1,8 @@
 //! The clients analysts and back ends use, each driven by its own program against a real
 //! `cip serve` on generated data: Python (psycopg 3, SQLAlchemy 2, pandas, asyncpg, polars
-//! with connectorx and ADBC), Java (pgjdbc) and Node (`pg`, pg-copy-streams). The programs live in tests/clients/ and check their own
-//! results; .ci/run installs the clients. A missing client fails the test with a hint: a
-//! test that skipped itself would prove nothing.
+//! with connectorx and ADBC), Java (pgjdbc) and Node (`pg`, pg-copy-streams). The programs
+//! live in tests/clients/ and check their own results; .ci/run installs the clients. A
+//! missing client fails the test with a hint: a test that skipped itself would prove nothing.
 
 use crate::common;
 use crate::pgwire::Server;
