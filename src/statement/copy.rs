@@ -290,57 +290,48 @@ fn encode(batch: &RecordBatch, f: &CopyFormat) -> Result<Vec<Vec<u8>>> {
 /// Boolean columns as the text PostgreSQL's COPY writes for them: t and f.
 fn booleans_as_pg(batch: &RecordBatch) -> Result<RecordBatch> {
     use datafusion::arrow::array::BooleanArray;
-    if !batch
-        .schema()
-        .fields()
-        .iter()
-        .any(|f| f.data_type() == &DataType::Boolean)
-    {
-        return Ok(batch.clone());
-    }
+    with_text_columns(batch, |c| {
+        Ok(c.as_any().downcast_ref::<BooleanArray>().map(|b| {
+            let text: StringArray = b
+                .iter()
+                .map(|v| v.map(|v| if v { "t" } else { "f" }))
+                .collect();
+            Arc::new(text) as Arc<dyn Array>
+        }))
+    })
+}
+
+/// Utf8View / LargeUtf8 columns as Utf8, so the text escapes see every string.
+fn texts_as_utf8(batch: &RecordBatch) -> Result<RecordBatch> {
+    with_text_columns(batch, |c| match c.data_type() {
+        DataType::Utf8View | DataType::LargeUtf8 => {
+            Ok(Some(datafusion::arrow::compute::cast(c, &DataType::Utf8)?))
+        }
+        _ => Ok(None),
+    })
+}
+
+/// `batch` with each column `text` gives text for replaced by it (a Utf8 column).
+fn with_text_columns(
+    batch: &RecordBatch,
+    text: impl Fn(&Arc<dyn Array>) -> Result<Option<Arc<dyn Array>>>,
+) -> Result<RecordBatch> {
     let mut fields = Vec::new();
     let mut columns = Vec::new();
     for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        match column.as_any().downcast_ref::<BooleanArray>() {
-            Some(b) => {
-                let text: StringArray = b
-                    .iter()
-                    .map(|v| v.map(|v| if v { "t" } else { "f" }))
-                    .collect();
+        match text(column)? {
+            Some(t) => {
                 fields.push(Field::new(
                     field.name(),
                     DataType::Utf8,
                     field.is_nullable(),
                 ));
-                columns.push(Arc::new(text) as Arc<dyn Array>);
+                columns.push(t);
             }
             None => {
                 fields.push(field.as_ref().clone());
                 columns.push(column.clone());
             }
-        }
-    }
-    Ok(RecordBatch::try_new(
-        Arc::new(Schema::new(fields)),
-        columns,
-    )?)
-}
-
-/// Utf8View / LargeUtf8 columns as Utf8, so the text escapes see every string.
-fn texts_as_utf8(batch: &RecordBatch) -> Result<RecordBatch> {
-    let mut fields = Vec::new();
-    let mut columns = Vec::new();
-    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        if matches!(field.data_type(), DataType::Utf8View | DataType::LargeUtf8) {
-            fields.push(Field::new(
-                field.name(),
-                DataType::Utf8,
-                field.is_nullable(),
-            ));
-            columns.push(datafusion::arrow::compute::cast(column, &DataType::Utf8)?);
-        } else {
-            fields.push(field.as_ref().clone());
-            columns.push(column.clone());
         }
     }
     Ok(RecordBatch::try_new(
