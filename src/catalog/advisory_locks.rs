@@ -6,7 +6,7 @@
 //! asyncpg's pool unlocks everything each time a connection goes back to the pool.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
@@ -125,6 +125,7 @@ impl AdvisoryLocks {
         SessionLocks {
             locks: self.clone(),
             id: self.next_session.fetch_add(1, Ordering::Relaxed) + 1,
+            holds_xact: AtomicBool::new(false),
         }
     }
 
@@ -144,16 +145,26 @@ impl AdvisoryLocks {
 pub struct SessionLocks {
     locks: Arc<AdvisoryLocks>,
     pub id: u64,
+    /// Whether a transaction-level lock may be held: `end_transaction` runs before every
+    /// statement and has nothing to do (no table lock, no wake-ups) while this is false.
+    holds_xact: AtomicBool,
 }
 
 impl SessionLocks {
+    fn take(&self, t: &mut Table, key: Key, mode: Mode, scope: Scope) {
+        if scope == Scope::Transaction {
+            self.holds_xact.store(true, Ordering::SeqCst);
+        }
+        t.take(self.id, key, mode, scope);
+    }
+
     /// Takes the lock if no other session's lock conflicts; false otherwise.
     pub fn try_lock(&self, key: Key, mode: Mode, scope: Scope) -> bool {
         let mut t = self.locks.lock();
         if t.blocked(self.id, key, mode) {
             return false;
         }
-        t.take(self.id, key, mode, scope);
+        self.take(&mut t, key, mode, scope);
         true
     }
 
@@ -168,7 +179,7 @@ impl SessionLocks {
                 let mut t = self.locks.lock();
                 if !t.blocked(self.id, key, mode) {
                     t.waiting.remove(&self.id);
-                    t.take(self.id, key, mode, scope);
+                    self.take(&mut t, key, mode, scope);
                     return Ok(());
                 }
                 if t.would_deadlock(self.id, key) {
@@ -215,6 +226,9 @@ impl SessionLocks {
 
     /// Releases the transaction-level locks (its transaction ended).
     pub fn end_transaction(&self) {
+        if !self.holds_xact.swap(false, Ordering::SeqCst) {
+            return;
+        }
         let id = self.id;
         self.locks
             .release_where(|h| h.session != id || h.scope != Scope::Transaction);
@@ -262,7 +276,11 @@ mod tests {
         assert!(a.try_lock(k, Mode::Exclusive, Scope::Session));
         let waiter = {
             let locks = locks.clone();
-            let a = SessionLocks { locks, id: a.id };
+            let a = SessionLocks {
+                locks,
+                id: a.id,
+                holds_xact: AtomicBool::new(false),
+            };
             tokio::spawn(async move {
                 let got = a.lock(k2, Mode::Exclusive, Scope::Session).await;
                 std::mem::forget(a);

@@ -169,8 +169,9 @@ impl Session {
     }
 
     /// The saved views and schemas a statement may change: (views, schemas).
+    /// Runs for every statement (remember_ddl does): the saved set is read only for a DROP.
     fn saved_names(&self, statement: &Statement) -> (Vec<String>, Vec<String>) {
-        let (_, now) = self.engine.user_views.snapshot();
+        let now = || self.engine.user_views.snapshot().1;
         match statement {
             Statement::CreateView(v) if !v.temporary => {
                 (dotted(std::slice::from_ref(&v.name)), vec![])
@@ -184,7 +185,7 @@ impl Session {
                 ..
             } => {
                 let targets = dotted(names);
-                let mut views = super::dependents::dependents(&now, &targets);
+                let mut views = super::dependents::dependents(&now(), &targets);
                 views.extend(targets);
                 (views, vec![])
             }
@@ -194,7 +195,7 @@ impl Session {
                 ..
             } => {
                 let schemas: Vec<String> = names.iter().filter_map(schema_named).collect();
-                let views = now
+                let views = now()
                     .views
                     .iter()
                     .map(|v| v.name.clone())
