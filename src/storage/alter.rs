@@ -33,9 +33,35 @@ impl Store {
         let old = self.table(name)?;
         let _g = old.lock_for_write()?;
         let snap = old.snapshot_for_write()?;
-        let mut tables = self.tables.write().unwrap_or_else(|p| p.into_inner());
-        let mut run_time = self.run_time.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(at) = run_time.iter().position(|t| t.name == name) else {
+        let mut width = 0;
+        let table = self.redefine(&old, |saved| {
+            width = saved.columns.len();
+            for f in columns {
+                if !f.is_nullable() {
+                    return Err(CipError::invalid(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        format!(
+                            "column \"{}\" must allow NULL: the rows {name} has would have \
+                             none; add it, UPDATE it, and check it in your queries",
+                            f.name()
+                        ),
+                    ));
+                }
+                if saved.columns.iter().any(|(c, _, _)| c == f.name()) {
+                    return Err(CipError::invalid(
+                        sqlstate::DUPLICATE_COLUMN,
+                        format!(
+                            "column \"{}\" of relation \"{name}\" already exists",
+                            f.name()
+                        ),
+                    ));
+                }
+                let column = (f.name().clone(), f.data_type().to_string(), true);
+                saved.columns.push(column);
+            }
+            Ok(())
+        })?;
+        let Some(table) = table else {
             return Err(CipError::invalid(
                 sqlstate::INSUFFICIENT_PRIVILEGE,
                 format!(
@@ -44,38 +70,6 @@ impl Store {
                 ),
             ));
         };
-        let mut next = run_time.clone();
-        let width = next[at].columns.len();
-        for f in columns {
-            if !f.is_nullable() {
-                return Err(CipError::invalid(
-                    sqlstate::FEATURE_NOT_SUPPORTED,
-                    format!(
-                        "column \"{}\" must allow NULL: the rows {name} has would have none; \
-                         add it, UPDATE it, and check it in your queries",
-                        f.name()
-                    ),
-                ));
-            }
-            if next[at].columns.iter().any(|(c, _, _)| c == f.name()) {
-                return Err(CipError::invalid(
-                    sqlstate::DUPLICATE_COLUMN,
-                    format!(
-                        "column \"{}\" of relation \"{name}\" already exists",
-                        f.name()
-                    ),
-                ));
-            }
-            next[at]
-                .columns
-                .push((f.name().clone(), f.data_type().to_string(), true));
-        }
-        let table = self.replace_def(&old, &next[at])?;
-        created::save(&self.root, &next)?;
-        *run_time = next;
-        old.stale.store(true, Ordering::SeqCst);
-        tables.insert(table.name(), table.clone());
-        self.generation.fetch_add(1, Ordering::SeqCst);
         let added = AddedAt {
             version: snap.manifest.version,
             wal_end: snap.wal_end,
@@ -94,27 +88,37 @@ impl Store {
         if snap.manifest.version != added.version || snap.wal_end != added.wal_end {
             return Ok(false);
         }
+        let table = self.redefine(&old, |saved| {
+            saved.columns.truncate(added.width);
+            Ok(())
+        })?;
+        Ok(table.is_some())
+    }
+
+    /// Gives the run-time table `old` (whose write lock the caller holds) the definition
+    /// `change` makes of its saved one: saved durably, then a new object for its folder that
+    /// shares its readers' pins takes its place, and `old` refuses writes from then on. None
+    /// when `old` was not created at run time.
+    fn redefine(
+        &self,
+        old: &Table,
+        change: impl FnOnce(&mut created::SavedTable) -> Result<()>,
+    ) -> Result<Option<Arc<Table>>> {
         let mut tables = self.tables.write().unwrap_or_else(|p| p.into_inner());
         let mut run_time = self.run_time.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(at) = run_time.iter().position(|t| t.name == name) else {
-            return Ok(false);
+        let Some(at) = run_time.iter().position(|t| t.name == old.name()) else {
+            return Ok(None);
         };
         let mut next = run_time.clone();
-        next[at].columns.truncate(added.width);
-        let table = self.replace_def(&old, &next[at])?;
+        change(&mut next[at])?;
+        let table = Arc::new(old.successor(next[at].def()?));
+        let _ = table.parents.set(vec![]);
         created::save(&self.root, &next)?;
         *run_time = next;
         old.stale.store(true, Ordering::SeqCst);
-        tables.insert(table.name(), table);
+        tables.insert(table.name(), table.clone());
         self.generation.fetch_add(1, Ordering::SeqCst);
-        Ok(true)
-    }
-
-    /// A new object for `old`'s folder with `saved`'s definition, sharing its readers' pins.
-    fn replace_def(&self, old: &Table, saved: &created::SavedTable) -> Result<Arc<Table>> {
-        let table = Arc::new(old.successor(saved.def()?));
-        let _ = table.parents.set(vec![]);
-        Ok(table)
+        Ok(Some(table))
     }
 }
 
