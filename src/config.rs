@@ -84,6 +84,9 @@ pub struct ServerConfig {
 pub struct EngineConfig {
     /// Memory for query execution, e.g. "4GiB"; past it, operators spill or the query fails.
     pub memory_limit: String,
+    /// What one client session's statements may hold of that memory at once, e.g. "1GiB";
+    /// a quarter of memory_limit when not given.
+    pub statement_memory_limit: Option<String>,
     /// Where spill files go; the system temp folder by default.
     pub spill_dir: Option<PathBuf>,
     /// Parallelism of a query; 0 means one per core.
@@ -319,6 +322,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             memory_limit: "4GiB".into(),
+            statement_memory_limit: None,
             spill_dir: None,
             target_partitions: 0,
             key_sort: true,
@@ -361,7 +365,7 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<()> {
-        self.memory_limit_bytes()?;
+        self.statement_memory_limit_bytes()?;
         self.timezone()?;
         self.day_cutoff_minutes()?;
         if self.server.max_connections == 0 {
@@ -421,6 +425,21 @@ impl Config {
                 self.engine.memory_limit
             ))
         })
+    }
+
+    /// A client session's share of the pool (engine.statement_memory_limit), never more than
+    /// the pool.
+    pub fn statement_memory_limit_bytes(&self) -> Result<usize> {
+        let pool = self.memory_limit_bytes()?;
+        let Some(given) = &self.engine.statement_memory_limit else {
+            return Ok(pool / 4);
+        };
+        let bytes = parse_bytes(given).filter(|b| *b > 0).ok_or_else(|| {
+            CipError::Config(format!(
+                "engine.statement_memory_limit = {given:?}: expected a size like \"1GiB\""
+            ))
+        })?;
+        Ok(bytes.min(pool))
     }
 
     pub fn timezone(&self) -> Result<chrono_tz::Tz> {

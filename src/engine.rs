@@ -85,7 +85,7 @@ impl Engine {
             http_bound: std::sync::OnceLock::new(),
             advisory: Default::default(),
         };
-        engine.new_session(true).await?;
+        engine.new_session(true, None).await?;
         Ok(engine)
     }
 
@@ -104,12 +104,19 @@ impl Engine {
 
     /// A new session: its own settings, sharing the warehouse and the memory pool.
     pub async fn session(&self) -> Result<SessionContext> {
-        self.new_session(false).await
+        self.new_session(false, None).await
+    }
+
+    /// A session for a client (a connection, an HTTP request): it may hold no more than
+    /// engine.statement_memory_limit of the pool at once (session_memory.rs).
+    pub async fn client_session(&self) -> Result<SessionContext> {
+        let limit = self.config.statement_memory_limit_bytes()?;
+        self.new_session(false, Some(limit)).await
     }
 
     /// A session; with `check_views`, the contract views' columns are checked as they are
     /// created (at start-up).
-    async fn new_session(&self, check_views: bool) -> Result<SessionContext> {
+    async fn new_session(&self, check_views: bool, limit: Option<usize>) -> Result<SessionContext> {
         let mut cfg = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema("cip", "public")
@@ -124,7 +131,10 @@ impl Engine {
         }
         let mut state = SessionStateBuilder::new()
             .with_config(cfg)
-            .with_runtime_env(self.runtime.clone())
+            .with_runtime_env(match limit {
+                Some(limit) => crate::session_memory::SessionPool::runtime(&self.runtime, limit),
+                None => self.runtime.clone(),
+            })
             .with_default_features()
             .with_physical_optimizer_rule(Arc::new(crate::keysort::KeySortRule))
             .build();

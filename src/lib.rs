@@ -32,6 +32,7 @@ pub mod scheduler;
 pub mod score;
 pub mod segments;
 pub mod serve;
+pub mod session_memory;
 pub mod settings;
 pub mod sql;
 pub mod statement;

@@ -102,7 +102,7 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             };
             let engine = std::sync::Arc::new(cip::engine::Engine::open(config).await?);
-            let session = cip::statement::Session::open(engine).await?;
+            let session = cip::statement::Session::open_internal(engine).await?;
             cip::sql::run_script(&session, &text, &mut std::io::stdout()).await
         }
         Command::Serve { listen, http } => {

@@ -53,7 +53,7 @@ async fn run_job(engine: Arc<Engine>, job: JobConfig, every: Duration) {
 /// statement runtime: a 3 s upgrade run does not hold up the connections); the number of
 /// rows it returned.
 pub async fn run_once(engine: &Arc<Engine>, statement: &str) -> Result<u64> {
-    let session = crate::statement::Session::open(engine.clone()).await?;
+    let session = crate::statement::Session::open_internal(engine.clone()).await?;
     session.set_user(Actor::new("scheduler", Role::Owner));
     let batches = session.query(statement, vec![]).await?;
     Ok(batches.iter().map(|b| b.num_rows() as u64).sum())

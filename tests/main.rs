@@ -13,6 +13,7 @@ mod ddl;
 mod durability;
 mod http;
 mod intelligence;
+mod memory_abuse;
 mod pgwire;
 mod psql;
 mod resources;

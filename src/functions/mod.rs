@@ -2,6 +2,7 @@
 //! functions that read or write tables (model fits, refreshes). The pure domain functions
 //! live in the `cip-udfs` crate.
 
+mod bounded_values;
 mod catalog;
 pub use catalog::show_functions_sql;
 pub use version::PG_COMPAT_VERSION;
@@ -15,6 +16,7 @@ use datafusion::logical_expr::ScalarUDF;
 pub fn register(r: &crate::registrar::Registrar) -> crate::error::Result<()> {
     let (ctx, store) = (r.ctx, r.store);
     ctx.register_udf(ScalarUDF::from(version::PgVersion::new()));
+    bounded_values::register(ctx);
     ctx.register_udtf("model_fit", std::sync::Arc::new(model_fit::ModelFit));
     ctx.register_udtf(
         "refresh_member_behavior",

@@ -17,7 +17,7 @@ use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, Type, DEFAULT_NAME};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::copy::CopyData;
-use pgwire::messages::extendedquery::{Bind, BindComplete, Sync as PgSync};
+use pgwire::messages::extendedquery::{Bind, BindComplete, Execute, Sync as PgSync};
 use pgwire::messages::response::ReadyForQuery;
 use pgwire::messages::PgWireBackendMessage;
 use std::fmt::Debug;
@@ -144,6 +144,16 @@ impl ExtendedQueryHandler for Handler {
             .send(PgWireBackendMessage::BindComplete(BindComplete::new()))
             .await?;
         Ok(())
+    }
+
+    async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        self.execute_portal(client, message).await
     }
 
     async fn on_sync<C>(&self, client: &mut C, _message: PgSync) -> PgWireResult<()>

@@ -14,6 +14,7 @@ mod errors;
 mod extended;
 mod handler;
 mod params;
+mod portal_rows;
 mod protocol_objects;
 mod respond;
 mod simple;

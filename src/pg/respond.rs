@@ -78,7 +78,8 @@ pub fn data_rows(
         };
         futures::stream::iter(items)
     });
-    crate::statement::runtime::stream_on_runtime(what, encoded, |e| Err(user_error(&e)))
+    use crate::statement::runtime::{stream_on_runtime, ROWS};
+    stream_on_runtime(what, encoded, ROWS, |e| Err(user_error(&e)))
 }
 
 /// A query response of `rows` in `format`.

@@ -332,7 +332,10 @@ impl Session {
                 }
             }
             let slot = self.state().tx.slot();
-            return Ok(Outcome::CopyIn(CopyIn::new(table, slot, columns, format)));
+            let pool = &self.ctx().runtime_env().memory_pool;
+            return Ok(Outcome::CopyIn(CopyIn::new(
+                table, slot, columns, format, pool,
+            )));
         }
         if !matches!(target, CopyTarget::Stdout) {
             return Err(CipError::invalid(
@@ -371,7 +374,8 @@ impl Session {
             }
         };
         let rows = df.execute_stream().await?;
-        let rows = super::runtime::batches_on_runtime(statement.to_string(), rows);
+        let pool = self.ctx().runtime_env().memory_pool.clone();
+        let rows = super::runtime::batches_on_runtime(statement.to_string(), rows, &pool);
         Ok(Outcome::CopyOut(CopyOut::new(rows, format)))
     }
 }

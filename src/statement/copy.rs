@@ -12,6 +12,7 @@ use crate::storage::{Table, TxnSlot};
 use datafusion::arrow::array::{Array, RecordBatch, StringArray};
 use datafusion::arrow::csv::{QuoteStyle, ReaderBuilder, WriterBuilder};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryPool, MemoryReservation};
 use datafusion::execution::SendableRecordBatchStream;
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -29,6 +30,8 @@ pub struct CopyIn {
     columns: Vec<String>,
     format: CopyFormat,
     buf: Vec<u8>,
+    /// The data received so far, charged to the session's memory (session_memory.rs).
+    held: MemoryReservation,
 }
 
 impl CopyIn {
@@ -37,6 +40,7 @@ impl CopyIn {
         slot: Arc<TxnSlot>,
         columns: Vec<String>,
         format: CopyFormat,
+        pool: &Arc<dyn MemoryPool>,
     ) -> CopyIn {
         CopyIn {
             table,
@@ -44,6 +48,7 @@ impl CopyIn {
             columns,
             format,
             buf: Vec::new(),
+            held: MemoryConsumer::new("COPY FROM STDIN").register(pool),
         }
     }
 
@@ -59,6 +64,11 @@ impl CopyIn {
                 sqlstate::PROGRAM_LIMIT_EXCEEDED,
                 "COPY data over 1 GiB; split it into several COPY statements",
             ));
+        }
+        if let Err(e) = self.held.try_grow(data.len()) {
+            self.buf = Vec::new();
+            self.held.free();
+            return Err(e.into());
         }
         self.buf.extend_from_slice(data);
         Ok(())

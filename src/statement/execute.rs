@@ -206,7 +206,8 @@ impl Session {
                 .execute_stream()
                 .await?;
             let stream = described(stream, schema);
-            let stream = super::runtime::batches_on_runtime(statement.to_string(), stream);
+            let pool = self.ctx().runtime_env().memory_pool.clone();
+            let stream = super::runtime::batches_on_runtime(statement.to_string(), stream, &pool);
             let scroll = d.scroll == Some(true);
             let [name] = d.names.as_slice() else {
                 return Err(CipError::invalid(

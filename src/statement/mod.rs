@@ -33,6 +33,7 @@ pub mod params;
 pub mod parse;
 mod prepare;
 mod rename;
+mod result_memory;
 pub mod rules;
 pub mod runtime;
 mod session;

@@ -21,20 +21,35 @@
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use datafusion::common::DataFusionError;
+use datafusion::execution::memory_pool::MemoryPool;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::{FutureExt, StreamExt};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use tokio::runtime::Runtime;
 
 /// Stack of every thread that parses, plans or runs a statement (reserved, not committed).
 pub const STATEMENT_STACK_BYTES: usize = 256 << 20;
 
-/// Items (rows or batches) handed over at once, and chunks buffered ahead of the client.
-const CHUNK_ITEMS: usize = 1024;
-const CHUNKS_AHEAD: usize = 4;
+/// How a stream computed on the statement runtime is handed over: up to `items` at once,
+/// `ahead` such chunks buffered before the producer waits for the consumer.
+#[derive(Clone, Copy)]
+pub struct Handover {
+    pub items: usize,
+    pub ahead: usize,
+}
+
+/// Encoded rows: many small items, handed over in chunks so the channel is not the cost.
+pub const ROWS: Handover = Handover {
+    items: 1024,
+    ahead: 4,
+};
+
+/// Record batches: each may be large, so only a couple wait for a slow client (they are
+/// charged to the session's memory while they wait: result_memory.rs).
+const BATCHES: Handover = Handover { items: 1, ahead: 2 };
 
 static STATEMENTS: LazyLock<Option<Runtime>> = LazyLock::new(|| {
     // Four per core: a heavy statement's partitions (one per core) cannot take every worker,
@@ -109,6 +124,7 @@ pub async fn run<T: Send + 'static>(
 pub fn stream_on_runtime<T, S>(
     what: String,
     stream: S,
+    handover: Handover,
     panicked: impl FnOnce(CipError) -> T + Send + 'static,
 ) -> futures::stream::BoxStream<'static, T>
 where
@@ -118,9 +134,9 @@ where
     let Some(runtime) = STATEMENTS.as_ref() else {
         return stream.boxed();
     };
-    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<T>>(CHUNKS_AHEAD);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<T>>(handover.ahead);
     let producer = runtime.spawn(async move {
-        let mut chunks = std::pin::pin!(stream.ready_chunks(CHUNK_ITEMS));
+        let mut chunks = std::pin::pin!(stream.ready_chunks(handover.items));
         loop {
             match AssertUnwindSafe(chunks.next()).catch_unwind().await {
                 Ok(Some(chunk)) => {
@@ -148,14 +164,18 @@ where
     chunks.flat_map(futures::stream::iter).boxed()
 }
 
-/// A record batch stream computed on the statement runtime (see `stream_on_runtime`).
+/// A record batch stream computed on the statement runtime (see `stream_on_runtime`), its
+/// batches charged to `pool` until they are taken (result_memory.rs).
 pub fn batches_on_runtime(
     what: String,
     stream: SendableRecordBatchStream,
+    pool: &Arc<dyn MemoryPool>,
 ) -> SendableRecordBatchStream {
-    let schema = stream.schema();
-    let batches = stream_on_runtime(what, stream, |e| Err(crate::error::to_df(e)));
-    Box::pin(RecordBatchStreamAdapter::new(schema, batches))
+    super::result_memory::charged(pool, stream, |stream| {
+        let schema = stream.schema();
+        let batches = stream_on_runtime(what, stream, BATCHES, |e| Err(crate::error::to_df(e)));
+        Box::pin(RecordBatchStreamAdapter::new(schema, batches))
+    })
 }
 
 /// Runs blocking work (file I/O, fsync) off the statement threads; a panic is an XX000 error.

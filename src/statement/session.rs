@@ -51,9 +51,21 @@ pub(super) struct State {
 }
 
 impl Session {
-    /// A new session on the engine, run by the local owner until `set_user` says otherwise.
+    /// A client's session on the engine (its memory bounded by
+    /// engine.statement_memory_limit), run by the local owner until `set_user` says otherwise.
     pub async fn open(engine: Arc<Engine>) -> Result<Arc<Session>> {
+        let ctx = engine.client_session().await?;
+        Self::on(engine, ctx)
+    }
+
+    /// A session for the server's own work (the scheduler's jobs, the dispatcher, `cip sql`),
+    /// which may use the whole pool.
+    pub async fn open_internal(engine: Arc<Engine>) -> Result<Arc<Session>> {
         let ctx = engine.session().await?;
+        Self::on(engine, ctx)
+    }
+
+    fn on(engine: Arc<Engine>, ctx: SessionContext) -> Result<Arc<Session>> {
         let owner = Actor::local_owner();
         let settings = PgSettings::new(&engine.config.time.timezone, &owner.name, true);
         ctx.state_ref()
@@ -179,7 +191,8 @@ impl Session {
         let outcome = bounded(run, deadline, limits.cancel.clone()).await;
         match outcome {
             Ok(Outcome::Rows(mut rows)) => {
-                let stream = runtime::batches_on_runtime(what, rows.stream);
+                let pool = self.ctx.runtime_env().memory_pool.clone();
+                let stream = runtime::batches_on_runtime(what, rows.stream, &pool);
                 let stream = super::execute::limit_stream(stream, deadline, limits.cancel);
                 // Streaming rows is not idle: the clock starts when the stream is done.
                 rows.stream = Box::pin(RecordBatchStreamAdapter::new(

@@ -79,7 +79,7 @@ pub async fn load(engine: &Arc<Engine>, since: i64, limit: usize) -> Result<Vec<
         .map(|name| format!("'{}'", name.replace('\'', "''")))
         .collect();
     let sql = SQL.replace("{channels}", &channels.join(", "));
-    let session = crate::statement::Session::open(engine.clone()).await?;
+    let session = crate::statement::Session::open_internal(engine.clone()).await?;
     session.set_user(Actor::new("dispatcher", Role::Owner));
     let batches = session
         .query(
