@@ -177,9 +177,29 @@ const PLAN_MESSAGES: &[(&[&str], &str)] = &[
         &["function", "does not exist"],
         sqlstate::UNDEFINED_FUNCTION,
     ),
-    (&["no function matches"], sqlstate::DATATYPE_MISMATCH),
+    // A function or operator called with arguments none of its signatures takes: PostgreSQL
+    // answers "function abs(text) does not exist" / "operator does not exist" (42883).
+    (&["no function matches"], sqlstate::UNDEFINED_FUNCTION),
+    (
+        &["failed to match any signature"],
+        sqlstate::UNDEFINED_FUNCTION,
+    ),
+    (
+        &["failed to coerce arguments"],
+        sqlstate::UNDEFINED_FUNCTION,
+    ),
+    (
+        &["does not support zero arguments"],
+        sqlstate::UNDEFINED_FUNCTION,
+    ),
+    (&["cannot coerce arithmetic"], sqlstate::UNDEFINED_FUNCTION),
     (&["failed to coerce"], sqlstate::DATATYPE_MISMATCH),
     (&["cannot coerce"], sqlstate::DATATYPE_MISMATCH),
+    // WHERE / HAVING / JOIN … ON of another type ("argument of WHERE must be type boolean").
+    (&["non-boolean predicate"], sqlstate::DATATYPE_MISMATCH),
+    (&["must be in group by"], sqlstate::GROUPING_ERROR),
+    // VALUES rows of different lengths, more values than target columns.
+    (&["inconsistent data length"], sqlstate::SYNTAX_ERROR),
     (&["cannot infer common"], sqlstate::DATATYPE_MISMATCH),
     (&["type mismatch"], sqlstate::DATATYPE_MISMATCH),
     (&["requires a boolean"], sqlstate::DATATYPE_MISMATCH),
@@ -194,6 +214,8 @@ const EXECUTION_MESSAGES: &[(&[&str], &str)] = &[
     (&["division by zero"], sqlstate::DIVISION_BY_ZERO),
     (&["cannot cast"], sqlstate::INVALID_TEXT_REPRESENTATION),
     (&["invalid", "value"], sqlstate::INVALID_TEXT_REPRESENTATION),
+    // A NOT NULL column left out of an INSERT (arrow refuses the batch).
+    (&["has null", "non-nullable"], sqlstate::NOT_NULL_VIOLATION),
 ];
 
 fn by_message(

@@ -39,6 +39,7 @@ pub const DUPLICATE_COLUMN: &str = "42701";
 pub const AMBIGUOUS_COLUMN: &str = "42702";
 pub const UNDEFINED_COLUMN: &str = "42703";
 pub const UNDEFINED_OBJECT: &str = "42704";
+pub const GROUPING_ERROR: &str = "42803";
 pub const DATATYPE_MISMATCH: &str = "42804";
 pub const WRONG_OBJECT_TYPE: &str = "42809";
 pub const UNDEFINED_FUNCTION: &str = "42883";
