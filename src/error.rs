@@ -197,6 +197,10 @@ const PLAN_MESSAGES: &[(&[&str], &str)] = &[
     (&["cannot coerce"], sqlstate::DATATYPE_MISMATCH),
     // WHERE / HAVING / JOIN … ON of another type ("argument of WHERE must be type boolean").
     (&["non-boolean predicate"], sqlstate::DATATYPE_MISMATCH),
+    (
+        &["join condition must be boolean"],
+        sqlstate::DATATYPE_MISMATCH,
+    ),
     (&["must be in group by"], sqlstate::GROUPING_ERROR),
     // VALUES rows of different lengths, more values than target columns.
     (&["inconsistent data length"], sqlstate::SYNTAX_ERROR),

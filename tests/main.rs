@@ -14,6 +14,7 @@ mod durability;
 mod http;
 mod intelligence;
 mod memory_abuse;
+mod mistakes;
 mod pgwire;
 mod psql;
 mod resources;
