@@ -64,6 +64,12 @@ impl Cip {
         std::thread::spawn(move || for _ in lines {});
         Cip { child, port }
     }
+
+    /// The server's process, whose memory the soak bench samples.
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Cip {

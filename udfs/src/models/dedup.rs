@@ -24,9 +24,13 @@ const PARALLEL_ROWS: usize = 50_000;
 /// 128 or more. Every step runs on two threads: each half of the rows is scanned, keyed and
 /// radix-sorted on its own, then the two sorted runs are split at one key and both parts
 /// merged at once.
-pub fn dedup(rows: &mut Vec<Row>) {
+///
+/// `stop` is asked between the steps (a statement's cancel or timeout: sorting millions of rows
+/// takes seconds on a loaded machine); when it says so, `rows` is left as it was and the
+/// answer is false.
+pub fn dedup(rows: &mut Vec<Row>, stop: &(dyn Fn() -> bool + Sync)) -> bool {
     let Some(first) = rows.first().map(|r| r.map(|v| (v + 0.0).to_bits())) else {
-        return;
+        return true;
     };
     let parallel = rows.len() >= PARALLEL_ROWS;
     let (lo, hi) = rows.split_at(rows.len() / 2);
@@ -74,18 +78,23 @@ pub fn dedup(rows: &mut Vec<Row>) {
         row
     };
     let unit = ua && ub;
+    if stop() {
+        return false;
+    }
     if width <= 64 {
         let key = move |r: &Row| pack(r) as u64;
-        by_key(rows, parallel, unit, key, move |k| unpack(u128::from(k)));
+        by_key(rows, parallel, unit, stop, key, move |k| {
+            unpack(u128::from(k))
+        })
     } else if width <= 128 {
-        by_key(rows, parallel, unit, pack, unpack);
+        by_key(rows, parallel, unit, stop, pack, unpack)
     } else {
         // Figures that vary in almost every bit: sort by all of them.
         let bits = |r: &Row| [0, 1, 2].map(|k| (r[k] + 0.0).to_bits());
         let key = move |r: &Row| (bits(r)[0], bits(r)[1], bits(r)[2]);
-        by_key(rows, parallel, unit, key, |k| {
+        by_key(rows, parallel, unit, stop, key, |k| {
             [k.0, k.1, k.2].map(f64::from_bits)
-        });
+        })
     }
 }
 
@@ -95,35 +104,39 @@ fn by_key<K: radsort::Key + Ord + Copy + Send + Sync>(
     rows: &mut Vec<Row>,
     parallel: bool,
     unit: bool,
+    stop: &(dyn Fn() -> bool + Sync),
     key: impl Fn(&Row) -> K + Copy + Sync,
     figures: impl Fn(K) -> [f64; 3] + Sync,
-) {
+) -> bool {
     if unit {
-        merge_by(rows, parallel, key, |k| *k, |_| 1.0, figures);
+        merge_by(rows, parallel, stop, key, |k| *k, |_| 1.0, figures)
     } else {
         merge_by(
             rows,
             parallel,
+            stop,
             move |r| (key(r), r[3]),
             |p| p.0,
             |p| p.1,
             figures,
-        );
+        )
     }
 }
 
 /// Replaces `rows` by their distinct figures in key order, with summed weights. Each half
 /// of the rows becomes sorted items (a key, or a key and a weight); the two sorted runs are
 /// cut at the first run's middle key, so every key falls wholly in one part, and the parts
-/// are merged side by side.
+/// are merged side by side. False, with `rows` unchanged, when `stop` said so once sorted.
 fn merge_by<T, K>(
     rows: &mut Vec<Row>,
     parallel: bool,
+    stop: &(dyn Fn() -> bool + Sync),
     item: impl Fn(&Row) -> T + Sync,
     key: impl Fn(&T) -> K + Copy + Send + Sync,
     weight: impl Fn(&T) -> f64 + Sync,
     figures: impl Fn(K) -> [f64; 3] + Sync,
-) where
+) -> bool
+where
     T: Send + Sync,
     K: radsort::Key + Ord + Copy,
 {
@@ -134,6 +147,9 @@ fn merge_by<T, K>(
         items
     };
     let (a, b) = crate::models::split_sum::both(parallel, || sorted(lo), || sorted(hi));
+    if stop() {
+        return false;
+    }
     let cut = a.get(a.len() / 2).map(&key);
     let at = |run: &[T]| cut.map_or(run.len(), |c| run.partition_point(|t| key(t) < c));
     let (ia, ib) = (at(&a), at(&b));
@@ -174,6 +190,7 @@ fn merge_by<T, K>(
     );
     first.extend_from_slice(&second);
     *rows = first;
+    true
 }
 
 /// The lowest `w` bits set (w <= 64).
@@ -187,15 +204,27 @@ fn low_bits(w: u32) -> u64 {
 
 /// Buffered raw rows, de-duplicated whenever they outgrow the last de-duplicated size by
 /// `COMPACT_AFTER`, which bounds memory by the distinct rows plus one batch of raw ones.
+/// A de-duplication that its stop interrupted leaves the rows as they were and `stopped` set
+/// (the statement is ending; its accumulator answers with the cancel).
 #[derive(Debug, Default)]
 pub struct Rows {
     rows: Vec<Row>,
     compacted: usize,
+    stop: Option<crate::models::fit::FitStop>,
+    stopped: bool,
 }
 
 const COMPACT_AFTER: usize = 1 << 22;
 
 impl Rows {
+    /// Rows whose de-duplication gives up when `stop` says so.
+    pub fn with_stop(stop: Option<crate::models::fit::FitStop>) -> Self {
+        Rows {
+            stop,
+            ..Rows::default()
+        }
+    }
+
     pub fn push(&mut self, row: Row) {
         self.rows.push(row);
         self.compact_if_grown();
@@ -208,9 +237,14 @@ impl Rows {
     }
 
     fn compact_if_grown(&mut self) {
-        if self.rows.len() - self.compacted >= COMPACT_AFTER {
+        if !self.stopped && self.rows.len() - self.compacted >= COMPACT_AFTER {
             self.compact();
         }
+    }
+
+    /// Whether a de-duplication was stopped.
+    pub fn stopped(&self) -> bool {
+        self.stopped
     }
 
     pub fn reserve(&mut self, more: usize) {
@@ -228,17 +262,22 @@ impl Rows {
         std::mem::take(&mut self.rows).into_flattened()
     }
 
-    /// The distinct rows by value, with their weights.
-    pub fn distinct(&mut self) -> &[Row] {
-        if self.compacted != self.rows.len() {
+    /// The distinct rows by value, with their weights; None if the stop interrupted.
+    pub fn distinct(&mut self) -> Option<&[Row]> {
+        if self.compacted != self.rows.len() && !self.stopped {
             self.compact();
         }
-        &self.rows
+        (!self.stopped).then_some(&self.rows[..])
     }
 
     fn compact(&mut self) {
-        dedup(&mut self.rows);
-        self.compacted = self.rows.len();
+        let stop = self.stop.clone();
+        let asked = move || stop.as_ref().is_some_and(|s| (s.0)());
+        if dedup(&mut self.rows, &asked) {
+            self.compacted = self.rows.len();
+        } else {
+            self.stopped = true;
+        }
     }
 }
 
@@ -300,6 +339,20 @@ mod tests {
     }
 
     #[test]
+    fn a_stop_leaves_the_rows_as_they_were() {
+        let asked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let flag = asked.clone();
+        let stop = crate::models::fit::FitStop(std::sync::Arc::new(move || {
+            flag.load(std::sync::atomic::Ordering::Relaxed)
+        }));
+        let mut r = Rows::with_stop(Some(stop));
+        r.extend((0..100_000u32).map(|i| [f64::from(i % 10), 0.0, 1.0, 1.0]));
+        assert!(r.distinct().is_none());
+        assert!(r.stopped());
+        assert_eq!(r.rows.len(), 100_000, "nothing merged");
+    }
+
+    #[test]
     fn merges_equal_rows_and_orders_by_value() {
         let mut r = Rows::default();
         for row in [
@@ -312,7 +365,7 @@ mod tests {
             r.push(row);
         }
         assert_eq!(
-            r.distinct(),
+            r.distinct().expect("no stop"),
             &[
                 [0.0, 0.0, 3.0, 2.0],
                 [1.0, 10.0, 0.5, 1.0],
@@ -334,7 +387,8 @@ mod tests {
         let mut b = Rows::default();
         rows.iter().rev().for_each(|r| b.push(*r));
         assert_eq!(a.distinct(), b.distinct());
-        let total: f64 = a.distinct().iter().map(|r| r[3]).sum();
+        assert!(a.distinct().is_some());
+        let total: f64 = a.distinct().expect("no stop").iter().map(|r| r[3]).sum();
         assert_eq!(total, 5000.0);
     }
 
@@ -352,7 +406,7 @@ mod tests {
                 .collect();
             let mut r = Rows::default();
             rows.iter().rev().for_each(|x| r.push(*x));
-            let got = r.distinct().to_vec();
+            let got = r.distinct().expect("no stop").to_vec();
             let want = by_comparison_sort(&rows);
             assert_eq!(got.len(), 4885);
             assert!(got == want, "third figure {third}");
@@ -376,7 +430,7 @@ mod tests {
             .collect();
         let mut r = Rows::default();
         r.extend(rows.iter().copied());
-        let got = r.distinct().to_vec();
+        let got = r.distinct().expect("no stop").to_vec();
         let want = by_comparison_sort(&rows);
         assert_eq!(got.len(), want.len());
         for (g, w) in got.iter().zip(&want) {

@@ -150,7 +150,7 @@ impl AggregateUDFImpl for FitUdaf {
         Ok(Box::new(FitAccumulator {
             model: self.model,
             penalizer,
-            rows: Rows::default(),
+            rows: Rows::with_stop(self.stop.clone()),
             stop: self.stop.clone(),
         }))
     }

@@ -85,6 +85,9 @@ impl Accumulator for FitAccumulator {
             }
             self.rows.push(v);
         }
+        if self.rows.stopped() {
+            return Err(cancelled(self.model.name()));
+        }
         Ok(())
     }
 
@@ -114,15 +117,18 @@ impl Accumulator for FitAccumulator {
                     .map(|c| [c[0], c[1], c[2], c[3]]),
             );
         }
+        if self.rows.stopped() {
+            return Err(cancelled(self.model.name()));
+        }
         Ok(())
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        let rows = self
-            .rows
-            .distinct()
-            .iter()
-            .map(|r| ([r[0], r[1], r[2]], r[3]));
+        let name = self.model.name();
+        let Some(rows) = self.rows.distinct() else {
+            return Err(cancelled(name));
+        };
+        let rows = rows.iter().map(|r| ([r[0], r[1], r[2]], r[3]));
         let stop = self.stop.clone();
         let never = move || stop.as_ref().is_some_and(|s| (s.0)());
         let (params, ll, n) = match self.model {
