@@ -58,11 +58,15 @@ fn main() {
     let cip = servers::Cip::serve(&data);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let current = Arc::new(Mutex::new(Arc::new(Minute::default())));
-    let deadline = Instant::now() + Duration::from_secs(minutes * 60);
     runtime.block_on(async {
+        let mut connected = Vec::new();
+        for _ in 0..clients {
+            connected.push(servers::connect(cip.port, "cip").await);
+        }
+        // Counted from when every client is connected, so the last minute is under full load.
+        let deadline = Instant::now() + Duration::from_secs(minutes * 60) + Duration::from_secs(2);
         let mut tasks = Vec::new();
-        for id in 0..clients {
-            let client = servers::connect(cip.port, "cip").await;
+        for (id, client) in (0..).zip(connected) {
             let current = current.clone();
             tasks.push(tokio::spawn(async move {
                 work(client, id, members, deadline, current).await

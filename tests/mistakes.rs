@@ -143,20 +143,8 @@ const KINDS: &[Kind] = &[
 ];
 
 async fn tables(c: &Client) -> Vec<Table> {
-    let rows = c
-        .query(
-            "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c \
-             JOIN information_schema.tables t \
-               ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
-             WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' \
-             ORDER BY c.table_name, c.ordinal_position",
-            &[],
-        )
-        .await
-        .expect("columns");
     let mut tables: Vec<Table> = Vec::new();
-    for row in &rows {
-        let (table, column, ty): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+    for (table, column, ty) in crate::robustness::base_table_columns(c).await {
         if tables.last().is_none_or(|t| t.name != table) {
             tables.push(Table {
                 name: table,

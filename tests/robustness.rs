@@ -252,6 +252,23 @@ impl Gen<'_> {
     }
 }
 
+/// The warehouse's tables' columns, in order: (table, column, PostgreSQL type name).
+pub async fn base_table_columns(c: &Client) -> Vec<(String, String, String)> {
+    c.query(
+        "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c \
+         JOIN information_schema.tables t \
+           ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
+         WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' \
+         ORDER BY c.table_name, c.ordinal_position",
+        &[],
+    )
+    .await
+    .expect("columns")
+    .iter()
+    .map(|row| (row.get(0), row.get(1), row.get(2)))
+    .collect()
+}
+
 /// The SQLSTATE of a failed statement, or "ok".
 async fn outcome(client: &Client, sql: &str) -> Result<String, String> {
     match client.simple_query(sql).await {
@@ -351,20 +368,8 @@ async fn random_statements_never_take_the_server_down() {
     let c = server.connect().await;
     // Tables only: the views compute the models, which a debug build does slowly (the views
     // get their own share below).
-    let tables = c
-        .query(
-            "SELECT c.table_name, c.column_name FROM information_schema.columns c \
-             JOIN information_schema.tables t \
-               ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
-             WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' \
-             ORDER BY c.table_name, c.ordinal_position",
-            &[],
-        )
-        .await
-        .expect("columns");
     let mut relations: Vec<Relation> = Vec::new();
-    for row in &tables {
-        let (table, column): (String, String) = (row.get(0), row.get(1));
+    for (table, column, _) in base_table_columns(&c).await {
         match relations.last_mut() {
             Some(r) if r.name == table => r.columns.push(format!("t.{column}")),
             _ => relations.push(Relation {
