@@ -157,8 +157,13 @@ async fn queries_parameters_writes_and_sqlstates_over_the_wire() {
             SqlState::UNIQUE_VIOLATION,
         ),
         ("SELECT no_such_function(1)", SqlState::UNDEFINED_FUNCTION),
-        ("SELECT abs('x')", SqlState::DATATYPE_MISMATCH),
-        ("SELECT 1 + 'a'", SqlState::DATATYPE_MISMATCH),
+        // No abs(text), no integer + text: "function / operator does not exist" (42883).
+        ("SELECT abs('x')", SqlState::UNDEFINED_FUNCTION),
+        ("SELECT 1 + 'a'", SqlState::UNDEFINED_FUNCTION),
+        (
+            "SELECT * FROM members WHERE points",
+            SqlState::DATATYPE_MISMATCH,
+        ),
         (
             "SELECT CAST('x' AS INT)",
             SqlState::INVALID_TEXT_REPRESENTATION,

@@ -79,7 +79,19 @@ fn convert(value: ScalarValue, target: Option<&DataType>, i: usize) -> Result<Sc
         ScalarValue::Utf8(Some(s)) => Some(s.clone()),
         _ => None,
     };
-    // PostgreSQL's text forms arrow does not parse: booleans' t / f / on / off.
+    // PostgreSQL's text forms arrow does not parse: an array's {a,b,"c d",NULL} and
+    // booleans' t / f / on / off.
+    if let (DataType::List(item), Some(s)) = (target, &text) {
+        let elements = text_array(s).ok_or_else(|| bad_value(i, s, target))?;
+        let scalars = elements
+            .into_iter()
+            .map(|e| convert(ScalarValue::Utf8(e), Some(item.data_type()), i))
+            .collect::<Result<Vec<_>>>()?;
+        return Ok(ScalarValue::List(ScalarValue::new_list_nullable(
+            &scalars,
+            item.data_type(),
+        )));
+    }
     if let (DataType::Boolean, Some(s)) = (target, &text) {
         return match s.trim().to_ascii_lowercase().as_str() {
             "t" | "true" | "on" | "yes" | "y" | "1" => Ok(ScalarValue::Boolean(Some(true))),
@@ -97,6 +109,52 @@ fn convert(value: ScalarValue, target: Option<&DataType>, i: usize) -> Result<Sc
             ),
         ),
     })
+}
+
+/// The elements of a one-dimensional array in PostgreSQL's text form: `{a, "b c", NULL}`
+/// (quoted elements may hold commas, braces and backslash escapes; an unquoted NULL is
+/// none). None if it is not one.
+fn text_array(s: &str) -> Option<Vec<Option<String>>> {
+    let inner = s.trim().strip_prefix('{')?.strip_suffix('}')?;
+    let mut out = Vec::new();
+    if inner.trim().is_empty() {
+        return Some(out);
+    }
+    let mut chars = inner.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        let element = if chars.next_if_eq(&'"').is_some() {
+            let mut e = String::new();
+            loop {
+                match chars.next()? {
+                    '"' => break,
+                    '\\' => e.push(chars.next()?),
+                    c => e.push(c),
+                }
+            }
+            Some(e)
+        } else {
+            let mut e = String::new();
+            while let Some(c) = chars.next_if(|c| *c != ',') {
+                if matches!(c, '{' | '}' | '"') {
+                    return None;
+                }
+                e.push(c);
+            }
+            let e = e.trim().to_string();
+            if e.is_empty() {
+                return None;
+            }
+            (!e.eq_ignore_ascii_case("NULL")).then_some(e)
+        };
+        out.push(element);
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        match chars.next() {
+            None => return Some(out),
+            Some(',') => continue,
+            Some(_) => return None,
+        }
+    }
 }
 
 fn bad_value(i: usize, text: &str, target: &DataType) -> CipError {
@@ -286,5 +344,33 @@ mod tests {
             binary(&Type::INT4, &[0, 1]).expect_err("short"),
             "expected 4 bytes, got 2"
         );
+    }
+
+    #[test]
+    fn arrays_in_text_form_convert_to_lists() {
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(
+            text_array(r#"{r, v,"a,b","q\"x",NULL,"NULL"}"#),
+            Some(vec![s("r"), s("v"), s("a,b"), s("q\"x"), None, s("NULL")])
+        );
+        assert_eq!(text_array("{}"), Some(vec![]));
+        for bad in ["r,v", "{a,,b}", "{{1,2}}", "{\"open}", "{a} x"] {
+            assert_eq!(text_array(bad), None, "{bad}");
+        }
+        let ints = DataType::new_list(DataType::Int64, true);
+        let v = convert(ScalarValue::Utf8(s("{1,2,NULL}")), Some(&ints), 0).expect("int list");
+        assert_eq!(
+            v,
+            ScalarValue::List(ScalarValue::new_list_nullable(
+                &[
+                    ScalarValue::Int64(Some(1)),
+                    ScalarValue::Int64(Some(2)),
+                    ScalarValue::Int64(None)
+                ],
+                &DataType::Int64
+            ))
+        );
+        let e = convert(ScalarValue::Utf8(s("{1,x}")), Some(&ints), 0).expect_err("x");
+        assert_eq!(e.sqlstate(), "22P02");
     }
 }

@@ -7,13 +7,15 @@ use crate::error::{CipError, Result};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::common::ScalarValue;
-use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::logical_expr::utils::merge_schema;
+use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan};
 use datafusion::sql::sqlparser::ast::{
     visit_expressions_mut, FunctionArg, FunctionArgExpr, Statement, TableFactor, Value,
     ValueWithSpan, Visit, Visitor,
 };
 use std::collections::HashMap;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 /// The position of a `$n` placeholder (1-based).
 pub fn position(id: &str) -> Option<usize> {
@@ -58,10 +60,46 @@ pub fn types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
         }
         Ok(TreeNodeRecursion::Continue)
     })?;
+    // `x = ANY($1)` (DataFusion's array_has($1, x)): the parameter is an array of x's type,
+    // as PostgreSQL infers it; ADBC's get_objects binds `relkind = ANY($2)` untyped.
+    plan.apply_with_subqueries(|p| {
+        let inputs = p.inputs();
+        let schema = match inputs.as_slice() {
+            [one] => one.schema().clone(),
+            _ => Arc::new(merge_schema(&inputs)),
+        };
+        p.apply_expressions(|e| {
+            e.apply(|e| {
+                if let Some((ph, element)) = any_placeholder(e) {
+                    let slot = found.entry(ph.to_string()).or_insert(None);
+                    if slot.is_none() {
+                        if let Ok(t) = element.get_type(schema.as_ref()) {
+                            *slot = Some(DataType::new_list(t, true));
+                        }
+                    }
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    })?;
     let n = found.keys().filter_map(|k| position(k)).max().unwrap_or(0);
     Ok((1..=n)
         .map(|i| found.get(&format!("${i}")).cloned().flatten())
         .collect())
+}
+
+/// `$n` and the element it is searched for, in `array_has($n, element)`.
+fn any_placeholder(e: &Expr) -> Option<(&str, &Expr)> {
+    let Expr::ScalarFunction(f) = e else {
+        return None;
+    };
+    if f.name() != "array_has" {
+        return None;
+    }
+    match f.args.as_slice() {
+        [Expr::Placeholder(ph), element] => Some((ph.id.as_str(), element)),
+        _ => None,
+    }
 }
 
 /// The types written in `$n::type` casts, lower-cased, by position: PostgreSQL describes such

@@ -60,6 +60,24 @@ def main():
                 got = cx.read_sql(URI, q, return_type="polars", protocol=protocol)
                 assert rows_of(got) == expected, (protocol, q, rows_of(got)[:3], expected[:3])
     print("polars connectorx adbc: ok")
+    adbc_lists_tables_and_views()
+
+
+def adbc_lists_tables_and_views():
+    # ADBC's catalog listing binds `relkind = ANY($2)` without a type and sends '{r,v,…}'.
+    from adbc_driver_postgresql import dbapi
+
+    with dbapi.connect(URI) as conn:
+        objects = conn.adbc_get_objects(depth="tables").read_all().to_pylist()
+    found = {
+        (s["db_schema_name"], t["table_name"], t["table_type"])
+        for c in objects
+        for s in c["catalog_db_schemas"] or []
+        for t in s["db_schema_tables"] or []
+    }
+    for want in [("public", "members", "table"), ("public", "customer_segments", "view")]:
+        assert want in found, (want, sorted(found)[:10])
+    print(f"adbc get_objects: {len(found)} tables and views")
 
 
 main()
