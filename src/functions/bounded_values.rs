@@ -56,7 +56,15 @@ const GUARDED: &[(&str, Growth)] = &[
 pub fn register(ctx: &datafusion::prelude::SessionContext) {
     let pool = ctx.runtime_env().memory_pool.clone();
     for (name, growth) in GUARDED {
-        if let Some(inner) = ctx.state().scalar_functions().get(*name).cloned() {
+        // Read under the lock, not from a copy of the whole session state; the guard must be
+        // gone before register_udf takes it for writing.
+        let inner = ctx
+            .state_ref()
+            .read()
+            .scalar_functions()
+            .get(*name)
+            .cloned();
+        if let Some(inner) = inner {
             ctx.register_udf(ScalarUDF::new_from_impl(Bounded {
                 inner,
                 growth: *growth,

@@ -130,24 +130,18 @@ where
     PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
 {
     let mut state = portal.state.lock().await;
-    let PortalExecutionState::Suspended(response) = &mut *state else {
-        return Ok(client
-            .feed(PgWireBackendMessage::CommandComplete(
-                Tag::new("SELECT").with_rows(0).into(),
-            ))
-            .await?);
+    let word = match &*state {
+        PortalExecutionState::Suspended(response) => response.command_tag().to_owned(),
+        _ => "SELECT".to_owned(),
     };
-    let word = response.command_tag().to_owned();
-    let rows = response.data_rows();
     let mut sent = 0usize;
     while max_rows == 0 || sent < max_rows {
-        match rows.next().await {
+        match next_row(&mut state).await {
             Some(row) => {
                 client.feed(PgWireBackendMessage::DataRow(row?)).await?;
                 sent += 1;
             }
             None => {
-                *state = PortalExecutionState::Finished;
                 let done = Tag::new(&word).with_rows(sent);
                 return Ok(client
                     .feed(PgWireBackendMessage::CommandComplete(done.into()))
@@ -158,4 +152,20 @@ where
     Ok(client
         .feed(PgWireBackendMessage::PortalSuspended(PortalSuspended::new()))
         .await?)
+}
+
+/// The next row of a started portal's stream; None once it has no more (the portal is then
+/// finished) or when it was never started. Execute and MOVE both take rows one at a time
+/// here, so neither gathers a result (pgwire's `Portal::fetch` collects its page first).
+pub(super) async fn next_row(
+    state: &mut PortalExecutionState,
+) -> Option<PgWireResult<pgwire::messages::data::DataRow>> {
+    let PortalExecutionState::Suspended(response) = state else {
+        return None;
+    };
+    let row = response.data_rows().next().await;
+    if row.is_none() {
+        *state = PortalExecutionState::Finished;
+    }
+    row
 }

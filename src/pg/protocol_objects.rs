@@ -8,8 +8,7 @@ use crate::error::{CipError, Result};
 use crate::statement::cursor::{Direction, Fetch};
 use crate::statement::{Done, Parsed, Prepared};
 use datafusion::sql::sqlparser::ast::{DiscardObject, Statement};
-use futures::StreamExt;
-use pgwire::api::portal::Portal;
+use pgwire::api::portal::{Portal, PortalExecutionState};
 use pgwire::api::store::MemPortalStore;
 use pgwire::api::store::PortalStore;
 use pgwire::api::ClientPortalStore;
@@ -67,17 +66,25 @@ async fn move_portal(portal: &Portal<Arc<Prepared>>, f: &Fetch) -> Result<Done> 
     if n == 0 {
         return Ok(Done::with_rows("MOVE", 0));
     }
-    let fetched = portal.fetch(max_rows).await.map_err(|e| {
-        CipError::invalid(
+    let mut state = portal.state.lock().await;
+    if matches!(*state, PortalExecutionState::Initial) {
+        return Err(CipError::invalid(
             sqlstate::INVALID_CURSOR_STATE,
-            format!("{f}: {e} (a portal moves after its first Execute)"),
-        )
-    })?;
-    let mut rows = fetched.response.data_rows;
+            format!(
+                "{f}: {} (a portal moves after its first Execute)",
+                pgwire::error::PgWireError::PortalNotStarted
+            ),
+        ));
+    }
     let mut moved = 0u64;
-    while let Some(row) = rows.next().await {
-        row.map_err(|e| CipError::invalid(sqlstate::INTERNAL_ERROR, e.to_string()))?;
-        moved += 1;
+    while max_rows == 0 || moved < max_rows as u64 {
+        match super::portal_rows::next_row(&mut state).await {
+            Some(row) => {
+                row.map_err(|e| CipError::invalid(sqlstate::INTERNAL_ERROR, e.to_string()))?;
+                moved += 1;
+            }
+            None => break,
+        }
     }
     Ok(Done::with_rows("MOVE", moved))
 }

@@ -26,66 +26,63 @@ pub fn position(id: &str) -> Option<usize> {
 /// plan does not say (the client's type, or text, then decides).
 pub fn types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
     let mut found: HashMap<String, Option<DataType>> = plan.get_parameter_types()?;
-    // LIMIT / OFFSET: DataFusion leaves their parameters untyped; PostgreSQL types them
-    // bigint (knex binds `.limit()` as a number, asyncpg refuses to send an int for text).
-    // `$1::float8`: an untyped parameter takes the type it is cast to, as in PostgreSQL.
+    // Where DataFusion leaves a parameter untyped, in one walk of the plan, by precedence:
+    // - `$1::float8`: the type it is cast to, as in PostgreSQL;
+    // - LIMIT / OFFSET: bigint, as PostgreSQL (knex binds `.limit()` as a number, asyncpg
+    //   refuses to send an int for text);
+    // - `x = ANY($1)` (DataFusion's array_has($1, x)): an array of x's type, as PostgreSQL
+    //   infers it (ADBC's get_objects binds `relkind = ANY($2)` untyped).
+    let (mut cast, mut limit, mut any) = (HashMap::new(), HashMap::new(), HashMap::new());
     plan.apply_with_subqueries(|p| {
-        p.apply_expressions(|e| {
-            e.apply(|e| {
-                let (inner, to) = match e {
-                    Expr::Cast(c) => (c.expr.as_ref(), c.field.data_type()),
-                    Expr::TryCast(c) => (c.expr.as_ref(), c.field.data_type()),
-                    _ => return Ok(TreeNodeRecursion::Continue),
-                };
-                if let Expr::Placeholder(ph) = inner {
-                    let slot = found.entry(ph.id.clone()).or_insert(None);
-                    if slot.is_none() {
-                        *slot = Some(to.clone());
-                    }
-                }
-                Ok(TreeNodeRecursion::Continue)
-            })
-        })
-    })?;
-    plan.apply_with_subqueries(|p| {
-        if let LogicalPlan::Limit(limit) = p {
-            for e in [&limit.skip, &limit.fetch].into_iter().flatten() {
+        if let LogicalPlan::Limit(l) = p {
+            for e in [&l.skip, &l.fetch].into_iter().flatten() {
                 if let Expr::Placeholder(ph) = e.as_ref() {
-                    let slot = found.entry(ph.id.clone()).or_insert(None);
-                    if slot.is_none() {
-                        *slot = Some(DataType::Int64);
-                    }
+                    limit.entry(ph.id.clone()).or_insert(DataType::Int64);
                 }
             }
         }
-        Ok(TreeNodeRecursion::Continue)
-    })?;
-    // `x = ANY($1)` (DataFusion's array_has($1, x)): the parameter is an array of x's type,
-    // as PostgreSQL infers it; ADBC's get_objects binds `relkind = ANY($2)` untyped.
-    plan.apply_with_subqueries(|p| {
-        let inputs = p.inputs();
-        let schema = match inputs.as_slice() {
-            [one] => one.schema().clone(),
-            _ => Arc::new(merge_schema(&inputs)),
-        };
+        // The node's input schema, built only for an ANY over a parameter.
+        let mut schema = None;
         p.apply_expressions(|e| {
             e.apply(|e| {
-                if let Some((ph, element)) = any_placeholder(e) {
-                    let slot = found.entry(ph.to_string()).or_insert(None);
-                    if slot.is_none() {
-                        if let Ok(t) = element.get_type(schema.as_ref()) {
-                            *slot = Some(DataType::new_list(t, true));
-                        }
+                let cast_of = match e {
+                    Expr::Cast(c) => Some((c.expr.as_ref(), c.field.data_type())),
+                    Expr::TryCast(c) => Some((c.expr.as_ref(), c.field.data_type())),
+                    _ => None,
+                };
+                if let Some((Expr::Placeholder(ph), to)) = cast_of {
+                    cast.entry(ph.id.clone()).or_insert(to.clone());
+                } else if let Some((ph, element)) = any_placeholder(e) {
+                    let schema = schema.get_or_insert_with(|| input_schema(p));
+                    if let Ok(t) = element.get_type(schema.as_ref()) {
+                        any.entry(ph.to_string())
+                            .or_insert(DataType::new_list(t, true));
                     }
                 }
                 Ok(TreeNodeRecursion::Continue)
             })
         })
     })?;
+    for inferred in [cast, limit, any] {
+        for (id, t) in inferred {
+            let slot = found.entry(id).or_insert(None);
+            if slot.is_none() {
+                *slot = Some(t);
+            }
+        }
+    }
     let n = found.keys().filter_map(|k| position(k)).max().unwrap_or(0);
     Ok((1..=n)
         .map(|i| found.get(&format!("${i}")).cloned().flatten())
         .collect())
+}
+
+/// What a node's expressions refer to: its input's schema (its inputs' merged, for a join).
+fn input_schema(p: &LogicalPlan) -> Arc<datafusion::common::DFSchema> {
+    match p.inputs().as_slice() {
+        [one] => one.schema().clone(),
+        inputs => Arc::new(merge_schema(inputs)),
+    }
 }
 
 /// `$n` and the element it is searched for, in `array_has($n, element)`.
