@@ -145,7 +145,7 @@ fn run(
 /// line search, starting from the inverse Hessian `h0` (identity when None or of the wrong
 /// size). Stops when the gradient's largest component is below `gtol`. Returns None when it
 /// cannot make progress (a non-finite value at the start, or no descent), so the caller can
-/// fall back to Nelder–Mead.
+/// fall back to Nelder–Mead. `stop` is polled at every evaluation after the first.
 pub fn bfgs(
     mut f: impl FnMut(&[f64]) -> (f64, Vec<f64>),
     x0: &[f64],
@@ -202,6 +202,11 @@ pub fn bfgs(
                 (f64::NAN, vec![])
             };
             evaluations += 1;
+            // A line search on flat ground halves its step some forty times, each a full
+            // evaluation (a tenth of a second over millions of customers): ask between them.
+            if stop() {
+                return Err(Stopped::Cancelled);
+            }
             if fv.is_finite() && gv.iter().all(|v| v.is_finite()) && fv <= fx + 1e-4 * step * slope
             {
                 break (xn, fv, gv);
@@ -417,6 +422,31 @@ mod tests {
             nelder_mead(f, &[3.0], 1e-12, 5_000, &|| true).unwrap_err(),
             Stopped::Cancelled
         );
+    }
+
+    /// A stop that comes during a line search ends it there, not after its forty halvings:
+    /// on flat ground (a gradient that promises a descent the values never show) every
+    /// halving is a full evaluation.
+    #[test]
+    fn a_line_search_stops_when_told() {
+        let calls = std::cell::Cell::new(0);
+        let flat = |_: &[f64]| {
+            calls.set(calls.get() + 1);
+            (1.0, vec![1.0])
+        };
+        let stop = || calls.get() >= 3;
+        assert_eq!(
+            bfgs(flat, &[0.0], None, 1e-9, 10, &stop).unwrap_err(),
+            Stopped::Cancelled
+        );
+        assert_eq!(calls.get(), 3);
+        let bs = std::cell::Cell::new(0);
+        let flat = |_: &[f64]| {
+            bs.set(bs.get() + 1);
+            (1.0, vec![1.0])
+        };
+        assert!(bfgs(flat, &[0.0], None, 1e-9, 10, &|| false).is_ok());
+        assert!(bs.get() > 30, "{} evaluations", bs.get());
     }
 
     #[test]
