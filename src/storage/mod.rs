@@ -33,7 +33,7 @@ pub use detach::{undo_and_finish, Detached};
 pub use pin::Pin;
 pub use pinned_exec::PinnedExec;
 pub use rows::{check_unique as schema_check_unique, local_now_micros, row_keys};
-pub use table::{AppendHook, Snapshot, StoreOptions, Table};
+pub use table::{AppendHook, Snapshot, StoreOptions, Table, TableVersion};
 pub use txn::{Txn, TxnSlot, TxnView, Undo};
 pub use write::Rewrite;
 

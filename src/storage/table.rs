@@ -75,6 +75,14 @@ impl Snapshot {
     }
 }
 
+/// Where a table's committed state stands: it moves with every commit and every append, so
+/// a result computed from a table can tell whether the table has changed since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TableVersion {
+    pub manifest: u64,
+    pub log_bytes: u64,
+}
+
 pub struct Table {
     pub def: TableDef,
     pub dir: PathBuf,
@@ -161,6 +169,15 @@ impl Table {
             "table {} changed 16 times while being read; try again",
             self.name()
         )))
+    }
+
+    /// The committed state's version (reads the manifest and the log's length).
+    pub fn version(&self) -> Result<TableVersion> {
+        let snap = self.snapshot()?;
+        Ok(TableVersion {
+            manifest: snap.manifest.version,
+            log_bytes: snap.wal_end,
+        })
     }
 
     fn load(&self, m: Manifest) -> Result<Arc<Snapshot>> {

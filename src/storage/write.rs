@@ -8,7 +8,7 @@ use super::lock::TableLock;
 use super::manifest::{self, DataFile, Manifest};
 use super::parquet_io::{read_part, write_part, PartWriter};
 use super::rows::{check_unique, fill_defaults, local_now_micros, row_keys};
-use super::table::{next_id_after, Snapshot, Table};
+use super::table::{next_id_after, Snapshot, Table, TableVersion};
 use super::wal;
 use crate::error::{sqlstate, CipError, Result};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -228,7 +228,23 @@ impl Table {
     /// files are removed as soon as no running reader needs them (at once when none runs), so
     /// erased rows leave the disk when the last query that started before the erasure ends.
     /// Returns the total count `f` reported.
-    pub fn rewrite(&self, mut f: Option<&mut RewriteFn<'_>>, extra: &[RecordBatch]) -> Result<u64> {
+    pub fn rewrite(&self, f: Option<&mut RewriteFn<'_>>, extra: &[RecordBatch]) -> Result<u64> {
+        self.rewrite_with(f, extra, false)
+            .map(|(changed, _)| changed)
+    }
+
+    /// Replaces every row of the table with `rows` in one commit, without reading the rows it
+    /// drops (a rewrite reads every part). Returns the version committed.
+    pub fn replace_all(&self, rows: &[RecordBatch]) -> Result<TableVersion> {
+        self.rewrite_with(None, rows, true).map(|(_, v)| v)
+    }
+
+    fn rewrite_with(
+        &self,
+        mut f: Option<&mut RewriteFn<'_>>,
+        extra: &[RecordBatch],
+        drop_all: bool,
+    ) -> Result<(u64, TableVersion)> {
         let _g = self.lock_for_write()?;
         let snap = self.snapshot_for_write()?;
         let mut next = snap.manifest.clone();
@@ -236,6 +252,11 @@ impl Table {
         let mut files = Vec::new();
         let mut replaced = Vec::new();
         for file in &snap.manifest.files {
+            if drop_all {
+                replaced.push(self.path_of(&file.name));
+                changed += file.rows;
+                continue;
+            }
             let Some(f) = f.as_deref_mut() else {
                 files.push(file.clone());
                 continue;
@@ -266,6 +287,10 @@ impl Table {
         }
         let mut tail = Vec::new();
         for b in snap.wal_batches.iter() {
+            if drop_all {
+                changed += b.num_rows() as u64;
+                continue;
+            }
             let Some(f) = f.as_deref_mut() else {
                 tail.push(b.clone());
                 continue;
@@ -298,7 +323,8 @@ impl Table {
         next.files = files;
         next.next_id = next_id_after(&self.def, &tail, next_id)?;
         self.commit(next, replaced, true)?;
-        Ok(changed)
+        // Still under the write lock: no other commit comes between.
+        Ok((changed, self.version()?))
     }
 
     /// Adds a finished part file (written under a temporary name by a load) to the table.
