@@ -1,5 +1,8 @@
--- customer_segments: one row per active member (status 'active', registered by the as-of
--- date), computed as of cip.as_of, with exactly one segment and the reason for it.
+-- customer_segments_live: one row per active member (status 'active', registered by the
+-- as-of date), computed as of cip.as_of, with exactly one segment and the reason for it.
+-- customer_segments has these columns and rows: it reads them from the stored snapshot
+-- member_scores when that is current for the session, and from this view otherwise
+-- (src/scores; README "member_scores").
 --
 -- Figures (days are business days; see member_features):
 --   recency_days, frequency, monetary   RFM: days since the last visit, repeat visit-days,
@@ -28,7 +31,7 @@
 -- first rule by precedence whose every non-NULL bound holds. Bounds on money and frequency
 -- are multiples of the chain's own medians, so pricing the same chain in another currency
 -- leaves every segment unchanged. `reason` names the rule and the figures that decided.
-CREATE OR REPLACE VIEW customer_segments AS
+CREATE OR REPLACE VIEW customer_segments_live AS
 WITH k AS (
     SELECT 12 AS clv_months, 0.01 AS clv_monthly_discount, 1.0 AS clv_margin
 ),

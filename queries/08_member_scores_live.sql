@@ -1,6 +1,8 @@
--- member_scores: everything cip knows about each active member as of cip.as_of, one row
--- each: every column of customer_segments plus the member's tags. `cip score` writes it;
--- customer_tags is its tag columns.
+-- member_scores_live: everything cip knows about each active member as of cip.as_of, one row
+-- each: every column of customer_segments_live plus the member's tags, computed now. The table
+-- member_scores is its stored snapshot (refresh_member_scores(), `cip score
+-- --into-warehouse`, daily by the scheduler) and answers with these rows, computed live, when
+-- the snapshot is not of the session's as-of date or its inputs changed since.
 --
 -- Tags are three text arrays using exactly the fifteen names of the design. Thresholds are
 -- in `rules` below.
@@ -29,7 +31,7 @@
 --                   less than most
 --   responsive      converted at least responsive_rate (30%) of the campaigns that messaged
 --                   them (at least one message sent)
-CREATE OR REPLACE VIEW member_scores AS
+CREATE OR REPLACE VIEW member_scores_live AS
 WITH rules AS (
     SELECT 30 AS active_days, 90 AS dormant_days, 0.5 AS night_share,
            0.40 AS beer_share, 0.30 AS wine_share, 0.40 AS package_share, 0.25 AS snack_share,
@@ -70,6 +72,7 @@ SELECT s.member_id, s.segment_id, s.segment_name, s.recency_days, s.frequency, s
        s.r_score, s.f_score, s.m_score, s.p_alive, s.churn_risk, s.expected_visits_90d,
        s.expected_clv, s.clv_rank, s.visits_per_month, s.spend_per_month, s.rhythm_days, s.total_spend,
        s.tenure_days, s.reason,
+       s.spend_x, s.visits_x, s.spend_month_x, s.silence_rhythms, s.silence_gaps, s.rule_version,
        string_to_array(concat_ws(',',
            CASE WHEN s.f_score >= 4 THEN 'high_frequency' END,
            CASE WHEN s.f_score <= 2 THEN 'low_frequency' END,
@@ -100,7 +103,7 @@ SELECT s.member_id, s.segment_id, s.segment_name, s.recency_days, s.frequency, s
            CASE WHEN q.response_rate >= r.responsive_rate THEN 'responsive' END), ',') AS value_tags
 -- rules (one row) first: a cross join holds its left side in memory.
 FROM rules r
-CROSS JOIN customer_segments s
+CROSS JOIN customer_segments_live s
 LEFT JOIN night n ON n.member_id = s.member_id
 LEFT JOIN items i ON i.member_id = s.member_id
 LEFT JOIN resp q ON q.member_id = s.member_id;

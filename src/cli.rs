@@ -79,11 +79,16 @@ pub enum Command {
     },
     /// Move every table's write-ahead log into Parquet, so other tools see every row.
     Checkpoint,
-    /// Score every active member (segment, tags, model figures) into a Parquet file: the
-    /// view member_scores, as of a date.
+    /// Score every active member (segment, tags, model figures) into a Parquet file and/or
+    /// the warehouse's member_scores snapshot, as of a date.
+    #[command(group(clap::ArgGroup::new("target").required(true).multiple(true).args(["out", "into_warehouse"])))]
     Score {
+        /// Write the scores to this Parquet file.
         #[arg(long)]
-        out: PathBuf,
+        out: Option<PathBuf>,
+        /// Store them as the table member_scores (the snapshot lookups answer from).
+        #[arg(long)]
+        into_warehouse: bool,
         /// The as-of business date (YYYY-MM-DD); default today.
         #[arg(long)]
         as_of: Option<String>,

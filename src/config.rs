@@ -77,6 +77,9 @@ pub struct ServerConfig {
     /// A connection that has not completed its startup and login by then is closed
     /// (PostgreSQL's authentication_timeout), e.g. "10s".
     pub authentication_timeout: String,
+    /// Build the member_scores snapshot before accepting connections when it does not answer
+    /// for today (src/scores); off, the first day's lookups compute live until a refresh.
+    pub build_scores: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -247,6 +250,11 @@ impl Default for SchedulerConfig {
                     "1d",
                 ),
                 JobConfig::new("retention_review", "SELECT * FROM review_tiers()", "1d"),
+                JobConfig::new(
+                    "refresh_member_scores",
+                    "SELECT * FROM refresh_member_scores()",
+                    "1d",
+                ),
             ],
         }
     }
@@ -297,6 +305,7 @@ impl Default for ServerConfig {
             tls_required: false,
             public_url: None,
             authentication_timeout: "10s".into(),
+            build_scores: true,
         }
     }
 }

@@ -169,6 +169,7 @@ impl Engine {
                 Arc::new(crate::warehouse::Guarded::new(t.clone())),
             )?;
         }
+        crate::scores::register(&ctx, &self.store)?;
         views::create_views(&ctx, &self.views, check_views).await?;
         Ok(ctx)
     }
@@ -184,7 +185,13 @@ impl Engine {
         o
     }
 
+    /// The built-in views: those of queries/, and customer_segments, which src/scores
+    /// answers from the snapshot (queries/ holds its live form).
     pub fn view_names(&self) -> Vec<String> {
-        self.views.iter().map(|v| v.view.clone()).collect()
+        self.views
+            .iter()
+            .map(|v| v.view.clone())
+            .chain(crate::scores::VIEWS.iter().map(|v| v.to_string()))
+            .collect()
     }
 }

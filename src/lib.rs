@@ -30,6 +30,7 @@ pub mod pg;
 pub mod registrar;
 pub mod scheduler;
 pub mod score;
+pub mod scores;
 pub mod segments;
 pub mod serve;
 pub mod session_memory;

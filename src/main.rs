@@ -127,10 +127,21 @@ async fn run(cli: Cli) -> Result<()> {
             }
             cip::serve::demo(config, members).await
         }
-        Command::Score { out, as_of, quiet } => {
+        Command::Score {
+            out,
+            into_warehouse,
+            as_of,
+            quiet,
+        } => {
             let engine = cip::engine::Engine::open(config).await?;
-            let n = cip::score::score(&engine, &out, as_of.as_deref(), !quiet).await?;
-            println!("scored {n} members into {}", out.display());
+            if into_warehouse {
+                let n = cip::score::into_warehouse(&engine, as_of.as_deref()).await?;
+                println!("scored {n} members into the table member_scores");
+            }
+            if let Some(out) = out {
+                let n = cip::score::score(&engine, &out, as_of.as_deref(), !quiet).await?;
+                println!("scored {n} members into {}", out.display());
+            }
             Ok(())
         }
         Command::Checkpoint => {

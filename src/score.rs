@@ -10,6 +10,31 @@ use datafusion::parquet::file::properties::WriterProperties;
 use futures::StreamExt;
 use std::path::Path;
 
+/// A session as of `as_of` (default: today).
+async fn session_as_of(
+    engine: &Engine,
+    as_of: Option<&str>,
+) -> Result<datafusion::prelude::SessionContext> {
+    let ctx = engine.session().await?;
+    if let Some(d) = as_of {
+        let d = d.replace('\'', "");
+        ctx.sql(&format!("SET cip.as_of = '{d}'")).await?;
+    }
+    Ok(ctx)
+}
+
+/// Stores the scores as of `as_of` as the snapshot member_scores; returns the members.
+pub async fn into_warehouse(engine: &Engine, as_of: Option<&str>) -> Result<u64> {
+    let ctx = session_as_of(engine, as_of).await?;
+    let row = crate::scores::refresh(ctx.state(), engine.store.clone()).await?;
+    use datafusion::arrow::array::AsArray;
+    let members = row
+        .column(0)
+        .as_primitive_opt::<datafusion::arrow::datatypes::Int64Type>()
+        .map_or(0, |c| c.value(0));
+    Ok(members as u64)
+}
+
 /// Scores as of `as_of` (default: today) into `out`; returns the members written.
 pub async fn score(
     engine: &Engine,
@@ -17,11 +42,7 @@ pub async fn score(
     as_of: Option<&str>,
     progress: bool,
 ) -> Result<u64> {
-    let ctx = engine.session().await?;
-    if let Some(d) = as_of {
-        let d = d.replace('\'', "");
-        ctx.sql(&format!("SET cip.as_of = '{d}'")).await?;
-    }
+    let ctx = session_as_of(engine, as_of).await?;
     let total = crate::statement::count_of(
         &ctx.sql("SELECT CAST(count(*) AS BIGINT UNSIGNED) FROM members WHERE status = 'active'")
             .await?

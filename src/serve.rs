@@ -8,6 +8,9 @@ use std::sync::Arc;
 /// Serves the data directory until Ctrl-C / SIGTERM, then checkpoints the logs into Parquet.
 pub async fn serve(config: Config) -> Result<()> {
     let engine = Arc::new(Engine::open(config).await?);
+    if engine.config.server.build_scores {
+        crate::scores::ensure_current(&engine).await?;
+    }
     let addr = engine.config.server.listen.clone();
     let server = crate::pg::serve(engine.clone(), &addr);
     let http = async {

@@ -90,9 +90,10 @@ pub async fn create_views(ctx: &SessionContext, views: &[ViewFile], check: bool)
 /// Columns other programs rely on (../shared/DESIGN.md), per contract view; an edited view
 /// that drops one is refused at start-up. `!` marks a column that must be NOT NULL: for
 /// segment_id that proves every member gets a segment (the CASE has an ELSE).
+/// customer_segments shows what customer_segments_live computes (src/scores).
 const CONTRACT: [(&str, &[&str]); 4] = [
     (
-        "customer_segments",
+        "customer_segments_live",
         &[
             "member_id",
             "!segment_id",

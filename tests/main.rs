@@ -21,6 +21,7 @@ mod resources;
 mod robustness;
 mod roles;
 mod slt;
+mod snapshot;
 mod sort;
 mod storage;
 mod tls;

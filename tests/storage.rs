@@ -107,7 +107,8 @@ async fn a_broken_view_file_stops_start_up_naming_the_file() {
     // refused too: here the repository's segments view without its fallback to 'regular'
     // for a member no rule takes.
     let original = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/06_customer_segments.sql"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("queries/06_customer_segments_live.sql"),
     )
     .expect("read view");
     let no_else = original.replace("coalesce(d.segment_id, 'regular')", "d.segment_id");
@@ -127,7 +128,7 @@ async fn a_broken_view_file_stops_start_up_naming_the_file() {
             }
             std::fs::copy(e.path(), q.path().join(&name)).expect("copy");
         }
-        std::fs::write(q.path().join("06_customer_segments.sql"), &edited).expect("write");
+        std::fs::write(q.path().join("06_customer_segments_live.sql"), &edited).expect("write");
         let mut cfg = common::config(dir.path());
         cfg.queries_dir = q.path().to_path_buf();
         let err = cip::engine::Engine::open(cfg)
@@ -135,7 +136,7 @@ async fn a_broken_view_file_stops_start_up_naming_the_file() {
             .err()
             .expect("start-up fails");
         let msg = err.to_string();
-        assert!(msg.contains("06_customer_segments.sql"), "{msg}");
+        assert!(msg.contains("06_customer_segments_live.sql"), "{msg}");
         assert!(
             msg.contains("segment_id can be NULL") || msg.contains("column reason"),
             "{msg}"

@@ -7,7 +7,7 @@ mod catalog;
 pub use catalog::show_functions_sql;
 pub use version::PG_COMPAT_VERSION;
 mod model_fit;
-mod refresh;
+pub(crate) mod refresh;
 mod version;
 
 use datafusion::logical_expr::ScalarUDF;

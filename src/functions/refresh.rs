@@ -97,7 +97,7 @@ async fn refresh(state: SessionState, store: Arc<Store>) -> Result<RecordBatch> 
 
 /// The view's batch in the table's schema: columns matched by name and cast; the table's
 /// other columns (id, updated_at) NULL, which the store fills in.
-fn conform(batch: &RecordBatch, target: &SchemaRef) -> Result<RecordBatch> {
+pub(crate) fn conform(batch: &RecordBatch, target: &SchemaRef) -> Result<RecordBatch> {
     let columns = target
         .fields()
         .iter()

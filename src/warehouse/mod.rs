@@ -7,6 +7,7 @@ mod changes;
 mod exclusive;
 mod mask;
 mod policy;
+mod score_table;
 pub mod tables;
 
 pub use campaign_tables::ATTEMPT_STATUSES;

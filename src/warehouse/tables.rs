@@ -232,6 +232,7 @@ pub fn all_tables() -> Vec<TableDef> {
             references: &[],
         },
     ])
+    .chain([super::score_table::score_table()])
     .collect()
 }
 

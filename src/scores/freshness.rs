@@ -1,0 +1,118 @@
+//! Whether the stored snapshot still says what the live view would: it was computed for the
+//! session's business date and settings, and no table the live view reads, nor the snapshot
+//! itself, has been written since. The refresh records what it read in `_member_scores.json`
+//! beside the tables (a file, so another process's refresh is seen at once); every scan of
+//! member_scores compares it with the tables' versions now.
+
+use crate::error::{CipError, Result};
+use crate::settings::CipOptions;
+use crate::storage::{Store, TableVersion};
+use chrono::NaiveDate;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::DataFusionError;
+use datafusion::logical_expr::LogicalPlan;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const FILE: &str = "_member_scores.json";
+
+/// What a refresh computed its rows from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Basis {
+    /// YYYY-MM-DD.
+    pub as_of: String,
+    /// The session settings a score depends on besides the date.
+    pub settings: String,
+    /// Every stored table the live view reads, and member_scores itself, at their versions.
+    pub tables: BTreeMap<String, TableVersion>,
+}
+
+/// The settings of `options` that change a member's figures (timezone and cut-off move visits
+/// between days; the churn horizon changes churn_risk).
+pub fn settings_of(options: &CipOptions) -> String {
+    format!(
+        "timezone={} day_cutoff={} churn_horizon_days={}",
+        options.timezone, options.day_cutoff, options.churn_horizon_days
+    )
+}
+
+fn path(store: &Store) -> PathBuf {
+    store.root.join(FILE)
+}
+
+/// The recorded basis of the snapshot, if a refresh completed.
+pub fn recorded(store: &Store) -> Result<Option<Basis>> {
+    read(&path(store))
+}
+
+fn read(path: &Path) -> Result<Option<Basis>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(CipError::io(format!("read {}", path.display()), e)),
+    }
+}
+
+pub fn record(store: &Store, basis: &Basis) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(basis)
+        .map_err(|e| DataFusionError::Internal(format!("encode {FILE}: {e}")))?;
+    crate::storage::fsutil::write_atomic(&path(store), &bytes)
+}
+
+/// Forgets the basis (before a refresh rewrites the table: a crash half-way must not leave a
+/// basis that names the new version of a table as the old one's).
+pub fn forget(store: &Store) -> Result<()> {
+    match std::fs::remove_file(path(store)) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(CipError::io(format!("remove {}", path(store).display()), e)),
+    }
+}
+
+/// The stored tables `plan` reads, through any views it reads.
+pub fn tables_read(plan: &LogicalPlan, store: &Store) -> Vec<String> {
+    let mut names = Vec::new();
+    collect(plan, store, &mut names);
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn collect(plan: &LogicalPlan, store: &Store, names: &mut Vec<String>) {
+    let _ = plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            match scan.source.get_logical_plan() {
+                Some(view) => collect(&view, store, names),
+                None => {
+                    let name = scan.table_name.table();
+                    if store.table(name).is_ok() {
+                        names.push(name.to_string());
+                    }
+                }
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+}
+
+/// Whether the recorded snapshot answers for `as_of` under `settings`: it was computed for
+/// them and no table it read (nor itself) has changed since.
+pub fn is_current(store: &Store, as_of: NaiveDate, settings: &str) -> Result<bool> {
+    let Some(basis) = recorded(store)? else {
+        return Ok(false);
+    };
+    if basis.as_of != as_of.to_string() || basis.settings != settings {
+        return Ok(false);
+    }
+    let names: Vec<String> = basis.tables.keys().cloned().collect();
+    Ok(versions(store, &names)? == basis.tables)
+}
+
+/// The versions of `names` now.
+pub fn versions(store: &Store, names: &[String]) -> Result<BTreeMap<String, TableVersion>> {
+    names
+        .iter()
+        .map(|n| Ok((n.clone(), store.table(n)?.version()?)))
+        .collect()
+}

@@ -1,0 +1,88 @@
+//! The scored snapshot (issue 20): `member_scores` is a stored table answered from when it is
+//! current and computed from the view member_scores_live when not (provider.rs), and
+//! `customer_segments` is answered from its columns the same way (else computed by the view
+//! customer_segments_live); what "current" means is freshness.rs; refresh.rs writes it.
+
+mod freshness;
+mod provider;
+mod refresh;
+
+pub use refresh::refresh;
+
+use crate::storage::Store;
+use datafusion::prelude::SessionContext;
+use std::sync::Arc;
+
+/// The snapshot table, the view it stores, and the column naming its business date.
+pub const TABLE: &str = "member_scores";
+pub const LIVE: &str = "member_scores_live";
+const AS_OF: &str = "as_of";
+
+/// customer_segments is answered from the same snapshot (its columns are member_scores'
+/// but the tags and the date), and computed by this view when the snapshot is not current.
+const SEGMENTS: &str = "customer_segments";
+/// The views this module defines (beside the view files of queries/).
+pub const VIEWS: &[&str] = &[SEGMENTS];
+const SEGMENTS_LIVE: &str = "customer_segments_live";
+const NOT_SEGMENT_COLUMNS: &[&str] = &["behavior_tags", "preference_tags", "value_tags", AS_OF];
+
+/// Replaces the plain stored table registered under `member_scores` in `ctx` with the
+/// snapshot-or-live provider, registers customer_segments the same way, and
+/// `refresh_member_scores()`. Runs before the views are created: customer_tags,
+/// segment_summary and campaign_proposals read these.
+pub fn register(ctx: &SessionContext, store: &Arc<Store>) -> crate::error::Result<()> {
+    let table = store.table(TABLE)?;
+    let schema = table.def.schema.clone();
+    let stored = Arc::new(crate::warehouse::Guarded::new(table));
+    let all: Vec<usize> = (0..schema.fields().len()).collect();
+    let segments: Vec<usize> = all
+        .iter()
+        .copied()
+        .filter(|&i| !NOT_SEGMENT_COLUMNS.contains(&schema.field(i).name().as_str()))
+        .collect();
+    let relation = |name, live, columns: Vec<usize>, writable| {
+        let fields: Vec<_> = columns.iter().map(|&i| schema.field(i).clone()).collect();
+        Arc::new(provider::Scores {
+            name,
+            live,
+            stored: stored.clone(),
+            schema: Arc::new(datafusion::arrow::datatypes::Schema::new(fields)),
+            columns,
+            writable,
+            definition: format!("SELECT * FROM {live}"),
+            store: store.clone(),
+        })
+    };
+    ctx.deregister_table(TABLE)?;
+    ctx.register_table(TABLE, relation(TABLE, LIVE, all, true))?;
+    ctx.register_table(SEGMENTS, relation(SEGMENTS, SEGMENTS_LIVE, segments, false))?;
+    ctx.register_udtf(
+        "refresh_member_scores",
+        Arc::new(refresh::RefreshMemberScores {
+            store: store.clone(),
+        }),
+    );
+    Ok(())
+}
+
+/// Builds the snapshot when it does not answer for today (missing, of another day, or its
+/// inputs changed): `cip serve` runs this before it accepts connections.
+pub async fn ensure_current(engine: &crate::engine::Engine) -> crate::error::Result<()> {
+    let ctx = engine.session().await?;
+    let options = crate::settings::CipOptions::of(ctx.state().config_options());
+    let (as_of, settings) = (options.as_of_date()?, freshness::settings_of(&options));
+    let store = engine.store.clone();
+    let current =
+        tokio::task::spawn_blocking(move || freshness::is_current(&store, as_of, &settings))
+            .await
+            .map_err(|e| {
+                crate::error::CipError::Corrupt(format!("snapshot check failed: {e}"))
+            })??;
+    if current {
+        tracing::info!(%as_of, "member_scores is current");
+        return Ok(());
+    }
+    tracing::info!(%as_of, "building member_scores before accepting connections");
+    refresh(ctx.state(), engine.store.clone()).await?;
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! member_scores, the stored snapshot (issue 20), over pgwire on a generated chain: `cip serve`
+//! builds it before accepting connections; it holds the live view's figures for every member;
+//! a lookup reads its Parquet part; a write to a table the view reads sends the answers back
+//! to the live computation until the next refresh, and `cip score --into-warehouse` from
+//! another process is seen at once.
+
+use crate::common;
+use crate::pgwire::Server;
+use tokio_postgres::Client;
+
+async fn plan(c: &Client, sql: &str) -> String {
+    let rows = c
+        .simple_query(&format!("EXPLAIN {sql}"))
+        .await
+        .expect("explain");
+    rows.iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some(
+                (0..r.len())
+                    .filter_map(|i| r.get(i))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Whether `sql` reads the snapshot's Parquet part (not the live view's plan).
+async fn from_snapshot(c: &Client, sql: &str) -> bool {
+    plan(c, sql).await.contains("member_scores/part-")
+}
+
+async fn count(c: &Client, sql: &str) -> i64 {
+    c.query_one(sql, &[]).await.expect(sql).get(0)
+}
+
+/// Members whose row in `relation` differs from the one its live view computes now: text
+/// and integer columns exactly, figures within 1e-9 (relative) — an aggregate's sum over
+/// partitions may add in another order on another run.
+async fn differing(c: &Client, relation: &str) -> i64 {
+    let live = format!("{relation}_live");
+    let columns: Vec<(String, String)> = c
+        .query(
+            "SELECT column_name, data_type FROM information_schema.columns \
+             WHERE table_name = $1 ORDER BY ordinal_position",
+            &[&live],
+        )
+        .await
+        .expect("columns")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert!(columns.len() > 20, "{columns:?}");
+    let differs: Vec<String> = columns
+        .iter()
+        .filter(|(name, _)| name != "member_id")
+        .map(|(name, ty)| {
+            if ty == "Float64" {
+                format!(
+                    "(s.{name} IS NULL) <> (l.{name} IS NULL) OR \
+                     abs(s.{name} - l.{name}) > 1e-9 * greatest(1.0, abs(l.{name}))"
+                )
+            } else {
+                format!("s.{name} IS DISTINCT FROM l.{name}")
+            }
+        })
+        .collect();
+    let sql = format!(
+        "SELECT count(*) FROM {relation} s FULL JOIN {live} l ON s.member_id = l.member_id \
+         WHERE s.member_id IS NULL OR l.member_id IS NULL OR {}",
+        differs.join(" OR ")
+    );
+    count(c, &sql).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_snapshot_equals_the_live_view_and_follows_writes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::generate(dir.path(), 3000, 17);
+    let server = Server::start(dir.path());
+    let c = server.connect().await;
+    let m: String = c
+        .query_one("SELECT min(member_id) FROM member_scores", &[])
+        .await
+        .expect("a member")
+        .get(0);
+    let lookup = &format!("SELECT * FROM member_scores WHERE member_id = '{m}'");
+    assert!(
+        from_snapshot(&c, lookup).await,
+        "{}",
+        plan(&c, lookup).await
+    );
+    let members = count(&c, "SELECT count(*) FROM member_scores").await;
+    let active = count(&c, "SELECT count(*) FROM members WHERE status = 'active'").await;
+    assert_eq!(members, active);
+    assert!(members > 2500, "{members}");
+    assert_eq!(differing(&c, "member_scores").await, 0);
+    assert_eq!(differing(&c, "customer_segments").await, 0);
+    let dated = "SELECT count(*) FROM member_scores WHERE as_of IS DISTINCT FROM cip_as_of()";
+    assert_eq!(count(&c, dated).await, 0);
+    // customer_segments (what the HTTP API's per-member endpoint reads) and customer_tags
+    // read the snapshot too.
+    let segment = &format!("SELECT * FROM customer_segments WHERE member_id = '{m}'");
+    assert!(from_snapshot(&c, segment).await);
+    assert!(from_snapshot(&c, "SELECT * FROM customer_tags").await);
+
+    // A visit now: the member's figures follow at once, computed live.
+    c.batch_execute(&format!(
+        "INSERT INTO visits (visit_id, member_id, store_id, started_at, amount) \
+         VALUES ('snapshot-test', '{m}', 'S001', now(), 321.00)"
+    ))
+    .await
+    .expect("insert visit");
+    assert!(!from_snapshot(&c, lookup).await);
+    assert!(!from_snapshot(&c, segment).await);
+    let recency: Option<i64> = c
+        .query_one(
+            &format!("SELECT recency_days FROM member_scores WHERE member_id = '{m}'"),
+            &[],
+        )
+        .await
+        .expect("lookup")
+        .get(0);
+    assert_eq!(recency, Some(0));
+
+    // A refresh stores it; lookups read the snapshot again, with the visit.
+    let refreshed = count(&c, "SELECT members FROM refresh_member_scores()").await;
+    assert_eq!(refreshed, active);
+    assert!(from_snapshot(&c, lookup).await);
+    let recency: Option<i64> = c
+        .query_one(
+            "SELECT recency_days FROM member_scores WHERE member_id = $1",
+            &[&m],
+        )
+        .await
+        .expect("lookup")
+        .get(0);
+    assert_eq!(recency, Some(0));
+    assert_eq!(differing(&c, "member_scores").await, 0);
+    assert_eq!(differing(&c, "customer_segments").await, 0);
+
+    // Another process stores the scores as of another date; a session on that date reads
+    // them, one on today computes live.
+    let out = common::cip(
+        dir.path(),
+        &[
+            "score",
+            "--into-warehouse",
+            "--as-of",
+            "2026-10-31",
+            "--quiet",
+        ],
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        common::stdout(&out).contains(&format!(
+            "scored {active} members into the table member_scores"
+        )),
+        "{}",
+        common::stdout(&out)
+    );
+    assert!(!from_snapshot(&c, lookup).await);
+    c.batch_execute("SET cip.as_of = '2026-10-31'")
+        .await
+        .expect("set");
+    assert!(from_snapshot(&c, lookup).await);
+    assert_eq!(differing(&c, "member_scores").await, 0);
+    assert_eq!(differing(&c, "customer_segments").await, 0);
+}
