@@ -14,7 +14,7 @@
 #[path = "wire/servers.rs"]
 mod servers;
 
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use std::time::{Duration, Instant};
 use tokio_postgres::{Client, SimpleQueryMessage};
 
@@ -43,7 +43,7 @@ fn main() {
         let ingest = servers::connect(empty.port, "cip").await;
         let p = servers::connect(pg.port, "postgres").await;
         for relation in ["customer_segments", "members"] {
-            let rows = mirror(&c, &p, relation).await;
+            let rows = servers::mirror(&c, &p, relation).await;
             for binary in [false, true] {
                 let cip_s = best(|| stream(&c, relation, binary)).await;
                 let pg_s = best(|| stream(&p, relation, binary)).await;
@@ -63,11 +63,11 @@ fn main() {
                 );
             }
         }
-        let csv = export_csv(&c, "SELECT * FROM visits LIMIT 1000000").await;
+        let csv = servers::export_csv(&c, "SELECT * FROM visits LIMIT 1000000").await;
         let rows = csv.iter().filter(|b| **b == b'\n').count() - 1;
-        create_like(&c, &p, "visits", "SELECT * FROM visits").await;
-        let cip_s = best(|| copy_in(&ingest, "visits", &csv)).await;
-        let pg_s = best(|| copy_in(&p, "visits", &csv)).await;
+        servers::create_like(&c, &p, "visits", "SELECT * FROM visits").await;
+        let cip_s = best(|| servers::copy_in(&ingest, "visits", &csv)).await;
+        let pg_s = best(|| servers::copy_in(&p, "visits", &csv)).await;
         println!(
             "COPY visits FROM STDIN ({rows} rows, {:.1} MB CSV): cip {:.2} s ({:.0} rows/s), \
              PostgreSQL 15 {:.2} s ({:.0} rows/s): cip ingests at {:.2}x PostgreSQL's rate",
@@ -119,71 +119,5 @@ async fn stream(client: &Client, relation: &str, binary: bool) -> Duration {
         }
     }
     assert!(n > 0, "{relation} returned no rows");
-    t.elapsed()
-}
-
-/// A PostgreSQL table with `relation`'s columns, types and rows, read from cip; its row count.
-async fn mirror(cip: &Client, pg: &Client, relation: &str) -> usize {
-    let query = format!("SELECT * FROM {relation}");
-    create_like(cip, pg, relation, &query).await;
-    let csv = export_csv(cip, &query).await;
-    copy_in(pg, relation, &csv).await;
-    pg.batch_execute(&format!("VACUUM ANALYZE {relation}"))
-        .await
-        .expect("vacuum");
-    csv.iter().filter(|b| **b == b'\n').count() - 1
-}
-
-/// Creates (afresh) a PostgreSQL table named `name` with the columns `query` has on cip.
-async fn create_like(cip: &Client, pg: &Client, name: &str, query: &str) {
-    let statement = cip.prepare(query).await.expect("describe");
-    let columns: Vec<String> = statement
-        .columns()
-        .iter()
-        .map(|c| format!("\"{}\" {}", c.name(), c.type_().name()))
-        .collect();
-    pg.batch_execute(&format!(
-        "DROP TABLE IF EXISTS {name}; CREATE TABLE {name} ({})",
-        columns.join(", ")
-    ))
-    .await
-    .expect("create table");
-}
-
-async fn export_csv(cip: &Client, query: &str) -> Vec<u8> {
-    let out = cip
-        .copy_out(&format!(
-            "COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)"
-        ))
-        .await
-        .expect("copy out");
-    futures::pin_mut!(out);
-    let mut csv = Vec::new();
-    while let Some(chunk) = out.next().await {
-        csv.extend_from_slice(&chunk.expect("chunk"));
-    }
-    csv
-}
-
-/// Empties `table` and loads `csv` into it with COPY FROM STDIN; the time the COPY took.
-async fn copy_in(client: &Client, table: &str, csv: &[u8]) -> Duration {
-    client
-        .batch_execute(&format!("TRUNCATE {table}"))
-        .await
-        .expect("truncate");
-    let t = Instant::now();
-    let sink = client
-        .copy_in::<_, bytes::Bytes>(&format!(
-            "COPY {table} FROM STDIN WITH (FORMAT csv, HEADER true)"
-        ))
-        .await
-        .expect("copy in");
-    futures::pin_mut!(sink);
-    for chunk in csv.chunks(64 * 1024) {
-        sink.send(bytes::Bytes::copy_from_slice(chunk))
-            .await
-            .expect("send");
-    }
-    sink.finish().await.expect("finish");
     t.elapsed()
 }

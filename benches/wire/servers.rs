@@ -2,9 +2,12 @@
 //! PostgreSQL 15 cluster (initdb into a temporary folder, run as the `postgres` user when
 //! the bench runs as root, since PostgreSQL refuses root).
 
+use futures::{SinkExt, StreamExt};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio_postgres::Client;
 
 fn cip_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_cip"))
@@ -167,4 +170,70 @@ pub async fn connect(port: u16, user: &str) -> tokio_postgres::Client {
     .expect("connect");
     tokio::spawn(connection);
     client
+}
+
+/// A PostgreSQL table with `relation`'s columns, types and rows, read from cip; its row count.
+pub async fn mirror(cip: &Client, pg: &Client, relation: &str) -> usize {
+    let query = format!("SELECT * FROM {relation}");
+    create_like(cip, pg, relation, &query).await;
+    let csv = export_csv(cip, &query).await;
+    copy_in(pg, relation, &csv).await;
+    pg.batch_execute(&format!("VACUUM ANALYZE {relation}"))
+        .await
+        .expect("vacuum");
+    csv.iter().filter(|b| **b == b'\n').count() - 1
+}
+
+/// Creates (afresh) a PostgreSQL table named `name` with the columns `query` has on cip.
+pub async fn create_like(cip: &Client, pg: &Client, name: &str, query: &str) {
+    let statement = cip.prepare(query).await.expect("describe");
+    let columns: Vec<String> = statement
+        .columns()
+        .iter()
+        .map(|c| format!("\"{}\" {}", c.name(), c.type_().name()))
+        .collect();
+    pg.batch_execute(&format!(
+        "DROP TABLE IF EXISTS {name}; CREATE TABLE {name} ({})",
+        columns.join(", ")
+    ))
+    .await
+    .expect("create table");
+}
+
+pub async fn export_csv(cip: &Client, query: &str) -> Vec<u8> {
+    let out = cip
+        .copy_out(&format!(
+            "COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)"
+        ))
+        .await
+        .expect("copy out");
+    futures::pin_mut!(out);
+    let mut csv = Vec::new();
+    while let Some(chunk) = out.next().await {
+        csv.extend_from_slice(&chunk.expect("chunk"));
+    }
+    csv
+}
+
+/// Empties `table` and loads `csv` into it with COPY FROM STDIN; the time the COPY took.
+pub async fn copy_in(client: &Client, table: &str, csv: &[u8]) -> Duration {
+    client
+        .batch_execute(&format!("TRUNCATE {table}"))
+        .await
+        .expect("truncate");
+    let t = Instant::now();
+    let sink = client
+        .copy_in::<_, bytes::Bytes>(&format!(
+            "COPY {table} FROM STDIN WITH (FORMAT csv, HEADER true)"
+        ))
+        .await
+        .expect("copy in");
+    futures::pin_mut!(sink);
+    for chunk in csv.chunks(64 * 1024) {
+        sink.send(bytes::Bytes::copy_from_slice(chunk))
+            .await
+            .expect("send");
+    }
+    sink.finish().await.expect("finish");
+    t.elapsed()
 }

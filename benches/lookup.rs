@@ -1,0 +1,138 @@
+//! One member's scores, the question a front desk, a CRM page or `POST /upgrade/evaluate` asks
+//! many times a second (issue 20): `SELECT * FROM member_scores WHERE member_id = $1`, a
+//! prepared statement over the extended protocol, on cip (the stored snapshot `cip serve`
+//! builds before it listens) against PostgreSQL 15 serving the same rows from a table with a
+//! primary key; same machine, same run, same client (tokio-postgres).
+//!
+//! - latency: one client, CIP_LOOKUPS (2,000) lookups of random members: p50 / p99 of each;
+//! - throughput: 32 clients for 10 s each: lookups per second;
+//! - what the same lookup cost without the snapshot: member_scores_live, a few lookups.
+//!
+//! Run: `bash benches/run.sh lookup` (CIP_BENCH_MEMBERS, default 1,000,000).
+
+#[allow(dead_code)]
+#[path = "wire/servers.rs"]
+mod servers;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_postgres::Client;
+
+const LOOKUP: &str = "SELECT * FROM member_scores WHERE member_id = $1";
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let Some(pg_bin) = servers::postgres_bin() else {
+        eprintln!("PostgreSQL 15 server binaries not found: apt-get install postgresql-15");
+        return;
+    };
+    let members = setting("CIP_BENCH_MEMBERS", 1_000_000) as u32;
+    let lookups = setting("CIP_LOOKUPS", 2_000) as usize;
+    let root = servers::shared_tempdir();
+    let data = root.path().join("cip");
+    servers::generate(&data, members);
+    let started = Instant::now();
+    let cip = servers::Cip::serve(&data);
+    eprintln!(
+        "cip serve listened {:.1} s after start (building the snapshot)",
+        started.elapsed().as_secs_f64()
+    );
+    let pg = servers::Postgres::start(&pg_bin, &root.path().join("pg"));
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let c = servers::connect(cip.port, "cip").await;
+        let p = servers::connect(pg.port, "postgres").await;
+        let rows = servers::mirror(&c, &p, "member_scores").await;
+        p.batch_execute("ALTER TABLE member_scores ADD PRIMARY KEY (member_id)")
+            .await
+            .expect("primary key");
+        let ids: Arc<Vec<String>> = Arc::new(
+            c.query("SELECT member_id FROM member_scores", &[])
+                .await
+                .expect("ids")
+                .iter()
+                .map(|r| r.get(0))
+                .collect(),
+        );
+        let pick = |i: usize| ids[(i.wrapping_mul(2_654_435_761)) % ids.len()].clone();
+        let cip_ms = latencies(&c, LOOKUP, lookups, &pick).await;
+        let pg_ms = latencies(&p, LOOKUP, lookups, &pick).await;
+        println!(
+            "lookup member_scores ({rows} rows), one client, {lookups} lookups: \
+             cip p50 {:.2} ms p99 {:.2} ms; PostgreSQL 15 p50 {:.2} ms p99 {:.2} ms: \
+             cip takes {:.2}x (p50) / {:.2}x (p99) PostgreSQL's time",
+            cip_ms.0,
+            cip_ms.1,
+            pg_ms.0,
+            pg_ms.1,
+            cip_ms.0 / pg_ms.0,
+            cip_ms.1 / pg_ms.1
+        );
+        let cip_rate = throughput(cip.port, "cip", ids.clone()).await;
+        let pg_rate = throughput(pg.port, "postgres", ids.clone()).await;
+        println!(
+            "lookup member_scores, 32 clients for 10 s: cip {cip_rate:.0}/s, PostgreSQL 15 \
+             {pg_rate:.0}/s: cip answers {:.2}x PostgreSQL's rate",
+            cip_rate / pg_rate
+        );
+        let live = latencies(
+            &c,
+            "SELECT * FROM member_scores_live WHERE member_id = $1",
+            3,
+            &pick,
+        )
+        .await;
+        println!(
+            "the same lookup computed live (member_scores_live): {:.0} ms median of 3",
+            live.0
+        );
+    });
+}
+
+/// Median and 99th percentile of `n` executions of `sql` for members `pick(i)`, in ms.
+async fn latencies(c: &Client, sql: &str, n: usize, pick: &impl Fn(usize) -> String) -> (f64, f64) {
+    let statement = c.prepare(sql).await.expect("prepare");
+    let mut ms = Vec::with_capacity(n);
+    for i in 0..n {
+        let id = pick(i);
+        let t = Instant::now();
+        let rows = c.query(&statement, &[&id]).await.expect("lookup");
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(rows.len(), 1, "{id}");
+    }
+    ms.sort_by(f64::total_cmp);
+    (ms[n / 2], ms[(n * 99 / 100).min(n - 1)])
+}
+
+/// Lookups per second of 32 clients, each running prepared lookups for 10 s.
+async fn throughput(port: u16, user: &'static str, ids: Arc<Vec<String>>) -> f64 {
+    let done = Arc::new(AtomicU64::new(0));
+    let until = Instant::now() + Duration::from_secs(10);
+    let mut clients = Vec::new();
+    for k in 0..32usize {
+        let (done, ids) = (done.clone(), ids.clone());
+        clients.push(tokio::spawn(async move {
+            let c = servers::connect(port, user).await;
+            let statement = c.prepare(LOOKUP).await.expect("prepare");
+            let mut i = k * 7919;
+            while Instant::now() < until {
+                let id = &ids[(i.wrapping_mul(2_654_435_761)) % ids.len()];
+                c.query(&statement, &[id]).await.expect("lookup");
+                done.fetch_add(1, Ordering::Relaxed);
+                i += 1;
+            }
+        }));
+    }
+    let t = Instant::now();
+    for h in clients {
+        h.await.expect("client");
+    }
+    done.load(Ordering::Relaxed) as f64 / t.elapsed().as_secs_f64()
+}
