@@ -192,17 +192,26 @@ fn objective(customers: &[Customer], theta: &[f64], penalizer: f64) -> (f64, Vec
             f64::NAN
         }
     };
-    let f0 = value(theta);
+    // The nine points (θ, then θ ± h along each axis) are independent sums over every
+    // customer, each summed in order: two threads take half the points each, which halves
+    // the time on two cores and leaves every value bit for bit as one thread computes it.
+    let h = 1e-5;
+    let mut points = vec![theta.to_vec()];
+    for i in 0..4 {
+        for step in [h, -h] {
+            let mut p = theta.to_vec();
+            p[i] += step;
+            points.push(p);
+        }
+    }
+    let (lo, hi) = points.split_at(points.len() / 2);
+    let each = |ps: &[Vec<f64>]| ps.iter().map(|p| value(p)).collect::<Vec<f64>>();
+    let (a, b) = crate::models::split_sum::both(customers.len() >= 2_000, || each(lo), || each(hi));
+    let values: Vec<f64> = a.into_iter().chain(b).collect();
     let grad = (0..4)
-        .map(|i| {
-            let h = 1e-5;
-            let (mut up, mut down) = (theta.to_vec(), theta.to_vec());
-            up[i] += h;
-            down[i] -= h;
-            (value(&up) - value(&down)) / (2.0 * h)
-        })
+        .map(|i| (values[1 + 2 * i] - values[2 + 2 * i]) / (2.0 * h))
         .collect();
-    (f0, grad)
+    (values[0], grad)
 }
 
 /// Fits by maximum likelihood over de-duplicated, weighted customers; None when the data
