@@ -1,12 +1,13 @@
-//! One member's scores, the question a front desk, a CRM page or `POST /upgrade/evaluate` asks
-//! many times a second (issue 20): `SELECT * FROM member_scores WHERE member_id = $1`, a
-//! prepared statement over the extended protocol, on cip (the stored snapshot `cip serve`
-//! builds before it listens) against PostgreSQL 15 serving the same rows from a table with a
-//! primary key; same machine, same run, same client (tokio-postgres).
+//! One member's segment and figures, the question a front desk, a CRM page or the HTTP API's
+//! per-member endpoint asks many times a second (issue 20): `SELECT * FROM customer_segments
+//! WHERE member_id = $1`, a prepared statement over the extended protocol, on cip (answered
+//! from the member_scores snapshot `cip serve` builds before it listens) against PostgreSQL 15
+//! serving the same rows from a table with a primary key; same machine, same run, same client
+//! (tokio-postgres).
 //!
 //! - latency: one client, CIP_LOOKUPS (2,000) lookups of random members: p50 / p99 of each;
 //! - throughput: 32 clients for 10 s each: lookups per second;
-//! - what the same lookup cost without the snapshot: member_scores_live, a few lookups.
+//! - what the same lookup costs computed live (customer_segments_live), a few lookups.
 //!
 //! Run: `bash benches/run.sh lookup` (CIP_BENCH_MEMBERS, default 1,000,000).
 
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_postgres::Client;
 
-const LOOKUP: &str = "SELECT * FROM member_scores WHERE member_id = $1";
+const LOOKUP: &str = "SELECT * FROM customer_segments WHERE member_id = $1";
 
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -49,12 +50,12 @@ fn main() {
     runtime.block_on(async {
         let c = servers::connect(cip.port, "cip").await;
         let p = servers::connect(pg.port, "postgres").await;
-        let rows = servers::mirror(&c, &p, "member_scores").await;
-        p.batch_execute("ALTER TABLE member_scores ADD PRIMARY KEY (member_id)")
+        let rows = servers::mirror(&c, &p, "customer_segments").await;
+        p.batch_execute("ALTER TABLE customer_segments ADD PRIMARY KEY (member_id)")
             .await
             .expect("primary key");
         let ids: Arc<Vec<String>> = Arc::new(
-            c.query("SELECT member_id FROM member_scores", &[])
+            c.query("SELECT member_id FROM customer_segments", &[])
                 .await
                 .expect("ids")
                 .iter()
@@ -65,7 +66,7 @@ fn main() {
         let cip_ms = latencies(&c, LOOKUP, lookups, &pick).await;
         let pg_ms = latencies(&p, LOOKUP, lookups, &pick).await;
         println!(
-            "lookup member_scores ({rows} rows), one client, {lookups} lookups: \
+            "lookup customer_segments ({rows} rows), one client, {lookups} lookups: \
              cip p50 {:.2} ms p99 {:.2} ms; PostgreSQL 15 p50 {:.2} ms p99 {:.2} ms: \
              cip takes {:.2}x (p50) / {:.2}x (p99) PostgreSQL's time",
             cip_ms.0,
@@ -78,19 +79,20 @@ fn main() {
         let cip_rate = throughput(cip.port, "cip", ids.clone()).await;
         let pg_rate = throughput(pg.port, "postgres", ids.clone()).await;
         println!(
-            "lookup member_scores, 32 clients for 10 s: cip {cip_rate:.0}/s, PostgreSQL 15 \
-             {pg_rate:.0}/s: cip answers {:.2}x PostgreSQL's rate",
-            cip_rate / pg_rate
+            "lookup customer_segments, 32 clients for 10 s: cip {cip_rate:.0}/s, PostgreSQL 15 \
+             {pg_rate:.0}/s: cip answers {:.4}x PostgreSQL's rate (1/{:.0})",
+            cip_rate / pg_rate,
+            pg_rate / cip_rate
         );
         let live = latencies(
             &c,
-            "SELECT * FROM member_scores_live WHERE member_id = $1",
+            "SELECT * FROM customer_segments_live WHERE member_id = $1",
             3,
             &pick,
         )
         .await;
         println!(
-            "the same lookup computed live (member_scores_live): {:.0} ms median of 3",
+            "the same lookup computed live (customer_segments_live): {:.0} ms median of 3",
             live.0
         );
     });

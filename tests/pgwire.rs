@@ -387,6 +387,19 @@ async fn copy_query_to_stdout_streams_csv_and_text() {
         .await
         .expect_err("server file");
     assert_eq!(code(&e), "0A000", "{e:?}");
+    // A copy that fails once under way ends with an ErrorResponse, as in PostgreSQL, and the
+    // connection goes on (it once sent a CopyFail, which tokio-postgres cannot read).
+    let failed: Result<Vec<bytes::Bytes>, tokio_postgres::Error> = async {
+        c.copy_out("COPY (SELECT string_to_array('a,b', ',') AS t) TO STDOUT (FORMAT csv)")
+            .await?
+            .try_collect()
+            .await
+    }
+    .await;
+    let e = failed.expect_err("a list has no CSV form here");
+    assert!(e.as_db_error().is_some(), "{e:?}");
+    let one: i64 = c.query_one("SELECT 1", &[]).await.expect("usable").get(0);
+    assert_eq!(one, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,9 +11,10 @@
 use super::handler::Handler;
 use crate::statement::Prepared;
 use futures::{Sink, SinkExt, StreamExt};
-use pgwire::api::copy::{send_copy_both_response, send_copy_in_response, send_copy_out_response};
+use pgwire::api::copy::{send_copy_both_response, send_copy_in_response};
 use pgwire::api::portal::{Portal, PortalExecutionState};
 use pgwire::api::query::ExtendedQueryHandler;
+use pgwire::api::results::CopyResponse;
 use pgwire::api::results::{Response, Tag};
 use pgwire::api::store::{Entry, PortalStore};
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, DEFAULT_NAME};
@@ -101,7 +102,7 @@ impl Handler {
                     client.set_state(PgWireConnectionState::CopyInProgress(true));
                     return send_copy_in_response(client, copy).await;
                 }
-                Response::CopyOut(copy) => return send_copy_out_response(client, copy).await,
+                Response::CopyOut(copy) => return send_copy_out(client, copy).await,
                 Response::CopyBoth(copy) => {
                     client.set_state(PgWireConnectionState::CopyInProgress(true));
                     return send_copy_both_response(client, copy).await;
@@ -168,4 +169,49 @@ pub(super) async fn next_row(
         *state = PortalExecutionState::Finished;
     }
     row
+}
+
+/// CopyOutResponse, the data, then CopyDone and CommandComplete. A failure mid-way ends the
+/// copy with the error alone (the caller sends it as an ErrorResponse), as PostgreSQL does:
+/// pgwire's own version sends a CopyFail first, which only a client may send — tokio-postgres
+/// then fails with "unknown message tag 102" and drops the connection.
+async fn send_copy_out<C>(client: &mut C, copy: CopyResponse) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let column_formats = copy.column_formats();
+    let CopyResponse {
+        format,
+        columns,
+        mut data_stream,
+        ..
+    } = copy;
+    client
+        .send(PgWireBackendMessage::CopyOutResponse(
+            pgwire::messages::copy::CopyOutResponse::new(format, columns as i16, column_formats),
+        ))
+        .await?;
+    let mut rows = 0;
+    while let Some(data) = data_stream.next().await {
+        let data = data?;
+        if !data.data.is_empty() {
+            // The binary format's trailer is not a row.
+            if data.data.as_ref() != [0xFF, 0xFF] {
+                rows += 1;
+            }
+            client.feed(PgWireBackendMessage::CopyData(data)).await?;
+        }
+    }
+    client
+        .feed(PgWireBackendMessage::CopyDone(
+            pgwire::messages::copy::CopyDone::new(),
+        ))
+        .await?;
+    Ok(client
+        .send(PgWireBackendMessage::CommandComplete(
+            Tag::new("COPY").with_rows(rows).into(),
+        ))
+        .await?)
 }
