@@ -17,11 +17,17 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 pub const ROW_GROUP_ROWS: usize = 1 << 20;
+/// Rows per data page (at most; a page also ends at 1 MiB). A reader that selects rows by
+/// the page index (min/max per page) decodes only the pages that may hold them: for a part
+/// sorted by its key, a lookup of one key decodes one page of each column instead of up to
+/// the default 20,000 rows.
+const PAGE_ROWS: usize = 2048;
 
 fn props() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_data_page_row_count_limit(PAGE_ROWS)
         .build()
 }
 
@@ -112,4 +118,51 @@ pub fn read_part(
     let schema = schema.clone();
     // A part written before the table gained columns is read at the table's width.
     Ok(reader.map(move |b| super::widen::widen(b?, &schema)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions;
+    use datafusion::parquet::file::metadata::PageIndexPolicy;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_part_has_pages_small_enough_to_read_one_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Utf8, false),
+            Field::new("v", DataType::Int64, false),
+        ]));
+        let n = 10_000;
+        let keys: Vec<String> = (0..n).map(|i| format!("M{i:08}")).collect();
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(keys)),
+                Arc::new(Int64Array::from_iter_values(0..n as i64)),
+            ],
+        )
+        .unwrap();
+        write_part(dir.path(), "p.parquet", &schema, &[batch]).unwrap();
+        let file = File::open(dir.path().join("p.parquet")).unwrap();
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
+        let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options).unwrap();
+        let offsets = reader.metadata().offset_index().expect("an offset index");
+        // Every column of the row group is cut into pages of at most PAGE_ROWS rows.
+        for column in &offsets[0] {
+            let pages = column.page_locations();
+            assert!(pages.len() >= n / PAGE_ROWS, "{} pages", pages.len());
+            let firsts: Vec<i64> = pages.iter().map(|p| p.first_row_index).collect();
+            let widest = firsts
+                .windows(2)
+                .map(|w| w[1] - w[0])
+                .chain([n as i64 - firsts[firsts.len() - 1]])
+                .max()
+                .unwrap_or(0);
+            assert!(widest <= PAGE_ROWS as i64, "a page of {widest} rows");
+        }
+    }
 }
