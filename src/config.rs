@@ -250,10 +250,12 @@ impl Default for SchedulerConfig {
                     "1d",
                 ),
                 JobConfig::new("retention_review", "SELECT * FROM review_tiers()", "1d"),
+                // Rebuilds the snapshot when it no longer answers: a new business day, or
+                // writes to what it reads (else lookups compute every member live).
                 JobConfig::new(
                     "refresh_member_scores",
-                    "SELECT * FROM refresh_member_scores()",
-                    "1d",
+                    "SELECT * FROM refresh_member_scores(true)",
+                    "5m",
                 ),
             ],
         }

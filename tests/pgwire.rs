@@ -160,6 +160,11 @@ async fn queries_parameters_writes_and_sqlstates_over_the_wire() {
         // No abs(text), no integer + text: "function / operator does not exist" (42883).
         ("SELECT abs('x')", SqlState::UNDEFINED_FUNCTION),
         ("SELECT 1 + 'a'", SqlState::UNDEFINED_FUNCTION),
+        // A table function given arguments it does not take, as PostgreSQL says it.
+        (
+            "SELECT * FROM refresh_member_scores(1)",
+            SqlState::UNDEFINED_FUNCTION,
+        ),
         (
             "SELECT * FROM members WHERE points",
             SqlState::DATATYPE_MISMATCH,

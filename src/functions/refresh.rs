@@ -4,17 +4,19 @@
 //! the as-of date used, and when.
 
 use crate::deferred::{Action, DeferredTable};
-use crate::error::to_df;
+use crate::error::{sqlstate, to_df, CipError};
 use crate::settings::CipOptions;
-use crate::storage::Rewrite;
 use crate::storage::Store;
+use chrono::NaiveDate;
+use chrono_tz::Tz;
 use datafusion::arrow::array::TimestampMicrosecondArray;
 use datafusion::arrow::array::{new_null_array, ArrayRef, Date32Array, Int64Array, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{plan_err, DataFusionError, Result};
+use datafusion::common::Result;
 use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::Expr;
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
@@ -28,6 +30,20 @@ impl std::fmt::Debug for RefreshMemberBehavior {
     }
 }
 
+impl TableFunctionImpl for RefreshMemberBehavior {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let store = self.store.clone();
+        let action: Action = Arc::new(move |state| Box::pin(refresh(state, store.clone())));
+        refresh_function(
+            "refresh_member_behavior",
+            "no arguments",
+            args.exprs(),
+            action,
+        )
+    }
+}
+
+/// What both refresh functions return: one row of (members, as_of, refreshed_at).
 fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("members", DataType::Int64, false),
@@ -40,19 +56,44 @@ fn schema() -> SchemaRef {
     ]))
 }
 
-impl TableFunctionImpl for RefreshMemberBehavior {
-    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        if !args.exprs().is_empty() {
-            return plan_err!("type mismatch: refresh_member_behavior takes no arguments");
-        }
-        let store = self.store.clone();
-        let action: Action = Arc::new(move |state| Box::pin(refresh(state, store.clone())));
-        Ok(Arc::new(DeferredTable::new(
-            "refresh_member_behavior()",
-            schema(),
-            action,
-        )))
+/// A refresh function's table: `action` runs when it is read. `rest` are the arguments the
+/// function did not take (none are expected); `takes` says what it does take.
+pub(crate) fn refresh_function(
+    name: &str,
+    takes: &str,
+    rest: &[Expr],
+    action: Action,
+) -> Result<Arc<dyn TableProvider>> {
+    if !rest.is_empty() {
+        return Err(to_df(CipError::invalid(
+            sqlstate::UNDEFINED_FUNCTION,
+            format!("{name} takes {takes}"),
+        )));
     }
+    Ok(Arc::new(DeferredTable::new(
+        format!("{name}()"),
+        schema(),
+        action,
+    )))
+}
+
+/// No rows: a refresh that had nothing to do.
+pub(crate) fn nothing_refreshed() -> RecordBatch {
+    RecordBatch::new_empty(schema())
+}
+
+/// The row a refresh function returns: `members` written as of `as_of`, refreshed now.
+pub(crate) fn refreshed(members: usize, as_of: NaiveDate, tz: Tz) -> Result<RecordBatch> {
+    let now = crate::storage::local_now_micros(tz);
+    let days = (as_of - NaiveDate::default()).num_days() as i32;
+    Ok(RecordBatch::try_new(
+        schema(),
+        vec![
+            Arc::new(Int64Array::from(vec![members as i64])),
+            Arc::new(Date32Array::from(vec![days])),
+            Arc::new(TimestampMicrosecondArray::from(vec![now])),
+        ],
+    )?)
 }
 
 async fn refresh(state: SessionState, store: Arc<Store>) -> Result<RecordBatch> {
@@ -73,26 +114,13 @@ async fn refresh(state: SessionState, store: Arc<Store>) -> Result<RecordBatch> 
         .iter()
         .map(|b| conform(b, &target))
         .collect::<Result<Vec<_>>>()?;
-    let writer = table.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut drop_all =
-            |b: &RecordBatch| Ok(Rewrite::Replace(b.slice(0, 0), b.num_rows() as u64));
-        writer.rewrite(Some(&mut drop_all), &conformed)
+    crate::statement::runtime::blocking("refresh_member_behavior", move || {
+        table.replace_all(&conformed)
     })
     .await
-    .map_err(|e| DataFusionError::External(Box::new(e)))?
     .map_err(to_df)?;
-    let now = crate::storage::local_now_micros(tz);
-    let days = (as_of - chrono::NaiveDate::default()).num_days() as i32;
     tracing::info!(rows, %as_of, "member_behavior refreshed");
-    Ok(RecordBatch::try_new(
-        schema(),
-        vec![
-            Arc::new(Int64Array::from(vec![rows as i64])),
-            Arc::new(Date32Array::from(vec![days])),
-            Arc::new(TimestampMicrosecondArray::from(vec![now])),
-        ],
-    )?)
+    refreshed(rows, as_of, tz)
 }
 
 /// The view's batch in the table's schema: columns matched by name and cast; the table's

@@ -14,6 +14,7 @@ use datafusion::logical_expr::LogicalPlan;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const FILE: &str = "_member_scores.json";
 
@@ -94,6 +95,17 @@ fn collect(plan: &LogicalPlan, store: &Store, names: &mut Vec<String>) {
         }
         Ok(TreeNodeRecursion::Continue)
     });
+}
+
+/// Whether the snapshot answers for a session with `options`, checked off the statement
+/// threads (it reads files).
+pub async fn answers_for(store: &Arc<Store>, options: &CipOptions) -> Result<bool> {
+    let (as_of, settings) = (options.as_of_date()?, settings_of(options));
+    let store = store.clone();
+    crate::statement::runtime::blocking("member_scores freshness", move || {
+        is_current(&store, as_of, &settings)
+    })
+    .await
 }
 
 /// Whether the recorded snapshot answers for `as_of` under `settings`: it was computed for

@@ -70,14 +70,8 @@ pub fn register(ctx: &SessionContext, store: &Arc<Store>) -> crate::error::Resul
 pub async fn ensure_current(engine: &crate::engine::Engine) -> crate::error::Result<()> {
     let ctx = engine.session().await?;
     let options = crate::settings::CipOptions::of(ctx.state().config_options());
-    let (as_of, settings) = (options.as_of_date()?, freshness::settings_of(&options));
-    let store = engine.store.clone();
-    let current =
-        tokio::task::spawn_blocking(move || freshness::is_current(&store, as_of, &settings))
-            .await
-            .map_err(|e| {
-                crate::error::CipError::Corrupt(format!("snapshot check failed: {e}"))
-            })??;
+    let as_of = options.as_of_date()?;
+    let current = freshness::answers_for(&engine.store, &options).await?;
     if current {
         tracing::info!(%as_of, "member_scores is current");
         return Ok(());

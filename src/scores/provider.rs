@@ -55,12 +55,8 @@ impl Scores {
             }
         }
         let options = CipOptions::of(state.config_options());
-        let (as_of, settings) = (options.as_of_date()?, freshness::settings_of(&options));
-        let store = self.store.clone();
-        // Reads a few small files (and any rows appended to the logs since the last read).
-        tokio::task::spawn_blocking(move || freshness::is_current(&store, as_of, &settings))
+        freshness::answers_for(&self.store, &options)
             .await
-            .map_err(|e| DataFusionError::External(Box::new(e)))?
             .map_err(to_df)
     }
 

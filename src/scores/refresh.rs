@@ -5,15 +5,16 @@
 
 use super::freshness::{self, Basis};
 use super::{LIVE, TABLE};
-use crate::deferred::{Action, DeferredTable};
+use crate::deferred::Action;
 use crate::error::{sqlstate, to_df, CipError};
+use crate::functions::refresh::{conform, nothing_refreshed, refresh_function, refreshed};
 use crate::settings::CipOptions;
 use crate::storage::{Store, TxnSlot};
-use datafusion::arrow::array::{Date32Array, Int64Array, RecordBatch, TimestampMicrosecondArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::array::RecordBatch;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{plan_err, DataFusionError, Result};
+use datafusion::common::{Result, ScalarValue};
 use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::Expr;
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
@@ -27,31 +28,38 @@ impl std::fmt::Debug for RefreshMemberScores {
     }
 }
 
-fn schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("members", DataType::Int64, false),
-        Field::new("as_of", DataType::Date32, false),
-        Field::new(
-            "refreshed_at",
-            DataType::Timestamp(TimeUnit::Microsecond, None),
-            false,
-        ),
-    ]))
-}
-
 impl TableFunctionImpl for RefreshMemberScores {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        if !args.exprs().is_empty() {
-            return plan_err!("type mismatch: refresh_member_scores takes no arguments");
-        }
+        // refresh_member_scores(true) leaves a current snapshot alone (the scheduler's job).
+        let (only_if_stale, rest) = match args.exprs() {
+            [Expr::Literal(ScalarValue::Boolean(Some(b)), _), rest @ ..] => (*b, rest),
+            rest => (false, rest),
+        };
         let store = self.store.clone();
-        let action: Action = Arc::new(move |state| Box::pin(refresh(state, store.clone())));
-        Ok(Arc::new(DeferredTable::new(
-            "refresh_member_scores()",
-            schema(),
-            action,
-        )))
+        let action: Action =
+            Arc::new(move |state| Box::pin(refresh_if(state, store.clone(), only_if_stale)));
+        let takes = "no arguments, or one boolean literal (only_if_stale)";
+        refresh_function("refresh_member_scores", takes, rest, action)
     }
+}
+
+/// With `only_if_stale`, does nothing (and returns no row) when the snapshot answers for the
+/// session already.
+async fn refresh_if(
+    state: SessionState,
+    store: Arc<Store>,
+    only_if_stale: bool,
+) -> Result<RecordBatch> {
+    if only_if_stale {
+        let options = CipOptions::of(state.config_options());
+        if freshness::answers_for(&store, &options)
+            .await
+            .map_err(to_df)?
+        {
+            return Ok(nothing_refreshed());
+        }
+    }
+    refresh(state, store).await
 }
 
 /// Scores every active member into member_scores; the row the function returns.
@@ -87,7 +95,7 @@ pub async fn refresh(state: SessionState, store: Arc<Store>) -> Result<RecordBat
     let target = table.def.schema.clone();
     let conformed = rows
         .iter()
-        .map(|b| crate::functions::refresh::conform(b, &target))
+        .map(|b| conform(b, &target))
         .collect::<Result<Vec<_>>>()?;
     let members: usize = conformed.iter().map(|b| b.num_rows()).sum();
     blocking(move || {
@@ -105,23 +113,13 @@ pub async fn refresh(state: SessionState, store: Arc<Store>) -> Result<RecordBat
     })
     .await?;
     tracing::info!(members, %as_of, elapsed = ?started.elapsed(), "member_scores refreshed");
-    let now = crate::storage::local_now_micros(tz);
-    let days = (as_of - chrono::NaiveDate::default()).num_days() as i32;
-    Ok(RecordBatch::try_new(
-        schema(),
-        vec![
-            Arc::new(Int64Array::from(vec![members as i64])),
-            Arc::new(Date32Array::from(vec![days])),
-            Arc::new(TimestampMicrosecondArray::from(vec![now])),
-        ],
-    )?)
+    refreshed(members, as_of, tz)
 }
 
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> crate::error::Result<T> + Send + 'static,
 ) -> Result<T> {
-    tokio::task::spawn_blocking(f)
+    crate::statement::runtime::blocking("member_scores", f)
         .await
-        .map_err(|e| DataFusionError::External(Box::new(e)))?
         .map_err(to_df)
 }
