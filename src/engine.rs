@@ -37,6 +37,8 @@ pub struct Engine {
     pub store: Arc<Store>,
     runtime: Arc<RuntimeEnv>,
     views: Vec<ViewFile>,
+    /// The views of queries/, planned by the first session (bind_functions.rs).
+    planned_views: std::sync::OnceLock<Vec<views::Planned>>,
     /// The views and schemas users created, saved in the data directory.
     pub user_views: crate::catalog::user_views::UserViews,
     /// Which tables were appended to (the dispatcher and conversion attribution wait on it).
@@ -80,6 +82,7 @@ impl Engine {
             store: Arc::new(store),
             runtime,
             views,
+            planned_views: std::sync::OnceLock::new(),
             user_views,
             changes,
             http_bound: std::sync::OnceLock::new(),
@@ -137,6 +140,7 @@ impl Engine {
             })
             .with_default_features()
             .with_physical_optimizer_rule(Arc::new(crate::keysort::KeySortRule))
+            .with_query_planner(Arc::new(crate::bind_functions::BindingPlanner))
             .build();
         cip_udfs::register_all(&mut state)?;
         // The fits ask the session's StatementStop between iterations (armed per statement
@@ -170,7 +174,14 @@ impl Engine {
             )?;
         }
         crate::scores::register(&ctx, &self.store)?;
-        views::create_views(&ctx, &self.views, check_views).await?;
+        // The views are planned once, by the first session (Engine::open's), and shared.
+        match self.planned_views.get() {
+            Some(planned) => views::register_planned(&ctx, planned)?,
+            None => {
+                let planned = views::create_views(&ctx, &self.views, check_views).await?;
+                let _ = self.planned_views.set(planned);
+            }
+        }
         Ok(ctx)
     }
 

@@ -2,8 +2,10 @@
 //! view can build on the ones before it.
 
 use crate::error::{CipError, Result};
+use datafusion::catalog::TableProvider;
 use datafusion::prelude::SessionContext;
 use std::path::Path;
+use std::sync::Arc;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_views.rs"));
@@ -62,7 +64,17 @@ fn view_name(file: &str) -> Option<String> {
 /// Creates every view in `ctx`; the first failure names its file. With `check`, each
 /// contract view is also checked for its columns right after it is created (done once, at
 /// start-up, so the error names the edited file rather than a later view built on it).
-pub async fn create_views(ctx: &SessionContext, views: &[ViewFile], check: bool) -> Result<()> {
+/// A view registered in a session: its name, and its provider (planned once, shared).
+pub type Planned = (String, Arc<dyn TableProvider>);
+
+/// Creates `views` in `ctx` in order and returns them, for every later session to register as
+/// they are (bind_functions.rs: a statement runs them with its own session's functions).
+pub async fn create_views(
+    ctx: &SessionContext,
+    views: &[ViewFile],
+    check: bool,
+) -> Result<Vec<Planned>> {
+    let mut planned = Vec::new();
     for v in views {
         let fail = |e: String| CipError::Config(format!("{}: {e}", v.file));
         ctx.sql(&v.sql)
@@ -83,6 +95,19 @@ pub async fn create_views(ctx: &SessionContext, views: &[ViewFile], check: bool)
         if check {
             check_contract(ctx, v).await.map_err(fail)?;
         }
+        let created = ctx
+            .table_provider(v.view.as_str())
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        planned.push((v.view.clone(), created));
+    }
+    Ok(planned)
+}
+
+/// Registers views planned by create_views in another session.
+pub fn register_planned(ctx: &SessionContext, planned: &[Planned]) -> Result<()> {
+    for (name, view) in planned {
+        ctx.register_table(name.as_str(), view.clone())?;
     }
     Ok(())
 }
