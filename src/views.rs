@@ -61,14 +61,14 @@ fn view_name(file: &str) -> Option<String> {
     (num.chars().all(|c| c.is_ascii_digit()) && !name.is_empty()).then(|| name.to_string())
 }
 
-/// Creates every view in `ctx`; the first failure names its file. With `check`, each
-/// contract view is also checked for its columns right after it is created (done once, at
-/// start-up, so the error names the edited file rather than a later view built on it).
 /// A view registered in a session: its name, and its provider (planned once, shared).
 pub type Planned = (String, Arc<dyn TableProvider>);
 
-/// Creates `views` in `ctx` in order and returns them, for every later session to register as
-/// they are (bind_functions.rs: a statement runs them with its own session's functions).
+/// Creates every view in `ctx`; the first failure names its file. With `check`, each
+/// contract view is also checked for its columns right after it is created (done once, at
+/// start-up, so the error names the edited file rather than a later view built on it).
+/// Returns them, for every later session to register as they are (bind_functions.rs: a
+/// statement runs them with its own session's functions).
 pub async fn create_views(
     ctx: &SessionContext,
     views: &[ViewFile],

@@ -102,7 +102,7 @@ async fn a_thousand_idle_connections_fit_beside_the_pool() {
         rss_mib < POOL_MIB + 512,
         "1,000 idle connections: RSS {rss_mib} MiB (pool {POOL_MIB} MiB)"
     );
-    // They are connections, not corpses: each still answers.
+    // They are connections, not corpses: every hundredth still answers a view query.
     for c in idle.iter().step_by(100) {
         let n: i64 = c
             .query_one("SELECT count(*) FROM segment_summary", &[])
