@@ -6,8 +6,10 @@
 //! one), single-row INSERTs of visits, COPY FROM STDIN of ten visits, and a scan of the
 //! customer_segments view. Every minute it prints throughput, p50 / p99 latency, errors and
 //! the server's RSS; at the end, whether RSS after the first five minutes grew by more than
-//! 10%. Not run in CI. Run: `bash benches/run.sh soak` (or `cargo bench --bench soak` for a
-//! quicker look at a debug build's memory).
+//! 10%. CIP_SOAK_WITHOUT=writes (or =scans) replaces the INSERTs and COPYs (or the view
+//! scans) by lookups, to tell which part of the mix memory follows. Not run in CI. Run:
+//! `bash benches/run.sh soak` (or `cargo bench --profile dev --bench soak` for a quicker look
+//! at a debug build's memory).
 
 // The PostgreSQL half of the wire bench's servers is not used here.
 #[allow(dead_code)]
@@ -36,16 +38,17 @@ struct Minute {
     codes: Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
-fn rss_mib(pid: u32) -> u64 {
+/// A figure of the server's /proc/PID/status line `key` (VmRSS in KiB, Threads).
+fn status(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .find_map(|l| l.strip_prefix(key))
                 .and_then(|v| v.split_whitespace().next())
                 .and_then(|v| v.parse::<u64>().ok())
         })
-        .map_or(0, |kib| kib / 1024)
+        .unwrap_or(0)
 }
 
 fn main() {
@@ -72,7 +75,7 @@ fn main() {
                 work(client, id, members, deadline, current).await
             }));
         }
-        println!("minute | ops/s | p50 ms | p99 ms | errors | RSS MiB");
+        println!("minute | ops/s | p50 ms | p99 ms | errors | RSS MiB | threads");
         let mut rss = Vec::new();
         for minute in 1..=minutes {
             tokio::time::sleep(Duration::from_secs(60)).await;
@@ -80,14 +83,15 @@ fn main() {
             let mut l = done.latencies.lock().expect("lock").clone();
             l.sort_by(f64::total_cmp);
             let at = |q: f64| l.get(((l.len() as f64 * q) as usize).min(l.len().saturating_sub(1)));
-            let now = rss_mib(cip.pid());
+            let now = status(cip.pid(), "VmRSS:") / 1024;
             rss.push(now);
             println!(
-                "{minute:6} | {:5.0} | {:6.1} | {:6.1} | {:6} | {now} {:?}",
+                "{minute:6} | {:5.0} | {:6.1} | {:6.1} | {:6} | {now} | {} {:?}",
                 l.len() as f64 / 60.0,
                 at(0.5).copied().unwrap_or(0.0) * 1e3,
                 at(0.99).copied().unwrap_or(0.0) * 1e3,
                 done.errors.load(Ordering::Relaxed),
+                status(cip.pid(), "Threads:"),
                 done.codes.lock().expect("lock"),
             );
         }
@@ -115,6 +119,7 @@ async fn work(
         .prepare("SELECT * FROM members WHERE member_id = $1")
         .await
         .expect("prepare");
+    let without = std::env::var("CIP_SOAK_WITHOUT").unwrap_or_default();
     let mut n: u64 = 0;
     while Instant::now() < deadline {
         n += 1;
@@ -122,6 +127,8 @@ async fn work(
         let visit = format!("S{id}-{n}");
         let t = Instant::now();
         let done = match n % 20 {
+            0 if without == "scans" => lookup_once(&client, &lookup, id, &member).await,
+            1..=4 if without == "writes" => lookup_once(&client, &lookup, id, &member).await,
             0 => client
                 .simple_query("SELECT segment_id, count(*) FROM customer_segments GROUP BY 1")
                 .await
@@ -135,13 +142,7 @@ async fn work(
                 .await
                 .map(drop),
             4 => copy_visits(&client, &visit, &member).await,
-            _ if id.is_multiple_of(2) => client.query(&lookup, &[&member]).await.map(drop),
-            _ => client
-                .simple_query(&format!(
-                    "SELECT * FROM members WHERE member_id = '{member}'"
-                ))
-                .await
-                .map(drop),
+            _ => lookup_once(&client, &lookup, id, &member).await,
         };
         let minute = current.lock().expect("lock").clone();
         match done {
@@ -156,6 +157,25 @@ async fn work(
                 *minute.codes.lock().expect("lock").entry(code).or_default() += 1;
             }
         }
+    }
+}
+
+/// One member's row: prepared over the extended protocol by even clients, simple by odd ones.
+async fn lookup_once(
+    client: &Client,
+    lookup: &tokio_postgres::Statement,
+    id: u64,
+    member: &str,
+) -> Result<(), tokio_postgres::Error> {
+    if id.is_multiple_of(2) {
+        client.query(lookup, &[&member]).await.map(drop)
+    } else {
+        client
+            .simple_query(&format!(
+                "SELECT * FROM members WHERE member_id = '{member}'"
+            ))
+            .await
+            .map(drop)
     }
 }
 

@@ -156,6 +156,13 @@ async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
         .get(0)
 }
 
+/// How long the slowest message can take to reach 'sent' or 'dead' with `max_attempts = 12`:
+/// the waits between attempts (backoff: 1 s doubling to 30 s, so 1+2+4+8+16+30×6 = 211 s at
+/// most) and each attempt's 1 s timeout, plus margin. A quarter of calls fail (500 or too
+/// late), so a message failing six or seven times running — 120 s of backoff — happens in a
+/// few percent of runs of a few hundred messages; a tighter bound made the test flaky.
+const RETRY_SCHEDULE: Duration = Duration::from_secs(211 + 12 + 60);
+
 /// Waits until no message is queued, sending or failed (all sent or dead).
 async fn drained(db: &tokio_postgres::Client, within: Duration) {
     let start = Instant::now();
@@ -242,7 +249,7 @@ async fn a_campaign_is_delivered_tracked_and_converted() {
     let started = Instant::now();
     let (campaign, queued) = launch(&db, "regular", "discount").await;
     assert!(queued > 50, "{queued} messages queued");
-    drained(&db, Duration::from_secs(120)).await;
+    drained(&db, RETRY_SCHEDULE).await;
     let sent = exactly_once(&db, &g).await;
     eprintln!(
         "{sent} messages through a gateway failing 20% of calls in {:.1?} ({} calls)",
@@ -563,7 +570,7 @@ async fn sigkill_mid_dispatch_loses_nothing_and_sends_nothing_twice() {
     }
     let cip = serve(dir.path(), port, "off", 1000, 100);
     let db = pg(&cip).await;
-    drained(&db, Duration::from_secs(180)).await;
+    drained(&db, RETRY_SCHEDULE).await;
     let sent = exactly_once(&db, &g).await;
     let seen = g.lock().unwrap();
     eprintln!(
