@@ -172,6 +172,12 @@ const PLAN_MESSAGES: &[(&[&str], &str)] = &[
     // A relation named in a schema that does not exist (PostgreSQL: relation does not exist).
     (&["failed to resolve schema"], sqlstate::UNDEFINED_TABLE),
     (&["invalid function"], sqlstate::UNDEFINED_FUNCTION),
+    // Two stored columns of one name (CREATE VIEW v AS SELECT 1 AS a, 2 AS a): PostgreSQL's
+    // "column specified more than once".
+    (
+        &["require unique expression names"],
+        sqlstate::DUPLICATE_COLUMN,
+    ),
     (&["function", "not found"], sqlstate::UNDEFINED_FUNCTION),
     (
         &["function", "does not exist"],

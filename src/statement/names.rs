@@ -6,7 +6,7 @@
 //! The names are for the wire only: two columns may share one (`SELECT NULL, NULL`), which a
 //! DataFusion plan cannot; see rules/unique_output_names.rs.
 
-use super::rules::unique_output_names::is_synthetic_alias;
+use super::rules::unique_output_names::synthetic_name;
 use datafusion::arrow::datatypes::{DataType as ArrowType, Field, Schema, SchemaRef};
 use datafusion::sql::sqlparser::ast::{
     CastKind, DataType, Expr, ObjectNamePart, Query, SelectItem, SetExpr, Statement, TrimWhereField,
@@ -46,7 +46,15 @@ fn rename(statement: &Statement, schema: &SchemaRef) -> SchemaRef {
         _ => None,
     };
     let Some(names) = names else {
-        return schema.clone();
+        if !schema
+            .fields()
+            .iter()
+            .any(|f| synthetic_name(f.name()).is_some())
+        {
+            return schema.clone();
+        }
+        let fields: Vec<Field> = schema.fields().iter().map(unaliased).collect();
+        return Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
     };
     let fields: Vec<Field> = schema
         .fields()
@@ -54,7 +62,7 @@ fn rename(statement: &Statement, schema: &SchemaRef) -> SchemaRef {
         .zip(names)
         .map(|(f, name)| match name {
             Some(name) => f.as_ref().clone().with_name(name),
-            None => f.as_ref().clone(),
+            None => unaliased(f),
         })
         .collect();
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
@@ -93,8 +101,8 @@ fn query_names(query: &Query, columns: usize) -> Option<Vec<Option<String>>> {
             SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
                 out.extend(std::iter::repeat_n(None, columns - named));
             }
-            SelectItem::ExprWithAlias { expr, alias } if is_synthetic_alias(&alias.value) => {
-                out.push(Some(figure(expr).unwrap_or_else(unnamed)));
+            SelectItem::ExprWithAlias { alias, .. } if synthetic_name(&alias.value).is_some() => {
+                out.push(synthetic_name(&alias.value).map(str::to_string));
             }
             SelectItem::ExprWithAlias { .. } | SelectItem::ExprWithAliases { .. } => out.push(None),
             SelectItem::UnnamedExpr(expr) => out.push(Some(figure(expr).unwrap_or_else(unnamed))),
@@ -103,11 +111,20 @@ fn query_names(query: &Query, columns: usize) -> Option<Vec<Option<String>>> {
     Some(out)
 }
 
+/// A field as it is, or with the name a synthetic alias carries (a `*` over a derived table
+/// whose columns repeated a name).
+fn unaliased(f: &Arc<Field>) -> Field {
+    match synthetic_name(f.name()) {
+        Some(name) => f.as_ref().clone().with_name(name),
+        None => f.as_ref().clone(),
+    }
+}
+
 fn unnamed() -> String {
     "?column?".to_string()
 }
 
-fn ident(value: &str, quoted: bool) -> String {
+pub(crate) fn ident(value: &str, quoted: bool) -> String {
     if quoted {
         value.to_string()
     } else {
@@ -177,9 +194,11 @@ fn subquery_alias(q: &Query) -> Option<String> {
         return None;
     };
     match s.projection.first()? {
-        SelectItem::ExprWithAlias { alias, .. } if !is_synthetic_alias(&alias.value) => {
-            Some(ident(&alias.value, alias.quote_style.is_some()))
-        }
+        SelectItem::ExprWithAlias { alias, .. } => Some(
+            synthetic_name(&alias.value)
+                .map(str::to_string)
+                .unwrap_or_else(|| ident(&alias.value, alias.quote_style.is_some())),
+        ),
         _ => None,
     }
 }

@@ -11,12 +11,15 @@
 //!      WHEN (SELECT count(*) - count(s.c) FROM (sub) s(c)) > 0 THEN NULL
 //!      ELSE false END
 //! ```
+//!
+//! `[NOT] EXISTS (sub)` there fails the same way ("does not support logical expression
+//! Exists") and becomes a count of sub's rows `> 0` (`= 0`), still named `exists`.
 
 use super::ast::{binary, call, number};
 use datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken;
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, CaseWhen, Expr, Ident, Query, SelectItem, SetExpr, Statement, TableAlias,
-    TableAliasColumnDef, TableFactor, TableWithJoins, Value, VisitMut, VisitorMut,
+    BinaryOperator, CaseWhen, Expr, GroupByExpr, Ident, Query, SelectItem, SetExpr, Statement,
+    TableAlias, TableAliasColumnDef, TableFactor, TableWithJoins, Value, VisitMut, VisitorMut,
 };
 use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
 use std::ops::ControlFlow;
@@ -113,6 +116,67 @@ fn in_as_scalars(x: &Expr, sub: &Query, negated: bool) -> Expr {
     }
 }
 
+/// The subquery counting `sub`'s rows. A plain SELECT (no grouping, DISTINCT, limit or
+/// function in its select list, which could change how many rows it has) counts in place,
+/// so a correlated one stays decorrelatable (DataFusion cannot reach an outer column through
+/// a derived table); any other is counted as `(SELECT count(*) FROM (sub) AS __cip_exists)`.
+fn row_count(sub: &Query) -> Query {
+    let mut counted = sub.clone();
+    if let SetExpr::Select(select) = counted.body.as_mut() {
+        let grouped = match &select.group_by {
+            GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
+            GroupByExpr::All(_) => true,
+        };
+        let calls = select.projection.iter().any(|item| match item {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                datafusion::sql::sqlparser::ast::visit_expressions(e, |e| match e {
+                    Expr::Function(_) => ControlFlow::Break(()),
+                    _ => ControlFlow::Continue(()),
+                })
+                .is_break()
+            }
+            _ => false,
+        });
+        let limited = sub.limit_clause.is_some() || sub.fetch.is_some();
+        if !grouped && !calls && !limited && select.having.is_none() && select.distinct.is_none() {
+            select.projection = vec![SelectItem::UnnamedExpr(count_star())];
+            counted.order_by = None;
+            return counted;
+        }
+    }
+    let Some(mut query) = super::ast::template_query("SELECT 1") else {
+        unreachable!("a constant SELECT parses as a query")
+    };
+    if let SetExpr::Select(select) = query.body.as_mut() {
+        select.projection = vec![SelectItem::UnnamedExpr(count_star())];
+        select.from = vec![TableWithJoins {
+            relation: TableFactor::Derived {
+                lateral: false,
+                subquery: Box::new(sub.clone()),
+                alias: Some(TableAlias {
+                    explicit: true,
+                    name: Ident::new("__cip_exists"),
+                    columns: vec![],
+                    at: None,
+                }),
+                sample: None,
+            },
+            joins: vec![],
+        }];
+    }
+    query
+}
+
+/// `[NOT] EXISTS (sub)` as `(<count of sub's rows>) > 0` (`= 0`).
+fn exists_as_scalar(sub: &Query, negated: bool) -> Expr {
+    let op = if negated {
+        BinaryOperator::Eq
+    } else {
+        BinaryOperator::Gt
+    };
+    binary(Expr::Subquery(Box::new(row_count(sub))), op, number(0))
+}
+
 struct Visitor;
 
 impl VisitorMut for Visitor {
@@ -122,7 +186,14 @@ impl VisitorMut for Visitor {
         let SetExpr::Select(select) = query.body.as_mut() else {
             return ControlFlow::Continue(());
         };
-        for item in &mut select.projection {
+        for (i, item) in select.projection.iter_mut().enumerate() {
+            // A bare EXISTS keeps PostgreSQL's name for it once rewritten.
+            if let SelectItem::UnnamedExpr(e @ Expr::Exists { .. }) = item {
+                *item = SelectItem::ExprWithAlias {
+                    expr: e.clone(),
+                    alias: super::unique_output_names::synthetic(i + 1, "exists"),
+                };
+            }
             let expr = match item {
                 SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
                 _ => continue,
@@ -135,6 +206,8 @@ impl VisitorMut for Visitor {
                 } = e
                 {
                     *e = in_as_scalars(x, subquery, *negated);
+                } else if let Expr::Exists { subquery, negated } = e {
+                    *e = exists_as_scalar(subquery, *negated);
                 }
                 ControlFlow::<()>::Continue(())
             });
@@ -167,5 +240,21 @@ mod tests {
         );
         // The WHERE clause is DataFusion's to decorrelate.
         assert!(out.ends_with("WHERE a IN (SELECT b FROM t)"), "{out}");
+    }
+
+    #[test]
+    fn exists_in_the_select_list_becomes_a_count() {
+        let out = InSubqueryInProjection
+            .rewrite(super::super::parse(
+                "SELECT EXISTS (SELECT 1, 2 FROM t WHERE t.a = u.a ORDER BY 1), 1 + 1, \
+                 NOT EXISTS (SELECT max(b) FROM t) AS n FROM u WHERE EXISTS (SELECT 1 FROM t)",
+            ))
+            .to_string();
+        assert_eq!(
+            out,
+            "SELECT (SELECT count(*) FROM t WHERE t.a = u.a) > 0 AS \"__cip_column_1_exists\", \
+             1 + 1, (SELECT count(*) FROM (SELECT max(b) FROM t) AS __cip_exists) = 0 AS n \
+             FROM u WHERE EXISTS (SELECT 1 FROM t)"
+        );
     }
 }
