@@ -14,6 +14,7 @@ mod detach;
 mod dml;
 pub mod fsutil;
 pub mod lock;
+mod log_batches;
 pub mod manifest;
 pub mod parquet_io;
 mod pin;

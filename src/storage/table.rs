@@ -196,7 +196,9 @@ impl Table {
             _ => (Vec::new(), 0),
         };
         let read = wal::read_from(&wal_path, offset, &self.def.schema)?;
-        batches.extend(read.batches);
+        for batch in read.batches {
+            super::log_batches::push(&mut batches, batch);
+        }
         let next_id = next_id_after(&self.def, &batches, m.next_id)?;
         let snap = Arc::new(Snapshot {
             manifest: m,

@@ -201,7 +201,7 @@ impl Txn {
         w.next_id = next_id;
         w.added += batch.num_rows() as u64;
         let rows = batch.num_rows() as u64;
-        w.appended.push(batch);
+        super::log_batches::push(&mut w.appended, batch);
         Ok(rows)
     }
 

@@ -99,7 +99,7 @@ impl Table {
         // rather than copied on every insert.
         self.clear_cache();
         let mut next = Arc::try_unwrap(snap).unwrap_or_else(|shared| (*shared).clone());
-        Arc::make_mut(&mut next.wal_batches).push(batch.clone());
+        super::log_batches::push(Arc::make_mut(&mut next.wal_batches), batch.clone());
         next.wal_end = end;
         next.next_id = next_id;
         let rows = batch.num_rows() as u64;

@@ -27,8 +27,8 @@ use std::ops::ControlFlow;
 #[derive(Debug)]
 pub struct InSubqueryInProjection;
 
-/// `SELECT <expr> FROM (<sub>) AS __cip_in(c)`.
-fn over(sub: &Query, expr: Expr) -> Expr {
+/// `SELECT <expr> FROM (<sub>) AS <alias>(<columns>)`.
+fn select_from(sub: &Query, expr: Expr, alias: &str, columns: Vec<TableAliasColumnDef>) -> Query {
     let Some(mut query) = super::ast::template_query("SELECT 1") else {
         unreachable!("a constant SELECT parses as a query")
     };
@@ -40,8 +40,8 @@ fn over(sub: &Query, expr: Expr) -> Expr {
                 subquery: Box::new(sub.clone()),
                 alias: Some(TableAlias {
                     explicit: true,
-                    name: Ident::new("__cip_in"),
-                    columns: vec![TableAliasColumnDef::from_name("c")],
+                    name: Ident::new(alias),
+                    columns,
                     at: None,
                 }),
                 sample: None,
@@ -49,7 +49,13 @@ fn over(sub: &Query, expr: Expr) -> Expr {
             joins: vec![],
         }];
     }
-    Expr::Subquery(Box::new(query))
+    query
+}
+
+/// `(SELECT <expr> FROM (<sub>) AS __cip_in(c))`.
+fn over(sub: &Query, expr: Expr) -> Expr {
+    let columns = vec![TableAliasColumnDef::from_name("c")];
+    Expr::Subquery(Box::new(select_from(sub, expr, "__cip_in", columns)))
 }
 
 fn column() -> Expr {
@@ -144,27 +150,7 @@ fn row_count(sub: &Query) -> Query {
             return counted;
         }
     }
-    let Some(mut query) = super::ast::template_query("SELECT 1") else {
-        unreachable!("a constant SELECT parses as a query")
-    };
-    if let SetExpr::Select(select) = query.body.as_mut() {
-        select.projection = vec![SelectItem::UnnamedExpr(count_star())];
-        select.from = vec![TableWithJoins {
-            relation: TableFactor::Derived {
-                lateral: false,
-                subquery: Box::new(sub.clone()),
-                alias: Some(TableAlias {
-                    explicit: true,
-                    name: Ident::new("__cip_exists"),
-                    columns: vec![],
-                    at: None,
-                }),
-                sample: None,
-            },
-            joins: vec![],
-        }];
-    }
-    query
+    select_from(sub, count_star(), "__cip_exists", vec![])
 }
 
 /// `[NOT] EXISTS (sub)` as `(<count of sub's rows>) > 0` (`= 0`).
