@@ -41,21 +41,12 @@ pub fn describe(statement: &Statement, schema: &SchemaRef) -> SchemaRef {
 
 /// `schema` with the column names PostgreSQL would give the statement's result.
 fn rename(statement: &Statement, schema: &SchemaRef) -> SchemaRef {
+    let columns = schema.fields().len();
     let names = match statement {
-        Statement::Query(q) => query_names(q, schema.fields().len()),
+        Statement::Query(q) => query_names(q, columns),
         _ => None,
-    };
-    let Some(names) = names else {
-        if !schema
-            .fields()
-            .iter()
-            .any(|f| synthetic_name(f.name()).is_some())
-        {
-            return schema.clone();
-        }
-        let fields: Vec<Field> = schema.fields().iter().map(unaliased).collect();
-        return Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
-    };
+    }
+    .unwrap_or_else(|| vec![None; columns]);
     let fields: Vec<Field> = schema
         .fields()
         .iter()
@@ -101,10 +92,11 @@ fn query_names(query: &Query, columns: usize) -> Option<Vec<Option<String>>> {
             SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
                 out.extend(std::iter::repeat_n(None, columns - named));
             }
-            SelectItem::ExprWithAlias { alias, .. } if synthetic_name(&alias.value).is_some() => {
+            // A synthetic alias carries the name; a user's is DataFusion's name already.
+            SelectItem::ExprWithAlias { alias, .. } => {
                 out.push(synthetic_name(&alias.value).map(str::to_string));
             }
-            SelectItem::ExprWithAlias { .. } | SelectItem::ExprWithAliases { .. } => out.push(None),
+            SelectItem::ExprWithAliases { .. } => out.push(None),
             SelectItem::UnnamedExpr(expr) => out.push(Some(figure(expr).unwrap_or_else(unnamed))),
         }
     }
