@@ -14,6 +14,7 @@ use datafusion::execution::context::QueryPlanner;
 use datafusion::logical_expr::{Expr, LogicalPlan, WindowFunctionDefinition};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// DataFusion's planner, after binding the statement's functions to the session's.
@@ -42,36 +43,46 @@ fn bind(plan: LogicalPlan, state: &dyn Session) -> Result<LogicalPlan> {
     .map(|t| t.data)
 }
 
+/// The session's function of `f`'s name, when it is not `f` itself.
+fn own<T>(functions: &HashMap<String, Arc<T>>, name: &str, f: &Arc<T>) -> Option<Arc<T>> {
+    functions
+        .get(name)
+        .filter(|own| !Arc::ptr_eq(own, f))
+        .cloned()
+}
+
 fn bind_expr(e: Expr, state: &dyn Session) -> Result<Transformed<Expr>> {
     Ok(match e {
-        Expr::ScalarFunction(mut f) => match state.scalar_functions().get(f.func.name()) {
-            Some(own) if !Arc::ptr_eq(own, &f.func) => {
-                f.func = own.clone();
-                Transformed::yes(Expr::ScalarFunction(f))
+        Expr::ScalarFunction(mut f) => {
+            match own(state.scalar_functions(), f.func.name(), &f.func) {
+                Some(func) => {
+                    f.func = func;
+                    Transformed::yes(Expr::ScalarFunction(f))
+                }
+                None => Transformed::no(Expr::ScalarFunction(f)),
             }
-            _ => Transformed::no(Expr::ScalarFunction(f)),
-        },
-        Expr::AggregateFunction(mut f) => match state.aggregate_functions().get(f.func.name()) {
-            Some(own) if !Arc::ptr_eq(own, &f.func) => {
-                f.func = own.clone();
-                Transformed::yes(Expr::AggregateFunction(f))
+        }
+        Expr::AggregateFunction(mut f) => {
+            match own(state.aggregate_functions(), f.func.name(), &f.func) {
+                Some(func) => {
+                    f.func = func;
+                    Transformed::yes(Expr::AggregateFunction(f))
+                }
+                None => Transformed::no(Expr::AggregateFunction(f)),
             }
-            _ => Transformed::no(Expr::AggregateFunction(f)),
-        },
+        }
         Expr::WindowFunction(mut w) => {
-            let own = match &w.fun {
-                WindowFunctionDefinition::AggregateUDF(u) => state
-                    .aggregate_functions()
-                    .get(u.name())
-                    .filter(|own| !Arc::ptr_eq(own, u))
-                    .map(|own| WindowFunctionDefinition::AggregateUDF(own.clone())),
-                WindowFunctionDefinition::WindowUDF(u) => state
-                    .window_functions()
-                    .get(u.name())
-                    .filter(|own| !Arc::ptr_eq(own, u))
-                    .map(|own| WindowFunctionDefinition::WindowUDF(own.clone())),
+            let fun = match &w.fun {
+                WindowFunctionDefinition::AggregateUDF(u) => {
+                    own(state.aggregate_functions(), u.name(), u)
+                        .map(WindowFunctionDefinition::AggregateUDF)
+                }
+                WindowFunctionDefinition::WindowUDF(u) => {
+                    own(state.window_functions(), u.name(), u)
+                        .map(WindowFunctionDefinition::WindowUDF)
+                }
             };
-            match own {
+            match fun {
                 Some(fun) => {
                     w.fun = fun;
                     Transformed::yes(Expr::WindowFunction(w))
