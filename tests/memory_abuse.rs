@@ -63,6 +63,24 @@ async fn huge_values_and_aggregates_fail_and_leave_the_server_small() {
         ("SELECT length(repeat('x', 3000000000))", "54000"),
         ("SELECT length(lpad('a', 2000000000, 'xy'))", "54000"),
         ("SELECT cardinality(array_repeat(1, 500000000))", "54000"),
+        // A small text whose every character becomes a long one.
+        (
+            "SELECT length(replace(repeat('x', 1000000), 'x', repeat('y', 10000)))",
+            "54000",
+        ),
+        (
+            "SELECT length(replace(repeat('x', 100000), 'x', repeat('y', 3000)))",
+            "53200",
+        ),
+        (
+            "SELECT length(regexp_replace(repeat('x', 1000000), 'x', repeat('y', 10000), 'g'))",
+            "54000",
+        ),
+        // Back-references copy the match: 3,000 copies of each of 100,000 characters.
+        (
+            "SELECT length(regexp_replace(repeat('x', 100000), '(.)', repeat('\\1', 3000), 'g'))",
+            "53200",
+        ),
         ("SELECT cardinality(range(1, 2000000000))", "54000"),
         // Many moderate values: the batch's total is weighed.
         (
@@ -91,7 +109,9 @@ async fn huge_values_and_aggregates_fail_and_leave_the_server_small() {
     let row = c
         .query_one(
             "SELECT length(repeat('x', 10000000)), repeat('ab', 3), repeat(NULL, 3), \
-             repeat('x', -1), lpad('7', 3, '0'), cardinality(array_repeat(0, 1000))",
+             repeat('x', -1), lpad('7', 3, '0'), cardinality(array_repeat(0, 1000)), \
+             replace('abc', 'b', 'xx'), regexp_replace('abcb', '(b)', '\\1\\1', 'g'), \
+             regexp_replace('abcb', 'b', 'y'), replace(NULL, 'a', 'b')",
             &[],
         )
         .await
@@ -101,6 +121,10 @@ async fn huge_values_and_aggregates_fail_and_leave_the_server_small() {
     assert_eq!(row.get::<_, Option<&str>>(2), None);
     assert_eq!(row.get::<_, &str>(3), "");
     assert_eq!(row.get::<_, &str>(4), "007");
+    assert_eq!(row.get::<_, &str>(6), "axxc");
+    assert_eq!(row.get::<_, &str>(7), "abbcbb");
+    assert_eq!(row.get::<_, &str>(8), "aycb");
+    assert_eq!(row.get::<_, Option<&str>>(9), None);
     let (_, peak) = rss_mib(server.pid());
     assert!(
         peak < POOL_MIB + 512,

@@ -1,6 +1,6 @@
 //! DataFusion's functions whose result can be far larger than their arguments — `repeat`,
-//! `lpad`, `rpad`, `array_repeat`, `array_resize`, and the array forms of `range` and
-//! `generate_series` — wrapped so that what they are about to build is weighed first.
+//! `lpad`, `rpad`, `replace`, `regexp_replace`, `array_repeat`, `array_resize`, and the array
+//! forms of `range` and `generate_series` — wrapped so that what they are about to build is weighed first.
 //!
 //! A statement of a few bytes (`SELECT repeat('x', 1000000000)`) made the server allocate
 //! gigabytes outside the memory pool, which only sees operators that ask it; one client could
@@ -34,6 +34,11 @@ enum Growth {
     Repeat,
     /// lpad / rpad(text, n [, fill]): n characters.
     Pad,
+    /// replace(text, from, to): every occurrence of `from` becomes `to`.
+    Replace,
+    /// regexp_replace(text, pattern, replacement [, flags]): each match (every one with 'g')
+    /// becomes the replacement, whose back-references copy parts of the match.
+    RegexpReplace,
     /// array_repeat(element, n): n elements.
     ArrayRepeat,
     /// array_resize(array, n [, fill]): n elements.
@@ -46,6 +51,8 @@ const GUARDED: &[(&str, Growth)] = &[
     ("repeat", Growth::Repeat),
     ("lpad", Growth::Pad),
     ("rpad", Growth::Pad),
+    ("replace", Growth::Replace),
+    ("regexp_replace", Growth::RegexpReplace),
     ("array_repeat", Growth::ArrayRepeat),
     ("array_resize", Growth::ArrayResize),
     ("range", Growth::Series),
@@ -119,6 +126,36 @@ impl Bounded {
                 let lens = byte_lengths(text)?;
                 let chars = integers(chars)?;
                 (0..n).map(|i| lens[i].max(chars[i])).collect()
+            }
+            (Growth::Replace, [text, from, to, ..]) => {
+                let (lens, from, to) =
+                    (byte_lengths(text)?, byte_lengths(from)?, byte_lengths(to)?);
+                (0..n)
+                    .map(|i| {
+                        // An empty pattern matches between every two characters.
+                        let found = lens[i].checked_div(from[i]).unwrap_or(lens[i] + 1);
+                        lens[i].saturating_add(found.saturating_mul(to[i]))
+                    })
+                    .collect()
+            }
+            (Growth::RegexpReplace, [text, _, replacement, rest @ ..]) => {
+                let lens = byte_lengths(text)?;
+                let replacements = replacement_sizes(replacement)?;
+                let global = match rest.first() {
+                    Some(flags) => global_flags(flags)?,
+                    None => vec![false; n],
+                };
+                (0..n)
+                    .map(|i| {
+                        let (literal, references) = replacements[i];
+                        // Matches are disjoint, so all references together copy at most the
+                        // text once each; a pattern that matches empty can match len + 1 times.
+                        let matches = if global[i] { lens[i] + 1 } else { 1 };
+                        lens[i]
+                            .saturating_add(matches.saturating_mul(literal))
+                            .saturating_add(references.saturating_mul(lens[i]))
+                    })
+                    .collect()
             }
             (Growth::ArrayRepeat, [element, times, ..]) => {
                 let size = element_bytes(element);
@@ -205,6 +242,39 @@ fn byte_lengths(a: &ArrayRef) -> Result<Vec<u64>> {
     }
     let lens = cast(&length(a)?, &DataType::Int64)?;
     Ok(non_negative(lens.as_primitive::<Int64Type>()))
+}
+
+/// Per row: the replacement's literal bytes and its back-references (`\1` or `$1` style; every `\`
+/// or `$` is counted as one, an upper bound).
+fn replacement_sizes(a: &ArrayRef) -> Result<Vec<(u64, u64)>> {
+    if matches!(a.data_type(), DataType::Null) {
+        return Ok(vec![(0, 0); a.len()]);
+    }
+    let text = cast(a, &DataType::Utf8)?;
+    Ok(text
+        .as_string::<i32>()
+        .iter()
+        .map(|r| {
+            r.map_or((0, 0), |r| {
+                let refs = r.bytes().filter(|b| matches!(b, b'\\' | b'$')).count() as u64;
+                // A reference's marker is not copied; its digits are counted as literal.
+                ((r.len() as u64).saturating_sub(refs), refs)
+            })
+        })
+        .collect())
+}
+
+/// Per row: whether the flags ask for every match ('g').
+fn global_flags(a: &ArrayRef) -> Result<Vec<bool>> {
+    if matches!(a.data_type(), DataType::Null) {
+        return Ok(vec![false; a.len()]);
+    }
+    let flags = cast(a, &DataType::Utf8)?;
+    Ok(flags
+        .as_string::<i32>()
+        .iter()
+        .map(|f| f.is_some_and(|f| f.contains('g')))
+        .collect())
 }
 
 fn integers(a: &ArrayRef) -> Result<Vec<u64>> {
