@@ -1,8 +1,9 @@
 //! The clients analysts and back ends use, each driven by its own program against a real
 //! `cip serve` on generated data: Python (psycopg 3, SQLAlchemy 2, pandas, asyncpg, polars
-//! with connectorx and ADBC), Java (pgjdbc) and Node (`pg`, pg-copy-streams). The programs
-//! live in tests/clients/ and check their own results; .ci/run installs the clients. A
-//! missing client fails the test with a hint: a test that skipped itself would prove nothing.
+//! with connectorx and ADBC, pgcli in a terminal), Java (pgjdbc) and Node (`pg`,
+//! pg-copy-streams, postgres.js, knex). The programs live in tests/clients/ and check their own
+//! results; .ci/run installs the clients. A missing client fails the test with a hint: a test
+//! that skipped itself would prove nothing.
 
 use crate::common;
 use crate::pgwire::Server;
@@ -51,11 +52,33 @@ fn java_pgjdbc_metadata_and_prepared_statements() {
 
 #[test]
 fn node_pg_parameters_and_copy_stream() {
+    node_program("client.js", "pg", "node pg: ok", 23);
+}
+
+fn node_program(script: &str, package: &str, done: &str, seed: u32) {
     assert!(
-        clients_dir().join("node/node_modules/pg").exists(),
+        clients_dir()
+            .join("node/node_modules")
+            .join(package)
+            .exists(),
         "node_modules missing: run `npm ci --prefix tests/clients/node` (.ci/run does)"
     );
-    run_against_server(23, "node", &["node/client.js"], "node pg: ok");
+    run_against_server(seed, "node", &[&format!("node/{script}")], done);
+}
+
+#[test]
+fn node_postgres_js_types_cursor_transactions_and_copy() {
+    node_program("postgres_js.js", "postgres", "postgres.js: ok", 26);
+}
+
+#[test]
+fn node_knex_builder_schema_introspection_and_transactions() {
+    node_program("knex_client.js", "knex", "knex: ok", 27);
+}
+
+#[test]
+fn pgcli_completion_special_commands_and_terminal() {
+    run_against_server(28, "python3", &["pgcli_client.py"], "pgcli: ok");
 }
 
 #[test]

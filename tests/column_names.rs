@@ -1,7 +1,8 @@
 //! The names result columns carry over the wire, as PostgreSQL gives them, where DataFusion
 //! alone would refuse the statement (or not run it: EXISTS in the select list): one name
-//! twice, several scalar subqueries, repeats through a `*` over a derived table. Both
-//! protocols; stored names still refuse repeats.
+//! twice, several scalar subqueries, repeats through a `*` over a derived table, a derived
+//! table's computed columns used by name outside it. Both protocols; stored names still refuse
+//! repeats.
 
 use crate::pgwire::Server;
 use tokio_postgres::SimpleQueryMessage;
@@ -48,7 +49,7 @@ async fn repeated_column_names_reach_the_client_as_postgresql_names_them() {
     )
     .await
     .expect("a member");
-    let cases: [Case; 6] = [
+    let cases: [Case; 9] = [
         ("SELECT 1 AS a, 2 AS a", &["a", "a"], &[Some("1"), Some("2")]),
         (
             "SELECT 1 AS \"A\", 2 AS a, 3 AS A",
@@ -76,6 +77,18 @@ async fn repeated_column_names_reach_the_client_as_postgresql_names_them() {
             "SELECT * FROM (SELECT member_id AS x, points AS x, 1 AS y, 2 AS y FROM members) t",
             &["x", "x", "y", "y"],
             &[Some("M1"), Some("5"), Some("1"), Some("2")],
+        ),
+        // A derived table's or CTE's computed columns carry PostgreSQL's names, outside too.
+        ("SELECT * FROM (SELECT 1) t", &["?column?"], &[Some("1")]),
+        (
+            "SELECT t.count + 1 AS n, t.upper FROM (SELECT count(*), upper('m') FROM members) t",
+            &["n", "upper"],
+            &[Some("2"), Some("M")],
+        ),
+        (
+            "WITH c AS (SELECT max(points), 1, 2 FROM members) SELECT * FROM c",
+            &["max", "?column?", "?column?"],
+            &[Some("5"), Some("1"), Some("2")],
         ),
     ];
     for (sql, names, values) in cases {

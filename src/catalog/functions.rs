@@ -18,6 +18,7 @@ use std::sync::Arc;
 pub fn register(ctx: &SessionContext) {
     ctx.register_udf(to_regtype());
     ctx.register_udf(pg_size_pretty());
+    ctx.register_udf(super::regtype_array::udf());
     super::settings_functions::register(ctx);
     ctx.register_udf(ScalarUDF::from(JsonBuildObject::new()));
     // cip has no sequences (no column is serial), no indexes on its tables and no comments.

@@ -36,7 +36,7 @@ impl QueryParser for Parser {
         &self,
         _client: &C,
         sql: &str,
-        _types: &[Option<Type>],
+        types: &[Option<Type>],
     ) -> PgWireResult<Option<Self::Statement>>
     where
         C: ClientInfo + Unpin + Send + Sync,
@@ -52,9 +52,13 @@ impl QueryParser for Parser {
         let Some(parsed) = parsed.pop() else {
             return Ok(None);
         };
+        let declared = types
+            .iter()
+            .map(|t| t.as_ref().map(|t| t.name().to_string()))
+            .collect();
         let prepared = self
             .session
-            .prepare(parsed)
+            .prepare_declared(parsed, declared)
             .await
             .map_err(|e| user_error(&e))?;
         Ok(Some(Arc::new(prepared)))

@@ -21,6 +21,7 @@ pub mod copy_binary;
 mod copy_text;
 pub mod cursor;
 mod ddl;
+mod declared;
 mod dependents;
 mod dml;
 mod execute;

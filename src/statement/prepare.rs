@@ -13,6 +13,7 @@ use datafusion::common::ScalarValue;
 use datafusion::logical_expr::expr::Placeholder;
 use datafusion::logical_expr::{lit, Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::sql::sqlparser::ast::Statement;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The columns a statement returns, as described to clients.
@@ -79,7 +80,11 @@ pub(super) fn text_columns(names: &[&str]) -> Columns {
 
 impl Session {
     /// Plans `parsed` without acting.
-    pub(super) async fn prepare_here(&self, parsed: Parsed) -> Result<Prepared> {
+    pub(super) async fn prepare_here(
+        &self,
+        parsed: Parsed,
+        declared: &[Option<String>],
+    ) -> Result<Prepared> {
         // Views saved by other sessions since the last statement are planned against.
         self.sync_shared_objects().await?;
         let command = |columns: Option<Columns>| Prepared {
@@ -149,6 +154,7 @@ impl Session {
         let placeholders = params::function_placeholders(statement);
         let plan = self.plan(statement).await?;
         let (kind, plan) = if placeholders.is_empty() {
+            let plan = self.typed_as_declared(statement, plan, declared).await?;
             (
                 Kind::Plan {
                     plan: plan.clone(),
@@ -174,6 +180,31 @@ impl Session {
         })
     }
 
+    /// `plan`, or `statement` planned again with the parameters the plan leaves untyped cast
+    /// to the types the client declared (declared.rs).
+    async fn typed_as_declared(
+        &self,
+        statement: &Statement,
+        plan: LogicalPlan,
+        declared: &[Option<String>],
+    ) -> Result<LogicalPlan> {
+        if declared.iter().all(Option::is_none) {
+            return Ok(plan);
+        }
+        let inferred = params::types(&plan)?;
+        let untyped: HashMap<usize, String> = declared
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| inferred.get(*i).is_none_or(Option::is_none))
+            .filter_map(|(i, t)| Some((i + 1, super::declared::sql_type(t.as_deref()?)?)))
+            .collect();
+        let Some(cast) = super::declared::cast_parameters(statement, &untyped) else {
+            return Ok(plan);
+        };
+        // A refinement only: a statement the casts cannot plan keeps the plan it had.
+        Ok(self.plan(&cast).await.unwrap_or(plan))
+    }
+
     /// DataFusion's plan of `statement`.
     pub(super) async fn plan(&self, statement: &Statement) -> Result<LogicalPlan> {
         // A temporary CREATE TABLE plans as a plain one (DataFusion refuses the other).
@@ -189,7 +220,10 @@ impl Session {
             .unwrap_or_else(|| statement.clone());
         let wrapped = datafusion::sql::parser::Statement::Statement(Box::new(statement.clone()));
         let failed = match state.statement_to_plan(wrapped).await {
-            Ok(plan) => return Ok(plan),
+            Ok(plan) => match unexecutable_catalog_query(&state, &statement, &plan).await {
+                None => return Ok(plan),
+                Some(e) => e,
+            },
             Err(e) => e,
         };
         let Some(fallback) = super::rules::catalog_fallback::null_subqueries(&statement) else {
@@ -202,6 +236,46 @@ impl Session {
             .await
             .map_err(|_| failed.into())
     }
+}
+
+/// Why DataFusion could plan a catalog query with subqueries but not run it (a correlation
+/// it cannot decorrelate is found only when the plan is optimized: pgcli's foreign-key query
+/// unnests the outer row's confkey inside a subquery's FROM). Such a query then takes the
+/// catalog fallback as one that does not plan. Only catalog queries pay for the check.
+async fn unexecutable_catalog_query(
+    state: &datafusion::execution::SessionState,
+    statement: &Statement,
+    plan: &LogicalPlan,
+) -> Option<datafusion::error::DataFusionError> {
+    if !super::rules::ast::reads_catalog(statement) || !has_subquery(plan) {
+        return None;
+    }
+    // Parameters are not known yet: the check plans with NULLs of their types.
+    let nulls = params::types(plan)
+        .ok()?
+        .iter()
+        .map(|t| {
+            t.as_ref()
+                .and_then(|t| ScalarValue::try_from(t).ok())
+                .unwrap_or(ScalarValue::Null)
+        })
+        .collect();
+    let bound = plan.clone().with_param_values(param_values(nulls)).ok()?;
+    state.create_physical_plan(&bound).await.err()
+}
+
+fn has_subquery(plan: &LogicalPlan) -> bool {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    let mut found = false;
+    let _ = plan.apply_with_subqueries(|p| {
+        found |= matches!(p, LogicalPlan::Subquery(_));
+        Ok(if found {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    });
+    found
 }
 
 /// `plan` under a filter that is always true naming each table-function placeholder as text:

@@ -155,10 +155,22 @@ impl Session {
 
     /// Plans `parsed` without acting: what Parse and Describe need.
     pub async fn prepare(self: &Arc<Self>, parsed: Parsed) -> Result<Prepared> {
+        self.prepare_declared(parsed, vec![]).await
+    }
+
+    /// Plans `parsed` with the parameter types its client declared (PostgreSQL's type names
+    /// by position; None where it left one to the server).
+    pub async fn prepare_declared(
+        self: &Arc<Self>,
+        parsed: Parsed,
+        declared: Vec<Option<String>>,
+    ) -> Result<Prepared> {
         let me = self.clone();
         let what = parsed.to_string();
-        let prepared =
-            runtime::run(what.clone(), async move { me.prepare_here(parsed).await }).await;
+        let prepared = runtime::run(what.clone(), async move {
+            me.prepare_here(parsed, &declared).await
+        })
+        .await;
         if let Err(e) = &prepared {
             self.statement_failed(e, &what);
         }

@@ -5,10 +5,11 @@
 //! asks for a table's publications with a subquery DataFusion cannot plan
 //! (`generate_series` over an outer array); cip has no publications, so NULL is the answer.
 
-use super::ast::reads_catalog;
+use super::ast::{call, called, cast, plain_args, reads_catalog};
 use super::subquery::null_keeping_parameters;
 use datafusion::sql::sqlparser::ast::{
-    visit_expressions_mut, Expr, Query, SelectItem, SetExpr, Statement, VisitMut, VisitorMut,
+    visit_expressions_mut, ArrayElemTypeDef, DataType, Expr, Query, SelectItem, SetExpr, Statement,
+    VisitMut, VisitorMut,
 };
 use std::ops::ControlFlow;
 
@@ -42,6 +43,17 @@ impl Visitor {
                 SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
                 _ => continue,
             };
+            // First `unnest((subquery))`, whose argument must stay an array: DataFusion does
+            // not unnest an untyped NULL (pgcli's foreign-key query; cip has none, so the
+            // empty unnest is also the true answer).
+            let _ = visit_expressions_mut(expr, |e| {
+                if let Some(q) = unnested_subquery(e) {
+                    let none = cast(null_keeping_parameters(q), text_array());
+                    *e = call("unnest", vec![none]);
+                    self.changed = true;
+                }
+                ControlFlow::<()>::Continue(())
+            });
             let _ = visit_expressions_mut(expr, |e| {
                 if let Expr::Subquery(q) = e {
                     *e = null_keeping_parameters(q);
@@ -51,6 +63,22 @@ impl Visitor {
             });
         }
     }
+}
+
+/// The subquery of `unnest((subquery))`.
+fn unnested_subquery(e: &Expr) -> Option<&Query> {
+    let (name, f) = called(e)?;
+    match plain_args(f)?.as_slice() {
+        [Expr::Subquery(q)] if name == "unnest" => Some(q),
+        _ => None,
+    }
+}
+
+fn text_array() -> DataType {
+    DataType::Array(ArrayElemTypeDef::SquareBracket(
+        Box::new(DataType::Text),
+        None,
+    ))
 }
 
 /// The catalog statement with its select lists' subqueries as NULL; None when it is not a
@@ -82,5 +110,18 @@ mod tests {
         );
         let user = super::super::parse("SELECT (SELECT max(x) FROM t) FROM u");
         assert!(null_subqueries(&user).is_none());
+    }
+
+    #[test]
+    fn an_unnested_subquery_becomes_an_empty_array() {
+        let s = super::super::parse(
+            "SELECT unnest((SELECT array_agg(attname) FROM (SELECT unnest(confkey) AS n) x)) \
+             FROM pg_catalog.pg_constraint fk",
+        );
+        let out = null_subqueries(&s).expect("changed").to_string();
+        assert_eq!(
+            out,
+            "SELECT unnest(CAST(NULL AS TEXT[])) FROM pg_catalog.pg_constraint fk"
+        );
     }
 }

@@ -2,11 +2,12 @@
 //! types — an OID cast to regtype stays a number, and its text was '20' where PostgreSQL
 //! answers 'bigint' (asyncpg's type lookup names element and base types this way; pgjdbc and
 //! psql print `prorettype::regtype::text`). The cast to text of a cast to regtype becomes
-//! `format_type(x, NULL)`, which is how PostgreSQL's regtype output names a type.
+//! `format_type(x, NULL)`, which is how PostgreSQL's regtype output names a type; a cast to
+//! regtype[] becomes pg_regtype_names(x), the same names element by element.
 
 use super::ast::call;
 use datafusion::sql::sqlparser::ast::{
-    visit_expressions_mut, DataType, Expr, Statement, Value, ValueWithSpan,
+    visit_expressions_mut, ArrayElemTypeDef, DataType, Expr, Statement, Value, ValueWithSpan,
 };
 use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
 use std::ops::ControlFlow;
@@ -45,12 +46,27 @@ fn regtype_of_text(e: &Expr) -> Option<&Expr> {
     }
 }
 
+/// The expression cast to regtype[], if `e` is that cast: a regtype[]'s elements print as
+/// type names too (pgcli's `proargtypes::regtype[]`).
+fn regtype_array(e: &Expr) -> Option<&Expr> {
+    match e {
+        Expr::Cast {
+            expr,
+            data_type: DataType::Array(ArrayElemTypeDef::SquareBracket(element, _)),
+            ..
+        } if is_regtype(element) => Some(expr),
+        _ => None,
+    }
+}
+
 impl SqlStatementRewriteRule for RegtypeText {
     fn rewrite(&self, mut s: Statement) -> Statement {
         let _ = visit_expressions_mut(&mut s, |e| {
             if let Some(inner) = regtype_of_text(e) {
                 let null = Expr::Value(ValueWithSpan::from(Value::Null));
                 *e = call("format_type", vec![inner.clone(), null]);
+            } else if let Some(inner) = regtype_array(e) {
+                *e = call(crate::catalog::regtype_array::NAME, vec![inner.clone()]);
             }
             ControlFlow::<()>::Continue(())
         });
@@ -66,12 +82,12 @@ mod tests {
     fn regtype_text_is_format_type() {
         let out = RegtypeText.rewrite(super::super::parse(
             "SELECT elemtype::regtype::text AS n, CAST(CAST(t.oid AS regtype) AS varchar), \
-             x::regtype, y::text FROM t",
+             x::regtype, y::text, COALESCE(a::regtype[], b::regtype[])::text[] FROM t",
         ));
         assert_eq!(
             out.to_string(),
             "SELECT format_type(elemtype, NULL) AS n, format_type(t.oid, NULL), x::regtype, \
-             y::TEXT FROM t"
+             y::TEXT, COALESCE(pg_regtype_names(a), pg_regtype_names(b))::TEXT[] FROM t"
         );
     }
 }

@@ -6,12 +6,17 @@
 //! column, so clients still see that name (names.rs reads it back), also through a `*` over a
 //! derived table.
 //!
+//! The unaliased items of a derived table or a CTE get PostgreSQL's name as their alias too, so
+//! the outer query can use it (`SELECT t.count FROM (SELECT count(*) FROM m) t`) and a `*` over
+//! it shows it (`?column?` rather than `Int64(1)`).
+//!
 //! CREATE VIEW and CREATE TABLE … AS are left alone: their column names are stored, and
 //! PostgreSQL refuses a name given twice there too.
 
 use super::super::names;
 use datafusion::sql::sqlparser::ast::{
-    visit_expressions, Expr, Ident, Query, SelectItem, SetExpr, Statement, VisitMut, VisitorMut,
+    visit_expressions, Expr, Ident, Query, SelectItem, SetExpr, Statement, TableAlias, TableFactor,
+    VisitMut, VisitorMut,
 };
 use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
 use std::ops::ControlFlow;
@@ -45,9 +50,77 @@ impl VisitorMut for Visitor {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        if let Some(with) = query.with.as_mut() {
+            for cte in &mut with.cte_tables {
+                if cte.alias.columns.is_empty() {
+                    name_items(cte.query.body.as_mut());
+                }
+            }
+        }
         alias_repeats(query.body.as_mut());
         ControlFlow::Continue(())
     }
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Derived {
+            subquery, alias, ..
+        } = factor
+        {
+            if alias
+                .as_ref()
+                .is_none_or(|a: &TableAlias| a.columns.is_empty())
+            {
+                name_items(subquery.body.as_mut());
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Gives the unaliased computed items of a relation's (first) select PostgreSQL's name as
+/// alias; a name already taken by another item gets a synthetic alias carrying it.
+fn name_items(body: &mut SetExpr) {
+    let select = match body {
+        SetExpr::Select(select) => select,
+        SetExpr::SetOperation { left, .. } => return name_items(left),
+        SetExpr::Query(q) => return name_items(q.body.as_mut()),
+        _ => return,
+    };
+    let mut taken: Vec<String> = select
+        .projection
+        .iter()
+        .filter_map(|item| match item {
+            SelectItem::ExprWithAlias { alias, .. } => {
+                Some(names::ident(&alias.value, alias.quote_style.is_some()))
+            }
+            SelectItem::UnnamedExpr(e) if is_column(e) => names::figure(e),
+            _ => None,
+        })
+        .collect();
+    for (i, item) in select.projection.iter_mut().enumerate() {
+        let SelectItem::UnnamedExpr(expr) = item else {
+            continue;
+        };
+        if is_column(expr) {
+            continue;
+        }
+        let name = names::figure(expr).unwrap_or_else(|| "?column?".into());
+        let alias = if taken.contains(&name) {
+            synthetic(i + 1, &name)
+        } else {
+            taken.push(name.clone());
+            Ident::with_quote('"', name)
+        };
+        *item = SelectItem::ExprWithAlias {
+            expr: expr.clone(),
+            alias,
+        };
+    }
+}
+
+/// A plain column reference, which DataFusion names as PostgreSQL does.
+fn is_column(expr: &Expr) -> bool {
+    matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
 }
 
 fn holds_subquery(expr: &Expr) -> bool {
@@ -147,6 +220,22 @@ mod tests {
         assert_eq!(synthetic_name("__cip_column_12_a_b"), Some("a_b"));
         assert_eq!(synthetic_name("__cip_column_x_a"), None);
         assert_eq!(synthetic_name("count"), None);
+    }
+
+    #[test]
+    fn a_derived_table_or_cte_names_its_computed_items_as_postgresql_does() {
+        assert_eq!(
+            rewritten("SELECT t.count FROM (SELECT count(*), a, 1, 2, b.c FROM x) t"),
+            "SELECT t.count FROM (SELECT count(*) AS \"count\", a, 1 AS \"?column?\", \
+             2 AS \"__cip_column_4_?column?\", b.c FROM x) t"
+        );
+        assert_eq!(
+            rewritten("WITH c AS (SELECT max(v), 1 AS max FROM x) SELECT * FROM c"),
+            "WITH c AS (SELECT max(v) AS \"__cip_column_1_max\", 1 AS max FROM x) SELECT * FROM c"
+        );
+        // Columns named by the alias are left as they are.
+        let named = "SELECT * FROM (SELECT count(*) FROM x) AS t (n)";
+        assert_eq!(rewritten(named), named);
     }
 
     #[test]
