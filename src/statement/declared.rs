@@ -7,9 +7,8 @@
 //! its columns and ParameterDescription say what PostgreSQL would. Parameters the plan types
 //! itself keep the plan's type: nothing that plans today is changed.
 
-use datafusion::sql::sqlparser::ast::{
-    visit_expressions_mut, CastKind, DataType, Expr, Statement, Value,
-};
+use super::rules::ast::cast;
+use datafusion::sql::sqlparser::ast::{visit_expressions_mut, DataType, Expr, Statement, Value};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use std::collections::HashMap;
@@ -53,9 +52,9 @@ pub fn cast_parameters(statement: &Statement, types: &HashMap<usize, String>) ->
     if parsed.is_empty() {
         return None;
     }
-    let mut cast = statement.clone();
+    let mut typed = statement.clone();
     let mut changed = false;
-    let _ = visit_expressions_mut(&mut cast, |expr| {
+    let _ = visit_expressions_mut(&mut typed, |expr| {
         let Expr::Value(v) = expr else {
             return ControlFlow::<()>::Continue(());
         };
@@ -63,18 +62,12 @@ pub fn cast_parameters(statement: &Statement, types: &HashMap<usize, String>) ->
             return ControlFlow::Continue(());
         };
         if let Some(t) = super::params::position(id).and_then(|n| parsed.get(&n)) {
-            *expr = Expr::Cast {
-                kind: CastKind::Cast,
-                expr: Box::new(expr.clone()),
-                data_type: t.clone(),
-                array: false,
-                format: None,
-            };
+            *expr = cast(expr.clone(), t.clone());
             changed = true;
         }
         ControlFlow::Continue(())
     });
-    changed.then_some(cast)
+    changed.then_some(typed)
 }
 
 fn data_type(sql: &str) -> Option<DataType> {
