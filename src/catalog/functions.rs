@@ -19,6 +19,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(to_regtype());
     ctx.register_udf(pg_size_pretty());
     ctx.register_udf(super::regtype_array::udf());
+    ctx.register_udf(super::pg_typeof::udf());
     super::settings_functions::register(ctx);
     ctx.register_udf(ScalarUDF::from(JsonBuildObject::new()));
     // cip has no sequences (no column is serial), no indexes on its tables and no comments.

@@ -8,6 +8,7 @@ pub mod advisory_locks;
 mod functions;
 mod overrides;
 mod pg_proc;
+pub mod pg_typeof;
 pub mod regtype_array;
 mod roles;
 mod settings_functions;

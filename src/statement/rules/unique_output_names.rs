@@ -15,8 +15,8 @@
 
 use super::super::names;
 use datafusion::sql::sqlparser::ast::{
-    visit_expressions, Expr, Ident, Query, SelectItem, SetExpr, Statement, TableAlias, TableFactor,
-    VisitMut, VisitorMut,
+    visit_expressions, visit_expressions_mut, Expr, Ident, Query, SelectItem, SetExpr, Statement,
+    TableAlias, TableFactor, VisitMut, VisitorMut,
 };
 use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
 use std::ops::ControlFlow;
@@ -131,6 +131,18 @@ fn holds_subquery(expr: &Expr) -> bool {
     .is_break()
 }
 
+/// `expr` with every cast replaced by what it casts.
+fn without_casts(expr: &Expr) -> Expr {
+    let mut out = expr.clone();
+    let _ = visit_expressions_mut(&mut out, |e| {
+        while let Expr::Cast { expr: inner, .. } = e {
+            *e = (**inner).clone();
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    out
+}
+
 fn alias_repeats(body: &mut SetExpr) {
     match body {
         SetExpr::Select(select) => {
@@ -140,7 +152,10 @@ fn alias_repeats(body: &mut SetExpr) {
             for (i, item) in select.projection.iter_mut().enumerate() {
                 match item {
                     SelectItem::UnnamedExpr(expr) => {
-                        let repeat = seen.contains(expr);
+                        // DataFusion's name of an expression leaves casts out:
+                        // `abs(1::int), abs(1::bigint)` are both `abs(Int64(1))`.
+                        let key = without_casts(expr);
+                        let repeat = seen.contains(&key);
                         let subquery = holds_subquery(expr);
                         if repeat || (subquery && subqueries) {
                             let name = names::figure(expr).unwrap_or_else(|| "?column?".into());
@@ -149,7 +164,7 @@ fn alias_repeats(body: &mut SetExpr) {
                                 alias: synthetic(i + 1, &name),
                             };
                         } else {
-                            seen.push(expr.clone());
+                            seen.push(key);
                         }
                         subqueries |= subquery;
                     }
@@ -204,6 +219,11 @@ mod tests {
         );
         let same = "SELECT a, b AS a FROM t";
         assert_eq!(rewritten(same), same);
+        // Items that differ only in their casts have one name in DataFusion.
+        assert_eq!(
+            rewritten("SELECT abs(1::INT), abs(CAST(1 AS BIGINT)), abs(2)"),
+            "SELECT abs(1::INT), abs(CAST(1 AS BIGINT)) AS \"__cip_column_2_abs\", abs(2)"
+        );
     }
 
     #[test]

@@ -1,0 +1,99 @@
+//! `pg_typeof(any)`: the PostgreSQL type of a value, as PostgreSQL prints the regtype it
+//! returns ('integer', 'text', 'numeric', 'timestamp without time zone'). Users and tools ask
+//! it to see what a column or expression is; the name is the one the wire describes the
+//! column with, through format_type, so the two always agree.
+
+use datafusion::arrow::array::Int32Array;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::common::{exec_err, Result, ScalarValue};
+use datafusion::config::ConfigOptions;
+use datafusion::logical_expr::{
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
+};
+use datafusion_postgres::arrow_pg::datatypes::into_pg_type;
+use datafusion_postgres::datafusion_pg_catalog::pg_catalog::format_type::create_format_type_udf;
+use std::sync::{Arc, LazyLock};
+
+pub fn udf() -> ScalarUDF {
+    ScalarUDF::from(PgTypeof {
+        signature: Signature::any(1, Volatility::Immutable),
+    })
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct PgTypeof {
+    signature: Signature,
+}
+
+static DOC: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        datafusion::logical_expr::DocSection {
+            include: true,
+            label: "Catalog functions",
+            description: None,
+        },
+        "The PostgreSQL type of the value, as its name (PostgreSQL's regtype output): the type \
+         the wire protocol describes the value with. Also for NULL: the type of the NULL \
+         (an untyped NULL is text).",
+        "pg_typeof(value)",
+    )
+    .with_sql_example(
+        "SELECT pg_typeof(1.5), pg_typeof(now()); -- numeric, timestamp with time zone",
+    )
+    .with_argument("value", "Any expression.")
+    .build()
+});
+
+/// The type's name as format_type prints it; the Arrow type's name when it has no
+/// PostgreSQL counterpart on the wire.
+fn type_name(t: &DataType, config: &Arc<ConfigOptions>) -> Result<String> {
+    let t = match t {
+        DataType::Null => &DataType::Utf8,
+        other => other,
+    };
+    let Ok(pg) = into_pg_type(t) else {
+        return Ok(t.to_string());
+    };
+    let named = create_format_type_udf().invoke_with_args(ScalarFunctionArgs {
+        args: vec![
+            ColumnarValue::Array(Arc::new(Int32Array::from(vec![pg.oid() as i32]))),
+            ColumnarValue::Array(Arc::new(Int32Array::new_null(1))),
+        ],
+        arg_fields: vec![
+            Arc::new(Field::new("oid", DataType::Int32, true)),
+            Arc::new(Field::new("typemod", DataType::Int32, true)),
+        ],
+        number_rows: 1,
+        return_field: Arc::new(Field::new("pg_typeof", DataType::Utf8, true)),
+        config_options: config.clone(),
+    })?;
+    let names = cast(&named.to_array(1)?, &DataType::Utf8)?;
+    match ScalarValue::try_from_array(&names, 0)? {
+        ScalarValue::Utf8(Some(s)) => Ok(s),
+        _ => Ok(pg.name().to_string()),
+    }
+}
+
+impl ScalarUDFImpl for PgTypeof {
+    fn name(&self) -> &str {
+        "pg_typeof"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let [field] = args.arg_fields.as_slice() else {
+            return exec_err!("pg_typeof takes one argument");
+        };
+        let name = type_name(field.data_type(), &args.config_options)?;
+        Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(name))))
+    }
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(&DOC)
+    }
+}
