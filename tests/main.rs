@@ -11,6 +11,7 @@ mod column_names;
 mod common;
 mod dbt;
 mod ddl;
+mod ddl_blocks;
 mod durability;
 mod http;
 mod intelligence;

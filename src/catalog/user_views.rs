@@ -1,8 +1,9 @@
 //! The views and schemas users create (`CREATE VIEW`, `CREATE SCHEMA`): their SQL text saved
-//! beside the tables in `<data>/_user_views.json`, so every connection sees them at once and
-//! after a restart. Each session re-creates them when the saved set's generation moves
+//! beside the tables in `<data>/_user_views.json`, so every connection sees them at once (a
+//! block's at its COMMIT, durably with its rows) and after a restart. Each session re-creates them when the saved set's generation moves
 //! (statement/ddl.rs); a TEMPORARY view stays the session's own and is never saved.
 
+use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::storage::fsutil::write_atomic;
 use serde::{Deserialize, Serialize};
@@ -30,11 +31,85 @@ pub struct SavedView {
     pub owner: String,
 }
 
-/// Some views and schemas as they were saved (None / false: not saved).
-#[derive(Debug, Clone)]
-pub struct Before {
-    views: Vec<(String, Option<SavedView>)>,
-    schemas: Vec<(String, bool)>,
+/// One change to the saved set. Outside a block it is applied at once; inside one the block
+/// keeps its changes (statement/transaction.rs) and they are applied, all together, by its
+/// COMMIT (`UserViews::commit`), so no other session sees them before.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// CREATE VIEW; `replace` for OR REPLACE (and for re-creating what is saved).
+    PutView {
+        view: SavedView,
+        replace: bool,
+    },
+    DropView(String),
+    PutSchema(String),
+    /// A schema and, with it, the saved views in it (DROP SCHEMA … CASCADE).
+    DropSchema(String),
+    /// A view renamed: `to` is its statement under the new name.
+    RenameView {
+        from: String,
+        to: SavedView,
+    },
+}
+
+impl Saved {
+    /// Applies one change: 42P07 when a CREATE VIEW finds the name taken (another block
+    /// committed a view of that name since this one created its own).
+    pub fn apply(&mut self, change: &Change) -> Result<()> {
+        match change {
+            Change::PutView { view, replace } => {
+                if !replace && self.views.iter().any(|v| v.name == view.name) {
+                    return Err(CipError::invalid(
+                        sqlstate::DUPLICATE_TABLE,
+                        format!("relation \"{}\" already exists", view.name),
+                    ));
+                }
+                // It moves to the end, after the views it may build on.
+                self.views.retain(|v| v.name != view.name);
+                self.views.push(view.clone());
+            }
+            Change::DropView(name) => self.views.retain(|v| v.name != *name),
+            Change::PutSchema(name) => {
+                if !self.schemas.contains(name) {
+                    self.schemas.push(name.clone());
+                }
+            }
+            Change::DropSchema(name) => {
+                let prefix = format!("{name}.");
+                self.schemas.retain(|x| x != name);
+                self.views.retain(|v| !v.name.starts_with(&prefix));
+            }
+            Change::RenameView { from, to } => {
+                if let Some(v) = self.views.iter_mut().find(|v| v.name == *from) {
+                    *v = to.clone();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// This set with `changes` applied in order.
+    pub fn with(&self, changes: &[Change]) -> Result<Saved> {
+        let mut next = self.clone();
+        for c in changes {
+            next.apply(c)?;
+        }
+        Ok(next)
+    }
+
+    /// `with`, skipping a change that no longer applies: what a block sees of the saved set
+    /// while it is open (its COMMIT will refuse such a change).
+    pub fn overlaid(&self, changes: &[Change]) -> Saved {
+        let mut next = self.clone();
+        for c in changes {
+            let _ = next.apply(c);
+        }
+        next
+    }
+
+    pub fn view(&self, name: &str) -> Option<&SavedView> {
+        self.views.iter().find(|v| v.name == name)
+    }
 }
 
 #[derive(Debug)]
@@ -75,98 +150,35 @@ impl UserViews {
         (self.generation(), saved.clone())
     }
 
-    /// Applies `change` and writes the result durably; nothing changes if the write fails.
-    fn update(&self, change: impl FnOnce(&mut Saved)) -> Result<()> {
+    /// Applies `changes` at once (DDL outside a block) and writes the result durably;
+    /// nothing changes if a change is refused or the write fails.
+    pub fn apply_now(&self, changes: &[Change]) -> Result<()> {
+        self.commit(changes, |file| match file {
+            Some((path, bytes)) => write_atomic(&path, &bytes),
+            None => Ok(()),
+        })
+    }
+
+    /// A block's COMMIT: the saved set with `changes` applied is handed to `write` (the
+    /// storage transaction, which makes it durable together with the block's rows — or
+    /// None when the block changed nothing here) and is what every session sees once it
+    /// succeeds. The set stays locked meanwhile, so two commits cannot lose each other's
+    /// changes.
+    pub fn commit(
+        &self,
+        changes: &[Change],
+        write: impl FnOnce(Option<(PathBuf, Vec<u8>)>) -> Result<()>,
+    ) -> Result<()> {
+        if changes.is_empty() {
+            return write(None);
+        }
         let mut saved = self.lock();
-        let mut next = saved.clone();
-        change(&mut next);
+        let next = saved.with(changes)?;
         let bytes = serde_json::to_vec_pretty(&next)
             .map_err(|e| CipError::Corrupt(format!("cannot encode {FILE}: {e}")))?;
-        write_atomic(&self.path, &bytes)?;
+        write(Some((self.path.clone(), bytes)))?;
         *saved = next;
         self.generation.fetch_add(1, Ordering::SeqCst);
         Ok(())
-    }
-
-    /// Saves (or replaces) a view; it moves to the end, after the views it may build on.
-    pub fn put_view(&self, view: SavedView) -> Result<()> {
-        self.update(|s| {
-            s.views.retain(|v| v.name != view.name);
-            s.views.push(view);
-        })
-    }
-
-    pub fn drop_view(&self, name: &str) -> Result<()> {
-        self.update(|s| s.views.retain(|v| v.name != name))
-    }
-
-    pub fn put_schema(&self, name: &str) -> Result<()> {
-        if self.lock().schemas.iter().any(|s| s == name) {
-            return Ok(());
-        }
-        self.update(|s| s.schemas.push(name.to_string()))
-    }
-
-    /// Drops a schema and, with it, the saved views in it (DROP SCHEMA … CASCADE).
-    pub fn drop_schema(&self, name: &str) -> Result<()> {
-        let prefix = format!("{name}.");
-        self.update(|s| {
-            s.schemas.retain(|x| x != name);
-            s.views.retain(|v| !v.name.starts_with(&prefix));
-        })
-    }
-
-    /// Renames a saved view: `sql` is its statement under the new name.
-    pub fn rename_view(&self, from: &str, to: SavedView) -> Result<()> {
-        self.update(|s| {
-            if let Some(v) = s.views.iter_mut().find(|v| v.name == from) {
-                *v = to;
-            }
-        })
-    }
-
-    /// What is saved now of the views and schemas named: for `restore`.
-    pub fn before(&self, views: &[String], schemas: &[String]) -> Before {
-        let saved = self.lock();
-        Before {
-            views: views
-                .iter()
-                .map(|n| {
-                    (
-                        n.clone(),
-                        saved.views.iter().find(|v| &v.name == n).cloned(),
-                    )
-                })
-                .collect(),
-            schemas: schemas
-                .iter()
-                .map(|n| (n.clone(), saved.schemas.contains(n)))
-                .collect(),
-        }
-    }
-
-    /// Puts the views and schemas `before` names back as they were (a block that changed
-    /// them did not commit); what else changed meanwhile stays.
-    pub fn restore(&self, before: Before) -> Result<()> {
-        self.update(|s| {
-            for (schema, had) in before.schemas {
-                s.schemas.retain(|x| *x != schema);
-                if had {
-                    s.schemas.push(schema);
-                }
-            }
-            for (name, view) in before.views {
-                s.views.retain(|v| v.name != name);
-                s.views.extend(view);
-            }
-        })
-    }
-
-    pub fn view(&self, name: &str) -> Option<SavedView> {
-        self.lock().views.iter().find(|v| v.name == name).cloned()
-    }
-
-    pub fn has_view(&self, name: &str) -> bool {
-        self.lock().views.iter().any(|v| v.name == name)
     }
 }

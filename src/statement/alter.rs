@@ -1,13 +1,13 @@
 //! `ALTER TABLE`: RENAME TO (rename.rs) and `ADD [COLUMN] [IF NOT EXISTS] name type` — what
 //! dbt's `on_schema_change: append_new_columns` sends, several ADDs in one statement — for
 //! tables created with CREATE TABLE. The column's type is planned by DataFusion as in CREATE
-//! TABLE; the table gains it without a rewrite (storage/alter.rs). Other forms answer 0A000.
+//! TABLE; the table gains it without a rewrite (storage/txn_ddl.rs) — in a block, at its COMMIT. Other forms answer 0A000.
 
 use super::ddl::{fold, qualified};
 use super::outcome::{Done, Outcome};
 use super::rename::undefined;
 use super::session::Session;
-use super::shared_objects::{register_stored, stored_name};
+use super::shared_objects::stored_name;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::identity::Actor;
@@ -82,12 +82,8 @@ impl Session {
             return Err(undefined(&a.name.to_string()));
         };
         let name = stored_name(&schema, &object);
-        let store = self.engine.store.clone();
-        let Ok(table) = store.table(&name) else {
-            if self
-                .engine
-                .user_views
-                .has_view(&format!("{schema}.{object}"))
+        let Some(table) = self.table_now(&name) else {
+            if self.has_saved_view(&format!("{schema}.{object}"))
                 || (schema == "public" && self.engine.view_names().contains(&object))
             {
                 return Err(CipError::invalid(
@@ -121,25 +117,11 @@ impl Session {
         if fields.is_empty() {
             return Ok(done);
         }
-        let (s, n) = (store.clone(), name.clone());
-        let (table, at) =
-            super::runtime::blocking("ALTER TABLE", move || s.add_columns(&n, &fields)).await?;
-        register_stored(self.ctx(), &name, table.clone())?;
-        // Added at once; a block that does not commit takes them back if it can.
-        let followed = self.state().tx.with_txn(|txn| {
-            txn.follow_alter(&table)?;
-            txn.on_rollback(Box::new(move || {
-                if !store.remove_added_columns(&name, at)? {
-                    tracing::warn!(
-                        "{name}: columns added in a block that did not commit stay: rows were \
-                         committed to the table since"
-                    );
-                }
-                Ok(())
-            }));
-            Ok::<_, CipError>(())
-        });
-        followed.transpose()?;
+        let n = name.clone();
+        let table = self
+            .table_ddl("ALTER TABLE", move |txn| txn.add_columns(&n, &fields))
+            .await?;
+        self.registered(&name, table).await?;
         Ok(done)
     }
 

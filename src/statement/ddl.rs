@@ -1,11 +1,11 @@
 //! DDL that outlives the session. DataFusion runs CREATE VIEW / CREATE SCHEMA / DROP VIEW in
 //! the session's catalog; here cip refuses to drop or replace what it is built on and saves
-//! what succeeded (catalog/user_views.rs). CREATE TABLE [AS] and DROP TABLE cip runs itself
+//! what succeeded (catalog/user_views.rs) — inside a block, at its COMMIT. CREATE TABLE [AS] and DROP TABLE cip runs itself
 //! (stored.rs): the table is a durable warehouse table. Every session catches up with both
 //! at its next statement (shared_objects.rs).
 
 use super::session::Session;
-use crate::catalog::user_views::SavedView;
+use crate::catalog::user_views::{Change, SavedView};
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::identity::Actor;
@@ -71,12 +71,10 @@ impl Session {
     /// DROP SCHEMA … CASCADE: the tables made with SQL in it go too (the session's names for
     /// them went with its schema).
     async fn drop_tables_in(&self, schema: &str) -> Result<()> {
-        let store = &self.engine.store;
         let prefix = format!("{schema}.");
-        for table in store.tables() {
-            let name = table.name();
-            if name.starts_with(&prefix) && store.created_at_run_time(name) {
-                self.drop_run_time_table(name).await?;
+        for name in self.run_time_names() {
+            if name.starts_with(&prefix) {
+                self.drop_run_time_table(&name).await?;
             }
         }
         Ok(())
@@ -142,7 +140,7 @@ impl Session {
         else {
             return Ok(());
         };
-        let (_, saved) = self.engine.user_views.snapshot();
+        let saved = self.saved_now();
         match object_type {
             ObjectType::View | ObjectType::Table => {
                 let kind = object_type.to_string().to_lowercase();
@@ -151,12 +149,10 @@ impl Session {
             ObjectType::Schema => {
                 for schema in names.iter().filter_map(schema_named) {
                     let prefix = format!("{schema}.");
-                    let views = saved.views.iter().map(|v| v.name.as_str());
-                    let tables = self.engine.store.tables();
+                    let views = saved.views.iter().map(|v| v.name.clone());
                     let held: Vec<String> = views
-                        .chain(tables.iter().map(|t| t.name()))
+                        .chain(self.run_time_names())
                         .filter(|n| n.starts_with(&prefix))
-                        .map(str::to_string)
                         .collect();
                     if !held.is_empty() {
                         return Err(super::dependents::still_needed("schema", &schema, &held));
@@ -168,63 +164,10 @@ impl Session {
         Ok(())
     }
 
-    /// The saved views and schemas a statement may change: (views, schemas).
-    /// Runs for every statement (remember_ddl does): the saved set is read only for a DROP.
-    fn saved_names(&self, statement: &Statement) -> (Vec<String>, Vec<String>) {
-        let now = || self.engine.user_views.snapshot().1;
-        match statement {
-            Statement::CreateView(v) if !v.temporary => {
-                (dotted(std::slice::from_ref(&v.name)), vec![])
-            }
-            Statement::CreateSchema { schema_name, .. } => {
-                (vec![], schema_of(schema_name).into_iter().collect())
-            }
-            Statement::Drop {
-                object_type: ObjectType::View | ObjectType::Table,
-                names,
-                ..
-            } => {
-                let targets = dotted(names);
-                let mut views = super::dependents::dependents(&now(), &targets);
-                views.extend(targets);
-                (views, vec![])
-            }
-            Statement::Drop {
-                object_type: ObjectType::Schema,
-                names,
-                ..
-            } => {
-                let schemas: Vec<String> = names.iter().filter_map(schema_named).collect();
-                let views = now()
-                    .views
-                    .iter()
-                    .map(|v| v.name.clone())
-                    .filter(|v| schemas.iter().any(|s| v.starts_with(&format!("{s}."))))
-                    .collect();
-                (views, schemas)
-            }
-            _ => (vec![], vec![]),
-        }
-    }
-
-    /// In a block: the saved views and schemas named go back to what they are now should the
-    /// block not commit.
-    pub(super) fn undo_saved_on_rollback(&self, views: &[String], schemas: &[String]) {
-        if views.is_empty() && schemas.is_empty() {
-            return;
-        }
-        let engine = self.engine.clone();
-        self.state().tx.with_txn(|txn| {
-            let before = engine.user_views.before(views, schemas);
-            txn.on_rollback(Box::new(move || engine.user_views.restore(before)))
-        });
-    }
-
-    /// After DDL succeeded: saves the view or schema it made, forgets the ones it dropped.
+    /// After DDL succeeded: saves the view or schema it made, forgets the ones it dropped
+    /// (inside a block, at its COMMIT).
     pub(super) async fn remember_ddl(&self, statement: &Statement) -> Result<()> {
-        let saved = &self.engine.user_views;
-        let (views, schemas) = self.saved_names(statement);
-        self.undo_saved_on_rollback(&views, &schemas);
+        let mut changes = Vec::new();
         match statement {
             Statement::CreateView(v) if !v.temporary && !v.materialized => {
                 let Some((schema, object)) = qualified(&v.name) else {
@@ -233,16 +176,20 @@ impl Session {
                 let mut again = v.clone();
                 again.or_replace = true;
                 again.if_not_exists = false;
-                saved.put_view(SavedView {
+                let view = SavedView {
                     name: format!("{schema}.{object}"),
                     sql: Statement::CreateView(again).to_string(),
                     owner: Actor::of(&self.ctx().state()).name,
-                })
+                };
+                // IF NOT EXISTS of an existing view changed nothing.
+                if !(v.if_not_exists && self.has_saved_view(&view.name)) {
+                    let replace = v.or_replace;
+                    changes.push(Change::PutView { view, replace });
+                }
             }
-            Statement::CreateSchema { schema_name, .. } => match schema_of(schema_name) {
-                Some(s) => saved.put_schema(&s),
-                None => Ok(()),
-            },
+            Statement::CreateSchema { schema_name, .. } => {
+                changes.extend(schema_of(schema_name).map(Change::PutSchema));
+            }
             Statement::Drop {
                 object_type: object_type @ (ObjectType::View | ObjectType::Table),
                 names,
@@ -251,19 +198,16 @@ impl Session {
             } => {
                 let targets = dotted(names);
                 if *object_type == ObjectType::View {
-                    for name in &targets {
-                        saved.drop_view(name)?;
-                    }
+                    changes.extend(targets.iter().cloned().map(Change::DropView));
                 }
                 if *cascade {
-                    let (_, now) = saved.snapshot();
+                    let now = self.saved_now();
                     for view in super::dependents::dependents(&now, &targets).iter().rev() {
-                        saved.drop_view(view)?;
+                        changes.push(Change::DropView(view.clone()));
                         let r = TableReference::from(view.as_str());
                         super::shared_objects::deregister(self.ctx(), r)?;
                     }
                 }
-                Ok(())
             }
             Statement::Drop {
                 object_type: ObjectType::Schema,
@@ -272,14 +216,14 @@ impl Session {
                 ..
             } => {
                 for schema in names.iter().filter_map(schema_named) {
-                    saved.drop_schema(&schema)?;
+                    changes.push(Change::DropSchema(schema.clone()));
                     if *cascade {
                         self.drop_tables_in(&schema).await?;
                     }
                 }
-                Ok(())
             }
-            _ => Ok(()),
+            _ => {}
         }
+        self.change_saved(changes).await
     }
 }

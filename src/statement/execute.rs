@@ -138,13 +138,19 @@ impl Session {
     /// COMMIT of a block: its storage transaction commits (on a blocking thread: it writes and
     /// fsyncs). A commit that fails ends the block with nothing of it kept, as in PostgreSQL.
     async fn commit(&self) -> Result<()> {
-        let Some(txn) = self.state().tx.take_for_commit() else {
+        let Some((txn, changes)) = self.state().tx.take_for_commit() else {
             return Ok(());
         };
-        let done = tokio::task::spawn_blocking(move || txn.commit())
-            .await
-            .map_err(|e| CipError::Corrupt(format!("a commit stopped: {e}")))
-            .and_then(|r| r);
+        // The block's views and schemas are saved by the same commit as its rows.
+        let engine = self.engine.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            engine
+                .user_views
+                .commit(&changes, |file| txn.commit_with(file))
+        })
+        .await
+        .map_err(|e| CipError::Corrupt(format!("a commit stopped: {e}")))
+        .and_then(|r| r);
         if done.is_err() {
             self.state().tx.abort();
         }

@@ -50,7 +50,7 @@ impl Session {
                 super::rename::is_rename(a)
                     && own(object_schema(&a.name))
                     && qualified(&a.name)
-                        .is_some_and(|(s, o)| self.engine.user_views.has_view(&format!("{s}.{o}")))
+                        .is_some_and(|(s, o)| self.has_saved_view(&format!("{s}.{o}")))
             }
             Statement::CreateTable(c) => c.temporary,
             _ => return Ok(()),

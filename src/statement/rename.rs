@@ -5,8 +5,8 @@
 use super::ddl::{fold, qualified};
 use super::outcome::{Done, Outcome};
 use super::session::Session;
-use super::shared_objects::{reference, register_stored, stored_name as stored};
-use crate::catalog::user_views::SavedView;
+use super::shared_objects::{reference, stored_name as stored};
+use crate::catalog::user_views::{Change, SavedView};
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::identity::Actor;
@@ -49,54 +49,52 @@ impl Session {
             _ => return Err(undefined(&new.to_string())),
         };
         let done = Outcome::Done(Done::new("ALTER TABLE"));
-        let store = self.engine.store.clone();
         let (from, to) = (stored(&schema, &old), stored(&schema, &new));
-        if store.created_at_run_time(&from) {
+        if self.is_run_time(&from) {
             // A table is an operator's; an analyst's own views were let through by
             // guard_own_schema.
             Actor::of(&self.ctx().state()).require_write("ALTER TABLE")?;
-            let (moved, back) = (from.clone(), store.clone());
-            let table =
-                super::runtime::blocking("ALTER TABLE", move || store.rename_table(&from, &to))
-                    .await?;
-            let now = table.name();
-            self.state().tx.with_txn(|txn| {
-                txn.follow_rename(&moved, &table);
-                txn.on_rollback(Box::new(move || back.rename_table(now, &moved).map(|_| ())));
-            });
-            self.ctx()
-                .deregister_table(reference(&stored(&schema, &old)))?;
-            register_stored(self.ctx(), &stored(&schema, &new), table)?;
-            return Ok(done);
-        }
-        let views = &self.engine.user_views;
-        let (old_view, new_view) = (format!("{schema}.{old}"), format!("{schema}.{new}"));
-        if let Some(saved) = views.view(&old_view) {
-            if views.has_view(&new_view) || self.engine.store.table(&to).is_ok() {
+            if self.has_saved_view(&format!("{schema}.{new}")) {
                 return Err(CipError::invalid(
                     sqlstate::DUPLICATE_TABLE,
                     format!("relation \"{new}\" already exists"),
                 ));
             }
-            let sql = renamed(&saved.sql, &schema, &new)?;
-            self.undo_saved_on_rollback(&[old_view.clone(), new_view.clone()], &[]);
+            let (f, t) = (from.clone(), to.clone());
+            let table = self
+                .table_ddl("ALTER TABLE", move |txn| txn.rename_table(&f, &t))
+                .await?;
+            self.ctx().deregister_table(reference(&from))?;
+            self.registered(&to, table).await?;
+            return Ok(done);
+        }
+        let (old_view, new_view) = (format!("{schema}.{old}"), format!("{schema}.{new}"));
+        let saved = self.saved_now();
+        if let Some(view) = saved.view(&old_view) {
+            if saved.view(&new_view).is_some() || self.table_now(&to).is_some() {
+                return Err(CipError::invalid(
+                    sqlstate::DUPLICATE_TABLE,
+                    format!("relation \"{new}\" already exists"),
+                ));
+            }
+            let sql = renamed(&view.sql, &schema, &new)?;
             self.ctx().sql(&sql).await?.collect().await?;
             self.ctx()
                 .deregister_table(TableReference::partial(schema.as_str(), old.as_str()))?;
-            views.rename_view(
-                &old_view,
-                SavedView {
-                    name: new_view,
-                    sql,
-                    owner: saved.owner,
-                },
-            )?;
+            let to = SavedView {
+                name: new_view,
+                sql,
+                owner: view.owner.clone(),
+            };
+            let from = old_view;
+            self.change_saved(vec![Change::RenameView { from, to }])
+                .await?;
             return Ok(done);
         }
         if a.if_exists {
             return Ok(done);
         }
-        if self.engine.store.table(&from).is_ok() || self.engine.view_names().contains(&old) {
+        if self.table_now(&from).is_some() || self.engine.view_names().contains(&old) {
             return Err(CipError::invalid(
                 sqlstate::INSUFFICIENT_PRIVILEGE,
                 format!("\"{old}\" is one of cip's built-in tables or views and cannot be renamed"),

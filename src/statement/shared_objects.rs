@@ -2,10 +2,13 @@
 //! (catalog/user_views.rs) and the tables created at run time (storage's created tables).
 //! Each session compares the generations of both with what it last applied, at the start of
 //! every statement, and catches up: a CREATE on one connection is seen by the next statement
-//! of every other.
+//! of every other. A block's own changes to the saved views and schemas are seen by its
+//! statements only, laid over the saved set, until its COMMIT saves them.
 
 use super::session::Session;
+use crate::catalog::user_views::{Change, Saved};
 use crate::error::Result;
+use crate::storage::{Table, Txn};
 use datafusion::catalog::MemorySchemaProvider;
 use datafusion::common::TableReference;
 use datafusion::prelude::SessionContext;
@@ -14,10 +17,12 @@ use std::sync::Arc;
 
 #[derive(Debug, Default)]
 pub(crate) struct Synced {
-    views_seen: u64,
+    /// The saved set's generation and the block's catalog version last applied.
+    views_seen: (u64, u64),
     views: Vec<String>,
     schemas: Vec<String>,
-    tables_seen: u64,
+    /// The store's generation and the session's tables version last applied.
+    tables_seen: (u64, u64),
     tables: Vec<String>,
 }
 
@@ -40,11 +45,7 @@ pub(super) fn stored_name(schema: &str, object: &str) -> String {
 
 /// Registers the stored table `name` in the session (its schema made if missing), in place of
 /// whatever the session held under that name.
-pub(super) fn register_stored(
-    ctx: &SessionContext,
-    name: &str,
-    table: Arc<crate::storage::Table>,
-) -> Result<()> {
+pub(super) fn register_stored(ctx: &SessionContext, name: &str, table: Arc<Table>) -> Result<()> {
     let r = reference(name);
     if let Some(schema) = r.schema() {
         ensure_schema(ctx, schema)?;
@@ -78,35 +79,160 @@ fn ensure_schema(ctx: &SessionContext, schema: &str) -> Result<()> {
     Ok(())
 }
 
+impl Synced {
+    /// The session itself made what `change` names (its DDL ran in its context): should the
+    /// block not commit, the next catch-up removes it.
+    fn touch(&mut self, change: &Change) {
+        let (list, name) = match change {
+            Change::PutView { view: v, .. } | Change::RenameView { to: v, .. } => {
+                (&mut self.views, &v.name)
+            }
+            Change::PutSchema(s) => (&mut self.schemas, s),
+            Change::DropView(_) | Change::DropSchema(_) => return,
+        };
+        if !list.contains(name) {
+            list.push(name.clone());
+        }
+    }
+}
+
 impl Session {
+    /// The table `name` as this session sees it: its block's DDL over the store's tables.
+    pub(super) fn table_now(&self, name: &str) -> Option<Arc<Table>> {
+        match self.state().tx.with_txn(|t| t.table_now(name)) {
+            Some(table) => table,
+            None => self.engine.store.table(name).ok(),
+        }
+    }
+
+    /// Whether `name` is, as this session sees it, a table created with CREATE TABLE.
+    pub(super) fn is_run_time(&self, name: &str) -> bool {
+        let store = &self.engine.store;
+        let in_block = self.state().tx.with_txn(|t| t.is_run_time(name));
+        in_block.unwrap_or_else(|| store.created_at_run_time(name))
+    }
+
+    /// The tables created with CREATE TABLE as this session sees them.
+    fn run_time_tables(&self) -> Vec<(String, Arc<Table>)> {
+        let store = &self.engine.store;
+        let overlay = self
+            .state()
+            .tx
+            .with_txn(|t| t.overlay())
+            .unwrap_or_default();
+        let mut now = Vec::new();
+        for t in store.tables() {
+            let name = t.name();
+            if store.created_at_run_time(name) && !overlay.contains_key(name) {
+                now.push((name.to_string(), t));
+            }
+        }
+        for (name, t) in overlay {
+            now.extend(t.map(|t| (name.to_string(), t)));
+        }
+        now
+    }
+
+    /// The names of the tables created with CREATE TABLE as this session sees them.
+    pub(super) fn run_time_names(&self) -> Vec<String> {
+        self.run_time_tables().into_iter().map(|(n, _)| n).collect()
+    }
+
+    /// Runs table DDL in the block's storage transaction (others see it at COMMIT), or outside
+    /// a block in a transaction of its own, committed at once.
+    pub(super) async fn table_ddl<R: Send + 'static>(
+        &self,
+        what: &'static str,
+        f: impl FnOnce(&mut Txn) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let slot = self.state().tx.slot();
+        let store = self.engine.store.clone();
+        let done = super::runtime::blocking(what, move || {
+            if let Some(txn) = slot.lock().as_mut() {
+                return f(txn);
+            }
+            let mut txn = store.begin();
+            let r = f(&mut txn)?;
+            txn.commit()?;
+            Ok(r)
+        })
+        .await;
+        self.state().tx.note_table_ddl();
+        done
+    }
+
+    /// A table this session made or renamed is registered now, and known to the catch-up,
+    /// which takes it away again should the block not commit.
+    pub(super) async fn registered(&self, name: &str, table: Arc<Table>) -> Result<()> {
+        register_stored(self.ctx(), name, table)?;
+        let mut synced = self.synced.lock().await;
+        if !synced.tables.iter().any(|t| t == name) {
+            synced.tables.push(name.to_string());
+        }
+        Ok(())
+    }
+
+    /// The saved views and schemas as this session sees them: with its block's changes.
+    pub(super) fn saved_now(&self) -> Saved {
+        let (_, shared) = self.engine.user_views.snapshot();
+        shared.overlaid(self.state().tx.catalog().0)
+    }
+
+    pub(super) fn has_saved_view(&self, name: &str) -> bool {
+        self.saved_now().view(name).is_some()
+    }
+
+    /// Saves changes to the views and schemas, which the statement already made in this
+    /// session's context: at once outside a block; inside one, at its COMMIT.
+    pub(super) async fn change_saved(&self, changes: Vec<Change>) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        if self.status() == super::TxStatus::Idle {
+            return self.engine.user_views.apply_now(&changes);
+        }
+        let mut synced = self.synced.lock().await;
+        let mut state = self.state();
+        for change in changes {
+            synced.touch(&change);
+            state.tx.change_catalog(change);
+        }
+        // The context holds them already: nothing to re-create for this version.
+        synced.views_seen.1 = state.tx.catalog().1;
+        Ok(())
+    }
+
     /// Catches up with views, schemas and tables other sessions created or dropped. A saved
     /// view that no longer plans (what it read was dropped) is skipped with a warning.
     pub(super) async fn sync_shared_objects(&self) -> Result<()> {
         let mut synced = self.synced.lock().await;
-        let store = &self.engine.store;
         let ctx = self.ctx();
-        if store.generation() != synced.tables_seen {
-            let seen = store.generation();
-            let now: Vec<String> = store
-                .tables()
-                .iter()
-                .map(|t| t.name().to_string())
-                .filter(|n| store.created_at_run_time(n))
-                .collect();
-            for gone in synced.tables.iter().filter(|n| !now.contains(n)) {
+        let seen = (
+            self.engine.store.generation(),
+            self.state().tx.tables_version(),
+        );
+        if seen != synced.tables_seen {
+            let now = self.run_time_tables();
+            let names: Vec<String> = now.iter().map(|(n, _)| n.clone()).collect();
+            for gone in synced.tables.iter().filter(|n| !names.contains(n)) {
                 deregister(ctx, reference(gone))?;
             }
-            for name in &now {
-                register_stored(ctx, name, store.table(name)?)?;
+            for (name, table) in now {
+                register_stored(ctx, &name, table)?;
             }
-            synced.tables = now;
+            synced.tables = names;
             synced.tables_seen = seen;
         }
         let saved = &self.engine.user_views;
-        if saved.generation() == synced.views_seen {
+        if (saved.generation(), self.state().tx.catalog().1) == synced.views_seen {
             return Ok(());
         }
-        let (generation, now) = saved.snapshot();
+        let (generation, shared) = saved.snapshot();
+        let (now, version) = {
+            let state = self.state();
+            let (changes, version) = state.tx.catalog();
+            (shared.overlaid(changes), version)
+        };
         let names: Vec<String> = now.views.iter().map(|v| v.name.clone()).collect();
         for gone in synced.views.iter().filter(|n| !names.contains(n)) {
             deregister(ctx, TableReference::from(gone.as_str()))?;
@@ -145,7 +271,7 @@ impl Session {
         }
         synced.views = names;
         synced.schemas = now.schemas.clone();
-        synced.views_seen = generation;
+        synced.views_seen = (generation, version);
         Ok(())
     }
 }

@@ -1,11 +1,12 @@
 //! CREATE TABLE [AS] and DROP TABLE as durable warehouse tables: DataFusion plans the
 //! statement (the columns, the query of CREATE TABLE AS); cip creates the table in the store —
-//! Parquet parts, log and manifest like any other — and fills it. A TEMPORARY table stays in
-//! the session's memory (temporary.rs).
+//! Parquet parts, log and manifest like any other — and fills it, in one transaction (a
+//! block's: others see the table at its COMMIT). A TEMPORARY table stays in the session's
+//! memory (temporary.rs).
 
 use super::outcome::{Done, Outcome};
 use super::session::Session;
-use super::shared_objects::{reference, register_stored};
+use super::shared_objects::reference;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::identity::Actor;
@@ -75,85 +76,70 @@ impl Session {
     async fn create_stored(&self, c: &CreateMemoryTable) -> Result<Outcome> {
         let name = stored_name(&c.name)?;
         Actor::of(&self.ctx().state()).require_write("CREATE TABLE")?;
-        let store = self.engine.store.clone();
-        if store.table(&name).is_ok() {
-            if c.if_not_exists {
-                return Ok(Outcome::Done(Done::new("CREATE TABLE")));
-            }
-            if !(c.or_replace && store.created_at_run_time(&name)) {
+        let replace = match self.table_now(&name) {
+            None => false,
+            Some(_) if c.if_not_exists => return Ok(Outcome::Done(Done::new("CREATE TABLE"))),
+            Some(_) if c.or_replace && self.is_run_time(&name) => true,
+            Some(_) => {
                 return Err(CipError::invalid(
                     sqlstate::DUPLICATE_TABLE,
                     format!("relation \"{name}\" already exists"),
-                ));
+                ))
             }
-            let gone = name.clone();
-            let s = store.clone();
-            super::runtime::blocking("DROP TABLE", move || s.drop_table(&gone)).await?;
-        }
+        };
         let schema = stored_schema(c.input.schema().inner());
-        let (s, n, sc) = (store.clone(), name.clone(), schema.clone());
-        let table =
-            super::runtime::blocking("CREATE TABLE", move || s.create_table(&n, &sc)).await?;
-        register_stored(self.ctx(), &name, table.clone())?;
-        // Made at once; a block that does not commit drops it again.
-        let (undo_store, made) = (store.clone(), name.clone());
-        self.state()
-            .tx
-            .with_txn(|txn| txn.on_rollback(Box::new(move || undo_store.drop_table(&made))));
-        if matches!(*c.input, LogicalPlan::EmptyRelation(_)) {
-            return Ok(Outcome::Done(Done::new("CREATE TABLE")));
-        }
-        let rows = self
-            .ctx()
-            .execute_logical_plan((*c.input).clone())
-            .await?
-            .collect()
-            .await?;
-        let rows = rows
-            .iter()
-            .map(|b| conform(b, &schema))
-            .collect::<Result<Vec<_>>>()?;
-        // Inside a block the rows are the block's (the table itself exists at once).
-        let slot = self.state().tx.slot();
-        let n = super::runtime::blocking("CREATE TABLE AS", move || {
-            if let Some(txn) = slot.lock().as_mut() {
-                return txn.append(&table, &rows);
+        let rows = match *c.input {
+            LogicalPlan::EmptyRelation(_) => None,
+            _ => {
+                let batches = self
+                    .ctx()
+                    .execute_logical_plan((*c.input).clone())
+                    .await?
+                    .collect()
+                    .await?;
+                let conformed = batches.iter().map(|b| conform(b, &schema));
+                Some(conformed.collect::<Result<Vec<_>>>()?)
             }
-            table.append(&rows)
-        })
-        .await?;
-        Ok(Outcome::Done(Done::with_rows("SELECT", n)))
+        };
+        // The table and its rows are one transaction: the block's, or one of its own.
+        let n = name.clone();
+        let (table, added) = self
+            .table_ddl("CREATE TABLE", move |txn| {
+                if replace {
+                    txn.drop_table(&n)?;
+                }
+                let table = txn.create_table(&n, &schema)?;
+                let added = match &rows {
+                    Some(rows) => Some(txn.append(&table, rows)?),
+                    None => None,
+                };
+                Ok((table, added))
+            })
+            .await?;
+        self.registered(&name, table).await?;
+        Ok(Outcome::Done(match added {
+            Some(n) => Done::with_rows("SELECT", n),
+            None => Done::new("CREATE TABLE"),
+        }))
     }
 
     async fn drop_stored(&self, d: &DropTable) -> Result<Option<Outcome>> {
         let name = stored_name(&d.name)?;
-        let store = self.engine.store.clone();
-        if !store.created_at_run_time(&name) {
+        if !self.is_run_time(&name) {
             // A TEMPORARY table, or none: DataFusion answers (IF EXISTS, 42P01).
             return Ok(None);
         }
         Actor::of(&self.ctx().state()).require_write("DROP TABLE")?;
         self.drop_run_time_table(&name).await?;
-        self.ctx().deregister_table(reference(&name))?;
         Ok(Some(Outcome::Done(Done::new("DROP TABLE"))))
     }
 
-    /// Drops a table created at run time. In a block its folder is only moved aside until
-    /// the block commits, and put back if it does not (storage/detach.rs).
+    /// Drops a table created at run time: in a block, at its COMMIT (the session stops seeing
+    /// it at once).
     pub(super) async fn drop_run_time_table(&self, name: &str) -> Result<()> {
-        let store = self.engine.store.clone();
         let gone = name.to_string();
-        if self.state().tx.with_txn(|_| ()).is_none() {
-            return super::runtime::blocking("DROP TABLE", move || store.drop_table(&gone)).await;
-        }
-        let s = store.clone();
-        let detached =
-            super::runtime::blocking("DROP TABLE", move || s.detach_table(&gone)).await?;
-        let (undo, finish) = crate::storage::undo_and_finish(&store, detached);
-        self.state().tx.with_txn(|txn| {
-            txn.forget(name);
-            txn.on_rollback_or_commit(undo, finish);
-        });
-        Ok(())
+        self.table_ddl("DROP TABLE", move |txn| txn.drop_table(&gone))
+            .await?;
+        super::shared_objects::deregister(self.ctx(), reference(name))
     }
 }

@@ -4,10 +4,13 @@
 //!
 //! A block holds a storage transaction (storage/txn.rs) in the session's `TxnSlot`: its writes
 //! are seen by its own statements only, and by everyone — durably, all or none — at COMMIT
-//! (Session::commit runs it). ROLLBACK and ROLLBACK TO a savepoint discard them.
+//! (Session::commit runs it). ROLLBACK and ROLLBACK TO a savepoint discard them. The block's
+//! changes to the saved views and schemas wait here the same way (`catalog`), and commit with
+//! its rows.
 
 use super::outcome::Done;
 use super::parse::Parsed;
+use crate::catalog::user_views::Change;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::storage::{Txn, TxnSlot};
@@ -30,6 +33,16 @@ pub struct Transaction {
     savepoints: Vec<String>,
     /// The block's storage transaction; shared with the session's DataFusion context.
     slot: Arc<TxnSlot>,
+    /// The block's changes to the saved views and schemas, in order; and how many there were
+    /// at each savepoint.
+    catalog: Vec<Change>,
+    catalog_at: Vec<usize>,
+    /// Moves whenever `catalog` changes, so the session re-applies what it sees.
+    catalog_version: u64,
+    /// Moves whenever the block's table DDL may have changed what the session sees: at the
+    /// DDL, and at the end (or a ROLLBACK TO) of a block that ran some.
+    tables_version: u64,
+    table_ddl: bool,
 }
 
 /// A notice for the client (PostgreSQL sends these as NoticeResponse): severity, code, text.
@@ -102,13 +115,53 @@ impl Transaction {
         Ok(())
     }
 
-    /// Takes the block's storage transaction out, for COMMIT to commit (None when the block
-    /// is failed or empty: there is nothing to commit).
-    pub fn take_for_commit(&mut self) -> Option<Txn> {
+    /// Takes the block's storage transaction and its catalog changes out, for COMMIT to
+    /// commit (None when the block is failed or empty: there is nothing to commit).
+    pub fn take_for_commit(&mut self) -> Option<(Txn, Vec<Change>)> {
         if self.status() != TxStatus::Block {
             return None;
         }
-        self.slot.lock().take()
+        let txn = self.slot.lock().take()?;
+        let changes = std::mem::take(&mut self.catalog);
+        self.catalog_version += 1;
+        self.tables_undone();
+        self.table_ddl = false;
+        Some((txn, changes))
+    }
+
+    /// Keeps a change to the saved views for COMMIT (inside a block only).
+    pub fn change_catalog(&mut self, change: Change) {
+        self.catalog.push(change);
+        self.catalog_version += 1;
+    }
+
+    /// Table DDL ran (in the block's storage transaction, or in one of its own).
+    pub fn note_table_ddl(&mut self) {
+        self.tables_version += 1;
+        self.table_ddl |= self.status() != TxStatus::Idle;
+    }
+
+    pub fn tables_version(&self) -> u64 {
+        self.tables_version
+    }
+
+    /// The block's table DDL may be undone: the session looks again.
+    fn tables_undone(&mut self) {
+        if self.table_ddl {
+            self.tables_version += 1;
+        }
+    }
+
+    /// The block's catalog changes so far, and their version.
+    pub fn catalog(&self) -> (&[Change], u64) {
+        (&self.catalog, self.catalog_version)
+    }
+
+    fn truncate_catalog(&mut self, len: usize) {
+        if self.catalog.len() > len {
+            self.catalog.truncate(len);
+            self.catalog_version += 1;
+        }
     }
 
     /// A COMMIT that failed ends the block, as in PostgreSQL: nothing of it stays.
@@ -174,6 +227,7 @@ impl Transaction {
             }
             Statement::Savepoint { name } => self.in_block("SAVEPOINT").map(|()| {
                 self.savepoints.push(name.value.clone());
+                self.catalog_at.push(self.catalog.len());
                 if let Some(txn) = self.slot.lock().as_mut() {
                     txn.savepoint();
                 }
@@ -183,6 +237,7 @@ impl Transaction {
                 self.in_block("RELEASE SAVEPOINT").and_then(|()| {
                     let at = self.find(&name.value)?;
                     self.savepoints.truncate(at);
+                    self.catalog_at.truncate(at);
                     if let Some(txn) = self.slot.lock().as_mut() {
                         txn.release(at);
                     }
@@ -198,6 +253,10 @@ impl Transaction {
         self.status = Some(TxStatus::Idle);
         self.read_only = false;
         self.savepoints.clear();
+        self.catalog_at.clear();
+        self.truncate_catalog(0);
+        self.tables_undone();
+        self.table_ddl = false;
         self.slot.lock().take();
     }
 
@@ -228,6 +287,11 @@ impl Transaction {
         self.in_block("ROLLBACK TO SAVEPOINT")?;
         let at = self.find(name)?;
         self.savepoints.truncate(at + 1);
+        self.catalog_at.truncate(at + 1);
+        if let Some(&len) = self.catalog_at.get(at) {
+            self.truncate_catalog(len);
+        }
+        self.tables_undone();
         if let Some(txn) = self.slot.lock().as_mut() {
             txn.rollback_to(at);
         }

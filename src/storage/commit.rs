@@ -2,10 +2,13 @@
 //!
 //! Under every touched table's write lock (taken in name order, so two commits cannot
 //! deadlock), each table's next manifest is computed and checked. One table: its manifest
-//! replacement is the commit point. Several: the list of next manifests is first written to
-//! `_txn/<id>.json` (fsync'd) — that write is the commit point — then each manifest is
-//! replaced and the record removed. Opening the store finishes any record it finds
-//! (`recover`), so a crash between the record and the last manifest still commits all.
+//! replacement is the commit point. Several, or tables and files (the `_tables.json` of the
+//! transaction's table DDL, table_set.rs, and what the layer above commits with it: the saved
+//! views a block changed): the list of next manifests and those files' contents is first
+//! written to `_txn/<id>.json` (fsync'd) — that write is the commit point —
+//! then each manifest and file is replaced and the record removed. Opening the store finishes
+//! any record it finds (`recover`), so a crash between the record and the last write still
+//! commits all.
 
 use super::fsutil::{fsync_dir, remove_if_exists, write_atomic};
 use super::manifest::{self, Manifest};
@@ -22,30 +25,53 @@ const DIR: &str = "_txn";
 struct Record {
     /// (table folder, the manifest it commits to).
     tables: Vec<(String, Manifest)>,
+    /// (path under the data directory, its whole new content): files committed with the
+    /// tables (text: the layer above commits JSON).
+    #[serde(default)]
+    files: Vec<(String, String)>,
 }
+
+/// A file that commits with a transaction's rows: its path and whole new content.
+pub type CommitFile = (PathBuf, Vec<u8>);
 
 impl Txn {
     /// Commits every write of the transaction, or none (40001 when a table it rewrote was
-    /// changed by someone else since its snapshot; 23505 when a key it added was taken). A
-    /// failed commit undoes the block's DDL as a rollback does.
-    pub fn commit(mut self) -> Result<()> {
-        let done = self.commit_writes();
-        if done.is_ok() {
-            self.committed();
-        }
-        done
+    /// changed by someone else since its snapshot; 23505 when a key it added was taken; 42P07
+    /// or 40001 when its table DDL meets another's). A failed commit keeps nothing.
+    pub fn commit(self) -> Result<()> {
+        self.commit_with(None)
     }
 
-    fn commit_writes(&mut self) -> Result<()> {
+    /// `commit`, and `file` (under the data directory) is replaced by the same commit: after
+    /// a crash at any moment both are there or neither.
+    pub fn commit_with(mut self, file: Option<CommitFile>) -> Result<()> {
+        // The table DDL's new `_tables.json` commits with the rows, under the set's lock.
+        let set = self.set.clone();
+        let publication = match &set {
+            Some(set) if !self.ddl.is_empty() => Some(set.prepare(&self.ddl)?),
+            _ => None,
+        };
+        let tables_file = publication.as_ref().map(|p| p.file()).transpose()?;
+        let mut files = Vec::new();
+        for (path, bytes) in file.into_iter().chain(tables_file) {
+            files.push((self.relative(&path)?, text(bytes)?));
+        }
+        self.write_all(&files)?;
+        if let Some(p) = publication {
+            self.made_dirs.retain(|d| !p.uses(d));
+            p.publish();
+        }
+        Ok(())
+    }
+
+    /// Writes the rows and `files` (path under the data directory, content), all or none.
+    fn write_all(&mut self, files: &[(String, String)]) -> Result<()> {
         let names: Vec<&'static str> = self
             .work
             .iter()
             .filter(|(_, w)| w.changed())
             .map(|(n, _)| *n)
             .collect();
-        if names.is_empty() {
-            return Ok(());
-        }
         let tables: Vec<_> = names.iter().map(|n| self.work[n].table.clone()).collect();
         let _guards = tables
             .iter()
@@ -108,12 +134,13 @@ impl Txn {
             next.version += 1;
             plans.push((i, next, replaced));
         }
-        let record = if plans.len() > 1 {
+        let record = if plans.len() + files.len() > 1 {
             let record = Record {
                 tables: plans
                     .iter()
                     .map(|(i, m, _)| (folder(&tables[*i].dir), m.clone()))
                     .collect(),
+                files: files.to_vec(),
             };
             Some(write_record(&self.root, &self.id, &record)?)
         } else {
@@ -127,6 +154,9 @@ impl Txn {
         }
         for (i, m, _) in &plans {
             manifest::write(&tables[*i].dir, m)?;
+        }
+        for (path, content) in files {
+            write_atomic(&self.root.join(path), content.as_bytes())?;
         }
         if let Some(path) = record {
             remove_if_exists(&path)?;
@@ -145,6 +175,24 @@ impl Txn {
         }
         Ok(())
     }
+
+    /// `path` under the data directory, as a record names it (a record is read on another
+    /// open, perhaps of the directory moved elsewhere).
+    fn relative(&self, path: &Path) -> Result<String> {
+        path.strip_prefix(&self.root)
+            .map(|p| p.to_string_lossy().into_owned())
+            .map_err(|_| {
+                CipError::Corrupt(format!(
+                    "{} is outside the data directory and cannot commit with it",
+                    path.display()
+                ))
+            })
+    }
+}
+
+fn text(bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes)
+        .map_err(|_| CipError::Corrupt("a file committed with a transaction is not text".into()))
 }
 
 fn folder(dir: &Path) -> String {
@@ -193,9 +241,48 @@ pub(super) fn recover(root: &Path) -> Result<usize> {
                 manifest::write(&tdir, m)?;
             }
         }
+        for (path, content) in &record.files {
+            write_atomic(&root.join(path), content.as_bytes())?;
+        }
         remove_if_exists(&path)?;
         finished += 1;
     }
     fsync_dir(&dir)?;
     Ok(finished)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A crash after the commit point: opening writes the files the record carries.
+    #[test]
+    fn recovery_writes_the_files_a_record_carries() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let record = Record {
+            tables: vec![],
+            files: vec![("_saved.json".into(), "{\"v\": 2}".into())],
+        };
+        std::fs::write(dir.path().join("_saved.json"), "{\"v\": 1}").expect("old");
+        write_record(dir.path(), "1-1", &record).expect("record");
+        assert_eq!(recover(dir.path()).expect("recover"), 1);
+        let now = std::fs::read_to_string(dir.path().join("_saved.json")).expect("read");
+        assert_eq!(now, "{\"v\": 2}");
+        assert_eq!(recover(dir.path()).expect("again"), 0, "the record is gone");
+    }
+
+    #[test]
+    fn a_file_commits_alone_and_refuses_paths_outside() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("_saved.json");
+        Txn::begin(dir.path())
+            .commit_with(Some((file.clone(), b"[1]".to_vec())))
+            .expect("commit");
+        assert_eq!(std::fs::read(&file).expect("read"), b"[1]");
+        let outside = std::env::temp_dir().join("elsewhere.json");
+        let e = Txn::begin(dir.path())
+            .commit_with(Some((outside, b"[]".to_vec())))
+            .expect_err("outside");
+        assert!(e.to_string().contains("outside the data directory"), "{e}");
+    }
 }

@@ -1,6 +1,8 @@
 //! Tables created at run time (`CREATE TABLE`): durable like any other table (a folder of
-//! Parquet parts, log and manifest), their definitions — name and columns — saved in
-//! `<data>/_tables.json` so a restart opens them again.
+//! Parquet parts, log and manifest), their definitions — name, columns and folder — saved in
+//! `<data>/_tables.json` so a restart opens them again. A table's folder is named after it
+//! when it is created, and keeps that name through renames: a rename or a drop is one write of
+//! this list, which a transaction's commit makes together with its rows (table_set.rs).
 
 use super::def::TableDef;
 use super::fsutil::write_atomic;
@@ -18,9 +20,12 @@ pub struct SavedTable {
     pub name: String,
     /// (column, Arrow type as Arrow writes it, nullable)
     pub columns: Vec<(String, String, bool)>,
-    /// The folder the table had before a rename that a crash may have interrupted: opening
-    /// moves it to the new name if it is still there.
-    #[serde(default)]
+    /// Its folder under the data directory, when not named as the table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+    /// Written by earlier versions, whose renames moved the folder: the folder before a rename
+    /// a crash may have interrupted, which opening finishes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_from: Option<String>,
 }
 
@@ -33,8 +38,27 @@ impl SavedTable {
                 .iter()
                 .map(|f| (f.name().clone(), f.data_type().to_string(), f.is_nullable()))
                 .collect(),
+            folder: None,
             moved_from: None,
         }
+    }
+
+    /// The saved form of a table object: its definition and folder.
+    pub fn of_table(table: &super::table::Table) -> SavedTable {
+        let mut saved = SavedTable::of(table.name(), &table.def.schema);
+        let folder = table
+            .dir
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned());
+        if folder.as_deref() != Some(table.name()) {
+            saved.folder = folder;
+        }
+        saved
+    }
+
+    /// The folder under `root` that holds the table.
+    pub fn dir(&self, root: &Path) -> std::path::PathBuf {
+        root.join(self.folder.as_deref().unwrap_or(&self.name))
     }
 
     /// The definition storage keeps: no key, defaults or constraints. The name lives as long
@@ -73,7 +97,14 @@ pub fn load(root: &Path) -> Result<Vec<SavedTable>> {
 }
 
 pub fn save(root: &Path, tables: &[SavedTable]) -> Result<()> {
-    let bytes = serde_json::to_vec_pretty(tables)
-        .map_err(|e| CipError::Corrupt(format!("cannot encode {FILE}: {e}")))?;
-    write_atomic(&root.join(FILE), &bytes)
+    write_atomic(&path(root), &encode(tables)?)
+}
+
+pub fn path(root: &Path) -> std::path::PathBuf {
+    root.join(FILE)
+}
+
+pub fn encode(tables: &[SavedTable]) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(tables)
+        .map_err(|e| CipError::Corrupt(format!("cannot encode {FILE}: {e}")))
 }

@@ -5,7 +5,6 @@
 //! may read or write them and what an append means to the business are decided above it, in
 //! crate::warehouse.
 
-mod alter;
 mod commit;
 mod constraints;
 mod created;
@@ -22,20 +21,21 @@ mod pinned_exec;
 pub mod provider;
 mod rows;
 mod table;
+mod table_set;
 mod txn;
 mod txn_ddl;
 mod wal;
 mod widen;
 mod write;
 
-pub use alter::AddedAt;
+pub use commit::CommitFile;
 pub use def::{ColumnDefault, TableDef};
-pub use detach::{undo_and_finish, Detached};
 pub use pin::Pin;
 pub use pinned_exec::PinnedExec;
 pub use rows::{check_unique as schema_check_unique, local_now_micros, row_keys};
 pub use table::{AppendHook, Snapshot, StoreOptions, Table, TableVersion};
-pub use txn::{Txn, TxnSlot, TxnView, Undo};
+use table_set::TableSet;
+pub use txn::{Txn, TxnSlot, TxnView};
 pub use write::Rewrite;
 
 use crate::error::sqlstate;
@@ -44,8 +44,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
 /// The on-disk format this binary writes. Older directories are migrated on open; newer
 /// ones are refused, since an older binary cannot know what changed.
@@ -60,13 +59,10 @@ struct FormatInfo {
 
 pub struct Store {
     pub root: PathBuf,
-    tables: RwLock<BTreeMap<&'static str, Arc<Table>>>,
+    /// Every table, shared with the transactions that change the set (table_set.rs).
+    set: Arc<TableSet>,
     /// The tables this open created (the layer above seeds them).
     created: Vec<&'static str>,
-    opts: StoreOptions,
-    /// Tables created at run time (created.rs), and a count that moves when they change.
-    run_time: Mutex<Vec<created::SavedTable>>,
-    generation: AtomicU64,
 }
 
 impl Store {
@@ -83,20 +79,27 @@ impl Store {
         let mut created = Vec::new();
         let mut run_time = created::load(root)?;
         detach::restore_all(root, &mut run_time)?;
-        let mut defs = defs;
+        let mut dirs: Vec<(TableDef, PathBuf)> = defs
+            .into_iter()
+            .map(|d| {
+                let dir = root.join(d.name);
+                (d, dir)
+            })
+            .collect();
         for t in &run_time {
             if let Some(from) = &t.moved_from {
-                let (from, to) = (root.join(from), root.join(&t.name));
+                let (from, to) = (root.join(from), t.dir(root));
                 if from.exists() && !to.exists() {
                     std::fs::rename(&from, &to).map_err(|e| {
                         CipError::io(format!("finish renaming {}", from.display()), e)
                     })?;
                 }
             }
-            defs.push(t.def()?);
+            dirs.push((t.def()?, t.dir(root)));
         }
-        for def in defs {
-            let dir = root.join(def.name);
+        let used: Vec<PathBuf> = dirs.iter().map(|(_, d)| d.clone()).collect();
+        table_set::sweep_unused(root, &used)?;
+        for (def, dir) in dirs {
             let name = def.name;
             let table = Arc::new(Table::new(def, dir, opts.clone()));
             if init_table(&table)? {
@@ -115,131 +118,44 @@ impl Store {
         }
         Ok(Store {
             root: root.to_path_buf(),
-            tables: RwLock::new(tables),
+            set: Arc::new(TableSet::new(root, opts, tables, run_time)),
             created,
-            opts,
-            run_time: Mutex::new(run_time),
-            generation: AtomicU64::new(1),
         })
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<&'static str, Arc<Table>>> {
-        self.tables.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Moves whenever a table is created or dropped at run time.
+    /// Moves whenever a table is created, dropped, renamed or given columns.
     pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
+        self.set.generation()
     }
 
     /// Whether `name` was created at run time (and so may be dropped).
     pub fn created_at_run_time(&self, name: &str) -> bool {
-        let saved = self.run_time.lock().unwrap_or_else(|p| p.into_inner());
-        saved.iter().any(|t| t.name == name)
+        self.set.created_at_run_time(name)
     }
 
-    /// Creates an empty, durable table (CREATE TABLE); 42P07 if the name is taken.
+    /// Creates an empty, durable table in a transaction of its own; 42P07 if the name is
+    /// taken. (Sessions run their DDL in their own transactions: Txn::create_table.)
     pub fn create_table(
         &self,
         name: &str,
         schema: &datafusion::arrow::datatypes::Schema,
     ) -> Result<Arc<Table>> {
-        let mut tables = self.tables.write().unwrap_or_else(|p| p.into_inner());
-        if tables.contains_key(name) {
-            return Err(CipError::invalid(
-                sqlstate::DUPLICATE_TABLE,
-                format!("relation \"{name}\" already exists"),
-            ));
-        }
-        let saved = created::SavedTable::of(name, schema);
-        let def = saved.def()?;
-        let table = self.run_time_table(def, self.root.join(name));
-        // A folder left by a table of this name dropped earlier holds nothing of this one.
-        if table.dir.exists() {
-            std::fs::remove_dir_all(&table.dir)
-                .map_err(|e| CipError::io(format!("remove {}", table.dir.display()), e))?;
-        }
-        init_table(&table)?;
-        let mut run_time = self.run_time.lock().unwrap_or_else(|p| p.into_inner());
-        let mut next = run_time.clone();
-        next.push(saved);
-        created::save(&self.root, &next)?;
-        *run_time = next;
-        tables.insert(table.name(), table.clone());
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        let mut txn = self.begin();
+        let table = txn.create_table(name, schema)?;
+        txn.commit()?;
         Ok(table)
     }
 
-    /// A table created at run time: it references no other.
-    fn run_time_table(&self, def: TableDef, dir: PathBuf) -> Arc<Table> {
-        let table = Arc::new(Table::new(def, dir, self.opts.clone()));
-        let _ = table.parents.set(vec![]);
-        table
-    }
-
-    /// Renames a table created at run time (ALTER TABLE … RENAME TO): its folder moves; the
-    /// saved list names the old folder until the move is durable, so a crash finishes it.
-    pub fn rename_table(&self, from: &str, to: &str) -> Result<Arc<Table>> {
-        let mut tables = self.tables.write().unwrap_or_else(|p| p.into_inner());
-        let mut run_time = self.run_time.lock().unwrap_or_else(|p| p.into_inner());
-        if tables.contains_key(to) {
-            return Err(CipError::invalid(
-                sqlstate::DUPLICATE_TABLE,
-                format!("relation \"{to}\" already exists"),
-            ));
-        }
-        let Some(at) = run_time.iter().position(|t| t.name == from) else {
-            return Err(CipError::invalid(
-                sqlstate::INSUFFICIENT_PRIVILEGE,
-                format!("\"{from}\" was not created with CREATE TABLE and cannot be renamed"),
-            ));
-        };
-        let mut next = run_time.clone();
-        next[at].name = to.to_string();
-        next[at].moved_from = Some(from.to_string());
-        created::save(&self.root, &next)?;
-        let (old_dir, new_dir) = (self.root.join(from), self.root.join(to));
-        std::fs::rename(&old_dir, &new_dir)
-            .map_err(|e| CipError::io(format!("rename {}", old_dir.display()), e))?;
-        fsutil::fsync_dir(&self.root)?;
-        next[at].moved_from = None;
-        created::save(&self.root, &next)?;
-        let def = next[at].def()?;
-        *run_time = next;
-        if let Some(old) = tables.remove(from) {
-            old.stale.store(true, Ordering::SeqCst);
-        }
-        let table = self.run_time_table(def, new_dir);
-        tables.insert(table.name(), table.clone());
-        self.generation.fetch_add(1, Ordering::SeqCst);
+    /// Adds nullable columns to a table created at run time, in a transaction of its own.
+    pub fn add_columns(
+        &self,
+        name: &str,
+        columns: &[datafusion::arrow::datatypes::Field],
+    ) -> Result<Arc<Table>> {
+        let mut txn = self.begin();
+        let table = txn.add_columns(name, columns)?;
+        txn.commit()?;
         Ok(table)
-    }
-
-    /// Drops a table created at run time, and its files; the built-in ones cannot be dropped.
-    pub fn drop_table(&self, name: &str) -> Result<()> {
-        let mut tables = self.tables.write().unwrap_or_else(|p| p.into_inner());
-        let mut run_time = self.run_time.lock().unwrap_or_else(|p| p.into_inner());
-        if !run_time.iter().any(|t| t.name == name) {
-            return Err(CipError::invalid(
-                sqlstate::INSUFFICIENT_PRIVILEGE,
-                format!("\"{name}\" was not created with CREATE TABLE and cannot be dropped"),
-            ));
-        }
-        let next: Vec<_> = run_time
-            .iter()
-            .filter(|t| t.name != name)
-            .cloned()
-            .collect();
-        created::save(&self.root, &next)?;
-        *run_time = next;
-        if let Some(table) = tables.remove(name) {
-            table.stale.store(true, Ordering::SeqCst);
-            // Once unlisted nobody plans against it; a scan already running may fail.
-            std::fs::remove_dir_all(&table.dir)
-                .map_err(|e| CipError::io(format!("remove {}", table.dir.display()), e))?;
-        }
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        Ok(())
     }
 
     /// Whether this open created the table (it did not exist before).
@@ -248,7 +164,7 @@ impl Store {
     }
 
     pub fn table(&self, name: &str) -> Result<Arc<Table>> {
-        let tables = self.read();
+        let tables = self.set.read();
         tables.get(name).cloned().ok_or_else(|| {
             CipError::invalid(
                 sqlstate::UNDEFINED_TABLE,
@@ -261,12 +177,12 @@ impl Store {
     }
 
     pub fn tables(&self) -> Vec<Arc<Table>> {
-        self.read().values().cloned().collect()
+        self.set.read().values().cloned().collect()
     }
 
     /// A new transaction on this store (see txn.rs); nothing is read until it is used.
     pub fn begin(&self) -> Txn {
-        Txn::begin(&self.root)
+        Txn::begin_on(&self.set)
     }
 
     /// Appends to several tables as one transaction: the session's block when `slot` holds

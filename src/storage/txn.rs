@@ -13,6 +13,7 @@ use super::parquet_io::{read_part, write_part};
 use super::pin::Pin;
 use super::rows::{check_unique, row_keys};
 use super::table::{next_id_after, Snapshot, Table};
+use super::table_set::{TableChange, TableSet};
 use super::write::{Rewrite, RewriteFn};
 use crate::error::Result;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -63,25 +64,24 @@ impl Work {
     }
 }
 
-/// Puts back what a statement of the block did at once (DDL: a table created or renamed),
-/// should the block not commit. Storage runs it and knows nothing of what it does.
-pub type Undo = Box<dyn FnOnce() -> Result<()> + Send>;
-
 pub struct Txn {
     pub(super) id: String,
     pub(super) root: PathBuf,
+    /// The store's tables, which the transaction's table DDL changes at commit (None for a
+    /// transaction on a bare directory, which cannot run DDL).
+    pub(super) set: Option<Arc<TableSet>>,
     pub(super) work: BTreeMap<&'static str, Work>,
+    /// Table DDL, in order (txn_ddl.rs): the set as this transaction sees it until commit.
+    pub(super) ddl: Vec<TableChange>,
+    /// Folders made for tables this transaction created; those its commit did not keep are
+    /// removed at its end.
+    pub(super) made_dirs: Vec<PathBuf>,
     /// Every file this transaction wrote; those its commit did not name are removed at its end.
     pub(super) staged: Vec<PathBuf>,
     pub(super) kept: HashSet<PathBuf>,
     next_file: u64,
-    /// Each savepoint's work and how many undos there were when it was taken.
+    /// Each savepoint's work and how many table changes there were when it was taken.
     pub(super) savepoints: Vec<(BTreeMap<&'static str, Work>, usize)>,
-    /// Run last first at rollback (or ROLLBACK TO back to a savepoint's count); dropped at
-    /// commit.
-    /// Each with what finishes the change when the block commits instead (a dropped
-    /// table's files go then).
-    undo: Vec<(Undo, Option<Undo>)>,
 }
 
 impl std::fmt::Debug for Txn {
@@ -112,13 +112,22 @@ impl Txn {
         Txn {
             id: format!("{}-{n}", std::process::id()),
             root: root.to_path_buf(),
+            set: None,
             work: BTreeMap::new(),
+            ddl: Vec::new(),
+            made_dirs: Vec::new(),
             staged: Vec::new(),
             kept: HashSet::new(),
             next_file: 1,
             savepoints: Vec::new(),
-            undo: Vec::new(),
         }
+    }
+
+    /// A transaction on the store's tables: it may also create, drop, rename and alter them.
+    pub(super) fn begin_on(set: &Arc<TableSet>) -> Txn {
+        let mut txn = Txn::begin(&set.root);
+        txn.set = Some(set.clone());
+        txn
     }
 
     /// The table as this transaction sees it, pinned at first use.
@@ -292,7 +301,8 @@ impl Txn {
 
     /// SAVEPOINT: remembers the transaction's state.
     pub fn savepoint(&mut self) {
-        self.savepoints.push((self.work.clone(), self.undo.len()));
+        let at = (self.work.clone(), self.ddl.len());
+        self.savepoints.push(at);
     }
 
     /// RELEASE of the savepoint at `depth` (0 = the first) and those after it.
@@ -302,61 +312,33 @@ impl Txn {
 
     /// ROLLBACK TO the savepoint at `depth`: its state again; it stays, later ones go.
     pub fn rollback_to(&mut self, depth: usize) {
-        if let Some((state, undos)) = self.savepoints.get(depth) {
+        if let Some((state, ddl)) = self.savepoints.get(depth) {
             self.work = state.clone();
-            let undos = *undos;
-            self.run_undo(undos);
+            self.ddl.truncate(*ddl);
         }
         self.savepoints.truncate(depth + 1);
     }
 
-    /// Registers what puts back a change the block made at once, should it not commit.
-    pub fn on_rollback(&mut self, undo: Undo) {
-        self.undo.push((undo, None));
-    }
-
-    /// `on_rollback`, and `finish` runs when the block commits (after its rows are durable).
-    pub fn on_rollback_or_commit(&mut self, undo: Undo, finish: Undo) {
-        self.undo.push((undo, Some(finish)));
-    }
-
-    /// Runs the undos past the first `keep`, last first.
-    fn run_undo(&mut self, keep: usize) {
-        while self.undo.len() > keep {
-            if let Some((undo, _)) = self.undo.pop() {
-                if let Err(e) = undo() {
-                    tracing::warn!("txn {}: undoing a change at rollback failed: {e}", self.id);
-                }
-            }
-        }
-    }
-
-    /// A commit went through: what it would have undone stays, and is finished.
-    pub(super) fn committed(&mut self) {
-        for (_, finish) in std::mem::take(&mut self.undo) {
-            if let Some(Err(e)) = finish.map(|f| f()) {
-                tracing::warn!("txn {}: finishing a change at commit failed: {e}", self.id);
-            }
-        }
-    }
-
     /// Whether the transaction wrote anything.
     pub fn wrote(&self) -> bool {
-        self.work.values().any(Work::changed)
+        self.work.values().any(Work::changed) || !self.ddl.is_empty()
     }
 }
 
 impl Drop for Txn {
-    /// Rollback, or the end of a commit: staged files the commit did not name go, and a
-    /// rolled-back block's DDL is undone.
+    /// Rollback, or the end of a commit: staged files and table folders the commit did not
+    /// keep go.
     fn drop(&mut self) {
         for path in &self.staged {
             if !self.kept.contains(path) {
                 let _ = super::fsutil::remove_if_exists(path);
             }
         }
-        // After the staged files: an undone rename moves the folder they were in.
-        self.run_undo(0);
+        for dir in &self.made_dirs {
+            if let Err(e) = std::fs::remove_dir_all(dir) {
+                tracing::warn!("txn {}: removing {} failed: {e}", self.id, dir.display());
+            }
+        }
     }
 }
 

@@ -49,20 +49,30 @@ impl Table {
             .write_mutex
             .lock()
             .map_err(|_| CipError::Corrupt(format!("{}: a writer panicked", self.name())))?;
+        // Checked before the lock file too: a dropped table's folder is being removed.
+        let stale = || self.stale.load(std::sync::atomic::Ordering::SeqCst);
+        if stale() {
+            return Err(self.replaced());
+        }
         let lock = TableLock::acquire(&self.dir)?;
-        if self.stale.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(CipError::invalid(
-                sqlstate::SERIALIZATION_FAILURE,
-                format!(
-                    "the columns of {} changed while this statement or transaction ran; retry",
-                    self.name()
-                ),
-            ));
+        if stale() {
+            return Err(self.replaced());
         }
         Ok(WriteGuard {
             _mutex: mutex,
             _lock: lock,
         })
+    }
+
+    fn replaced(&self) -> CipError {
+        CipError::invalid(
+            sqlstate::SERIALIZATION_FAILURE,
+            format!(
+                "{} was altered, renamed or dropped while this statement or transaction ran; \
+                 retry",
+                self.name()
+            ),
+        )
     }
 
     /// The committed state for a writer holding the lock; cuts a torn log tail first.
