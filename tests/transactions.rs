@@ -134,6 +134,22 @@ async fn a_block_reads_one_snapshot_and_conflicts_fail_with_40001() {
         .expect("append-only commit");
     assert_eq!(members(&b).await, 4);
 
+    // One snapshot for every table, taken at the block's first statement: a table the block
+    // had not read yet is read as it was then too.
+    a.batch_execute("BEGIN").await.expect("begin");
+    assert_eq!(members(&a).await, 4);
+    b.batch_execute("INSERT INTO visits (visit_id, member_id, amount) VALUES ('S1', 'M1', 1)")
+        .await
+        .expect("a visit beside the block");
+    let visits = "SELECT count(*) FROM visits WHERE visit_id = 'S1'";
+    assert_eq!(
+        count(&a, visits).await,
+        0,
+        "the block's snapshot predates it"
+    );
+    a.batch_execute("COMMIT").await.expect("commit");
+    assert_eq!(count(&a, visits).await, 1);
+
     // A block that rewrote a table someone changed since its snapshot cannot commit.
     a.batch_execute("BEGIN; UPDATE members SET points = 100 WHERE member_id = 'M1'")
         .await
@@ -218,6 +234,40 @@ async fn readers_keep_their_snapshot_under_concurrent_rewrites() {
     assert_eq!(reads, 360);
 }
 
+/// Starts the server on `dir` `trials` times; each time a client commits `block(trial, k)` for
+/// k = 0, 1, … until the server is SIGKILLed at a moment drawn from `seed` (50–450 ms after
+/// start: before, during and after commits). Returns the commits acknowledged.
+pub async fn commits_under_kills(
+    dir: &std::path::Path,
+    trials: u64,
+    mut seed: u64,
+    block: fn(u64, u64) -> String,
+) -> i64 {
+    let mut acknowledged_total = 0;
+    for trial in 0..trials {
+        let server = Server::start(dir);
+        let c = server.connect().await;
+        let client = tokio::spawn(async move {
+            let mut acknowledged = 0i64;
+            for k in 0.. {
+                if c.batch_execute(&block(trial, k)).await.is_err() {
+                    break;
+                }
+                acknowledged += 1;
+            }
+            acknowledged
+        });
+        // xorshift: a different moment each trial, the same trials each run.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        tokio::time::sleep(std::time::Duration::from_millis(50 + seed % 400)).await;
+        drop(server); // SIGKILL
+        acknowledged_total += client.await.expect("client");
+    }
+    acknowledged_total
+}
+
 /// SIGKILL at random moments while clients commit blocks that append to two tables and
 /// rewrite a third row: after each restart every block is wholly there or wholly absent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -234,40 +284,19 @@ async fn a_killed_server_keeps_each_block_whole() {
             .await
             .expect("seed the counter");
     }
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let (mut committed_total, mut interrupted) = (0i64, 0u64);
-    for trial in 0..trials {
-        let server = Server::start(dir.path());
-        let c = server.connect().await;
-        let client = tokio::spawn(async move {
-            let mut acknowledged = 0i64;
-            for k in 0.. {
-                let id = format!("K{trial}-{k}");
-                let block = format!(
-                    "BEGIN; \
-                     INSERT INTO members (member_id, points) VALUES ('{id}', 1); \
-                     INSERT INTO visits (visit_id, member_id, amount) VALUES ('{id}', '{id}', 1); \
-                     UPDATE members SET points = points + 1 WHERE member_id = 'COUNTER'; \
-                     COMMIT"
-                );
-                if c.batch_execute(&block).await.is_err() {
-                    break;
-                }
-                acknowledged += 1;
-            }
-            acknowledged
-        });
-        // xorshift: a different moment each trial, the same trials each run.
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let delay = 50 + seed % 400;
-        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
-        drop(server); // SIGKILL
-        let acknowledged = client.await.expect("client");
-        committed_total += acknowledged;
-        interrupted += 1;
-    }
+    let committed_total =
+        commits_under_kills(dir.path(), trials, 0x9e37_79b9_7f4a_7c15, |trial, k| {
+            let id = format!("K{trial}-{k}");
+            format!(
+                "BEGIN; \
+             INSERT INTO members (member_id, points) VALUES ('{id}', 1); \
+             INSERT INTO visits (visit_id, member_id, amount) VALUES ('{id}', '{id}', 1); \
+             UPDATE members SET points = points + 1 WHERE member_id = 'COUNTER'; \
+             COMMIT"
+            )
+        })
+        .await;
+    let interrupted = trials;
     let server = Server::start(dir.path());
     let c = server.connect().await;
     let blocks = count(&c, "SELECT count(*) FROM members WHERE member_id LIKE 'K%'").await;

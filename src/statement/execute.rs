@@ -44,6 +44,12 @@ impl Session {
             Parsed::Sql(_) | Parsed::DataFusion(_) => {}
         };
         let ddl = prepared.statement();
+        if !ddl.is_some_and(super::transaction::is_control) {
+            // A block reads the warehouse as committed at its first statement.
+            let slot = self.state().tx.slot();
+            let pinned = slot.lock().as_mut().map(|txn| txn.pin_all());
+            pinned.transpose()?;
+        }
         if let Some(statement) = ddl {
             self.guard_ddl(statement)?;
         }

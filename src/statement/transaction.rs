@@ -308,6 +308,19 @@ fn read_only(modes: &[TransactionMode]) -> Option<bool> {
     })
 }
 
+/// Whether `statement` begins, ends or marks a block (it reads no table).
+pub fn is_control(statement: &Statement) -> bool {
+    matches!(
+        statement,
+        Statement::StartTransaction { .. }
+            | Statement::Commit { .. }
+            | Statement::Rollback { .. }
+            | Statement::Savepoint { .. }
+            | Statement::ReleaseSavepoint { .. }
+            | Statement::Set(Set::SetTransaction { .. })
+    )
+}
+
 /// The kind of write a statement is, for the refusals above.
 fn write_kind(statement: &Statement) -> Option<&'static str> {
     match statement {

@@ -76,6 +76,8 @@ pub struct Txn {
     /// Folders made for tables this transaction created; those its commit did not keep are
     /// removed at its end.
     pub(super) made_dirs: Vec<PathBuf>,
+    /// Whether every table was pinned at once (`pin_all`).
+    pinned: bool,
     /// Every file this transaction wrote; those its commit did not name are removed at its end.
     pub(super) staged: Vec<PathBuf>,
     pub(super) kept: HashSet<PathBuf>,
@@ -116,6 +118,7 @@ impl Txn {
             work: BTreeMap::new(),
             ddl: Vec::new(),
             made_dirs: Vec::new(),
+            pinned: false,
             staged: Vec::new(),
             kept: HashSet::new(),
             next_file: 1,
@@ -128,6 +131,23 @@ impl Txn {
         let mut txn = Txn::begin(&set.root);
         txn.set = Some(set.clone());
         txn
+    }
+
+    /// Pins every table as committed now, once: a block's first statement does, so the block
+    /// reads the whole warehouse as of one moment (a table it had not touched yet would
+    /// otherwise be read as of its first use).
+    pub fn pin_all(&mut self) -> Result<()> {
+        if std::mem::replace(&mut self.pinned, true) {
+            return Ok(());
+        }
+        let Some(set) = self.set.clone() else {
+            return Ok(());
+        };
+        let tables: Vec<Arc<Table>> = set.read().values().cloned().collect();
+        for table in &tables {
+            self.work(table)?;
+        }
+        Ok(())
     }
 
     /// The table as this transaction sees it, pinned at first use.
