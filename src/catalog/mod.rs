@@ -25,6 +25,13 @@ use datafusion_postgres::datafusion_pg_catalog::pg_catalog::{
 };
 use std::sync::{Arc, OnceLock};
 
+/// Where the catalog functions cip adds are listed in the functions' documentation.
+const SECTION: datafusion::logical_expr::DocSection = datafusion::logical_expr::DocSection {
+    include: true,
+    label: "Catalog functions",
+    description: None,
+};
+
 /// pg_catalog's fixed tables (types, keywords, …), built once for every session.
 fn static_tables() -> Result<Arc<PgCatalogStaticTables>> {
     static TABLES: OnceLock<Arc<PgCatalogStaticTables>> = OnceLock::new();

@@ -29,11 +29,7 @@ struct PgTypeof {
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        datafusion::logical_expr::DocSection {
-            include: true,
-            label: "Catalog functions",
-            description: None,
-        },
+        super::SECTION,
         "The PostgreSQL type of the value, as its name (PostgreSQL's regtype output): the type \
          the wire protocol describes the value with. Also for NULL: the type of the NULL \
          (an untyped NULL is text).",

@@ -31,11 +31,7 @@ struct RegtypeNames {
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        datafusion::logical_expr::DocSection {
-            include: true,
-            label: "Catalog functions",
-            description: None,
-        },
+        super::SECTION,
         "The type names of an array of type OIDs, as PostgreSQL prints a regtype[]; NULL for \
          NULL. Accepts an oidvector's text ('700 701'), an array's text ('{23,25}', \
          '[23, 25]') or an integer array.",

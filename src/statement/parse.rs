@@ -1,5 +1,5 @@
 //! cip's SQL parser: sqlparser's PostgreSQL dialect, the PostgreSQL statements sqlparser lacks
-//! (MOVE, FETCH without FROM, ABORT), a bound on the statement's depth, then the reviewed list
+//! (MOVE, FETCH without FROM, ABORT, ALTER VIEW … RENAME TO), a bound on the statement's depth, then the reviewed list
 //! of AST rewrite rules in `rules/`.
 //!
 //! The depth bound is what keeps a statement from overflowing a stack: every later step
@@ -110,6 +110,9 @@ fn one(parser: &mut Parser, sql: &str) -> std::result::Result<Parsed, ParserErro
     {
         return datafusion_statement(parser, sql);
     }
+    if word.as_ref().is_some_and(|(k, _)| *k == Keyword::ALTER) && second == Some(Keyword::VIEW) {
+        return alter_view(parser, sql);
+    }
     match word {
         Some((Keyword::FETCH, _)) => {
             parser.next_token();
@@ -132,11 +135,45 @@ fn one(parser: &mut Parser, sql: &str) -> std::result::Result<Parsed, ParserErro
     }
 }
 
+/// `ALTER VIEW name RENAME TO new`, which sqlparser does not parse, is PostgreSQL's ALTER
+/// TABLE of the same words (PostgreSQL lets either rename a view); any other ALTER VIEW is
+/// parsed as sqlparser parses it.
+fn alter_view(parser: &mut Parser, sql: &str) -> std::result::Result<Parsed, ParserError> {
+    let text = statement_text(parser, sql);
+    let rest = text.trim_start().get("ALTER".len()..).unwrap_or_default();
+    let rest = rest.trim_start().get("VIEW".len()..).unwrap_or_default();
+    let dialect = PostgreSqlDialect {};
+    if let Ok(mut as_table) = Parser::parse_sql(&dialect, &format!("ALTER TABLE{rest}")) {
+        if let (1, Some(Statement::AlterTable(a))) = (as_table.len(), as_table.first()) {
+            if super::rename::is_rename(a) {
+                return Ok(Parsed::Sql(Box::new(as_table.remove(0))));
+            }
+        }
+    }
+    let mut statements = Parser::parse_sql(&dialect, text)?;
+    match (statements.pop(), statements.is_empty()) {
+        (Some(s), true) => Ok(Parsed::Sql(Box::new(s))),
+        _ => Err(ParserError::ParserError("expected one statement".into())),
+    }
+}
+
 /// The statement at the parser's position, up to its semicolon, parsed by DataFusion's parser.
 fn datafusion_statement(
     parser: &mut Parser,
     sql: &str,
 ) -> std::result::Result<Parsed, ParserError> {
+    let text = statement_text(parser, sql);
+    let mut statements = datafusion::sql::parser::DFParser::parse_sql(text)
+        .map_err(|e| ParserError::ParserError(e.strip_backtrace()))?;
+    match (statements.pop_front(), statements.is_empty()) {
+        (Some(s), true) => Ok(Parsed::DataFusion(Box::new(s))),
+        _ => Err(ParserError::ParserError("expected one statement".into())),
+    }
+}
+
+/// The text of the statement at the parser's position, up to its semicolon; the parser moves
+/// past it.
+fn statement_text<'a>(parser: &mut Parser, sql: &'a str) -> &'a str {
     let start = offset(sql, parser.peek_token_ref().span.start);
     loop {
         let token = &parser.peek_token_ref().token;
@@ -149,13 +186,7 @@ fn datafusion_statement(
         Token::EOF => sql.len(),
         _ => offset(sql, parser.peek_token_ref().span.start),
     };
-    let text = sql.get(start..end).unwrap_or_default();
-    let mut statements = datafusion::sql::parser::DFParser::parse_sql(text)
-        .map_err(|e| ParserError::ParserError(e.strip_backtrace()))?;
-    match (statements.pop_front(), statements.is_empty()) {
-        (Some(s), true) => Ok(Parsed::DataFusion(Box::new(s))),
-        _ => Err(ParserError::ParserError("expected one statement".into())),
-    }
+    sql.get(start..end).unwrap_or_default()
 }
 
 /// The byte offset of a token's (1-based) line and column in `sql`.
@@ -267,11 +298,14 @@ mod tests {
 
     #[test]
     fn postgres_statements_sqlparser_lacks() {
-        let p = parse("MOVE FORWARD 5 IN c; FETCH c; ABORT; abort work").expect("parses");
+        let p =
+            parse("MOVE FORWARD 5 IN c; FETCH c; ABORT; abort work; alter view a.v rename to w")
+                .expect("parses");
         assert!(matches!(&p[0], Parsed::Fetch(f) if f.move_only));
         assert!(matches!(&p[1], Parsed::Fetch(f) if !f.move_only));
         assert!(matches!(&p[2], Parsed::Sql(s) if matches!(**s, Statement::Rollback { .. })));
         assert!(matches!(&p[3], Parsed::Sql(s) if matches!(**s, Statement::Rollback { .. })));
+        assert_eq!(p[4].to_string(), "ALTER TABLE a.v RENAME TO w");
         assert!(parse("SELECT 1 SELECT 2").is_err());
         assert!(parse(";;").expect("empty").is_empty());
     }
