@@ -21,6 +21,20 @@ fn folders(dir: &std::path::Path, prefixes: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// `a` runs `first` in a block; `b` commits `second`, which makes the same name, meanwhile:
+/// `a`'s COMMIT fails with 42P07.
+async fn taken_meanwhile(a: &Client, b: &Client, first: &str, second: &str) {
+    a.batch_execute(&format!("BEGIN; {first}"))
+        .await
+        .expect(first);
+    b.batch_execute(second).await.expect(second);
+    let e = a
+        .batch_execute("COMMIT")
+        .await
+        .expect_err("taken meanwhile");
+    assert_eq!(code(&e), "42P07", "{e:?}");
+}
+
 async fn missing(c: &Client, sql: &str) {
     let e = c.simple_query(sql).await.expect_err(sql);
     assert!(
@@ -105,17 +119,9 @@ async fn views_made_in_a_block_are_its_own_until_commit() {
     missing(&b, "SELECT n FROM undone").await;
 
     // Two blocks create the same view: the second COMMIT fails and keeps nothing of its block.
-    a.batch_execute("BEGIN; CREATE VIEW twice AS SELECT 7 AS n; INSERT INTO members (member_id, points) VALUES ('T1', 1)")
-        .await
-        .expect("first block");
-    b.batch_execute("CREATE VIEW twice AS SELECT 8 AS n")
-        .await
-        .expect("committed first");
-    let e = a
-        .batch_execute("COMMIT")
-        .await
-        .expect_err("taken meanwhile");
-    assert_eq!(code(&e), "42P07", "{e:?}");
+    let first = "CREATE VIEW twice AS SELECT 7 AS n; \
+                 INSERT INTO members (member_id, points) VALUES ('T1', 1)";
+    taken_meanwhile(&a, &b, first, "CREATE VIEW twice AS SELECT 8 AS n").await;
     assert_eq!(one(&a, "SELECT n FROM twice").await, 8);
     let rows = one(&a, "SELECT count(*) FROM members WHERE member_id = 'T1'").await;
     assert_eq!(rows, 0, "the failed commit kept none of its rows");
@@ -205,17 +211,9 @@ async fn tables_made_in_a_block_are_its_own_until_commit() {
     assert_eq!(one(&a, "SELECT n FROM model").await, 5, "the drop undone");
 
     // Two blocks create the same table: the second COMMIT fails, keeping nothing.
-    a.batch_execute("BEGIN; CREATE TABLE twice (n bigint); INSERT INTO twice VALUES (1)")
-        .await
-        .expect("first block");
-    b.batch_execute("CREATE TABLE twice (n bigint); INSERT INTO twice VALUES (2)")
-        .await
-        .expect("committed first");
-    let e = a
-        .batch_execute("COMMIT")
-        .await
-        .expect_err("taken meanwhile");
-    assert_eq!(code(&e), "42P07", "{e:?}");
+    let first = "CREATE TABLE twice (n bigint); INSERT INTO twice VALUES (1)";
+    let second = "CREATE TABLE twice (n bigint); INSERT INTO twice VALUES (2)";
+    taken_meanwhile(&a, &b, first, second).await;
     assert_eq!(one(&a, "SELECT sum(n) FROM twice").await, 2);
 
     drop((a, b));
