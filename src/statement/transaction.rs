@@ -123,7 +123,11 @@ impl Transaction {
         }
         let txn = self.slot.lock().take()?;
         let changes = std::mem::take(&mut self.catalog);
-        self.catalog_version += 1;
+        // Only a block that changed views makes the session look again (a failed COMMIT
+        // takes them away; a good one moves the saved set's generation anyway).
+        if !changes.is_empty() {
+            self.catalog_version += 1;
+        }
         self.tables_undone();
         self.table_ddl = false;
         Some((txn, changes))

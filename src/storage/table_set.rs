@@ -22,6 +22,10 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 /// the directory removes it when no table uses it and that process is gone (a block cut short).
 const OWNER: &str = "_txn_owner";
 
+/// A folder being removed is first renamed to this prefix and its name: a removal a crash cuts
+/// short leaves a name the next open recognises and finishes.
+const GONE: &str = ".gone-";
+
 pub(super) type Map = BTreeMap<&'static str, Arc<Table>>;
 
 pub struct TableSet {
@@ -169,7 +173,7 @@ impl Publication<'_> {
             if !map.values().any(|t| t.dir == old.dir) {
                 // A scan of the dropped table already running may fail, as a DROP in
                 // PostgreSQL waits for it instead.
-                if let Err(e) = std::fs::remove_dir_all(&old.dir) {
+                if let Err(e) = discard(&old.dir) {
                     tracing::warn!(
                         "{}: removing a dropped table failed: {e}",
                         old.dir.display()
@@ -192,6 +196,11 @@ pub(super) fn sweep_unused(root: &Path, used: &[PathBuf]) -> Result<()> {
         if used.contains(&dir) || !dir.is_dir() {
             continue;
         }
+        if entry.file_name().to_string_lossy().starts_with(GONE) {
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| CipError::io(format!("remove {}", dir.display()), e))?;
+            continue;
+        }
         let abandoned = match std::fs::read_to_string(dir.join(OWNER)) {
             // Our own pid at open is a dead process's that had it before us.
             Ok(pid) if !pid.trim().is_empty() => {
@@ -201,8 +210,7 @@ pub(super) fn sweep_unused(root: &Path, used: &[PathBuf]) -> Result<()> {
             _ => holds_nothing(&dir),
         };
         if abandoned {
-            std::fs::remove_dir_all(&dir)
-                .map_err(|e| CipError::io(format!("remove {}", dir.display()), e))?;
+            discard(&dir).map_err(|e| CipError::io(format!("remove {}", dir.display()), e))?;
             tracing::info!(
                 "removed {}: a table no transaction committed",
                 dir.display()
@@ -210,6 +218,19 @@ pub(super) fn sweep_unused(root: &Path, used: &[PathBuf]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Removes a table's folder: renamed aside first, then removed.
+pub(super) fn discard(dir: &Path) -> std::io::Result<()> {
+    let Some(name) = dir.file_name() else {
+        return Ok(());
+    };
+    let aside = dir.with_file_name(format!("{GONE}{}", name.to_string_lossy()));
+    if aside.exists() {
+        std::fs::remove_dir_all(&aside)?;
+    }
+    std::fs::rename(dir, &aside)?;
+    std::fs::remove_dir_all(&aside)
 }
 
 /// No manifest, no data: at most a lock file and an empty mark.

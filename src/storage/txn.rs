@@ -355,7 +355,7 @@ impl Drop for Txn {
             }
         }
         for dir in &self.made_dirs {
-            if let Err(e) = std::fs::remove_dir_all(dir) {
+            if let Err(e) = super::table_set::discard(dir) {
                 tracing::warn!("txn {}: removing {} failed: {e}", self.id, dir.display());
             }
         }
