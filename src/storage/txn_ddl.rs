@@ -37,18 +37,10 @@ impl Txn {
 
     /// The table `name` as this transaction sees it.
     pub fn table_now(&self, name: &str) -> Option<Arc<Table>> {
-        if let Some(changed) = self.ddl.iter().rev().find_map(|c| {
-            let new = c
-                .new
-                .as_ref()
-                .filter(|t| t.name() == name)
-                .map(|t| Some(t.clone()));
-            let old = c.old.as_ref().filter(|t| t.name() == name).map(|_| None);
-            new.or(old)
-        }) {
-            return changed;
+        match self.overlay().remove(name) {
+            Some(changed) => changed,
+            None => self.set.as_ref()?.read().get(name).cloned(),
         }
-        self.set.as_ref()?.read().get(name).cloned()
     }
 
     /// Whether `name` is, as this transaction sees it, a table created at run time.
