@@ -4,18 +4,25 @@
 -- member_scores when that is current for the session, and from this view otherwise
 -- (src/scores; README "member_scores").
 --
--- Figures (days are business days; see member_features):
+-- Figures (days are business days; see member_features). A member's own figures come from
+-- member_measures; the population's (medians, quintile and percentile cut points) from
+-- model_fit('population'), fitted once per as-of date (fit_population), so each member is
+-- scored alone and a filter on member_id computes one member only.
 --   recency_days, frequency, monetary   RFM: days since the last visit, repeat visit-days,
 --                                       mean spend per visit-day (NULL without visits)
---   r_score, f_score, m_score           1-5 quintiles over members with visits: r by recency
+--   r_score, f_score, m_score           1-5 quintiles among members with visits: r by recency
 --                                       (5 = most recent), f by visits_per_month, m by
---                                       monetary; ties broken by member_id
+--                                       monetary (quantile_bucket against the fit's cut
+--                                       points: the quintiles of ntile(5) ordered by the
+--                                       value then member_id, except that a member equal to
+--                                       a cut point takes the higher quintile)
 --   visits_per_month, spend_per_month   visit-days and spend per 30 days since the first visit
 --   p_alive, churn_risk, rhythm_days    from member_churn (Pareto/NBD): P(still active),
 --                                       100 x P(no visit in the next cip.churn_horizon_days),
 --                                       the member's own usual gap between visits
 --   expected_visits_90d                 MBG/NBD expected visit-days in the next 90 days
---   clv_rank                            percentile (0-1) of expected_clv among members with visits
+--   clv_rank                            percentile (0-1) of expected_clv among members with
+--                                       visits (quantile_rank against the fit's 101 cut points)
 --   expected_clv                        CLV over clv_months (12): MBG/NBD expected visits x
 --                                       Gamma-Gamma expected spend x clv_margin (1.0: revenue
 --                                       CLV), discounted by clv_monthly_discount (1%) a month
@@ -32,65 +39,20 @@
 -- are multiples of the chain's own medians, so pricing the same chain in another currency
 -- leaves every segment unchanged. `reason` names the rule and the figures that decided.
 CREATE OR REPLACE VIEW customer_segments_live AS
-WITH k AS (
-    SELECT 12 AS clv_months, 0.01 AS clv_monthly_discount, 1.0 AS clv_margin
-),
-rules AS (
-    SELECT r.*
-    FROM segment_rules r
-    JOIN (
-        SELECT max(version) AS version
-        FROM segment_rules
-        WHERE valid_from IS NULL OR business_date(valid_from) <= cip_as_of()
-    ) v ON r.version = v.version
-),
-new_rule AS (
-    SELECT coalesce(max(max_tenure_days), 0) AS days FROM rules WHERE segment_id = 'new'
-),
-base AS (
-    SELECT m.member_id, m.registered_at,
-           cip_as_of() - business_date(m.registered_at) AS tenure_days,
-           f.visit_days, f.frequency, f.recency, f.t, f.recency_days, f.monetary,
-           f.repeat_monetary, f.total_spend,
-           f.visit_days * 30.0 / greatest(f.t + 1, 30) AS visits_per_month,
-           f.total_spend * 30.0 / greatest(f.t + 1, 30) AS spend_per_month,
-           f.p_alive, f.churn_risk, f.rhythm_days,
-           mbgnbd_expected_visits(90, f.frequency, f.recency, f.t, bg.parameters) AS expected_visits_90d,
-           clv(f.frequency, f.recency, f.t, bg.parameters,
-               gamma_gamma_expected_spend(f.frequency, coalesce(f.repeat_monetary, 0), gg.parameters),
-               k.clv_months, k.clv_monthly_discount, k.clv_margin) AS expected_clv
-    -- The one-row fits come first: a cross join holds its left side in memory.
-    FROM model_fit('mbgnbd') bg
-    CROSS JOIN model_fit('gamma_gamma') gg
-    CROSS JOIN k
-    CROSS JOIN members m
-    -- member_churn is member_features plus the churn figures: one pass over the visits.
-    LEFT JOIN member_churn f ON f.member_id = m.member_id
-    WHERE m.status = 'active'
-      AND (m.registered_at IS NULL OR business_date(m.registered_at) <= cip_as_of())
-),
--- The chain's median established member, as windows over the whole base (a separate
--- aggregate would compute the base a second time).
-medians AS (
+WITH scored AS (
     SELECT b.*,
-           median(CASE WHEN b.visit_days IS NOT NULL AND b.t >= n.days THEN b.monetary END) OVER () AS med_spend_per_visit,
-           median(CASE WHEN b.visit_days IS NOT NULL AND b.t >= n.days THEN b.visits_per_month END) OVER () AS med_visits_per_month,
-           median(CASE WHEN b.visit_days IS NOT NULL AND b.t >= n.days THEN b.spend_per_month END) OVER () AS med_spend_per_month,
-           median(CASE WHEN b.visit_days IS NOT NULL AND b.t >= n.days THEN b.rhythm_days END) OVER () AS med_rhythm_days
-    FROM new_rule n CROSS JOIN base b
-),
-scored AS (
-    SELECT b.*,
-           b.monetary / nullif(b.med_spend_per_visit, 0) AS spend_x,
-           b.visits_per_month / nullif(b.med_visits_per_month, 0) AS visits_x,
-           b.spend_per_month / nullif(b.med_spend_per_month, 0) AS spend_month_x,
+           b.monetary / nullif(pop.parameters['med_spend_per_visit'], 0) AS spend_x,
+           b.visits_per_month / nullif(pop.parameters['med_visits_per_month'], 0) AS visits_x,
+           b.spend_per_month / nullif(pop.parameters['med_spend_per_month'], 0) AS spend_month_x,
            b.recency_days / nullif(b.rhythm_days, 0) AS silence_rhythms,
-           b.recency_days / nullif(b.med_rhythm_days, 0) AS silence_gaps,
-           CASE WHEN visit_days IS NOT NULL THEN ntile(5) OVER (PARTITION BY visit_days IS NULL ORDER BY recency_days DESC, member_id) END AS r_score,
-           CASE WHEN visit_days IS NOT NULL THEN ntile(5) OVER (PARTITION BY visit_days IS NULL ORDER BY visits_per_month, member_id) END AS f_score,
-           CASE WHEN visit_days IS NOT NULL THEN ntile(5) OVER (PARTITION BY visit_days IS NULL ORDER BY monetary, member_id) END AS m_score,
-           CASE WHEN visit_days IS NOT NULL THEN percent_rank() OVER (PARTITION BY visit_days IS NULL ORDER BY expected_clv, member_id) END AS clv_rank
-    FROM medians b
+           b.recency_days / nullif(pop.parameters['med_rhythm_days'], 0) AS silence_gaps,
+           CASE WHEN b.visit_days IS NOT NULL THEN quantile_bucket(-b.recency_days, pop.parameters['r_cuts']) END AS r_score,
+           CASE WHEN b.visit_days IS NOT NULL THEN quantile_bucket(b.visits_per_month, pop.parameters['f_cuts']) END AS f_score,
+           CASE WHEN b.visit_days IS NOT NULL THEN quantile_bucket(b.monetary, pop.parameters['m_cuts']) END AS m_score,
+           CASE WHEN b.visit_days IS NOT NULL THEN quantile_rank(b.expected_clv, pop.parameters['clv_cuts']) END AS clv_rank
+    -- The one-row fit first: a cross join holds its left side in memory.
+    FROM model_fit('population') pop
+    CROSS JOIN member_measures b
 ),
 -- Each member against every rule in force; a bound that is NULL always holds, one whose
 -- figure is NULL (no visit yet) never does, except the tenure bound, which a member without
@@ -99,7 +61,7 @@ decided AS (
     SELECT s.member_id,
            first_value(r.segment_id ORDER BY r.precedence, r.segment_id) AS segment_id,
            first_value(r.version ORDER BY r.precedence, r.segment_id) AS rule_version
-    FROM rules r
+    FROM segment_rules_in_force r
     CROSS JOIN scored s
     WHERE (r.max_tenure_days IS NULL OR s.visit_days IS NULL OR s.t < r.max_tenure_days
            OR s.tenure_days < r.max_tenure_days)

@@ -1,4 +1,4 @@
-//! `model_fit('bgnbd' | 'mbgnbd' | 'pnbd' | 'gamma_gamma')`: the fitted parameters for the session's
+//! `model_fit('bgnbd' | 'mbgnbd' | 'pnbd' | 'gamma_gamma' | 'population')`: the fitted parameters for the session's
 //! `cip.as_of`, from the `model_fits` table; when there is none yet, the fit runs once (the
 //! view `fit_<model>` in queries/) and is stored, so later queries reuse it.
 //!
@@ -8,8 +8,8 @@
 use crate::deferred::{Action, DeferredTable};
 use crate::settings::CipOptions;
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
-    StructArray, TimestampMicrosecondArray,
+    Array, ArrayRef, AsArray, Date32Array, Float64Array, Int64Array, ListArray, RecordBatch,
+    StringArray, StructArray, TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
@@ -19,30 +19,96 @@ use datafusion::logical_expr::Expr;
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
-const MODELS: [(&str, &[&str]); 4] = [
-    ("bgnbd", &["r", "alpha", "a", "b"]),
-    ("mbgnbd", &["r", "alpha", "a", "b"]),
-    ("pnbd", &["r", "alpha", "s", "beta"]),
-    ("gamma_gamma", &["p", "q", "gamma"]),
+/// A fitted parameter: a number the fit must give, one it may leave NULL (a median over no
+/// established member), or a list of numbers (cut points).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Param {
+    Number,
+    Maybe,
+    List,
+}
+
+use Param::{List, Maybe, Number};
+
+type Params = &'static [(&'static str, Param)];
+
+const MODELS: [(&str, Params); 5] = [
+    (
+        "bgnbd",
+        &[
+            ("r", Number),
+            ("alpha", Number),
+            ("a", Number),
+            ("b", Number),
+        ],
+    ),
+    (
+        "mbgnbd",
+        &[
+            ("r", Number),
+            ("alpha", Number),
+            ("a", Number),
+            ("b", Number),
+        ],
+    ),
+    (
+        "pnbd",
+        &[
+            ("r", Number),
+            ("alpha", Number),
+            ("s", Number),
+            ("beta", Number),
+        ],
+    ),
+    (
+        "gamma_gamma",
+        &[("p", Number), ("q", Number), ("gamma", Number)],
+    ),
+    // The population's medians and cut points (queries/06_fit_population.sql): scoring a
+    // member against them needs no window over everyone.
+    (
+        "population",
+        &[
+            ("med_spend_per_visit", Maybe),
+            ("med_visits_per_month", Maybe),
+            ("med_spend_per_month", Maybe),
+            ("med_rhythm_days", Maybe),
+            ("r_cuts", List),
+            ("f_cuts", List),
+            ("m_cuts", List),
+            ("clv_cuts", List),
+        ],
+    ),
 ];
 
-/// One fit at a time per process, so concurrent first queries do not all fit.
-static FITTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+const NAMES: &str = "'bgnbd', 'mbgnbd', 'pnbd', 'gamma_gamma' or 'population'";
+
+/// One fit of each model at a time per process, so concurrent first queries do not all fit;
+/// one lock per model, since the population's fit reads the other models' fits.
+static FITTING: [tokio::sync::Mutex<()>; MODELS.len()] =
+    [const { tokio::sync::Mutex::const_new(()) }; MODELS.len()];
 
 #[derive(Debug, Default)]
 pub struct ModelFit;
 
-fn params_type(names: &[&str]) -> DataType {
-    let mut f: Vec<Field> = names
+fn params_type(fields: Params) -> DataType {
+    let mut f: Vec<Field> = fields
         .iter()
-        .map(|n| Field::new(*n, DataType::Float64, true))
+        .map(|(n, p)| Field::new(*n, param_type(*p), true))
         .collect();
     f.push(Field::new("log_likelihood", DataType::Float64, true));
     f.push(Field::new("n", DataType::Int64, true));
     DataType::Struct(Fields::from(f))
 }
 
-fn schema(names: &[&str]) -> SchemaRef {
+fn param_type(p: Param) -> DataType {
+    match p {
+        Number | Maybe => DataType::Float64,
+        List => DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true))),
+    }
+}
+
+fn schema(fields: Params) -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("model", DataType::Utf8, false),
         Field::new("as_of", DataType::Date32, false),
@@ -51,7 +117,7 @@ fn schema(names: &[&str]) -> SchemaRef {
             DataType::Timestamp(TimeUnit::Microsecond, None),
             true,
         ),
-        Field::new("parameters", params_type(names), true),
+        Field::new("parameters", params_type(fields), true),
     ]))
 }
 
@@ -61,20 +127,18 @@ impl TableFunctionImpl for ModelFit {
             [Expr::Literal(ScalarValue::Utf8(Some(m)) | ScalarValue::Utf8View(Some(m)), _)] => {
                 m.to_ascii_lowercase()
             }
-            _ => return plan_err!("type mismatch: model_fit takes one text literal: 'bgnbd', 'mbgnbd', 'pnbd' or 'gamma_gamma'"),
+            _ => return plan_err!("type mismatch: model_fit takes one text literal: {NAMES}"),
         };
-        let Some((name, fields)) = MODELS.iter().find(|(n, _)| *n == model) else {
+        let Some(index) = MODELS.iter().position(|(n, _)| *n == model) else {
             return Err(cip_udfs::error::invalid_argument(
                 "model_fit",
-                format!(
-                    "unknown model {model:?} (expected 'bgnbd', 'mbgnbd', 'pnbd' or 'gamma_gamma')"
-                ),
+                format!("unknown model {model:?} (expected {NAMES})"),
             ));
         };
+        let (name, fields) = MODELS[index];
         let schema = schema(fields);
-        let (name, fields, out) = (*name, *fields, schema.clone());
-        let action: Action =
-            Arc::new(move |state| Box::pin(fit_for(state, name, fields, out.clone())));
+        let out = schema.clone();
+        let action: Action = Arc::new(move |state| Box::pin(fit_for(state, index, out.clone())));
         Ok(Arc::new(DeferredTable::new(
             format!("model_fit('{name}')"),
             schema,
@@ -83,18 +147,14 @@ impl TableFunctionImpl for ModelFit {
     }
 }
 
-async fn fit_for(
-    state: SessionState,
-    model: &'static str,
-    fields: &'static [&'static str],
-    schema: SchemaRef,
-) -> Result<RecordBatch> {
+async fn fit_for(state: SessionState, index: usize, schema: SchemaRef) -> Result<RecordBatch> {
+    let (model, fields) = MODELS[index];
     let as_of = CipOptions::of(state.config_options()).as_of_date()?;
     let ctx = SessionContext::new_with_state(state);
     let row = match stored(&ctx, model, as_of).await? {
         Some(b) => Some(b),
         None => {
-            let _guard = FITTING.lock().await;
+            let _guard = FITTING[index].lock().await;
             match stored(&ctx, model, as_of).await? {
                 Some(b) => Some(b),
                 None if fit_and_store(&ctx, model, fields, as_of).await? => {
@@ -157,7 +217,7 @@ async fn stored(
 async fn fit_and_store(
     ctx: &SessionContext,
     model: &str,
-    fields: &[&str],
+    fields: Params,
     as_of: chrono::NaiveDate,
 ) -> Result<bool> {
     let started = std::time::Instant::now();
@@ -173,17 +233,35 @@ async fn fit_and_store(
     if s.is_null(0) {
         return Ok(false);
     }
-    let value = |name: &str| -> Option<f64> {
+    let numbers = |name: &str| -> Option<Float64Array> {
         let c = s.column_by_name(name)?;
-        let c = datafusion::arrow::compute::cast(c, &DataType::Float64).ok()?;
-        let c = c.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
-        c.is_valid(0).then(|| c.value(0))
+        let c = match c.data_type() {
+            DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
+                let list = datafusion::arrow::compute::cast(c, &param_type(List)).ok()?;
+                let list = list.as_list::<i32>();
+                list.is_valid(0).then(|| list.value(0))?
+            }
+            _ => c.clone(),
+        };
+        let c = datafusion::arrow::compute::cast(&c, &DataType::Float64).ok()?;
+        Some(
+            c.as_primitive::<datafusion::arrow::datatypes::Float64Type>()
+                .clone(),
+        )
     };
+    let value = |name: &str| -> Option<f64> {
+        let c = numbers(name)?;
+        (c.len() == 1 && c.is_valid(0)).then(|| c.value(0))
+    };
+    let missing = |f: &str| DataFusionError::Execution(format!("fit_{model} returned no {f}"));
     let mut json = serde_json::Map::new();
-    for f in fields {
-        let v = value(f)
-            .ok_or_else(|| DataFusionError::Execution(format!("fit_{model} returned no {f}")))?;
-        json.insert((*f).to_string(), serde_json::json!(v));
+    for (f, kind) in fields {
+        let v = match kind {
+            Number => serde_json::json!(value(f).ok_or_else(|| missing(f))?),
+            Maybe => serde_json::json!(value(f)),
+            List => serde_json::json!(numbers(f).map(|l| l.iter().collect::<Vec<_>>())),
+        };
+        json.insert((*f).to_string(), v);
     }
     let json = serde_json::Value::Object(json).to_string();
     let n = value("n").map(|v| v as i64);
@@ -203,7 +281,7 @@ async fn fit_and_store(
 
 /// The parameters struct from the stored JSON; all NULL without a fit.
 fn to_struct(
-    fields: &[&str],
+    fields: Params,
     json: Option<&str>,
     n: Option<i64>,
     ll: Option<f64>,
@@ -221,10 +299,23 @@ fn to_struct(
     })?;
     let mut columns: Vec<ArrayRef> = fields
         .iter()
-        .map(|f| {
-            Arc::new(Float64Array::from(vec![parsed
-                .get(*f)
-                .and_then(|v| v.as_f64())])) as ArrayRef
+        .map(|(f, kind)| {
+            let v = parsed.get(*f);
+            match kind {
+                Number | Maybe => {
+                    Arc::new(Float64Array::from(vec![v.and_then(|v| v.as_f64())])) as ArrayRef
+                }
+                List => {
+                    let values: Option<Vec<Option<f64>>> = v
+                        .and_then(|v| v.as_array())
+                        .map(|a| a.iter().map(|x| x.as_f64()).collect());
+                    Arc::new(ListArray::from_iter_primitive::<
+                        datafusion::arrow::datatypes::Float64Type,
+                        _,
+                        _,
+                    >([values]))
+                }
+            }
         })
         .collect();
     columns.push(Arc::new(Float64Array::from(vec![ll])));

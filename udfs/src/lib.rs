@@ -4,7 +4,7 @@
 //! through datafusion-python). Each carries DataFusion `Documentation`. The numeric kernels
 //! (models/: `bgnbd`, `pareto_nbd`, `gamma_gamma`, the likelihood and the optimisers) are plain Rust with
 //! their own unit tests, private to this crate. Functions are kept by family: models/,
-//! experiments/, calendar/, format/, masking/.
+//! experiments/, calendar/, format/, masking/, ranks/.
 
 mod calendar;
 pub mod error;
@@ -13,6 +13,7 @@ pub use experiments::{fnv1a, normal_cdf};
 mod format;
 mod masking;
 mod models;
+mod ranks;
 pub mod session;
 pub mod sqlstate;
 
@@ -39,6 +40,10 @@ pub fn scalar_udfs() -> Vec<ScalarUDF> {
     v.push(ScalarUDF::from(experiments::NormalCdfUdf::new()));
     v.push(ScalarUDF::from(masking::MaskUdf::phone()));
     v.push(ScalarUDF::from(masking::MaskUdf::name()));
+    v.push(ScalarUDF::from(ranks::RankUdf::new(ranks::Rank::Bucket)));
+    v.push(ScalarUDF::from(ranks::RankUdf::new(
+        ranks::Rank::Percentile,
+    )));
     v
 }
 
