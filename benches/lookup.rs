@@ -7,7 +7,10 @@
 //!
 //! - latency: one client, CIP_LOOKUPS (2,000) lookups of random members: p50 / p99 of each;
 //! - throughput: 32 clients for 10 s each: lookups per second;
-//! - what the same lookup costs computed live (customer_segments_live), a few lookups.
+//! - what the same lookup costs computed live (customer_segments_live), a few lookups;
+//! - under writes: a visit inserted every 100 ms for 20 s while one client looks members up
+//!   (p50 / p99; before the snapshot caught up with writes, every lookup after a write was
+//!   live), and how long after a visit its member's lookup reads the snapshot again.
 //!
 //! Run: `bash benches/run.sh lookup` (CIP_BENCH_MEMBERS, default 1,000,000).
 
@@ -95,7 +98,80 @@ fn main() {
             "the same lookup computed live (customer_segments_live): {:.0} ms median of 3",
             live.0
         );
+        under_writes(&c, cip.port, &pick).await;
     });
+}
+
+/// Lookups while visits arrive, and how soon a visit's member is read from the snapshot.
+async fn under_writes(c: &Client, port: u16, pick: &impl Fn(usize) -> String) {
+    let writer = servers::connect(port, "cip").await;
+    let insert = "INSERT INTO visits (visit_id, member_id, store_id, started_at, amount) \
+                  VALUES ($1, $2, 'S001', now(), 120.00)";
+    let ids: Vec<String> = (0..200).map(|i| pick(i * 31 + 7)).collect();
+    let writing = tokio::spawn(async move {
+        let until = Instant::now() + Duration::from_secs(20);
+        let mut n = 0usize;
+        while Instant::now() < until {
+            let id = format!("bench-w-{n}");
+            writer
+                .execute(insert, &[&id, &ids[n % ids.len()]])
+                .await
+                .expect("insert visit");
+            n += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        (writer, n)
+    });
+    let statement = c.prepare(LOOKUP).await.expect("prepare");
+    let mut ms = Vec::new();
+    let mut i = 0usize;
+    while !writing.is_finished() {
+        let id = pick(i);
+        let t = Instant::now();
+        c.query(&statement, &[&id]).await.expect("lookup");
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+        i += 1;
+    }
+    let (writer, visits) = writing.await.expect("writer");
+    ms.sort_by(f64::total_cmp);
+    let n = ms.len();
+    println!(
+        "lookups while a visit arrives every 100 ms ({visits} visits in 20 s): {n} lookups, \
+         p50 {:.2} ms p99 {:.2} ms",
+        ms[n / 2],
+        ms[(n * 99 / 100).min(n - 1)]
+    );
+    let mut waits = Vec::new();
+    for k in 0..10usize {
+        let member = pick(k * 101 + 3);
+        let explain = format!("EXPLAIN SELECT * FROM member_scores WHERE member_id = '{member}'");
+        let t = Instant::now();
+        writer
+            .execute(insert, &[&format!("bench-r-{k}"), &member])
+            .await
+            .expect("insert visit");
+        loop {
+            let plan: Vec<String> = c
+                .query(explain.as_str(), &[])
+                .await
+                .expect("explain")
+                .iter()
+                .map(|r| r.get::<_, String>(1))
+                .collect();
+            if plan.iter().any(|p| p.contains("member_scores/part-")) {
+                break;
+            }
+            assert!(t.elapsed() < Duration::from_secs(120), "no catch-up");
+        }
+        waits.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    waits.sort_by(f64::total_cmp);
+    println!(
+        "a new visit's member read from the snapshot again after: median {:.0} ms, max {:.0} ms \
+         (10 visits)",
+        waits[waits.len() / 2],
+        waits[waits.len() - 1]
+    );
 }
 
 /// Median and 99th percentile of `n` executions of `sql` for members `pick(i)`, in ms.

@@ -57,7 +57,8 @@ items AS (
            CAST(sum(CASE WHEN oi.category = 'package' THEN oi.amount ELSE 0 END) AS DOUBLE) AS package,
            CAST(sum(CASE WHEN oi.category = 'snack' THEN oi.amount ELSE 0 END) AS DOUBLE) AS snack
     FROM order_items oi
-    JOIN v ON v.visit_id = oi.visit_id
+    -- The member too: a filter on member_id then reaches the scan of visits as well.
+    JOIN v ON v.visit_id = oi.visit_id AND v.member_id = oi.member_id
     GROUP BY oi.member_id
 ),
 resp AS (

@@ -25,6 +25,9 @@ pub async fn serve(config: Config) -> Result<()> {
         jobs.push(tokio::spawn(crate::campaigns::attribution::watch(
             engine.clone(),
         )));
+        if engine.config.server.build_scores {
+            jobs.push(tokio::spawn(crate::scores::watch(engine.clone())));
+        }
     }
     let outcome = tokio::select! {
         r = server => r,

@@ -32,6 +32,18 @@ async fn from_snapshot(c: &Client, sql: &str) -> bool {
     plan(c, sql).await.contains("member_scores/part-")
 }
 
+/// Waits (at most a minute) until `sql` reads the snapshot.
+async fn until_from_snapshot(c: &Client, sql: &str) {
+    let started = std::time::Instant::now();
+    while !from_snapshot(c, sql).await {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the snapshot did not catch up within a minute"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 async fn count(c: &Client, sql: &str) -> i64 {
     c.query_one(sql, &[]).await.expect(sql).get(0)
 }
@@ -106,15 +118,15 @@ async fn the_snapshot_equals_the_live_view_and_follows_writes() {
     assert!(from_snapshot(&c, segment).await);
     assert!(from_snapshot(&c, "SELECT * FROM customer_tags").await);
 
-    // A visit now: the member's figures follow at once, computed live.
+    // A visit now: the member's figures follow at once (computed live until the server's
+    // watcher has rescored the member), and the snapshot is current again moments later,
+    // without a refresh of everyone.
     c.batch_execute(&format!(
         "INSERT INTO visits (visit_id, member_id, store_id, started_at, amount) \
          VALUES ('snapshot-test', '{m}', 'S001', now(), 321.00)"
     ))
     .await
     .expect("insert visit");
-    assert!(!from_snapshot(&c, lookup).await);
-    assert!(!from_snapshot(&c, segment).await);
     let recency: Option<i64> = c
         .query_one(
             &format!("SELECT recency_days FROM member_scores WHERE member_id = '{m}'"),
@@ -124,10 +136,35 @@ async fn the_snapshot_equals_the_live_view_and_follows_writes() {
         .expect("lookup")
         .get(0);
     assert_eq!(recency, Some(0));
+    until_from_snapshot(&c, lookup).await;
+    assert!(from_snapshot(&c, segment).await);
+    assert_eq!(differing(&c, "member_scores").await, 0);
+    assert_eq!(differing(&c, "customer_segments").await, 0);
+
+    // A burst: a new member, visits and order items of forty others, a tracking event.
+    c.batch_execute(
+        "INSERT INTO members (member_id, name, phone, store_id, tier, status, registered_at, points, marketing_consent) \
+         VALUES ('SNAP-NEW', '新', '13900000000', 'S001', 'basic', 'active', now(), 0, true); \
+         INSERT INTO visits (visit_id, member_id, store_id, started_at, amount) \
+         SELECT 'burst-' || member_id, member_id, 'S001', now(), 88.00 \
+         FROM (SELECT member_id FROM members WHERE status = 'active' ORDER BY member_id DESC LIMIT 40); \
+         INSERT INTO order_items (visit_id, member_id, category, item, quantity, amount) \
+         SELECT 'burst-' || member_id, member_id, 'beer', '啤酒', 4, 88.00 \
+         FROM (SELECT member_id FROM members WHERE status = 'active' ORDER BY member_id DESC LIMIT 40);",
+    )
+    .await
+    .expect("burst");
+    until_from_snapshot(&c, lookup).await;
+    assert_eq!(differing(&c, "member_scores").await, 0);
+    assert_eq!(differing(&c, "customer_segments").await, 0);
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM member_scores").await,
+        active + 1
+    );
 
     // A refresh stores it; lookups read the snapshot again, with the visit.
     let refreshed = count(&c, "SELECT members FROM refresh_member_scores()").await;
-    assert_eq!(refreshed, active);
+    assert_eq!(refreshed, active + 1);
     assert!(from_snapshot(&c, lookup).await);
     let recency: Option<i64> = c
         .query_one(

@@ -3,11 +3,14 @@
 //! `customer_segments` is answered from its columns the same way (else computed by the view
 //! customer_segments_live); what "current" means is freshness.rs; refresh.rs writes it.
 
+mod catch_up;
 mod freshness;
 mod provider;
 mod refresh;
+mod watch;
 
 pub use refresh::refresh;
+pub use watch::watch;
 
 use crate::storage::Store;
 use datafusion::prelude::SessionContext;

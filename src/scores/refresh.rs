@@ -2,20 +2,25 @@
 //! stores it as the table member_scores in one commit, sorted by member_id, recording what it
 //! read (freshness.rs). Returns one row: members written, the as-of date, and when. `cip score
 //! --into-warehouse`, the scheduler's daily job and `cip serve`'s start-up run the same.
+//! `refresh_member_scores(true)` (the scheduler, and the watcher after new rows) does nothing
+//! when the snapshot is current, and rescores only the members new rows name when that is
+//! enough (catch_up.rs).
 
+use super::catch_up::{self, CatchUp};
 use super::freshness::{self, Basis};
 use super::{LIVE, TABLE};
 use crate::deferred::Action;
 use crate::error::{sqlstate, to_df, CipError};
 use crate::functions::refresh::{conform, nothing_refreshed, refresh_function, refreshed};
 use crate::settings::CipOptions;
-use crate::storage::{Store, TxnSlot};
+use crate::storage::{Store, TableVersion, TxnSlot};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::Expr;
 use datafusion::prelude::SessionContext;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 pub struct RefreshMemberScores {
@@ -43,28 +48,68 @@ impl TableFunctionImpl for RefreshMemberScores {
     }
 }
 
+/// One refresh at a time in this process: the watcher, the scheduler and a user's call.
+static REFRESHING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// With `only_if_stale`, does nothing (and returns no row) when the snapshot answers for the
-/// session already.
+/// session already, and rescores only the members new rows name when that is enough
+/// (catch_up.rs); the row says how many members were written.
 async fn refresh_if(
     state: SessionState,
     store: Arc<Store>,
     only_if_stale: bool,
 ) -> Result<RecordBatch> {
-    if only_if_stale {
-        let options = CipOptions::of(state.config_options());
-        if freshness::answers_for(&store, &options)
-            .await
-            .map_err(to_df)?
-        {
-            return Ok(nothing_refreshed());
-        }
+    if !only_if_stale {
+        return refresh(state, store).await;
     }
-    refresh(state, store).await
+    let _one = REFRESHING.lock().await;
+    let options = CipOptions::of(state.config_options());
+    let (as_of, settings) = (options.as_of_date()?, freshness::settings_of(&options));
+    let read_store = store.clone();
+    let plan = blocking(move || catch_up::plan(&read_store, as_of, &settings)).await?;
+    match plan {
+        CatchUp::Current => Ok(nothing_refreshed()),
+        CatchUp::Full => full(state, store).await,
+        CatchUp::Members(members, tables) => catch_up(state, store, members, tables).await,
+    }
 }
 
-/// Scores every active member into member_scores; the row the function returns.
-pub async fn refresh(state: SessionState, store: Arc<Store>) -> Result<RecordBatch> {
+/// Rescores `members` and replaces their rows, recording the tables at `tables`.
+async fn catch_up(
+    state: SessionState,
+    store: Arc<Store>,
+    members: BTreeSet<String>,
+    tables: BTreeMap<String, TableVersion>,
+) -> Result<RecordBatch> {
     crate::identity::Actor::of(&state).require_write("refresh_member_scores")?;
+    refuse_in_block(&state)?;
+    let options = CipOptions::of(state.config_options());
+    let (as_of, tz) = (options.as_of_date()?, options.tz()?);
+    let basis = Basis {
+        as_of: as_of.to_string(),
+        settings: freshness::settings_of(&options),
+        tables,
+    };
+    let started = std::time::Instant::now();
+    let ctx = SessionContext::new_with_state(state);
+    let rows = if members.is_empty() {
+        Vec::new()
+    } else {
+        let sql = format!(
+            "SELECT *, cip_as_of() AS as_of FROM {LIVE} WHERE member_id IN ({}) ORDER BY member_id",
+            catch_up::in_list(&members)
+        );
+        ctx.sql(&sql).await?.collect().await?
+    };
+    let conformed = conformed(&store, &rows)?;
+    let written: usize = conformed.iter().map(|b| b.num_rows()).sum();
+    let touched = members.len();
+    blocking(move || catch_up::store(&store, &members, &conformed, basis)).await?;
+    tracing::info!(touched, written, %as_of, elapsed = ?started.elapsed(), "member_scores caught up");
+    refreshed(written, as_of, tz)
+}
+
+fn refuse_in_block(state: &SessionState) -> Result<()> {
     if let Some(slot) = state.config().get_extension::<TxnSlot>() {
         if slot.lock().is_some() {
             // The snapshot would hold the block's uncommitted rows, written outside it.
@@ -74,11 +119,35 @@ pub async fn refresh(state: SessionState, store: Arc<Store>) -> Result<RecordBat
             )));
         }
     }
+    Ok(())
+}
+
+/// `rows` in the snapshot table's columns.
+fn conformed(store: &Store, rows: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
+    let target = store.table(TABLE).map_err(to_df)?.def.schema.clone();
+    rows.iter().map(|b| conform(b, &target)).collect()
+}
+
+/// Scores every active member into member_scores; the row the function returns.
+pub async fn refresh(state: SessionState, store: Arc<Store>) -> Result<RecordBatch> {
+    let _one = REFRESHING.lock().await;
+    full(state, store).await
+}
+
+async fn full(state: SessionState, store: Arc<Store>) -> Result<RecordBatch> {
+    crate::identity::Actor::of(&state).require_write("refresh_member_scores")?;
+    refuse_in_block(&state)?;
     let options = CipOptions::of(state.config_options());
     let (as_of, tz) = (options.as_of_date()?, options.tz()?);
     let settings = freshness::settings_of(&options);
     let started = std::time::Instant::now();
     let ctx = SessionContext::new_with_state(state);
+    // The day's fits first, so that the versions read below include them: a fit stored while
+    // the rows are computed would make the next catch-up start over.
+    ctx.sql("SELECT count(*) FROM model_fit('population')")
+        .await?
+        .collect()
+        .await?;
     let df = ctx
         .sql(&format!(
             "SELECT *, cip_as_of() AS as_of FROM {LIVE} ORDER BY member_id"
@@ -92,11 +161,7 @@ pub async fn refresh(state: SessionState, store: Arc<Store>) -> Result<RecordBat
     let mut tables = blocking(move || freshness::versions(&read_store, &names)).await?;
     let rows = df.collect().await?;
     let table = store.table(TABLE).map_err(to_df)?;
-    let target = table.def.schema.clone();
-    let conformed = rows
-        .iter()
-        .map(|b| conform(b, &target))
-        .collect::<Result<Vec<_>>>()?;
+    let conformed = conformed(&store, &rows)?;
     let members: usize = conformed.iter().map(|b| b.num_rows()).sum();
     blocking(move || {
         freshness::forget(&store)?;

@@ -1,0 +1,147 @@
+//! Bringing the snapshot up to date for the members whose rows arrived since its refresh,
+//! instead of scoring everyone again. Exact because a member's row depends only on their own
+//! rows and the day's fits (customer_segments_live scores against model_fit('population')):
+//! rescoring the members the new rows name gives the rows a full refresh would.
+//!
+//! Only appends are followed (storage tells which rows were appended since the recorded
+//! version); an update, a delete, a flush of a table's log, a change of the rules, of a fit of
+//! the day or of the snapshot itself, another date or settings: the snapshot is built again.
+
+use super::freshness::{self, Basis};
+use super::TABLE;
+use crate::error::Result;
+use crate::storage::{Rewrite, Store, TableVersion};
+use chrono::NaiveDate;
+use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::compute::{cast, filter_record_batch};
+use datafusion::arrow::datatypes::DataType;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Beyond this many members one statement naming them all costs more than it saves.
+const MAX_MEMBERS: usize = 10_000;
+
+/// What it takes to make the recorded snapshot answer for a date and settings again.
+#[derive(Debug, PartialEq)]
+pub enum CatchUp {
+    /// It answers already.
+    Current,
+    /// Rescore these members, then record the tables at these versions.
+    Members(BTreeSet<String>, BTreeMap<String, TableVersion>),
+    /// Score everyone.
+    Full,
+}
+
+/// Compares the recorded basis with the tables now (reads files: call off the statement
+/// threads).
+pub fn plan(store: &Store, as_of: NaiveDate, settings: &str) -> Result<CatchUp> {
+    let Some(basis) = freshness::recorded(store)? else {
+        return Ok(CatchUp::Full);
+    };
+    if basis.as_of != as_of.to_string() || basis.settings != settings {
+        return Ok(CatchUp::Full);
+    }
+    let names: Vec<String> = basis.tables.keys().cloned().collect();
+    // The versions before reading the rows: a later append is caught by the next plan.
+    let now = freshness::versions(store, &names)?;
+    if now == basis.tables {
+        return Ok(CatchUp::Current);
+    }
+    let mut members = BTreeSet::new();
+    for (name, was) in &basis.tables {
+        if now.get(name) == Some(was) {
+            continue;
+        }
+        if name == TABLE {
+            return Ok(CatchUp::Full);
+        }
+        let table = store.table(name)?;
+        let Some(rows) = table.appended_since(*was)? else {
+            return Ok(CatchUp::Full);
+        };
+        if name == "visits" && table.snapshot()?.rows() == count(&rows) {
+            // The first visits: member_features stops falling back to member_behavior for
+            // everyone.
+            return Ok(CatchUp::Full);
+        }
+        if !members_named(name, &rows, &basis, &mut members)? || members.len() > MAX_MEMBERS {
+            return Ok(CatchUp::Full);
+        }
+    }
+    Ok(CatchUp::Members(members, now))
+}
+
+fn count(rows: &[RecordBatch]) -> u64 {
+    rows.iter().map(|b| b.num_rows() as u64).sum()
+}
+
+/// Adds the members `rows` (appended to `table`) name; false when the rows may change other
+/// members' figures too.
+fn members_named(
+    table: &str,
+    rows: &[RecordBatch],
+    basis: &Basis,
+    members: &mut BTreeSet<String>,
+) -> Result<bool> {
+    for b in rows {
+        if let Some(ids) = b.column_by_name("member_id") {
+            let ids = cast(ids, &DataType::Utf8)?;
+            let ids = ids.as_string::<i32>();
+            members.extend(ids.iter().flatten().map(str::to_string));
+        } else if table == "model_fits" {
+            // A fit for another date changes nothing here; one for this date changes everyone.
+            let Some(dates) = b.column_by_name("as_of") else {
+                return Ok(false);
+            };
+            let dates = cast(dates, &DataType::Utf8)?;
+            if dates
+                .as_string::<i32>()
+                .iter()
+                .any(|d| d == Some(&basis.as_of))
+            {
+                return Ok(false);
+            }
+        } else {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The SQL list of `members`, quoted.
+pub fn in_list(members: &BTreeSet<String>) -> String {
+    let quoted: Vec<String> = members
+        .iter()
+        .map(|m| format!("'{}'", m.replace('\'', "''")))
+        .collect();
+    quoted.join(", ")
+}
+
+/// Replaces the snapshot's rows of `members` with `rows` in one commit, and records the
+/// basis; returns nothing but errors.
+pub fn store(
+    store: &Store,
+    members: &BTreeSet<String>,
+    rows: &[RecordBatch],
+    mut basis: Basis,
+) -> Result<()> {
+    let table = store.table(TABLE)?;
+    let mut drop_members = |b: &RecordBatch| -> Result<Rewrite> {
+        let Some(ids) = b.column_by_name("member_id") else {
+            return Ok(Rewrite::Keep);
+        };
+        let ids = cast(ids, &DataType::Utf8)?;
+        let ids = ids.as_string::<i32>();
+        let keep: BooleanArray = (0..ids.len())
+            .map(|i| Some(!(ids.is_valid(i) && members.contains(ids.value(i)))))
+            .collect();
+        let removed = keep.false_count() as u64;
+        if removed == 0 {
+            return Ok(Rewrite::Keep);
+        }
+        Ok(Rewrite::Replace(filter_record_batch(b, &keep)?, removed))
+    };
+    freshness::forget(store)?;
+    table.rewrite(Some(&mut drop_members), rows)?;
+    basis.tables.insert(TABLE.to_string(), table.version()?);
+    freshness::record(store, &basis)
+}

@@ -1,0 +1,203 @@
+//! Storage's own tests: any table definition, older files read at a newer width, appends
+//! followed since a version.
+
+use super::*;
+use datafusion::arrow::array::{Int64Array, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef as SchemaRefAlias};
+
+/// One row (id left to the table, n) of a table whose first columns are id and n.
+fn number(schema: &SchemaRefAlias, n: i64) -> RecordBatch {
+    let mut columns: Vec<datafusion::arrow::array::ArrayRef> = vec![
+        Arc::new(Int64Array::from(vec![None::<i64>])),
+        Arc::new(Int64Array::from(vec![n])),
+    ];
+    for f in schema.fields().iter().skip(2) {
+        columns.push(datafusion::arrow::array::new_null_array(f.data_type(), 1));
+    }
+    RecordBatch::try_new(schema.clone(), columns).expect("batch")
+}
+
+/// Storage needs nothing of the business: a table defined here is kept durably.
+#[test]
+fn any_table_definition_is_kept_across_reopening() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, true),
+        Field::new("n", DataType::Int64, true),
+    ]));
+    let def = || TableDef {
+        name: "numbers",
+        schema: schema.clone(),
+        key: &["id"],
+        unique: true,
+        defaults: &[("id", ColumnDefault::AutoId)],
+        domains: &[],
+        references: &[],
+    };
+    let opts = StoreOptions {
+        flush_rows: 2,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(dir.path(), opts.clone(), vec![def()]).expect("open");
+    assert!(store.created("numbers"));
+    let table = store.table("numbers").expect("table");
+    for n in 0..5 {
+        table.append(&[number(&schema, n)]).expect("append");
+    }
+    drop(store);
+    let store = Store::open(dir.path(), opts, vec![def()]).expect("reopen");
+    assert!(!store.created("numbers"));
+    let snap = store
+        .table("numbers")
+        .expect("table")
+        .snapshot()
+        .expect("snapshot");
+    assert_eq!(snap.rows(), 5);
+    assert_eq!(snap.next_id, 6);
+    assert!(store.table("members").is_err());
+}
+
+/// A table whose definition gained trailing nullable columns reads its older parts and
+/// logged batches at the new width (NULLs), takes new rows, and rewrites them all.
+#[test]
+fn a_table_that_gained_a_column_reads_its_older_files() {
+    use datafusion::arrow::array::{Array, AsArray};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let two = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, true),
+        Field::new("n", DataType::Int64, true),
+    ]));
+    let three = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, true),
+        Field::new("n", DataType::Int64, true),
+        Field::new("note", DataType::Utf8, true),
+    ]));
+    let def = |schema: &SchemaRefAlias| TableDef {
+        name: "numbers",
+        schema: schema.clone(),
+        key: &["id"],
+        unique: false,
+        defaults: &[("id", ColumnDefault::AutoId)],
+        domains: &[],
+        references: &[],
+    };
+    let opts = StoreOptions {
+        flush_rows: 3,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(dir.path(), opts.clone(), vec![def(&two)]).expect("open");
+    let table = store.table("numbers").expect("table");
+    for n in 0..5 {
+        table.append(&[number(&two, n)]).expect("append");
+    }
+    // three rows went into a part, two are in the log (bare frames)
+    let snap = table.snapshot().expect("snapshot");
+    assert_eq!((snap.manifest.files.len(), snap.wal_rows()), (1, 2));
+    drop((table, snap, store));
+
+    let store = Store::open(dir.path(), opts, vec![def(&three)]).expect("reopen wider");
+    let table = store.table("numbers").expect("table");
+    let snap = table.snapshot().expect("snapshot");
+    assert_eq!(snap.rows(), 5);
+    for b in snap.wal_batches.iter() {
+        assert_eq!(b.schema(), three);
+        assert_eq!(b.column(2).null_count(), b.num_rows());
+    }
+    let batch = RecordBatch::try_new(
+        three.clone(),
+        vec![
+            Arc::new(Int64Array::from(vec![None::<i64>])),
+            Arc::new(Int64Array::from(vec![9])),
+            Arc::new(datafusion::arrow::array::StringArray::from(vec!["new"])),
+        ],
+    )
+    .expect("batch");
+    table.append(&[batch]).expect("append wider");
+    table
+        .rewrite(None, &[])
+        .expect("rewrite reads the older part");
+    let snap = table.snapshot().expect("snapshot");
+    let mut batches: Vec<RecordBatch> = snap.wal_batches.to_vec();
+    for f in &snap.manifest.files {
+        let part = parquet_io::read_part(&table.path_of(&f.name), &three).expect("part");
+        batches.extend(part.map(|b| b.expect("batch")));
+    }
+    let mut rows = Vec::new();
+    for b in &batches {
+        let n = b
+            .column(1)
+            .as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        let note = b.column(2).as_string::<i32>();
+        for i in 0..b.num_rows() {
+            rows.push((
+                n.value(i),
+                note.is_valid(i).then(|| note.value(i).to_string()),
+            ));
+        }
+    }
+    rows.sort();
+    let expected: Vec<(i64, Option<String>)> = (0..5)
+        .map(|n| (n, None))
+        .chain(std::iter::once((9, Some("new".to_string()))))
+        .collect();
+    assert_eq!(rows, expected);
+}
+
+/// Appends alone can be followed row by row; anything else (here a flush of the log into a
+/// part) says so, and the caller starts over.
+#[test]
+fn appended_rows_are_read_since_a_version_until_the_log_is_flushed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, true),
+        Field::new("n", DataType::Int64, true),
+    ]));
+    let def = TableDef {
+        name: "numbers",
+        schema: schema.clone(),
+        key: &["id"],
+        unique: false,
+        defaults: &[("id", ColumnDefault::AutoId)],
+        domains: &[],
+        references: &[],
+    };
+    let opts = StoreOptions {
+        flush_rows: 4,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(dir.path(), opts, vec![def]).expect("open");
+    let table = store.table("numbers").expect("table");
+    let n_of = |batches: Vec<RecordBatch>| -> Vec<i64> {
+        batches
+            .iter()
+            .flat_map(|b| {
+                let c = b
+                    .column(1)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .expect("n");
+                c.values().to_vec()
+            })
+            .collect()
+    };
+    table.append(&[number(&schema, 1)]).expect("append");
+    let v1 = table.version().expect("version");
+    assert_eq!(table.appended_since(v1).expect("read"), Some(vec![]));
+    table.append(&[number(&schema, 2)]).expect("append");
+    table.append(&[number(&schema, 3)]).expect("append");
+    let rows = table
+        .appended_since(v1)
+        .expect("read")
+        .expect("appends only");
+    assert_eq!(n_of(rows), vec![2, 3]);
+    // The fourth row fills the log: it is flushed into a part, and the version says so.
+    table.append(&[number(&schema, 4)]).expect("append");
+    assert_eq!(table.appended_since(v1).expect("read"), None);
+    let v2 = table.version().expect("version");
+    table.append(&[number(&schema, 5)]).expect("append");
+    let rows = table
+        .appended_since(v2)
+        .expect("read")
+        .expect("appends only");
+    assert_eq!(n_of(rows), vec![5]);
+}
