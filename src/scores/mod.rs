@@ -3,6 +3,7 @@
 //! `customer_segments` is answered from its columns the same way (else computed by the view
 //! customer_segments_live); what "current" means is freshness.rs; refresh.rs writes it.
 
+mod answer;
 mod catch_up;
 mod freshness;
 mod provider;

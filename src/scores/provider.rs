@@ -1,25 +1,20 @@
 //! The table `member_scores` as users see it: the stored snapshot when it is current for the
-//! session (freshness.rs), else the rows of the view member_scores_live computed now, in the
-//! table's columns. A lookup of one member then reads a page of the snapshot instead of
-//! scoring the population. EXPLAIN shows which: a scan of member_scores' Parquet parts, or the
-//! view's plan under a projection. Writes go to the stored table (and make it stale).
+//! session, the snapshot and the live view member_scores_live side by side while it catches
+//! up with new rows, the live view's rows otherwise, in the table's columns (answer.rs). A
+//! lookup of one member then reads a page of the snapshot instead of scoring the population.
+//! EXPLAIN shows which: a scan of member_scores' Parquet parts, the view's plan, or a union of
+//! both. Writes go to the stored table (and make it stale).
 
-use super::freshness;
-use super::AS_OF;
-use crate::error::to_df;
-use crate::settings::CipOptions;
-use crate::storage::{Store, TxnSlot};
+use super::answer::{self, Source};
+use crate::storage::Store;
 use crate::warehouse::Guarded;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::{plan_datafusion_err, DataFusionError, Result, ScalarValue};
+use datafusion::common::{plan_datafusion_err, DataFusionError, Result};
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
-use datafusion::physical_expr::expressions::{cast, col, lit};
-use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::ExecutionPlan;
 use std::sync::Arc;
 
@@ -42,64 +37,6 @@ pub struct Scores {
 impl std::fmt::Debug for Scores {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name)
-    }
-}
-
-impl Scores {
-    /// Whether this session may answer from the snapshot.
-    async fn current(&self, state: &dyn Session) -> Result<bool> {
-        // A transaction block sees its own uncommitted writes, which no snapshot holds.
-        if let Some(slot) = state.config().get_extension::<TxnSlot>() {
-            if slot.lock().is_some() {
-                return Ok(false);
-            }
-        }
-        let options = CipOptions::of(state.config_options());
-        freshness::answers_for(&self.store, &options)
-            .await
-            .map_err(to_df)
-    }
-
-    /// The live view's rows in the table's columns (`projection` of them).
-    async fn live(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let view = live_view(state, self.live).await?;
-        let target = self.schema();
-        let wanted: Vec<usize> = projection
-            .cloned()
-            .unwrap_or_else(|| (0..target.fields().len()).collect());
-        let view_schema = view.schema();
-        let mut from_view = Vec::new();
-        for &i in &wanted {
-            let name = target.field(i).name();
-            if name != AS_OF {
-                from_view.push(view_schema.index_of(name)?);
-            }
-        }
-        let input = view.scan(state, Some(&from_view), &[], None).await?;
-        let input_schema = input.schema();
-        let as_of = CipOptions::of(state.config_options()).as_of_date()?;
-        let days = (as_of - chrono::NaiveDate::default()).num_days() as i32;
-        let exprs = wanted
-            .iter()
-            .map(|&i| {
-                let field = target.field(i);
-                let expr: Arc<dyn PhysicalExpr> = if field.name() == AS_OF {
-                    lit(ScalarValue::Date32(Some(days)))
-                } else {
-                    cast(
-                        col(field.name(), &input_schema)?,
-                        &input_schema,
-                        field.data_type().clone(),
-                    )?
-                };
-                Ok((expr, field.name().clone()))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Arc::new(ProjectionExec::try_new(exprs, input)?))
     }
 }
 
@@ -162,14 +99,29 @@ impl TableProvider for Scores {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if self.current(state).await? {
+        let source = answer::source(state, &self.store, filters).await?;
+        if let Source::Snapshot = source {
             let stored: Vec<usize> = match projection {
                 Some(p) => p.iter().map(|&i| self.columns[i]).collect(),
                 None => self.columns.clone(),
             };
-            self.stored.scan(state, Some(&stored), filters, limit).await
-        } else {
-            self.live(state, projection).await
+            return self.stored.scan(state, Some(&stored), filters, limit).await;
+        }
+        let session = state
+            .as_any()
+            .downcast_ref::<SessionState>()
+            .ok_or_else(|| plan_datafusion_err!("{} needs a cip session", self.name))?;
+        let rows = answer::Rows {
+            state: session,
+            target: self.schema(),
+            stored: self.stored.clone(),
+            live: live_view(state, self.live).await?,
+            projection,
+            filters,
+        };
+        match &source {
+            Source::Mixed(members) => rows.plan(Some(members)).await,
+            _ => rows.plan(None).await,
         }
     }
 

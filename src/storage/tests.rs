@@ -201,3 +201,37 @@ fn appended_rows_are_read_since_a_version_until_the_log_is_flushed() {
         .expect("appends only");
     assert_eq!(n_of(rows), vec![5]);
 }
+
+/// Rewrites that each add a part (a caller replacing a few rows again and again) are
+/// compacted like flushes, so the parts do not pile up.
+#[test]
+fn repeated_rewrites_keep_the_parts_bounded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, true),
+        Field::new("n", DataType::Int64, true),
+    ]));
+    let def = TableDef {
+        name: "numbers",
+        schema: schema.clone(),
+        key: &["id"],
+        unique: false,
+        defaults: &[("id", ColumnDefault::AutoId)],
+        domains: &[],
+        references: &[],
+    };
+    let opts = StoreOptions {
+        max_parts: 4,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(dir.path(), opts, vec![def]).expect("open");
+    let table = store.table("numbers").expect("table");
+    for n in 0..20 {
+        table
+            .rewrite(None, &[number(&schema, n)])
+            .expect("rewrite");
+        let snap = table.snapshot().expect("snapshot");
+        assert!(snap.manifest.files.len() <= 4, "{} parts", snap.manifest.files.len());
+        assert_eq!(snap.rows(), n as u64 + 1);
+    }
+}

@@ -333,6 +333,9 @@ impl Table {
         next.files = files;
         next.next_id = next_id_after(&self.def, &tail, next_id)?;
         self.commit(next, replaced, true)?;
+        // A rewrite that adds a part each time (a caller replacing a few rows again and
+        // again) must not pile parts up: compact as a flush does.
+        self.compact_locked()?;
         // Still under the write lock: no other commit comes between.
         Ok((changed, self.version()?))
     }
