@@ -64,6 +64,7 @@ pub async fn source(state: &dyn Session, store: &Arc<Store>, filters: &[Expr]) -
                     Source::Mixed(live)
                 }
             }
+            None if members.is_empty() => Source::Snapshot,
             None => Source::Mixed(members),
         },
         CatchUp::Full => Source::Live,

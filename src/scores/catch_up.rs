@@ -17,6 +17,9 @@ use datafusion::arrow::compute::{cast, filter_record_batch};
 use datafusion::arrow::datatypes::DataType;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The stored fits (model_fit()), which the basis records beside the tables the plan reads.
+pub const FITS: &str = "model_fits";
+
 /// Beyond this many members one statement naming them all costs more than it saves.
 const MAX_MEMBERS: usize = 10_000;
 
@@ -87,7 +90,7 @@ fn members_named(
             let ids = cast(ids, &DataType::Utf8)?;
             let ids = ids.as_string::<i32>();
             members.extend(ids.iter().flatten().map(str::to_string));
-        } else if table == "model_fits" {
+        } else if table == FITS {
             // A fit for another date changes nothing here; one for this date changes everyone.
             let Some(dates) = b.column_by_name("as_of") else {
                 return Ok(false);

@@ -1,20 +1,18 @@
-//! Whether the stored snapshot still says what the live view would: it was computed for the
-//! session's business date and settings, and no table the live view reads, nor the snapshot
-//! itself, has been written since. The refresh records what it read in `_member_scores.json`
-//! beside the tables (a file, so another process's refresh is seen at once); every scan of
-//! member_scores compares it with the tables' versions now.
+//! What the stored snapshot was computed from: the business date and settings, and the
+//! versions of every table the live view reads (and of the fits and the snapshot itself). The
+//! refresh records it in `_member_scores.json` beside the tables (a file, so another
+//! process's refresh is seen at once); every scan of member_scores compares it with the
+//! tables' versions now (catch_up.rs).
 
 use crate::error::{CipError, Result};
 use crate::settings::CipOptions;
 use crate::storage::{Store, TableVersion};
-use chrono::NaiveDate;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::DataFusionError;
 use datafusion::logical_expr::LogicalPlan;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 const FILE: &str = "_member_scores.json";
 
@@ -95,30 +93,6 @@ fn collect(plan: &LogicalPlan, store: &Store, names: &mut Vec<String>) {
         }
         Ok(TreeNodeRecursion::Continue)
     });
-}
-
-/// Whether the snapshot answers for a session with `options`, checked off the statement
-/// threads (it reads files).
-pub async fn answers_for(store: &Arc<Store>, options: &CipOptions) -> Result<bool> {
-    let (as_of, settings) = (options.as_of_date()?, settings_of(options));
-    let store = store.clone();
-    crate::statement::runtime::blocking("member_scores freshness", move || {
-        is_current(&store, as_of, &settings)
-    })
-    .await
-}
-
-/// Whether the recorded snapshot answers for `as_of` under `settings`: it was computed for
-/// them and no table it read (nor itself) has changed since.
-pub fn is_current(store: &Store, as_of: NaiveDate, settings: &str) -> Result<bool> {
-    let Some(basis) = recorded(store)? else {
-        return Ok(false);
-    };
-    if basis.as_of != as_of.to_string() || basis.settings != settings {
-        return Ok(false);
-    }
-    let names: Vec<String> = basis.tables.keys().cloned().collect();
-    Ok(versions(store, &names)? == basis.tables)
 }
 
 /// The versions of `names` now.

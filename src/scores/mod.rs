@@ -69,18 +69,16 @@ pub fn register(ctx: &SessionContext, store: &Arc<Store>) -> crate::error::Resul
     Ok(())
 }
 
-/// Builds the snapshot when it does not answer for today (missing, of another day, or its
-/// inputs changed): `cip serve` runs this before it accepts connections.
+/// Brings the snapshot up to date for today (a catch-up with new rows when that is enough,
+/// else a full build): `cip serve` runs this before it accepts connections.
 pub async fn ensure_current(engine: &crate::engine::Engine) -> crate::error::Result<()> {
     let ctx = engine.session().await?;
     let options = crate::settings::CipOptions::of(ctx.state().config_options());
     let as_of = options.as_of_date()?;
-    let current = freshness::answers_for(&engine.store, &options).await?;
-    if current {
+    tracing::info!(%as_of, "bringing member_scores up to date before accepting connections");
+    let row = refresh::bring_up_to_date(ctx.state(), engine.store.clone()).await?;
+    if row.num_rows() == 0 {
         tracing::info!(%as_of, "member_scores is current");
-        return Ok(());
     }
-    tracing::info!(%as_of, "building member_scores before accepting connections");
-    refresh(ctx.state(), engine.store.clone()).await?;
     Ok(())
 }

@@ -62,6 +62,12 @@ async fn refresh_if(
     if !only_if_stale {
         return refresh(state, store).await;
     }
+    bring_up_to_date(state, store).await
+}
+
+/// Makes the snapshot answer for the session: nothing when it does, a catch-up when that is
+/// enough, else a full refresh. The row says how many members were written (none: no row).
+pub async fn bring_up_to_date(state: SessionState, store: Arc<Store>) -> Result<RecordBatch> {
     let _one = REFRESHING.lock().await;
     let options = CipOptions::of(state.config_options());
     let (as_of, settings) = (options.as_of_date()?, freshness::settings_of(&options));
@@ -155,6 +161,11 @@ async fn full(state: SessionState, store: Arc<Store>) -> Result<RecordBatch> {
         .await?;
     let mut names = freshness::tables_read(df.logical_plan(), &store);
     names.push(TABLE.to_string());
+    // The views read the fits through model_fit(), not a scan the plan shows; a fit of the
+    // day stored later (one the data could not identify before) changes everyone's figures.
+    if store.table(catch_up::FITS).is_ok() {
+        names.push(catch_up::FITS.to_string());
+    }
     // The versions before reading: a write while the rows are computed leaves the record
     // older than the table, so the snapshot counts as stale rather than wrongly current.
     let read_store = store.clone();

@@ -17,23 +17,33 @@ fn number(schema: &SchemaRefAlias, n: i64) -> RecordBatch {
     RecordBatch::try_new(schema.clone(), columns).expect("batch")
 }
 
+/// The schema (id, n) of the tables here.
+fn id_and_n() -> SchemaRefAlias {
+    Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, true),
+        Field::new("n", DataType::Int64, true),
+    ]))
+}
+
+/// A table `numbers` of `schema` keyed by an AUTO_INCREMENT id.
+fn numbers_table(schema: &SchemaRefAlias, unique: bool) -> TableDef {
+    TableDef {
+        name: "numbers",
+        schema: schema.clone(),
+        key: &["id"],
+        unique,
+        defaults: &[("id", ColumnDefault::AutoId)],
+        domains: &[],
+        references: &[],
+    }
+}
+
 /// Storage needs nothing of the business: a table defined here is kept durably.
 #[test]
 fn any_table_definition_is_kept_across_reopening() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Int64, true),
-        Field::new("n", DataType::Int64, true),
-    ]));
-    let def = || TableDef {
-        name: "numbers",
-        schema: schema.clone(),
-        key: &["id"],
-        unique: true,
-        defaults: &[("id", ColumnDefault::AutoId)],
-        domains: &[],
-        references: &[],
-    };
+    let schema = id_and_n();
+    let def = || numbers_table(&schema, true);
     let opts = StoreOptions {
         flush_rows: 2,
         ..StoreOptions::default()
@@ -63,24 +73,13 @@ fn any_table_definition_is_kept_across_reopening() {
 fn a_table_that_gained_a_column_reads_its_older_files() {
     use datafusion::arrow::array::{Array, AsArray};
     let dir = tempfile::tempdir().expect("tempdir");
-    let two = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Int64, true),
-        Field::new("n", DataType::Int64, true),
-    ]));
+    let two = id_and_n();
     let three = Arc::new(Schema::new(vec![
         Field::new("id", DataType::Int64, true),
         Field::new("n", DataType::Int64, true),
         Field::new("note", DataType::Utf8, true),
     ]));
-    let def = |schema: &SchemaRefAlias| TableDef {
-        name: "numbers",
-        schema: schema.clone(),
-        key: &["id"],
-        unique: false,
-        defaults: &[("id", ColumnDefault::AutoId)],
-        domains: &[],
-        references: &[],
-    };
+    let def = |schema: &SchemaRefAlias| numbers_table(schema, false);
     let opts = StoreOptions {
         flush_rows: 3,
         ..StoreOptions::default()
@@ -148,19 +147,8 @@ fn a_table_that_gained_a_column_reads_its_older_files() {
 #[test]
 fn appended_rows_are_read_since_a_version_until_the_log_is_flushed() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Int64, true),
-        Field::new("n", DataType::Int64, true),
-    ]));
-    let def = TableDef {
-        name: "numbers",
-        schema: schema.clone(),
-        key: &["id"],
-        unique: false,
-        defaults: &[("id", ColumnDefault::AutoId)],
-        domains: &[],
-        references: &[],
-    };
+    let schema = id_and_n();
+    let def = numbers_table(&schema, false);
     let opts = StoreOptions {
         flush_rows: 4,
         ..StoreOptions::default()
@@ -207,19 +195,8 @@ fn appended_rows_are_read_since_a_version_until_the_log_is_flushed() {
 #[test]
 fn repeated_rewrites_keep_the_parts_bounded() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Int64, true),
-        Field::new("n", DataType::Int64, true),
-    ]));
-    let def = TableDef {
-        name: "numbers",
-        schema: schema.clone(),
-        key: &["id"],
-        unique: false,
-        defaults: &[("id", ColumnDefault::AutoId)],
-        domains: &[],
-        references: &[],
-    };
+    let schema = id_and_n();
+    let def = numbers_table(&schema, false);
     let opts = StoreOptions {
         max_parts: 4,
         ..StoreOptions::default()
@@ -227,11 +204,13 @@ fn repeated_rewrites_keep_the_parts_bounded() {
     let store = Store::open(dir.path(), opts, vec![def]).expect("open");
     let table = store.table("numbers").expect("table");
     for n in 0..20 {
-        table
-            .rewrite(None, &[number(&schema, n)])
-            .expect("rewrite");
+        table.rewrite(None, &[number(&schema, n)]).expect("rewrite");
         let snap = table.snapshot().expect("snapshot");
-        assert!(snap.manifest.files.len() <= 4, "{} parts", snap.manifest.files.len());
+        assert!(
+            snap.manifest.files.len() <= 4,
+            "{} parts",
+            snap.manifest.files.len()
+        );
         assert_eq!(snap.rows(), n as u64 + 1);
     }
 }
