@@ -4,7 +4,7 @@
 //! rows or neither.
 
 use crate::pgwire::{code, Server};
-use crate::transactions::commits_under_kills;
+use crate::transactions::{commits_under_kills, kill_trials};
 use tokio_postgres::Client;
 
 async fn one(c: &Client, sql: &str) -> i64 {
@@ -235,10 +235,7 @@ async fn tables_made_in_a_block_are_its_own_until_commit() {
 /// committed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_keeps_a_blocks_views_with_its_rows() {
-    let trials: u64 = std::env::var("CIP_KILL_TRIALS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
+    let trials = kill_trials(30);
     let dir = tempfile::tempdir().expect("tempdir");
     let acknowledged_total =
         commits_under_kills(dir.path(), trials, 0x2545_f491_4f6c_dd1d, |trial, k| {

@@ -234,6 +234,14 @@ async fn readers_keep_their_snapshot_under_concurrent_rewrites() {
     assert_eq!(reads, 360);
 }
 
+/// How many kills a kill test makes: CIP_KILL_TRIALS, else `default`.
+pub fn kill_trials(default: u64) -> u64 {
+    std::env::var("CIP_KILL_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Starts the server on `dir` `trials` times; each time a client commits `block(trial, k)` for
 /// k = 0, 1, … until the server is SIGKILLed at a moment drawn from `seed` (50–450 ms after
 /// start: before, during and after commits). Returns the commits acknowledged.
@@ -272,10 +280,7 @@ pub async fn commits_under_kills(
 /// rewrite a third row: after each restart every block is wholly there or wholly absent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_keeps_each_block_whole() {
-    let trials: u64 = std::env::var("CIP_KILL_TRIALS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100);
+    let trials = kill_trials(100);
     let dir = tempfile::tempdir().expect("tempdir");
     {
         let server = Server::start(dir.path());

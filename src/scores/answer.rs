@@ -10,10 +10,10 @@
 //! The scan's filters go to both sides, so a lookup computes live at most its own member.
 
 use super::catch_up::{self, CatchUp};
-use super::{freshness, AS_OF};
+use super::AS_OF;
 use crate::error::to_df;
 use crate::settings::CipOptions;
-use crate::storage::{Store, TxnSlot};
+use crate::storage::Store;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::{Transformed, TreeNode};
@@ -21,7 +21,7 @@ use datafusion::common::{Column, Result, ScalarValue};
 use datafusion::datasource::provider_as_source;
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::utils::conjunction;
-use datafusion::logical_expr::{cast, col, in_list, lit, Expr, LogicalPlanBuilder, Operator};
+use datafusion::logical_expr::{cast, col, lit, Expr, LogicalPlanBuilder, Operator};
 use datafusion::physical_plan::ExecutionPlan;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -37,20 +37,11 @@ pub enum Source {
 /// Decides for the session of `state` and a scan with `filters` (reads files, off the
 /// statement threads).
 pub async fn source(state: &dyn Session, store: &Arc<Store>, filters: &[Expr]) -> Result<Source> {
-    // A transaction block sees its own uncommitted writes, which no snapshot holds.
-    if let Some(slot) = state.config().get_extension::<TxnSlot>() {
-        if slot.lock().is_some() {
-            return Ok(Source::Live);
-        }
+    if super::in_block(state) {
+        return Ok(Source::Live);
     }
     let options = CipOptions::of(state.config_options());
-    let (as_of, settings) = (options.as_of_date()?, freshness::settings_of(&options));
-    let store = store.clone();
-    let plan = crate::statement::runtime::blocking("member_scores freshness", move || {
-        catch_up::plan(&store, as_of, &settings)
-    })
-    .await
-    .map_err(to_df)?;
+    let plan = catch_up::plan_for(store, &options).await.map_err(to_df)?;
     Ok(match plan {
         CatchUp::Current => Source::Snapshot,
         CatchUp::Members(members, _) => match asked_for(filters) {
@@ -102,12 +93,11 @@ impl Rows<'_> {
         let mut plan = match mixed {
             None => live.project(columns(true))?,
             Some(members) => {
-                let list: Vec<Expr> = members.iter().map(|m| lit(m.as_str())).collect();
                 live = live
-                    .filter(in_list(col("member_id"), list.clone(), false))?
+                    .filter(catch_up::named(members, false))?
                     .project(columns(true))?;
                 LogicalPlanBuilder::scan("stored", provider_as_source(self.stored.clone()), None)?
-                    .filter(in_list(col("member_id"), list, true))?
+                    .filter(catch_up::named(members, true))?
                     .project(columns(false))?
                     .union(live.build()?)?
             }

@@ -10,12 +10,15 @@
 use super::freshness::{self, Basis};
 use super::TABLE;
 use crate::error::Result;
+use crate::settings::CipOptions;
 use crate::storage::{Rewrite, Store, TableVersion};
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use datafusion::arrow::compute::{cast, filter_record_batch};
 use datafusion::arrow::datatypes::DataType;
+use datafusion::logical_expr::{col, in_list, lit, Expr};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// The stored fits (model_fit()), which the basis records beside the tables the plan reads.
 pub const FITS: &str = "model_fits";
@@ -32,6 +35,16 @@ pub enum CatchUp {
     Members(BTreeSet<String>, BTreeMap<String, TableVersion>),
     /// Score everyone.
     Full,
+}
+
+/// `plan` for a session with `options`, off the statement threads.
+pub async fn plan_for(store: &Arc<Store>, options: &CipOptions) -> Result<CatchUp> {
+    let (as_of, settings) = (options.as_of_date()?, freshness::settings_of(options));
+    let store = store.clone();
+    crate::statement::runtime::blocking("member_scores freshness", move || {
+        plan(&store, as_of, &settings)
+    })
+    .await
 }
 
 /// Compares the recorded basis with the tables now (reads files: call off the statement
@@ -110,13 +123,10 @@ fn members_named(
     Ok(true)
 }
 
-/// The SQL list of `members`, quoted.
-pub fn in_list(members: &BTreeSet<String>) -> String {
-    let quoted: Vec<String> = members
-        .iter()
-        .map(|m| format!("'{}'", m.replace('\'', "''")))
-        .collect();
-    quoted.join(", ")
+/// `member_id IN (members)`, or NOT IN with `negated`.
+pub fn named(members: &BTreeSet<String>, negated: bool) -> Expr {
+    let list = members.iter().map(|m| lit(m.as_str())).collect();
+    in_list(col("member_id"), list, negated)
 }
 
 /// Replaces the snapshot's rows of `members` with `rows` in one commit, and records the

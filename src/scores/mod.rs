@@ -30,6 +30,15 @@ pub const VIEWS: &[&str] = &[SEGMENTS];
 const SEGMENTS_LIVE: &str = "customer_segments_live";
 const NOT_SEGMENT_COLUMNS: &[&str] = &["behavior_tags", "preference_tags", "value_tags", AS_OF];
 
+/// Whether the session of `state` is inside a transaction block: it sees its own uncommitted
+/// writes, which no snapshot holds.
+fn in_block(state: &dyn datafusion::catalog::Session) -> bool {
+    state
+        .config()
+        .get_extension::<crate::storage::TxnSlot>()
+        .is_some_and(|slot| slot.lock().is_some())
+}
+
 /// Replaces the plain stored table registered under `member_scores` in `ctx` with the
 /// snapshot-or-live provider, registers customer_segments the same way, and
 /// `refresh_member_scores()`. Runs before the views are created: customer_tags,

@@ -8,17 +8,18 @@
 
 use super::catch_up::{self, CatchUp};
 use super::freshness::{self, Basis};
-use super::{LIVE, TABLE};
+use super::{AS_OF, LIVE, TABLE};
 use crate::deferred::Action;
 use crate::error::{sqlstate, to_df, CipError};
 use crate::functions::refresh::{conform, nothing_refreshed, refresh_function, refreshed};
 use crate::settings::CipOptions;
-use crate::storage::{Store, TableVersion, TxnSlot};
+use crate::storage::{Store, TableVersion};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::execution::session_state::SessionState;
-use datafusion::logical_expr::Expr;
+use datafusion::execution::FunctionRegistry;
+use datafusion::logical_expr::{col, Expr};
 use datafusion::prelude::SessionContext;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -70,9 +71,7 @@ async fn refresh_if(
 pub async fn bring_up_to_date(state: SessionState, store: Arc<Store>) -> Result<RecordBatch> {
     let _one = REFRESHING.lock().await;
     let options = CipOptions::of(state.config_options());
-    let (as_of, settings) = (options.as_of_date()?, freshness::settings_of(&options));
-    let read_store = store.clone();
-    let plan = blocking(move || catch_up::plan(&read_store, as_of, &settings)).await?;
+    let plan = catch_up::plan_for(&store, &options).await.map_err(to_df)?;
     match plan {
         CatchUp::Current => Ok(nothing_refreshed()),
         CatchUp::Full => full(state, store).await,
@@ -101,11 +100,13 @@ async fn catch_up(
     let rows = if members.is_empty() {
         Vec::new()
     } else {
-        let sql = format!(
-            "SELECT *, cip_as_of() AS as_of FROM {LIVE} WHERE member_id IN ({}) ORDER BY member_id",
-            catch_up::in_list(&members)
-        );
-        ctx.sql(&sql).await?.collect().await?
+        ctx.table(LIVE)
+            .await?
+            .filter(catch_up::named(&members, false))?
+            .with_column(AS_OF, ctx.udf("cip_as_of")?.call(vec![]))?
+            .sort(vec![col("member_id").sort(true, false)])?
+            .collect()
+            .await?
     };
     let conformed = conformed(&store, &rows)?;
     let written: usize = conformed.iter().map(|b| b.num_rows()).sum();
@@ -116,14 +117,12 @@ async fn catch_up(
 }
 
 fn refuse_in_block(state: &SessionState) -> Result<()> {
-    if let Some(slot) = state.config().get_extension::<TxnSlot>() {
-        if slot.lock().is_some() {
-            // The snapshot would hold the block's uncommitted rows, written outside it.
-            return Err(to_df(CipError::invalid(
-                sqlstate::ACTIVE_SQL_TRANSACTION,
-                "refresh_member_scores() cannot run inside a transaction block",
-            )));
-        }
+    if super::in_block(state) {
+        // The snapshot would hold the block's uncommitted rows, written outside it.
+        return Err(to_df(CipError::invalid(
+            sqlstate::ACTIVE_SQL_TRANSACTION,
+            "refresh_member_scores() cannot run inside a transaction block",
+        )));
     }
     Ok(())
 }
