@@ -16,6 +16,10 @@ pub struct Cli {
     /// Data directory (overrides the config's data_dir; default ./data).
     #[arg(long, global = true)]
     pub data: Option<PathBuf>,
+    /// Run `sql` and `score` on an Apache DataFusion Ballista cluster (df://HOST:PORT, the
+    /// scheduler's address) over the warehouse's committed Parquet; writes stay local.
+    #[arg(long, global = true, value_name = "df://HOST:PORT")]
+    pub cluster: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -95,5 +99,38 @@ pub enum Command {
         /// Hide the progress bar (it is also hidden when stderr is not a terminal).
         #[arg(long)]
         quiet: bool,
+    },
+    /// Start a process of a Ballista cluster with cip's functions compiled in.
+    Cluster {
+        #[command(subcommand)]
+        role: ClusterRole,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterRole {
+    /// Ballista's scheduler: plans statements and hands their tasks to executors.
+    Scheduler {
+        /// Its gRPC address.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        bind: std::net::SocketAddr,
+    },
+    /// A Ballista executor: runs tasks; it must read the warehouse at the same paths.
+    Executor {
+        /// The scheduler's address (HOST:PORT).
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        scheduler: String,
+        /// Its Arrow Flight address (where other executors and clients fetch results).
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        bind: std::net::SocketAddr,
+        /// Its gRPC address; default the port after --bind's.
+        #[arg(long)]
+        grpc_bind: Option<std::net::SocketAddr>,
+        /// Where it keeps intermediate (shuffle) files.
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+        /// Tasks it runs at once (default: every core).
+        #[arg(long, default_value_t = 0)]
+        concurrent_tasks: usize,
     },
 }

@@ -105,6 +105,11 @@ impl Engine {
         }
     }
 
+    /// The view files of queries/, in the order they are created.
+    pub fn view_files(&self) -> &[ViewFile] {
+        &self.views
+    }
+
     /// A new session: its own settings, sharing the warehouse and the memory pool.
     pub async fn session(&self) -> Result<SessionContext> {
         self.new_session(false, None).await

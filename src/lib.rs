@@ -16,6 +16,7 @@ pub mod bind_functions;
 pub mod campaigns;
 pub mod catalog;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod deferred;
 pub mod engine;

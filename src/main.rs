@@ -1,6 +1,6 @@
 //! `cip`: the command-line entry point. Each command lives in its own module.
 
-use cip::cli::{Cli, Command};
+use cip::cli::{Cli, ClusterRole, Command};
 use cip::config::Config;
 use cip::error::{sqlstate, CipError, Result};
 use clap::Parser;
@@ -44,6 +44,13 @@ async fn run(cli: Cli) -> Result<()> {
     let mut config = Config::load(cli.config.as_deref())?;
     if let Some(d) = cli.data {
         config.data_dir = d;
+    }
+    if cli.cluster.is_some() && !matches!(cli.command, Command::Sql { .. } | Command::Score { .. })
+    {
+        return Err(CipError::invalid(
+            sqlstate::SYNTAX_ERROR,
+            "--cluster applies to `sql` and `score` only",
+        ));
     }
     match cli.command {
         Command::Generate {
@@ -102,6 +109,11 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             };
             let engine = std::sync::Arc::new(cip::engine::Engine::open(config).await?);
+            if let Some(url) = &cli.cluster {
+                let local = engine.session().await?;
+                let ctx = cip::cluster::session(&engine, &local, url).await?;
+                return cip::cluster::run_script(&ctx, &text, &mut std::io::stdout()).await;
+            }
             let session = cip::statement::Session::open_internal(engine).await?;
             cip::sql::run_script(&session, &text, &mut std::io::stdout()).await
         }
@@ -133,17 +145,50 @@ async fn run(cli: Cli) -> Result<()> {
             as_of,
             quiet,
         } => {
+            if into_warehouse && cli.cluster.is_some() {
+                return Err(CipError::invalid(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "--into-warehouse writes the snapshot, and writes stay local: \
+                     score it without --cluster",
+                ));
+            }
             let engine = cip::engine::Engine::open(config).await?;
             if into_warehouse {
                 let n = cip::score::into_warehouse(&engine, as_of.as_deref()).await?;
                 println!("scored {n} members into the table member_scores");
             }
             if let Some(out) = out {
-                let n = cip::score::score(&engine, &out, as_of.as_deref(), !quiet).await?;
+                let n = cip::score::score(
+                    &engine,
+                    &out,
+                    as_of.as_deref(),
+                    !quiet,
+                    cli.cluster.as_deref(),
+                )
+                .await?;
                 println!("scored {n} members into {}", out.display());
             }
             Ok(())
         }
+        Command::Cluster { role } => match role {
+            ClusterRole::Scheduler { bind } => cip::cluster::scheduler(bind).await,
+            ClusterRole::Executor {
+                scheduler,
+                bind,
+                grpc_bind,
+                work_dir,
+                concurrent_tasks,
+            } => {
+                cip::cluster::executor(cip::cluster::ExecutorOptions {
+                    scheduler,
+                    bind,
+                    grpc_bind,
+                    work_dir,
+                    concurrent_tasks,
+                })
+                .await
+            }
+        },
         Command::Checkpoint => {
             let engine = cip::engine::Engine::open(config).await?;
             let store = engine.store.clone();

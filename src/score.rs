@@ -35,14 +35,19 @@ pub async fn into_warehouse(engine: &Engine, as_of: Option<&str>) -> Result<u64>
     Ok(members as u64)
 }
 
-/// Scores as of `as_of` (default: today) into `out`; returns the members written.
+/// Scores as of `as_of` (default: today) into `out`, computed by this process or by the
+/// Ballista cluster at `cluster`; returns the members written.
 pub async fn score(
     engine: &Engine,
     out: &Path,
     as_of: Option<&str>,
     progress: bool,
+    cluster: Option<&str>,
 ) -> Result<u64> {
-    let ctx = session_as_of(engine, as_of).await?;
+    let mut ctx = session_as_of(engine, as_of).await?;
+    if let Some(url) = cluster {
+        ctx = crate::cluster::session(engine, &ctx, url).await?;
+    }
     let total = crate::statement::count_of(
         &ctx.sql("SELECT CAST(count(*) AS BIGINT UNSIGNED) FROM members WHERE status = 'active'")
             .await?

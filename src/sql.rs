@@ -4,6 +4,7 @@
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::statement::{Limits, Outcome, Session};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use futures::StreamExt;
@@ -21,13 +22,7 @@ pub async fn run_script(session: &Arc<Session>, text: &str, out: &mut dyn Write)
                 while let Some(b) = stream.next().await {
                     batches.push(b?);
                 }
-                let n: usize = batches.iter().map(|b| b.num_rows()).sum();
-                let table = if batches.is_empty() {
-                    pretty_format_batches(&[RecordBatch::new_empty(rows.schema)])?
-                } else {
-                    pretty_format_batches(&batches)?
-                };
-                format!("{table}\n({n} row{})\n", if n == 1 { "" } else { "s" })
+                format_rows(rows.schema, &batches)?
             }
             Outcome::Done(done) => format!("{}\n", done.text()),
             Outcome::Empty => String::new(),
@@ -43,4 +38,18 @@ pub async fn run_script(session: &Arc<Session>, text: &str, out: &mut dyn Write)
             .map_err(|e| CipError::io("write output", e))?;
     }
     Ok(())
+}
+
+/// Rows as psql prints them: a table, then the count.
+pub fn format_rows(schema: SchemaRef, batches: &[RecordBatch]) -> Result<String> {
+    let n: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let table = if batches.is_empty() {
+        pretty_format_batches(&[RecordBatch::new_empty(schema)])?
+    } else {
+        pretty_format_batches(batches)?
+    };
+    Ok(format!(
+        "{table}\n({n} row{})\n",
+        if n == 1 { "" } else { "s" }
+    ))
 }

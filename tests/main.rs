@@ -7,6 +7,7 @@ mod campaigns;
 mod cancel;
 mod cli;
 mod clients;
+mod cluster;
 mod column_names;
 mod common;
 mod dbt;

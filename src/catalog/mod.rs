@@ -12,6 +12,7 @@ pub mod pg_typeof;
 pub mod regtype_array;
 mod roles;
 mod settings_functions;
+pub use settings_functions::current_setting;
 pub mod user_views;
 mod weak_list;
 

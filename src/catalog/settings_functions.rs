@@ -29,6 +29,12 @@ pub fn register(ctx: &SessionContext) {
     }
 }
 
+/// `current_setting` alone: what a Ballista process needs of these (the views read
+/// `cip.*` settings through it; src/cluster).
+pub fn current_setting() -> ScalarUDF {
+    ScalarUDF::from(CurrentSetting::new())
+}
+
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct SessionUser {
     name: &'static str,

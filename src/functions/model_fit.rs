@@ -14,7 +14,6 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{plan_err, DataFusionError, Result, ScalarValue};
-use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::Expr;
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
@@ -123,42 +122,61 @@ fn schema(fields: Params) -> SchemaRef {
 
 impl TableFunctionImpl for ModelFit {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let model = match args.exprs() {
-            [Expr::Literal(ScalarValue::Utf8(Some(m)) | ScalarValue::Utf8View(Some(m)), _)] => {
-                m.to_ascii_lowercase()
-            }
-            _ => return plan_err!("type mismatch: model_fit takes one text literal: {NAMES}"),
-        };
-        let Some(index) = MODELS.iter().position(|(n, _)| *n == model) else {
-            return Err(cip_udfs::error::invalid_argument(
-                "model_fit",
-                format!("unknown model {model:?} (expected {NAMES})"),
-            ));
-        };
+        let index = model_index(&args)?;
         let (name, fields) = MODELS[index];
-        let schema = schema(fields);
-        let out = schema.clone();
-        let action: Action = Arc::new(move |state| Box::pin(fit_for(state, index, out.clone())));
+        let action: Action = Arc::new(move |state| {
+            Box::pin(async move {
+                let ctx = SessionContext::new_with_state(state);
+                fit_row(&ctx, &ctx, index).await
+            })
+        });
         Ok(Arc::new(DeferredTable::new(
             format!("model_fit('{name}')"),
-            schema,
+            schema(fields),
             action,
         )))
     }
 }
 
-async fn fit_for(state: SessionState, index: usize, schema: SchemaRef) -> Result<RecordBatch> {
+/// Which model `model_fit(...)`'s arguments name.
+pub(crate) fn model_index(args: &TableFunctionArgs) -> Result<usize> {
+    let model = match args.exprs() {
+        [Expr::Literal(ScalarValue::Utf8(Some(m)) | ScalarValue::Utf8View(Some(m)), _)] => {
+            m.to_ascii_lowercase()
+        }
+        _ => return plan_err!("type mismatch: model_fit takes one text literal: {NAMES}"),
+    };
+    MODELS.iter().position(|(n, _)| *n == model).ok_or_else(|| {
+        cip_udfs::error::invalid_argument(
+            "model_fit",
+            format!("unknown model {model:?} (expected {NAMES})"),
+        )
+    })
+}
+
+/// The name of model `index`.
+pub(crate) fn model_name(index: usize) -> &'static str {
+    MODELS[index].0
+}
+
+/// The fit of model `index` for `store`'s as-of date as model_fit's one row: the stored one,
+/// else `fit_<model>` run in `fitter` (the same session, or a cluster's) and stored through
+/// `store`.
+pub(crate) async fn fit_row(
+    store: &SessionContext,
+    fitter: &SessionContext,
+    index: usize,
+) -> Result<RecordBatch> {
     let (model, fields) = MODELS[index];
-    let as_of = CipOptions::of(state.config_options()).as_of_date()?;
-    let ctx = SessionContext::new_with_state(state);
-    let row = match stored(&ctx, model, as_of).await? {
+    let as_of = CipOptions::of(store.state().config_options()).as_of_date()?;
+    let row = match stored(store, model, as_of).await? {
         Some(b) => Some(b),
         None => {
             let _guard = FITTING[index].lock().await;
-            match stored(&ctx, model, as_of).await? {
+            match stored(store, model, as_of).await? {
                 Some(b) => Some(b),
-                None if fit_and_store(&ctx, model, fields, as_of).await? => {
-                    stored(&ctx, model, as_of).await?
+                None if fit_and_store(store, fitter, model, fields, as_of).await? => {
+                    stored(store, model, as_of).await?
                 }
                 None => None,
             }
@@ -188,7 +206,7 @@ async fn fit_for(state: SessionState, index: usize, schema: SchemaRef) -> Result
         None => (to_struct(fields, None, None, None)?, None),
     };
     Ok(RecordBatch::try_new(
-        schema,
+        schema(fields),
         vec![
             Arc::new(StringArray::from(vec![model])),
             Arc::new(Date32Array::from(vec![days])),
@@ -212,16 +230,17 @@ async fn stored(
     Ok(rows.into_iter().find(|b| b.num_rows() > 0))
 }
 
-/// Runs `fit_<model>` and stores the result; false (and nothing stored) when the data cannot
+/// Runs `fit_<model>` in `fitter` and stores the result through `ctx`; false (and nothing stored) when the data cannot
 /// identify the model yet.
 async fn fit_and_store(
     ctx: &SessionContext,
+    fitter: &SessionContext,
     model: &str,
     fields: Params,
     as_of: chrono::NaiveDate,
 ) -> Result<bool> {
     let started = std::time::Instant::now();
-    let rows = ctx
+    let rows = fitter
         .sql(&format!("SELECT parameters FROM fit_{model}"))
         .await?
         .collect()

@@ -76,29 +76,16 @@ pub struct Rows<'a> {
 impl Rows<'_> {
     pub async fn plan(&self, mixed: Option<&BTreeSet<String>>) -> Result<Arc<dyn ExecutionPlan>> {
         let as_of = CipOptions::of(self.state.config_options()).as_of_date()?;
-        let days = (as_of - chrono::NaiveDate::default()).num_days() as i32;
-        let columns = |live: bool| -> Vec<Expr> {
-            self.target
-                .fields()
-                .iter()
-                .map(|f| match (live, f.name() == AS_OF) {
-                    (true, true) => lit(ScalarValue::Date32(Some(days))).alias(AS_OF),
-                    (true, false) => cast(col(f.name()), f.data_type().clone()).alias(f.name()),
-                    (false, _) => col(f.name()),
-                })
-                .collect()
-        };
-        let mut live =
-            LogicalPlanBuilder::scan("live", provider_as_source(self.live.clone()), None)?;
+        let live = in_snapshot_shape(self.live.clone(), &self.target, as_of)?;
+        let stored_columns: Vec<Expr> =
+            self.target.fields().iter().map(|f| col(f.name())).collect();
         let mut plan = match mixed {
-            None => live.project(columns(true))?,
+            None => live,
             Some(members) => {
-                live = live
-                    .filter(catch_up::named(members, false))?
-                    .project(columns(true))?;
+                let live = live.filter(catch_up::named(members, false))?;
                 LogicalPlanBuilder::scan("stored", provider_as_source(self.stored.clone()), None)?
                     .filter(catch_up::named(members, true))?
-                    .project(columns(false))?
+                    .project(stored_columns)?
                     .union(live.build()?)?
             }
         };
@@ -115,6 +102,25 @@ impl Rows<'_> {
         }
         self.state.create_physical_plan(&plan.build()?).await
     }
+}
+
+/// The rows of the live view `live` in the snapshot's columns `target`: each cast to the
+/// stored type, and the business date `as_of` as the snapshot's date column.
+pub fn in_snapshot_shape(
+    live: Arc<dyn TableProvider>,
+    target: &SchemaRef,
+    as_of: chrono::NaiveDate,
+) -> Result<LogicalPlanBuilder> {
+    let days = (as_of - chrono::NaiveDate::default()).num_days() as i32;
+    let columns: Vec<Expr> = target
+        .fields()
+        .iter()
+        .map(|f| match f.name() == AS_OF {
+            true => lit(ScalarValue::Date32(Some(days))).alias(AS_OF),
+            false => cast(col(f.name()), f.data_type().clone()).alias(f.name()),
+        })
+        .collect();
+    LogicalPlanBuilder::scan("live", provider_as_source(live), None)?.project(columns)
 }
 
 /// The members a scan's filters restrict it to (`member_id = '…'` or `member_id IN ('…', …)`),

@@ -14,6 +14,7 @@ pub use refresh::refresh;
 pub use watch::watch;
 
 use crate::storage::Store;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
@@ -28,6 +29,9 @@ const SEGMENTS: &str = "customer_segments";
 /// The views this module defines (beside the view files of queries/).
 pub const VIEWS: &[&str] = &[SEGMENTS];
 const SEGMENTS_LIVE: &str = "customer_segments_live";
+/// The relations answered from the snapshot, and the live view each stands for (a Ballista
+/// cluster, which has no snapshot, answers them with the live view: src/cluster).
+pub const SNAPSHOTS: &[(&str, &str)] = &[(TABLE, LIVE), (SEGMENTS, SEGMENTS_LIVE)];
 const NOT_SEGMENT_COLUMNS: &[&str] = &["behavior_tags", "preference_tags", "value_tags", AS_OF];
 
 /// Whether the session of `state` is inside a transaction block: it sees its own uncommitted
@@ -39,6 +43,41 @@ fn in_block(state: &dyn datafusion::catalog::Session) -> bool {
         .is_some_and(|slot| slot.lock().is_some())
 }
 
+/// Which columns of the snapshot's `schema` member_scores and customer_segments show.
+fn columns(schema: &SchemaRef) -> (Vec<usize>, Vec<usize>) {
+    let all: Vec<usize> = (0..schema.fields().len()).collect();
+    let segments = all
+        .iter()
+        .copied()
+        .filter(|&i| !NOT_SEGMENT_COLUMNS.contains(&schema.field(i).name().as_str()))
+        .collect();
+    (all, segments)
+}
+
+/// For a session without the snapshot (a Ballista cluster's): member_scores and
+/// customer_segments as their live views give them, in the snapshot's columns and types;
+/// `live(view)` is the session's provider of a live view. `as_of` is the session's date.
+pub fn live_relations(
+    store: &Store,
+    as_of: chrono::NaiveDate,
+    live: impl Fn(&str) -> Option<Arc<dyn datafusion::catalog::TableProvider>>,
+) -> crate::error::Result<Vec<(&'static str, Arc<dyn datafusion::catalog::TableProvider>)>> {
+    let schema = store.table(TABLE)?.def.schema.clone();
+    let (all, segments) = columns(&schema);
+    let mut out = Vec::new();
+    for (name, view, cols) in [(TABLE, LIVE, all), (SEGMENTS, SEGMENTS_LIVE, segments)] {
+        let Some(provider) = live(view) else { continue };
+        let fields: Vec<_> = cols.iter().map(|&i| schema.field(i).clone()).collect();
+        let target = Arc::new(datafusion::arrow::datatypes::Schema::new(fields));
+        let plan = answer::in_snapshot_shape(provider, &target, as_of)?.build()?;
+        out.push((
+            name,
+            Arc::new(datafusion::datasource::ViewTable::new(plan, None)) as _,
+        ));
+    }
+    Ok(out)
+}
+
 /// Replaces the plain stored table registered under `member_scores` in `ctx` with the
 /// snapshot-or-live provider, registers customer_segments the same way, and
 /// `refresh_member_scores()`. Runs before the views are created: customer_tags,
@@ -47,12 +86,7 @@ pub fn register(ctx: &SessionContext, store: &Arc<Store>) -> crate::error::Resul
     let table = store.table(TABLE)?;
     let schema = table.def.schema.clone();
     let stored = Arc::new(crate::warehouse::Guarded::new(table));
-    let all: Vec<usize> = (0..schema.fields().len()).collect();
-    let segments: Vec<usize> = all
-        .iter()
-        .copied()
-        .filter(|&i| !NOT_SEGMENT_COLUMNS.contains(&schema.field(i).name().as_str()))
-        .collect();
+    let (all, segments) = columns(&schema);
     let relation = |name, live, columns: Vec<usize>, writable| {
         let fields: Vec<_> = columns.iter().map(|&i| schema.field(i).clone()).collect();
         Arc::new(provider::Scores {

@@ -3,6 +3,7 @@
 //! no code is chosen by reading an error's message.
 
 pub const SUCCESSFUL_COMPLETION: &str = "00000";
+pub const CONNECTION_FAILURE: &str = "08006";
 pub const PROTOCOL_VIOLATION: &str = "08P01";
 pub const FEATURE_NOT_SUPPORTED: &str = "0A000";
 pub const CARDINALITY_VIOLATION: &str = "21000";
