@@ -12,18 +12,15 @@ fn main() {
     files.sort();
     let mut out = String::from("pub static EMBEDDED_VIEWS: &[(&str, &str)] = &[\n");
     for p in files {
-        let abs = std::fs::canonicalize(&p).expect("canonical path of a view file");
+        // The text itself, not include_str! of an absolute path: a target directory shared
+        // by several checkouts must not point one checkout's build at another's files.
+        let sql = std::fs::read_to_string(&p).expect("read a view file");
         let name = p
             .file_name()
             .expect("file name")
             .to_string_lossy()
             .into_owned();
-        writeln!(
-            out,
-            "    ({name:?}, include_str!({:?})),",
-            abs.display().to_string()
-        )
-        .expect("write to string");
+        writeln!(out, "    ({name:?}, {sql:?}),").expect("write to string");
     }
     out.push_str("];\n");
     let dest =

@@ -42,7 +42,7 @@ pub async fn session(engine: &Engine, local: &SessionContext, url: &str) -> Resu
     let ctx = SessionContext::remote_with_state(url, state)
         .await
         .map_err(|e| super::cluster_error(&format!("connecting to {url}"), e))?;
-    functions::register_in(&ctx);
+    functions::register_in(&ctx)?;
     let snapshots: Vec<&str> = crate::scores::SNAPSHOTS.iter().map(|(s, _)| *s).collect();
     for t in engine.store.tables() {
         if engine.store.created_at_run_time(t.name()) || snapshots.contains(&t.name()) {

@@ -35,12 +35,6 @@ pub fn register(registry: &mut dyn FunctionRegistry) -> Result<()> {
 }
 
 /// Registers cip's functions in a client context upgraded for Ballista.
-pub fn register_in(ctx: &SessionContext) {
-    for f in cip_udfs::scalar_udfs() {
-        ctx.register_udf(f);
-    }
-    for f in cip_udfs::aggregate_udfs() {
-        ctx.register_udaf(f);
-    }
-    ctx.register_udf(crate::catalog::current_setting());
+pub fn register_in(ctx: &SessionContext) -> Result<()> {
+    register(&mut *ctx.state_ref().write())
 }
