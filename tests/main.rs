@@ -26,6 +26,7 @@ mod roles;
 mod slt;
 mod snapshot;
 mod sort;
+mod sqlsmith;
 mod storage;
 mod tls;
 mod transactions;

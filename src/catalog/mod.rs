@@ -5,10 +5,12 @@
 
 pub mod advisory_functions;
 pub mod advisory_locks;
+mod format_pattern;
 mod functions;
 mod overrides;
 mod pg_proc;
 pub mod pg_typeof;
+mod quoting;
 pub mod regtype_array;
 mod roles;
 mod settings_functions;
@@ -63,6 +65,7 @@ pub async fn install(ctx: &SessionContext, config: &Config) -> Result<()> {
         Arc::new(overrides::PgCatalog::new(Arc::new(pg))),
     )?;
     functions::register(ctx);
+    quoting::register(ctx);
     pg_proc::register(ctx).await?;
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! `information_schema.columns` with PostgreSQL's type names. DataFusion's lists Arrow's
+//! `information_schema.columns` with PostgreSQL's type names and the standard's columns, and
+//! `information_schema.tables` with its standard columns. DataFusion's lists Arrow's
 //! (`Int64`, `Utf8`, `Decimal128(10, 2)`); dbt reads `data_type` from it to add a model's new
 //! columns (`ALTER TABLE … ADD COLUMN "n" Int64` fails), and BI tools show it. system_views.rs
 //! puts this query in place of the reference.
@@ -41,10 +42,14 @@ const UDT_NAME: &str = "CASE d \
       ELSE t END";
 
 /// The query: DataFusion's columns, the types renamed, precision as PostgreSQL states it
-/// (bits for integers and floats, digits for numeric).
+/// (bits for integers and floats, digits for numeric), positions counted from 1 as in
+/// PostgreSQL (DataFusion counts from 0), in the standard's order with the
+/// columns cip has no use for (character sets, domains, identity, generation) NULL or 'NO'.
 pub fn query() -> String {
+    const NULL: &str = "CAST(NULL AS VARCHAR)";
     format!(
-        "SELECT table_catalog, table_schema, table_name, column_name, ordinal_position, \
+        "SELECT table_catalog, table_schema, table_name, column_name, \
+            ordinal_position + 1 AS ordinal_position, \
             column_default, is_nullable, d AS data_type, character_maximum_length, \
             character_octet_length, \
             CASE d WHEN 'smallint' THEN 16 WHEN 'integer' THEN 32 WHEN 'bigint' THEN 64 \
@@ -55,9 +60,39 @@ pub fn query() -> String {
             CASE WHEN d IN ('smallint', 'integer', 'bigint') THEN 0 \
               WHEN d = 'numeric' THEN CAST(numeric_scale AS BIGINT) END AS numeric_scale, \
             CASE WHEN d = 'date' THEN 0 WHEN d LIKE 'time%' THEN 6 END AS datetime_precision, \
-            interval_type, table_catalog AS udt_catalog, 'pg_catalog' AS udt_schema, \
-            {UDT_NAME} AS udt_name \
+            interval_type, CAST(NULL AS BIGINT) AS interval_precision, \
+            {NULL} AS character_set_catalog, {NULL} AS character_set_schema, \
+            {NULL} AS character_set_name, {NULL} AS collation_catalog, \
+            {NULL} AS collation_schema, {NULL} AS collation_name, \
+            {NULL} AS domain_catalog, {NULL} AS domain_schema, {NULL} AS domain_name, \
+            table_catalog AS udt_catalog, 'pg_catalog' AS udt_schema, \
+            {UDT_NAME} AS udt_name, \
+            {NULL} AS scope_catalog, {NULL} AS scope_schema, {NULL} AS scope_name, \
+            CAST(NULL AS BIGINT) AS maximum_cardinality, \
+            CAST(ordinal_position + 1 AS VARCHAR) AS dtd_identifier, 'NO' AS is_self_referencing, \
+            'NO' AS is_identity, {NULL} AS identity_generation, {NULL} AS identity_start, \
+            {NULL} AS identity_increment, {NULL} AS identity_maximum, \
+            {NULL} AS identity_minimum, {NULL} AS identity_cycle, \
+            'NEVER' AS is_generated, {NULL} AS generation_expression, \
+            CASE WHEN kind = 'BASE TABLE' THEN 'YES' ELSE 'NO' END AS is_updatable \
          FROM (SELECT *, {DATA_TYPE} AS d \
-               FROM (SELECT *, data_type AS t FROM information_schema.columns) typed) named"
+               FROM (SELECT c.*, c.data_type AS t, k.table_type AS kind \
+                     FROM information_schema.columns c \
+                     LEFT JOIN information_schema.tables k \
+                       ON k.table_catalog = c.table_catalog \
+                      AND k.table_schema = c.table_schema \
+                      AND k.table_name = c.table_name) typed) named"
     )
 }
+
+/// `information_schema.tables` with the standard's columns after DataFusion's four: a base
+/// table can be inserted into, a view cannot (sqlsmith reads `is_insertable_into`).
+pub const TABLES: &str = "SELECT table_catalog, table_schema, table_name, table_type, \
+        CAST(NULL AS VARCHAR) AS self_referencing_column_name, \
+        CAST(NULL AS VARCHAR) AS reference_generation, \
+        CAST(NULL AS VARCHAR) AS user_defined_type_catalog, \
+        CAST(NULL AS VARCHAR) AS user_defined_type_schema, \
+        CAST(NULL AS VARCHAR) AS user_defined_type_name, \
+        CASE WHEN table_type = 'BASE TABLE' THEN 'YES' ELSE 'NO' END AS is_insertable_into, \
+        'NO' AS is_typed, CAST(NULL AS VARCHAR) AS commit_action \
+     FROM information_schema.tables";

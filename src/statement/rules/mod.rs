@@ -25,13 +25,13 @@ mod distinct_from_precedence;
 pub mod functions_in_from;
 mod in_subquery_in_projection;
 mod information_schema_columns;
-mod json_as_text;
 mod order_by_subqueries;
 mod regproc_columns;
 mod regtype_text;
 mod row_in_subquery;
 mod subquery;
 mod system_views;
+mod type_names;
 pub mod unique_output_names;
 mod unnest_table_factor;
 mod user_registers;
@@ -53,7 +53,7 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         // Before datafusion-pg-catalog's reg* casts, which leave an OID a number.
         Arc::new(regtype_text::RegtypeText),
         Arc::new(regproc_columns::RegprocColumns),
-        Arc::new(json_as_text::JsonAsText),
+        Arc::new(type_names::TypeNames),
         // datafusion-pg-catalog's, reviewed (see the module docs for those left out).
         Arc::new(AliasDuplicatedProjectionRewrite),
         Arc::new(RewriteArrayAnyAllOperation),

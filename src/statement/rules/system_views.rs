@@ -4,7 +4,8 @@
 //! tables; Metabase and DBeaver read them too. A reference to either becomes the defining
 //! query, under the reference's alias (a view kept in the catalog would hold the session's
 //! catalog alive through its plan). `information_schema.columns` gets PostgreSQL's type names
-//! the same way (information_schema_columns.rs).
+//! and `information_schema.tables` the standard's columns the same way
+//! (information_schema_columns.rs), and `pg_namespace` lists information_schema.
 
 use super::ast::name_parts;
 use datafusion::sql::sqlparser::ast::{
@@ -29,13 +30,25 @@ const PG_TABLES: &str = "SELECT n.nspname AS schemaname, c.relname AS tablename,
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
      WHERE c.relkind IN ('r', 'p')";
 
+/// DataFusion serves information_schema beside the catalog's schemas, so
+/// datafusion-pg-catalog does not list it; PostgreSQL does, with the OID its own catalog rows
+/// (the information_schema functions in pg_proc, its types in pg_type) name it by.
+const PG_NAMESPACE: &str = "SELECT * FROM pg_catalog.pg_namespace \
+     UNION ALL SELECT 13283, 'information_schema', 10, NULL, NULL";
+
 /// (schema, relation, its query): pg_catalog's are found unqualified too.
 static QUERIES: LazyLock<Vec<(&'static str, &'static str, Query)>> = LazyLock::new(|| {
     let columns = super::information_schema_columns::query();
     [
         ("pg_catalog", "pg_views", PG_VIEWS),
         ("pg_catalog", "pg_tables", PG_TABLES),
+        ("pg_catalog", "pg_namespace", PG_NAMESPACE),
         ("information_schema", "columns", columns.as_str()),
+        (
+            "information_schema",
+            "tables",
+            super::information_schema_columns::TABLES,
+        ),
     ]
     .into_iter()
     .filter_map(|(schema, name, sql)| Some((schema, name, super::ast::template_query(sql)?)))

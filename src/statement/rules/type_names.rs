@@ -1,0 +1,182 @@
+//! PostgreSQL's spellings of type names, as DataFusion's planner knows the types. PostgreSQL
+//! accepts a type however the catalog names it: quoted (`"numeric"`, `"timestamp"` — what
+//! `quote_ident(typname)` gives for a keyword, so sqlsmith and catalog-driven tools write
+//! them so), qualified (`pg_catalog.numeric(10,2)`), by internal name (`name`, `bpchar`,
+//! `"char"`, `int4`, `_text` for text[]) or in the standard's long forms (`character
+//! varying(20)`, which dbt writes in ADD COLUMN). DataFusion refused all of these ("Unsupported
+//! SQL type"). And `json` / `jsonb` are text: DataFusion has no JSON type, and cip keeps JSON
+//! as text, as its own tables do (favorite_categories, rewards); the value is kept as written.
+//! Casts, typed literals and column definitions are rewritten; OID types (regclass, oid, …)
+//! are left to datafusion-pg-catalog's type planner.
+
+use datafusion::sql::sqlparser::ast::{
+    visit_expressions_mut, AlterTableOperation, ArrayElemTypeDef, ColumnDef, DataType,
+    ExactNumberInfo, Expr, ObjectNamePart, Statement, TimezoneInfo,
+};
+use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
+use std::ops::ControlFlow;
+
+#[derive(Debug)]
+pub struct TypeNames;
+
+/// A type modifier list's numbers (`numeric(10,2)` → [10, 2]); None if one is not a number.
+fn modifiers(args: &[String]) -> Option<Vec<u64>> {
+    args.iter().map(|a| a.trim().parse().ok()).collect()
+}
+
+/// The type a PostgreSQL type name (already unquoted and unqualified) names, with `args`.
+fn named(name: &str, args: &[String]) -> Option<DataType> {
+    let m = modifiers(args)?;
+    let simple = |t: DataType| m.is_empty().then_some(t);
+    let precision = match m.as_slice() {
+        [] => Some(None),
+        [p] => Some(Some(*p)),
+        _ => None,
+    };
+    if let Some(element) = name.strip_prefix('_') {
+        let element = named(element, &[])?;
+        return simple(DataType::Array(ArrayElemTypeDef::SquareBracket(
+            Box::new(element),
+            None,
+        )));
+    }
+    match name {
+        "json" | "jsonb" | "text" | "name" => simple(DataType::Text),
+        "numeric" | "decimal" => Some(DataType::Numeric(match m.as_slice() {
+            [] => ExactNumberInfo::None,
+            [p] => ExactNumberInfo::Precision(*p),
+            [p, s] => ExactNumberInfo::PrecisionAndScale(*p, i64::try_from(*s).ok()?),
+            _ => return None,
+        })),
+        "timestamp" => Some(DataType::Timestamp(precision?, TimezoneInfo::None)),
+        "timestamptz" => Some(DataType::Timestamp(precision?, TimezoneInfo::Tz)),
+        "time" => Some(DataType::Time(precision?, TimezoneInfo::None)),
+        "interval" => simple(DataType::Interval {
+            fields: None,
+            precision: None,
+        }),
+        "date" => simple(DataType::Date),
+        "bool" | "boolean" => simple(DataType::Boolean),
+        "int2" | "smallint" => simple(DataType::Int2(None)),
+        "int4" | "int" | "integer" => simple(DataType::Int4(None)),
+        "int8" | "bigint" => simple(DataType::Int8(None)),
+        "float4" | "real" => simple(DataType::Float4),
+        "float8" => simple(DataType::Float8),
+        "bytea" => simple(DataType::Bytea),
+        // Lengths are not enforced on text in cip (as the standard spellings already were).
+        "varchar" | "bpchar" | "char" => Some(DataType::Text).filter(|_| m.len() <= 1),
+        _ => None,
+    }
+}
+
+/// DataFusion's spelling of `t`, when it is one of PostgreSQL's that DataFusion refuses.
+fn canonical(t: &DataType) -> Option<DataType> {
+    match t {
+        DataType::JSON | DataType::JSONB => Some(DataType::Text),
+        DataType::CharacterVarying(_) | DataType::CharVarying(_) | DataType::Character(_) => {
+            Some(DataType::Text)
+        }
+        DataType::Array(ArrayElemTypeDef::SquareBracket(inner, size)) => {
+            let inner = canonical(inner)?;
+            Some(DataType::Array(ArrayElemTypeDef::SquareBracket(
+                Box::new(inner),
+                *size,
+            )))
+        }
+        DataType::Custom(name, args) => {
+            let parts: Vec<String> = name
+                .0
+                .iter()
+                .map(|p| match p {
+                    // Unquoted names fold to lower case; quoted ones are exact, as in PostgreSQL.
+                    ObjectNamePart::Identifier(i) if i.quote_style.is_none() => {
+                        Some(i.value.to_lowercase())
+                    }
+                    ObjectNamePart::Identifier(i) => Some(i.value.clone()),
+                    _ => None,
+                })
+                .collect::<Option<_>>()?;
+            match parts.as_slice() {
+                [n] => named(n, args),
+                [schema, n] if schema == "pg_catalog" => named(n, args),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn rename(t: &mut DataType) {
+    if let Some(c) = canonical(t) {
+        *t = c;
+    }
+}
+
+fn columns(defs: &mut [ColumnDef]) {
+    defs.iter_mut().for_each(|c| rename(&mut c.data_type));
+}
+
+impl SqlStatementRewriteRule for TypeNames {
+    fn rewrite(&self, mut s: Statement) -> Statement {
+        match &mut s {
+            Statement::CreateTable(c) => columns(&mut c.columns),
+            Statement::AlterTable(a) => {
+                for op in a.operations.iter_mut() {
+                    if let AlterTableOperation::AddColumn { column_def, .. } = op {
+                        columns(std::slice::from_mut(column_def));
+                    }
+                }
+            }
+            _ => {}
+        }
+        let _ = visit_expressions_mut(&mut s, |e| {
+            match e {
+                Expr::Cast { data_type, .. } => rename(data_type),
+                Expr::TypedString(t) => rename(&mut t.data_type),
+                _ => {}
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewritten(sql: &str) -> String {
+        TypeNames.rewrite(super::super::parse(sql)).to_string()
+    }
+
+    #[test]
+    fn json_types_are_text() {
+        assert_eq!(
+            rewritten("SELECT '{\"a\":1}'::jsonb, CAST($1 AS json), x::int FROM t"),
+            "SELECT '{\"a\":1}'::TEXT, CAST($1 AS TEXT), x::INT FROM t"
+        );
+        assert_eq!(
+            rewritten("CREATE TABLE j (k int, doc jsonb, raw json)"),
+            "CREATE TABLE j (k INT, doc TEXT, raw TEXT)"
+        );
+    }
+
+    #[test]
+    fn postgresql_spellings_become_datafusions() {
+        assert_eq!(
+            rewritten(
+                "SELECT x::\"numeric\", y::pg_catalog.\"numeric\"(10, 2), z::\"timestamp\", \
+                 w::\"interval\", v::name, u::bpchar, t::\"char\", s::_int4, r::character varying(9)"
+            ),
+            "SELECT x::NUMERIC, y::NUMERIC(10,2), z::TIMESTAMP, w::INTERVAL, v::TEXT, \
+             u::TEXT, t::TEXT, s::INT4[], r::TEXT"
+        );
+        assert_eq!(
+            rewritten("ALTER TABLE t ADD COLUMN c character varying(256)"),
+            "ALTER TABLE t ADD COLUMN c TEXT"
+        );
+        // Quoted names are exact, other schemas and OID types are not ours.
+        let untouched = "SELECT x::\"NUMERIC\", y::myschema.numeric, z::REGCLASS, w::oid";
+        assert_eq!(rewritten(untouched), untouched);
+    }
+}
