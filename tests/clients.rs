@@ -1,7 +1,7 @@
 //! The clients analysts and back ends use, each driven by its own program against a real
 //! `cip serve` on generated data: Python (psycopg 3, SQLAlchemy 2, pandas, asyncpg, polars
-//! with connectorx and ADBC, pgcli in a terminal), Java (pgjdbc) and Node (`pg`,
-//! pg-copy-streams, postgres.js, knex). The programs live in tests/clients/ and check their own
+//! with connectorx and ADBC, pgcli in a terminal, Grafana's SQL with its macros expanded),
+//! Java (pgjdbc) and Node (`pg`, pg-copy-streams, postgres.js, knex). The programs live in tests/clients/ and check their own
 //! results; .ci/run installs the clients. A missing client fails the test with a hint: a test
 //! that skipped itself would prove nothing.
 
@@ -37,6 +37,11 @@ fn run_against_server(seed: u32, program: &str, args: &[&str], done: &str) {
 #[test]
 fn python_psycopg_sqlalchemy_and_pandas() {
     run_against_server(21, "python3", &["python_clients.py"], "python clients: ok");
+}
+
+#[test]
+fn grafana_query_builder_and_macros_over_text_and_binary_drivers() {
+    run_against_server(28, "python3", &["grafana_client.py"], "grafana: ok");
 }
 
 #[test]

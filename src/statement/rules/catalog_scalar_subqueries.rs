@@ -109,6 +109,13 @@ mod tests {
             "SELECT (SELECT count(*) FROM pg_class c WHERE c.oid = a.attrelid) FROM pg_attribute a"
         )
         .is_none());
+        // A column of the subquery's own derived table is not an outer column (Grafana's
+        // table list: in_subquery_in_projection's `array_agg(__cip_in.c)` became NULL).
+        assert!(rewrite(
+            "SELECT (SELECT array_agg(s.c) FROM (SELECT 'public') AS s (c)) \
+             FROM information_schema.tables"
+        )
+        .is_none());
         // Not a catalog query: left alone, whatever DataFusion makes of it.
         assert!(rewrite(
             "SELECT (SELECT b.rank FROM tier_rules b WHERE b.tier = a.tier) FROM tier_rules a"

@@ -39,23 +39,48 @@ pub(super) fn inner_names(query: &Query) -> Vec<String> {
         return Vec::new();
     };
     let mut names = Vec::new();
-    let factors = select
-        .from
-        .iter()
-        .flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)));
-    for factor in factors {
-        if let TableFactor::Table { name, alias, .. } = factor {
+    for t in &select.from {
+        factor_names(&t.relation, &mut names);
+        t.joins
+            .iter()
+            .for_each(|j| factor_names(&j.relation, &mut names));
+    }
+    names
+}
+
+/// The names columns of `factor` can be qualified with: a table's name and alias, and the
+/// alias of a derived table, a function or UNNEST (in_subquery_in_projection reads
+/// `__cip_in.c` from a derived table; taken for an outer column, it became NULL).
+fn factor_names(factor: &TableFactor, names: &mut Vec<String>) {
+    let alias = match factor {
+        TableFactor::Table { name, alias, .. } => {
             let parts = name_parts(name);
             if let Some(last) = parts.last() {
                 names.push(last.clone());
             }
             names.push(parts.join("."));
-            if let Some(alias) = alias {
-                names.push(alias.name.value.to_lowercase());
-            }
+            alias
         }
+        TableFactor::Derived { alias, .. }
+        | TableFactor::TableFunction { alias, .. }
+        | TableFactor::Function { alias, .. }
+        | TableFactor::UNNEST { alias, .. } => alias,
+        TableFactor::NestedJoin {
+            table_with_joins,
+            alias,
+        } => {
+            factor_names(&table_with_joins.relation, names);
+            table_with_joins
+                .joins
+                .iter()
+                .for_each(|j| factor_names(&j.relation, names));
+            alias
+        }
+        _ => &None,
+    };
+    if let Some(alias) = alias {
+        names.push(alias.name.value.to_lowercase());
     }
-    names
 }
 
 /// Whether every column `expr` reads is qualified by a relation outside the subquery.
