@@ -78,6 +78,18 @@ def adbc_lists_tables_and_views():
     for want in [("public", "members", "table"), ("public", "customer_segments", "view")]:
         assert want in found, (want, sorted(found)[:10])
     print(f"adbc get_objects: {len(found)} tables and views")
+    # Columns and constraints: the driver's constraint query unnests pg_constraint's arrays
+    # laterally (`FROM pg_constraint con CROSS JOIN UNNEST(conkey)`).
+    with dbapi.connect(URI) as conn:
+        objects = conn.adbc_get_objects(
+            depth="all", db_schema_filter="public", table_name_filter="visits"
+        ).read_all().to_pylist()
+    (table,) = [t for c in objects for s in c["catalog_db_schemas"] for t in s["db_schema_tables"]]
+    columns = [(c["column_name"], c["xdbc_type_name"], c["ordinal_position"]) for c in table["table_columns"]]
+    assert columns[:2] == [("visit_id", "text", 1), ("member_id", "text", 2)], columns
+    assert ("amount", "numeric", 5) in columns, columns
+    assert table["table_constraints"] == [], table["table_constraints"]
+    print(f"adbc get_objects depth=all: {len(columns)} columns of visits")
 
 
 main()

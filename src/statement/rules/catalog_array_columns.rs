@@ -2,9 +2,10 @@
 //! - the access lists (`relacl`, `proacl`, …) and `pg_class.reloptions` read as NULL arrays,
 //!   which is what PostgreSQL has for default privileges and no storage options (the
 //!   catalog keeps them as text, or lacks the column);
-//! - the int2vector / oidvector columns (`indkey`, `conkey`, `proargtypes`, …) are
-//!   space-separated text, so `unnest(indkey)` and `generate_subscripts(indkey, 1)` are
-//!   spelled over `string_to_array`.
+//! - the int2vector / oidvector columns (`indkey`, `proargtypes`, …) are space-separated
+//!   text, and the array columns of pg_constraint (`conkey`, `confkey`, …) Arrow's text of a
+//!   list (`[1, 2]`), so `unnest(conkey)` and `generate_subscripts(indkey, 1)` are spelled
+//!   over `string_to_array` of the one or the other.
 
 use super::ast::{called, fill, plain_args, reads_catalog, template};
 use datafusion::sql::sqlparser::ast::{visit_expressions_mut, Expr, Statement};
@@ -21,30 +22,37 @@ const NULL_ARRAY_COLUMNS: &[&str] = &[
     "datacl",
 ];
 
+/// int2vector / oidvector columns: space-separated text.
 const VECTOR_COLUMNS: &[&str] = &[
     "indkey",
     "indclass",
     "indcollation",
     "indoption",
+    "proargtypes",
+    "stxkeys",
+];
+
+/// Array columns datafusion-pg-catalog keeps as the text of an Arrow list (`[1, 2]`).
+const LIST_COLUMNS: &[&str] = &[
     "conkey",
     "confkey",
     "conpfeqop",
     "conppeqop",
     "conffeqop",
     "conexclop",
-    "proargtypes",
-    "stxkeys",
 ];
 
 static NULL_ARRAY: LazyLock<Expr> = LazyLock::new(|| template("CAST(NULL AS TEXT[])"));
-static UNNEST: LazyLock<Expr> =
-    LazyLock::new(|| template("unnest(CAST(string_to_array($1, ' ') AS SMALLINT[]))"));
+static SPACED: LazyLock<Expr> = LazyLock::new(|| template("string_to_array($1, ' ')"));
+static LISTED: LazyLock<Expr> =
+    LazyLock::new(|| template("string_to_array(NULLIF(btrim($1, '[]'), ''), ', ')"));
+static UNNEST: LazyLock<Expr> = LazyLock::new(|| template("unnest(CAST($1 AS SMALLINT[]))"));
 // A vector has one dimension: subscripts 1..n for dimension 1, none for any other. The
 // dimension stays in the statement: it may be a parameter, numbered by position.
 static SUBSCRIPTS: LazyLock<Expr> = LazyLock::new(|| {
     template(
         "unnest(range(1, CASE WHEN $2 = 1 \
-         THEN CAST(array_length(string_to_array($1, ' '), 1) AS BIGINT) + 1 ELSE 1 END))",
+         THEN CAST(array_length($1, 1) AS BIGINT) + 1 ELSE 1 END))",
     )
 });
 
@@ -59,25 +67,31 @@ fn column_name(expr: &Expr) -> Option<String> {
     }
 }
 
-fn is_vector_column(expr: &Expr) -> bool {
-    column_name(expr).is_some_and(|c| VECTOR_COLUMNS.contains(&c.as_str()))
+/// The column as a text array, when it is a vector or list column.
+fn as_array(expr: &Expr) -> Option<Expr> {
+    let name = column_name(expr)?;
+    if VECTOR_COLUMNS.contains(&name.as_str()) {
+        Some(fill(&SPACED, std::slice::from_ref(expr)))
+    } else if LIST_COLUMNS.contains(&name.as_str()) {
+        Some(fill(&LISTED, std::slice::from_ref(expr)))
+    } else {
+        None
+    }
 }
 
-/// `unnest(v)` / `generate_subscripts(v, d)` over a vector column, spelled for text.
+/// `unnest(v)` / `generate_subscripts(v, d)` over a vector or list column, spelled for text.
 fn vector_function(expr: &Expr) -> Option<Expr> {
     let (name, f) = called(expr)?;
     let args = plain_args(f)?;
     match (name.as_str(), args.as_slice()) {
-        ("unnest", [column]) if is_vector_column(column) => {
-            Some(fill(&UNNEST, &[(*column).clone()]))
-        }
-        ("generate_subscripts", [column, dimension]) if is_vector_column(column) => Some(fill(
+        ("unnest", [column]) => Some(fill(&UNNEST, &[as_array(column)?])),
+        ("generate_subscripts", [column, dimension]) => Some(fill(
             &SUBSCRIPTS,
-            &[(*column).clone(), (*dimension).clone()],
+            &[as_array(column)?, (*dimension).clone()],
         )),
-        ("generate_subscripts", [column]) if is_vector_column(column) => Some(fill(
+        ("generate_subscripts", [column]) => Some(fill(
             &SUBSCRIPTS,
-            &[(*column).clone(), super::ast::number(1)],
+            &[as_array(column)?, super::ast::number(1)],
         )),
         _ => None,
     }
@@ -120,6 +134,12 @@ mod tests {
         let out = rewrite("SELECT generate_subscripts(conkey, $1) FROM pg_constraint");
         assert!(out.contains("CASE WHEN $1 = 1"), "{out}");
         // Not a catalog query: a user's own column of that name is left alone.
+        let out = rewrite("SELECT unnest(c.conkey) FROM pg_constraint c");
+        assert_eq!(
+            out,
+            "SELECT unnest(CAST(string_to_array(NULLIF(btrim(c.conkey, '[]'), ''), ', ') \
+             AS SMALLINT[])) FROM pg_constraint c"
+        );
         let user = "SELECT unnest(indkey), relacl FROM my_table";
         assert_eq!(rewrite(user), user);
     }

@@ -25,6 +25,7 @@ mod distinct_from_precedence;
 pub mod functions_in_from;
 mod in_subquery_in_projection;
 mod information_schema_columns;
+mod lateral_unnest;
 mod order_by_subqueries;
 mod regproc_columns;
 mod regtype_text;
@@ -68,6 +69,7 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(system_views::SystemViews),
         Arc::new(user_registers::UserRegisters),
         Arc::new(unnest_table_factor::UnnestTableFactor),
+        Arc::new(lateral_unnest::LateralUnnest),
         Arc::new(unique_output_names::UniqueOutputNames),
         Arc::new(order_by_subqueries::OrderBySubqueries),
         Arc::new(row_in_subquery::RowInSubquery),
