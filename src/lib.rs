@@ -13,6 +13,7 @@
 //! data, `load` imports files, `sql` runs scripts.
 
 pub mod bind_functions;
+pub mod boolean_literals;
 pub mod campaigns;
 pub mod catalog;
 pub mod cli;

@@ -46,7 +46,22 @@ static NULL_ARRAY: LazyLock<Expr> = LazyLock::new(|| template("CAST(NULL AS TEXT
 static SPACED: LazyLock<Expr> = LazyLock::new(|| template("string_to_array($1, ' ')"));
 static LISTED: LazyLock<Expr> =
     LazyLock::new(|| template("string_to_array(NULLIF(btrim($1, '[]'), ''), ', ')"));
+static SMALLINTS: LazyLock<Expr> = LazyLock::new(|| template("CAST($1 AS SMALLINT[])"));
 static UNNEST: LazyLock<Expr> = LazyLock::new(|| template("unnest(CAST($1 AS SMALLINT[]))"));
+
+/// Array functions a column may be the array of; `x = ANY(ix.indkey)` (SQLAlchemy 1.4's index
+/// reflection) arrives here as `array_contains(ix.indkey, x)` (RewriteArrayAnyAllOperation).
+const ARRAY_FUNCTIONS: &[&str] = &[
+    "array_contains",
+    "array_has",
+    "array_has_all",
+    "array_has_any",
+    "array_position",
+    "array_length",
+    "array_upper",
+    "array_lower",
+    "cardinality",
+];
 // A vector has one dimension: subscripts 1..n for dimension 1, none for any other. The
 // dimension stays in the statement: it may be a parameter, numbered by position.
 static SUBSCRIPTS: LazyLock<Expr> = LazyLock::new(|| {
@@ -93,6 +108,11 @@ fn vector_function(expr: &Expr) -> Option<Expr> {
             &SUBSCRIPTS,
             &[as_array(column)?, super::ast::number(1)],
         )),
+        (f, [column, rest @ ..]) if ARRAY_FUNCTIONS.contains(&f) => {
+            let array = fill(&SMALLINTS, &[as_array(column)?]);
+            let args = std::iter::once(array).chain(rest.iter().map(|e| (*e).clone()));
+            Some(super::ast::call(f, args.collect()))
+        }
         _ => None,
     }
 }
@@ -139,6 +159,13 @@ mod tests {
             out,
             "SELECT unnest(CAST(string_to_array(NULLIF(btrim(c.conkey, '[]'), ''), ', ') \
              AS SMALLINT[])) FROM pg_constraint c"
+        );
+        let out =
+            rewrite("SELECT array_contains(ix.indkey, a.attnum) FROM pg_index ix, pg_attribute a");
+        assert_eq!(
+            out,
+            "SELECT array_contains(CAST(string_to_array(ix.indkey, ' ') AS SMALLINT[]), a.attnum) \
+             FROM pg_index ix, pg_attribute a"
         );
         let user = "SELECT unnest(indkey), relacl FROM my_table";
         assert_eq!(rewrite(user), user);

@@ -21,6 +21,7 @@ mod catalog_array_columns;
 pub mod catalog_fallback;
 mod catalog_scalar_subqueries;
 mod cip_functions_in_pg_proc;
+mod datetime_patterns;
 mod distinct_from_precedence;
 pub mod functions_in_from;
 mod in_subquery_in_projection;
@@ -55,6 +56,7 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(regtype_text::RegtypeText),
         Arc::new(regproc_columns::RegprocColumns),
         Arc::new(type_names::TypeNames),
+        Arc::new(datetime_patterns::DatetimePatterns),
         // datafusion-pg-catalog's, reviewed (see the module docs for those left out).
         Arc::new(AliasDuplicatedProjectionRewrite),
         Arc::new(RewriteArrayAnyAllOperation),
