@@ -6,12 +6,13 @@
 //! turns such a literal into the boolean PostgreSQL's input function reads from it; text that
 //! is no boolean is left alone (the comparison then fails as before).
 
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::expr::BinaryExpr;
 use datafusion::logical_expr::utils::merge_schema;
-use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, Operator};
+use datafusion::logical_expr::{lit, Expr, ExprSchemable, LogicalPlan, Operator};
 use datafusion::optimizer::analyzer::{Analyzer, AnalyzerRule};
 use std::sync::Arc;
 
@@ -62,35 +63,37 @@ impl AnalyzerRule for BooleanLiterals {
 
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
         plan.transform_up_with_subqueries(|node| {
-            let inputs = node.inputs();
-            if inputs.is_empty() {
+            // The inputs' schema is merged only for a node that has a candidate: most nodes of
+            // most plans have none, and every statement is analysed.
+            let mut found = false;
+            node.apply_expressions(|e| {
+                e.apply(|e| {
+                    found |= candidate(e).is_some();
+                    Ok(if found {
+                        TreeNodeRecursion::Stop
+                    } else {
+                        TreeNodeRecursion::Continue
+                    })
+                })
+            })?;
+            if !found || node.inputs().is_empty() {
                 return Ok(Transformed::no(node));
             }
-            let schema = merge_schema(&inputs);
+            let schema = merge_schema(&node.inputs());
+            let is_bool = |x: &Expr| x.get_type(&schema).is_ok_and(|t| t == DataType::Boolean);
             node.map_expressions(|e| {
                 e.transform_up(|e| {
-                    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &e else {
+                    let Some((left, op, right)) = candidate(&e) else {
                         return Ok(Transformed::no(e));
-                    };
-                    if !comparison(op) {
-                        return Ok(Transformed::no(e));
-                    }
-                    let is_bool = |x: &Expr| {
-                        x.get_type(&schema)
-                            .is_ok_and(|t| t == datafusion::arrow::datatypes::DataType::Boolean)
                     };
                     let (l, r) = match (text_literal(left), text_literal(right)) {
-                        (None, Some(b)) if is_bool(left) => {
-                            ((**left).clone(), datafusion::logical_expr::lit(b))
-                        }
-                        (Some(b), None) if is_bool(right) => {
-                            (datafusion::logical_expr::lit(b), (**right).clone())
-                        }
+                        (None, Some(b)) if is_bool(left) => (left.clone(), lit(b)),
+                        (Some(b), None) if is_bool(right) => (lit(b), right.clone()),
                         _ => return Ok(Transformed::no(e)),
                     };
                     Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
                         Box::new(l),
-                        *op,
+                        op,
                         Box::new(r),
                     ))))
                 })
@@ -98,6 +101,18 @@ impl AnalyzerRule for BooleanLiterals {
         })
         .map(|t| t.data)
     }
+}
+
+/// A comparison with a text literal that reads as a boolean on one side.
+fn candidate(e: &Expr) -> Option<(&Expr, Operator, &Expr)> {
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = e else {
+        return None;
+    };
+    (comparison(op) && (text_literal(left).is_some() || text_literal(right).is_some())).then_some((
+        left.as_ref(),
+        *op,
+        right.as_ref(),
+    ))
 }
 
 #[cfg(test)]

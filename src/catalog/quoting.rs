@@ -8,7 +8,7 @@ use cip_udfs::error::sql_error;
 use cip_udfs::sqlstate;
 use datafusion::arrow::array::{Array, ArrayRef, StringArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
@@ -113,36 +113,20 @@ pub fn quote_literal(text: &str) -> String {
     }
 }
 
-/// A value as PostgreSQL's text output writes it, for the types whose Arrow text differs:
-/// booleans are t / f and timestamps have a space before the time.
-fn as_text(array: &ArrayRef) -> Result<ArrayRef> {
+/// The values as PostgreSQL's text output writes them: Arrow's text, except that booleans
+/// are t / f and timestamps have a space before the time.
+fn strings(array: &ArrayRef) -> Result<StringArray> {
     let text = cast(array, &DataType::Utf8)?;
-    let fix: Option<fn(&str) -> String> = match array.data_type() {
-        DataType::Boolean => Some(|s| if s == "true" { "t" } else { "f" }.to_string()),
-        DataType::Timestamp(TimeUnit::Second | TimeUnit::Millisecond, None)
-        | DataType::Timestamp(TimeUnit::Microsecond | TimeUnit::Nanosecond, None) => {
-            Some(|s| s.replacen('T', " ", 1))
-        }
-        _ => None,
-    };
-    let Some(fix) = fix else {
-        return Ok(text);
-    };
-    let strings = text
+    let text = text
         .as_any()
         .downcast_ref::<StringArray>()
         .ok_or_else(|| sql_error(sqlstate::INTERNAL_ERROR, "text cast gave no strings"))?;
-    Ok(Arc::new(
-        strings.iter().map(|s| s.map(fix)).collect::<StringArray>(),
-    ))
-}
-
-fn strings(array: &ArrayRef) -> Result<StringArray> {
-    let text = as_text(array)?;
-    text.as_any()
-        .downcast_ref::<StringArray>()
-        .cloned()
-        .ok_or_else(|| sql_error(sqlstate::INTERNAL_ERROR, "text cast gave no strings"))
+    let fix: fn(&str) -> String = match array.data_type() {
+        DataType::Boolean => |s| if s == "true" { "t" } else { "f" }.to_string(),
+        DataType::Timestamp(_, None) => |s| s.replacen('T', " ", 1),
+        _ => return Ok(text.clone()),
+    };
+    Ok(text.iter().map(|s| s.map(fix)).collect())
 }
 
 impl ScalarUDFImpl for Quoting {

@@ -47,7 +47,6 @@ static SPACED: LazyLock<Expr> = LazyLock::new(|| template("string_to_array($1, '
 static LISTED: LazyLock<Expr> =
     LazyLock::new(|| template("string_to_array(NULLIF(btrim($1, '[]'), ''), ', ')"));
 static SMALLINTS: LazyLock<Expr> = LazyLock::new(|| template("CAST($1 AS SMALLINT[])"));
-static UNNEST: LazyLock<Expr> = LazyLock::new(|| template("unnest(CAST($1 AS SMALLINT[]))"));
 
 /// Array functions a column may be the array of; `x = ANY(ix.indkey)` (SQLAlchemy 1.4's index
 /// reflection) arrives here as `array_contains(ix.indkey, x)` (RewriteArrayAnyAllOperation).
@@ -99,7 +98,10 @@ fn vector_function(expr: &Expr) -> Option<Expr> {
     let (name, f) = called(expr)?;
     let args = plain_args(f)?;
     match (name.as_str(), args.as_slice()) {
-        ("unnest", [column]) => Some(fill(&UNNEST, &[as_array(column)?])),
+        ("unnest", [column]) => Some(super::ast::call(
+            "unnest",
+            vec![fill(&SMALLINTS, &[as_array(column)?])],
+        )),
         ("generate_subscripts", [column, dimension]) => Some(fill(
             &SUBSCRIPTS,
             &[as_array(column)?, (*dimension).clone()],
