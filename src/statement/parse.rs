@@ -74,7 +74,9 @@ pub fn parse(sql: &str) -> Result<Vec<Parsed>> {
         let parsed = match parsed {
             Parsed::Sql(statement) => {
                 check_depth(&statement)?;
-                Parsed::Sql(Box::new(super::rules::rewrite(*statement)))
+                let statement = super::rules::rewrite(*statement);
+                super::ambiguous_columns::check(&statement)?;
+                Parsed::Sql(Box::new(statement))
             }
             fetch => fetch,
         };

@@ -131,11 +131,16 @@ fn holds_subquery(expr: &Expr) -> bool {
     .is_break()
 }
 
-/// `expr` with every cast replaced by what it casts.
+/// `expr` with every cast replaced by what it casts. `x AT TIME ZONE z` is one too: DataFusion
+/// plans it as a cast of x.
 fn without_casts(expr: &Expr) -> Expr {
     let mut out = expr.clone();
     let _ = visit_expressions_mut(&mut out, |e| {
-        while let Expr::Cast { expr: inner, .. } = e {
+        while let Expr::Cast { expr: inner, .. }
+        | Expr::AtTimeZone {
+            timestamp: inner, ..
+        } = e
+        {
             *e = (**inner).clone();
         }
         ControlFlow::<()>::Continue(())
@@ -223,6 +228,11 @@ mod tests {
         assert_eq!(
             rewritten("SELECT abs(1::INT), abs(CAST(1 AS BIGINT)), abs(2)"),
             "SELECT abs(1::INT), abs(CAST(1 AS BIGINT)) AS \"__cip_column_2_abs\", abs(2)"
+        );
+        assert_eq!(
+            rewritten("SELECT to_timestamp(0) AT TIME ZONE 'UTC', to_timestamp(0)"),
+            "SELECT to_timestamp(0) AT TIME ZONE 'UTC', \
+             to_timestamp(0) AS \"__cip_column_2_to_timestamp\""
         );
     }
 
