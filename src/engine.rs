@@ -144,7 +144,7 @@ impl Engine {
                 None => self.runtime.clone(),
             })
             .with_default_features()
-            .with_analyzer_rules(crate::boolean_literals::analyzer_rules())
+            .with_analyzer_rules(crate::analyzer::rules())
             .with_physical_optimizer_rule(Arc::new(crate::keysort::KeySortRule))
             .with_query_planner(Arc::new(crate::bind_functions::BindingPlanner))
             .build();

@@ -12,8 +12,8 @@
 //! PostgreSQL catalog every session sees, `views` loads queries/, `generate` writes demo
 //! data, `load` imports files, `sql` runs scripts.
 
+pub mod analyzer;
 pub mod bind_functions;
-pub mod boolean_literals;
 pub mod campaigns;
 pub mod catalog;
 pub mod cli;

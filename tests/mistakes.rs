@@ -133,10 +133,21 @@ const KINDS: &[Kind] = &[
         code: "22P02",
         statements: |t, i| {
             let n = &t.name;
-            Some(match i % 3 {
+            Some(match i % 2 {
                 0 => format!("SELECT CAST('{n}' AS INTEGER) FROM {n}"),
-                1 => format!("SELECT count(*) FROM {n} WHERE '{i}x'::BIGINT > 0"),
-                _ => format!("SELECT DATE '{n}-{i}' FROM {n}"),
+                _ => format!("SELECT count(*) FROM {n} WHERE '{i}x'::BIGINT > 0"),
+            })
+        },
+    },
+    // PostgreSQL's date and timestamp input reports its own code (22007), not 22P02.
+    Kind {
+        name: "invalid date or time",
+        code: "22007",
+        statements: |t, i| {
+            let n = &t.name;
+            Some(match i % 2 {
+                0 => format!("SELECT DATE '{n}-{i}' FROM {n}"),
+                _ => format!("SELECT count(*) FROM {n} WHERE TIMESTAMP '{i}:{n}' IS NULL"),
             })
         },
     },

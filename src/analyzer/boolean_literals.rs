@@ -13,18 +13,10 @@ use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::expr::BinaryExpr;
 use datafusion::logical_expr::utils::merge_schema;
 use datafusion::logical_expr::{lit, Expr, ExprSchemable, LogicalPlan, Operator};
-use datafusion::optimizer::analyzer::{Analyzer, AnalyzerRule};
-use std::sync::Arc;
+use datafusion::optimizer::analyzer::AnalyzerRule;
 
 #[derive(Debug)]
 pub struct BooleanLiterals;
-
-/// DataFusion's analyzer rules with this one first.
-pub fn analyzer_rules() -> Vec<Arc<dyn AnalyzerRule + Send + Sync>> {
-    let mut rules: Vec<Arc<dyn AnalyzerRule + Send + Sync>> = vec![Arc::new(BooleanLiterals)];
-    rules.extend(Analyzer::new().rules);
-    rules
-}
 
 /// PostgreSQL's boolean input: t/true/yes/on/1 and f/false/no/off/0, any case, trimmed.
 fn boolean(text: &str) -> Option<bool> {

@@ -7,6 +7,7 @@
 //! experiments/, calendar/, format/, masking/, ranks/.
 
 mod calendar;
+pub use calendar::LocalNowUdf;
 pub mod error;
 mod experiments;
 pub use experiments::{fnv1a, normal_cdf};

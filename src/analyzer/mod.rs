@@ -1,0 +1,20 @@
+//! cip's analyzer rules around DataFusion's own: literals read as PostgreSQL reads an untyped
+//! literal, by the type it meets. Working on the logical plan, they see the type a literal is
+//! compared with or cast to, which the statement's text alone does not say.
+
+mod boolean_literals;
+pub mod datetime_input;
+mod datetime_literals;
+
+use datafusion::optimizer::analyzer::{Analyzer, AnalyzerRule};
+use std::sync::Arc;
+
+/// DataFusion's analyzer rules with cip's: booleans before type coercion (which would refuse
+/// text against boolean), date and time literals after it (which is what casts them).
+pub fn rules() -> Vec<Arc<dyn AnalyzerRule + Send + Sync>> {
+    let mut rules: Vec<Arc<dyn AnalyzerRule + Send + Sync>> =
+        vec![Arc::new(boolean_literals::BooleanLiterals)];
+    rules.extend(Analyzer::new().rules);
+    rules.push(Arc::new(datetime_literals::DatetimeLiterals));
+    rules
+}
