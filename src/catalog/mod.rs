@@ -7,6 +7,7 @@ pub mod advisory_functions;
 pub mod advisory_locks;
 mod format_pattern;
 mod functions;
+pub mod like_escape;
 mod overrides;
 mod pg_proc;
 pub mod pg_typeof;
@@ -66,6 +67,7 @@ pub async fn install(ctx: &SessionContext, config: &Config) -> Result<()> {
     )?;
     functions::register(ctx);
     quoting::register(ctx);
+    like_escape::register(ctx);
     pg_proc::register(ctx).await?;
     Ok(())
 }

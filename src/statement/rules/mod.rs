@@ -27,6 +27,7 @@ pub mod functions_in_from;
 mod in_subquery_in_projection;
 mod information_schema_columns;
 mod lateral_unnest;
+mod like_escape;
 mod order_by_subqueries;
 mod regproc_columns;
 mod regtype_text;
@@ -57,6 +58,7 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(regproc_columns::RegprocColumns),
         Arc::new(type_names::TypeNames),
         Arc::new(datetime_patterns::DatetimePatterns),
+        Arc::new(like_escape::LikeEscape),
         // datafusion-pg-catalog's, reviewed (see the module docs for those left out).
         Arc::new(AliasDuplicatedProjectionRewrite),
         Arc::new(RewriteArrayAnyAllOperation),
