@@ -1,5 +1,5 @@
 //! The clients analysts and back ends use, each driven by its own program against a real
-//! `cip serve` on generated data: Python (psycopg 3, SQLAlchemy 2, pandas, asyncpg, polars
+//! `cip serve` on generated data: Python (psycopg 3, SQLAlchemy 2 and 1.4, pandas, asyncpg, polars
 //! with connectorx and ADBC, pgcli in a terminal, Grafana's SQL with its macros expanded),
 //! Java (pgjdbc) and Node (`pg`, pg-copy-streams, postgres.js, knex). The programs live in tests/clients/ and check their own
 //! results; .ci/run installs the clients. A missing client fails the test with a hint: a test
@@ -37,6 +37,26 @@ fn run_against_server(seed: u32, program: &str, args: &[&str], done: &str) {
 #[test]
 fn python_psycopg_sqlalchemy_and_pandas() {
     run_against_server(21, "python3", &["python_clients.py"], "python clients: ok");
+}
+
+/// Every inspector method under SQLAlchemy 2.x (the test clients' Python) and 1.4 (its own
+/// virtualenv, `CIP_SQLALCHEMY14`: what Superset pins), with Superset's dataset calls.
+#[test]
+fn sqlalchemy_inspectors_1_4_and_2_with_supersets_calls() {
+    run_against_server(
+        23,
+        "python3",
+        &["sqlalchemy_inspector.py"],
+        "sqlalchemy inspector: ok",
+    );
+    let python = std::env::var("CIP_SQLALCHEMY14")
+        .expect("CIP_SQLALCHEMY14 names the Python of SQLAlchemy 1.4's virtualenv (.ci/run)");
+    run_against_server(
+        24,
+        &python,
+        &["sqlalchemy_inspector.py"],
+        "sqlalchemy inspector: ok",
+    );
 }
 
 #[test]

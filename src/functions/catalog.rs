@@ -1,12 +1,14 @@
 //! The `cip_functions` view: every cip SQL function with its documentation (what DataFusion's
 //! `Documentation` holds), so analysts and BI tools can list them with plain SQL:
-//! `SELECT name, syntax, description FROM cip_functions`.
+//! `SELECT name, syntax, description FROM cip_functions`. Like PostgreSQL's pg_settings over
+//! pg_show_all_settings(), the view reads a set-returning function, `cip_function_docs()`, so
+//! it has a definition that runs (SQLAlchemy's `get_view_definition`, `\d+`, pg_views).
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::catalog::{MemTable, Session, TableProvider};
-use datafusion::common::Result;
+use datafusion::catalog::{MemTable, Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::{plan_err, Result};
 use datafusion::logical_expr::Documentation;
 use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_plan::ExecutionPlan;
@@ -76,6 +78,12 @@ fn table_functions() -> Vec<Row> {
     };
     vec![
         row(
+            DOCS,
+            "cip_function_docs()",
+            "Every cip function with its documentation: what the view cip_functions reads.",
+            "SELECT name, kind FROM cip_function_docs() WHERE kind = 'table';",
+        ),
+        row(
             "model_fit",
             "model_fit('bgnbd' | 'mbgnbd' | 'pnbd' | 'gamma_gamma')",
             "The model's fitted parameters for the session's cip.as_of (columns model, as_of, \
@@ -126,6 +134,23 @@ fn table_functions() -> Vec<Row> {
     ]
 }
 
+/// The set-returning function the view reads.
+pub const DOCS: &str = "cip_function_docs";
+const DEFINITION: &str = "SELECT name, kind, section, syntax, description, arguments, example \
+                          FROM cip_function_docs()";
+
+#[derive(Debug)]
+pub struct FunctionDocs;
+
+impl TableFunctionImpl for FunctionDocs {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        if !args.exprs().is_empty() {
+            return plan_err!("type mismatch: {DOCS}() takes no arguments");
+        }
+        Ok(Arc::new(table()?))
+    }
+}
+
 /// Listed as a view (in information_schema and psql's \dv), as it is derived, not stored.
 #[derive(Debug)]
 pub struct FunctionsView(MemTable);
@@ -138,6 +163,10 @@ impl TableProvider for FunctionsView {
 
     fn table_type(&self) -> TableType {
         TableType::View
+    }
+
+    fn get_table_definition(&self) -> Option<&str> {
+        Some(DEFINITION)
     }
 
     async fn scan(

@@ -24,6 +24,7 @@ pub fn register(r: &crate::registrar::Registrar) -> crate::error::Result<()> {
             store: store.clone(),
         }),
     );
+    ctx.register_udtf(catalog::DOCS, std::sync::Arc::new(catalog::FunctionDocs));
     ctx.register_table("cip_functions", std::sync::Arc::new(catalog::view()?))?;
     Ok(())
 }

@@ -1,0 +1,105 @@
+"""Every get_* method of SQLAlchemy's inspector on every table and view of a running `cip
+serve`, and the calls Superset makes when a database and a dataset are added. The same
+program runs under SQLAlchemy 1.4 (what Superset and many BI back ends pin) and 2.x, over
+psycopg2 (the dialect `postgresql://` picks).
+
+Usage: python sqlalchemy_inspector.py PORT. Exits non-zero on the first failed check.
+"""
+
+import sys
+
+import sqlalchemy as sa
+
+PORT = int(sys.argv[1])
+VERSION = sa.__version__
+engine = sa.create_engine(f"postgresql+psycopg2://cip@127.0.0.1:{PORT}/cip")
+
+
+def catalog():
+    """Tables, views and their columns, as information_schema lists them."""
+    with engine.connect() as conn:
+        kinds = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT table_name, table_type FROM information_schema.tables "
+                    "WHERE table_schema = 'public'"
+                )
+            ).fetchall()
+        )
+        columns = {}
+        for table, column in conn.execute(
+            sa.text(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = 'public' ORDER BY table_name, ordinal_position"
+            )
+        ):
+            columns.setdefault(table, []).append(column)
+    return kinds, columns
+
+
+def every_get_method_on_every_relation(inspector, kinds, columns):
+    schemas = inspector.get_schema_names()
+    assert "public" in schemas, schemas
+    assert inspector.default_schema_name == "public", inspector.default_schema_name
+    tables = set(inspector.get_table_names(schema="public"))
+    views = set(inspector.get_view_names(schema="public"))
+    assert tables == {n for n, k in kinds.items() if k == "BASE TABLE"}, tables
+    assert views == {n for n, k in kinds.items() if k == "VIEW"}, views
+    assert {"members", "visits", "campaign_tracking"} <= tables, tables
+    assert {"customer_segments", "customer_tags", "upgrade_evaluation"} <= views, views
+    if not VERSION.startswith("1."):
+        # SQLAlchemy 1.4's PostgreSQL dialect has no temporary-name methods (NotImplemented).
+        assert inspector.get_temp_table_names() == [], inspector.get_temp_table_names()
+        assert inspector.get_temp_view_names() == [], inspector.get_temp_view_names()
+    assert isinstance(inspector.get_sequence_names(), list)
+    sorted_names = [t for t, _ in inspector.get_sorted_table_and_fkc_names() if t]
+    assert set(sorted_names) == tables, set(sorted_names) ^ tables
+    for name in sorted(tables | views):
+        assert inspector.has_table(name), name
+        got = [c["name"] for c in inspector.get_columns(name)]
+        assert got == columns[name], (name, got, columns[name])
+        pk = inspector.get_pk_constraint(name)
+        assert isinstance(pk["constrained_columns"], list), (name, pk)
+        for fk in inspector.get_foreign_keys(name):
+            assert fk["referred_table"] in tables, (name, fk)
+        for index in inspector.get_indexes(name):
+            assert set(index["column_names"]) <= set(columns[name]), (name, index)
+        for unique in inspector.get_unique_constraints(name):
+            assert set(unique["column_names"]) <= set(columns[name]), (name, unique)
+        assert isinstance(inspector.get_check_constraints(name), list), name
+        assert "text" in inspector.get_table_comment(name), name
+        assert isinstance(inspector.get_table_options(name), dict), name
+    for name in sorted(views):
+        definition = inspector.get_view_definition(name)
+        assert definition and "select" in definition.lower(), (name, definition)
+    assert not inspector.has_table("no_such_relation")
+    return tables, views
+
+
+def superset_adds_a_database_and_a_dataset(inspector):
+    """What Superset's "test connection", database and dataset pages run."""
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+        # Dataset preview: select_star with a LIMIT, and the time-grain expression.
+        segments = sa.Table("customer_segments", sa.MetaData(), autoload_with=conn)
+        rows = conn.execute(sa.select(segments).limit(100)).fetchall()
+        assert 0 < len(rows) <= 100, len(rows)
+        day = sa.func.date_trunc("day", sa.column("started_at"))
+        series = conn.execute(
+            sa.select(day.label("__timestamp"), sa.func.count().label("count"))
+            .select_from(sa.table("visits"))
+            .where(sa.column("started_at") >= sa.text("TO_TIMESTAMP('2026-10-01 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US')"))
+            .group_by(day)
+            .order_by(day)
+        ).fetchall()
+        assert series and all(count > 0 for _, count in series), series
+    columns = inspector.get_columns("customer_segments", schema="public")
+    assert {"member_id", "segment_id"} <= {c["name"] for c in columns}, columns
+
+
+kinds, columns = catalog()
+inspector = sa.inspect(engine)
+tables, views = every_get_method_on_every_relation(inspector, kinds, columns)
+superset_adds_a_database_and_a_dataset(inspector)
+print(f"sqlalchemy {VERSION}: every get_* on {len(tables)} tables and {len(views)} views")
+print("sqlalchemy inspector: ok")
