@@ -44,6 +44,7 @@ mod stored;
 mod tag;
 mod temporary;
 pub mod transaction;
+mod written_names;
 
 pub use copy::{Chunk, CopyIn, CopyOut};
 pub use copy_text::CopyFormat;

@@ -74,7 +74,9 @@ pub fn parse(sql: &str) -> Result<Vec<Parsed>> {
         let parsed = match parsed {
             Parsed::Sql(statement) => {
                 check_depth(&statement)?;
-                let statement = super::rules::rewrite(*statement);
+                let names = super::written_names::of(&statement);
+                let mut statement = super::rules::rewrite(*statement);
+                super::written_names::keep(&names, &mut statement);
                 super::ambiguous_columns::check(&statement)?;
                 Parsed::Sql(Box::new(statement))
             }

@@ -1,0 +1,115 @@
+//! Result columns are named after the statement as the client wrote it, not as the rules
+//! (rules/) rewrote it. A rule may replace an expression by another that PostgreSQL would
+//! name differently: `'visits'::regclass` becomes a subquery over pg_class (named `max`),
+//! `x::regtype::text` a call of format_type. PostgreSQL names those columns `regclass` and
+//! `x`. The names of the top-level select list are taken before the rules run; where a
+//! rewritten item would be named otherwise, it gets a synthetic alias carrying the written
+//! name (rules/unique_output_names.rs), which names.rs reads back for the wire.
+
+use super::names::figure;
+use super::rules::unique_output_names::{is_synthetic_alias, synthetic};
+use datafusion::sql::sqlparser::ast::{Query, SelectItem, SetExpr, Statement};
+
+/// The names PostgreSQL gives the unaliased items of the statement's top-level select list:
+/// one entry per item, None for an item that is not an unaliased expression.
+pub fn of(statement: &Statement) -> Vec<Option<String>> {
+    let Some(items) = top_items(statement) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .map(|item| match item {
+            SelectItem::UnnamedExpr(e) => Some(figure(e).unwrap_or_else(|| "?column?".into())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Gives each rewritten item whose name changed the written one.
+pub fn keep(written: &[Option<String>], statement: &mut Statement) {
+    let Some(items) = top_items_mut(statement) else {
+        return;
+    };
+    if items.len() != written.len() {
+        return;
+    }
+    for (i, (item, name)) in items.iter_mut().zip(written).enumerate() {
+        let Some(name) = name else { continue };
+        let now = match &*item {
+            SelectItem::UnnamedExpr(e) => figure(e).unwrap_or_else(|| "?column?".into()),
+            SelectItem::ExprWithAlias { alias, .. } if is_synthetic_alias(&alias.value) => {
+                // A synthetic alias (a repeated name) is given the written name instead.
+                String::new()
+            }
+            _ => continue,
+        };
+        if now == *name {
+            continue;
+        }
+        let expr = match item {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e.clone(),
+            _ => continue,
+        };
+        *item = SelectItem::ExprWithAlias {
+            expr,
+            alias: synthetic(i + 1, name),
+        };
+    }
+}
+
+fn first_select(query: &Query) -> Option<&Vec<SelectItem>> {
+    let mut body = query.body.as_ref();
+    loop {
+        match body {
+            SetExpr::SetOperation { left, .. } => body = left,
+            SetExpr::Query(q) => body = q.body.as_ref(),
+            SetExpr::Select(s) => return Some(&s.projection),
+            _ => return None,
+        }
+    }
+}
+
+fn top_items(statement: &Statement) -> Option<&Vec<SelectItem>> {
+    match statement {
+        Statement::Query(q) => first_select(q),
+        _ => None,
+    }
+}
+
+fn top_items_mut(statement: &mut Statement) -> Option<&mut Vec<SelectItem>> {
+    let Statement::Query(q) = statement else {
+        return None;
+    };
+    let mut body = q.body.as_mut();
+    loop {
+        match body {
+            SetExpr::SetOperation { left, .. } => body = left,
+            SetExpr::Query(q) => body = q.body.as_mut(),
+            SetExpr::Select(s) => return Some(&mut s.projection),
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse::parse;
+    use super::super::parse::Parsed;
+
+    fn rewritten(sql: &str) -> String {
+        match parse(sql).expect("parses").remove(0) {
+            Parsed::Sql(s) => s.to_string(),
+            _ => panic!("not SQL"),
+        }
+    }
+
+    #[test]
+    fn a_rewritten_item_keeps_the_name_it_was_written_with() {
+        let sql = rewritten("SELECT 'visits'::regclass, oid::regtype::text FROM pg_type");
+        assert!(sql.contains("AS \"__cip_column_1_regclass\""), "{sql}");
+        assert!(sql.contains("AS \"__cip_column_2_oid\""), "{sql}");
+        // Items the rules leave named as written are not aliased.
+        let plain = rewritten("SELECT 1, count(*), a AS b, c FROM t");
+        assert!(!plain.contains("__cip_column_"), "{plain}");
+    }
+}
