@@ -18,7 +18,7 @@ use cip_udfs::sqlstate;
 use cip_udfs::LocalNowUdf;
 use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::expr::ScalarFunction;
@@ -37,6 +37,22 @@ impl AnalyzerRule for DatetimeLiterals {
 
     fn analyze(&self, plan: LogicalPlan, config: &ConfigOptions) -> Result<LogicalPlan> {
         plan.transform_up_with_subqueries(|node| {
+            // Most nodes of most plans have no such literal, and every statement is analysed:
+            // look before saving names.
+            let mut found = false;
+            node.apply_expressions(|e| {
+                e.apply(|e| {
+                    found |= candidate(e).is_some();
+                    Ok(if found {
+                        TreeNodeRecursion::Stop
+                    } else {
+                        TreeNodeRecursion::Continue
+                    })
+                })
+            })?;
+            if !found {
+                return Ok(Transformed::no(node));
+            }
             // A literal's name is its text: the node keeps the names it had, as DataFusion's
             // type coercion does when it rewrites expressions.
             let names = NamePreserver::new(&node);
@@ -50,21 +66,25 @@ impl AnalyzerRule for DatetimeLiterals {
     }
 }
 
-fn literal(e: Expr, config: &ConfigOptions) -> Result<Transformed<Expr>> {
-    let (text, data_type, strict) = match &e {
-        Expr::Cast(Cast { expr, field }) => (text_of(expr), field.data_type(), true),
-        Expr::TryCast(TryCast { expr, field }) => (text_of(expr), field.data_type(), false),
-        _ => return Ok(Transformed::no(e)),
+/// A text literal cast to a date or a timestamp: its text, the type, and whether the cast is
+/// strict (CAST) rather than TRY_CAST.
+fn candidate(e: &Expr) -> Option<(&str, &DataType, bool)> {
+    let (text, data_type, strict) = match e {
+        Expr::Cast(Cast { expr, field }) => (text_of(expr)?, field.data_type(), true),
+        Expr::TryCast(TryCast { expr, field }) => (text_of(expr)?, field.data_type(), false),
+        _ => return None,
     };
-    let Some(text) = text else {
-        return Ok(Transformed::no(e));
-    };
-    if !matches!(
+    matches!(
         data_type,
         DataType::Timestamp(..) | DataType::Date32 | DataType::Date64
-    ) {
+    )
+    .then_some((text, data_type, strict))
+}
+
+fn literal(e: Expr, config: &ConfigOptions) -> Result<Transformed<Expr>> {
+    let Some((text, data_type, strict)) = candidate(&e) else {
         return Ok(Transformed::no(e));
-    }
+    };
     let input = parse(text);
     if input == Some(Input::Now) && matches!(data_type, DataType::Timestamp(_, None)) {
         // now() itself, so that 'now' is the statement's time as now() is (PostgreSQL: both
