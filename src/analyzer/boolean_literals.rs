@@ -7,7 +7,7 @@
 //! is no boolean is left alone (the comparison then fails as before).
 
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::expr::BinaryExpr;
@@ -57,18 +57,9 @@ impl AnalyzerRule for BooleanLiterals {
         plan.transform_up_with_subqueries(|node| {
             // The inputs' schema is merged only for a node that has a candidate: most nodes of
             // most plans have none, and every statement is analysed.
-            let mut found = false;
-            node.apply_expressions(|e| {
-                e.apply(|e| {
-                    found |= candidate(e).is_some();
-                    Ok(if found {
-                        TreeNodeRecursion::Stop
-                    } else {
-                        TreeNodeRecursion::Continue
-                    })
-                })
-            })?;
-            if !found || node.inputs().is_empty() {
+            if !super::any_expression(&node, |e| candidate(e).is_some())?
+                || node.inputs().is_empty()
+            {
                 return Ok(Transformed::no(node));
             }
             let schema = merge_schema(&node.inputs());

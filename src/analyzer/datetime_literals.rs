@@ -18,7 +18,7 @@ use cip_udfs::sqlstate;
 use cip_udfs::LocalNowUdf;
 use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
-use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::expr::ScalarFunction;
@@ -39,18 +39,7 @@ impl AnalyzerRule for DatetimeLiterals {
         plan.transform_up_with_subqueries(|node| {
             // Most nodes of most plans have no such literal, and every statement is analysed:
             // look before saving names.
-            let mut found = false;
-            node.apply_expressions(|e| {
-                e.apply(|e| {
-                    found |= candidate(e).is_some();
-                    Ok(if found {
-                        TreeNodeRecursion::Stop
-                    } else {
-                        TreeNodeRecursion::Continue
-                    })
-                })
-            })?;
-            if !found {
+            if !super::any_expression(&node, |e| candidate(e).is_some())? {
                 return Ok(Transformed::no(node));
             }
             // A literal's name is its text: the node keeps the names it had, as DataFusion's

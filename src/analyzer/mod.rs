@@ -6,6 +6,9 @@ mod boolean_literals;
 pub mod datetime_input;
 mod datetime_literals;
 
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::common::Result;
+use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::optimizer::analyzer::{Analyzer, AnalyzerRule};
 use std::sync::Arc;
 
@@ -17,4 +20,22 @@ pub fn rules() -> Vec<Arc<dyn AnalyzerRule + Send + Sync>> {
     rules.extend(Analyzer::new().rules);
     rules.push(Arc::new(datetime_literals::DatetimeLiterals));
     rules
+}
+
+/// Whether an expression of `node` (at any depth, not in its inputs) satisfies `pred`. The
+/// rules look before they rewrite: most nodes of most plans hold nothing for them, and every
+/// statement is analysed.
+fn any_expression(node: &LogicalPlan, pred: impl Fn(&Expr) -> bool) -> Result<bool> {
+    let mut found = false;
+    node.apply_expressions(|e| {
+        e.apply(|e| {
+            found |= pred(e);
+            Ok(if found {
+                TreeNodeRecursion::Stop
+            } else {
+                TreeNodeRecursion::Continue
+            })
+        })
+    })?;
+    Ok(found)
 }
