@@ -8,7 +8,7 @@
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{Result, ScalarValue};
+use datafusion::common::Result;
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::expr::BinaryExpr;
 use datafusion::logical_expr::utils::merge_schema;
@@ -28,10 +28,7 @@ fn boolean(text: &str) -> Option<bool> {
 }
 
 fn text_literal(e: &Expr) -> Option<bool> {
-    match e {
-        Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)), _) => boolean(s),
-        _ => None,
-    }
+    super::text_literal(e).and_then(boolean)
 }
 
 fn comparison(op: &Operator) -> bool {

@@ -11,7 +11,7 @@
 //! timestamp without time zone is `now()` itself.
 
 use super::datetime_input::{parse, Input};
-use chrono::{Days, NaiveDateTime, Utc};
+use chrono::{NaiveDateTime, Utc};
 use cip_udfs::error::sql_error;
 use cip_udfs::session::CipOptions;
 use cip_udfs::sqlstate;
@@ -59,8 +59,10 @@ impl AnalyzerRule for DatetimeLiterals {
 /// strict (CAST) rather than TRY_CAST.
 fn candidate(e: &Expr) -> Option<(&str, &DataType, bool)> {
     let (text, data_type, strict) = match e {
-        Expr::Cast(Cast { expr, field }) => (text_of(expr)?, field.data_type(), true),
-        Expr::TryCast(TryCast { expr, field }) => (text_of(expr)?, field.data_type(), false),
+        Expr::Cast(Cast { expr, field }) => (super::text_literal(expr)?, field.data_type(), true),
+        Expr::TryCast(TryCast { expr, field }) => {
+            (super::text_literal(expr)?, field.data_type(), false)
+        }
         _ => return None,
     };
     matches!(
@@ -110,18 +112,6 @@ fn literal(e: Expr, config: &ConfigOptions) -> Result<Transformed<Expr>> {
     ))
 }
 
-fn text_of(e: &Expr) -> Option<&str> {
-    match e {
-        Expr::Literal(
-            ScalarValue::Utf8(Some(s))
-            | ScalarValue::Utf8View(Some(s))
-            | ScalarValue::LargeUtf8(Some(s)),
-            _,
-        ) => Some(s),
-        _ => None,
-    }
-}
-
 /// The literal of `data_type` for `input`; None when it does not fit the type.
 fn value(
     input: Input,
@@ -139,12 +129,9 @@ fn value(
         Input::Now => (local_now()?, None),
         Input::Midnight(days) => {
             let today = local_now()?.date();
-            let day = if days >= 0 {
-                today.checked_add_days(Days::new(days.unsigned_abs()))
-            } else {
-                today.checked_sub_days(Days::new(days.unsigned_abs()))
+            let Some(day) = today.checked_add_signed(chrono::TimeDelta::days(days)) else {
+                return Ok(None);
             };
-            let Some(day) = day else { return Ok(None) };
             (day.and_time(chrono::NaiveTime::MIN), None)
         }
     };

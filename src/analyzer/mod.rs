@@ -3,11 +3,11 @@
 //! compared with or cast to, which the statement's text alone does not say.
 
 mod boolean_literals;
-pub mod datetime_input;
+mod datetime_input;
 mod datetime_literals;
 
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
-use datafusion::common::Result;
+use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::optimizer::analyzer::{Analyzer, AnalyzerRule};
 use std::sync::Arc;
@@ -38,4 +38,17 @@ fn any_expression(node: &LogicalPlan, pred: impl Fn(&Expr) -> bool) -> Result<bo
         })
     })?;
     Ok(found)
+}
+
+/// The text of a quoted literal (what DataFusion types as text), if `e` is one.
+fn text_literal(e: &Expr) -> Option<&str> {
+    match e {
+        Expr::Literal(
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::Utf8View(Some(s))
+            | ScalarValue::LargeUtf8(Some(s)),
+            _,
+        ) => Some(s),
+        _ => None,
+    }
 }

@@ -8,8 +8,8 @@
 use cip_udfs::error::sql_error;
 use cip_udfs::sqlstate;
 use datafusion::arrow::array::{Array, StringArray};
-use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
+use datafusion::common::cast::as_string_array;
 use datafusion::common::Result;
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
@@ -64,13 +64,9 @@ struct LikeEscape {
     signature: Signature,
 }
 
+/// An argument's values (the signature admits text only).
 fn texts(value: &ColumnarValue, rows: usize) -> Result<StringArray> {
-    let array = cast(&value.to_array(rows)?, &DataType::Utf8)?;
-    array
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .cloned()
-        .ok_or_else(|| sql_error(sqlstate::INTERNAL_ERROR, "like_escape: no text"))
+    Ok(as_string_array(&value.to_array(rows)?)?.clone())
 }
 
 impl ScalarUDFImpl for LikeEscape {

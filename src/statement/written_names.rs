@@ -7,7 +7,7 @@
 //! name (rules/unique_output_names.rs), which names.rs reads back for the wire.
 
 use super::names::figure;
-use super::rules::unique_output_names::{is_synthetic_alias, synthetic};
+use super::rules::unique_output_names::{synthetic, synthetic_name};
 use datafusion::sql::sqlparser::ast::{Query, SelectItem, SetExpr, Statement};
 
 /// The names PostgreSQL gives the unaliased items of the statement's top-level select list:
@@ -35,25 +35,22 @@ pub fn keep(written: &[Option<String>], statement: &mut Statement) {
     }
     for (i, (item, name)) in items.iter_mut().zip(written).enumerate() {
         let Some(name) = name else { continue };
-        let now = match &*item {
-            SelectItem::UnnamedExpr(e) => figure(e).unwrap_or_else(|| "?column?".into()),
-            SelectItem::ExprWithAlias { alias, .. } if is_synthetic_alias(&alias.value) => {
-                // A synthetic alias (a repeated name) is given the written name instead.
-                String::new()
-            }
+        // The name the item goes out with now: PostgreSQL's for its expression, or the one a
+        // synthetic alias (a repeated name) carries. A user's own alias is left alone.
+        let (expr, now) = match &*item {
+            SelectItem::UnnamedExpr(e) => (e, figure(e).unwrap_or_else(|| "?column?".into())),
+            SelectItem::ExprWithAlias { expr, alias } => match synthetic_name(&alias.value) {
+                Some(carried) => (expr, carried.to_string()),
+                None => continue,
+            },
             _ => continue,
         };
-        if now == *name {
-            continue;
+        if now != *name {
+            *item = SelectItem::ExprWithAlias {
+                expr: expr.clone(),
+                alias: synthetic(i + 1, name),
+            };
         }
-        let expr = match item {
-            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e.clone(),
-            _ => continue,
-        };
-        *item = SelectItem::ExprWithAlias {
-            expr,
-            alias: synthetic(i + 1, name),
-        };
     }
 }
 

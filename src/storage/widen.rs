@@ -10,7 +10,7 @@
 
 use crate::error::{CipError, Result};
 use datafusion::arrow::array::{new_null_array, ArrayRef};
-use datafusion::arrow::compute::{can_cast_types, cast_with_options, CastOptions};
+use datafusion::arrow::compute::{cast_with_options, CastOptions};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 
@@ -77,7 +77,7 @@ pub fn narrower(schema: &SchemaRef) -> Vec<SchemaRef> {
 /// Whether a stored column of type `stored` reads as `table`: the same type, or a number
 /// type a newer definition changed it to.
 fn fits(stored: &DataType, table: &DataType) -> bool {
-    stored == table || (stored.is_integer() && table.is_integer() && can_cast_types(stored, table))
+    stored == table || (stored.is_integer() && table.is_integer())
 }
 
 fn names(schema: &SchemaRef) -> String {
