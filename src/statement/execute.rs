@@ -63,7 +63,7 @@ impl Session {
     async fn execute_kind(&self, prepared: &Prepared, params: Vec<ScalarValue>) -> Result<Outcome> {
         match &prepared.kind {
             Kind::Plan { plan, .. } if params.is_empty() => {
-                if let Some(done) = self.stored_ddl(plan).await? {
+                if let Some(done) = self.stored_ddl(plan, prepared.statement()).await? {
                     return Ok(done);
                 }
                 self.run_prepared(prepared, params).await

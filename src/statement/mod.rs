@@ -41,6 +41,7 @@ pub mod runtime;
 mod session;
 mod shared_objects;
 mod stored;
+mod table_declared;
 mod tag;
 mod temporary;
 pub mod transaction;

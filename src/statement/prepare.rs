@@ -213,6 +213,7 @@ impl Session {
                 .await
                 .map(super::temporary::marked);
         }
+        super::table_declared::check_enforceable(statement)?;
         let state = self.ctx().state();
         let functions = state.table_functions();
         let is_table_function = |name: &str| functions.contains_key(name);

@@ -15,6 +15,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::TableReference;
 use datafusion::logical_expr::{CreateMemoryTable, DdlStatement, DropTable, LogicalPlan};
+use datafusion::sql::sqlparser::ast::Statement;
 use std::sync::Arc;
 
 /// The store's name of a table: `table` in public, else `schema.table`.
@@ -60,20 +61,28 @@ fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
 
 impl Session {
     /// Runs CREATE TABLE [AS] / DROP TABLE of a stored table; None for any other plan.
-    pub(super) async fn stored_ddl(&self, plan: &LogicalPlan) -> Result<Option<Outcome>> {
+    pub(super) async fn stored_ddl(
+        &self,
+        plan: &LogicalPlan,
+        statement: Option<&Statement>,
+    ) -> Result<Option<Outcome>> {
         match plan {
             LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(c)) if c.temporary => {
                 self.create_temporary(c).await.map(Some)
             }
             LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(c)) => {
-                self.create_stored(c).await.map(Some)
+                self.create_stored(c, statement).await.map(Some)
             }
             LogicalPlan::Ddl(DdlStatement::DropTable(d)) => self.drop_stored(d).await,
             _ => Ok(None),
         }
     }
 
-    async fn create_stored(&self, c: &CreateMemoryTable) -> Result<Outcome> {
+    async fn create_stored(
+        &self,
+        c: &CreateMemoryTable,
+        statement: Option<&Statement>,
+    ) -> Result<Outcome> {
         let name = stored_name(&c.name)?;
         Actor::of(&self.ctx().state()).require_write("CREATE TABLE")?;
         let replace = match self.table_now(&name) {
@@ -88,6 +97,7 @@ impl Session {
             }
         };
         let schema = stored_schema(c.input.schema().inner());
+        let declared = self.declared(c, statement).await?;
         let rows = match *c.input {
             LogicalPlan::EmptyRelation(_) => None,
             _ => {
@@ -108,7 +118,7 @@ impl Session {
                 if replace {
                     txn.drop_table(&n)?;
                 }
-                let table = txn.create_table(&n, &schema)?;
+                let table = txn.create_table(&n, &schema, &declared)?;
                 let added = match &rows {
                     Some(rows) => Some(txn.append(&table, rows)?),
                     None => None,

@@ -1,10 +1,11 @@
 //! Tables created at run time (`CREATE TABLE`): durable like any other table (a folder of
 //! Parquet parts, log and manifest), their definitions — name, columns and folder — saved in
-//! `<data>/_tables.json` so a restart opens them again. A table's folder is named after it
+//! `<data>/_tables.json` so a restart opens them again, with what the statement declared
+//! beyond the columns (a primary key, defaults). A table's folder is named after it
 //! when it is created, and keeps that name through renames: a rename or a drop is one write of
 //! this list, which a transaction's commit makes together with its rows (table_set.rs).
 
-use super::def::TableDef;
+use super::def::{ColumnDefault, TableDef};
 use super::fsutil::write_atomic;
 use crate::error::{CipError, Result};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -27,6 +28,54 @@ pub struct SavedTable {
     /// a crash may have interrupted, which opening finishes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_from: Option<String>,
+    #[serde(flatten)]
+    pub declared: Declared,
+}
+
+/// What a CREATE TABLE declared beyond its columns, as storage keeps and enforces it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Declared {
+    /// The primary key: unique on every write, its columns NOT NULL.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub defaults: Vec<(String, DeclaredDefault)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclaredDefault {
+    /// serial / GENERATED … AS IDENTITY: the table's next id.
+    Serial,
+    /// now() / CURRENT_TIMESTAMP.
+    Now,
+    /// A constant, as text read in the column's type.
+    Value(String),
+}
+
+impl Declared {
+    /// What `def` declares (the inverse of SavedTable::def).
+    pub fn of(def: &TableDef) -> Declared {
+        let defaults = def.defaults.iter().filter_map(|(c, d)| {
+            let d = match d {
+                ColumnDefault::None => return None,
+                ColumnDefault::AutoId => DeclaredDefault::Serial,
+                ColumnDefault::Now => DeclaredDefault::Now,
+                ColumnDefault::Literal(v) => DeclaredDefault::Value(v.to_string()),
+            };
+            Some((c.to_string(), d))
+        });
+        Declared {
+            key: def.key.iter().map(|k| k.to_string()).collect(),
+            defaults: defaults.collect(),
+        }
+    }
+}
+
+/// `s` for as long as the process lives: definitions name things by `&'static str`, and a
+/// table's definition is made once per CREATE, ALTER or open.
+fn forever(s: &str) -> &'static str {
+    Box::leak(s.to_string().into_boxed_str())
 }
 
 impl SavedTable {
@@ -40,12 +89,21 @@ impl SavedTable {
                 .collect(),
             folder: None,
             moved_from: None,
+            declared: Declared::default(),
+        }
+    }
+
+    /// The saved form of `def` under `name` (a rename keeps what the table declared).
+    pub fn of_def(name: &str, def: &TableDef) -> SavedTable {
+        SavedTable {
+            declared: Declared::of(def),
+            ..SavedTable::of(name, &def.schema)
         }
     }
 
     /// The saved form of a table object: its definition and folder.
     pub fn of_table(table: &super::table::Table) -> SavedTable {
-        let mut saved = SavedTable::of(table.name(), &table.def.schema);
+        let mut saved = SavedTable::of_def(table.name(), &table.def);
         let folder = table
             .dir
             .file_name()
@@ -61,8 +119,7 @@ impl SavedTable {
         root.join(self.folder.as_deref().unwrap_or(&self.name))
     }
 
-    /// The definition storage keeps: no key, defaults or constraints. The name lives as long
-    /// as the process (definitions name tables by `&'static str`; a table is created once).
+    /// The definition storage keeps: the declared key (enforced unique) and defaults.
     pub fn def(&self) -> Result<TableDef> {
         let fields = self
             .columns
@@ -74,12 +131,26 @@ impl SavedTable {
                 Ok(Field::new(name, ty, *nullable))
             })
             .collect::<Result<Vec<_>>>()?;
+        let key: Vec<&'static str> = self.declared.key.iter().map(|k| forever(k)).collect();
+        let defaults: Vec<(&'static str, ColumnDefault)> = self
+            .declared
+            .defaults
+            .iter()
+            .map(|(c, d)| {
+                let d = match d {
+                    DeclaredDefault::Serial => ColumnDefault::AutoId,
+                    DeclaredDefault::Now => ColumnDefault::Now,
+                    DeclaredDefault::Value(v) => ColumnDefault::Literal(forever(v)),
+                };
+                (forever(c), d)
+            })
+            .collect();
         Ok(TableDef {
-            name: Box::leak(self.name.clone().into_boxed_str()),
+            name: forever(&self.name),
             schema: Arc::new(Schema::new(fields)),
-            key: &[],
-            unique: false,
-            defaults: &[],
+            unique: !key.is_empty(),
+            key: Box::leak(key.into_boxed_slice()),
+            defaults: Box::leak(defaults.into_boxed_slice()),
             domains: &[],
             references: &[],
         })
@@ -107,4 +178,21 @@ pub fn path(root: &Path) -> std::path::PathBuf {
 pub fn encode(tables: &[SavedTable]) -> Result<Vec<u8>> {
     serde_json::to_vec_pretty(tables)
         .map_err(|e| CipError::Corrupt(format!("cannot encode {FILE}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A list written before tables declared keys reads as tables that declare none.
+    #[test]
+    fn lists_written_before_declarations_still_read() {
+        let old = r#"[{"name": "t", "columns": [["k", "Int64", true]]}]"#;
+        let saved: Vec<SavedTable> = serde_json::from_str(old).expect("old list");
+        assert_eq!(saved[0].declared, Declared::default());
+        let def = saved[0].def().expect("def");
+        assert!(def.key.is_empty() && !def.unique && def.defaults.is_empty());
+        let written = String::from_utf8(encode(&saved).expect("encode")).expect("utf8");
+        assert!(!written.contains("key") && !written.contains("defaults"));
+    }
 }

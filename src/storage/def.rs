@@ -2,7 +2,8 @@
 //! (AUTO_INCREMENT ids, the current time) and the constraints it enforces on every write. Which
 //! tables exist is the warehouse's business (crate::warehouse::tables); storage only keeps them.
 
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use std::sync::Arc;
 
 /// How the engine fills a column an INSERT or a load leaves out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +13,9 @@ pub enum ColumnDefault {
     AutoId,
     /// DEFAULT CURRENT_TIMESTAMP, in local time.
     Now,
+    /// A constant a CREATE TABLE gave (`DEFAULT 3`), as text read in the column's type. The
+    /// planner fills it in (CipTable::get_column_default), so an explicit NULL stays NULL.
+    Literal(&'static str),
 }
 
 #[derive(Debug, Clone)]
@@ -31,6 +35,21 @@ pub struct TableDef {
 }
 
 impl TableDef {
+    /// The columns as writers hand rows in: all nullable, as a serial id or a defaulted time
+    /// left out is NULL until storage fills it (then it checks NOT NULL, rows.rs).
+    pub fn input_schema(&self) -> SchemaRef {
+        let fields: Vec<_> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .collect();
+        Arc::new(Schema::new_with_metadata(
+            fields,
+            self.schema.metadata().clone(),
+        ))
+    }
+
     pub fn default_of(&self, column: &str) -> ColumnDefault {
         self.defaults
             .iter()

@@ -29,6 +29,7 @@ mod widen;
 mod write;
 
 pub use commit::CommitFile;
+pub use created::{Declared, DeclaredDefault};
 pub use def::{ColumnDefault, TableDef};
 pub use pin::Pin;
 pub use pinned_exec::PinnedExec;
@@ -139,9 +140,10 @@ impl Store {
         &self,
         name: &str,
         schema: &datafusion::arrow::datatypes::Schema,
+        declared: &Declared,
     ) -> Result<Arc<Table>> {
         let mut txn = self.begin();
-        let table = txn.create_table(name, schema)?;
+        let table = txn.create_table(name, schema, declared)?;
         txn.commit()?;
         Ok(table)
     }

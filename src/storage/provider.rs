@@ -4,6 +4,7 @@
 //! statement executes. Inside a transaction (a `TxnSlot` in the session's configuration
 //! holding one) all of it goes through the transaction instead.
 
+use super::def::ColumnDefault;
 use super::dml::{dml_exec, DmlOp};
 use super::pinned_exec::PinnedExec;
 use super::table::Table;
@@ -12,7 +13,7 @@ use crate::error::to_df;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::{DataFusionError, Result};
+use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -30,12 +31,31 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct CipTable {
     table: Arc<Table>,
+    /// The constant defaults a CREATE TABLE declared, read in their columns' types.
+    defaults: Vec<(&'static str, Expr)>,
 }
 
 impl CipTable {
     pub fn new(table: Arc<Table>) -> Self {
-        CipTable { table }
+        let defaults = constant_defaults(&table.def);
+        CipTable { table, defaults }
     }
+}
+
+/// `def`'s constant defaults as literals; one its column's type cannot read (a definition
+/// changed by hand) is left out, so the column defaults to NULL.
+fn constant_defaults(def: &super::def::TableDef) -> Vec<(&'static str, Expr)> {
+    def.defaults
+        .iter()
+        .filter_map(|(column, d)| {
+            let ColumnDefault::Literal(text) = d else {
+                return None;
+            };
+            let field = def.schema.field_with_name(column).ok()?;
+            let value = ScalarValue::try_from_string(text.to_string(), field.data_type()).ok()?;
+            Some((*column, Expr::Literal(value, None)))
+        })
+        .collect()
 }
 
 #[async_trait]
@@ -46,6 +66,13 @@ impl TableProvider for CipTable {
 
     fn table_type(&self) -> TableType {
         TableType::Base
+    }
+
+    fn get_column_default(&self, column: &str) -> Option<&Expr> {
+        self.defaults
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map(|(_, e)| e)
     }
 
     fn supports_filters_pushdown(
@@ -123,6 +150,7 @@ impl TableProvider for CipTable {
         let sink = LogSink {
             table: self.table.clone(),
             slot: state.config().get_extension::<TxnSlot>(),
+            schema: self.table.def.input_schema(),
         };
         Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
     }
@@ -173,6 +201,9 @@ impl TableProvider for CipTable {
 struct LogSink {
     table: Arc<Table>,
     slot: Option<Arc<TxnSlot>>,
+    /// The table's columns, all nullable: storage fills defaults (a serial id left out is
+    /// NULL here) and then checks NOT NULL itself, naming the column as PostgreSQL does.
+    schema: SchemaRef,
 }
 
 impl DisplayAs for LogSink {
@@ -184,7 +215,7 @@ impl DisplayAs for LogSink {
 #[async_trait]
 impl DataSink for LogSink {
     fn schema(&self) -> &SchemaRef {
-        &self.table.def.schema
+        &self.schema
     }
 
     async fn write_all(

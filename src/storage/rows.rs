@@ -5,11 +5,14 @@ use super::def::{ColumnDefault, TableDef};
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use datafusion::arrow::array::{
-    Array, ArrayRef, Int64Array, RecordBatch, TimestampMicrosecondArray,
+    Array, ArrayRef, AsArray, Int64Array, RecordBatch, TimestampMicrosecondArray,
+};
+use datafusion::arrow::compute::{cast, cast_with_options, CastOptions};
+use datafusion::arrow::datatypes::{
+    DataType, Field, Int64Type, TimeUnit, TimestampMicrosecondType,
 };
 use datafusion::arrow::util::display::array_value_to_string;
 use std::collections::HashSet;
-use std::sync::Arc;
 
 /// The venue's current local wall-clock time, as microseconds since the epoch.
 pub fn local_now_micros(tz: chrono_tz::Tz) -> i64 {
@@ -33,10 +36,7 @@ pub fn fill_defaults(
         let col = batch.column(i).clone();
         let filled: ArrayRef = match def.default_of(field.name()) {
             ColumnDefault::AutoId if col.null_count() > 0 => {
-                let ids = col
-                    .as_any()
-                    .downcast_ref::<Int64Array>()
-                    .ok_or_else(|| CipError::Corrupt(format!("{} is not bigint", field.name())))?;
+                let ids = as_ids(&col, field.name())?;
                 let out: Int64Array = ids
                     .iter()
                     .map(|v| {
@@ -47,19 +47,9 @@ pub fn fill_defaults(
                         }))
                     })
                     .collect();
-                Arc::new(out)
+                id_column(out, field, def.name)?
             }
-            ColumnDefault::Now if col.null_count() > 0 => {
-                let ts = col
-                    .as_any()
-                    .downcast_ref::<TimestampMicrosecondArray>()
-                    .ok_or_else(|| {
-                        CipError::Corrupt(format!("{} is not a timestamp", field.name()))
-                    })?;
-                let out: TimestampMicrosecondArray =
-                    ts.iter().map(|v| Some(v.unwrap_or(now_micros))).collect();
-                Arc::new(out)
-            }
+            ColumnDefault::Now if col.null_count() > 0 => now_filled(&col, field, now_micros)?,
             _ => col,
         };
         if !field.is_nullable() && filled.null_count() > 0 {
@@ -75,23 +65,77 @@ pub fn fill_defaults(
         columns.push(filled);
     }
     // Explicit ids move the counter past them.
-    if let Some(col) = def.auto_id_column() {
-        if let Some(ids) = batch_column::<Int64Array>(&schema, &columns, col) {
-            if let Some(max) = datafusion::arrow::compute::max(ids) {
-                next_id = next_id.max(max.saturating_add(1));
-            }
-        }
-    }
-    Ok((RecordBatch::try_new(schema, columns)?, next_id))
+    let batch = RecordBatch::try_new(schema, columns)?;
+    let next_id = max_id_after(def, &batch, next_id)?;
+    Ok((batch, next_id))
 }
 
-fn batch_column<'a, T: 'static>(
-    schema: &datafusion::arrow::datatypes::SchemaRef,
-    columns: &'a [ArrayRef],
-    name: &str,
-) -> Option<&'a T> {
-    let i = schema.index_of(name).ok()?;
-    columns[i].as_any().downcast_ref::<T>()
+/// A timestamp column with NULLs as now: the venue's wall clock for a timestamp without time
+/// zone (`now_micros`), the instant itself for one with a zone.
+fn now_filled(col: &ArrayRef, field: &Field, now_micros: i64) -> Result<ArrayRef> {
+    let DataType::Timestamp(_, zone) = field.data_type() else {
+        return Err(CipError::Corrupt(format!(
+            "{} is not a timestamp",
+            field.name()
+        )));
+    };
+    let now = match zone {
+        None => now_micros,
+        Some(_) => chrono::Utc::now().timestamp_micros(),
+    };
+    let micros = DataType::Timestamp(TimeUnit::Microsecond, zone.clone());
+    let ts = cast(col, &micros)?;
+    let filled = ts
+        .as_primitive::<TimestampMicrosecondType>()
+        .iter()
+        .map(|v| Some(v.unwrap_or(now)))
+        .collect::<TimestampMicrosecondArray>()
+        .with_timezone_opt(zone.clone());
+    Ok(cast(&filled, field.data_type())?)
+}
+
+/// The id after the largest in `batch`'s AUTO_INCREMENT column, or `next_id` if larger.
+pub fn max_id_after(def: &TableDef, batch: &RecordBatch, next_id: i64) -> Result<i64> {
+    let Some(col) = def.auto_id_column() else {
+        return Ok(next_id);
+    };
+    let Some(ids) = batch.column_by_name(col) else {
+        return Ok(next_id);
+    };
+    let ids = as_ids(ids, col)?;
+    Ok(match datafusion::arrow::compute::max(&ids) {
+        Some(max) => next_id.max(max.saturating_add(1)),
+        None => next_id,
+    })
+}
+
+/// An id column (bigint, integer or smallint: serial's three widths) as bigints.
+fn as_ids(col: &ArrayRef, name: &str) -> Result<Int64Array> {
+    if !col.data_type().is_integer() {
+        return Err(CipError::Corrupt(format!(
+            "{name} is not an integer column"
+        )));
+    }
+    let wide = cast(col, &DataType::Int64)?;
+    Ok(wide.as_primitive::<Int64Type>().clone())
+}
+
+/// Ids back in their column's width; an id past it is PostgreSQL's "reached maximum value of
+/// sequence".
+fn id_column(ids: Int64Array, field: &Field, table: &str) -> Result<ArrayRef> {
+    let options = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    cast_with_options(&ids, field.data_type(), &options).map_err(|_| {
+        CipError::invalid(
+            sqlstate::SEQUENCE_GENERATOR_LIMIT_EXCEEDED,
+            format!(
+                "nextval: reached maximum value of sequence \"{table}_{}_seq\"",
+                field.name()
+            ),
+        )
+    })
 }
 
 /// The key of every row, as one string per row (columns joined by a unit separator).
@@ -113,6 +157,21 @@ pub fn row_keys(def: &TableDef, batch: &RecordBatch) -> Result<Vec<String>> {
         keys.push(k);
     }
     Ok(keys)
+}
+
+/// Whether a rewrite that turned `before` into `after` may have made a key repeat: an
+/// UPDATE (same rows) that changed a key column of a unique table. A DELETE (fewer rows)
+/// cannot.
+pub fn keys_changed(def: &TableDef, before: &RecordBatch, after: &RecordBatch) -> bool {
+    if !def.unique || before.num_rows() != after.num_rows() {
+        return false;
+    }
+    def.key.iter().any(
+        |k| match (before.column_by_name(k), after.column_by_name(k)) {
+            (Some(b), Some(a)) => b.as_ref() != a.as_ref(),
+            _ => true,
+        },
+    )
 }
 
 /// Refuses a batch whose keys repeat among themselves or already exist.

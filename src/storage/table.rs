@@ -278,21 +278,7 @@ fn file_len(path: &Path) -> Result<u64> {
 
 /// The next AUTO_INCREMENT id: past both the committed counter and any id in the log.
 pub(super) fn next_id_after(def: &TableDef, batches: &[RecordBatch], base: i64) -> Result<i64> {
-    use datafusion::arrow::array::{Array, Int64Array};
-    let Some(col) = def.auto_id_column() else {
-        return Ok(base);
-    };
-    let mut next = base;
-    for b in batches {
-        let Some(ids) = b
-            .column_by_name(col)
-            .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
-        else {
-            continue;
-        };
-        if let Some(max) = datafusion::arrow::compute::max(ids) {
-            next = next.max(max.saturating_add(1));
-        }
-    }
-    Ok(next)
+    batches
+        .iter()
+        .try_fold(base, |next, b| super::rows::max_id_after(def, b, next))
 }

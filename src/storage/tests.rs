@@ -214,3 +214,46 @@ fn repeated_rewrites_keep_the_parts_bounded() {
         assert_eq!(snap.rows(), n as u64 + 1);
     }
 }
+
+/// A table created at run time keeps what it declared — key, serial id, constant default —
+/// across a reopen, and an integer (not bigint) id is filled in its own width.
+#[test]
+fn declared_keys_and_defaults_survive_reopening() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = Schema::new(vec![
+        Field::new("id", DataType::Int32, true),
+        Field::new("n", DataType::Int64, true),
+    ]);
+    let declared = Declared {
+        key: vec!["id".into()],
+        defaults: vec![
+            ("id".into(), DeclaredDefault::Serial),
+            ("n".into(), DeclaredDefault::Value("7".into())),
+        ],
+    };
+    let store = Store::open(dir.path(), StoreOptions::default(), vec![]).expect("open");
+    let table = store
+        .create_table("made", &schema, &declared)
+        .expect("create");
+    assert!(
+        !table.def.schema.field(0).is_nullable(),
+        "a key is NOT NULL"
+    );
+    let row = |id: Option<i32>| {
+        let columns: Vec<datafusion::arrow::array::ArrayRef> = vec![
+            Arc::new(datafusion::arrow::array::Int32Array::from(vec![id])),
+            Arc::new(Int64Array::from(vec![1])),
+        ];
+        RecordBatch::try_new(table.def.input_schema(), columns).expect("batch")
+    };
+    table.append(&[row(None), row(None)]).expect("serial ids");
+    drop(store);
+    let store = Store::open(dir.path(), StoreOptions::default(), vec![]).expect("reopen");
+    let table = store.table("made").expect("table");
+    assert_eq!(created::Declared::of(&table.def), declared);
+    assert!(table.def.unique);
+    let err = table.append(&[row(Some(2))]).expect_err("a repeated key");
+    assert_eq!(err.sqlstate(), "23505");
+    table.append(&[row(None)]).expect("the next id");
+    assert_eq!(table.snapshot().expect("snapshot").next_id, 4);
+}

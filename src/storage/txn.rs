@@ -11,7 +11,7 @@
 use super::manifest::DataFile;
 use super::parquet_io::{read_part, write_part};
 use super::pin::Pin;
-use super::rows::{check_unique, row_keys};
+use super::rows::{check_unique, keys_changed, row_keys};
 use super::table::{next_id_after, Snapshot, Table};
 use super::table_set::{TableChange, TableSet};
 use super::write::{Rewrite, RewriteFn};
@@ -265,6 +265,7 @@ impl Txn {
         let (id, mut n) = (self.id.clone(), self.next_file);
         let w = self.work(table)?;
         let mut changed = 0u64;
+        let mut rekeyed = false;
         let mut files = Vec::new();
         let mut staged = Vec::new();
         for file in &w.files {
@@ -277,6 +278,7 @@ impl Txn {
                     Rewrite::Replace(nb, k) => {
                         touched = true;
                         changed += k;
+                        rekeyed |= keys_changed(&table.def, &b, &nb);
                         out.push(nb);
                     }
                 }
@@ -296,8 +298,19 @@ impl Txn {
                 Rewrite::Keep => log.push(b.clone()),
                 Rewrite::Replace(nb, k) => {
                     changed += k;
+                    rekeyed |= keys_changed(&table.def, b, &nb);
                     log.push(nb);
                 }
+            }
+        }
+        if rekeyed {
+            // Before the work takes the new rows: a refused UPDATE leaves the block's as they
+            // were, and the files it staged go.
+            if let Err(e) = table.check_unique_parts(&files, &log) {
+                staged.iter().for_each(|p| {
+                    let _ = std::fs::remove_file(p);
+                });
+                return Err(e);
             }
         }
         w.files = files;

@@ -4,7 +4,7 @@
 //! objects — and that its commit makes everyone's, with its rows. A created table's folder is
 //! made at once and removed again if the transaction does not commit.
 
-use super::created::SavedTable;
+use super::created::{Declared, SavedTable};
 use super::table::Table;
 use super::table_set::TableChange;
 use super::txn::{Txn, Work};
@@ -76,8 +76,14 @@ impl Txn {
         self.ddl.push(TableChange { old, new });
     }
 
-    /// CREATE TABLE: an empty table in a folder of its own; 42P07 if the name is taken.
-    pub fn create_table(&mut self, name: &str, schema: &Schema) -> Result<Arc<Table>> {
+    /// CREATE TABLE: an empty table in a folder of its own, with what it `declared` (its key
+    /// columns become NOT NULL); 42P07 if the name is taken.
+    pub fn create_table(
+        &mut self,
+        name: &str,
+        schema: &Schema,
+        declared: &Declared,
+    ) -> Result<Arc<Table>> {
         let Some(set) = self.set.clone() else {
             return Err(CipError::Corrupt(
                 "table DDL needs a transaction begun on the store".into(),
@@ -89,7 +95,11 @@ impl Txn {
                 format!("relation \"{name}\" already exists"),
             ));
         }
-        let def = SavedTable::of(name, schema).def()?;
+        let def = SavedTable {
+            declared: declared.clone(),
+            ..SavedTable::of(name, &keyed_schema(schema, &declared.key))
+        }
+        .def()?;
         let dir = set.reserve_folder(name, &self.id)?;
         self.made_dirs.push(dir.clone());
         let table = Arc::new(Table::new(def, dir, set.opts.clone()));
@@ -118,7 +128,7 @@ impl Txn {
                 format!("relation \"{to}\" already exists"),
             ));
         }
-        let new = Arc::new(old.successor(SavedTable::of(to, &old.def.schema).def()?));
+        let new = Arc::new(old.successor(SavedTable::of_def(to, &old.def).def()?));
         let _ = new.parents.set(vec![]);
         self.record(Some(old), Some(new.clone()));
         if let Some(mut w) = self.work.remove(from) {
@@ -133,7 +143,7 @@ impl Txn {
     /// that is not nullable.
     pub fn add_columns(&mut self, name: &str, columns: &[Field]) -> Result<Arc<Table>> {
         let old = self.run_time(name, "altered")?;
-        let mut saved = SavedTable::of(name, &old.def.schema);
+        let mut saved = SavedTable::of_def(name, &old.def);
         for f in columns {
             if !f.is_nullable() {
                 return Err(CipError::invalid(
@@ -206,6 +216,19 @@ impl Txn {
     }
 }
 
+/// `schema` with the `key` columns NOT NULL, as a primary key makes them.
+fn keyed_schema(schema: &Schema, key: &[String]) -> Schema {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let keyed = key.iter().any(|k| k == f.name());
+            f.as_ref().clone().with_nullable(f.is_nullable() && !keyed)
+        })
+        .collect();
+    Schema::new_with_metadata(fields, schema.metadata().clone())
+}
+
 fn changed(table: &str) -> CipError {
     CipError::invalid(
         sqlstate::SERIALIZATION_FAILURE,
@@ -260,7 +283,9 @@ mod tests {
         let opts = crate::storage::StoreOptions::default();
         let store = Store::open(dir.path(), opts.clone(), vec![]).expect("open");
         let one = Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, true)]));
-        let old = store.create_table("grown", &one).expect("create");
+        let old = store
+            .create_table("grown", &one, &Declared::default())
+            .expect("create");
         old.append(&[row(&one, &[Some(1)])]).expect("append");
         let mut txn = store.begin();
         txn.append(&old, &[row(&one, &[Some(2)])])
@@ -312,7 +337,7 @@ mod tests {
             "not yet"
         );
         let made = block
-            .create_table("fresh", &one)
+            .create_table("fresh", &one, &Declared::default())
             .expect("create in a block");
         block
             .append(&made, &[row(&one, &[Some(7)])])
@@ -324,7 +349,9 @@ mod tests {
         assert_eq!(store.table("grown").expect("table").def.schema, two);
 
         let mut block = store.begin();
-        let made = block.create_table("fresh", &one).expect("create");
+        let made = block
+            .create_table("fresh", &one, &Declared::default())
+            .expect("create");
         block
             .append(&made, &[row(&one, &[Some(8)])])
             .expect("append");

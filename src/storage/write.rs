@@ -7,7 +7,7 @@
 use super::lock::TableLock;
 use super::manifest::{self, DataFile, Manifest};
 use super::parquet_io::{read_part, write_part, PartWriter};
-use super::rows::{check_unique, fill_defaults, local_now_micros, row_keys};
+use super::rows::{check_unique, fill_defaults, keys_changed, local_now_micros, row_keys};
 use super::table::{next_id_after, Snapshot, Table, TableVersion};
 use super::wal;
 use crate::error::{sqlstate, CipError, Result};
@@ -134,8 +134,8 @@ impl Table {
         if batches.is_empty() {
             return Ok(None);
         }
-        let merged =
-            datafusion::arrow::compute::concat_batches(&self.def.schema, batches.iter().copied())?;
+        let schema = self.def.input_schema();
+        let merged = datafusion::arrow::compute::concat_batches(&schema, batches.iter().copied())?;
         Ok(Some(merged))
     }
 
@@ -259,6 +259,7 @@ impl Table {
         let snap = self.snapshot_for_write()?;
         let mut next = snap.manifest.clone();
         let mut changed = 0u64;
+        let mut rekeyed = false;
         let mut files = Vec::new();
         let mut replaced = Vec::new();
         for file in &snap.manifest.files {
@@ -281,6 +282,7 @@ impl Table {
                     Rewrite::Replace(nb, n) => {
                         touched = true;
                         changed += n;
+                        rekeyed |= keys_changed(&self.def, &b, &nb);
                         out.push(nb);
                     }
                 }
@@ -309,6 +311,7 @@ impl Table {
                 Rewrite::Keep => tail.push(b.clone()),
                 Rewrite::Replace(nb, n) => {
                     changed += n;
+                    rekeyed |= keys_changed(&self.def, b, &nb);
                     tail.push(nb);
                 }
             }
@@ -321,7 +324,7 @@ impl Table {
             next_id = n;
             tail.push(filled);
         }
-        if self.def.unique && !extra.is_empty() {
+        if self.def.unique && (rekeyed || !extra.is_empty()) {
             self.check_unique_parts(&files, &tail)?;
         }
         if tail.iter().any(|b| b.num_rows() > 0) {
@@ -356,7 +359,11 @@ impl Table {
         self.compact_locked()
     }
 
-    fn check_unique_parts(&self, files: &[DataFile], tail: &[RecordBatch]) -> Result<()> {
+    pub(super) fn check_unique_parts(
+        &self,
+        files: &[DataFile],
+        tail: &[RecordBatch],
+    ) -> Result<()> {
         let mut seen = HashSet::new();
         let mut batches: Vec<RecordBatch> = tail.to_vec();
         for f in files {

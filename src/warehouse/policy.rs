@@ -46,6 +46,10 @@ impl TableProvider for Guarded {
         self.inner.table_type()
     }
 
+    fn get_column_default(&self, column: &str) -> Option<&Expr> {
+        self.inner.get_column_default(column)
+    }
+
     fn supports_filters_pushdown(
         &self,
         filters: &[&Expr],

@@ -32,6 +32,7 @@ mod order_by_subqueries;
 mod regproc_columns;
 mod regtype_text;
 mod row_in_subquery;
+mod serial_columns;
 mod subquery;
 mod system_views;
 mod type_names;
@@ -57,6 +58,7 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(regtype_text::RegtypeText),
         Arc::new(regproc_columns::RegprocColumns),
         Arc::new(type_names::TypeNames),
+        Arc::new(serial_columns::SerialColumns),
         Arc::new(datetime_patterns::DatetimePatterns),
         Arc::new(like_escape::LikeEscape),
         // datafusion-pg-catalog's, reviewed (see the module docs for those left out).
