@@ -28,6 +28,7 @@ mod dml;
 mod execute;
 mod external;
 mod idle;
+mod insert_defaults;
 pub mod names;
 mod outcome;
 mod own_schema;

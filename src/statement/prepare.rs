@@ -214,6 +214,9 @@ impl Session {
                 .map(super::temporary::marked);
         }
         super::table_declared::check_enforceable(statement)?;
+        if let Some(with_defaults) = self.insert_defaults(statement).await? {
+            return Box::pin(self.plan(&with_defaults)).await;
+        }
         let state = self.ctx().state();
         let functions = state.table_functions();
         let is_table_function = |name: &str| functions.contains_key(name);

@@ -4,7 +4,7 @@
 //! objects — and that its commit makes everyone's, with its rows. A created table's folder is
 //! made at once and removed again if the transaction does not commit.
 
-use super::created::{Declared, SavedTable};
+use super::created::{Declared, DeclaredDefault, SavedTable};
 use super::table::Table;
 use super::table_set::TableChange;
 use super::txn::{Txn, Work};
@@ -97,7 +97,7 @@ impl Txn {
         }
         let def = SavedTable {
             declared: declared.clone(),
-            ..SavedTable::of(name, &keyed_schema(schema, &declared.key))
+            ..SavedTable::of(name, &keyed_schema(schema, declared))
         }
         .def()?;
         let dir = set.reserve_folder(name, &self.id)?;
@@ -216,14 +216,21 @@ impl Txn {
     }
 }
 
-/// `schema` with the `key` columns NOT NULL, as a primary key makes them.
-fn keyed_schema(schema: &Schema, key: &[String]) -> Schema {
+/// `schema` with the key columns NOT NULL, as a primary key makes them — except serial ones,
+/// which are filled when a row has none and so stay nullable to the planner (rows.rs).
+fn keyed_schema(schema: &Schema, declared: &Declared) -> Schema {
     let fields: Vec<Field> = schema
         .fields()
         .iter()
         .map(|f| {
-            let keyed = key.iter().any(|k| k == f.name());
-            f.as_ref().clone().with_nullable(f.is_nullable() && !keyed)
+            let serial = declared
+                .defaults
+                .iter()
+                .any(|(c, d)| c == f.name() && *d == DeclaredDefault::Serial);
+            let keyed = declared.key.iter().any(|k| k == f.name());
+            f.as_ref()
+                .clone()
+                .with_nullable(serial || (f.is_nullable() && !keyed))
         })
         .collect();
     Schema::new_with_metadata(fields, schema.metadata().clone())

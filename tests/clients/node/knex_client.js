@@ -2,7 +2,7 @@
 // builds — quoted identifiers, `?` bindings turned into $n, LIMIT / OFFSET and whereIn
 // parameters, aggregates, the schema builder's CREATE TABLE (varchar, timestamptz), its
 // information_schema introspection (hasTable, hasColumn, columnInfo), inserts, updates,
-// deletes and transactions. Usage: node knex_client.js PORT
+// deletes and transactions, and its migrator. Usage: node knex_client.js PORT
 'use strict';
 const assert = require('node:assert/strict');
 
@@ -87,6 +87,67 @@ async function writes(knex) {
   console.log('writes: insert, update, delete, transaction rollback and commit, drop');
 }
 
+// knex's migrator: its own tables (`serial primary key`), the lock row it takes in a
+// transaction, migrations whose tables have increments(), defaults and timestamps, and a
+// rollback. The migrations come from an in-memory source instead of a folder.
+const migrations = {
+  '001_venues': {
+    up: (k) => k.schema.createTable('knex_venues', (t) => {
+      t.increments('id');
+      t.string('name').notNullable();
+      t.integer('rooms').defaultTo(8);
+      t.boolean('open').defaultTo(true);
+      t.timestamps(true, true);
+    }),
+    down: (k) => k.schema.dropTable('knex_venues'),
+  },
+  '002_bookings': {
+    up: (k) => k.schema.createTable('knex_bookings', (t) => {
+      t.bigIncrements('id');
+      t.integer('venue_id').notNullable();
+      t.string('status').defaultTo('held');
+    }),
+    down: (k) => k.schema.dropTable('knex_bookings'),
+  },
+};
+
+async function migrate(knex) {
+  const config = {
+    migrationSource: {
+      getMigrations: async () => Object.keys(migrations),
+      getMigrationName: (name) => name,
+      getMigration: async (name) => migrations[name],
+    },
+  };
+  const [batch, applied] = await knex.migrate.latest(config);
+  assert.deepEqual([batch, applied], [1, ['001_venues', '002_bookings']]);
+  const [again, none] = await knex.migrate.latest(config);
+  assert.deepEqual([again, none], [1, []], 'a second run applies nothing');
+  const logged = await knex('knex_migrations').select('id', 'name', 'batch').orderBy('id');
+  assert.deepEqual(logged.map((r) => [r.id, r.name, r.batch]), [[1, '001_venues', 1], [2, '002_bookings', 1]]);
+
+  await knex('knex_venues').insert([{ name: 'Bund' }, { name: 'Xintiandi', rooms: 12 }]);
+  const venues = await knex('knex_venues').select('*').orderBy('id');
+  assert.deepEqual(venues.map((v) => [v.id, v.name, v.rooms, v.open]), [[1, 'Bund', 8, true], [2, 'Xintiandi', 12, true]]);
+  assert.ok(venues.every((v) => v.created_at instanceof Date && v.updated_at instanceof Date), JSON.stringify(venues));
+  // The time of the insert, as the venue's wall clock: cip keeps timestamptz columns as
+  // timestamps without zone in cip.timezone, which node reads in its own zone (within a day).
+  assert.ok(Math.abs(venues[0].created_at.getTime() - Date.now()) < 15 * 3600e3, `created_at ${venues[0].created_at}`);
+  await assert.rejects(knex('knex_venues').insert({ id: 1, name: 'again' }), (e) => e.code === '23505');
+  await assert.rejects(knex('knex_venues').insert({ rooms: 3 }), (e) => e.code === '23502');
+  await knex('knex_bookings').insert({ venue_id: 2 });
+  const [booking] = await knex('knex_bookings').select('*');
+  assert.deepEqual([Number(booking.id), booking.venue_id, booking.status], [1, 2, 'held']);
+
+  const [completed, pending] = await knex.migrate.list(config);
+  assert.deepEqual([completed.length, pending.length], [2, 0]);
+  const [rolledBack, undone] = await knex.migrate.rollback(config);
+  assert.deepEqual([rolledBack, undone.sort()], [1, ['001_venues', '002_bookings']]);
+  assert.equal(await knex.schema.hasTable('knex_venues'), false);
+  assert.equal(Number((await knex('knex_migrations').count('* as n'))[0].n), 0);
+  console.log('migrations: latest (twice), increments / defaults / timestamps, key errors, list, rollback');
+}
+
 async function main() {
   const knex = require('knex')({
     client: 'pg',
@@ -97,6 +158,7 @@ async function main() {
     await reads(knex);
     await schema(knex);
     await writes(knex);
+    await migrate(knex);
   } finally {
     await knex.destroy();
   }

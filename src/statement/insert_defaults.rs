@@ -1,0 +1,117 @@
+//! `DEFAULT` in an INSERT's VALUES rows: the column's default, as if the row left the column
+//! out. knex writes it for every key a row of a multi-row insert lacks (`VALUES ($1, DEFAULT),
+//! ($2, $3)`), as do ORMs for serial ids; DataFusion read it as a column named "default"
+//! (42703). A column's default is its table's (a constant as the literal, a serial id or a
+//! now() as NULL, which storage fills); a column without one gets NULL, as in PostgreSQL.
+
+use super::session::Session;
+use crate::error::sqlstate;
+use crate::error::{CipError, Result};
+use crate::storage::{ColumnDefault, Table};
+use datafusion::catalog::TableProvider;
+use datafusion::common::TableReference;
+use datafusion::sql::sqlparser::ast::{
+    Expr, Ident, ObjectNamePart, SetExpr, Statement, TableObject, Value,
+};
+use datafusion::sql::unparser::expr_to_sql;
+use std::sync::Arc;
+
+/// Whether `e` is the bare keyword DEFAULT.
+fn is_default(e: &Expr) -> bool {
+    matches!(e, Expr::Identifier(Ident { value, quote_style: None, .. })
+        if value.eq_ignore_ascii_case("default"))
+}
+
+fn null() -> Expr {
+    Expr::Value(Value::Null.into())
+}
+
+/// The columns an INSERT's rows fill, in order: those it lists, else the table's.
+fn target_columns(
+    columns: &[datafusion::sql::sqlparser::ast::ObjectName],
+    table: &Arc<dyn TableProvider>,
+) -> Vec<String> {
+    if columns.is_empty() {
+        return table
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+    }
+    columns
+        .iter()
+        .map(|c| match c.0.last() {
+            Some(ObjectNamePart::Identifier(i)) => super::ddl::fold(i),
+            _ => String::new(),
+        })
+        .collect()
+}
+
+/// The SQL of `column`'s default: the constant the table declares, `now()` for a time
+/// storage fills (the column may be NOT NULL, which the planner checks in VALUES), NULL for a
+/// serial id (storage fills it) or a column without a default.
+fn default_sql(
+    table: &Arc<dyn TableProvider>,
+    stored: Option<&Table>,
+    column: &str,
+) -> Result<Expr> {
+    if let Some(e) = table.get_column_default(column) {
+        return expr_to_sql(e).map_err(CipError::from);
+    }
+    match stored.map(|t| t.def.default_of(column)) {
+        Some(ColumnDefault::Now) => Ok(super::rules::ast::call("now", vec![])),
+        _ => Ok(null()),
+    }
+}
+
+impl Session {
+    /// `statement` with each DEFAULT of its VALUES rows replaced by the column's default; None
+    /// when it has none.
+    pub(super) async fn insert_defaults(&self, statement: &Statement) -> Result<Option<Statement>> {
+        let Statement::Insert(insert) = statement else {
+            return Ok(None);
+        };
+        let Some(SetExpr::Values(values)) = insert.source.as_ref().map(|q| q.body.as_ref()) else {
+            return Ok(None);
+        };
+        if !values.rows.iter().flat_map(|r| &r.content).any(is_default) {
+            return Ok(None);
+        }
+        let TableObject::TableName(name) = &insert.table else {
+            return Ok(None);
+        };
+        let Some((schema, table)) = super::ddl::qualified(name) else {
+            return Ok(None);
+        };
+        let stored = self.table_now(&super::shared_objects::stored_name(&schema, &table));
+        let Ok(table) = self
+            .ctx()
+            .table_provider(TableReference::partial(schema, table))
+            .await
+        else {
+            return Ok(None); // DataFusion names what is missing.
+        };
+        let columns = target_columns(&insert.columns, &table);
+        let mut rewritten = insert.clone();
+        let Some(SetExpr::Values(values)) = rewritten.source.as_mut().map(|q| q.body.as_mut())
+        else {
+            return Ok(None);
+        };
+        for row in values.rows.iter_mut() {
+            for (i, e) in row.content.iter_mut().enumerate() {
+                if !is_default(e) {
+                    continue;
+                }
+                let Some(column) = columns.get(i) else {
+                    return Err(CipError::invalid(
+                        sqlstate::SYNTAX_ERROR,
+                        "INSERT has more expressions than target columns",
+                    ));
+                };
+                *e = default_sql(&table, stored.as_deref(), column)?;
+            }
+        }
+        Ok(Some(Statement::Insert(rewritten)))
+    }
+}
