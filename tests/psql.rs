@@ -52,6 +52,14 @@ fn psql_lists_describes_queries_and_copies() {
         ok && out.contains("favorite_categories") && out.contains("churn_risk"),
         "{out}{err}"
     );
+    // A table's enforced key, with its index, as psql lists them; and \di.
+    let (ok, out, err) = psql(server.port, &["-c", "\\d tier_rules"]);
+    assert!(
+        ok && out.contains("\"tier_rules_pkey\" PRIMARY KEY, btree (tier, version)"),
+        "{out}{err}"
+    );
+    let (ok, out, err) = psql(server.port, &["-c", "\\di"]);
+    assert!(ok && out.contains("members_pkey"), "{out}{err}");
 
     let csv = dir.path().join("events.csv");
     std::fs::write(

@@ -22,7 +22,9 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(super::pg_typeof::udf());
     super::settings_functions::register(ctx);
     ctx.register_udf(ScalarUDF::from(JsonBuildObject::new()));
-    // cip has no sequences (no column is serial), no indexes on its tables and no comments.
+    // cip has no sequences (serial columns fill from the table's counter) and no comments;
+    // pg_get_indexdef is answered from pg_indexes (statement/rules/index_definition.rs), this
+    // is what an OID no index has gives.
     for name in [
         "pg_get_serial_sequence",
         "pg_get_indexdef",

@@ -5,8 +5,11 @@
 
 pub mod advisory_functions;
 pub mod advisory_locks;
+pub mod expand_array;
 mod format_pattern;
 mod functions;
+mod key_rows;
+mod keys;
 pub mod like_escape;
 mod overrides;
 mod pg_proc;
@@ -56,18 +59,16 @@ pub async fn install(ctx: &SessionContext, config: &Config) -> Result<()> {
     // The same schema as setup_pg_catalog's, over a weak handle on the catalog list it lives
     // in (see weak_list), and the static tables every session shares.
     let list = ctx.state().catalog_list().clone();
-    let pg = PgCatalogSchemaProvider::try_new(
-        weak_list::WeakCatalogList::new(&list),
-        static_tables()?,
-        roles,
-    )?;
+    let weak = weak_list::WeakCatalogList::new(&list);
+    let pg = PgCatalogSchemaProvider::try_new(weak.clone(), static_tables()?, roles)?;
     catalog.register_schema(
         "pg_catalog",
-        Arc::new(overrides::PgCatalog::new(Arc::new(pg))),
+        Arc::new(overrides::PgCatalog::new(Arc::new(pg), weak)),
     )?;
     functions::register(ctx);
     quoting::register(ctx);
     like_escape::register(ctx);
+    expand_array::register(ctx);
     pg_proc::register(ctx).await?;
     Ok(())
 }

@@ -5,7 +5,11 @@
 //! - `pg_statistic_ext`: psql's `\d+` asks `'d' = any(stxkind)`, and stxkind is text there,
 //!   not `"char"[]`. cip keeps no extended statistics, so the table is empty either way; here
 //!   it has PostgreSQL's column types.
+//! - `pg_constraint`, `pg_index`, `pg_class` and `pg_indexes` (which datafusion-pg-catalog
+//!   lacks): with the tables' primary keys and their indexes (key_rows.rs).
 
+use super::key_rows;
+use super::weak_list::WeakCatalogList;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{SchemaProvider, TableProvider};
 use datafusion::common::Result;
@@ -15,11 +19,12 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub struct PgCatalog {
     inner: Arc<dyn SchemaProvider>,
+    list: WeakCatalogList,
 }
 
 impl PgCatalog {
-    pub fn new(inner: Arc<dyn SchemaProvider>) -> PgCatalog {
-        PgCatalog { inner }
+    pub fn new(inner: Arc<dyn SchemaProvider>, list: WeakCatalogList) -> PgCatalog {
+        PgCatalog { inner, list }
     }
 }
 
@@ -62,17 +67,25 @@ fn own(name: &str) -> Option<SchemaRef> {
 #[async_trait::async_trait]
 impl SchemaProvider for PgCatalog {
     fn table_names(&self) -> Vec<String> {
-        self.inner.table_names()
+        let mut names = self.inner.table_names();
+        names.push("pg_indexes".into());
+        names
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
-        if let Some(schema) = own(&name.to_ascii_lowercase()) {
+        let lower = name.to_ascii_lowercase();
+        if let Some(schema) = own(&lower) {
             return Ok(Some(Arc::new(MemTable::try_new(schema, vec![vec![]])?)));
+        }
+        if key_rows::NAMES.contains(&lower.as_str()) {
+            let keyed = key_rows::KeyedRelation::new(&lower, &self.inner, &self.list).await?;
+            return Ok(Some(Arc::new(keyed)));
         }
         self.inner.table(name).await
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        own(&name.to_ascii_lowercase()).is_some() || self.inner.table_exist(name)
+        let lower = name.to_ascii_lowercase();
+        own(&lower).is_some() || lower == "pg_indexes" || self.inner.table_exist(name)
     }
 }

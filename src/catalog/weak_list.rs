@@ -21,7 +21,7 @@ impl WeakCatalogList {
         WeakCatalogList(Arc::downgrade(list))
     }
 
-    fn list(&self) -> Option<Arc<dyn CatalogProviderList>> {
+    pub fn upgrade(&self) -> Option<Arc<dyn CatalogProviderList>> {
         self.0.upgrade()
     }
 }
@@ -29,21 +29,21 @@ impl WeakCatalogList {
 #[async_trait]
 impl CatalogInfo for WeakCatalogList {
     async fn catalog_names(&self) -> Answer<Vec<String>> {
-        match self.list() {
+        match self.upgrade() {
             Some(l) => CatalogInfo::catalog_names(&l).await,
             None => Ok(Vec::new()),
         }
     }
 
     async fn schema_names(&self, catalog: &str) -> Answer<Option<Vec<String>>> {
-        match self.list() {
+        match self.upgrade() {
             Some(l) => CatalogInfo::schema_names(&l, catalog).await,
             None => Ok(None),
         }
     }
 
     async fn table_names(&self, catalog: &str, schema: &str) -> Answer<Option<Vec<String>>> {
-        match self.list() {
+        match self.upgrade() {
             Some(l) => CatalogInfo::table_names(&l, catalog, schema).await,
             None => Ok(None),
         }
@@ -55,7 +55,7 @@ impl CatalogInfo for WeakCatalogList {
         schema: &str,
         table: &str,
     ) -> Answer<Option<SchemaRef>> {
-        match self.list() {
+        match self.upgrade() {
             Some(l) => CatalogInfo::table_schema(&l, catalog, schema, table).await,
             None => Ok(None),
         }
@@ -67,7 +67,7 @@ impl CatalogInfo for WeakCatalogList {
         schema: &str,
         table: &str,
     ) -> Answer<Option<TableType>> {
-        match self.list() {
+        match self.upgrade() {
             Some(l) => CatalogInfo::table_type(&l, catalog, schema, table).await,
             None => Ok(None),
         }

@@ -13,7 +13,7 @@ use crate::error::to_df;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::{DataFusionError, Result, ScalarValue};
+use datafusion::common::{Constraint, Constraints, DataFusionError, Result, ScalarValue};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -33,12 +33,32 @@ pub struct CipTable {
     table: Arc<Table>,
     /// The constant defaults a CREATE TABLE declared, read in their columns' types.
     defaults: Vec<(&'static str, Expr)>,
+    /// The key as a primary key when it is enforced (the catalog lists it; the planner may
+    /// rely on it).
+    constraints: Option<Constraints>,
 }
 
 impl CipTable {
     pub fn new(table: Arc<Table>) -> Self {
         let defaults = constant_defaults(&table.def);
-        CipTable { table, defaults }
+        let def = &table.def;
+        let key: Option<Vec<usize>> = def
+            .key
+            .iter()
+            .map(|k| def.schema.index_of(k).ok())
+            .collect();
+        let constraints =
+            match key {
+                Some(key) if def.unique && !key.is_empty() => Some(Constraints::new_unverified(
+                    vec![Constraint::PrimaryKey(key)],
+                )),
+                _ => None,
+            };
+        CipTable {
+            table,
+            defaults,
+            constraints,
+        }
     }
 }
 
@@ -66,6 +86,10 @@ impl TableProvider for CipTable {
 
     fn table_type(&self) -> TableType {
         TableType::Base
+    }
+
+    fn constraints(&self) -> Option<&Constraints> {
+        self.constraints.as_ref()
     }
 
     fn get_column_default(&self, column: &str) -> Option<&Expr> {

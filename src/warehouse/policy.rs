@@ -8,7 +8,7 @@ use crate::storage::provider::CipTable;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::Result;
+use datafusion::common::{Constraints, Result};
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
@@ -44,6 +44,10 @@ impl TableProvider for Guarded {
 
     fn table_type(&self) -> TableType {
         self.inner.table_type()
+    }
+
+    fn constraints(&self) -> Option<&Constraints> {
+        self.inner.constraints()
     }
 
     fn get_column_default(&self, column: &str) -> Option<&Expr> {

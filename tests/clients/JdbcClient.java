@@ -25,6 +25,16 @@ public class JdbcClient {
       for (String v : List.of("customer_segments", "customer_tags", "segment_summary", "upgrade_evaluation", "member_behavior_live"))
         check("VIEW".equals(kinds.get(v)), "getTables lacks view " + v + ": " + kinds);
 
+      // getPrimaryKeys expands pg_index.indkey with information_schema._pg_expandarray.
+      List<String> key = new ArrayList<>();
+      try (ResultSet rs = md.getPrimaryKeys(null, "public", "tier_rules")) {
+        while (rs.next()) key.add(rs.getInt("KEY_SEQ") + ":" + rs.getString("COLUMN_NAME") + ":" + rs.getString("PK_NAME"));
+      }
+      check(key.equals(List.of("1:tier:tier_rules_pkey", "2:version:tier_rules_pkey")), "getPrimaryKeys " + key);
+      try (ResultSet rs = md.getPrimaryKeys(null, "public", "visits")) {
+        check(!rs.next(), "visits has no enforced key");
+      }
+
       Map<String, Integer> types = new LinkedHashMap<>();
       try (ResultSet rs = md.getColumns(null, "public", "customer_segments", "%")) {
         while (rs.next()) types.put(rs.getString("COLUMN_NAME"), rs.getInt("DATA_TYPE"));

@@ -15,6 +15,15 @@ VERSION = sa.__version__
 engine = sa.create_engine(f"postgresql+psycopg2://cip@127.0.0.1:{PORT}/cip")
 
 
+
+# Primary keys the catalog lists (pg_constraint / pg_index): cip's enforced keys. 1.4 reads
+# pg_index.indkey, 2.x pg_constraint.conkey; the order is the key's.
+KEYS = {
+    "members": ("members_pkey", ["member_id"]),
+    "campaigns": ("campaigns_pkey", ["campaign_id"]),
+    "tier_rules": ("tier_rules_pkey", ["tier", "version"]),
+}
+
 def catalog():
     """Tables, views and their columns, as information_schema lists them."""
     with engine.connect() as conn:
@@ -60,6 +69,8 @@ def every_get_method_on_every_relation(inspector, kinds, columns):
         assert got == columns[name], (name, got, columns[name])
         pk = inspector.get_pk_constraint(name)
         assert isinstance(pk["constrained_columns"], list), (name, pk)
+        if name in KEYS:
+            assert (pk["name"], pk["constrained_columns"]) == KEYS[name], (name, pk)
         for fk in inspector.get_foreign_keys(name):
             assert fk["referred_table"] in tables, (name, fk)
         for index in inspector.get_indexes(name):
@@ -69,6 +80,7 @@ def every_get_method_on_every_relation(inspector, kinds, columns):
         assert isinstance(inspector.get_check_constraints(name), list), name
         assert "text" in inspector.get_table_comment(name), name
         assert isinstance(inspector.get_table_options(name), dict), name
+    assert set(KEYS) <= tables, set(KEYS) - tables
     for name in sorted(views):
         definition = inspector.get_view_definition(name)
         assert definition and "select" in definition.lower(), (name, definition)

@@ -23,8 +23,10 @@ mod catalog_scalar_subqueries;
 mod cip_functions_in_pg_proc;
 mod datetime_patterns;
 mod distinct_from_precedence;
+mod expand_array;
 pub mod functions_in_from;
 mod in_subquery_in_projection;
+mod index_definition;
 mod information_schema_columns;
 mod lateral_unnest;
 mod like_escape;
@@ -84,6 +86,8 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(catalog_array_columns::CatalogArrayColumns),
         Arc::new(array_subquery::ArraySubquery),
         Arc::new(view_definition::ViewDefinition),
+        Arc::new(index_definition::IndexDefinition),
+        Arc::new(expand_array::ExpandArray),
         Arc::new(catalog_scalar_subqueries::CatalogScalarSubqueries),
     ]
 });

@@ -25,7 +25,7 @@ const PG_VIEWS: &str = "SELECT n.nspname AS schemaname, c.relname AS viewname, \
 
 const PG_TABLES: &str = "SELECT n.nspname AS schemaname, c.relname AS tablename, \
         pg_get_userbyid(c.relowner) AS tableowner, CAST(NULL AS VARCHAR) AS tablespace, \
-        false AS hasindexes, false AS hasrules, false AS hastriggers, false AS rowsecurity \
+        c.relhasindex AS hasindexes, false AS hasrules, false AS hastriggers, false AS rowsecurity \
      FROM pg_catalog.pg_class c \
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
      WHERE c.relkind IN ('r', 'p')";
@@ -43,6 +43,12 @@ static QUERIES: LazyLock<Vec<(&'static str, &'static str, Query)>> = LazyLock::n
         ("pg_catalog", "pg_views", PG_VIEWS),
         ("pg_catalog", "pg_tables", PG_TABLES),
         ("pg_catalog", "pg_namespace", PG_NAMESPACE),
+        // cip's own relation (catalog/key_rows.rs), found unqualified as PostgreSQL's is.
+        (
+            "pg_catalog",
+            "pg_indexes",
+            "SELECT * FROM pg_catalog.pg_indexes",
+        ),
         ("information_schema", "columns", columns.as_str()),
         (
             "information_schema",

@@ -1,0 +1,206 @@
+//! pg_constraint, pg_index, pg_class and pg_indexes with a row per primary key (keys.rs),
+//! built when the relation is scanned, not when it is named: datafusion-pg-catalog's pg_class
+//! names every relation of the catalog (these too) while it lists them, so building rows then
+//! would list pg_class from inside its own listing.
+
+use super::keys::{self, Key};
+use super::weak_list::WeakCatalogList;
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::{SchemaProvider, Session, TableProvider};
+use datafusion::common::{Result, ScalarValue};
+use datafusion::datasource::{MemTable, TableType};
+use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::ExecutionPlan;
+use std::sync::Arc;
+
+/// The relations listed here.
+pub const NAMES: &[&str] = &["pg_constraint", "pg_index", "pg_class", "pg_indexes"];
+
+#[derive(Debug)]
+pub struct KeyedRelation {
+    name: String,
+    /// datafusion-pg-catalog's relation, whose rows come first (None for pg_indexes).
+    inner: Option<Arc<dyn TableProvider>>,
+    schema: SchemaRef,
+    list: WeakCatalogList,
+    pg: Arc<dyn SchemaProvider>,
+}
+
+impl KeyedRelation {
+    /// `name` (one of NAMES) over `pg`, datafusion-pg-catalog's schema.
+    pub async fn new(
+        name: &str,
+        pg: &Arc<dyn SchemaProvider>,
+        list: &WeakCatalogList,
+    ) -> Result<KeyedRelation> {
+        let inner = match name {
+            "pg_indexes" => None,
+            _ => pg.table(name).await?,
+        };
+        let schema = match &inner {
+            Some(t) => t.schema(),
+            None => pg_indexes(),
+        };
+        Ok(KeyedRelation {
+            name: name.to_string(),
+            inner,
+            schema,
+            list: list.clone(),
+            pg: pg.clone(),
+        })
+    }
+
+    async fn rows(&self) -> Result<MemTable> {
+        let keys = keys::declared(&self.list, &self.pg).await?;
+        let mut batches = match &self.inner {
+            Some(t) => keys::rows_of(t).await?,
+            None => Vec::new(),
+        };
+        if self.name == "pg_class" {
+            batches = batches
+                .iter()
+                .map(|b| keys::with_indexes_flagged(b, &keys))
+                .collect::<Result<_>>()?;
+        }
+        let value = match self.name.as_str() {
+            "pg_constraint" => constraint_value,
+            "pg_index" => index_value,
+            "pg_class" => index_class_value,
+            _ => indexes_value,
+        };
+        batches.push(keys::rows(&self.schema, &keys, value)?);
+        MemTable::try_new(self.schema.clone(), vec![batches])
+    }
+}
+
+#[async_trait]
+impl TableProvider for KeyedRelation {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        match &self.inner {
+            Some(t) => t.table_type(),
+            None => TableType::View,
+        }
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.rows()
+            .await?
+            .scan(state, projection, filters, limit)
+            .await
+    }
+}
+
+fn pg_indexes() -> SchemaRef {
+    let text = |name: &str| Field::new(name, DataType::Utf8, true);
+    Arc::new(Schema::new(vec![
+        text("schemaname"),
+        text("tablename"),
+        text("indexname"),
+        text("tablespace"),
+        text("indexdef"),
+    ]))
+}
+
+fn int(v: i32) -> Option<ScalarValue> {
+    Some(ScalarValue::Int32(Some(v)))
+}
+
+fn utf8(v: impl Into<String>) -> Option<ScalarValue> {
+    Some(ScalarValue::Utf8(Some(v.into())))
+}
+
+fn boolean(v: bool) -> Option<ScalarValue> {
+    Some(ScalarValue::Boolean(Some(v)))
+}
+
+/// The key's attnums joined by `sep`.
+fn attnums(k: &Key, sep: &str) -> String {
+    let n: Vec<String> = k.columns.iter().map(|(a, _)| a.to_string()).collect();
+    n.join(sep)
+}
+
+/// One value per key column, joined as an int2vector's text.
+fn zeros(k: &Key) -> String {
+    vec!["0"; k.columns.len()].join(" ")
+}
+
+fn constraint_value(k: &Key, column: &str) -> Option<ScalarValue> {
+    match column {
+        "oid" => int(k.constraint_oid()),
+        "conname" => utf8(k.index_name()),
+        "connamespace" => int(k.namespace_oid),
+        "contype" => utf8("p"),
+        "condeferrable" | "condeferred" | "conislocal" => boolean(column == "conislocal"),
+        "convalidated" | "connoinherit" => boolean(true),
+        "conrelid" => int(k.table_oid),
+        "conindid" => int(k.index_oid()),
+        "contypid" | "conparentid" | "confrelid" | "coninhcount" => int(0),
+        "confupdtype" | "confdeltype" | "confmatchtype" => utf8(" "),
+        // Arrow's text of a list, as datafusion-pg-catalog keeps the array columns.
+        "conkey" => utf8(format!("[{}]", attnums(k, ", "))),
+        _ => None,
+    }
+}
+
+fn index_value(k: &Key, column: &str) -> Option<ScalarValue> {
+    match column {
+        "indexrelid" => int(k.index_oid()),
+        "indrelid" => int(k.table_oid),
+        "indnatts" | "indnkeyatts" => int(k.columns.len() as i32),
+        "indisunique" | "indisprimary" | "indimmediate" | "indisvalid" | "indisready"
+        | "indislive" => boolean(true),
+        "indnullsnotdistinct"
+        | "indisexclusion"
+        | "indisclustered"
+        | "indcheckxmin"
+        | "indisreplident" => boolean(false),
+        // int2vector / oidvector: space-separated text.
+        "indkey" => utf8(attnums(k, " ")),
+        "indcollation" | "indclass" | "indoption" => utf8(zeros(k)),
+        _ => None,
+    }
+}
+
+/// The key's index as a pg_class row.
+fn index_class_value(k: &Key, column: &str) -> Option<ScalarValue> {
+    match column {
+        "oid" | "relfilenode" => int(k.index_oid()),
+        "relname" => utf8(k.index_name()),
+        "relnamespace" => int(k.namespace_oid),
+        "relam" => int(403), // btree
+        "relkind" => utf8("i"),
+        "relpersistence" => utf8("p"),
+        "relreplident" => utf8("n"),
+        "relnatts" => int(k.columns.len() as i32),
+        "relpages" => int(1),
+        "reltuples" => Some(ScalarValue::Float64(Some(0.0))),
+        "relispopulated" => boolean(true),
+        "reloftype" | "relrewrite" | "relpartbound" => None,
+        c if c.starts_with("relhas") || c.starts_with("relis") || c.starts_with("relrow") => {
+            boolean(false)
+        }
+        c if c.starts_with("relforce") => boolean(false),
+        _ => int(0),
+    }
+}
+
+fn indexes_value(k: &Key, column: &str) -> Option<ScalarValue> {
+    match column {
+        "schemaname" => utf8(k.schema.clone()),
+        "tablename" => utf8(k.table.clone()),
+        "indexname" => utf8(k.index_name()),
+        "indexdef" => utf8(k.index_definition()),
+        _ => None,
+    }
+}

@@ -1,0 +1,207 @@
+//! The primary keys of the session's tables, listed where PostgreSQL lists them: a `p` row in
+//! pg_constraint, its unique index in pg_index and pg_class (the table's `relhasindex` true),
+//! and the index's definition in pg_indexes (which `pg_get_indexdef` reads). SQLAlchemy's
+//! `get_pk_constraint` (1.4 reads pg_index.indkey, 2.x pg_constraint.conkey), pgjdbc's
+//! `getPrimaryKeys` and psql's "Indexes:" all read these. A key is listed when the table
+//! provider declares one (`TableProvider::constraints`), as cip's enforced keys are; OIDs
+//! are the table's from pg_class plus a fixed offset, so every catalog query of a session
+//! agrees on them.
+
+use super::weak_list::WeakCatalogList;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Int32Type, SchemaRef};
+use datafusion::catalog::{SchemaProvider, TableProvider};
+use datafusion::common::{Constraint, Result, ScalarValue};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::physical_plan::collect;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Index OIDs are the table's plus this; constraint OIDs plus the second. Tables' OIDs are
+/// handed out from 16384 up, one per object, so neither range meets them.
+const INDEX_OID_OFFSET: i32 = 1_000_000_000;
+const CONSTRAINT_OID_OFFSET: i32 = 1_100_000_000;
+
+/// One table's primary key, as the catalog lists it.
+#[derive(Debug, Clone)]
+pub struct Key {
+    pub schema: String,
+    pub table: String,
+    pub table_oid: i32,
+    pub namespace_oid: i32,
+    /// (attnum, name) of each key column, in key order.
+    pub columns: Vec<(i16, String)>,
+}
+
+impl Key {
+    pub fn index_name(&self) -> String {
+        format!("{}_pkey", self.table)
+    }
+
+    pub fn index_oid(&self) -> i32 {
+        self.table_oid.saturating_add(INDEX_OID_OFFSET)
+    }
+
+    pub fn constraint_oid(&self) -> i32 {
+        self.table_oid.saturating_add(CONSTRAINT_OID_OFFSET)
+    }
+
+    /// What `pg_get_indexdef` gives for the key's index.
+    pub fn index_definition(&self) -> String {
+        let q = super::quoting::quote_ident;
+        let columns: Vec<String> = self.columns.iter().map(|(_, c)| q(c)).collect();
+        format!(
+            "CREATE UNIQUE INDEX {} ON {}.{} USING btree ({})",
+            q(&self.index_name()),
+            q(&self.schema),
+            q(&self.table),
+            columns.join(", ")
+        )
+    }
+}
+
+/// Every row of a pg_catalog relation.
+pub async fn rows_of(provider: &Arc<dyn TableProvider>) -> Result<Vec<RecordBatch>> {
+    let state = SessionStateBuilder::new().build();
+    let plan = provider.scan(&state, None, &[], None).await?;
+    collect(plan, state.task_ctx()).await
+}
+
+/// (name, namespace OID) → OID of every relation pg_class lists, and OID → name of every
+/// namespace.
+type Oids = (HashMap<(String, i32), i32>, HashMap<i32, String>);
+
+async fn oids(pg: &Arc<dyn SchemaProvider>) -> Result<Oids> {
+    let mut relations = HashMap::new();
+    let mut namespaces = HashMap::new();
+    if let Some(class) = pg.table("pg_class").await? {
+        for b in rows_of(&class).await? {
+            let oid = cast(b.column(0), &DataType::Int32)?;
+            let name = cast(b.column(1), &DataType::Utf8)?;
+            let ns = cast(b.column(2), &DataType::Int32)?;
+            let (oid, name, ns) = (
+                oid.as_primitive::<Int32Type>(),
+                name.as_string::<i32>(),
+                ns.as_primitive::<Int32Type>(),
+            );
+            for r in 0..b.num_rows() {
+                relations.insert((name.value(r).to_string(), ns.value(r)), oid.value(r));
+            }
+        }
+    }
+    if let Some(nsp) = pg.table("pg_namespace").await? {
+        for b in rows_of(&nsp).await? {
+            let oid = cast(b.column(0), &DataType::Int32)?;
+            let name = cast(b.column(1), &DataType::Utf8)?;
+            let (oid, name) = (oid.as_primitive::<Int32Type>(), name.as_string::<i32>());
+            for r in 0..b.num_rows() {
+                namespaces.insert(oid.value(r), name.value(r).to_string());
+            }
+        }
+    }
+    Ok((relations, namespaces))
+}
+
+/// The primary keys of the tables of catalog "cip", with their catalog OIDs.
+pub async fn declared(list: &WeakCatalogList, pg: &Arc<dyn SchemaProvider>) -> Result<Vec<Key>> {
+    let Some(catalog) = list.upgrade().and_then(|l| l.catalog("cip")) else {
+        return Ok(Vec::new());
+    };
+    let (relations, namespaces) = oids(pg).await?;
+    let namespace_oid = |schema: &str| {
+        namespaces
+            .iter()
+            .find(|(_, n)| n.as_str() == schema)
+            .map(|(oid, _)| *oid)
+    };
+    let mut keys = Vec::new();
+    for schema in catalog.schema_names() {
+        if schema == "pg_catalog" || schema == "information_schema" {
+            continue;
+        }
+        let (Some(provider), Some(ns)) = (catalog.schema(&schema), namespace_oid(&schema)) else {
+            continue;
+        };
+        for table in provider.table_names() {
+            let Some(t) = provider.table(&table).await? else {
+                continue;
+            };
+            let Some(key) = t.constraints().and_then(|c| {
+                c.iter().find_map(|c| match c {
+                    Constraint::PrimaryKey(columns) => Some(columns.clone()),
+                    Constraint::Unique(_) => None,
+                })
+            }) else {
+                continue;
+            };
+            let Some(&table_oid) = relations.get(&(table.clone(), ns)) else {
+                continue;
+            };
+            let fields = t.schema();
+            let columns = key
+                .iter()
+                .filter_map(|&i| {
+                    let attnum = i16::try_from(i + 1).ok()?;
+                    Some((attnum, fields.fields().get(i)?.name().clone()))
+                })
+                .collect();
+            keys.push(Key {
+                schema: schema.clone(),
+                table,
+                table_oid,
+                namespace_oid: ns,
+                columns,
+            });
+        }
+    }
+    Ok(keys)
+}
+
+/// Rows of `schema` for `keys`: each column's value from `value(key, column)`, NULL where it
+/// gives none.
+pub fn rows(
+    schema: &SchemaRef,
+    keys: &[Key],
+    value: impl Fn(&Key, &str) -> Option<ScalarValue>,
+) -> Result<RecordBatch> {
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let values: Vec<ScalarValue> = keys
+                .iter()
+                .map(|k| value(k, f.name()).unwrap_or(ScalarValue::Null))
+                .collect();
+            let array = if values.is_empty() {
+                datafusion::arrow::array::new_empty_array(f.data_type())
+            } else {
+                ScalarValue::iter_to_array(values)?
+            };
+            Ok(cast(&array, f.data_type())?)
+        })
+        .collect::<Result<Vec<ArrayRef>>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+/// pg_class's rows with `relhasindex` true for the keyed tables.
+pub fn with_indexes_flagged(batch: &RecordBatch, keys: &[Key]) -> Result<RecordBatch> {
+    let (Ok(oid_at), Ok(flag_at)) = (
+        batch.schema().index_of("oid"),
+        batch.schema().index_of("relhasindex"),
+    ) else {
+        return Ok(batch.clone());
+    };
+    let oids = cast(batch.column(oid_at), &DataType::Int32)?;
+    let oids = oids.as_primitive::<Int32Type>();
+    let flags = batch.column(flag_at).as_boolean();
+    let flagged: BooleanArray = (0..batch.num_rows())
+        .map(|r| {
+            let keyed = keys.iter().any(|k| k.table_oid == oids.value(r));
+            Some(keyed || (flags.is_valid(r) && flags.value(r)))
+        })
+        .collect();
+    let mut columns = batch.columns().to_vec();
+    columns[flag_at] = Arc::new(flagged);
+    Ok(RecordBatch::try_new(batch.schema(), columns)?)
+}
