@@ -22,11 +22,11 @@ pub mod catalog_fallback;
 mod catalog_scalar_subqueries;
 mod cip_functions_in_pg_proc;
 mod datetime_patterns;
+mod definitions;
 mod distinct_from_precedence;
 mod expand_array;
 pub mod functions_in_from;
 mod in_subquery_in_projection;
-mod index_definition;
 mod information_schema_columns;
 mod lateral_unnest;
 mod like_escape;
@@ -41,7 +41,6 @@ mod type_names;
 pub mod unique_output_names;
 mod unnest_table_factor;
 mod user_registers;
-mod view_definition;
 
 use datafusion::sql::sqlparser::ast::Statement;
 use datafusion_postgres::datafusion_pg_catalog::sql::rules::{
@@ -85,8 +84,7 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(cip_functions_in_pg_proc::CipFunctionsInPgProc),
         Arc::new(catalog_array_columns::CatalogArrayColumns),
         Arc::new(array_subquery::ArraySubquery),
-        Arc::new(view_definition::ViewDefinition),
-        Arc::new(index_definition::IndexDefinition),
+        Arc::new(definitions::Definitions),
         Arc::new(expand_array::ExpandArray),
         Arc::new(catalog_scalar_subqueries::CatalogScalarSubqueries),
     ]
