@@ -52,11 +52,16 @@ impl KeyedRelation {
     }
 
     async fn rows(&self) -> Result<MemTable> {
-        let keys = keys::declared(&self.list, &self.pg).await?;
         let mut batches = match &self.inner {
             Some(t) => keys::rows_of(t).await?,
             None => Vec::new(),
         };
+        // pg_class's own rows name the tables' OIDs: read once.
+        let class = match self.name.as_str() {
+            "pg_class" => batches.clone(),
+            _ => keys::class_rows(&self.pg).await?,
+        };
+        let keys = keys::declared(&self.list, &self.pg, &class).await?;
         if self.name == "pg_class" {
             batches = batches
                 .iter()

@@ -68,59 +68,67 @@ pub async fn rows_of(provider: &Arc<dyn TableProvider>) -> Result<Vec<RecordBatc
     collect(plan, state.task_ctx()).await
 }
 
-/// (name, namespace OID) → OID of every relation pg_class lists, and OID → name of every
-/// namespace.
-type Oids = (HashMap<(String, i32), i32>, HashMap<i32, String>);
-
-async fn oids(pg: &Arc<dyn SchemaProvider>) -> Result<Oids> {
+/// (name, namespace OID) → OID of every relation in `class` (pg_class's rows).
+fn relation_oids(class: &[RecordBatch]) -> Result<HashMap<(String, i32), i32>> {
     let mut relations = HashMap::new();
-    let mut namespaces = HashMap::new();
-    if let Some(class) = pg.table("pg_class").await? {
-        for b in rows_of(&class).await? {
-            let oid = cast(b.column(0), &DataType::Int32)?;
-            let name = cast(b.column(1), &DataType::Utf8)?;
-            let ns = cast(b.column(2), &DataType::Int32)?;
-            let (oid, name, ns) = (
-                oid.as_primitive::<Int32Type>(),
-                name.as_string::<i32>(),
-                ns.as_primitive::<Int32Type>(),
-            );
-            for r in 0..b.num_rows() {
-                relations.insert((name.value(r).to_string(), ns.value(r)), oid.value(r));
-            }
+    for b in class {
+        let oid = cast(b.column(0), &DataType::Int32)?;
+        let name = cast(b.column(1), &DataType::Utf8)?;
+        let ns = cast(b.column(2), &DataType::Int32)?;
+        let (oid, name, ns) = (
+            oid.as_primitive::<Int32Type>(),
+            name.as_string::<i32>(),
+            ns.as_primitive::<Int32Type>(),
+        );
+        for r in 0..b.num_rows() {
+            relations.insert((name.value(r).to_string(), ns.value(r)), oid.value(r));
         }
     }
+    Ok(relations)
+}
+
+/// Name → OID of every namespace pg_namespace lists.
+async fn namespace_oids(pg: &Arc<dyn SchemaProvider>) -> Result<HashMap<String, i32>> {
+    let mut namespaces = HashMap::new();
     if let Some(nsp) = pg.table("pg_namespace").await? {
         for b in rows_of(&nsp).await? {
             let oid = cast(b.column(0), &DataType::Int32)?;
             let name = cast(b.column(1), &DataType::Utf8)?;
             let (oid, name) = (oid.as_primitive::<Int32Type>(), name.as_string::<i32>());
             for r in 0..b.num_rows() {
-                namespaces.insert(oid.value(r), name.value(r).to_string());
+                namespaces.insert(name.value(r).to_string(), oid.value(r));
             }
         }
     }
-    Ok((relations, namespaces))
+    Ok(namespaces)
 }
 
-/// The primary keys of the tables of catalog "cip", with their catalog OIDs.
-pub async fn declared(list: &WeakCatalogList, pg: &Arc<dyn SchemaProvider>) -> Result<Vec<Key>> {
+/// pg_class's rows (datafusion-pg-catalog's, without the key indexes).
+pub async fn class_rows(pg: &Arc<dyn SchemaProvider>) -> Result<Vec<RecordBatch>> {
+    match pg.table("pg_class").await? {
+        Some(class) => rows_of(&class).await,
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The primary keys of the tables of catalog "cip", with their OIDs as `class` (pg_class's
+/// rows, class_rows) gives them.
+pub async fn declared(
+    list: &WeakCatalogList,
+    pg: &Arc<dyn SchemaProvider>,
+    class: &[RecordBatch],
+) -> Result<Vec<Key>> {
     let Some(catalog) = list.upgrade().and_then(|l| l.catalog("cip")) else {
         return Ok(Vec::new());
     };
-    let (relations, namespaces) = oids(pg).await?;
-    let namespace_oid = |schema: &str| {
-        namespaces
-            .iter()
-            .find(|(_, n)| n.as_str() == schema)
-            .map(|(oid, _)| *oid)
-    };
+    let relations = relation_oids(class)?;
+    let namespaces = namespace_oids(pg).await?;
     let mut keys = Vec::new();
     for schema in catalog.schema_names() {
         if schema == "pg_catalog" || schema == "information_schema" {
             continue;
         }
-        let (Some(provider), Some(ns)) = (catalog.schema(&schema), namespace_oid(&schema)) else {
+        let (Some(provider), Some(&ns)) = (catalog.schema(&schema), namespaces.get(&schema)) else {
             continue;
         };
         for table in provider.table_names() {

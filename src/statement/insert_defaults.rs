@@ -11,7 +11,7 @@ use crate::storage::{ColumnDefault, Table};
 use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
 use datafusion::sql::sqlparser::ast::{
-    Expr, Ident, ObjectNamePart, SetExpr, Statement, TableObject, Value,
+    Expr, Ident, ObjectNamePart, SetExpr, Statement, TableObject,
 };
 use datafusion::sql::unparser::expr_to_sql;
 use std::sync::Arc;
@@ -20,10 +20,6 @@ use std::sync::Arc;
 fn is_default(e: &Expr) -> bool {
     matches!(e, Expr::Identifier(Ident { value, quote_style: None, .. })
         if value.eq_ignore_ascii_case("default"))
-}
-
-fn null() -> Expr {
-    Expr::Value(Value::Null.into())
 }
 
 /// The columns an INSERT's rows fill, in order: those it lists, else the table's.
@@ -61,7 +57,7 @@ fn default_sql(
     }
     match stored.map(|t| t.def.default_of(column)) {
         Some(ColumnDefault::Now) => Ok(super::rules::ast::call("now", vec![])),
-        _ => Ok(null()),
+        _ => Ok(super::rules::ast::null()),
     }
 }
 

@@ -174,7 +174,7 @@ impl TableProvider for CipTable {
         let sink = LogSink {
             table: self.table.clone(),
             slot: state.config().get_extension::<TxnSlot>(),
-            schema: self.table.def.input_schema(),
+            schema: self.table.input_schema.clone(),
         };
         Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
     }

@@ -85,6 +85,8 @@ pub struct TableVersion {
 
 pub struct Table {
     pub def: TableDef,
+    /// `def.input_schema()`, made once: every INSERT's rows arrive in it.
+    pub input_schema: datafusion::arrow::datatypes::SchemaRef,
     pub dir: PathBuf,
     pub opts: StoreOptions,
     /// Serialises this process's writers before they take the cross-process lock.
@@ -123,6 +125,7 @@ impl std::fmt::Debug for Table {
 impl Table {
     pub fn new(def: TableDef, dir: PathBuf, opts: StoreOptions) -> Self {
         Table {
+            input_schema: def.input_schema(),
             def,
             dir,
             opts,

@@ -134,8 +134,10 @@ impl Table {
         if batches.is_empty() {
             return Ok(None);
         }
-        let schema = self.def.input_schema();
-        let merged = datafusion::arrow::compute::concat_batches(&schema, batches.iter().copied())?;
+        let merged = datafusion::arrow::compute::concat_batches(
+            &self.input_schema,
+            batches.iter().copied(),
+        )?;
         Ok(Some(merged))
     }
 

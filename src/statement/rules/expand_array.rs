@@ -7,11 +7,9 @@
 //! - `(expr).field`, a field of a composite value, is "Dot access not supported"; it becomes
 //!   `get_field(expr, 'field')`. (`t.column` is a qualified name, not this form.)
 
-use super::ast::{call, called};
+use super::ast::{call, called, plain_args};
 use crate::catalog::expand_array::NAME;
-use datafusion::sql::sqlparser::ast::{
-    visit_expressions_mut, AccessExpr, Expr, FunctionArguments, Statement, Value,
-};
+use datafusion::sql::sqlparser::ast::{visit_expressions_mut, AccessExpr, Expr, Statement, Value};
 use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
 use std::ops::ControlFlow;
 
@@ -44,23 +42,12 @@ impl SqlStatementRewriteRule for ExpandArray {
                 return ControlFlow::<()>::Continue(());
             }
             let args = match called(expr) {
-                Some((name, f)) if name == NAME => match &f.args {
-                    FunctionArguments::List(list) => Some(list.args.clone()),
-                    _ => None,
-                },
+                Some((name, f)) if name == NAME => plain_args(f),
                 _ => None,
             };
             if let Some(args) = args {
-                let plain = args
-                    .into_iter()
-                    .filter_map(|a| match a {
-                        datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(
-                            datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(e),
-                        ) => Some(e),
-                        _ => None,
-                    })
-                    .collect();
-                *expr = call("unnest", vec![call(NAME, plain)]);
+                let args = args.into_iter().cloned().collect();
+                *expr = call("unnest", vec![call(NAME, args)]);
             }
             ControlFlow::<()>::Continue(())
         });
