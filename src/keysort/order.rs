@@ -20,12 +20,14 @@ trait Key: Copy + Ord + Default + Send {
     fn bucket(self, shift: u32) -> usize;
 }
 
+// A key as wide as its type with no bucket bits (a few rows) shifts by the whole width: one
+// bucket, 0 — where `>>` would overflow.
 impl Key for u64 {
     fn from_key(k: u128) -> Self {
         k as u64
     }
     fn bucket(self, shift: u32) -> usize {
-        (self >> shift) as usize
+        self.checked_shr(shift).unwrap_or(0) as usize
     }
 }
 
@@ -34,7 +36,7 @@ impl Key for u128 {
         k
     }
     fn bucket(self, shift: u32) -> usize {
-        (self >> shift) as usize
+        self.checked_shr(shift).unwrap_or(0) as usize
     }
 }
 

@@ -178,6 +178,10 @@ fn order_matches_a_comparison_sort() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for (bits, n, threads) in [
         (0, 10, 1),
+        // Keys as wide as their integer, too few rows for a bucket bit (the shift was the
+        // whole width: an overflow).
+        (64, 10, 1),
+        (128, 10, 1),
         (5, 10_000, 2),
         (40, 100_000, 2),
         (100, 50_000, 3),
