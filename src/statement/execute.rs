@@ -96,6 +96,10 @@ impl Session {
                 self.command(prepared.statement().ok_or_else(not_sql)?)
                     .await
             }
+            Kind::Returning(plans) => {
+                let columns = prepared.columns().cloned().ok_or_else(not_sql)?;
+                self.insert_returning(plans.bound(params)?, columns).await
+            }
         }
     }
 
@@ -164,7 +168,7 @@ impl Session {
     }
 
     /// Executes a plan: rows (cast to the types described) or a command tag.
-    async fn run_plan(
+    pub(super) async fn run_plan(
         &self,
         plan: LogicalPlan,
         tag: Option<&str>,

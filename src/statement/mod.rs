@@ -37,6 +37,7 @@ pub mod parse;
 mod prepare;
 mod rename;
 mod result_memory;
+mod returning;
 pub mod rules;
 pub mod runtime;
 mod session;

@@ -32,6 +32,9 @@ pub(super) enum Kind {
     Rebind { tag: Option<String> },
     /// Run by cip itself (transactions, settings, cursors, COPY, …): see execute.rs.
     Command,
+    /// INSERT … RETURNING: the INSERT, then the RETURNING list over what it stored
+    /// (returning.rs).
+    Returning(Box<super::returning::Plans>),
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +151,31 @@ impl Session {
                 params: vec![],
                 written: Default::default(),
                 columns,
+            });
+        }
+        if let Some((insert, select)) = super::returning::split(statement)? {
+            let insert_plan = self.plan(&insert).await?;
+            let target = super::returning::target(&insert_plan)?;
+            let select_plan = self.plan(&select).await?;
+            let columns = super::names::describe(&select, select_plan.schema().inner());
+            let mut types = params::types(&insert_plan)?;
+            for (i, t) in params::types(&select_plan)?.into_iter().enumerate() {
+                match types.get_mut(i) {
+                    Some(known @ None) => *known = t,
+                    Some(Some(_)) => {}
+                    None => types.push(t),
+                }
+            }
+            return Ok(Prepared {
+                params: types,
+                written: params::written_types(statement),
+                parsed,
+                kind: Kind::Returning(Box::new(super::returning::Plans {
+                    insert: insert_plan,
+                    select: select_plan,
+                    target,
+                })),
+                columns: Some(columns),
             });
         }
         let tag = command_tag(statement);

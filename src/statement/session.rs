@@ -83,6 +83,11 @@ impl Session {
             .write()
             .config_mut()
             .set_extension(state.tx.slot());
+        // INSERT … RETURNING reads what storage stored here (returning.rs).
+        ctx.state_ref()
+            .write()
+            .config_mut()
+            .set_extension(Arc::new(crate::storage::StoredRows::default()));
         Ok(Arc::new(Session {
             ctx,
             engine,

@@ -33,6 +33,7 @@ pub use created::{Declared, DeclaredDefault};
 pub use def::{ColumnDefault, TableDef};
 pub use pin::Pin;
 pub use pinned_exec::PinnedExec;
+pub use provider::StoredRows;
 pub use rows::{check_unique as schema_check_unique, local_now_micros, row_keys};
 pub use table::{AppendHook, Snapshot, StoreOptions, Table, TableVersion};
 use table_set::TableSet;

@@ -11,6 +11,7 @@ use super::table::Table;
 use super::txn::TxnSlot;
 use crate::error::to_df;
 use async_trait::async_trait;
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{Constraint, Constraints, DataFusionError, Result, ScalarValue};
@@ -26,7 +27,7 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
 use futures::StreamExt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 #[derive(Debug, Clone)]
 pub struct CipTable {
@@ -174,6 +175,7 @@ impl TableProvider for CipTable {
         let sink = LogSink {
             table: self.table.clone(),
             slot: state.config().get_extension::<TxnSlot>(),
+            returned: state.config().get_extension::<StoredRows>(),
             schema: self.table.input_schema.clone(),
         };
         Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
@@ -225,6 +227,7 @@ impl TableProvider for CipTable {
 struct LogSink {
     table: Arc<Table>,
     slot: Option<Arc<TxnSlot>>,
+    returned: Option<Arc<StoredRows>>,
     /// The table's columns, all nullable: storage fills defaults (a serial id left out is
     /// NULL here) and then checks NOT NULL itself, naming the column as PostgreSQL does.
     schema: SchemaRef,
@@ -252,16 +255,49 @@ impl DataSink for LogSink {
             batches.push(b?);
         }
         let (table, slot) = (self.table.clone(), self.slot.clone());
-        tokio::task::spawn_blocking(move || {
+        let stored = tokio::task::spawn_blocking(move || {
             if let Some(slot) = slot {
                 if let Some(txn) = slot.lock().as_mut() {
-                    return txn.append(&table, &batches);
+                    return txn.append_stored(&table, &batches);
                 }
             }
-            table.append(&batches)
+            table.append_stored(&batches)
         })
         .await
         .map_err(|e| DataFusionError::External(Box::new(e)))?
-        .map_err(to_df)
+        .map_err(to_df)?;
+        let rows = stored.as_ref().map_or(0, |b| b.num_rows() as u64);
+        if let Some(returned) = &self.returned {
+            returned.keep(stored);
+        }
+        Ok(rows)
+    }
+}
+
+/// Where an INSERT leaves the rows it stored — ids and defaults filled — while a statement
+/// asks for them (INSERT … RETURNING); one per session, in its configuration.
+#[derive(Debug, Default)]
+pub struct StoredRows(Mutex<Option<Vec<RecordBatch>>>);
+
+impl StoredRows {
+    fn lock(&self) -> MutexGuard<'_, Option<Vec<RecordBatch>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// From now on, inserts keep what they store.
+    pub fn start(&self) {
+        *self.lock() = Some(Vec::new());
+    }
+
+    /// What inserts stored since `start`; stops keeping. (A table of another kind — a
+    /// temporary one — stores without saying: the caller compares the counts.)
+    pub fn take(&self) -> Vec<RecordBatch> {
+        self.lock().take().unwrap_or_default()
+    }
+
+    fn keep(&self, stored: Option<RecordBatch>) {
+        if let Some(kept) = self.lock().as_mut() {
+            kept.extend(stored);
+        }
     }
 }

@@ -196,8 +196,18 @@ impl Txn {
     /// Appends rows to the transaction's version: defaults filled, constraints and keys
     /// checked against what the transaction sees. Returns the number of rows.
     pub fn append(&mut self, table: &Arc<Table>, batches: &[RecordBatch]) -> Result<u64> {
+        let stored = self.append_stored(table, batches)?;
+        Ok(stored.map_or(0, |b| b.num_rows() as u64))
+    }
+
+    /// `append`, returning the rows as stored (ids and defaults filled).
+    pub fn append_stored(
+        &mut self,
+        table: &Arc<Table>,
+        batches: &[RecordBatch],
+    ) -> Result<Option<RecordBatch>> {
         let Some(merged) = table.merged(batches)? else {
-            return Ok(0);
+            return Ok(None);
         };
         let pending = self.pending_keys()?;
         let w = self.work(table)?;
@@ -229,9 +239,8 @@ impl Txn {
         }
         w.next_id = next_id;
         w.added += batch.num_rows() as u64;
-        let rows = batch.num_rows() as u64;
-        super::log_batches::push(&mut w.appended, batch);
-        Ok(rows)
+        super::log_batches::push(&mut w.appended, batch.clone());
+        Ok(Some(batch))
     }
 
     /// `append` by a writer that decided what to write from the table's contents: the commit

@@ -92,8 +92,15 @@ impl Table {
     /// Appends rows durably: one fsync'd log frame, flushed into Parquet when the log is big.
     /// Returns the number of rows appended.
     pub fn append(&self, batches: &[RecordBatch]) -> Result<u64> {
+        Ok(self
+            .append_stored(batches)?
+            .map_or(0, |b| b.num_rows() as u64))
+    }
+
+    /// `append`, returning the rows as stored (ids and defaults filled): INSERT … RETURNING.
+    pub fn append_stored(&self, batches: &[RecordBatch]) -> Result<Option<RecordBatch>> {
         let Some(merged) = self.merged(batches)? else {
-            return Ok(0);
+            return Ok(None);
         };
         let _g = self.lock_for_write()?;
         let snap = self.snapshot_for_write()?;
@@ -125,7 +132,7 @@ impl Table {
                 tracing::warn!("{}: flushing the log failed, will retry: {e}", self.name());
             }
         }
-        Ok(rows)
+        Ok(Some(batch))
     }
 
     /// The non-empty batches as one; None when there are no rows.

@@ -90,6 +90,38 @@ public class JdbcClient {
       }
       check(upgraded[0] >= 1 && upgraded[1] == 0, "execute_upgrades acted once: " + upgraded[0] + ", " + upgraded[1]);
 
+      // Generated keys: pgjdbc appends `RETURNING *` (or the named columns) to the INSERT and
+      // reads the rows back, one statement or a batch.
+      try (Statement st = c.createStatement()) {
+        st.execute("DROP TABLE IF EXISTS jdbc_keys");
+        st.execute("CREATE TABLE jdbc_keys (id serial PRIMARY KEY, name text, made timestamp DEFAULT now())");
+      }
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO jdbc_keys (name) VALUES (?)", Statement.RETURN_GENERATED_KEYS)) {
+        ps.setString(1, "first");
+        check(ps.executeUpdate() == 1, "one row inserted");
+        try (ResultSet keys = ps.getGeneratedKeys()) {
+          check(keys.next() && keys.getInt("id") == 1 && "first".equals(keys.getString("name")) && keys.getTimestamp("made") != null,
+              "generated keys of one insert");
+          check(!keys.next(), "one generated row");
+        }
+      }
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO jdbc_keys (name) VALUES (?)", new String[] {"id"})) {
+        for (String name : new String[] {"second", "third"}) {
+          ps.setString(1, name);
+          ps.addBatch();
+        }
+        int[] counts = ps.executeBatch();
+        check(counts.length == 2 && counts[0] == 1 && counts[1] == 1, "batch counts " + java.util.Arrays.toString(counts));
+        List<Integer> ids = new ArrayList<>();
+        try (ResultSet keys = ps.getGeneratedKeys()) {
+          while (keys.next()) ids.add(keys.getInt(1));
+        }
+        check(ids.equals(List.of(2, 3)), "generated keys of a batch: " + ids);
+      }
+      try (Statement st = c.createStatement()) {
+        st.execute("DROP TABLE jdbc_keys");
+      }
+
       try (Statement st = c.createStatement()) {
         String[][] cases = {
           {"SELECT * FROM no_such_table", "42P01"},

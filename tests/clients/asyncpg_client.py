@@ -89,6 +89,14 @@ async def writes_and_transactions(c):
     assert same == 5, same
     await c.execute("DROP TABLE asyncpg_t")
     await c.execute("DROP TABLE asyncpg_u")
+    # INSERT … RETURNING through a prepared statement: the serial id and the default back.
+    await c.execute("DROP TABLE IF EXISTS asyncpg_k")
+    await c.execute("CREATE TABLE asyncpg_k (id bigserial PRIMARY KEY, v text, n int DEFAULT 7)")
+    insert = await c.prepare("INSERT INTO asyncpg_k (v) VALUES ($1) RETURNING id, n")
+    assert [a.name for a in insert.get_attributes()] == ["id", "n"]
+    assert [tuple(await insert.fetchrow(v)) for v in ["a", "b"]] == [(1, 7), (2, 7)]
+    assert await c.fetchval("INSERT INTO asyncpg_k (v, n) VALUES ($1, $2) RETURNING n * 2", "c", None) is None
+    await c.execute("DROP TABLE asyncpg_k")
 
 
 async def cursor(c):

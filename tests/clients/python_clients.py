@@ -209,9 +209,44 @@ def sqlalchemy_orm_session_commits_and_rolls_back():
     print("sqlalchemy orm: add, flush, rollback, commit, update, delete")
 
 
+class Booking(Base):
+    """A table the ORM creates, with a serial key and server defaults it reads back."""
+
+    __tablename__ = "orm_bookings"
+    id = orm.mapped_column(sa.Integer, primary_key=True)
+    room = orm.mapped_column(sa.Text)
+    guests = orm.mapped_column(sa.Integer, server_default="2")
+    created = orm.mapped_column(sa.DateTime, server_default=sa.func.now())
+
+
+def sqlalchemy_orm_reads_new_keys_back():
+    # INSERT … RETURNING: one row, then the "insertmanyvalues" form SQLAlchemy 2 writes for
+    # several (`INSERT … SELECT … FROM (VALUES …) ORDER BY sen_counter RETURNING …`), with
+    # psycopg2 (values written in) and psycopg 3 (server-side parameters).
+    for driver in ["psycopg2", "psycopg"]:
+        engine = sa.create_engine(f"postgresql+{driver}://cip@127.0.0.1:{PORT}/cip")
+        Booking.__table__.drop(engine, checkfirst=True)
+        Booking.__table__.create(engine)
+        with orm.Session(engine) as session:
+            first = Booking(room="A1")
+            session.add(first)
+            session.flush()
+            assert (first.id, first.guests) == (1, 2), (first.id, first.guests)
+            assert first.created is not None
+            many = [Booking(room=f"R{i}", guests=i) for i in range(5)]
+            session.add_all(many)
+            session.commit()
+            assert [b.id for b in many] == [2, 3, 4, 5, 6], [b.id for b in many]
+            stored = session.execute(sa.select(Booking.id, Booking.room, Booking.guests).order_by(Booking.id)).all()
+            assert [tuple(r) for r in stored[1:]] == [(i + 2, f"R{i}", i) for i in range(5)], stored
+        Booking.__table__.drop(engine)
+    print("sqlalchemy orm: serial keys and server defaults read back (psycopg2, psycopg 3)")
+
+
 psycopg_server_side_parameters()
 psycopg2_writes_in_its_default_transaction()
 sqlalchemy_orm_session_commits_and_rolls_back()
+sqlalchemy_orm_reads_new_keys_back()
 sqlalchemy_reflects_every_table_and_view()
 pandas_reads_a_view()
 print("python clients: ok")

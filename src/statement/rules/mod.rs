@@ -30,6 +30,7 @@ mod in_subquery_in_projection;
 mod information_schema_columns;
 mod lateral_unnest;
 mod like_escape;
+mod nested_values;
 mod order_by_subqueries;
 mod regproc_columns;
 mod regtype_text;
@@ -60,6 +61,7 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(regproc_columns::RegprocColumns),
         Arc::new(type_names::TypeNames),
         Arc::new(serial_columns::SerialColumns),
+        Arc::new(nested_values::NestedValues),
         Arc::new(datetime_patterns::DatetimePatterns),
         Arc::new(like_escape::LikeEscape),
         // datafusion-pg-catalog's, reviewed (see the module docs for those left out).

@@ -139,13 +139,24 @@ async function migrate(knex) {
   const [booking] = await knex('knex_bookings').select('*');
   assert.deepEqual([Number(booking.id), booking.venue_id, booking.status], [1, 2, 'held']);
 
+  // .returning(): the new ids and defaults come back from the INSERT itself (knex appends
+  // `returning "id"` / `returning *`; a multi-row insert with a DEFAULT in one row).
+  const ids = await knex('knex_venues').insert([{ name: 'Jing An' }, { name: 'Pudong', rooms: 4 }]).returning('id');
+  assert.deepEqual(ids, [{ id: 3 }, { id: 4 }]);
+  const [row] = await knex('knex_venues').insert({ name: 'Hongqiao' }).returning('*');
+  assert.deepEqual([row.id, row.name, row.rooms, row.open], [5, 'Hongqiao', 8, true]);
+  assert.ok(row.created_at instanceof Date, JSON.stringify(row));
+  const [named] = await knex('knex_bookings').insert({ venue_id: 5 }, ['id', 'status']);
+  assert.deepEqual([Number(named.id), named.status], [2, 'held']);
+  await assert.rejects(knex('knex_venues').insert({ id: 5, name: 'again' }).returning('id'), (e) => e.code === '23505');
+
   const [completed, pending] = await knex.migrate.list(config);
   assert.deepEqual([completed.length, pending.length], [2, 0]);
   const [rolledBack, undone] = await knex.migrate.rollback(config);
   assert.deepEqual([rolledBack, undone.sort()], [1, ['001_venues', '002_bookings']]);
   assert.equal(await knex.schema.hasTable('knex_venues'), false);
   assert.equal(Number((await knex('knex_migrations').count('* as n'))[0].n), 0);
-  console.log('migrations: latest (twice), increments / defaults / timestamps, key errors, list, rollback');
+  console.log('migrations: latest (twice), increments / defaults / timestamps, returning, key errors, list, rollback');
 }
 
 async function main() {
