@@ -98,7 +98,7 @@ impl Session {
             }
             Kind::Returning(plans) => {
                 let columns = prepared.columns().cloned().ok_or_else(not_sql)?;
-                self.insert_returning(plans.bound(params)?, columns).await
+                self.write_returning(plans.bound(params)?, columns).await
             }
         }
     }

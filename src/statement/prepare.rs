@@ -32,7 +32,7 @@ pub(super) enum Kind {
     Rebind { tag: Option<String> },
     /// Run by cip itself (transactions, settings, cursors, COPY, …): see execute.rs.
     Command,
-    /// INSERT … RETURNING: the INSERT, then the RETURNING list over what it stored
+    /// … RETURNING: the write, then the RETURNING list over the rows it wrote
     /// (returning.rs).
     Returning(Box<super::returning::Plans>),
 }
@@ -153,12 +153,12 @@ impl Session {
                 columns,
             });
         }
-        if let Some((insert, select)) = super::returning::split(statement)? {
-            let insert_plan = self.plan(&insert).await?;
-            let target = super::returning::target(&insert_plan)?;
+        if let Some((write, select, verb)) = super::returning::split(statement)? {
+            let write_plan = self.plan(&write).await?;
+            let target = super::returning::target(&write_plan)?;
             let select_plan = self.plan(&select).await?;
             let columns = super::names::describe(&select, select_plan.schema().inner());
-            let mut types = params::types(&insert_plan)?;
+            let mut types = params::types(&write_plan)?;
             for (i, t) in params::types(&select_plan)?.into_iter().enumerate() {
                 match types.get_mut(i) {
                     Some(known @ None) => *known = t,
@@ -171,9 +171,10 @@ impl Session {
                 written: params::written_types(statement),
                 parsed,
                 kind: Kind::Returning(Box::new(super::returning::Plans {
-                    insert: insert_plan,
+                    write: write_plan,
                     select: select_plan,
                     target,
+                    verb,
                 })),
                 columns: Some(columns),
             });

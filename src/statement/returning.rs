@@ -1,10 +1,11 @@
-//! `INSERT … RETURNING`: the rows as stored — serial ids and defaults filled by storage — go
-//! back to the client (knex's `.returning('id')`, SQLAlchemy's ORM, any driver reading back
-//! a new key). DataFusion refuses the clause, so cip splits the statement in two: the INSERT
-//! without it, and `SELECT <returning list> FROM <target> [AS alias]`, both planned by the
-//! usual planner. At execution the INSERT runs with the session's `StoredRows` collecting
-//! what storage stored, and the SELECT runs with its scan of the target replaced by those
-//! rows — the same columns, so every expression PostgreSQL allows there plans as in a query.
+//! `… RETURNING`: the rows an INSERT stored (serial ids and defaults filled by storage), an
+//! UPDATE wrote or a DELETE removed go back to the client (knex's `.returning('id')`,
+//! SQLAlchemy's ORM, pgjdbc's generated keys, any driver reading back a new key). DataFusion
+//! refuses the clause, so cip splits the statement in two: the statement without it, and
+//! `SELECT <returning list> FROM <target> [AS alias]`, both planned by the usual planner. At
+//! execution the write runs with the session's `StoredRows` collecting its rows, and the
+//! SELECT runs with its scan of the target replaced by those rows — the same columns, so
+//! every expression PostgreSQL allows there plans as in a query.
 
 use super::outcome::{Outcome, Rows};
 use super::prepare::param_values;
@@ -18,33 +19,67 @@ use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{ScalarValue, TableReference};
 use datafusion::datasource::{provider_as_source, source_as_provider};
 use datafusion::logical_expr::{LogicalPlan, TableScanBuilder};
-use datafusion::sql::sqlparser::ast::{SetExpr, Statement, TableObject};
+use datafusion::sql::sqlparser::ast::{FromTable, SetExpr, Statement, TableObject};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use std::sync::Arc;
 
-/// PostgreSQL's INSERT tag carries an OID (always 0) before the row count, which the wire
-/// layer appends to a tag of returned rows.
-pub(super) const INSERT_TAG: &str = "INSERT 0";
+/// The command tag of returned rows, before the row count the wire layer appends.
+/// PostgreSQL's INSERT tag carries an OID, always 0, before the count.
+fn rows_tag(verb: &str) -> &'static str {
+    match verb {
+        "INSERT" => "INSERT 0",
+        "UPDATE" => "UPDATE",
+        _ => "DELETE",
+    }
+}
 
-/// An INSERT with RETURNING as the two statements cip plans; None for any other statement.
-/// UPDATE and DELETE with RETURNING are refused (0A000) rather than run without it.
-pub(super) fn split(statement: &Statement) -> Result<Option<(Statement, Statement)>> {
-    let insert = match statement {
-        Statement::Insert(i) if i.returning.is_some() => i,
-        Statement::Update(u) if u.returning.is_some() => return Err(not_supported("UPDATE")),
-        Statement::Delete(d) if d.returning.is_some() => return Err(not_supported("DELETE")),
+/// A statement with RETURNING as the statement without it, the SELECT of the list, and the
+/// statement's verb; None for any other statement.
+pub(super) fn split(statement: &Statement) -> Result<Option<(Statement, Statement, &'static str)>> {
+    let (plain, target, returning, verb) = match statement {
+        Statement::Insert(i) if i.returning.is_some() => {
+            let TableObject::TableName(name) = &i.table else {
+                return Err(not_supported("an INSERT into a table function"));
+            };
+            let alias = i
+                .table_alias
+                .as_ref()
+                .map(|a| format!(" AS {}", a.alias))
+                .unwrap_or_default();
+            // The alias names the target for RETURNING only (DataFusion refuses it on an
+            // INSERT).
+            let mut plain = i.clone();
+            plain.returning = None;
+            plain.table_alias = None;
+            let target = format!("{name}{alias}");
+            (Statement::Insert(plain), target, &i.returning, "INSERT")
+        }
+        Statement::Update(u) if u.returning.is_some() => {
+            if !u.table.joins.is_empty() || u.from.is_some() {
+                return Err(not_supported("an UPDATE over several tables"));
+            }
+            let mut plain = u.clone();
+            plain.returning = None;
+            let target = u.table.relation.to_string();
+            (Statement::Update(plain), target, &u.returning, "UPDATE")
+        }
+        Statement::Delete(d) if d.returning.is_some() => {
+            let (FromTable::WithFromKeyword(tables) | FromTable::WithoutKeyword(tables)) = &d.from;
+            let ([table], None) = (tables.as_slice(), &d.using) else {
+                return Err(not_supported("a DELETE over several tables"));
+            };
+            if !table.joins.is_empty() {
+                return Err(not_supported("a DELETE over several tables"));
+            }
+            let mut plain = d.clone();
+            plain.returning = None;
+            let target = table.relation.to_string();
+            (Statement::Delete(plain), target, &d.returning, "DELETE")
+        }
         _ => return Ok(None),
     };
-    let TableObject::TableName(name) = &insert.table else {
-        return Err(not_supported("INSERT into a table function"));
-    };
-    let alias = insert
-        .table_alias
-        .as_ref()
-        .map(|a| format!(" AS {}", a.alias))
-        .unwrap_or_default();
-    let template = format!("SELECT 1 FROM {name}{alias}");
+    let template = format!("SELECT 1 FROM {target}");
     let mut parsed = Parser::parse_sql(&PostgreSqlDialect {}, &template)
         .map_err(|e| CipError::invalid(sqlstate::SYNTAX_ERROR, e.to_string()))?;
     let mut select = parsed.pop().ok_or_else(|| lost("the RETURNING query"))?;
@@ -54,21 +89,14 @@ pub(super) fn split(statement: &Statement) -> Result<Option<(Statement, Statemen
     let SetExpr::Select(body) = query.body.as_mut() else {
         return Err(lost("the RETURNING query"));
     };
-    body.projection = insert.returning.clone().unwrap_or_default();
-    // The alias names the target for RETURNING only (DataFusion refuses it on an INSERT).
-    let mut plain = insert.clone();
-    plain.returning = None;
-    plain.table_alias = None;
-    Ok(Some((Statement::Insert(plain), select)))
+    body.projection = returning.clone().unwrap_or_default();
+    Ok(Some((plain, select, verb)))
 }
 
 fn not_supported(what: &str) -> CipError {
     CipError::invalid(
         sqlstate::FEATURE_NOT_SUPPORTED,
-        format!(
-            "RETURNING is supported on INSERT only, not on {what}: read the rows with a SELECT \
-             in the same transaction"
-        ),
+        format!("RETURNING is not supported on {what}"),
     )
 }
 
@@ -76,17 +104,17 @@ fn lost(what: &str) -> CipError {
     CipError::Corrupt(format!("{what} lost its shape"))
 }
 
-/// The table an INSERT plan writes to; 0A000 for one that cannot say what it stored.
-pub(super) fn target(insert: &LogicalPlan) -> Result<TableReference> {
-    let LogicalPlan::Dml(dml) = insert else {
-        return Err(lost("an INSERT plan"));
+/// The table a write's plan writes to; 0A000 for one that cannot say what it wrote.
+pub(super) fn target(write: &LogicalPlan) -> Result<TableReference> {
+    let LogicalPlan::Dml(dml) = write else {
+        return Err(lost("a write's plan"));
     };
     let provider = source_as_provider(&dml.target)?;
     if provider.is::<MemTable>() {
         return Err(CipError::invalid(
             sqlstate::FEATURE_NOT_SUPPORTED,
             format!(
-                "INSERT … RETURNING into the temporary table {} is not supported",
+                "RETURNING is not supported on the temporary table {}",
                 dml.table_name
             ),
         ));
@@ -94,13 +122,16 @@ pub(super) fn target(insert: &LogicalPlan) -> Result<TableReference> {
     Ok(dml.table_name.clone())
 }
 
-/// A prepared INSERT … RETURNING.
+/// A prepared statement with RETURNING.
 #[derive(Debug, Clone)]
 pub(super) struct Plans {
-    pub insert: LogicalPlan,
+    /// The statement without RETURNING.
+    pub write: LogicalPlan,
     pub select: LogicalPlan,
-    /// The table the INSERT writes, as the SELECT's scan names it.
+    /// The table written, as the SELECT's scan names it.
     pub target: TableReference,
+    /// INSERT, UPDATE or DELETE.
+    pub verb: &'static str,
 }
 
 impl Plans {
@@ -108,8 +139,8 @@ impl Plans {
     pub fn bound(&self, params: Vec<ScalarValue>) -> Result<Plans> {
         let mut plans = self.clone();
         if !params.is_empty() {
-            plans.insert = plans
-                .insert
+            plans.write = plans
+                .write
                 .with_param_values(param_values(params.clone()))?;
             plans.select = plans.select.with_param_values(param_values(params))?;
         }
@@ -118,34 +149,35 @@ impl Plans {
 }
 
 impl Session {
-    /// Runs the INSERT, then the RETURNING query over the rows it stored.
-    pub(super) async fn insert_returning(
+    /// Runs the write, then the RETURNING query over the rows it wrote.
+    pub(super) async fn write_returning(
         &self,
         plans: Plans,
         columns: datafusion::arrow::datatypes::SchemaRef,
     ) -> Result<Outcome> {
         let Plans {
-            insert,
+            write,
             select,
             target,
+            verb,
         } = plans;
-        let stored = self
+        let kept = self
             .ctx()
             .state()
             .config()
             .get_extension::<StoredRows>()
             .ok_or_else(|| lost("the session's configuration"))?;
-        stored.start();
-        let done = self.run_plan(insert, Some("INSERT"), None).await;
-        let rows = stored.take();
+        kept.start();
+        let done = self.run_plan(write, Some(verb), None).await;
+        let rows = kept.take();
         let Outcome::Done(done) = done? else {
-            return Err(lost("an INSERT's outcome"));
+            return Err(lost("a write's outcome"));
         };
-        let kept: usize = rows.iter().map(|b| b.num_rows()).sum();
-        if done.rows != Some(kept as u64) {
+        let returned: usize = rows.iter().map(|b| b.num_rows()).sum();
+        if done.rows != Some(returned as u64) {
             return Err(CipError::Corrupt(format!(
-                "INSERT … RETURNING: {} stored {:?} rows but reported {kept}",
-                target, done.rows
+                "{verb} … RETURNING on {target}: {:?} rows written but {returned} returned",
+                done.rows
             )));
         }
         let select = with_rows(select, &target, rows)?;
@@ -158,7 +190,7 @@ impl Session {
         Ok(Outcome::Rows(Rows {
             stream: super::execute::described(stream, columns.clone()),
             schema: columns,
-            tag: INSERT_TAG,
+            tag: rows_tag(verb),
         }))
     }
 }

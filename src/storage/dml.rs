@@ -1,6 +1,7 @@
 //! UPDATE and DELETE as an execution plan that acts when executed, never when planned, so
 //! EXPLAIN or a Describe of a prepared statement changes nothing.
 
+use super::provider::StoredRows;
 use super::table::Table;
 use super::txn::TxnSlot;
 use super::write::Rewrite;
@@ -31,11 +32,13 @@ pub enum DmlOp {
 
 /// The plan of an UPDATE / DELETE / TRUNCATE on `table`: it rewrites the table when
 /// executed (inside the session's transaction, if one is open) and returns the row count.
+/// With `returned`, the rows it removed (DELETE) or wrote (UPDATE) are handed there too.
 pub fn dml_exec(
     table: Arc<Table>,
     op: DmlOp,
     props: ExecutionProps,
     slot: Option<Arc<TxnSlot>>,
+    returned: Option<Arc<StoredRows>>,
 ) -> ActExec {
     let schema = Arc::new(Schema::new(vec![Field::new(
         "count",
@@ -50,11 +53,18 @@ pub fn dml_exec(
     let out = schema.clone();
     let act: Act = Arc::new(move || {
         let (table, op, props, schema) = (table.clone(), op.clone(), props.clone(), out.clone());
-        let slot = slot.clone();
+        let (slot, returned) = (slot.clone(), returned.clone());
         Box::pin(async move {
-            let count = tokio::task::spawn_blocking(move || run(&table, &op, &props, slot))
-                .await
-                .map_err(|e| DataFusionError::External(Box::new(e)))??;
+            let count = tokio::task::spawn_blocking(move || {
+                let mut changed = Vec::new();
+                let count = run(&table, &op, &props, slot, &mut changed)?;
+                if let Some(returned) = returned {
+                    returned.keep_all(changed);
+                }
+                Ok::<u64, DataFusionError>(count)
+            })
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))??;
             RecordBatch::try_new(schema, vec![Arc::new(UInt64Array::from(vec![count]))])
                 .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))
         })
@@ -67,6 +77,7 @@ fn run(
     op: &DmlOp,
     props: &ExecutionProps,
     slot: Option<Arc<TxnSlot>>,
+    changed: &mut Vec<RecordBatch>,
 ) -> Result<u64> {
     let schema = table.def.schema.clone();
     let df_schema = DFSchema::try_from(schema.clone())?;
@@ -99,10 +110,15 @@ fn run(
         }
         let out = match &assignments {
             None => {
+                changed.push(filter_record_batch(batch, &mask)?);
                 let keep = datafusion::arrow::compute::not(&mask)?;
                 filter_record_batch(batch, &keep)?
             }
-            Some(assign) => update_batch(batch, &mask, assign).map_err(CipError::from)?,
+            Some(assign) => {
+                let out = update_batch(batch, &mask, assign).map_err(CipError::from)?;
+                changed.push(filter_record_batch(&out, &mask)?);
+                out
+            }
         };
         Ok(Rewrite::Replace(out, hits))
     };

@@ -61,6 +61,11 @@ impl CipTable {
             constraints,
         }
     }
+
+    /// The table's definition (the catalog lists its defaults).
+    pub fn def(&self) -> &super::def::TableDef {
+        &self.table.def
+    }
 }
 
 /// `def`'s constant defaults as literals; one its column's type cannot read (a definition
@@ -191,6 +196,7 @@ impl TableProvider for CipTable {
             DmlOp::Delete { filters },
             state.execution_props().clone(),
             state.config().get_extension::<TxnSlot>(),
+            state.config().get_extension::<StoredRows>(),
         )))
     }
 
@@ -208,6 +214,7 @@ impl TableProvider for CipTable {
             },
             state.execution_props().clone(),
             state.config().get_extension::<TxnSlot>(),
+            state.config().get_extension::<StoredRows>(),
         )))
     }
 
@@ -217,6 +224,7 @@ impl TableProvider for CipTable {
             DmlOp::Delete { filters: vec![] },
             state.execution_props().clone(),
             state.config().get_extension::<TxnSlot>(),
+            None,
         )))
     }
 }
@@ -268,14 +276,15 @@ impl DataSink for LogSink {
         .map_err(to_df)?;
         let rows = stored.as_ref().map_or(0, |b| b.num_rows() as u64);
         if let Some(returned) = &self.returned {
-            returned.keep(stored);
+            returned.keep_all(stored);
         }
         Ok(rows)
     }
 }
 
-/// Where an INSERT leaves the rows it stored — ids and defaults filled — while a statement
-/// asks for them (INSERT … RETURNING); one per session, in its configuration.
+/// Where a statement's rows are left while it asks for them (… RETURNING): those an INSERT
+/// stored (ids and defaults filled), an UPDATE wrote or a DELETE removed. One per session,
+/// in its configuration.
 #[derive(Debug, Default)]
 pub struct StoredRows(Mutex<Option<Vec<RecordBatch>>>);
 
@@ -289,15 +298,16 @@ impl StoredRows {
         *self.lock() = Some(Vec::new());
     }
 
-    /// What inserts stored since `start`; stops keeping. (A table of another kind — a
+    /// What statements kept since `start`; stops keeping. (A table of another kind — a
     /// temporary one — stores without saying: the caller compares the counts.)
     pub fn take(&self) -> Vec<RecordBatch> {
         self.lock().take().unwrap_or_default()
     }
 
-    fn keep(&self, stored: Option<RecordBatch>) {
+    /// Keeps `rows` if a statement asked for them.
+    pub(super) fn keep_all(&self, rows: impl IntoIterator<Item = RecordBatch>) {
         if let Some(kept) = self.lock().as_mut() {
-            kept.extend(stored);
+            kept.extend(rows.into_iter().filter(|b| b.num_rows() > 0));
         }
     }
 }

@@ -65,9 +65,11 @@ async function schema(knex) {
 async function writes(knex) {
   const at = new Date('2026-05-01T12:00:00Z');
   await knex('knex_t').insert([{ k: 1, v: 'a', d: 1.5, at }, { k: 2, v: 'b', d: null, at: null }]);
-  await knex('knex_t').where('k', 2).update({ v: 'bb', d: 2.5 });
+  const updated = await knex('knex_t').where('k', 2).update({ v: 'bb', d: 2.5 }, ['k', 'v']);
+  assert.deepEqual(updated, [{ k: 2, v: 'bb' }]);
   await knex('knex_t').insert({ k: 3, v: 'c' });
-  await knex('knex_t').where('k', 3).del();
+  const deleted = await knex('knex_t').where('k', 3).del().returning('*');
+  assert.deepEqual(deleted.map((r) => [r.k, r.v]), [[3, 'c']]);
 
   // A transaction whose callback throws is rolled back; one that returns commits.
   await assert.rejects(knex.transaction(async (trx) => {
@@ -84,7 +86,7 @@ async function writes(knex) {
   await assert.rejects(knex('no_such_table').select('*'), (e) => e.code === '42P01');
   await knex.schema.dropTable('knex_t');
   assert.equal(await knex.schema.hasTable('knex_t'), false);
-  console.log('writes: insert, update, delete, transaction rollback and commit, drop');
+  console.log('writes: insert, update and delete (returning), transaction rollback and commit, drop');
 }
 
 // knex's migrator: its own tables (`serial primary key`), the lock row it takes in a
