@@ -60,6 +60,12 @@ fn psql_lists_describes_queries_and_copies() {
     );
     let (ok, out, err) = psql(server.port, &["-c", "\\di"]);
     assert!(ok && out.contains("members_pkey"), "{out}{err}");
+    // The "Default" column: a filled id as a serial's, the time filled at insert.
+    let (ok, out, err) = psql(server.port, &["-c", "\\d upgrade_history"]);
+    assert!(
+        ok && out.contains("nextval('upgrade_history_id_seq'::regclass)") && out.contains("now()"),
+        "{out}{err}"
+    );
 
     let csv = dir.path().join("events.csv");
     std::fs::write(

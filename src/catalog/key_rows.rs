@@ -1,8 +1,10 @@
-//! pg_constraint, pg_index, pg_class and pg_indexes with a row per primary key (keys.rs),
-//! built when the relation is scanned, not when it is named: datafusion-pg-catalog's pg_class
+//! pg_constraint, pg_index, pg_class and pg_indexes with a row per primary key (keys.rs), and
+//! pg_attrdef / pg_attribute with the columns' defaults (defaults.rs), built when the relation
+//! is scanned, not when it is named: datafusion-pg-catalog's pg_class
 //! names every relation of the catalog (these too) while it lists them, so building rows then
 //! would list pg_class from inside its own listing.
 
+use super::defaults;
 use super::keys::{self, Key};
 use super::weak_list::WeakCatalogList;
 use async_trait::async_trait;
@@ -15,7 +17,14 @@ use datafusion::physical_plan::ExecutionPlan;
 use std::sync::Arc;
 
 /// The relations listed here.
-pub const NAMES: &[&str] = &["pg_constraint", "pg_index", "pg_class", "pg_indexes"];
+pub const NAMES: &[&str] = &[
+    "pg_constraint",
+    "pg_index",
+    "pg_class",
+    "pg_indexes",
+    "pg_attribute",
+    "pg_attrdef",
+];
 
 #[derive(Debug)]
 pub struct KeyedRelation {
@@ -61,7 +70,23 @@ impl KeyedRelation {
             "pg_class" => batches.clone(),
             _ => keys::class_rows(&self.pg).await?,
         };
-        let keys = keys::declared(&self.list, &self.pg, &class).await?;
+        let relations = keys::relations(&self.list, &self.pg, &class).await?;
+        match self.name.as_str() {
+            "pg_attribute" | "pg_attrdef" => {
+                let found = defaults::declared(&relations);
+                if self.name == "pg_attribute" {
+                    batches = batches
+                        .iter()
+                        .map(|b| defaults::with_defaults_flagged(b, &found))
+                        .collect::<Result<_>>()?;
+                } else {
+                    batches.push(keys::rows(&self.schema, &found, defaults::attrdef_value)?);
+                }
+                return MemTable::try_new(self.schema.clone(), vec![batches]);
+            }
+            _ => {}
+        }
+        let keys = keys::declared(&relations);
         if self.name == "pg_class" {
             batches = batches
                 .iter()

@@ -111,19 +111,28 @@ pub async fn class_rows(pg: &Arc<dyn SchemaProvider>) -> Result<Vec<RecordBatch>
     }
 }
 
-/// The primary keys of the tables of catalog "cip", with their OIDs as `class` (pg_class's
-/// rows, class_rows) gives them.
-pub async fn declared(
+/// A table or view of catalog "cip" with the OIDs pg_class and pg_namespace give it.
+pub struct Relation {
+    pub schema: String,
+    pub table: String,
+    pub table_oid: i32,
+    pub namespace_oid: i32,
+    pub provider: Arc<dyn TableProvider>,
+}
+
+/// The relations of catalog "cip" outside the catalogs' own schemas, with their OIDs as
+/// `class` (pg_class's rows, class_rows) gives them.
+pub async fn relations(
     list: &WeakCatalogList,
     pg: &Arc<dyn SchemaProvider>,
     class: &[RecordBatch],
-) -> Result<Vec<Key>> {
+) -> Result<Vec<Relation>> {
     let Some(catalog) = list.upgrade().and_then(|l| l.catalog("cip")) else {
         return Ok(Vec::new());
     };
-    let relations = relation_oids(class)?;
+    let oids = relation_oids(class)?;
     let namespaces = namespace_oids(pg).await?;
-    let mut keys = Vec::new();
+    let mut relations = Vec::new();
     for schema in catalog.schema_names() {
         if schema == "pg_catalog" || schema == "information_schema" {
             continue;
@@ -135,18 +144,31 @@ pub async fn declared(
             let Some(t) = provider.table(&table).await? else {
                 continue;
             };
-            let Some(key) = t.constraints().and_then(|c| {
-                c.iter().find_map(|c| match c {
-                    Constraint::PrimaryKey(columns) => Some(columns.clone()),
-                    Constraint::Unique(_) => None,
-                })
-            }) else {
+            let Some(&table_oid) = oids.get(&(table.clone(), ns)) else {
                 continue;
             };
-            let Some(&table_oid) = relations.get(&(table.clone(), ns)) else {
-                continue;
-            };
-            let fields = t.schema();
+            relations.push(Relation {
+                schema: schema.clone(),
+                table,
+                table_oid,
+                namespace_oid: ns,
+                provider: t,
+            });
+        }
+    }
+    Ok(relations)
+}
+
+/// The primary keys of `relations`: those whose provider declares one.
+pub fn declared(relations: &[Relation]) -> Vec<Key> {
+    relations
+        .iter()
+        .filter_map(|r| {
+            let key = r.provider.constraints()?.iter().find_map(|c| match c {
+                Constraint::PrimaryKey(columns) => Some(columns.clone()),
+                Constraint::Unique(_) => None,
+            })?;
+            let fields = r.provider.schema();
             let columns = key
                 .iter()
                 .filter_map(|&i| {
@@ -154,24 +176,23 @@ pub async fn declared(
                     Some((attnum, fields.fields().get(i)?.name().clone()))
                 })
                 .collect();
-            keys.push(Key {
-                schema: schema.clone(),
-                table,
-                table_oid,
-                namespace_oid: ns,
+            Some(Key {
+                schema: r.schema.clone(),
+                table: r.table.clone(),
+                table_oid: r.table_oid,
+                namespace_oid: r.namespace_oid,
                 columns,
-            });
-        }
-    }
-    Ok(keys)
+            })
+        })
+        .collect()
 }
 
-/// Rows of `schema` for `keys`: each column's value from `value(key, column)`, NULL where it
-/// gives none.
-pub fn rows(
+/// Rows of `schema` for `items` (keys, defaults): each column's value from
+/// `value(item, column)`, NULL where it gives none.
+pub fn rows<T>(
     schema: &SchemaRef,
-    keys: &[Key],
-    value: impl Fn(&Key, &str) -> Option<ScalarValue>,
+    keys: &[T],
+    value: impl Fn(&T, &str) -> Option<ScalarValue>,
 ) -> Result<RecordBatch> {
     let columns = schema
         .fields()

@@ -5,9 +5,11 @@
 
 pub mod advisory_functions;
 pub mod advisory_locks;
+mod defaults;
 pub mod expand_array;
 mod format_pattern;
 mod functions;
+mod get_expr;
 mod key_rows;
 mod keys;
 pub mod like_escape;
@@ -69,6 +71,7 @@ pub async fn install(ctx: &SessionContext, config: &Config) -> Result<()> {
     quoting::register(ctx);
     like_escape::register(ctx);
     expand_array::register(ctx);
+    get_expr::register(ctx);
     pg_proc::register(ctx).await?;
     Ok(())
 }

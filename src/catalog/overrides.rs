@@ -6,7 +6,8 @@
 //!   not `"char"[]`. cip keeps no extended statistics, so the table is empty either way; here
 //!   it has PostgreSQL's column types.
 //! - `pg_constraint`, `pg_index`, `pg_class` and `pg_indexes` (which datafusion-pg-catalog
-//!   lacks): with the tables' primary keys and their indexes (key_rows.rs).
+//!   lacks): with the tables' primary keys and their indexes (key_rows.rs); `pg_attrdef` and
+//!   `pg_attribute` with the columns' defaults (defaults.rs).
 
 use super::key_rows;
 use super::weak_list::WeakCatalogList;

@@ -22,6 +22,10 @@ pub struct Guarded {
 }
 
 impl Guarded {
+    pub fn table(&self) -> &CipTable {
+        &self.inner
+    }
+
     pub fn new(table: Arc<crate::storage::Table>) -> Guarded {
         let name = table.name();
         Guarded {

@@ -118,6 +118,18 @@ public class JdbcClient {
         }
         check(ids.equals(List.of(2, 3)), "generated keys of a batch: " + ids);
       }
+      // The defaults as DatabaseMetaData reads them (pg_attrdef through pg_get_expr).
+      Map<String, String> defaults = new HashMap<>();
+      Map<String, String> autoincrement = new HashMap<>();
+      try (ResultSet rs = c.getMetaData().getColumns(null, "public", "jdbc_keys", null)) {
+        while (rs.next()) {
+          defaults.put(rs.getString("COLUMN_NAME"), rs.getString("COLUMN_DEF"));
+          autoincrement.put(rs.getString("COLUMN_NAME"), rs.getString("IS_AUTOINCREMENT"));
+        }
+      }
+      check("nextval('jdbc_keys_id_seq'::regclass)".equals(defaults.get("id")) && "now()".equals(defaults.get("made"))
+          && defaults.get("name") == null, "column defaults " + defaults);
+      check("YES".equals(autoincrement.get("id")) && "NO".equals(autoincrement.get("name")), "autoincrement " + autoincrement);
       try (Statement st = c.createStatement()) {
         st.execute("DROP TABLE jdbc_keys");
       }

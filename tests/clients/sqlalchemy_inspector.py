@@ -109,9 +109,26 @@ def superset_adds_a_database_and_a_dataset(inspector):
     assert {"member_id", "segment_id"} <= {c["name"] for c in columns}, columns
 
 
+def defaults_and_autoincrement(inspector):
+    """Column defaults as pg_attrdef lists them: a serial id as PostgreSQL shows one (which
+    SQLAlchemy reads as autoincrement), the time filled at insert, none elsewhere."""
+    history = {c["name"]: c for c in inspector.get_columns("upgrade_history")}
+    assert history["id"]["default"] == "nextval('upgrade_history_id_seq'::regclass)", history["id"]
+    assert history["id"]["autoincrement"] is True, history["id"]
+    assert history["created_at"]["default"] == "now()", history["created_at"]
+    assert history["member_id"]["default"] is None, history["member_id"]
+    assert history["member_id"]["autoincrement"] is False, history["member_id"]
+    with engine.connect() as conn:
+        listed = dict(conn.execute(sa.text(
+            "SELECT column_name, column_default FROM information_schema.columns "
+            "WHERE table_name = 'upgrade_history'")).fetchall())
+    assert listed["created_at"] == "now()" and listed["member_id"] is None, listed
+
+
 kinds, columns = catalog()
 inspector = sa.inspect(engine)
 tables, views = every_get_method_on_every_relation(inspector, kinds, columns)
 superset_adds_a_database_and_a_dataset(inspector)
+defaults_and_autoincrement(inspector)
 print(f"sqlalchemy {VERSION}: every get_* on {len(tables)} tables and {len(views)} views")
 print("sqlalchemy inspector: ok")

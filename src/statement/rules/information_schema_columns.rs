@@ -43,14 +43,15 @@ const UDT_NAME: &str = "CASE d \
 
 /// The query: DataFusion's columns, the types renamed, precision as PostgreSQL states it
 /// (bits for integers and floats, digits for numeric), positions counted from 1 as in
-/// PostgreSQL (DataFusion counts from 0), in the standard's order with the
-/// columns cip has no use for (character sets, domains, identity, generation) NULL or 'NO'.
+/// PostgreSQL (DataFusion counts from 0), defaults as pg_attrdef lists them, in the
+/// standard's order with the columns cip has no use for (character sets, domains, identity,
+/// generation) NULL or 'NO'.
 pub fn query() -> String {
     const NULL: &str = "CAST(NULL AS VARCHAR)";
     format!(
         "SELECT table_catalog, table_schema, table_name, column_name, \
             ordinal_position + 1 AS ordinal_position, \
-            column_default, is_nullable, d AS data_type, character_maximum_length, \
+            def_text AS column_default, is_nullable, d AS data_type, character_maximum_length, \
             character_octet_length, \
             CASE d WHEN 'smallint' THEN 16 WHEN 'integer' THEN 32 WHEN 'bigint' THEN 64 \
               WHEN 'real' THEN 24 WHEN 'double precision' THEN 53 \
@@ -76,12 +77,19 @@ pub fn query() -> String {
             'NEVER' AS is_generated, {NULL} AS generation_expression, \
             CASE WHEN kind = 'BASE TABLE' THEN 'YES' ELSE 'NO' END AS is_updatable \
          FROM (SELECT *, {DATA_TYPE} AS d \
-               FROM (SELECT c.*, c.data_type AS t, k.table_type AS kind \
+               FROM (SELECT c.*, c.data_type AS t, k.table_type AS kind, f.def_text \
                      FROM information_schema.columns c \
                      LEFT JOIN information_schema.tables k \
                        ON k.table_catalog = c.table_catalog \
                       AND k.table_schema = c.table_schema \
-                      AND k.table_name = c.table_name) typed) named"
+                      AND k.table_name = c.table_name \
+                     LEFT JOIN (SELECT n.nspname AS def_schema, r.relname AS def_table, \
+                                  CAST(d.adnum AS BIGINT) AS def_num, d.adbin AS def_text \
+                                FROM pg_catalog.pg_attrdef d \
+                                JOIN pg_catalog.pg_class r ON r.oid = d.adrelid \
+                                JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace) f \
+                       ON f.def_schema = c.table_schema AND f.def_table = c.table_name \
+                      AND f.def_num = CAST(c.ordinal_position AS BIGINT) + 1) typed) named"
     )
 }
 
