@@ -8,16 +8,12 @@
 //! holds its counter).
 
 use super::keys::Relation;
-use crate::storage::provider::CipTable;
-use crate::storage::{ColumnDefault, TableDef};
-use crate::warehouse::Guarded;
-use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Int32Type};
-use datafusion::catalog::TableProvider;
+use crate::storage::ColumnDefault;
+use crate::warehouse::stored_definition;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue};
 use std::collections::HashSet;
-use std::sync::Arc;
 
 /// pg_attrdef OIDs: past the key indexes' and constraints' ranges (keys.rs), 2,048 per table
 /// (a table has at most 1,600 columns).
@@ -43,19 +39,11 @@ impl AttrDefault {
     }
 }
 
-/// The definition behind a provider of cip's own tables; None for views and the rest.
-fn definition(provider: &Arc<dyn TableProvider>) -> Option<&TableDef> {
-    if let Some(t) = provider.downcast_ref::<CipTable>() {
-        return Some(t.def());
-    }
-    provider.downcast_ref::<Guarded>().map(|g| g.table().def())
-}
-
 /// The defaults of `relations`' columns.
 pub fn declared(relations: &[Relation]) -> Vec<AttrDefault> {
     let mut out = Vec::new();
     for r in relations {
-        let Some(def) = definition(&r.provider) else {
+        let Some(def) = stored_definition(&r.provider) else {
             continue;
         };
         for (column, default) in def.defaults {
@@ -127,34 +115,11 @@ pub fn attrdef_value(d: &AttrDefault, column: &str) -> Option<ScalarValue> {
 
 /// pg_attribute's rows with `atthasdef` true for the columns that have a default.
 pub fn with_defaults_flagged(batch: &RecordBatch, defaults: &[AttrDefault]) -> Result<RecordBatch> {
-    let schema = batch.schema();
-    let (Ok(rel_at), Ok(num_at), Ok(flag_at)) = (
-        schema.index_of("attrelid"),
-        schema.index_of("attnum"),
-        schema.index_of("atthasdef"),
-    ) else {
-        return Ok(batch.clone());
-    };
-    let has: HashSet<(i32, i32)> = defaults
+    let has: HashSet<Vec<i32>> = defaults
         .iter()
-        .map(|d| (d.table_oid, i32::from(d.attnum)))
+        .map(|d| vec![d.table_oid, i32::from(d.attnum)])
         .collect();
-    let rels = cast(batch.column(rel_at), &DataType::Int32)?;
-    let nums = cast(batch.column(num_at), &DataType::Int32)?;
-    let (rels, nums) = (
-        rels.as_primitive::<Int32Type>(),
-        nums.as_primitive::<Int32Type>(),
-    );
-    let flags = batch.column(flag_at).as_boolean();
-    let flagged: BooleanArray = (0..batch.num_rows())
-        .map(|r| {
-            let declared = has.contains(&(rels.value(r), nums.value(r)));
-            Some(declared || (flags.is_valid(r) && flags.value(r)))
-        })
-        .collect();
-    let mut columns = batch.columns().to_vec();
-    columns[flag_at] = Arc::new(flagged);
-    Ok(RecordBatch::try_new(schema, columns)?)
+    super::keys::flagged(batch, "atthasdef", &["attrelid", "attnum"], &has)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use datafusion::catalog::{SchemaProvider, TableProvider};
 use datafusion::common::{Constraint, Result, ScalarValue};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::physical_plan::collect;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Index OIDs are the table's plus this; constraint OIDs plus the second. Tables' OIDs are
@@ -215,22 +215,40 @@ pub fn rows<T>(
 
 /// pg_class's rows with `relhasindex` true for the keyed tables.
 pub fn with_indexes_flagged(batch: &RecordBatch, keys: &[Key]) -> Result<RecordBatch> {
-    let (Ok(oid_at), Ok(flag_at)) = (
-        batch.schema().index_of("oid"),
-        batch.schema().index_of("relhasindex"),
-    ) else {
+    let keyed: HashSet<Vec<i32>> = keys.iter().map(|k| vec![k.table_oid]).collect();
+    flagged(batch, "relhasindex", &["oid"], &keyed)
+}
+
+/// `batch` with its boolean column `flag` also true in the rows whose `columns` (integers)
+/// hold one of `rows`; the batch as it is when it lacks one of the columns.
+pub fn flagged(
+    batch: &RecordBatch,
+    flag: &str,
+    columns: &[&str],
+    rows: &HashSet<Vec<i32>>,
+) -> Result<RecordBatch> {
+    let schema = batch.schema();
+    let Ok(flag_at) = schema.index_of(flag) else {
         return Ok(batch.clone());
     };
-    let oids = cast(batch.column(oid_at), &DataType::Int32)?;
-    let oids = oids.as_primitive::<Int32Type>();
+    let mut values = Vec::with_capacity(columns.len());
+    for c in columns {
+        let Ok(at) = schema.index_of(c) else {
+            return Ok(batch.clone());
+        };
+        values.push(cast(batch.column(at), &DataType::Int32)?);
+    }
     let flags = batch.column(flag_at).as_boolean();
-    let flagged: BooleanArray = (0..batch.num_rows())
+    let marked: BooleanArray = (0..batch.num_rows())
         .map(|r| {
-            let keyed = keys.iter().any(|k| k.table_oid == oids.value(r));
-            Some(keyed || (flags.is_valid(r) && flags.value(r)))
+            let row: Vec<i32> = values
+                .iter()
+                .map(|v| v.as_primitive::<Int32Type>().value(r))
+                .collect();
+            Some(rows.contains(&row) || (flags.is_valid(r) && flags.value(r)))
         })
         .collect();
-    let mut columns = batch.columns().to_vec();
-    columns[flag_at] = Arc::new(flagged);
-    Ok(RecordBatch::try_new(batch.schema(), columns)?)
+    let mut out = batch.columns().to_vec();
+    out[flag_at] = Arc::new(marked);
+    Ok(RecordBatch::try_new(schema, out)?)
 }

@@ -155,8 +155,9 @@ impl Session {
         }
         if let Some((write, select, verb)) = super::returning::split(statement)? {
             let write_plan = self.plan(&write).await?;
-            let target = super::returning::target(&write_plan)?;
+            let (target, table) = super::returning::target(&write_plan)?;
             let select_plan = self.plan(&select).await?;
+            super::returning::check_per_row(&select_plan)?;
             let columns = super::names::describe(&select, select_plan.schema().inner());
             let mut types = params::types(&write_plan)?;
             for (i, t) in params::types(&select_plan)?.into_iter().enumerate() {
@@ -174,6 +175,7 @@ impl Session {
                     write: write_plan,
                     select: select_plan,
                     target,
+                    table,
                     verb,
                 })),
                 columns: Some(columns),

@@ -15,7 +15,7 @@ use crate::error::{CipError, Result};
 use crate::storage::StoredRows;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::catalog::MemTable;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{ScalarValue, TableReference};
 use datafusion::datasource::{provider_as_source, source_as_provider};
 use datafusion::logical_expr::{LogicalPlan, TableScanBuilder};
@@ -104,22 +104,48 @@ fn lost(what: &str) -> CipError {
     CipError::Corrupt(format!("{what} lost its shape"))
 }
 
-/// The table a write's plan writes to; 0A000 for one that cannot say what it wrote.
-pub(super) fn target(write: &LogicalPlan) -> Result<TableReference> {
+/// The table a write's plan writes to, as its plan and storage name it; 0A000 for one that
+/// is not one of cip's stored tables (a temporary table keeps no count of what it wrote).
+pub(super) fn target(write: &LogicalPlan) -> Result<(TableReference, &'static str)> {
     let LogicalPlan::Dml(dml) = write else {
         return Err(lost("a write's plan"));
     };
     let provider = source_as_provider(&dml.target)?;
-    if provider.is::<MemTable>() {
+    let Some(def) = crate::warehouse::stored_definition(&provider) else {
         return Err(CipError::invalid(
             sqlstate::FEATURE_NOT_SUPPORTED,
             format!(
-                "RETURNING is not supported on the temporary table {}",
+                "RETURNING is not supported on {}: only on stored tables, not temporary ones",
                 dml.table_name
             ),
         ));
+    };
+    Ok((dml.table_name.clone(), def.name))
+}
+
+/// 42803 for an aggregate or window function in the RETURNING list itself (not in a
+/// subquery of it), as PostgreSQL refuses them: RETURNING is per row.
+pub(super) fn check_per_row(select: &LogicalPlan) -> Result<()> {
+    let mut found = None;
+    select.apply(|node| {
+        found = match node {
+            LogicalPlan::Aggregate(_) => Some("aggregate"),
+            LogicalPlan::Window(_) => Some("window"),
+            _ => None,
+        };
+        Ok(if found.is_some() {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    })?;
+    match found {
+        Some(kind) => Err(CipError::invalid(
+            sqlstate::GROUPING_ERROR,
+            format!("{kind} functions are not allowed in RETURNING"),
+        )),
+        None => Ok(()),
     }
-    Ok(dml.table_name.clone())
 }
 
 /// A prepared statement with RETURNING.
@@ -130,6 +156,8 @@ pub(super) struct Plans {
     pub select: LogicalPlan,
     /// The table written, as the SELECT's scan names it.
     pub target: TableReference,
+    /// The same table, as storage names it.
+    pub table: &'static str,
     /// INSERT, UPDATE or DELETE.
     pub verb: &'static str,
 }
@@ -159,6 +187,7 @@ impl Session {
             write,
             select,
             target,
+            table,
             verb,
         } = plans;
         let kept = self
@@ -167,7 +196,7 @@ impl Session {
             .config()
             .get_extension::<StoredRows>()
             .ok_or_else(|| lost("the session's configuration"))?;
-        kept.start();
+        kept.start(table);
         let done = self.run_plan(write, Some(verb), None).await;
         let rows = kept.take();
         let Outcome::Done(done) = done? else {

@@ -83,7 +83,7 @@ impl Session {
             .write()
             .config_mut()
             .set_extension(state.tx.slot());
-        // INSERT … RETURNING reads what storage stored here (returning.rs).
+        // … RETURNING reads the rows its write kept here (returning.rs).
         ctx.state_ref()
             .write()
             .config_mut()

@@ -59,7 +59,7 @@ pub fn dml_exec(
                 let mut changed = Vec::new();
                 let count = run(&table, &op, &props, slot, &mut changed)?;
                 if let Some(returned) = returned {
-                    returned.keep_all(changed);
+                    returned.keep_all(table.name(), changed);
                 }
                 Ok::<u64, DataFusionError>(count)
             })

@@ -62,7 +62,7 @@ impl CipTable {
         }
     }
 
-    /// The table's definition (the catalog lists its defaults).
+    /// The table's definition (the catalog lists its defaults; RETURNING names its table).
     pub fn def(&self) -> &super::def::TableDef {
         &self.table.def
     }
@@ -276,38 +276,40 @@ impl DataSink for LogSink {
         .map_err(to_df)?;
         let rows = stored.as_ref().map_or(0, |b| b.num_rows() as u64);
         if let Some(returned) = &self.returned {
-            returned.keep_all(stored);
+            returned.keep_all(self.table.name(), stored);
         }
         Ok(rows)
     }
 }
 
 /// Where a statement's rows are left while it asks for them (… RETURNING): those an INSERT
-/// stored (ids and defaults filled), an UPDATE wrote or a DELETE removed. One per session,
+/// stored (ids and defaults filled), an UPDATE wrote or a DELETE removed — in the table the
+/// statement names only, not in the tables a function it calls writes to. One per session,
 /// in its configuration.
 #[derive(Debug, Default)]
-pub struct StoredRows(Mutex<Option<Vec<RecordBatch>>>);
+pub struct StoredRows(Mutex<Option<(&'static str, Vec<RecordBatch>)>>);
 
 impl StoredRows {
-    fn lock(&self) -> MutexGuard<'_, Option<Vec<RecordBatch>>> {
+    fn lock(&self) -> MutexGuard<'_, Option<(&'static str, Vec<RecordBatch>)>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// From now on, inserts keep what they store.
-    pub fn start(&self) {
-        *self.lock() = Some(Vec::new());
+    /// From now on, writes to `table` keep their rows.
+    pub fn start(&self, table: &'static str) {
+        *self.lock() = Some((table, Vec::new()));
     }
 
-    /// What statements kept since `start`; stops keeping. (A table of another kind — a
-    /// temporary one — stores without saying: the caller compares the counts.)
+    /// What writes kept since `start`; stops keeping.
     pub fn take(&self) -> Vec<RecordBatch> {
-        self.lock().take().unwrap_or_default()
+        self.lock().take().map(|(_, rows)| rows).unwrap_or_default()
     }
 
-    /// Keeps `rows` if a statement asked for them.
-    pub(super) fn keep_all(&self, rows: impl IntoIterator<Item = RecordBatch>) {
-        if let Some(kept) = self.lock().as_mut() {
-            kept.extend(rows.into_iter().filter(|b| b.num_rows() > 0));
+    /// Keeps `rows` written to `table` if a statement asked for them.
+    pub(super) fn keep_all(&self, table: &str, rows: impl IntoIterator<Item = RecordBatch>) {
+        if let Some((wanted, kept)) = self.lock().as_mut() {
+            if *wanted == table {
+                kept.extend(rows.into_iter().filter(|b| b.num_rows() > 0));
+            }
         }
     }
 }

@@ -13,7 +13,7 @@ pub mod tables;
 pub use campaign_tables::ATTEMPT_STATUSES;
 pub use changes::Changes;
 pub use exclusive::{as_of_today, exclusive, Exclusive};
-pub use policy::Guarded;
+pub use policy::{stored_definition, Guarded};
 
 use crate::error::Result;
 use crate::storage::{AppendHook, Store, StoreOptions};

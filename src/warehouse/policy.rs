@@ -5,6 +5,7 @@
 use super::mask;
 use crate::identity::Actor;
 use crate::storage::provider::CipTable;
+use crate::storage::TableDef;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
@@ -21,11 +22,16 @@ pub struct Guarded {
     masked: Vec<(&'static str, &'static str)>,
 }
 
-impl Guarded {
-    pub fn table(&self) -> &CipTable {
-        &self.inner
+/// The definition behind a provider of one of cip's stored tables, guarded or not; None for
+/// views, temporary tables and the rest.
+pub fn stored_definition(provider: &Arc<dyn TableProvider>) -> Option<&TableDef> {
+    if let Some(t) = provider.downcast_ref::<CipTable>() {
+        return Some(t.def());
     }
+    provider.downcast_ref::<Guarded>().map(|g| g.inner.def())
+}
 
+impl Guarded {
     pub fn new(table: Arc<crate::storage::Table>) -> Guarded {
         let name = table.name();
         Guarded {
