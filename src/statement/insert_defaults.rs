@@ -1,5 +1,5 @@
-//! `DEFAULT` in an INSERT's VALUES rows: the column's default, as if the row left the column
-//! out. knex writes it for every key a row of a multi-row insert lacks (`VALUES ($1, DEFAULT),
+//! `DEFAULT` in an INSERT's VALUES rows, and `DEFAULT VALUES`: the column's default, as if
+//! the row left the column out. knex writes it for every key a row of a multi-row insert lacks (`VALUES ($1, DEFAULT),
 //! ($2, $3)`), as do ORMs for serial ids; DataFusion read it as a column named "default"
 //! (42703). A column's default is its table's (a constant as the literal, a serial id or a
 //! now() as NULL, which storage fills); a column without one gets NULL, as in PostgreSQL.
@@ -68,11 +68,17 @@ impl Session {
         let Statement::Insert(insert) = statement else {
             return Ok(None);
         };
-        let Some(SetExpr::Values(values)) = insert.source.as_ref().map(|q| q.body.as_ref()) else {
-            return Ok(None);
-        };
-        if !values.rows.iter().flat_map(|r| &r.content).any(is_default) {
-            return Ok(None);
+        // `INSERT INTO t DEFAULT VALUES` (knex's `insert({})`): one row of DEFAULTs.
+        let default_values =
+            insert.source.is_none() && insert.columns.is_empty() && insert.assignments.is_empty();
+        if !default_values {
+            let Some(SetExpr::Values(values)) = insert.source.as_ref().map(|q| q.body.as_ref())
+            else {
+                return Ok(None);
+            };
+            if !values.rows.iter().flat_map(|r| &r.content).any(is_default) {
+                return Ok(None);
+            }
         }
         let TableObject::TableName(name) = &insert.table else {
             return Ok(None);
@@ -90,6 +96,16 @@ impl Session {
         };
         let columns = target_columns(&insert.columns, &table);
         let mut rewritten = insert.clone();
+        if default_values {
+            let mut row = super::rules::ast::template_query("VALUES (DEFAULT)")
+                .ok_or_else(|| CipError::Corrupt("the DEFAULT VALUES template".into()))?;
+            if let SetExpr::Values(values) = row.body.as_mut() {
+                for r in values.rows.iter_mut() {
+                    r.content = vec![Expr::Identifier(Ident::new("DEFAULT")); columns.len()];
+                }
+            }
+            rewritten.source = Some(Box::new(row));
+        }
         let Some(SetExpr::Values(values)) = rewritten.source.as_mut().map(|q| q.body.as_mut())
         else {
             return Ok(None);

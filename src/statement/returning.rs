@@ -9,6 +9,7 @@
 
 use super::outcome::{Outcome, Rows};
 use super::prepare::param_values;
+use super::rules::unique_output_names::UniqueOutputNames;
 use super::session::Session;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
@@ -22,6 +23,7 @@ use datafusion::logical_expr::{LogicalPlan, TableScanBuilder};
 use datafusion::sql::sqlparser::ast::{FromTable, SetExpr, Statement, TableObject};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
+use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
 use std::sync::Arc;
 
 /// The command tag of returned rows, before the row count the wire layer appends.
@@ -90,6 +92,8 @@ pub(super) fn split(statement: &Statement) -> Result<Option<(Statement, Statemen
         return Err(lost("the RETURNING query"));
     };
     body.projection = returning.clone().unwrap_or_default();
+    // A name given twice (`RETURNING id AS x, id AS x`) as in any select list.
+    let select = UniqueOutputNames.rewrite(select);
     Ok(Some((plain, select, verb)))
 }
 
