@@ -72,34 +72,34 @@ impl KeyedRelation {
         };
         let relations = keys::relations(&self.list, &self.pg, &class).await?;
         match self.name.as_str() {
-            "pg_attribute" | "pg_attrdef" => {
+            "pg_attribute" => {
                 let found = defaults::declared(&relations);
-                if self.name == "pg_attribute" {
+                batches = batches
+                    .iter()
+                    .map(|b| defaults::with_defaults_flagged(b, &found))
+                    .collect::<Result<_>>()?;
+            }
+            "pg_attrdef" => {
+                let found = defaults::declared(&relations);
+                batches.push(keys::rows(&self.schema, &found, defaults::attrdef_value)?);
+            }
+            name => {
+                let keys = keys::declared(&relations);
+                if name == "pg_class" {
                     batches = batches
                         .iter()
-                        .map(|b| defaults::with_defaults_flagged(b, &found))
+                        .map(|b| keys::with_indexes_flagged(b, &keys))
                         .collect::<Result<_>>()?;
-                } else {
-                    batches.push(keys::rows(&self.schema, &found, defaults::attrdef_value)?);
                 }
-                return MemTable::try_new(self.schema.clone(), vec![batches]);
+                let value = match name {
+                    "pg_constraint" => constraint_value,
+                    "pg_index" => index_value,
+                    "pg_class" => index_class_value,
+                    _ => indexes_value,
+                };
+                batches.push(keys::rows(&self.schema, &keys, value)?);
             }
-            _ => {}
         }
-        let keys = keys::declared(&relations);
-        if self.name == "pg_class" {
-            batches = batches
-                .iter()
-                .map(|b| keys::with_indexes_flagged(b, &keys))
-                .collect::<Result<_>>()?;
-        }
-        let value = match self.name.as_str() {
-            "pg_constraint" => constraint_value,
-            "pg_index" => index_value,
-            "pg_class" => index_class_value,
-            _ => indexes_value,
-        };
-        batches.push(keys::rows(&self.schema, &keys, value)?);
         MemTable::try_new(self.schema.clone(), vec![batches])
     }
 }

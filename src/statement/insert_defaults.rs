@@ -1,7 +1,7 @@
 //! `DEFAULT` in an INSERT's VALUES rows, and `DEFAULT VALUES`: the column's default, as if
-//! the row left the column out. knex writes it for every key a row of a multi-row insert lacks (`VALUES ($1, DEFAULT),
-//! ($2, $3)`), as do ORMs for serial ids; DataFusion read it as a column named "default"
-//! (42703). A column's default is its table's (a constant as the literal, a serial id or a
+//! the row left the column out. knex writes it for every key a row of a multi-row insert
+//! lacks (`VALUES ($1, DEFAULT), ($2, $3)`), as do ORMs for serial ids; DataFusion read it as
+//! a column named "default" (42703). A column's default is its table's (a constant as the literal, a serial id or a
 //! now() as NULL, which storage fills); a column without one gets NULL, as in PostgreSQL.
 
 use super::session::Session;

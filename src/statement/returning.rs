@@ -9,6 +9,7 @@
 
 use super::outcome::{Outcome, Rows};
 use super::prepare::param_values;
+use super::rules::ast::template_query;
 use super::rules::unique_output_names::UniqueOutputNames;
 use super::session::Session;
 use crate::error::sqlstate;
@@ -21,8 +22,6 @@ use datafusion::common::{ScalarValue, TableReference};
 use datafusion::datasource::{provider_as_source, source_as_provider};
 use datafusion::logical_expr::{LogicalPlan, TableScanBuilder};
 use datafusion::sql::sqlparser::ast::{FromTable, SetExpr, Statement, TableObject};
-use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-use datafusion::sql::sqlparser::parser::Parser;
 use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
 use std::sync::Arc;
 
@@ -81,19 +80,15 @@ pub(super) fn split(statement: &Statement) -> Result<Option<(Statement, Statemen
         }
         _ => return Ok(None),
     };
-    let template = format!("SELECT 1 FROM {target}");
-    let mut parsed = Parser::parse_sql(&PostgreSqlDialect {}, &template)
-        .map_err(|e| CipError::invalid(sqlstate::SYNTAX_ERROR, e.to_string()))?;
-    let mut select = parsed.pop().ok_or_else(|| lost("the RETURNING query"))?;
-    let Statement::Query(query) = &mut select else {
-        return Err(lost("the RETURNING query"));
-    };
+    // The target was parsed from the statement, so its text parses again.
+    let mut query = template_query(&format!("SELECT 1 FROM {target}"))
+        .ok_or_else(|| lost("the RETURNING query"))?;
     let SetExpr::Select(body) = query.body.as_mut() else {
         return Err(lost("the RETURNING query"));
     };
     body.projection = returning.clone().unwrap_or_default();
     // A name given twice (`RETURNING id AS x, id AS x`) as in any select list.
-    let select = UniqueOutputNames.rewrite(select);
+    let select = UniqueOutputNames.rewrite(Statement::Query(Box::new(query)));
     Ok(Some((plain, select, verb)))
 }
 
@@ -194,9 +189,11 @@ impl Session {
             table,
             verb,
         } = plans;
+        // Read in place: `ctx().state()` would copy the whole session state per statement.
         let kept = self
             .ctx()
-            .state()
+            .state_ref()
+            .read()
             .config()
             .get_extension::<StoredRows>()
             .ok_or_else(|| lost("the session's configuration"))?;
