@@ -32,6 +32,10 @@
 --   silence_rhythms, silence_gaps       recency_days over the member's own rhythm and over the
 --                                       median member's rhythm
 --   rule_version                        the segment_rules version that decided
+--   fit_as_of                           the day of the population fit scored against: the
+--                                       as-of date, or, for a client of `cip serve` while a
+--                                       new day's fits are made in the background, the
+--                                       latest earlier day (cip.fit_fallback)
 --
 -- Segments come from the table segment_rules (the version in force on the as-of date; see
 -- src/segments for the defaults and README "Segments"): a member takes the segment of the
@@ -40,7 +44,7 @@
 -- leaves every segment unchanged. `reason` names the rule and the figures that decided.
 CREATE OR REPLACE VIEW customer_segments_live AS
 WITH scored AS (
-    SELECT b.*,
+    SELECT b.*, pop.fit_as_of,
            b.monetary / nullif(pop.parameters['med_spend_per_visit'], 0) AS spend_x,
            b.visits_per_month / nullif(pop.parameters['med_visits_per_month'], 0) AS visits_x,
            b.spend_per_month / nullif(pop.parameters['med_spend_per_month'], 0) AS spend_month_x,
@@ -109,5 +113,6 @@ SELECT s.member_id,
                     || CAST(round(s.spend_per_month, 2) AS VARCHAR) || ' a month ('
                     || CAST(round(s.spend_month_x, 2) AS VARCHAR) || 'x)'
           END AS reason,
-       s.spend_x, s.visits_x, s.spend_month_x, s.silence_rhythms, s.silence_gaps, s.rule_version
+       s.spend_x, s.visits_x, s.spend_month_x, s.silence_rhythms, s.silence_gaps, s.rule_version,
+       s.fit_as_of
 FROM segmented s;

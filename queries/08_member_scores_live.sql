@@ -4,6 +4,8 @@
 -- --into-warehouse`, daily by the scheduler) and answers with these rows, computed live, when
 -- the snapshot is not of the session's as-of date or its inputs changed since.
 --
+-- fit_as_of (last) is customer_segments_live's: the day of the fits the figures come from.
+--
 -- Tags are three text arrays using exactly the fifteen names of the design. Thresholds are
 -- in `rules` below.
 --
@@ -101,7 +103,8 @@ SELECT s.member_id, s.segment_id, s.segment_name, s.recency_days, s.frequency, s
            CASE WHEN s.clv_rank >= 0.4 AND s.clv_rank < 0.8 THEN 'medium_value' END,
            CASE WHEN s.clv_rank IS NULL OR s.clv_rank < 0.4 THEN 'low_value' END,
            CASE WHEN s.m_score >= 4 AND s.f_score <= 2 THEN 'potential' END,
-           CASE WHEN q.response_rate >= r.responsive_rate THEN 'responsive' END), ',') AS value_tags
+           CASE WHEN q.response_rate >= r.responsive_rate THEN 'responsive' END), ',') AS value_tags,
+       s.fit_as_of
 -- rules (one row) first: a cross join holds its left side in memory.
 FROM rules r
 CROSS JOIN customer_segments_live s

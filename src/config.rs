@@ -319,12 +319,17 @@ pub struct ModelsConfig {
     /// churn_risk = 100 × P(no visit in this many days); sessions' default for
     /// cip.churn_horizon_days.
     pub churn_horizon_days: u32,
+    /// Clients of `cip serve` never wait for a new business day's model fits: the server
+    /// makes them in the background while their queries use the latest earlier fit and say
+    /// so (a NOTICE, the fit_as_of column). Off: a client's query fits, as scripts do.
+    pub background_fits: bool,
 }
 
 impl Default for ModelsConfig {
     fn default() -> Self {
         ModelsConfig {
             churn_horizon_days: 90,
+            background_fits: true,
         }
     }
 }

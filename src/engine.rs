@@ -88,7 +88,9 @@ impl Engine {
             http_bound: std::sync::OnceLock::new(),
             advisory: Default::default(),
         };
-        engine.new_session(true, None).await?;
+        engine
+            .new_session(true, None, engine.default_options())
+            .await?;
         Ok(engine)
     }
 
@@ -112,23 +114,29 @@ impl Engine {
 
     /// A new session: its own settings, sharing the warehouse and the memory pool.
     pub async fn session(&self) -> Result<SessionContext> {
-        self.new_session(false, None).await
+        self.new_session(false, None, self.default_options()).await
     }
 
     /// A session for a client (a connection, an HTTP request): it may hold no more than
     /// engine.statement_memory_limit of the pool at once (session_memory.rs).
     pub async fn client_session(&self) -> Result<SessionContext> {
         let limit = self.config.statement_memory_limit_bytes()?;
-        self.new_session(false, Some(limit)).await
+        self.new_session(false, Some(limit), self.client_options())
+            .await
     }
 
     /// A session; with `check_views`, the contract views' columns are checked as they are
     /// created (at start-up).
-    async fn new_session(&self, check_views: bool, limit: Option<usize>) -> Result<SessionContext> {
+    async fn new_session(
+        &self,
+        check_views: bool,
+        limit: Option<usize>,
+        options: crate::settings::CipOptions,
+    ) -> Result<SessionContext> {
         let mut cfg = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema("cip", "public")
-            .with_option_extension(self.default_options());
+            .with_option_extension(options);
         // DataFusion 55's leaf-expression pushdown fails to plan some valid statements over
         // the views' struct-valued fits ("push_down_leaf_projections … ambiguous", apache/
         // datafusion#25446/#24241), e.g. a prepared filter on p_alive. cip's tables hold no
@@ -199,6 +207,14 @@ impl Engine {
         o.day_cutoff = self.config.time.day_cutoff.clone();
         o.key_sort = self.config.engine.key_sort;
         o.churn_horizon_days = self.config.models.churn_horizon_days;
+        o
+    }
+
+    /// A client's `cip.*` settings: the defaults, and a new day's model fits made in the
+    /// background while its queries use the latest earlier fit (`[models] background_fits`).
+    pub fn client_options(&self) -> crate::settings::CipOptions {
+        let mut o = self.default_options();
+        o.fit_fallback = self.config.models.background_fits;
         o
     }
 

@@ -29,6 +29,7 @@ pub mod identity;
 pub mod keysort;
 pub mod load;
 pub mod metrics;
+pub mod notices;
 pub mod pg;
 pub mod registrar;
 pub mod scheduler;

@@ -14,6 +14,7 @@ mod dbt;
 mod ddl;
 mod ddl_blocks;
 mod durability;
+mod fits;
 mod http;
 mod intelligence;
 mod memory_abuse;

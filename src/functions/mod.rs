@@ -6,6 +6,7 @@ mod bounded_values;
 mod catalog;
 pub use catalog::show_functions_sql;
 pub use version::PG_COMPAT_VERSION;
+pub(crate) mod fit_background;
 pub(crate) mod model_fit;
 pub(crate) mod refresh;
 mod version;

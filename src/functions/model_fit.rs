@@ -4,7 +4,11 @@
 //!
 //! A fit is keyed by (model, as_of). To fit again (say after loading more history for a past
 //! date), delete the row: `DELETE FROM model_fits WHERE model = 'mbgnbd'`.
+//!
+//! A client of `cip serve` on today's date does not wait for today's fit when an earlier one
+//! is stored (cip.fit_fallback, fit_background.rs): it gets that one, named by `fit_as_of`.
 
+use super::fit_background;
 use crate::deferred::{Action, DeferredTable};
 use crate::settings::CipOptions;
 use datafusion::arrow::array::{
@@ -117,6 +121,8 @@ fn schema(fields: Params) -> SchemaRef {
             true,
         ),
         Field::new("parameters", params_type(fields), true),
+        // The day of the fit given: as_of, or an earlier day while today's is being made.
+        Field::new("fit_as_of", DataType::Date32, true),
     ]))
 }
 
@@ -161,29 +167,31 @@ pub(crate) fn model_name(index: usize) -> &'static str {
 
 /// The fit of model `index` for `store`'s as-of date as model_fit's one row: the stored one,
 /// else `fit_<model>` run in `fitter` (the same session, or a cluster's) and stored through
-/// `store`.
+/// `store` — or, for a client on today's date (cip.fit_fallback), the latest earlier fit
+/// while today's is made in the background.
 pub(crate) async fn fit_row(
     store: &SessionContext,
     fitter: &SessionContext,
     index: usize,
 ) -> Result<RecordBatch> {
     let (model, fields) = MODELS[index];
-    let as_of = CipOptions::of(store.state().config_options()).as_of_date()?;
-    let row = match stored(store, model, as_of).await? {
+    let options = CipOptions::of(store.state().config_options());
+    let as_of = options.as_of_date()?;
+    let row = match stored(store, model, as_of, Day::On).await? {
         Some(b) => Some(b),
-        None => {
-            let _guard = FITTING[index].lock().await;
-            match stored(store, model, as_of).await? {
-                Some(b) => Some(b),
-                None if fit_and_store(store, fitter, model, fields, as_of).await? => {
-                    stored(store, model, as_of).await?
+        None => match fit_background::may_wait(&options) {
+            true => fit_now(store, fitter, index, as_of).await?,
+            false => match stored(store, model, as_of, Day::Before).await? {
+                Some(b) => {
+                    fit_background::start(store.state(), index, as_of, day_of(&b));
+                    Some(b)
                 }
-                None => None,
-            }
-        }
+                None => fit_now(store, fitter, index, as_of).await?,
+            },
+        },
     };
-    let days = (as_of - chrono::NaiveDate::default()).num_days() as i32;
-    let (params, fitted_at) = match row {
+    let days = |d: chrono::NaiveDate| (d - chrono::NaiveDate::default()).num_days() as i32;
+    let (params, fitted_at, fit_as_of) = match row {
         Some(b) => {
             let json = b.column(0).as_string::<i32>();
             let n = b
@@ -201,33 +209,86 @@ pub(crate) async fn fit_row(
                 n.is_valid(0).then(|| n.value(0)),
                 ll.is_valid(0).then(|| ll.value(0)),
             )?;
-            (p, at.is_valid(0).then(|| at.value(0)))
+            (p, at.is_valid(0).then(|| at.value(0)), Some(day_of(&b)))
         }
-        None => (to_struct(fields, None, None, None)?, None),
+        None => (to_struct(fields, None, None, None)?, None, None),
     };
     Ok(RecordBatch::try_new(
         schema(fields),
         vec![
             Arc::new(StringArray::from(vec![model])),
-            Arc::new(Date32Array::from(vec![days])),
+            Arc::new(Date32Array::from(vec![days(as_of)])),
             Arc::new(TimestampMicrosecondArray::from(vec![fitted_at])),
             Arc::new(params),
+            Arc::new(Date32Array::from(vec![fit_as_of.map(days)])),
         ],
     )?)
 }
 
-/// The latest stored fit of `model` for `as_of`: parameters, n, log_likelihood, fitted_at.
+/// Fits model `index` for `as_of` unless a concurrent query just did; the stored row.
+async fn fit_now(
+    store: &SessionContext,
+    fitter: &SessionContext,
+    index: usize,
+    as_of: chrono::NaiveDate,
+) -> Result<Option<RecordBatch>> {
+    let (model, fields) = MODELS[index];
+    let _guard = FITTING[index].lock().await;
+    if let Some(b) = stored(store, model, as_of, Day::On).await? {
+        return Ok(Some(b));
+    }
+    // The fit reads other models' fits (the population's reads three): those of this very
+    // day, made now if need be — never an earlier day's.
+    let waiting;
+    let fitter = match fit_background::may_wait(&CipOptions::of(fitter.state().config_options())) {
+        true => fitter,
+        false => {
+            waiting =
+                SessionContext::new_with_state(fit_background::waiting(fitter.state(), as_of));
+            &waiting
+        }
+    };
+    match fit_and_store(store, fitter, model, fields, as_of).await? {
+        true => stored(store, model, as_of, Day::On).await,
+        false => Ok(None),
+    }
+}
+
+/// Which stored fit `stored` looks for: the day's own, or the latest of an earlier day.
+#[derive(Clone, Copy, PartialEq)]
+enum Day {
+    On,
+    Before,
+}
+
+/// The latest stored fit of `model` for `as_of` (or before it): parameters, n,
+/// log_likelihood, fitted_at, as_of.
 async fn stored(
     ctx: &SessionContext,
     model: &str,
     as_of: chrono::NaiveDate,
+    day: Day,
 ) -> Result<Option<RecordBatch>> {
+    let on = match day {
+        Day::On => "=",
+        Day::Before => "<",
+    };
     let sql = format!(
-        "SELECT parameters, n, log_likelihood, fitted_at FROM model_fits \
-         WHERE model = '{model}' AND as_of = DATE '{as_of}' ORDER BY fitted_at DESC LIMIT 1"
+        "SELECT parameters, n, log_likelihood, fitted_at, as_of FROM model_fits \
+         WHERE model = '{model}' AND as_of {on} DATE '{as_of}' \
+         ORDER BY as_of DESC, fitted_at DESC LIMIT 1"
     );
     let rows = ctx.sql(&sql).await?.collect().await?;
     Ok(rows.into_iter().find(|b| b.num_rows() > 0))
+}
+
+/// The day of a row `stored` gave.
+fn day_of(row: &RecordBatch) -> chrono::NaiveDate {
+    let days = row
+        .column(4)
+        .as_primitive::<datafusion::arrow::datatypes::Date32Type>()
+        .value(0);
+    chrono::NaiveDate::default() + chrono::Duration::days(days.into())
 }
 
 /// Runs `fit_<model>` in `fitter` and stores the result through `ctx`; false (and nothing stored) when the data cannot

@@ -168,6 +168,9 @@ impl ExtendedQueryHandler for Handler {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         client.portal_store().rm_portal(DEFAULT_NAME);
+        // What the statements raised while their rows streamed (a fit answered from an
+        // earlier day): before ReadyForQuery, as PostgreSQL sends it before the statement ends.
+        self.send_side_messages(client).await?;
         let status = self.transaction_status();
         client.set_transaction_status(status);
         client

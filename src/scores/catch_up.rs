@@ -39,7 +39,10 @@ pub enum CatchUp {
 
 /// `plan` for a session with `options`, off the statement threads.
 pub async fn plan_for(store: &Arc<Store>, options: &CipOptions) -> Result<CatchUp> {
-    let (as_of, settings) = (options.as_of_date()?, freshness::settings_of(options));
+    let (as_of, settings) = (
+        options.as_of_date()?,
+        freshness::settings_of(options, store)?,
+    );
     let store = store.clone();
     crate::statement::runtime::blocking("member_scores freshness", move || {
         plan(&store, as_of, &settings)

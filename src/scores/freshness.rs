@@ -28,12 +28,15 @@ pub struct Basis {
 }
 
 /// The settings of `options` that change a member's figures (timezone and cut-off move visits
-/// between days; the churn horizon changes churn_risk).
-pub fn settings_of(options: &CipOptions) -> String {
-    format!(
-        "timezone={} day_cutoff={} churn_horizon_days={}",
+/// between days; the churn horizon changes churn_risk), and the snapshot's width: a snapshot
+/// written before member_scores gained a column (fit_as_of) is read with it NULL, so it is
+/// rewritten rather than answered from.
+pub fn settings_of(options: &CipOptions, store: &Store) -> Result<String> {
+    let columns = store.table(super::TABLE)?.def.schema.fields().len();
+    Ok(format!(
+        "timezone={} day_cutoff={} churn_horizon_days={} columns={columns}",
         options.timezone, options.day_cutoff, options.churn_horizon_days
-    )
+    ))
 }
 
 fn path(store: &Store) -> PathBuf {

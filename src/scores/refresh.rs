@@ -70,6 +70,7 @@ async fn refresh_if(
 /// enough, else a full refresh. The row says how many members were written (none: no row).
 pub async fn bring_up_to_date(state: SessionState, store: Arc<Store>) -> Result<RecordBatch> {
     let _one = REFRESHING.lock().await;
+    let state = for_snapshot(state)?;
     let options = CipOptions::of(state.config_options());
     let plan = catch_up::plan_for(&store, &options).await.map_err(to_df)?;
     match plan {
@@ -92,7 +93,7 @@ async fn catch_up(
     let (as_of, tz) = (options.as_of_date()?, options.tz()?);
     let basis = Basis {
         as_of: as_of.to_string(),
-        settings: freshness::settings_of(&options),
+        settings: freshness::settings_of(&options, &store).map_err(to_df)?,
         tables,
     };
     let started = std::time::Instant::now();
@@ -136,7 +137,14 @@ fn conformed(store: &Store, rows: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
 /// Scores every active member into member_scores; the row the function returns.
 pub async fn refresh(state: SessionState, store: Arc<Store>) -> Result<RecordBatch> {
     let _one = REFRESHING.lock().await;
-    full(state, store).await
+    full(for_snapshot(state)?, store).await
+}
+
+/// `state` for writing the snapshot: its day fixed, and scored with that day's fits (made now
+/// if need be), never the earlier day's a client's query may fall back to meanwhile.
+fn for_snapshot(state: SessionState) -> Result<SessionState> {
+    let as_of = CipOptions::of(state.config_options()).as_of_date()?;
+    Ok(crate::functions::fit_background::waiting(state, as_of))
 }
 
 async fn full(state: SessionState, store: Arc<Store>) -> Result<RecordBatch> {
@@ -144,7 +152,7 @@ async fn full(state: SessionState, store: Arc<Store>) -> Result<RecordBatch> {
     refuse_in_block(&state)?;
     let options = CipOptions::of(state.config_options());
     let (as_of, tz) = (options.as_of_date()?, options.tz()?);
-    let settings = freshness::settings_of(&options);
+    let settings = freshness::settings_of(&options, &store).map_err(to_df)?;
     let started = std::time::Instant::now();
     let ctx = SessionContext::new_with_state(state);
     // The day's fits first, so that the versions read below include them: a fit stored while

@@ -206,6 +206,7 @@ impl Session {
         };
         let state = self.ctx().state_ref();
         let mut state = state.write();
+        let value = boolean_spelling(state.config().options(), &key, value);
         state.config_mut().options_mut().set(&key, &value)?;
         Ok(())
     }
@@ -214,8 +215,7 @@ impl Session {
     fn default_of(&self, key: &str) -> Result<String> {
         if let Some(field) = key.strip_prefix("cip.") {
             return self
-                .engine
-                .default_options()
+                .cip_defaults()
                 .entries()
                 .into_iter()
                 .find(|e| e.key == field)
@@ -231,7 +231,7 @@ impl Session {
     }
 
     fn reset_all(&self) -> Result<()> {
-        for entry in self.engine.default_options().entries() {
+        for entry in self.cip_defaults().entries() {
             self.set_one(&format!("cip.{}", entry.key), None)?;
         }
         self.settings().reset_all();
@@ -377,5 +377,24 @@ impl Session {
         let pool = self.ctx().runtime_env().memory_pool.clone();
         let rows = super::runtime::batches_on_runtime(statement.to_string(), rows, &pool);
         Ok(Outcome::CopyOut(CopyOut::new(rows, format)))
+    }
+}
+
+/// `value` for the option `key`: PostgreSQL's spellings of a boolean (on, off, yes, no, 1, 0)
+/// as the `true` / `false` DataFusion parses, for an option that is a boolean.
+fn boolean_spelling(options: &ConfigOptions, key: &str, value: String) -> String {
+    // cip's options are an extension, whose entries are named without the prefix.
+    let name = key.strip_prefix("cip.").unwrap_or(key);
+    let boolean = options
+        .entries()
+        .iter()
+        .any(|e| e.key == name && matches!(e.value.as_deref(), Some("true" | "false")));
+    if !boolean {
+        return value;
+    }
+    match value.trim().to_ascii_lowercase().as_str() {
+        "on" | "yes" | "1" => "true".into(),
+        "off" | "no" | "0" => "false".into(),
+        _ => value,
     }
 }

@@ -41,6 +41,8 @@ pub struct Session {
     activity: Arc<super::idle::Activity>,
     /// The session's advisory locks (released when it ends).
     pub(super) locks: Arc<crate::catalog::advisory_locks::SessionLocks>,
+    /// A client's session (else the server's own or a script's): its `cip.*` defaults.
+    client: bool,
 }
 
 #[derive(Default)]
@@ -55,17 +57,17 @@ impl Session {
     /// engine.statement_memory_limit), run by the local owner until `set_user` says otherwise.
     pub async fn open(engine: Arc<Engine>) -> Result<Arc<Session>> {
         let ctx = engine.client_session().await?;
-        Self::on(engine, ctx)
+        Self::on(engine, ctx, true)
     }
 
     /// A session for the server's own work (the scheduler's jobs, the dispatcher, `cip sql`),
     /// which may use the whole pool.
     pub async fn open_internal(engine: Arc<Engine>) -> Result<Arc<Session>> {
         let ctx = engine.session().await?;
-        Self::on(engine, ctx)
+        Self::on(engine, ctx, false)
     }
 
-    fn on(engine: Arc<Engine>, ctx: SessionContext) -> Result<Arc<Session>> {
+    fn on(engine: Arc<Engine>, ctx: SessionContext, client: bool) -> Result<Arc<Session>> {
         let owner = Actor::local_owner();
         let settings = PgSettings::new(&engine.config.time.timezone, &owner.name, true);
         ctx.state_ref()
@@ -88,6 +90,11 @@ impl Session {
             .write()
             .config_mut()
             .set_extension(Arc::new(crate::storage::StoredRows::default()));
+        // … and what a statement raises while it executes (notices.rs).
+        ctx.state_ref()
+            .write()
+            .config_mut()
+            .set_extension(Arc::new(crate::notices::Raised::default()));
         Ok(Arc::new(Session {
             ctx,
             engine,
@@ -96,6 +103,7 @@ impl Session {
             synced: Default::default(),
             activity: Arc::default(),
             locks,
+            client,
         }))
     }
 
@@ -105,6 +113,14 @@ impl Session {
         let fresh = PgSettings::new(&self.engine.config.time.timezone, &actor.name, superuser);
         self.settings.adopt_defaults(&fresh);
         actor.install(&self.ctx);
+    }
+
+    /// What RESET restores a `cip.*` setting to in this session.
+    pub(super) fn cip_defaults(&self) -> crate::settings::CipOptions {
+        match self.client {
+            true => self.engine.client_options(),
+            false => self.engine.default_options(),
+        }
     }
 
     pub fn ctx(&self) -> &SessionContext {
@@ -129,9 +145,18 @@ impl Session {
         self.state().tx.status()
     }
 
-    /// Notices raised since the last call (warnings of transaction control, …).
+    /// Notices raised since the last call (warnings of transaction control, a fit answered
+    /// from an earlier day, …).
     pub fn take_notices(&self) -> Vec<Notice> {
-        std::mem::take(&mut self.state().notices)
+        let mut notices = std::mem::take(&mut self.state().notices);
+        let raised = self
+            .ctx
+            .state_ref()
+            .read()
+            .config()
+            .get_extension::<crate::notices::Raised>();
+        notices.extend(raised.map(|r| r.take()).unwrap_or_default());
+        notices
     }
 
     /// Reported parameters (TimeZone, DateStyle, …) that changed since the last call.

@@ -45,8 +45,7 @@ pub struct Transaction {
     table_ddl: bool,
 }
 
-/// A notice for the client (PostgreSQL sends these as NoticeResponse): severity, code, text.
-pub type Notice = (&'static str, &'static str, String);
+pub use crate::notices::Notice;
 
 /// PostgreSQL's warning for COMMIT or ROLLBACK outside a block (the statement still succeeds).
 fn no_transaction_warning() -> Notice {

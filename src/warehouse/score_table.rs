@@ -43,6 +43,8 @@ pub fn score_table() -> TableDef {
             f("preference_tags", tags(), true),
             f("value_tags", tags(), true),
             f("as_of", DataType::Date32, true),
+            // Added after as_of (older snapshots are read with it NULL: storage/widen.rs).
+            f("fit_as_of", DataType::Date32, true),
         ]),
         key: &["member_id"],
         // One row per member by construction (the refresh writes the view's rows whole).

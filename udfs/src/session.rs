@@ -55,6 +55,10 @@ extensions_options! {
         pub key_sort: bool, default = true
         /// Days ahead churn_risk looks: 100 × P(no visit in this many days) (Pareto/NBD).
         pub churn_horizon_days: u32, default = 90
+        /// On today's date (cip.as_of unset) with no model fit stored for it yet: answer with
+        /// the latest earlier fit, say so in a NOTICE, and fit today's in the background
+        /// rather than inside the query. On for clients of `cip serve`; off: wait for the fit.
+        pub fit_fallback: bool, default = false
     }
 }
 
