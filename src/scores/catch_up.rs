@@ -59,6 +59,13 @@ pub fn plan(store: &Store, as_of: NaiveDate, settings: &str) -> Result<CatchUp> 
     if basis.as_of != as_of.to_string() || basis.settings != settings {
         return Ok(CatchUp::Full);
     }
+    changes_since(store, &basis, Some(TABLE))
+}
+
+/// What changed in the tables `basis` records since it was recorded: nothing, appends naming
+/// these members (with the tables' versions now), or anything else — so everyone. A change
+/// to `own` (the table the basis was written with) is anything else too.
+pub fn changes_since(store: &Store, basis: &Basis, own: Option<&str>) -> Result<CatchUp> {
     let names: Vec<String> = basis.tables.keys().cloned().collect();
     // The versions before reading the rows: a later append is caught by the next plan.
     let now = freshness::versions(store, &names)?;
@@ -70,7 +77,7 @@ pub fn plan(store: &Store, as_of: NaiveDate, settings: &str) -> Result<CatchUp> 
         if now.get(name) == Some(was) {
             continue;
         }
-        if name == TABLE {
+        if Some(name.as_str()) == own {
             return Ok(CatchUp::Full);
         }
         let table = store.table(name)?;
@@ -82,7 +89,7 @@ pub fn plan(store: &Store, as_of: NaiveDate, settings: &str) -> Result<CatchUp> 
             // everyone.
             return Ok(CatchUp::Full);
         }
-        if !members_named(name, &rows, &basis, &mut members)? || members.len() > MAX_MEMBERS {
+        if !members_named(name, &rows, basis, &mut members)? || members.len() > MAX_MEMBERS {
             return Ok(CatchUp::Full);
         }
     }

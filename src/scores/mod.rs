@@ -12,6 +12,10 @@ mod watch;
 
 pub use refresh::refresh;
 pub use watch::watch;
+// Which members' rows changed since a recorded moment: also how the upgrade run follows
+// changes (tiers/changed.rs).
+pub(crate) use catch_up::{changes_since, CatchUp, FITS};
+pub(crate) use freshness::{settings_of, tables_read, versions, Basis};
 
 use crate::storage::Store;
 use datafusion::arrow::datatypes::SchemaRef;

@@ -3,6 +3,7 @@
 //! evaluation are SQL (tier_rules and the upgrade_evaluation and tier_review views in queries/);
 //! this module only writes what those views decide, exactly once.
 
+mod changed;
 mod function;
 mod ladder;
 mod rewards;

@@ -11,6 +11,7 @@
 //! Runs are evaluated as of the current business day whatever the session's cip.as_of says:
 //! writes act on the present.
 
+use super::changed::{self, Scope};
 use super::rewards::{grant, message};
 use crate::error::{to_df, CipError};
 use crate::identity::Actor;
@@ -84,9 +85,25 @@ pub async fn run(
     if let Some(m) = &member {
         check_member(&ctx, kind, m).await?;
     }
-    let changes = match kind {
-        Kind::Upgrade => upgrades(&ctx, member.as_deref()).await?,
-        Kind::Review => downgrades(&ctx, member.as_deref()).await?,
+    let in_block = slot.as_ref().is_some_and(|s| s.lock().is_some());
+    // The upgrade run over everyone evaluates the members whose figures changed since the
+    // last one (changed.rs); one member, the review and a run in a block evaluate as asked.
+    let (scope, basis) = match (kind, member) {
+        (Kind::Upgrade, None) if !in_block => {
+            let (scope, basis) = changed::scope(&ctx, &store).await?;
+            (scope, Some(basis))
+        }
+        (_, Some(m)) => (Scope::Members(vec![m]), None),
+        (_, None) => (Scope::Everyone, None),
+    };
+    let members = match &scope {
+        Scope::Everyone => None,
+        Scope::Members(m) => Some(m.as_slice()),
+    };
+    let changes = match (kind, members) {
+        (_, Some([])) => Vec::new(),
+        (Kind::Upgrade, members) => upgrades(&ctx, members).await?,
+        (Kind::Review, members) => downgrades(&ctx, members).await?,
     };
     let batch = history_rows(
         &changes,
@@ -108,9 +125,13 @@ pub async fn run(
         .map_err(|e| DataFusionError::External(Box::new(e)))?
         .map_err(to_df)?;
     }
+    if let Some(basis) = basis {
+        changed::record(&store, basis);
+    }
     tracing::info!(
         run = kind.function(),
         by = %actor.name,
+        evaluated = members.map_or("everyone".to_string(), |m| format!("{} members", m.len())),
         changes = rows,
         elapsed = ?started.elapsed(),
         "tier run done"
@@ -142,28 +163,34 @@ async fn check_member(ctx: &SessionContext, kind: Kind, member: &str) -> Result<
     Ok(())
 }
 
-/// `sql` (whose `{filter}` is replaced) run on one member (`AND member_id = $1`, the member
-/// bound as a parameter) or on all.
+/// `sql` (whose `{filter}` is replaced) run on some members (`AND member_id IN ($1, …)`, the
+/// members bound as parameters) or on all.
 async fn for_members(
     ctx: &SessionContext,
     sql: &str,
-    member: Option<&str>,
+    members: Option<&[String]>,
 ) -> Result<Vec<datafusion::arrow::record_batch::RecordBatch>> {
-    let filter = if member.is_some() {
-        "AND member_id = $1"
-    } else {
-        ""
+    let filter = match members {
+        Some(m) => {
+            let params: Vec<String> = (1..=m.len()).map(|i| format!("${i}")).collect();
+            format!("AND member_id IN ({})", params.join(", "))
+        }
+        None => String::new(),
     };
-    let df = ctx.sql(&sql.replace("{filter}", filter)).await?;
-    let df = match member {
-        Some(m) => df.with_param_values(vec![ScalarValue::from(m)])?,
+    let df = ctx.sql(&sql.replace("{filter}", &filter)).await?;
+    let df = match members {
+        Some(m) => df.with_param_values(
+            m.iter()
+                .map(|m| ScalarValue::from(m.as_str()))
+                .collect::<Vec<_>>(),
+        )?,
         None => df,
     };
     df.collect().await
 }
 
 /// Every tier an eligible member climbs, in order, with that tier's rewards.
-async fn upgrades(ctx: &SessionContext, member: Option<&str>) -> Result<Vec<Change>> {
+async fn upgrades(ctx: &SessionContext, members: Option<&[String]>) -> Result<Vec<Change>> {
     let sql = "WITH e AS (
             SELECT member_id, current_tier, target_tier, rule_version
             FROM upgrade_evaluation WHERE eligible {filter}
@@ -174,7 +201,7 @@ async fn upgrades(ctx: &SessionContext, member: Option<&str>) -> Result<Vec<Chan
          JOIN tier_rules tgt ON tgt.tier = e.target_tier AND tgt.version = e.rule_version
          JOIN tier_rules r ON r.version = e.rule_version AND r.rank > cur.rank AND r.rank <= tgt.rank
          ORDER BY e.member_id, r.rank";
-    let batches = for_members(ctx, sql, member).await?;
+    let batches = for_members(ctx, sql, members).await?;
     let mut out: Vec<Change> = Vec::new();
     for b in &batches {
         let text = |i: usize| cast(b.column(i), &DataType::Utf8);
@@ -220,11 +247,11 @@ async fn upgrades(ctx: &SessionContext, member: Option<&str>) -> Result<Vec<Chan
 }
 
 /// Every member the retention review moves down one tier.
-async fn downgrades(ctx: &SessionContext, member: Option<&str>) -> Result<Vec<Change>> {
+async fn downgrades(ctx: &SessionContext, members: Option<&[String]>) -> Result<Vec<Change>> {
     let sql = "SELECT t.member_id, t.current_tier, t.down_to, t.reason,
                 (SELECT max(version) FROM tier_rules_in_force) AS version
          FROM tier_review t WHERE t.due {filter} ORDER BY t.member_id";
-    let batches = for_members(ctx, sql, member).await?;
+    let batches = for_members(ctx, sql, members).await?;
     let mut out = Vec::new();
     for b in &batches {
         let text = |i: usize| cast(b.column(i), &DataType::Utf8);

@@ -32,5 +32,11 @@ pub async fn exclusive(
 /// session's cip.as_of says.
 pub fn as_of_today(mut state: SessionState) -> Result<datafusion::prelude::SessionContext> {
     state.config_mut().options_mut().set("cip.as_of", "today")?;
+    // … with today's model fits, made now if need be, never the earlier day's a client's
+    // query may use meanwhile (functions/fit_background.rs).
+    state
+        .config_mut()
+        .options_mut()
+        .set("cip.fit_fallback", "false")?;
     Ok(datafusion::prelude::SessionContext::new_with_state(state))
 }

@@ -1,0 +1,82 @@
+//! The scheduler's upgrade run evaluates only the members whose figures may have changed since
+//! the last run rather than the whole population every minute: the same following of appends
+//! as the scored snapshot's catch-up (scores/catch_up.rs). A member's row of
+//! upgrade_evaluation depends only on their own rows (members, visits, order items, tier
+//! history), the rules and the day's fits; when only appends happened since the last run on
+//! the same business day, the members those rows name are the only ones whose evaluation can
+//! differ. Anything else — another day (the 365-day window moved), an update or delete, a
+//! flush of a table's log, new rules or fits, a restart — evaluates everyone.
+//!
+//! What was last evaluated is kept per data directory in this process; a run inside a
+//! transaction block neither uses nor records it (its writes may yet be rolled back).
+
+use crate::error::to_df;
+use crate::scores::{changes_since, settings_of, tables_read, versions, Basis, CatchUp, FITS};
+use crate::settings::CipOptions;
+use crate::storage::Store;
+use datafusion::common::Result;
+use datafusion::prelude::SessionContext;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// What the last upgrade run over everyone (or over the changed members) evaluated from.
+static LAST: Mutex<BTreeMap<PathBuf, Basis>> = Mutex::new(BTreeMap::new());
+
+/// Which members a run must evaluate.
+pub enum Scope {
+    Everyone,
+    Members(Vec<String>),
+}
+
+/// The members the next upgrade run must evaluate in the session `ctx` (on today's date), and
+/// what to record once it has written its changes.
+pub async fn scope(ctx: &SessionContext, store: &Arc<Store>) -> Result<(Scope, Basis)> {
+    let options = CipOptions::of(ctx.state().config_options());
+    let plan = ctx.sql("SELECT * FROM upgrade_evaluation").await?;
+    let mut names = tables_read(plan.logical_plan(), store);
+    // The views read the fits through model_fit(), which the plan does not show.
+    if store.table(FITS).is_ok() {
+        names.push(FITS.to_string());
+    }
+    let as_of = options.as_of_date()?.to_string();
+    let settings = settings_of(&options, store).map_err(to_df)?;
+    let last = LAST
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&store.root)
+        .cloned();
+    let store = store.clone();
+    crate::statement::runtime::blocking("upgrade run scope", move || {
+        let tables = versions(&store, &names)?;
+        let now = Basis {
+            as_of,
+            settings,
+            tables,
+        };
+        let scope = match last {
+            Some(last)
+                if last.as_of == now.as_of
+                    && last.settings == now.settings
+                    && last.tables.keys().eq(now.tables.keys()) =>
+            {
+                match changes_since(&store, &last, None)? {
+                    CatchUp::Current => Scope::Members(Vec::new()),
+                    CatchUp::Members(members, _) => Scope::Members(members.into_iter().collect()),
+                    CatchUp::Full => Scope::Everyone,
+                }
+            }
+            _ => Scope::Everyone,
+        };
+        Ok((scope, now))
+    })
+    .await
+    .map_err(to_df)
+}
+
+/// Records that a run evaluated everything `basis` describes.
+pub fn record(store: &Store, basis: Basis) {
+    LAST.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(store.root.clone(), basis);
+}
