@@ -47,6 +47,13 @@ async fn segments_fit_days(c: &Client) -> Vec<String> {
     .collect()
 }
 
+async fn fallback(c: &Client) -> String {
+    c.query_one("SHOW cip.fit_fallback", &[])
+        .await
+        .expect("show")
+        .get(0)
+}
+
 async fn fit_day(c: &Client, model: &str) -> String {
     c.query_one(
         &format!("SELECT CAST(fit_as_of AS TEXT) FROM model_fit('{model}')"),
@@ -132,20 +139,10 @@ async fn a_new_days_fits_are_made_in_the_background() {
         .expect("wait for fits");
     assert_eq!(segments_fit_days(&c).await, vec![today.clone()]);
     assert!(drained(&mut notices).is_empty());
-    let shown: String = c
-        .query_one("SHOW cip.fit_fallback", &[])
-        .await
-        .expect("show")
-        .get(0);
-    assert_eq!(shown, "false");
+    assert_eq!(fallback(&c).await, "false");
     // RESET gives a client its default back.
     c.batch_execute("RESET cip.fit_fallback")
         .await
         .expect("reset");
-    let shown: String = c
-        .query_one("SHOW cip.fit_fallback", &[])
-        .await
-        .expect("show")
-        .get(0);
-    assert_eq!(shown, "true");
+    assert_eq!(fallback(&c).await, "true");
 }

@@ -13,12 +13,14 @@
 use crate::error::to_df;
 use crate::scores::{changes_since, settings_of, tables_read, versions, Basis, CatchUp, FITS};
 use crate::settings::CipOptions;
-use crate::storage::Store;
+use crate::storage::{Store, TableVersion};
 use datafusion::common::Result;
 use datafusion::prelude::SessionContext;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+
+const HISTORY: &str = "upgrade_history";
 
 /// What the last upgrade run over everyone (or over the changed members) evaluated from.
 static LAST: Mutex<BTreeMap<PathBuf, Basis>> = Mutex::new(BTreeMap::new());
@@ -33,6 +35,12 @@ pub enum Scope {
 /// what to record once it has written its changes.
 pub async fn scope(ctx: &SessionContext, store: &Arc<Store>) -> Result<(Scope, Basis)> {
     let options = CipOptions::of(ctx.state().config_options());
+    // The day's fits first (population's makes the others), so the versions read below
+    // include them: a fit stored by this run would otherwise send the next one to everyone.
+    ctx.sql("SELECT count(*) FROM model_fit('population')")
+        .await?
+        .collect()
+        .await?;
     let plan = ctx.sql("SELECT * FROM upgrade_evaluation").await?;
     let mut names = tables_read(plan.logical_plan(), store);
     // The views read the fits through model_fit(), which the plan does not show.
@@ -74,8 +82,20 @@ pub async fn scope(ctx: &SessionContext, store: &Arc<Store>) -> Result<(Scope, B
     .map_err(to_df)
 }
 
-/// Records that a run evaluated everything `basis` describes.
-pub fn record(store: &Store, basis: Basis) {
+/// Records that a run evaluated everything `basis` describes. `written`: upgrade_history's
+/// versions just before and after the run's own commit — the members it moved are at their
+/// target now, so its rows need no evaluation next time; they are taken as seen when that
+/// commit is the only change since the basis (one manifest step, the same log), else the
+/// next run sees the table changed.
+pub fn record(store: &Store, mut basis: Basis, written: Option<(TableVersion, TableVersion)>) {
+    if let Some((before, after)) = written {
+        let history = basis.tables.get_mut(HISTORY);
+        if let Some(seen) = history.filter(|v| **v == before) {
+            if after.manifest == before.manifest + 1 && after.log_bytes == before.log_bytes {
+                *seen = after;
+            }
+        }
+    }
     LAST.lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(store.root.clone(), basis);

@@ -115,18 +115,23 @@ pub async fn run(
     if kind == Kind::Upgrade {
         crate::metrics::UPGRADES.add(rows as u64);
     }
+    let mut written = None;
     if rows > 0 {
         // Inside the caller's block the history commits with it.
         let all = store.clone();
-        tokio::task::spawn_blocking(move || {
-            all.append_all(slot.as_deref(), &[("upgrade_history", batch)])
+        written = tokio::task::spawn_blocking(move || {
+            let history = all.table("upgrade_history")?;
+            let before = history.version()?;
+            all.append_all(slot.as_deref(), &[("upgrade_history", batch)])?;
+            Ok::<_, CipError>((before, history.version()?))
         })
         .await
         .map_err(|e| DataFusionError::External(Box::new(e)))?
+        .map(Some)
         .map_err(to_df)?;
     }
     if let Some(basis) = basis {
-        changed::record(&store, basis);
+        changed::record(&store, basis, written);
     }
     tracing::info!(
         run = kind.function(),
