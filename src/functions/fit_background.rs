@@ -67,8 +67,8 @@ pub(super) fn start(
         return;
     }
     let mut state = waiting(state, as_of);
-    // Its own transaction slot and RETURNING rows: the fit is stored outside the client's
-    // block, as a fit made inside the query is.
+    // Its own transaction slot and RETURNING rows: the fit is stored when made, never with
+    // the client's block (which may yet roll back).
     state
         .config_mut()
         .set_extension(Arc::new(crate::storage::TxnSlot::default()));

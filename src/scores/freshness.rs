@@ -98,6 +98,29 @@ fn collect(plan: &LogicalPlan, store: &Store, names: &mut Vec<String>) {
     });
 }
 
+/// Makes the day's fits of the session `ctx` (the population's makes the others) so that
+/// versions read afterwards include them: a fit stored while rows are computed would make the
+/// next comparison start over.
+pub async fn fit_the_day(
+    ctx: &datafusion::prelude::SessionContext,
+) -> datafusion::common::Result<()> {
+    ctx.sql("SELECT count(*) FROM model_fit('population')")
+        .await?
+        .collect()
+        .await?;
+    Ok(())
+}
+
+/// The stored tables `plan` reads, and the fits: the views read those through model_fit(),
+/// not a scan the plan shows, and a fit of the day stored later changes everyone's figures.
+pub fn inputs(plan: &LogicalPlan, store: &Store) -> Vec<String> {
+    let mut names = tables_read(plan, store);
+    if store.table(super::catch_up::FITS).is_ok() {
+        names.push(super::catch_up::FITS.to_string());
+    }
+    names
+}
+
 /// The versions of `names` now.
 pub fn versions(store: &Store, names: &[String]) -> Result<BTreeMap<String, TableVersion>> {
     names

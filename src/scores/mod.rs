@@ -14,8 +14,8 @@ pub use refresh::refresh;
 pub use watch::watch;
 // Which members' rows changed since a recorded moment: also how the upgrade run follows
 // changes (tiers/changed.rs).
-pub(crate) use catch_up::{changes_since, CatchUp, FITS};
-pub(crate) use freshness::{settings_of, tables_read, versions, Basis};
+pub(crate) use catch_up::{changes_since, CatchUp};
+pub(crate) use freshness::{fit_the_day, inputs, settings_of, versions, Basis};
 
 use crate::storage::Store;
 use datafusion::arrow::datatypes::SchemaRef;

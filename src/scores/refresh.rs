@@ -155,24 +155,14 @@ async fn full(state: SessionState, store: Arc<Store>) -> Result<RecordBatch> {
     let settings = freshness::settings_of(&options, &store).map_err(to_df)?;
     let started = std::time::Instant::now();
     let ctx = SessionContext::new_with_state(state);
-    // The day's fits first, so that the versions read below include them: a fit stored while
-    // the rows are computed would make the next catch-up start over.
-    ctx.sql("SELECT count(*) FROM model_fit('population')")
-        .await?
-        .collect()
-        .await?;
+    freshness::fit_the_day(&ctx).await?;
     let df = ctx
         .sql(&format!(
             "SELECT *, cip_as_of() AS as_of FROM {LIVE} ORDER BY member_id"
         ))
         .await?;
-    let mut names = freshness::tables_read(df.logical_plan(), &store);
+    let mut names = freshness::inputs(df.logical_plan(), &store);
     names.push(TABLE.to_string());
-    // The views read the fits through model_fit(), not a scan the plan shows; a fit of the
-    // day stored later (one the data could not identify before) changes everyone's figures.
-    if store.table(catch_up::FITS).is_ok() {
-        names.push(catch_up::FITS.to_string());
-    }
     // The versions before reading: a write while the rows are computed leaves the record
     // older than the table, so the snapshot counts as stale rather than wrongly current.
     let read_store = store.clone();

@@ -482,13 +482,22 @@ fn normalise(name: &str, value: &str) -> Result<String> {
         | "jit"
         | "geqo"
         | "row_security"
-        | "enable_seqscan" => match value.to_ascii_lowercase().as_str() {
-            "on" | "true" | "yes" | "1" => "on".to_string(),
-            "off" | "false" | "no" | "0" => "off".to_string(),
-            _ => return Err(bad(": must be on or off")),
+        | "enable_seqscan" => match boolean(value) {
+            Some(true) => "on".to_string(),
+            Some(false) => "off".to_string(),
+            None => return Err(bad(": must be on or off")),
         },
         _ => value.to_string(),
     })
+}
+
+/// A boolean as PostgreSQL's settings spell it: on, off, true, false, yes, no, 1, 0.
+pub fn boolean(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Some(true),
+        "off" | "false" | "no" | "0" => Some(false),
+        _ => None,
+    }
 }
 
 /// The zone name PostgreSQL would show for `value`: an IANA zone, UTC, or a fixed offset.

@@ -392,9 +392,8 @@ fn boolean_spelling(options: &ConfigOptions, key: &str, value: String) -> String
     if !boolean {
         return value;
     }
-    match value.trim().to_ascii_lowercase().as_str() {
-        "on" | "yes" | "1" => "true".into(),
-        "off" | "no" | "0" => "false".into(),
-        _ => value,
+    match crate::settings::pg::boolean(value.trim()) {
+        Some(b) => b.to_string(),
+        None => value,
     }
 }

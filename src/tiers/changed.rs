@@ -11,7 +11,7 @@
 //! transaction block neither uses nor records it (its writes may yet be rolled back).
 
 use crate::error::to_df;
-use crate::scores::{changes_since, settings_of, tables_read, versions, Basis, CatchUp, FITS};
+use crate::scores::{changes_since, fit_the_day, inputs, settings_of, versions, Basis, CatchUp};
 use crate::settings::CipOptions;
 use crate::storage::{Store, TableVersion};
 use datafusion::common::Result;
@@ -35,18 +35,10 @@ pub enum Scope {
 /// what to record once it has written its changes.
 pub async fn scope(ctx: &SessionContext, store: &Arc<Store>) -> Result<(Scope, Basis)> {
     let options = CipOptions::of(ctx.state().config_options());
-    // The day's fits first (population's makes the others), so the versions read below
-    // include them: a fit stored by this run would otherwise send the next one to everyone.
-    ctx.sql("SELECT count(*) FROM model_fit('population')")
-        .await?
-        .collect()
-        .await?;
+    // The day's fits first: one stored by this run would send the next one to everyone.
+    fit_the_day(ctx).await?;
     let plan = ctx.sql("SELECT * FROM upgrade_evaluation").await?;
-    let mut names = tables_read(plan.logical_plan(), store);
-    // The views read the fits through model_fit(), which the plan does not show.
-    if store.table(FITS).is_ok() {
-        names.push(FITS.to_string());
-    }
+    let names = inputs(plan.logical_plan(), store);
     let as_of = options.as_of_date()?.to_string();
     let settings = settings_of(&options, store).map_err(to_df)?;
     let last = LAST
