@@ -58,6 +58,18 @@ fn psql_lists_describes_queries_and_copies() {
         ok && out.contains("\"tier_rules_pkey\" PRIMARY KEY, btree (tier, version)"),
         "{out}{err}"
     );
+    // Foreign keys cip enforces, from both ends.
+    let (ok, out, err) = psql(server.port, &["-c", "\\d campaign_tracking"]);
+    assert!(
+        ok && out.contains("\"campaign_tracking_campaign_id_fkey\" FOREIGN KEY (campaign_id) REFERENCES campaigns(campaign_id)"),
+        "{out}{err}"
+    );
+    let (ok, out, err) = psql(server.port, &["-c", "\\d campaigns"]);
+    assert!(
+        ok && out
+            .contains("TABLE \"message_outbox\" CONSTRAINT \"message_outbox_campaign_id_fkey\""),
+        "{out}{err}"
+    );
     let (ok, out, err) = psql(server.port, &["-c", "\\di"]);
     assert!(ok && out.contains("members_pkey"), "{out}{err}");
     // The "Default" column: a filled id as a serial's, the time filled at insert.
@@ -200,4 +212,123 @@ fn psql_lists_functions_and_shows_view_definitions() {
         ],
     );
     assert!(!ok && err.contains("42704"), "{err}");
+}
+
+/// psql run on a script from standard input (backslash commands that share a line with SQL,
+/// like `\gset` and `\crosstabview`, cannot be given with -c).
+fn psql_script(port: u16, script: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "cip",
+            "-d",
+            "cip",
+        ])
+        .args(["-X", "-v", "ON_ERROR_STOP=1", "-f", "-"])
+        .env("PGCONNECT_TIMEOUT", "10")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("psql is installed (.ci/run installs postgresql-client)");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(script.as_bytes())
+            .expect("write the script");
+    }
+    let o = child.wait_with_output().expect("psql ran");
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn psql_meta_commands_and_features() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    // Roles, types, privileges, schemas, extensions: each lists what the catalog holds.
+    let expected = [
+        ("\\du", "cip"),
+        ("\\dT", "List of data types"),
+        ("\\dT+", "List of data types"),
+        ("\\dp members", "members"),
+        ("\\dn", "public"),
+        ("\\dx", "List of installed extensions"),
+        ("\\sv customer_segments", "CREATE OR REPLACE VIEW"),
+        ("\\sf yuan", "CREATE OR REPLACE FUNCTION public.yuan("),
+    ];
+    for (command, wanted) in expected {
+        let (ok, out, err) = psql(server.port, &["-c", command]);
+        assert!(ok && out.contains(wanted), "{command}: {out}{err}");
+    }
+    // \gset, \crosstabview, \errverbose, PREPARE / EXECUTE in one session.
+    let script = "\
+        SELECT 40 + 2 AS answer \\gset\n\
+        \\echo answer=:answer\n\
+        SELECT * FROM (VALUES ('gold', 'vip', 3), ('gold', 'loyal', 5), ('silver', 'vip', 7)) \
+          AS v(tier, segment, n) ORDER BY 1, 2 \\crosstabview\n\
+        PREPARE by_tier(text) AS SELECT count(*) AS n FROM members WHERE tier = $1;\n\
+        EXECUTE by_tier('no such tier');\n\
+        DEALLOCATE by_tier;\n\
+        \\set ON_ERROR_STOP 0\n\
+        SELECT * FROM nowhere;\n\
+        \\errverbose\n";
+    let (ok, out, err) = psql_script(server.port, script);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("answer=42"), "\\gset: {out}");
+    assert!(
+        out.contains("PREPARE") && out.contains("DEALLOCATE"),
+        "{out}"
+    );
+    assert!(out.contains(" n \n---\n 0\n"), "EXECUTE: {out}");
+    // \crosstabview: a row per tier, a column per segment, the empty cell left blank.
+    let header = out.lines().find(|l| l.trim_start().starts_with("tier"));
+    assert!(
+        header.is_some_and(|h| h.contains("loyal") && h.contains("vip")),
+        "\\crosstabview: {out}"
+    );
+    let gold = out.lines().find(|l| l.trim_start().starts_with("gold"));
+    assert!(
+        gold.is_some_and(|g| g.contains('3') && g.contains('5')),
+        "\\crosstabview: {out}"
+    );
+    // Default verbosity leaves the SQLSTATE out; \errverbose repeats the error with it.
+    assert!(err.contains("ERROR:  42P01:"), "\\errverbose: {err}");
+    // \watch repeats the query until psql is interrupted.
+    let mut child = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &server.port.to_string(),
+            "-U",
+            "cip",
+            "-d",
+            "cip",
+        ])
+        .args(["-X", "-At", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("psql runs");
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        stdin
+            .write_all(b"SELECT 'tick' \\watch 0.2\n")
+            .expect("write the script");
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let o = child.wait_with_output().expect("psql ends");
+    let ticks = String::from_utf8_lossy(&o.stdout).matches("tick").count();
+    assert!(ticks >= 2, "\\watch ran the query {ticks} times");
 }

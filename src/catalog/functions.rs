@@ -32,6 +32,9 @@ pub fn register(ctx: &SessionContext) {
         "obj_description",
         "shobj_description",
         "pg_get_function_sqlbody",
+        // No triggers (pg_trigger is empty): psql asks for the table's triggers when
+        // relhastriggers is set, which it is for the tables of a foreign key.
+        "pg_get_triggerdef",
     ] {
         ctx.register_udf(constant_udf(name, ScalarValue::Utf8(None)));
     }

@@ -1,11 +1,12 @@
-//! pg_constraint, pg_index, pg_class and pg_indexes with a row per primary key (keys.rs), and
+//! pg_constraint, pg_index, pg_class and pg_indexes with a row per primary key (keys.rs) —
+//! pg_constraint also one per foreign key —, and
 //! pg_attrdef / pg_attribute with the columns' defaults (defaults.rs), built when the relation
 //! is scanned, not when it is named: datafusion-pg-catalog's pg_class
 //! names every relation of the catalog (these too) while it lists them, so building rows then
 //! would list pg_class from inside its own listing.
 
 use super::defaults;
-use super::keys::{self, Key};
+use super::keys::{self, ForeignKey, Key};
 use super::weak_list::WeakCatalogList;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -86,9 +87,11 @@ impl KeyedRelation {
             name => {
                 let keys = keys::declared(&relations);
                 if name == "pg_class" {
+                    let foreign = keys::foreign(&relations, &keys);
                     batches = batches
                         .iter()
                         .map(|b| keys::with_indexes_flagged(b, &keys))
+                        .map(|b| keys::with_triggers_flagged(&b?, &foreign))
                         .collect::<Result<_>>()?;
                 }
                 let value = match name {
@@ -98,6 +101,10 @@ impl KeyedRelation {
                     _ => indexes_value,
                 };
                 batches.push(keys::rows(&self.schema, &keys, value)?);
+                if name == "pg_constraint" {
+                    let foreign = keys::foreign(&relations, &keys);
+                    batches.push(keys::rows(&self.schema, &foreign, foreign_value)?);
+                }
             }
         }
         MemTable::try_new(self.schema.clone(), vec![batches])
@@ -179,6 +186,32 @@ fn constraint_value(k: &Key, column: &str) -> Option<ScalarValue> {
         "confupdtype" | "confdeltype" | "confmatchtype" => utf8(" "),
         // Arrow's text of a list, as datafusion-pg-catalog keeps the array columns.
         "conkey" => utf8(format!("[{}]", attnums(k, ", "))),
+        _ => None,
+    }
+}
+
+/// A foreign key's pg_constraint row: NO ACTION on update and delete, MATCH SIMPLE, backed
+/// by the parent's primary key index (pgjdbc's getImportedKeys joins on conindid).
+fn foreign_value(f: &ForeignKey, column: &str) -> Option<ScalarValue> {
+    let numbers = |c: &[(i16, String)]| {
+        let n: Vec<String> = c.iter().map(|(a, _)| a.to_string()).collect();
+        format!("[{}]", n.join(", "))
+    };
+    match column {
+        "oid" => int(f.oid),
+        "conname" => utf8(f.name()),
+        "connamespace" => int(f.namespace_oid),
+        "contype" => utf8("f"),
+        "condeferrable" | "condeferred" | "conislocal" => boolean(column == "conislocal"),
+        "convalidated" | "connoinherit" => boolean(true),
+        "conrelid" => int(f.table_oid),
+        "confrelid" => int(f.parent.table_oid),
+        "conindid" => int(f.parent.index_oid()),
+        "contypid" | "conparentid" | "coninhcount" => int(0),
+        "confupdtype" | "confdeltype" => utf8("a"),
+        "confmatchtype" => utf8("s"),
+        "conkey" => utf8(numbers(&f.columns)),
+        "confkey" => utf8(numbers(&f.parent.columns)),
         _ => None,
     }
 }

@@ -187,6 +187,73 @@ pub fn declared(relations: &[Relation]) -> Vec<Key> {
         .collect()
 }
 
+/// Foreign-key constraint OIDs: past the primary keys' (CONSTRAINT_OID_OFFSET + table), below
+/// the column defaults' (defaults.rs), FOREIGN_KEYS_PER_TABLE per table.
+const FOREIGN_OID_BASE: i32 = 1_150_000_000;
+const FOREIGN_KEYS_PER_TABLE: usize = 16;
+const FIRST_OBJECT_OID: i32 = 16_384;
+
+/// A foreign key cip enforces (storage's `TableDef::references`): the column's non-NULL
+/// values must be keys of the parent table.
+#[derive(Debug, Clone)]
+pub struct ForeignKey {
+    pub oid: i32,
+    pub table: String,
+    pub table_oid: i32,
+    pub namespace_oid: i32,
+    /// (attnum, name) of the referencing columns.
+    pub columns: Vec<(i16, String)>,
+    /// The referenced table's primary key.
+    pub parent: Key,
+}
+
+impl ForeignKey {
+    pub fn name(&self) -> String {
+        let columns: Vec<&str> = self.columns.iter().map(|(_, c)| c.as_str()).collect();
+        format!("{}_{}_fkey", self.table, columns.join("_"))
+    }
+}
+
+/// The foreign keys of `relations` whose parent is one of `keys`' tables in the same schema
+/// (the first FOREIGN_KEYS_PER_TABLE of a table; cip's tables have one at most).
+pub fn foreign(relations: &[Relation], keys: &[Key]) -> Vec<ForeignKey> {
+    let mut out = Vec::new();
+    for r in relations {
+        let Some(def) = crate::warehouse::stored_definition(&r.provider) else {
+            continue;
+        };
+        for (k, (column, parent)) in def
+            .references
+            .iter()
+            .take(FOREIGN_KEYS_PER_TABLE)
+            .enumerate()
+        {
+            let parent = keys
+                .iter()
+                .find(|p| p.table == *parent && p.schema == r.schema);
+            let attnum = def
+                .schema
+                .index_of(column)
+                .ok()
+                .and_then(|i| i16::try_from(i + 1).ok());
+            let (Some(parent), Some(attnum)) = (parent, attnum) else {
+                continue;
+            };
+            let slot =
+                (r.table_oid - FIRST_OBJECT_OID).max(0) as usize * FOREIGN_KEYS_PER_TABLE + k;
+            out.push(ForeignKey {
+                oid: FOREIGN_OID_BASE.saturating_add(i32::try_from(slot).unwrap_or(i32::MAX)),
+                table: r.table.clone(),
+                table_oid: r.table_oid,
+                namespace_oid: r.namespace_oid,
+                columns: vec![(attnum, column.to_string())],
+                parent: parent.clone(),
+            });
+        }
+    }
+    out
+}
+
 /// Rows of `schema` for `items` (keys, defaults): each column's value from
 /// `value(item, column)`, NULL where it gives none.
 pub fn rows<T>(
@@ -217,6 +284,17 @@ pub fn rows<T>(
 pub fn with_indexes_flagged(batch: &RecordBatch, keys: &[Key]) -> Result<RecordBatch> {
     let keyed: HashSet<Vec<i32>> = keys.iter().map(|k| vec![k.table_oid]).collect();
     flagged(batch, "relhasindex", &["oid"], &keyed)
+}
+
+/// pg_class's rows with `relhastriggers` true for the tables at either end of a foreign key:
+/// PostgreSQL enforces one with triggers on both, and psql lists a table's foreign keys (and
+/// what references it) only when the flag is set.
+pub fn with_triggers_flagged(batch: &RecordBatch, foreign: &[ForeignKey]) -> Result<RecordBatch> {
+    let ends: HashSet<Vec<i32>> = foreign
+        .iter()
+        .flat_map(|f| [vec![f.table_oid], vec![f.parent.table_oid]])
+        .collect();
+    flagged(batch, "relhastriggers", &["oid"], &ends)
 }
 
 /// `batch` with its boolean column `flag` also true in the rows whose `columns` (integers)

@@ -13,6 +13,7 @@ mod get_expr;
 mod key_rows;
 mod keys;
 pub mod like_escape;
+mod null_arrays;
 mod overrides;
 mod pg_proc;
 pub mod pg_typeof;
@@ -20,6 +21,8 @@ mod quoting;
 pub mod regtype_array;
 mod roles;
 mod settings_functions;
+mod settings_view;
+pub mod subscript;
 pub use settings_functions::current_setting;
 pub mod user_views;
 mod weak_list;
@@ -62,16 +65,24 @@ pub async fn install(ctx: &SessionContext, config: &Config) -> Result<()> {
     // in (see weak_list), and the static tables every session shares.
     let list = ctx.state().catalog_list().clone();
     let weak = weak_list::WeakCatalogList::new(&list);
+    ctx.register_udf(roles::user_by_id(&roles));
+    let functions = pg_proc::OwnRows::default();
     let pg = PgCatalogSchemaProvider::try_new(weak.clone(), static_tables()?, roles)?;
     catalog.register_schema(
         "pg_catalog",
-        Arc::new(overrides::PgCatalog::new(Arc::new(pg), weak)),
+        Arc::new(overrides::PgCatalog::new(
+            Arc::new(pg),
+            weak,
+            functions.clone(),
+        )),
     )?;
     functions::register(ctx);
     quoting::register(ctx);
     like_escape::register(ctx);
     expand_array::register(ctx);
     get_expr::register(ctx);
-    pg_proc::register(ctx).await?;
+    subscript::register(ctx);
+    null_arrays::register(ctx);
+    pg_proc::register(ctx, &functions).await?;
     Ok(())
 }

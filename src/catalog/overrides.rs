@@ -8,8 +8,12 @@
 //! - `pg_constraint`, `pg_index`, `pg_class` and `pg_indexes` (which datafusion-pg-catalog
 //!   lacks): with the tables' primary keys and their indexes (key_rows.rs); `pg_attrdef` and
 //!   `pg_attribute` with the columns' defaults (defaults.rs).
+//! - `pg_proc`: PostgreSQL's built-ins and cip's functions (pg_proc.rs).
+//! - `pg_settings`: the session's parameters (settings_view.rs); datafusion-pg-catalog's has
+//!   one row.
 
 use super::key_rows;
+use super::pg_proc;
 use super::weak_list::WeakCatalogList;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{SchemaProvider, TableProvider};
@@ -21,11 +25,20 @@ use std::sync::Arc;
 pub struct PgCatalog {
     inner: Arc<dyn SchemaProvider>,
     list: WeakCatalogList,
+    functions: pg_proc::OwnRows,
 }
 
 impl PgCatalog {
-    pub fn new(inner: Arc<dyn SchemaProvider>, list: WeakCatalogList) -> PgCatalog {
-        PgCatalog { inner, list }
+    pub fn new(
+        inner: Arc<dyn SchemaProvider>,
+        list: WeakCatalogList,
+        functions: pg_proc::OwnRows,
+    ) -> PgCatalog {
+        PgCatalog {
+            inner,
+            list,
+            functions,
+        }
     }
 }
 
@@ -77,6 +90,18 @@ impl SchemaProvider for PgCatalog {
         let lower = name.to_ascii_lowercase();
         if let Some(schema) = own(&lower) {
             return Ok(Some(Arc::new(MemTable::try_new(schema, vec![vec![]])?)));
+        }
+        if lower == "pg_proc" {
+            return Ok(match self.inner.table(name).await? {
+                Some(builtin) => Some(Arc::new(pg_proc::Functions::new(
+                    builtin,
+                    self.functions.clone(),
+                ))),
+                None => None,
+            });
+        }
+        if lower == "pg_settings" {
+            return Ok(Some(Arc::new(super::settings_view::SettingsView::new())));
         }
         if key_rows::NAMES.contains(&lower.as_str()) {
             let keyed = key_rows::KeyedRelation::new(&lower, &self.inner, &self.list).await?;

@@ -1,18 +1,25 @@
-//! cip's functions in `pg_catalog.pg_proc`, so psql's `\df` (and JDBC's getFunctions) list
-//! them beside SHOW FUNCTIONS / cip_functions. datafusion-pg-catalog's pg_proc is PostgreSQL's
-//! own built-ins; catalog queries read it joined with `cip_pg_proc()` (catalog_rewrite), a
-//! table function holding one row per cip function in the public schema, and
-//! `pg_get_function_arguments` / `pg_get_function_result` describe those rows.
+//! cip's functions in `pg_catalog.pg_proc`, so psql's `\df` / `\sf`, `'name'::regproc` and
+//! JDBC's getFunctions see them beside SHOW FUNCTIONS / cip_functions. datafusion-pg-catalog's
+//! pg_proc is PostgreSQL's own built-ins; the relation the catalog answers (`Functions`) is
+//! those rows and one row per cip function in the public schema, and
+//! `pg_get_function_arguments` / `pg_get_function_result` / `pg_get_functiondef` describe
+//! cip's rows.
 
-use datafusion::arrow::array::{Array, Int32Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::catalog::{TableFunctionImpl, TableProvider};
+use async_trait::async_trait;
+use datafusion::arrow::array::{Array, Int32Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{exec_err, Result, ScalarValue};
-use datafusion::datasource::MemTable;
+use datafusion::datasource::{MemTable, TableType};
 use datafusion::logical_expr::{create_udf, ColumnarValue, Expr, Volatility};
+use datafusion::physical_plan::union::UnionExec;
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+/// cip's rows of pg_proc, filled once the session's functions are known (`register`).
+pub type OwnRows = Arc<OnceLock<Arc<MemTable>>>;
 
 /// OIDs of cip's functions start here, far above the dynamic ones of tables and views.
 const FIRST_OID: i32 = 1_000_000;
@@ -25,8 +32,9 @@ struct Function {
     result: String,
 }
 
-/// Registers `cip_pg_proc()` and the two describing functions on `ctx`.
-pub async fn register(ctx: &SessionContext) -> Result<()> {
+/// Lists the session's functions in `own` (pg_proc's cip rows) and registers the describing
+/// functions on `ctx`.
+pub async fn register(ctx: &SessionContext, own: &OwnRows) -> Result<()> {
     let functions = cip_functions(ctx).await?;
     let public = ctx
         .sql("SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'public'")
@@ -38,9 +46,14 @@ pub async fn register(ctx: &SessionContext) -> Result<()> {
         .filter(|a| !a.is_empty())
         .map(|a| a.value(0))
         .unwrap_or(2200);
-    let schema = ctx.table_provider("pg_catalog.pg_proc").await?.schema();
-    let rows = Arc::new(proc_rows(&schema, &functions, public)?);
-    ctx.register_udtf("cip_pg_proc", Arc::new(ProcRows(rows)));
+    // The built-ins' schema: its NOT NULL columns get their type's empty value in cip's rows.
+    let provider = ctx.table_provider("pg_catalog.pg_proc").await?;
+    let schema = match provider.downcast_ref::<Functions>() {
+        Some(f) => f.inner.schema(),
+        None => provider.schema(),
+    };
+    // A session lists its functions once; a second call keeps the first list.
+    let _ = own.set(Arc::new(proc_rows(&schema, &functions, public)?));
     let describe = |pick: fn(&Function) -> String| {
         Arc::new(
             functions
@@ -57,7 +70,30 @@ pub async fn register(ctx: &SessionContext) -> Result<()> {
         "pg_get_function_result",
         describe(|f| f.result.clone()),
     ));
+    ctx.register_udf(lookup_udf("pg_get_functiondef", describe(definition)));
     Ok(())
+}
+
+/// What `pg_get_functiondef` gives (psql's `\sf`): PostgreSQL's layout for a function
+/// built into the server, whose body is its own name; '' for an aggregate, which
+/// PostgreSQL refuses to define this way.
+fn definition(f: &Function) -> String {
+    if f.kind == "aggregate" {
+        return String::new();
+    }
+    let volatility = if f.kind == "table" {
+        "VOLATILE"
+    } else {
+        "STABLE"
+    };
+    format!(
+        "CREATE OR REPLACE FUNCTION public.{}({})\n RETURNS {}\n LANGUAGE internal\n {volatility}\n\
+         AS $function${}$function$\n",
+        super::quoting::quote_ident(&f.name),
+        f.arguments,
+        f.result,
+        f.name
+    )
 }
 
 async fn cip_functions(ctx: &SessionContext) -> Result<Vec<Function>> {
@@ -185,33 +221,75 @@ fn empty_value(data_type: &DataType, nullable: bool) -> ScalarValue {
     }
 }
 
+/// pg_proc as the catalog answers it: PostgreSQL's built-ins, then cip's functions.
 #[derive(Debug)]
-struct ProcRows(Arc<MemTable>);
+pub struct Functions {
+    inner: Arc<dyn TableProvider>,
+    own: OwnRows,
+    schema: SchemaRef,
+}
 
-impl TableFunctionImpl for ProcRows {
-    fn call(&self, args: &[Expr]) -> Result<Arc<dyn TableProvider>> {
-        if !args.is_empty() {
-            return exec_err!("cip_pg_proc() takes no arguments");
+impl Functions {
+    pub fn new(inner: Arc<dyn TableProvider>, own: OwnRows) -> Functions {
+        // cip's rows leave some columns NULL, so the union is nullable throughout.
+        let fields: Vec<Field> = inner
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .collect();
+        Functions {
+            inner,
+            own,
+            schema: Arc::new(Schema::new(fields)),
         }
-        Ok(self.0.clone())
     }
 }
 
-/// `name(oid)`: the text for one of cip's functions, NULL for any other oid.
+#[async_trait]
+impl TableProvider for Functions {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        self.inner.table_type()
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let mut plans = vec![self.inner.scan(state, projection, filters, limit).await?];
+        if let Some(own) = self.own.get() {
+            plans.push(own.scan(state, projection, filters, limit).await?);
+        }
+        UnionExec::try_new(plans)
+    }
+}
+
+/// `name(oid)`: the text for one of cip's functions, NULL for any other oid. The OID may
+/// come as a literal (an Int64 here: psql's `\sf` passes the number it looked up).
 fn lookup_udf(name: &str, texts: Arc<HashMap<i32, String>>) -> datafusion::logical_expr::ScalarUDF {
     create_udf(
         name,
-        vec![DataType::Int32],
+        vec![DataType::Int64],
         DataType::Utf8,
         Volatility::Stable,
         Arc::new(move |args: &[ColumnarValue]| {
             let arrays = ColumnarValue::values_to_arrays(args)?;
-            let Some(oids) = arrays[0].as_any().downcast_ref::<Int32Array>() else {
+            let Some(oids) = arrays[0].as_any().downcast_ref::<Int64Array>() else {
                 return exec_err!("expected an oid");
             };
             let out: StringArray = oids
                 .iter()
-                .map(|o| o.and_then(|o| texts.get(&o).cloned()))
+                .map(|o| {
+                    let o = i32::try_from(o?).ok()?;
+                    texts.get(&o).cloned()
+                })
                 .collect();
             Ok(ColumnarValue::Array(Arc::new(out)))
         }),

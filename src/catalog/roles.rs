@@ -8,10 +8,17 @@
 
 use crate::config::UserConfig;
 use crate::identity::Role as CipRole;
+use datafusion::arrow::array::{Array, StringArray};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::Result as DfResult;
+use datafusion::logical_expr::{
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
+};
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::{
     PgCatalogContextProvider, Role,
 };
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 /// The name of the one role of a server without configured users (README: `psql -U cip`).
 pub const OPEN_ROLE: &str = "cip";
@@ -61,3 +68,79 @@ impl PgCatalogContextProvider for ConfiguredRoles {
         self.roles.iter().find(|r| r.name == name).cloned()
     }
 }
+
+impl ConfiguredRoles {
+    /// The role that owns every object: the first operator (superuser), else the first role.
+    pub fn owner(&self) -> String {
+        self.roles
+            .iter()
+            .find(|r| r.is_superuser)
+            .or_else(|| self.roles.first())
+            .map(|r| r.name.clone())
+            .unwrap_or_else(|| OPEN_ROLE.to_string())
+    }
+}
+
+/// `pg_get_userbyid(oid)`: the owner's name. Every object of cip belongs to the server, which
+/// the catalog shows as owned by one role (relowner, nspowner, proowner, datdba); the name is
+/// that of the configured owner. datafusion-pg-catalog's answered 'postgres', a role that does
+/// not exist here, and took only 32-bit OIDs, so psql's `\dn` (nspowner is a bigint there)
+/// failed to plan.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct UserById {
+    owner: String,
+    signature: Signature,
+}
+
+pub fn user_by_id(roles: &ConfiguredRoles) -> ScalarUDF {
+    ScalarUDF::from(UserById {
+        owner: roles.owner(),
+        signature: Signature::any(1, Volatility::Stable),
+    })
+}
+
+impl ScalarUDFImpl for UserById {
+    fn name(&self) -> &str {
+        "pg_get_userbyid"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let oids = args.args[0].to_array(args.number_rows)?;
+        // Logical nulls: an untyped NULL is a NullArray, which has no null buffer.
+        let nulls = oids.logical_nulls();
+        let names: StringArray = (0..oids.len())
+            .map(|r| {
+                nulls
+                    .as_ref()
+                    .is_none_or(|n| n.is_valid(r))
+                    .then(|| self.owner.clone())
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(names)))
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(&USER_BY_ID_DOC)
+    }
+}
+
+static USER_BY_ID_DOC: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        super::SECTION,
+        "The name of the role with this OID, as PostgreSQL's pg_get_userbyid: every object in \
+         cip is owned by one role (the first configured operator, or `cip`), so any OID gives \
+         that name; NULL gives NULL.",
+        "pg_get_userbyid(oid)",
+    )
+    .with_sql_example("SELECT pg_get_userbyid(relowner) FROM pg_catalog.pg_class LIMIT 1;")
+    .with_argument("oid", "a role's OID (any integer type)")
+    .build()
+});

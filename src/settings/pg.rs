@@ -249,6 +249,20 @@ pub fn canonical(name: &str) -> Option<&'static str> {
     find(name).map(|p| p.name)
 }
 
+/// A parameter as pg_settings lists it.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub name: String,
+    pub setting: String,
+    pub description: String,
+    /// Fixed for the server's life (PostgreSQL's `internal` context).
+    pub read_only: bool,
+    /// Set in this session (source `session`), not its default.
+    pub set: bool,
+    /// The value RESET gives back.
+    pub reset: String,
+}
+
 /// One session's parameters (see the module docs for why clones share them).
 #[derive(Debug, Clone, Default)]
 pub struct PgSettings {
@@ -404,6 +418,44 @@ impl PgSettings {
             .collect();
         out.extend(custom.into_iter().map(|(k, v)| (k, v, String::new())));
         out.sort_by_key(|(n, _, _)| n.to_ascii_lowercase());
+        out
+    }
+
+    /// Every parameter as pg_settings lists it (sorted by name).
+    pub fn listed(&self) -> Vec<Listed> {
+        let v = self.lock();
+        let mut out: Vec<Listed> = PARAMS
+            .iter()
+            .map(|p| {
+                let reset = v
+                    .defaults
+                    .get(p.name)
+                    .cloned()
+                    .unwrap_or_else(|| p.default.to_string());
+                Listed {
+                    name: p.name.to_string(),
+                    setting: v.set.get(p.name).cloned().unwrap_or_else(|| reset.clone()),
+                    description: p.description.to_string(),
+                    read_only: p.read_only,
+                    set: v.set.contains_key(p.name),
+                    reset,
+                }
+            })
+            .collect();
+        out.extend(
+            v.set
+                .iter()
+                .filter(|(k, _)| find(k).is_none())
+                .map(|(k, value)| Listed {
+                    name: k.clone(),
+                    setting: value.clone(),
+                    description: String::new(),
+                    read_only: false,
+                    set: true,
+                    reset: String::new(),
+                }),
+        );
+        out.sort_by_key(|l| l.name.to_ascii_lowercase());
         out
     }
 

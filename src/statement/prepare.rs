@@ -199,8 +199,13 @@ impl Session {
                 declare_text(plan, placeholders)?,
             )
         };
-        let columns = tag
-            .is_none()
+        // SQL EXECUTE's plan has no columns of its own: its rows are the prepared statement's,
+        // described by the stream when it runs.
+        let executes = matches!(
+            plan,
+            LogicalPlan::Statement(datafusion::logical_expr::Statement::Execute(_))
+        );
+        let columns = (tag.is_none() && !executes)
             .then(|| super::names::describe(statement, plan.schema().inner()));
         Ok(Prepared {
             params: params::types(&plan)?,

@@ -1,5 +1,6 @@
-// pgjdbc (Debian's libpostgresql-jdbc-java) against a running `cip serve`: DatabaseMetaData
-// getTables / getColumns, a PreparedStatement with parameters run past the driver's switch to
+// pgjdbc (Debian's libpostgresql-jdbc-java) against a running `cip serve`: the DatabaseMetaData
+// methods DBeaver calls (catalogs, schemas, tables, columns, keys, indexes, functions, types,
+// privileges), a PreparedStatement with parameters run past the driver's switch to
 // binary transfer (after 5 executions), and SQLSTATEs. Run as a single-file program:
 //   java -cp /usr/share/java/postgresql.jar tests/clients/JdbcClient.java PORT
 import java.sql.*;
@@ -8,6 +9,15 @@ import java.util.*;
 public class JdbcClient {
   static void check(boolean ok, String what) {
     if (!ok) throw new AssertionError(what);
+  }
+
+  /** One column of every row, and the result set closed. */
+  static List<String> column(ResultSet rs, String name) throws SQLException {
+    List<String> out = new ArrayList<>();
+    try (rs) {
+      while (rs.next()) out.add(rs.getString(name));
+    }
+    return out;
   }
 
   public static void main(String[] args) throws Exception {
@@ -34,6 +44,54 @@ public class JdbcClient {
       try (ResultSet rs = md.getPrimaryKeys(null, "public", "visits")) {
         check(!rs.next(), "visits has no enforced key");
       }
+
+      // The rest of what DBeaver calls when it opens a connection and browses a table.
+      List<String> catalogs = column(md.getCatalogs(), "TABLE_CAT");
+      check(catalogs.equals(List.of("cip")), "getCatalogs " + catalogs);
+      List<String> schemas = column(md.getSchemas(), "TABLE_SCHEM");
+      check(schemas.containsAll(List.of("public", "pg_catalog", "information_schema")), "getSchemas " + schemas);
+      check(column(md.getSchemas(null, "pub%"), "TABLE_SCHEM").equals(List.of("public")), "getSchemas(pub%)");
+      check(column(md.getTableTypes(), "TABLE_TYPE").containsAll(List.of("TABLE", "VIEW")), "getTableTypes");
+
+      // getIndexInfo subscripts pg_index.indoption (an int2vector, from 0) and asks
+      // pg_get_indexdef for each key column's name.
+      List<String> index = new ArrayList<>();
+      try (ResultSet rs = md.getIndexInfo(null, "public", "tier_rules", false, true)) {
+        while (rs.next())
+          index.add(rs.getString("INDEX_NAME") + ":" + rs.getInt("ORDINAL_POSITION") + ":" + rs.getString("COLUMN_NAME")
+              + ":" + rs.getString("ASC_OR_DESC") + ":" + rs.getBoolean("NON_UNIQUE"));
+      }
+      check(index.equals(List.of("tier_rules_pkey:1:tier:A:false", "tier_rules_pkey:2:version:A:false")), "getIndexInfo " + index);
+      check(column(md.getIndexInfo(null, "public", "visits", true, false), "INDEX_NAME").isEmpty(), "visits has no index");
+
+      // Foreign keys: campaign_tracking, campaign_audience and message_outbox reference campaigns.
+      List<String> imported = new ArrayList<>();
+      try (ResultSet rs = md.getImportedKeys(null, "public", "campaign_tracking")) {
+        while (rs.next())
+          imported.add(rs.getString("PKTABLE_NAME") + "." + rs.getString("PKCOLUMN_NAME") + "<-" + rs.getString("FKCOLUMN_NAME")
+              + ":" + rs.getInt("KEY_SEQ") + ":" + rs.getString("FK_NAME") + ":" + rs.getString("PK_NAME")
+              + ":" + rs.getInt("UPDATE_RULE") + ":" + rs.getInt("DELETE_RULE"));
+      }
+      String noAction = DatabaseMetaData.importedKeyNoAction + ":" + DatabaseMetaData.importedKeyNoAction;
+      check(imported.equals(List.of("campaigns.campaign_id<-campaign_id:1:campaign_tracking_campaign_id_fkey:campaigns_pkey:" + noAction)),
+          "getImportedKeys " + imported);
+      List<String> exported = column(md.getExportedKeys(null, "public", "campaigns"), "FKTABLE_NAME");
+      check(exported.equals(List.of("campaign_audience", "campaign_tracking", "message_outbox")), "getExportedKeys " + exported);
+      check(column(md.getCrossReference(null, "public", "campaigns", null, "public", "message_outbox"), "FK_NAME")
+          .equals(List.of("message_outbox_campaign_id_fkey")), "getCrossReference");
+      check(column(md.getImportedKeys(null, "public", "visits"), "FK_NAME").isEmpty(), "visits imports no key");
+
+      List<String> best = column(md.getBestRowIdentifier(null, "public", "members", DatabaseMetaData.bestRowSession, true), "COLUMN_NAME");
+      check(best.equals(List.of("member_id")), "getBestRowIdentifier " + best);
+      List<String> functions = column(md.getFunctions(null, null, "%"), "FUNCTION_NAME");
+      check(functions.containsAll(List.of("bgnbd_p_alive", "execute_upgrades")), "getFunctions lacks cip's: " + functions.size());
+      check(!column(md.getFunctionColumns(null, null, "bgnbd_p_alive", "%"), "COLUMN_NAME").isEmpty(), "getFunctionColumns");
+      // PostgreSQL 11 and later: procedures only (prokind 'p'), and cip defines none.
+      check(column(md.getProcedures(null, null, "%"), "PROCEDURE_NAME").isEmpty(), "getProcedures");
+      List<String> typeNames = column(md.getTypeInfo(), "TYPE_NAME");
+      check(typeNames.containsAll(List.of("int4", "int8", "text", "float8", "timestamp", "serial")), "getTypeInfo " + typeNames);
+      List<String> privileges = column(md.getTablePrivileges(null, "public", "members"), "PRIVILEGE");
+      check(privileges.contains("SELECT"), "getTablePrivileges " + privileges);
 
       Map<String, Integer> types = new LinkedHashMap<>();
       try (ResultSet rs = md.getColumns(null, "public", "customer_segments", "%")) {

@@ -23,6 +23,11 @@ KEYS = {
     "campaigns": ("campaigns_pkey", ["campaign_id"]),
     "tier_rules": ("tier_rules_pkey", ["tier", "version"]),
 }
+# The foreign keys cip enforces, as get_foreign_keys parses pg_get_constraintdef's text.
+FOREIGN = {
+    name: [("%s_campaign_id_fkey" % name, ["campaign_id"], "campaigns", ["campaign_id"])]
+    for name in ("campaign_tracking", "campaign_audience", "message_outbox")
+}
 
 def catalog():
     """Tables, views and their columns, as information_schema lists them."""
@@ -71,8 +76,11 @@ def every_get_method_on_every_relation(inspector, kinds, columns):
         assert isinstance(pk["constrained_columns"], list), (name, pk)
         if name in KEYS:
             assert (pk["name"], pk["constrained_columns"]) == KEYS[name], (name, pk)
-        for fk in inspector.get_foreign_keys(name):
+        foreign = inspector.get_foreign_keys(name)
+        for fk in foreign:
             assert fk["referred_table"] in tables, (name, fk)
+        got = [(f["name"], f["constrained_columns"], f["referred_table"], f["referred_columns"]) for f in foreign]
+        assert got == FOREIGN.get(name, []), (name, foreign)
         for index in inspector.get_indexes(name):
             assert set(index["column_names"]) <= set(columns[name]), (name, index)
         for unique in inspector.get_unique_constraints(name):

@@ -20,6 +20,12 @@ const NULL_ARRAY_COLUMNS: &[&str] = &[
     "nspacl",
     "attacl",
     "datacl",
+    "typacl",
+    "lanacl",
+    "spcacl",
+    "fdwacl",
+    "srvacl",
+    "defaclacl",
 ];
 
 /// int2vector / oidvector columns: space-separated text.
@@ -40,6 +46,20 @@ const LIST_COLUMNS: &[&str] = &[
     "conppeqop",
     "conffeqop",
     "conexclop",
+    "polroles",
+];
+
+/// Of those, the ones holding OIDs (which need more than a smallint); the rest hold column
+/// numbers.
+const OID_COLUMNS: &[&str] = &[
+    "indclass",
+    "indcollation",
+    "proargtypes",
+    "conpfeqop",
+    "conppeqop",
+    "conffeqop",
+    "conexclop",
+    "polroles",
 ];
 
 static NULL_ARRAY: LazyLock<Expr> = LazyLock::new(|| template("CAST(NULL AS TEXT[])"));
@@ -47,6 +67,18 @@ static SPACED: LazyLock<Expr> = LazyLock::new(|| template("string_to_array($1, '
 static LISTED: LazyLock<Expr> =
     LazyLock::new(|| template("string_to_array(NULLIF(btrim($1, '[]'), ''), ', ')"));
 static SMALLINTS: LazyLock<Expr> = LazyLock::new(|| template("CAST($1 AS SMALLINT[])"));
+static OIDS: LazyLock<Expr> = LazyLock::new(|| template("CAST($1 AS BIGINT[])"));
+
+/// The column's elements as integers of their kind.
+fn typed(column: &Expr) -> Option<Expr> {
+    let array = as_array(column)?;
+    let name = column_name(column)?;
+    let cast = match OID_COLUMNS.contains(&name.as_str()) {
+        true => &OIDS,
+        false => &SMALLINTS,
+    };
+    Some(fill(cast, &[array]))
+}
 
 /// Array functions a column may be the array of; `x = ANY(ix.indkey)` (SQLAlchemy 1.4's index
 /// reflection) arrives here as `array_contains(ix.indkey, x)` (RewriteArrayAnyAllOperation).
@@ -98,10 +130,7 @@ fn vector_function(expr: &Expr) -> Option<Expr> {
     let (name, f) = called(expr)?;
     let args = plain_args(f)?;
     match (name.as_str(), args.as_slice()) {
-        ("unnest", [column]) => Some(super::ast::call(
-            "unnest",
-            vec![fill(&SMALLINTS, &[as_array(column)?])],
-        )),
+        ("unnest", [column]) => Some(super::ast::call("unnest", vec![typed(column)?])),
         ("generate_subscripts", [column, dimension]) => Some(fill(
             &SUBSCRIPTS,
             &[as_array(column)?, (*dimension).clone()],
@@ -111,7 +140,7 @@ fn vector_function(expr: &Expr) -> Option<Expr> {
             &[as_array(column)?, super::ast::number(1)],
         )),
         (f, [column, rest @ ..]) if ARRAY_FUNCTIONS.contains(&f) => {
-            let array = fill(&SMALLINTS, &[as_array(column)?]);
+            let array = typed(column)?;
             let args = std::iter::once(array).chain(rest.iter().map(|e| (*e).clone()));
             Some(super::ast::call(f, args.collect()))
         }

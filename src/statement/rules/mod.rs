@@ -20,7 +20,7 @@ pub mod ast;
 mod catalog_array_columns;
 pub mod catalog_fallback;
 mod catalog_scalar_subqueries;
-mod cip_functions_in_pg_proc;
+mod catalog_subscripts;
 mod datetime_patterns;
 mod definitions;
 mod distinct_from_precedence;
@@ -32,6 +32,7 @@ mod lateral_unnest;
 mod like_escape;
 mod nested_values;
 mod order_by_subqueries;
+mod regclass_names;
 mod regproc_columns;
 mod regtype_text;
 mod row_in_subquery;
@@ -74,6 +75,7 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(StripCollate),
         Arc::new(RewritePgCatalogOperator),
         Arc::new(RewriteRegCastToSubquery::new()),
+        Arc::new(regclass_names::RegclassNames),
         // cip's.
         Arc::new(system_views::SystemViews),
         Arc::new(user_registers::UserRegisters),
@@ -83,8 +85,8 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(order_by_subqueries::OrderBySubqueries),
         Arc::new(row_in_subquery::RowInSubquery),
         Arc::new(in_subquery_in_projection::InSubqueryInProjection),
-        Arc::new(cip_functions_in_pg_proc::CipFunctionsInPgProc),
         Arc::new(catalog_array_columns::CatalogArrayColumns),
+        Arc::new(catalog_subscripts::CatalogSubscripts),
         Arc::new(array_subquery::ArraySubquery),
         Arc::new(definitions::Definitions),
         Arc::new(expand_array::ExpandArray),
