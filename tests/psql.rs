@@ -4,30 +4,49 @@
 use crate::pgwire::Server;
 use std::process::Command;
 
-fn psql(port: u16, args: &[&str]) -> (bool, String, String) {
-    let o = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-U",
-            "cip",
-            "-d",
-            "cip",
-            "-X",
-            "-v",
-            "ON_ERROR_STOP=1",
-        ])
-        .args(args)
-        .env("PGCONNECT_TIMEOUT", "10")
-        .output()
-        .expect("psql is installed (.ci/run installs postgresql-client)");
+/// psql connected to the server on `port` as user cip, without ~/.psqlrc.
+fn psql_to(port: u16) -> Command {
+    let mut c = Command::new("psql");
+    c.args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-U", "cip", "-d", "cip", "-X"])
+        .env("PGCONNECT_TIMEOUT", "10");
+    c
+}
+
+/// psql's exit status, standard output and standard error.
+fn outcome(o: std::process::Output) -> (bool, String, String) {
     (
         o.status.success(),
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
+}
+
+fn psql(port: u16, args: &[&str]) -> (bool, String, String) {
+    let o = psql_to(port)
+        .args(["-v", "ON_ERROR_STOP=1"])
+        .args(args)
+        .output()
+        .expect("psql is installed (.ci/run installs postgresql-client)");
+    outcome(o)
+}
+
+/// `psql` started with `script` on its standard input (`-f -`), its output piped.
+fn with_script(mut psql: Command, script: &str) -> std::process::Child {
+    use std::io::Write;
+    let mut child = psql
+        .args(["-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("psql is installed (.ci/run installs postgresql-client)");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(script.as_bytes())
+            .expect("write the script");
+    }
+    child
 }
 
 #[test]
@@ -217,35 +236,12 @@ fn psql_lists_functions_and_shows_view_definitions() {
 /// psql run on a script from standard input (backslash commands that share a line with SQL,
 /// like `\gset` and `\crosstabview`, cannot be given with -c).
 fn psql_script(port: u16, script: &str) -> (bool, String, String) {
-    use std::io::Write;
-    let mut child = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-U",
-            "cip",
-            "-d",
-            "cip",
-        ])
-        .args(["-X", "-v", "ON_ERROR_STOP=1", "-f", "-"])
-        .env("PGCONNECT_TIMEOUT", "10")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("psql is installed (.ci/run installs postgresql-client)");
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(script.as_bytes())
-            .expect("write the script");
-    }
-    let o = child.wait_with_output().expect("psql ran");
-    (
-        o.status.success(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
+    let mut psql = psql_to(port);
+    psql.args(["-v", "ON_ERROR_STOP=1"]);
+    outcome(
+        with_script(psql, script)
+            .wait_with_output()
+            .expect("psql ran"),
     )
 }
 
@@ -302,28 +298,9 @@ fn psql_meta_commands_and_features() {
     // Default verbosity leaves the SQLSTATE out; \errverbose repeats the error with it.
     assert!(err.contains("ERROR:  42P01:"), "\\errverbose: {err}");
     // \watch repeats the query until psql is interrupted.
-    let mut child = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &server.port.to_string(),
-            "-U",
-            "cip",
-            "-d",
-            "cip",
-        ])
-        .args(["-X", "-At", "-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("psql runs");
-    if let Some(mut stdin) = child.stdin.take() {
-        use std::io::Write;
-        stdin
-            .write_all(b"SELECT 'tick' \\watch 0.2\n")
-            .expect("write the script");
-    }
+    let mut psql = psql_to(server.port);
+    psql.arg("-At");
+    let child = with_script(psql, "SELECT 'tick' \\watch 0.2\n");
     std::thread::sleep(std::time::Duration::from_secs(2));
     let _ = Command::new("kill")
         .args(["-INT", &child.id().to_string()])

@@ -7,7 +7,7 @@
 //! clients recognise a column that fills itself (cip keeps no sequence objects: the table
 //! holds its counter).
 
-use super::keys::Relation;
+use super::keys::{Relation, FIRST_OBJECT_OID};
 use crate::storage::ColumnDefault;
 use crate::warehouse::stored_definition;
 use datafusion::arrow::array::RecordBatch;
@@ -18,7 +18,6 @@ use std::collections::HashSet;
 /// pg_attrdef OIDs: past the key indexes' and constraints' ranges (keys.rs), 2,048 per table
 /// (a table has at most 1,600 columns).
 const ATTRDEF_OID_BASE: i32 = 1_200_000_000;
-const FIRST_OBJECT_OID: i32 = 16_384;
 
 /// One column's default.
 #[derive(Debug, Clone)]

@@ -161,10 +161,16 @@ fn boolean(v: bool) -> Option<ScalarValue> {
     Some(ScalarValue::Boolean(Some(v)))
 }
 
-/// The key's attnums joined by `sep`.
-fn attnums(k: &Key, sep: &str) -> String {
-    let n: Vec<String> = k.columns.iter().map(|(a, _)| a.to_string()).collect();
+/// The columns' attnums joined by `sep`.
+fn attnums(columns: &[(i16, String)], sep: &str) -> String {
+    let n: Vec<String> = columns.iter().map(|(a, _)| a.to_string()).collect();
     n.join(sep)
+}
+
+/// The columns' attnums as Arrow's text of a list, as datafusion-pg-catalog keeps the array
+/// columns (pg_constraint.conkey, confkey).
+fn listed(columns: &[(i16, String)]) -> Option<ScalarValue> {
+    utf8(format!("[{}]", attnums(columns, ", ")))
 }
 
 /// One value per key column, joined as an int2vector's text.
@@ -184,8 +190,7 @@ fn constraint_value(k: &Key, column: &str) -> Option<ScalarValue> {
         "conindid" => int(k.index_oid()),
         "contypid" | "conparentid" | "confrelid" | "coninhcount" => int(0),
         "confupdtype" | "confdeltype" | "confmatchtype" => utf8(" "),
-        // Arrow's text of a list, as datafusion-pg-catalog keeps the array columns.
-        "conkey" => utf8(format!("[{}]", attnums(k, ", "))),
+        "conkey" => listed(&k.columns),
         _ => None,
     }
 }
@@ -193,10 +198,6 @@ fn constraint_value(k: &Key, column: &str) -> Option<ScalarValue> {
 /// A foreign key's pg_constraint row: NO ACTION on update and delete, MATCH SIMPLE, backed
 /// by the parent's primary key index (pgjdbc's getImportedKeys joins on conindid).
 fn foreign_value(f: &ForeignKey, column: &str) -> Option<ScalarValue> {
-    let numbers = |c: &[(i16, String)]| {
-        let n: Vec<String> = c.iter().map(|(a, _)| a.to_string()).collect();
-        format!("[{}]", n.join(", "))
-    };
     match column {
         "oid" => int(f.oid),
         "conname" => utf8(f.name()),
@@ -210,8 +211,8 @@ fn foreign_value(f: &ForeignKey, column: &str) -> Option<ScalarValue> {
         "contypid" | "conparentid" | "coninhcount" => int(0),
         "confupdtype" | "confdeltype" => utf8("a"),
         "confmatchtype" => utf8("s"),
-        "conkey" => utf8(numbers(&f.columns)),
-        "confkey" => utf8(numbers(&f.parent.columns)),
+        "conkey" => listed(&f.columns),
+        "confkey" => listed(&f.parent.columns),
         _ => None,
     }
 }
@@ -229,7 +230,7 @@ fn index_value(k: &Key, column: &str) -> Option<ScalarValue> {
         | "indcheckxmin"
         | "indisreplident" => boolean(false),
         // int2vector / oidvector: space-separated text.
-        "indkey" => utf8(attnums(k, " ")),
+        "indkey" => utf8(attnums(&k.columns, " ")),
         "indcollation" | "indclass" | "indoption" => utf8(zeros(k)),
         _ => None,
     }

@@ -191,7 +191,8 @@ pub fn declared(relations: &[Relation]) -> Vec<Key> {
 /// the column defaults' (defaults.rs), FOREIGN_KEYS_PER_TABLE per table.
 const FOREIGN_OID_BASE: i32 = 1_150_000_000;
 const FOREIGN_KEYS_PER_TABLE: usize = 16;
-const FIRST_OBJECT_OID: i32 = 16_384;
+/// The first OID handed to a table or view (PostgreSQL's FirstNormalObjectId).
+pub const FIRST_OBJECT_OID: i32 = 16_384;
 
 /// A foreign key cip enforces (storage's `TableDef::references`): the column's non-NULL
 /// values must be keys of the parent table.

@@ -399,26 +399,10 @@ impl PgSettings {
 
     /// Every parameter: name, value, description (SHOW ALL).
     pub fn all(&self) -> Vec<(String, String, String)> {
-        let mut out: Vec<(String, String, String)> = PARAMS
-            .iter()
-            .map(|p| {
-                (
-                    p.name.to_string(),
-                    self.get(p.name).unwrap_or_default(),
-                    p.description.to_string(),
-                )
-            })
-            .collect();
-        let custom: Vec<(String, String)> = self
-            .lock()
-            .set
-            .iter()
-            .filter(|(k, _)| find(k).is_none())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        out.extend(custom.into_iter().map(|(k, v)| (k, v, String::new())));
-        out.sort_by_key(|(n, _, _)| n.to_ascii_lowercase());
-        out
+        self.listed()
+            .into_iter()
+            .map(|l| (l.name, l.setting, l.description))
+            .collect()
     }
 
     /// Every parameter as pg_settings lists it (sorted by name).

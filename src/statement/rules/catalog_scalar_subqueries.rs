@@ -14,14 +14,12 @@
 //! identity columns or collations, so NULL is also the true answer). User queries are never
 //! changed here.
 
-use super::ast::{call, called, case_when, cast, reads_catalog};
+use super::ast::{call, case_when, reads_catalog};
 use super::subquery::{
     has_non_equi_correlation, hoist_outer_conjuncts, null_keeping_parameters, output_reads_outer,
     unaggregated_projection,
 };
-use datafusion::sql::sqlparser::ast::{
-    visit_expressions_mut, ArrayElemTypeDef, DataType, Expr, Query, SelectItem, SetExpr, Statement,
-};
+use datafusion::sql::sqlparser::ast::{visit_expressions_mut, Expr, Statement};
 use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
 use std::ops::ControlFlow;
 
@@ -33,7 +31,7 @@ fn rewrite_subquery(expr: &mut Expr) {
         return;
     };
     if output_reads_outer(query) {
-        *expr = typed_null(query);
+        *expr = null_keeping_parameters(query);
         return;
     }
     let has_limit = query.limit_clause.is_some();
@@ -44,7 +42,7 @@ fn rewrite_subquery(expr: &mut Expr) {
     };
     if non_equi {
         // psql's collation lookup: cip has no collations, so NULL is also the true answer.
-        *expr = typed_null(query);
+        *expr = null_keeping_parameters(query);
         return;
     }
     let Some(output) = unaggregated_projection(query.body.as_mut()) else {
@@ -57,31 +55,6 @@ fn rewrite_subquery(expr: &mut Expr) {
     }
     if let Some(condition) = hoist_outer_conjuncts(query) {
         *expr = case_when(condition, expr.clone());
-    }
-}
-
-/// The NULL that replaces `query`: an array of text when its output is an `array_agg` (an
-/// `ARRAY(…)` subquery, array_subquery.rs), so the array functions around it still plan —
-/// psql's `\dp` passes its policies' role lists to array_to_string.
-fn typed_null(query: &Query) -> Expr {
-    let null = null_keeping_parameters(query);
-    let aggregates_array = match query.body.as_ref() {
-        SetExpr::Select(select) => matches!(
-            select.projection.as_slice(),
-            [SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }]
-                if called(e).is_some_and(|(name, _)| name == "array_agg")
-        ),
-        _ => false,
-    };
-    match aggregates_array {
-        true => cast(
-            null,
-            DataType::Array(ArrayElemTypeDef::SquareBracket(
-                Box::new(DataType::Text),
-                None,
-            )),
-        ),
-        false => null,
     }
 }
 

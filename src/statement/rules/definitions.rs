@@ -23,7 +23,7 @@ use std::sync::LazyLock;
 /// caller's values, and the caller's arguments meet only those names — an unqualified
 /// argument (psql's `pg_get_constraintdef(oid, true)`) then still means the caller's column,
 /// not one of the catalog tables the rows are read from.
-fn lookup(rows: &str, matching: &str) -> Expr {
+pub(super) fn lookup(rows: &str, matching: &str) -> Expr {
     template(&format!(
         "(SELECT max(d.cip_text) FROM ({rows}) d WHERE {matching})"
     ))

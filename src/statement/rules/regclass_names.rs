@@ -7,7 +7,7 @@
 //! or joined stays a number (that is what it is), and a literal cast (`'members'::regclass`)
 //! is datafusion-pg-catalog's name lookup.
 
-use super::ast::{reads_catalog, template};
+use super::ast::{fill, reads_catalog, template};
 use datafusion::sql::sqlparser::ast::{
     visit_expressions_mut, DataType, Expr, Ident, SelectItem, SetExpr, Statement, Value, VisitMut,
     VisitorMut,
@@ -16,15 +16,20 @@ use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteR
 use std::ops::ControlFlow;
 use std::sync::LazyLock;
 
-/// The name of the relation with OID `$1`; the caller's value meets only the derived table's
-/// own column names (see definitions.rs).
+/// The name of the relation with OID `$1` (definitions.rs' lookup, so the caller's value
+/// meets only the derived table's own column names), else the number.
 static NAME: LazyLock<Expr> = LazyLock::new(|| {
-    template(
-        "coalesce((SELECT max(d.cip_text) FROM (SELECT c.oid AS cip_oid, \
+    let name = super::definitions::lookup(
+        "SELECT c.oid AS cip_oid, \
          CASE WHEN n.nspname IN ('public', 'pg_catalog') THEN quote_ident(c.relname) \
          ELSE quote_ident(n.nspname) || '.' || quote_ident(c.relname) END AS cip_text \
-         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace) d \
-         WHERE d.cip_oid = $1), CAST($1 AS TEXT))",
+         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace",
+        "d.cip_oid = $1",
+    );
+    let same = |n: &str| template(n);
+    fill(
+        &template("coalesce($2, CAST($1 AS TEXT))"),
+        &[same("$1"), name],
     )
 });
 
@@ -65,7 +70,7 @@ fn regclass_of(e: &Expr) -> Option<&Expr> {
 }
 
 fn name_of(oid: &Expr) -> Expr {
-    super::ast::fill(&NAME, std::slice::from_ref(oid))
+    fill(&NAME, std::slice::from_ref(oid))
 }
 
 /// PostgreSQL names an unaliased cast by its operand's column name.
