@@ -34,7 +34,13 @@ pub fn scalar_udfs() -> Vec<ScalarUDF> {
         .map(|f| ScalarUDF::from(ModelUdf::new(f)))
         .collect();
     v.push(ScalarUDF::from(calendar::AsOfUdf::new()));
-    v.push(ScalarUDF::from(calendar::LocalNowUdf::new()));
+    for clock in [
+        calendar::Clock::Timestamp,
+        calendar::Clock::Date,
+        calendar::Clock::Time,
+    ] {
+        v.push(ScalarUDF::from(calendar::LocalNowUdf::reading(clock)));
+    }
     v.push(ScalarUDF::from(calendar::BusinessDateUdf::new()));
     v.push(ScalarUDF::from(format::YuanUdf::new()));
     v.push(ScalarUDF::from(experiments::AbBucketUdf::new()));
@@ -72,13 +78,50 @@ pub fn fits(stop: Option<FitStop>) -> Vec<AggregateUDF> {
     .collect()
 }
 
-/// Registers every cip function with `registry`.
+/// Registers every cip function with `registry`. A cip function that takes the name of one
+/// already there (now, current_date, …) replaces it with all its aliases: an alias left
+/// behind (DataFusion's current_date is also `today`) keeps the old function in the
+/// registry, and a state rebuilt from it (`SessionStateBuilder::new_from_existing`, which
+/// datafusion-pg-catalog's setup does) re-registers every function in hash order — so the
+/// old one took the name back in some sessions and not others.
 pub fn register_all(registry: &mut dyn FunctionRegistry) -> Result<()> {
     for f in scalar_udfs() {
+        for name in std::iter::once(f.name()).chain(f.aliases().iter().map(String::as_str)) {
+            match registry.deregister_udf(name) {
+                // A registry that cannot remove functions has none of its own to shadow.
+                Ok(_) | Err(datafusion::common::DataFusionError::NotImplemented(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
         registry.register_udf(Arc::new(f))?;
     }
     for f in aggregate_udfs() {
         registry.register_udaf(Arc::new(f))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::execution::SessionStateBuilder;
+
+    #[test]
+    fn cip_functions_keep_their_names_when_the_state_is_rebuilt() {
+        let mut state = SessionStateBuilder::new().with_default_features().build();
+        register_all(&mut state).unwrap();
+        // Rebuilding re-registers every function in hash order: no function that cip's
+        // replaced may be left to take a name back.
+        for _ in 0..20 {
+            state = SessionStateBuilder::new_from_existing(state).build();
+        }
+        for name in ["now", "current_timestamp", "current_date", "current_time"] {
+            let f = &state.scalar_functions()[name];
+            assert!(
+                f.inner().downcast_ref::<LocalNowUdf>().is_some(),
+                "{name} is not cip's"
+            );
+        }
+        assert!(!state.scalar_functions().contains_key("today"));
+    }
 }

@@ -13,7 +13,7 @@ use datafusion::logical_expr::{
 use std::sync::OnceLock;
 
 mod now;
-pub use now::LocalNowUdf;
+pub use now::{Clock, LocalNowUdf};
 
 const SECTION: DocSection = DocSection {
     include: true,
