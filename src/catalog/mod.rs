@@ -17,7 +17,9 @@ mod null_arrays;
 mod overrides;
 mod pg_proc;
 pub mod pg_typeof;
+mod proc_arrays;
 mod quoting;
+pub mod reg_found;
 pub mod regtype_array;
 mod roles;
 mod settings_functions;
@@ -82,6 +84,7 @@ pub async fn install(ctx: &SessionContext, config: &Config) -> Result<()> {
     expand_array::register(ctx);
     get_expr::register(ctx);
     subscript::register(ctx);
+    reg_found::register(ctx);
     null_arrays::register(ctx);
     pg_proc::register(ctx, &functions).await?;
     Ok(())

@@ -92,13 +92,9 @@ impl SchemaProvider for PgCatalog {
             return Ok(Some(Arc::new(MemTable::try_new(schema, vec![vec![]])?)));
         }
         if lower == "pg_proc" {
-            return Ok(match self.inner.table(name).await? {
-                Some(builtin) => Some(Arc::new(pg_proc::Functions::new(
-                    builtin,
-                    self.functions.clone(),
-                ))),
-                None => None,
-            });
+            return Ok(Some(Arc::new(pg_proc::Functions::new(
+                self.functions.clone(),
+            )?)));
         }
         if lower == "pg_settings" {
             return Ok(Some(Arc::new(super::settings_view::SettingsView::new())));

@@ -30,7 +30,16 @@ struct Function {
     kind: String,
     arguments: String,
     result: String,
+    /// The result's type OID, when known.
+    result_oid: Option<i32>,
+    /// Each argument's name and type OID (`any` when the signature does not say).
+    parameters: Vec<(String, i32)>,
+    /// How many trailing arguments may be left out (`[, c]` in the syntax).
+    optional: usize,
 }
+
+/// PostgreSQL's `any` pseudo-type: an argument whose type the signature leaves open.
+const ANY: i32 = 2276;
 
 /// Lists the session's functions in `own` (pg_proc's cip rows) and registers the describing
 /// functions on `ctx`.
@@ -47,11 +56,7 @@ pub async fn register(ctx: &SessionContext, own: &OwnRows) -> Result<()> {
         .map(|a| a.value(0))
         .unwrap_or(2200);
     // The built-ins' schema: its NOT NULL columns get their type's empty value in cip's rows.
-    let provider = ctx.table_provider("pg_catalog.pg_proc").await?;
-    let schema = match provider.downcast_ref::<Functions>() {
-        Some(f) => f.inner.schema(),
-        None => provider.schema(),
-    };
+    let schema = super::proc_arrays::builtins()?.schema();
     // A session lists its functions once; a second call keeps the first list.
     let _ = own.set(Arc::new(proc_rows(&schema, &functions, public)?));
     let describe = |pick: fn(&Function) -> String| {
@@ -120,14 +125,20 @@ async fn cip_functions(ctx: &SessionContext) -> Result<Vec<Function>> {
                 .unwrap_or_default();
             let kind = kinds.value(i).to_string();
             let name = names.value(i);
-            let result = match kind.as_str() {
-                "table" => "SETOF record".to_string(),
-                "aggregate" => "record".to_string(),
-                _ => {
-                    let required = arguments.split('[').next().unwrap_or_default();
-                    let arity = required.split(',').filter(|a| !a.trim().is_empty()).count();
-                    scalar_result(ctx, name, arity).unwrap_or_else(|| "any".to_string())
-                }
+            let (required, optional) = split_optional(&arguments);
+            let mut types = vec![ANY; required.len() + optional.len()];
+            let (result, result_oid) = match kind.as_str() {
+                "table" => ("SETOF record".to_string(), Some(2249)),
+                "aggregate" => ("record".to_string(), Some(2249)),
+                _ => match scalar_signature(ctx, name, required.len()) {
+                    Some((arguments, result)) => {
+                        if arguments.len() == types.len() {
+                            types = arguments;
+                        }
+                        (result.name().to_string(), Some(result.oid() as i32))
+                    }
+                    None => ("any".to_string(), None),
+                },
             };
             listed.push(Function {
                 oid: 0,
@@ -135,6 +146,9 @@ async fn cip_functions(ctx: &SessionContext) -> Result<Vec<Function>> {
                 kind,
                 arguments,
                 result,
+                result_oid,
+                optional: optional.len(),
+                parameters: required.into_iter().chain(optional).zip(types).collect(),
             });
         }
     }
@@ -145,11 +159,38 @@ async fn cip_functions(ctx: &SessionContext) -> Result<Vec<Function>> {
     Ok(listed)
 }
 
-/// The PostgreSQL name of a scalar function's return type: asked of the function with its
-/// exact argument types when the signature lists them, else with `arity` numbers or texts
-/// (a return type rarely depends on more than that).
-fn scalar_result(ctx: &SessionContext, name: &str, arity: usize) -> Option<String> {
+/// "a, b [, c]" -> the required argument names and the optional ones.
+fn split_optional(arguments: &str) -> (Vec<String>, Vec<String>) {
+    let names = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(|a| a.trim_matches(|c: char| c.is_whitespace() || c == '[' || c == ']'))
+            .filter(|a| !a.is_empty())
+            // An argument written as its choices ('bgnbd' | …) has no name: '' as in
+            // PostgreSQL's proargnames.
+            .map(
+                |a| match a.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                    true => a.to_string(),
+                    false => String::new(),
+                },
+            )
+            .collect()
+    };
+    match arguments.split_once('[') {
+        Some((required, optional)) => (names(required), names(optional)),
+        None => (names(arguments), Vec::new()),
+    }
+}
+
+/// A scalar function's PostgreSQL argument types (when its signature lists exact ones) and
+/// result type: the result asked of the function with those types, else with `arity`
+/// numbers or texts (a return type rarely depends on more than that).
+fn scalar_signature(
+    ctx: &SessionContext,
+    name: &str,
+    arity: usize,
+) -> Option<(Vec<i32>, pgwire::api::Type)> {
     use datafusion::logical_expr::TypeSignature;
+    use datafusion_postgres::arrow_pg::datatypes::into_pg_type;
     let udf = ctx.state().scalar_functions().get(name).cloned()?;
     let exact = match &udf.signature().type_signature {
         TypeSignature::Exact(types) => Some(types.clone()),
@@ -160,14 +201,19 @@ fn scalar_result(ctx: &SessionContext, name: &str, arity: usize) -> Option<Strin
         TypeSignature::Nullary => Some(Vec::new()),
         _ => None,
     };
+    let arguments = exact
+        .iter()
+        .flatten()
+        .map(|t| into_pg_type(t).ok().map(|t| t.oid() as i32))
+        .collect::<Option<Vec<i32>>>()
+        .unwrap_or_default();
     let candidates = exact
         .into_iter()
         .chain([vec![DataType::Float64; arity], vec![DataType::Utf8; arity]]);
     let data_type = candidates
         .into_iter()
         .find_map(|args| udf.return_type(&args).ok())?;
-    let pg = datafusion_postgres::arrow_pg::datatypes::into_pg_type(&data_type).ok()?;
-    Some(pg.name().to_string())
+    Some((arguments, into_pg_type(&data_type).ok()?))
 }
 
 /// One pg_proc row per function: the columns psql and drivers read are filled, the rest
@@ -187,9 +233,24 @@ fn proc_rows(schema: &Arc<Schema>, functions: &[Function], public: i32) -> Resul
                 "proretset" => ScalarValue::Boolean(Some(f.kind == "table")),
                 "provolatile" => text(if f.kind == "table" { "v" } else { "s" }),
                 "proparallel" => text("s"),
-                "prorettype" => {
-                    ScalarValue::Int32(Some(if f.kind == "table" { 2249 } else { 2283 }))
-                }
+                "prorettype" => ScalarValue::Int32(Some(f.result_oid.unwrap_or(2283))),
+                "pronargs" => ScalarValue::Int16(Some(f.parameters.len() as i16)),
+                "pronargdefaults" => ScalarValue::Int16(Some(f.optional as i16)),
+                // An oidvector: the argument types, space-separated.
+                "proargtypes" => text(
+                    &f.parameters
+                        .iter()
+                        .map(|(_, t)| t.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
+                "proargnames" => ScalarValue::List(ScalarValue::new_list_nullable(
+                    &f.parameters
+                        .iter()
+                        .map(|(n, _)| text(n))
+                        .collect::<Vec<_>>(),
+                    &DataType::Utf8,
+                )),
                 _ => empty_value(field.data_type(), field.is_nullable()),
             }
         });
@@ -224,25 +285,26 @@ fn empty_value(data_type: &DataType, nullable: bool) -> ScalarValue {
 /// pg_proc as the catalog answers it: PostgreSQL's built-ins, then cip's functions.
 #[derive(Debug)]
 pub struct Functions {
-    inner: Arc<dyn TableProvider>,
+    builtins: Arc<MemTable>,
     own: OwnRows,
     schema: SchemaRef,
 }
 
 impl Functions {
-    pub fn new(inner: Arc<dyn TableProvider>, own: OwnRows) -> Functions {
+    pub fn new(own: OwnRows) -> Result<Functions> {
+        let builtins = super::proc_arrays::builtins()?;
         // cip's rows leave some columns NULL, so the union is nullable throughout.
-        let fields: Vec<Field> = inner
+        let fields: Vec<Field> = builtins
             .schema()
             .fields()
             .iter()
             .map(|f| f.as_ref().clone().with_nullable(true))
             .collect();
-        Functions {
-            inner,
+        Ok(Functions {
+            builtins,
             own,
             schema: Arc::new(Schema::new(fields)),
-        }
+        })
     }
 }
 
@@ -253,7 +315,7 @@ impl TableProvider for Functions {
     }
 
     fn table_type(&self) -> TableType {
-        self.inner.table_type()
+        TableType::Base
     }
 
     async fn scan(
@@ -263,7 +325,11 @@ impl TableProvider for Functions {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let mut plans = vec![self.inner.scan(state, projection, filters, limit).await?];
+        let mut plans = vec![
+            self.builtins
+                .scan(state, projection, filters, limit)
+                .await?,
+        ];
         if let Some(own) = self.own.get() {
             plans.push(own.scan(state, projection, filters, limit).await?);
         }

@@ -85,7 +85,13 @@ public class JdbcClient {
       check(best.equals(List.of("member_id")), "getBestRowIdentifier " + best);
       List<String> functions = column(md.getFunctions(null, null, "%"), "FUNCTION_NAME");
       check(functions.containsAll(List.of("bgnbd_p_alive", "execute_upgrades")), "getFunctions lacks cip's: " + functions.size());
-      check(!column(md.getFunctionColumns(null, null, "bgnbd_p_alive", "%"), "COLUMN_NAME").isEmpty(), "getFunctionColumns");
+      // The result, then each argument by name (pg_proc.proargnames is a text[]).
+      List<String> fcolumns = column(md.getFunctionColumns(null, null, "bgnbd_p_alive", "%"), "COLUMN_NAME");
+      check(fcolumns.equals(List.of("returnValue", "frequency", "recency", "t", "params")), "getFunctionColumns " + fcolumns);
+      // Every function's columns: pgjdbc reads proargnames / proargmodes as String[] and
+      // proallargtypes as Long[] (it failed with ArrayIndexOutOfBoundsException on their text).
+      List<String> pcolumns = column(md.getProcedureColumns(null, "pg_catalog", "aclexplode", "%"), "COLUMN_NAME");
+      check(pcolumns.equals(List.of("acl", "grantor", "grantee", "privilege_type", "is_grantable")), "getProcedureColumns " + pcolumns);
       // PostgreSQL 11 and later: procedures only (prokind 'p'), and cip defines none.
       check(column(md.getProcedures(null, null, "%"), "PROCEDURE_NAME").isEmpty(), "getProcedures");
       List<String> typeNames = column(md.getTypeInfo(), "TYPE_NAME");

@@ -14,6 +14,9 @@
 //!   table of a `t.*` in the projection, which points a column of another joined table at the
 //!   wrong one.
 //! - `FixVersionColumnName` is subsumed by PostgreSQL's column naming (names.rs).
+//!
+//! And one is replaced: `RewriteRegCastToSubquery` by `reg_lookups` (a missing name is
+//! PostgreSQL's error, not NULL; unqualified relations are looked for in pg_catalog too).
 
 mod array_subquery;
 pub mod ast;
@@ -32,6 +35,7 @@ mod lateral_unnest;
 mod like_escape;
 mod nested_values;
 mod order_by_subqueries;
+mod reg_lookups;
 mod regclass_names;
 mod regproc_columns;
 mod regtype_text;
@@ -48,8 +52,7 @@ use datafusion::sql::sqlparser::ast::Statement;
 use datafusion_postgres::datafusion_pg_catalog::sql::rules::{
     AliasDuplicatedProjectionRewrite, CurrentUserVariableToSessionUserFunctionCall,
     FixArrayLiteral, PrependUnqualifiedPgTableName, RewriteArrayAnyAllOperation,
-    RewritePgCatalogOperator, RewriteRegCastToSubquery, SqlStatementRewriteRule,
-    StripCallableQualifier, StripCollate,
+    RewritePgCatalogOperator, SqlStatementRewriteRule, StripCallableQualifier, StripCollate,
 };
 use std::sync::{Arc, LazyLock};
 
@@ -74,7 +77,7 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(CurrentUserVariableToSessionUserFunctionCall),
         Arc::new(StripCollate),
         Arc::new(RewritePgCatalogOperator),
-        Arc::new(RewriteRegCastToSubquery::new()),
+        Arc::new(reg_lookups::RegLookups),
         Arc::new(regclass_names::RegclassNames),
         // cip's.
         Arc::new(system_views::SystemViews),

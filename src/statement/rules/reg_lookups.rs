@@ -1,0 +1,152 @@
+//! A name cast to an OID type — `'members'::regclass`, `'int4'::regtype`, `'yuan'::regproc`,
+//! `'public'::regnamespace`, a literal or a parameter — becomes a lookup in the catalog that
+//! answers as PostgreSQL's input functions do: an unqualified relation is searched in
+//! pg_catalog and then the current schema (psql asks `'pg_class'::regclass`), a quoted or
+//! schema-qualified one by its parts, a number is that OID, and a name nothing has is
+//! PostgreSQL's error (catalog/reg_found.rs) rather than a NULL that lets an existence check
+//! pass. Replaces datafusion-pg-catalog's RewriteRegCastToSubquery, which searched the current
+//! schema only and gave NULL.
+
+use super::ast::{call, fill, string, template};
+use crate::catalog::reg_found::{AMBIGUOUS, NAME};
+use datafusion::sql::sqlparser::ast::{
+    visit_expressions_mut, DataType, Expr, Statement, Value, ValueWithSpan,
+};
+use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
+use std::ops::ControlFlow;
+use std::sync::LazyLock;
+
+#[derive(Debug)]
+pub struct RegLookups;
+
+/// The reg* type a cast names, lowercased and without `pg_catalog.`.
+fn reg_kind(t: &DataType) -> Option<&'static str> {
+    let written = t.to_string().to_ascii_lowercase();
+    let name = written.strip_prefix("pg_catalog.").unwrap_or(&written);
+    ["regclass", "regtype", "regproc", "regnamespace"]
+        .into_iter()
+        .find(|k| *k == name.trim_matches('"'))
+}
+
+/// `$1` is the name (text). Each lookup yields one OID, or none.
+static RELATION: LazyLock<Expr> = LazyLock::new(|| {
+    // pg_catalog's relation first, as its place first on the search path gives it.
+    template(
+        "(SELECT coalesce(min(CASE WHEN n.nspname = 'pg_catalog' THEN c.oid END), min(c.oid)) \
+         FROM pg_catalog.pg_class c \
+         JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid \
+         CROSS JOIN (SELECT parse_ident(CAST($1 AS TEXT)) AS parts) p \
+         WHERE (array_length(p.parts, 1) = 1 AND c.relname = p.parts[1] \
+                AND n.nspname IN ('pg_catalog', current_schema())) \
+            OR (array_length(p.parts, 1) = 2 AND n.nspname = p.parts[1] \
+                AND c.relname = p.parts[2]))",
+    )
+});
+static TYPE: LazyLock<Expr> = LazyLock::new(|| {
+    // pgspecial's \df compares with 'pg_catalog.trigger'::pg_catalog.regtype.
+    template(
+        "coalesce(to_regtype(CAST($1 AS TEXT)), \
+         (SELECT min(t.oid) FROM pg_catalog.pg_type t \
+          WHERE t.typname = regexp_replace(CAST($1 AS TEXT), '^\"?pg_catalog\"?[.]', '')))",
+    )
+});
+static FUNCTION: LazyLock<Expr> = LazyLock::new(|| {
+    template(&format!(
+        "(SELECT CASE WHEN count(*) > 1 THEN {AMBIGUOUS} ELSE min(p.oid) END \
+         FROM pg_catalog.pg_proc p WHERE p.proname = CAST($1 AS TEXT))"
+    ))
+});
+static SCHEMA: LazyLock<Expr> = LazyLock::new(|| {
+    template(
+        "(SELECT min(n.oid) FROM pg_catalog.pg_namespace n WHERE n.nspname = CAST($1 AS TEXT))",
+    )
+});
+
+/// The lookup of `name` for `kind`, with PostgreSQL's error when it finds nothing.
+fn lookup(kind: &str, name: &Expr) -> Expr {
+    let found = match kind {
+        "regclass" => &RELATION,
+        "regtype" => &TYPE,
+        "regproc" => &FUNCTION,
+        _ => &SCHEMA,
+    };
+    call(
+        NAME,
+        vec![
+            fill(found, std::slice::from_ref(name)),
+            name.clone(),
+            string(kind),
+        ],
+    )
+}
+
+/// The rewritten cast, when it casts a name (a string or a parameter) to a reg* type.
+fn rewritten(e: &Expr) -> Option<Expr> {
+    let Expr::Cast {
+        expr, data_type, ..
+    } = e
+    else {
+        return None;
+    };
+    let kind = reg_kind(data_type)?;
+    match expr.as_ref() {
+        Expr::Value(ValueWithSpan {
+            value: Value::SingleQuotedString(s),
+            ..
+        }) => Some(
+            match !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+                // A number is the OID itself, as PostgreSQL's input functions take it.
+                true => Expr::Value(Value::Number(s.clone(), false).into()),
+                false => lookup(kind, expr),
+            },
+        ),
+        Expr::Value(ValueWithSpan {
+            value: Value::Placeholder(_),
+            ..
+        }) => Some(lookup(kind, expr)),
+        _ => None,
+    }
+}
+
+impl SqlStatementRewriteRule for RegLookups {
+    fn rewrite(&self, mut s: Statement) -> Statement {
+        let _ = visit_expressions_mut(&mut s, |e| {
+            if let Some(lookup) = rewritten(e) {
+                *e = lookup;
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewrite(sql: &str) -> String {
+        RegLookups.rewrite(super::super::parse(sql)).to_string()
+    }
+
+    #[test]
+    fn names_become_checked_lookups() {
+        let out = rewrite("SELECT 'members'::regclass, 'int4'::pg_catalog.regtype");
+        assert!(
+            out.contains("cip_reg_found((SELECT coalesce(min(CASE WHEN n.nspname"),
+            "{out}"
+        );
+        assert!(out.contains("'members', 'regclass')"), "{out}");
+        assert!(out.contains("to_regtype(CAST('int4' AS TEXT))"), "{out}");
+        assert!(out.contains("'int4', 'regtype')"), "{out}");
+        let out = rewrite("SELECT $1::regproc, 'public'::regnamespace");
+        assert!(out.contains("p.proname = CAST($1 AS TEXT)"), "{out}");
+        assert!(out.contains("'public', 'regnamespace')"), "{out}");
+    }
+
+    #[test]
+    fn numbers_and_columns_are_left_as_oids() {
+        assert_eq!(rewrite("SELECT '1259'::regclass"), "SELECT 1259");
+        let out = rewrite("SELECT c.oid::regclass FROM pg_class c");
+        assert_eq!(out, "SELECT c.oid::REGCLASS FROM pg_class c");
+    }
+}
