@@ -7,7 +7,7 @@
 //! wire), converted once for every session, as the built-ins never change.
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, Int64Builder, ListBuilder, RecordBatch, StringBuilder,
+    ArrayRef, AsArray, Int64Builder, ListBuilder, RecordBatch, StringBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::{exec_err, Result};
@@ -133,13 +133,7 @@ fn elements(text: &str) -> Option<Vec<String>> {
 
 fn each_text(name: &str, column: &ArrayRef) -> Result<Vec<Option<Vec<String>>>> {
     let text = datafusion::arrow::compute::cast(column, &DataType::Utf8)?;
-    let text = text
-        .as_any()
-        .downcast_ref::<datafusion::arrow::array::StringArray>()
-        .cloned();
-    let Some(text) = text else {
-        return exec_err!("pg_proc.{name} is not text");
-    };
+    let text = text.as_string::<i32>();
     text.iter()
         .map(|t| match t {
             None => Ok(None),

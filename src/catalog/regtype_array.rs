@@ -1,6 +1,6 @@
 //! `pg_regtype_names(oids)`: an array of type OIDs as the type names PostgreSQL prints for a
 //! `regtype[]` — what `proargtypes::regtype[]` shows. The catalog keeps oidvector columns as
-//! text (`'700 701'`, or `'[1034, 26]'` for proallargtypes), and DataFusion has no regtype,
+//! text (`'700 701'`; proallargtypes is a bigint[]), and DataFusion has no regtype,
 //! so `x::regtype[]` in a catalog query is spelled as this function (regtype_text.rs). pgcli
 //! reads every function's argument types so (`COALESCE(proallargtypes::regtype[],
 //! proargtypes::regtype[])::text[]`) and completes nothing when that fails.

@@ -1,6 +1,6 @@
 //! Result columns are named after the statement as the client wrote it, not as the rules
 //! (rules/) rewrote it. A rule may replace an expression by another that PostgreSQL would
-//! name differently: `'visits'::regclass` becomes a subquery over pg_class (named `max`),
+//! name differently: `'visits'::regclass` becomes a checked lookup over pg_class (reg_lookups.rs),
 //! `x::regtype::text` a call of format_type. PostgreSQL names those columns `regclass` and
 //! `x`. The names of the top-level select list are taken before the rules run; where a
 //! rewritten item would be named otherwise, it gets a synthetic alias carrying the written

@@ -19,13 +19,21 @@ use std::sync::LazyLock;
 #[derive(Debug)]
 pub struct RegLookups;
 
-/// The reg* type a cast names, lowercased and without `pg_catalog.`.
-fn reg_kind(t: &DataType) -> Option<&'static str> {
-    let written = t.to_string().to_ascii_lowercase();
-    let name = written.strip_prefix("pg_catalog.").unwrap_or(&written);
+/// The reg* type a cast names (`regclass`, `pg_catalog.regclass`, `"regclass"`, …), if any.
+pub(super) fn reg_kind(t: &DataType) -> Option<&'static str> {
+    let name = match t {
+        DataType::Regclass => "regclass".to_string(),
+        DataType::Custom(name, args) if args.is_empty() => name
+            .0
+            .last()?
+            .to_string()
+            .trim_matches('"')
+            .to_ascii_lowercase(),
+        _ => return None,
+    };
     ["regclass", "regtype", "regproc", "regnamespace"]
         .into_iter()
-        .find(|k| *k == name.trim_matches('"'))
+        .find(|k| *k == name)
 }
 
 /// `$1` is the name (text). Each lookup yields one OID, or none.

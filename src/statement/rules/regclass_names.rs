@@ -5,7 +5,7 @@
 //! qualified when outside `public` and `pg_catalog`, the schemas on cip's search path — or the
 //! number for an OID no relation has, as PostgreSQL prints a dangling one. A regclass compared
 //! or joined stays a number (that is what it is), and a literal cast (`'members'::regclass`)
-//! is datafusion-pg-catalog's name lookup.
+//! is a name lookup (reg_lookups.rs).
 
 use super::ast::{fill, reads_catalog, template};
 use datafusion::sql::sqlparser::ast::{
@@ -37,9 +37,7 @@ static NAME: LazyLock<Expr> = LazyLock::new(|| {
 pub struct RegclassNames;
 
 fn is_regclass(t: &DataType) -> bool {
-    matches!(t, DataType::Regclass)
-        || matches!(t, DataType::Custom(n, args) if args.is_empty()
-            && n.0.last().is_some_and(|p| p.to_string().trim_matches('"').eq_ignore_ascii_case("regclass")))
+    super::reg_lookups::reg_kind(t) == Some("regclass")
 }
 
 fn is_text(t: &DataType) -> bool {
