@@ -47,6 +47,8 @@ pub struct Engine {
     pub http_bound: std::sync::OnceLock<std::net::SocketAddr>,
     /// PostgreSQL's advisory locks, shared by every session.
     pub advisory: Arc<crate::catalog::advisory_locks::AdvisoryLocks>,
+    /// The OIDs the catalog lists objects by, the same on every connection.
+    pub object_ids: Arc<crate::catalog::object_ids::ObjectIds>,
 }
 
 impl Engine {
@@ -87,6 +89,7 @@ impl Engine {
             changes,
             http_bound: std::sync::OnceLock::new(),
             advisory: Default::default(),
+            object_ids: Default::default(),
         };
         engine
             .new_session(true, None, engine.default_options())
@@ -175,7 +178,7 @@ impl Engine {
             register(&registrar)?;
         }
         // The PostgreSQL catalog lists the functions registered above (pg_proc).
-        crate::catalog::install(&ctx, &self.config).await?;
+        crate::catalog::install(&ctx, &self.config, &self.object_ids).await?;
         // Tables created at run time are the statement layer's to register (they may live in
         // a schema of their own): statement/shared_objects.rs.
         for t in self.store.tables() {

@@ -5,6 +5,7 @@ mod bi_tools;
 mod campaign_loop;
 mod campaigns;
 mod cancel;
+mod catalog_oids;
 mod cli;
 mod clients;
 mod cluster;

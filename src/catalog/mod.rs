@@ -14,6 +14,7 @@ mod key_rows;
 mod keys;
 pub mod like_escape;
 mod null_arrays;
+pub mod object_ids;
 mod overrides;
 mod pg_proc;
 pub mod pg_typeof;
@@ -24,6 +25,7 @@ pub mod regtype_array;
 mod roles;
 mod settings_functions;
 mod settings_view;
+mod stable_oids;
 pub mod subscript;
 pub use settings_functions::current_setting;
 pub mod user_views;
@@ -57,7 +59,11 @@ fn static_tables() -> Result<Arc<PgCatalogStaticTables>> {
 }
 
 /// Installs the catalog in `ctx`.
-pub async fn install(ctx: &SessionContext, config: &Config) -> Result<()> {
+pub async fn install(
+    ctx: &SessionContext,
+    config: &Config,
+    ids: &Arc<object_ids::ObjectIds>,
+) -> Result<()> {
     let roles = roles::ConfiguredRoles::from_config(&config.users)?;
     setup_pg_catalog(ctx, "cip", roles.clone()).map_err(|e| CipError::DataFusion(*e))?;
     let catalog = ctx
@@ -70,6 +76,7 @@ pub async fn install(ctx: &SessionContext, config: &Config) -> Result<()> {
     ctx.register_udf(roles::user_by_id(&roles));
     let functions = pg_proc::OwnRows::default();
     let pg = PgCatalogSchemaProvider::try_new(weak.clone(), static_tables()?, roles)?;
+    let pg = stable_oids::StableOids::new(Arc::new(pg), ids.clone());
     catalog.register_schema(
         "pg_catalog",
         Arc::new(overrides::PgCatalog::new(

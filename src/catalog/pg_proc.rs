@@ -6,7 +6,7 @@
 //! cip's rows.
 
 use async_trait::async_trait;
-use datafusion::arrow::array::{Array, Int32Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::array::{Array, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{exec_err, Result, ScalarValue};
@@ -45,20 +45,14 @@ const ANY: i32 = 2276;
 /// functions on `ctx`.
 pub async fn register(ctx: &SessionContext, own: &OwnRows) -> Result<()> {
     let functions = cip_functions(ctx).await?;
-    let public = ctx
-        .sql("SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'public'")
-        .await?
-        .collect()
-        .await?
-        .first()
-        .and_then(|b| b.column(0).as_any().downcast_ref::<Int32Array>().cloned())
-        .filter(|a| !a.is_empty())
-        .map(|a| a.value(0))
-        .unwrap_or(2200);
     // The built-ins' schema: its NOT NULL columns get their type's empty value in cip's rows.
     let schema = super::proc_arrays::builtins()?.schema();
     // A session lists its functions once; a second call keeps the first list.
-    let _ = own.set(Arc::new(proc_rows(&schema, &functions, public)?));
+    let _ = own.set(Arc::new(proc_rows(
+        &schema,
+        &functions,
+        super::object_ids::PUBLIC_OID,
+    )?));
     let describe = |pick: fn(&Function) -> String| {
         Arc::new(
             functions

@@ -52,7 +52,8 @@ pub fn fields(
     format: &Format,
     options: Arc<FormatOptions>,
 ) -> PgWireResult<Vec<FieldInfo>> {
-    let fields = arrow_schema_to_pg_fields(schema, format, Some(options))?;
+    let schema = crate::statement::wire_schema::described(schema);
+    let fields = arrow_schema_to_pg_fields(&schema, format, Some(options))?;
     Ok(fields
         .into_iter()
         .zip(schema.fields())

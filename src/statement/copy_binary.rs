@@ -36,7 +36,8 @@ pub fn trailer() -> Vec<u8> {
 
 /// Each row of `batch` as a binary COPY tuple.
 pub fn encode(batch: &RecordBatch) -> Result<Vec<Vec<u8>>> {
-    let fields = arrow_schema_to_pg_fields(&batch.schema(), &Format::UnifiedBinary, None)
+    let schema = super::wire_schema::described(&batch.schema());
+    let fields = arrow_schema_to_pg_fields(&schema, &Format::UnifiedBinary, None)
         .map_err(|e| CipError::invalid(sqlstate::FEATURE_NOT_SUPPORTED, e.to_string()))?;
     encode_recordbatch(Arc::new(fields), batch.clone())
         .map(|row| {

@@ -47,6 +47,7 @@ mod table_declared;
 mod tag;
 mod temporary;
 pub mod transaction;
+pub mod wire_schema;
 mod written_names;
 
 pub use copy::{Chunk, CopyIn, CopyOut};

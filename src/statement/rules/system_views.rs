@@ -33,16 +33,22 @@ const PG_TABLES: &str = "SELECT n.nspname AS schemaname, c.relname AS tablename,
 /// DataFusion serves information_schema beside the catalog's schemas, so
 /// datafusion-pg-catalog does not list it; PostgreSQL does, with the OID its own catalog rows
 /// (the information_schema functions in pg_proc, its types in pg_type) name it by.
-const PG_NAMESPACE: &str = "SELECT * FROM pg_catalog.pg_namespace \
-     UNION ALL SELECT 13283, 'information_schema', 10, NULL, NULL";
+fn pg_namespace() -> String {
+    format!(
+        "SELECT * FROM pg_catalog.pg_namespace \
+         UNION ALL SELECT {}, 'information_schema', 10, NULL, NULL",
+        crate::catalog::object_ids::INFORMATION_SCHEMA_OID
+    )
+}
 
 /// (schema, relation, its query): pg_catalog's are found unqualified too.
 static QUERIES: LazyLock<Vec<(&'static str, &'static str, Query)>> = LazyLock::new(|| {
     let columns = super::information_schema_columns::query();
+    let namespace = pg_namespace();
     [
         ("pg_catalog", "pg_views", PG_VIEWS),
         ("pg_catalog", "pg_tables", PG_TABLES),
-        ("pg_catalog", "pg_namespace", PG_NAMESPACE),
+        ("pg_catalog", "pg_namespace", namespace.as_str()),
         // cip's own relation (catalog/key_rows.rs), found unqualified as PostgreSQL's is.
         (
             "pg_catalog",
