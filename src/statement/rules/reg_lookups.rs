@@ -116,11 +116,26 @@ fn rewritten(e: &Expr) -> Option<Expr> {
     }
 }
 
+/// The lookup, still a regclass: regclass_names then shows it by name in a select list or as
+/// text (`SELECT 'members'::regclass` printed the OID), and it stays a number elsewhere.
+fn still_regclass(cast: &Expr, lookup: Expr) -> Expr {
+    match cast {
+        Expr::Cast { data_type, .. } if reg_kind(data_type) == Some("regclass") => {
+            let mut out = cast.clone();
+            if let Expr::Cast { expr, .. } = &mut out {
+                **expr = lookup;
+            }
+            out
+        }
+        _ => lookup,
+    }
+}
+
 impl SqlStatementRewriteRule for RegLookups {
     fn rewrite(&self, mut s: Statement) -> Statement {
         let _ = visit_expressions_mut(&mut s, |e| {
             if let Some(lookup) = rewritten(e) {
-                *e = lookup;
+                *e = still_regclass(e, lookup);
             }
             ControlFlow::<()>::Continue(())
         });
@@ -153,7 +168,7 @@ mod tests {
 
     #[test]
     fn numbers_and_columns_are_left_as_oids() {
-        assert_eq!(rewrite("SELECT '1259'::regclass"), "SELECT 1259");
+        assert_eq!(rewrite("SELECT '1259'::regclass"), "SELECT 1259::REGCLASS");
         let out = rewrite("SELECT c.oid::regclass FROM pg_class c");
         assert_eq!(out, "SELECT c.oid::REGCLASS FROM pg_class c");
     }

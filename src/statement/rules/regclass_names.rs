@@ -4,8 +4,8 @@
 //! `x::regclass::text` become the relation's name from pg_class — quoted where needed and
 //! qualified when outside `public` and `pg_catalog`, the schemas on cip's search path — or the
 //! number for an OID no relation has, as PostgreSQL prints a dangling one. A regclass compared
-//! or joined stays a number (that is what it is), and a literal cast (`'members'::regclass`)
-//! is a name lookup (reg_lookups.rs).
+//! or joined stays a number (that is what it is). A literal cast (`'members'::regclass`) is
+//! looked up first (reg_lookups.rs) and then shown the same way.
 
 use super::ast::{fill, reads_catalog, template};
 use datafusion::sql::sqlparser::ast::{
