@@ -7,11 +7,13 @@
 
 use super::defaults;
 use super::keys::{self, ForeignKey, Key};
+use super::stable_oids::StableOids;
 use super::weak_list::WeakCatalogList;
 use async_trait::async_trait;
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{SchemaProvider, Session, TableProvider};
-use datafusion::common::{Result, ScalarValue};
+use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::datasource::{MemTable, TableType};
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
@@ -34,14 +36,14 @@ pub struct KeyedRelation {
     inner: Option<Arc<dyn TableProvider>>,
     schema: SchemaRef,
     list: WeakCatalogList,
-    pg: Arc<dyn SchemaProvider>,
+    pg: Arc<StableOids>,
 }
 
 impl KeyedRelation {
     /// `name` (one of NAMES) over `pg`, datafusion-pg-catalog's schema.
     pub async fn new(
         name: &str,
-        pg: &Arc<dyn SchemaProvider>,
+        pg: &Arc<StableOids>,
         list: &WeakCatalogList,
     ) -> Result<KeyedRelation> {
         let inner = match name {
@@ -62,16 +64,16 @@ impl KeyedRelation {
     }
 
     async fn rows(&self) -> Result<MemTable> {
-        let mut batches = match &self.inner {
-            Some(t) => keys::rows_of(t).await?,
-            None => Vec::new(),
-        };
-        // pg_class's own rows name the tables' OIDs: read once.
-        let class = match self.name.as_str() {
-            "pg_class" => batches.clone(),
-            _ => keys::class_rows(&self.pg).await?,
-        };
-        let relations = keys::relations(&self.list, &self.pg, &class).await?;
+        // The relation's own rows and the tables' and schemas' OIDs, from one read of the
+        // session's numbering.
+        let names = [self.name.as_str(), "pg_class", "pg_namespace"];
+        let [mut batches, class, namespace]: [Vec<RecordBatch>; 3] = self
+            .pg
+            .read(&names)
+            .await?
+            .try_into()
+            .map_err(|_| DataFusionError::Internal("one read per relation named".into()))?;
+        let relations = keys::relations(&self.list, &class, &namespace).await?;
         match self.name.as_str() {
             "pg_attribute" => {
                 let found = defaults::declared(&relations);

@@ -87,26 +87,24 @@ fn relation_oids(class: &[RecordBatch]) -> Result<HashMap<(String, i32), i32>> {
     Ok(relations)
 }
 
-/// Name → OID of every namespace pg_namespace lists.
-async fn namespace_oids(pg: &Arc<dyn SchemaProvider>) -> Result<HashMap<String, i32>> {
+/// Name → OID of every namespace in `namespace` (pg_namespace's rows).
+fn namespace_oids(namespace: &[RecordBatch]) -> Result<HashMap<String, i32>> {
     let mut namespaces = HashMap::new();
-    if let Some(nsp) = pg.table("pg_namespace").await? {
-        for b in rows_of(&nsp).await? {
-            let oid = cast(b.column(0), &DataType::Int32)?;
-            let name = cast(b.column(1), &DataType::Utf8)?;
-            let (oid, name) = (oid.as_primitive::<Int32Type>(), name.as_string::<i32>());
-            for r in 0..b.num_rows() {
-                namespaces.insert(name.value(r).to_string(), oid.value(r));
-            }
+    for b in namespace {
+        let oid = cast(b.column(0), &DataType::Int32)?;
+        let name = cast(b.column(1), &DataType::Utf8)?;
+        let (oid, name) = (oid.as_primitive::<Int32Type>(), name.as_string::<i32>());
+        for r in 0..b.num_rows() {
+            namespaces.insert(name.value(r).to_string(), oid.value(r));
         }
     }
     Ok(namespaces)
 }
 
-/// pg_class's rows (datafusion-pg-catalog's, without the key indexes).
-pub async fn class_rows(pg: &Arc<dyn SchemaProvider>) -> Result<Vec<RecordBatch>> {
-    match pg.table("pg_class").await? {
-        Some(class) => rows_of(&class).await,
+/// Every row of `pg`'s relation `name`, or none when `pg` has no such relation.
+pub async fn rows_named(pg: &Arc<dyn SchemaProvider>, name: &str) -> Result<Vec<RecordBatch>> {
+    match pg.table(name).await? {
+        Some(t) => rows_of(&t).await,
         None => Ok(Vec::new()),
     }
 }
@@ -121,17 +119,17 @@ pub struct Relation {
 }
 
 /// The relations of catalog "cip" outside the catalogs' own schemas, with their OIDs as
-/// `class` (pg_class's rows, class_rows) gives them.
+/// `class` and `namespace` (pg_class's and pg_namespace's rows) give them.
 pub async fn relations(
     list: &WeakCatalogList,
-    pg: &Arc<dyn SchemaProvider>,
     class: &[RecordBatch],
+    namespace: &[RecordBatch],
 ) -> Result<Vec<Relation>> {
     let Some(catalog) = list.upgrade().and_then(|l| l.catalog("cip")) else {
         return Ok(Vec::new());
     };
     let oids = relation_oids(class)?;
-    let namespaces = namespace_oids(pg).await?;
+    let namespaces = namespace_oids(namespace)?;
     let mut relations = Vec::new();
     for schema in catalog.schema_names() {
         if schema == "pg_catalog" || schema == "information_schema" {

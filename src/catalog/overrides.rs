@@ -14,6 +14,7 @@
 
 use super::key_rows;
 use super::pg_proc;
+use super::stable_oids::StableOids;
 use super::weak_list::WeakCatalogList;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{SchemaProvider, TableProvider};
@@ -23,14 +24,14 @@ use std::sync::Arc;
 
 #[derive(Debug)]
 pub struct PgCatalog {
-    inner: Arc<dyn SchemaProvider>,
+    inner: Arc<StableOids>,
     list: WeakCatalogList,
     functions: pg_proc::OwnRows,
 }
 
 impl PgCatalog {
     pub fn new(
-        inner: Arc<dyn SchemaProvider>,
+        inner: Arc<StableOids>,
         list: WeakCatalogList,
         functions: pg_proc::OwnRows,
     ) -> PgCatalog {

@@ -4,7 +4,7 @@
 //! its process-wide OID; every column holding one of those OIDs is rewritten. Everything cip
 //! builds on these relations (keys, defaults, reg* lookups) reads them through here.
 
-use super::keys::rows_of;
+use super::keys::rows_named as rows;
 use super::object_ids::{Object, ObjectIds};
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int32Array, RecordBatch};
@@ -37,6 +37,13 @@ impl StableOids {
     pub fn new(inner: Arc<dyn SchemaProvider>, ids: Arc<ObjectIds>) -> StableOids {
         StableOids { inner, ids }
     }
+
+    /// The rows of each of `names` from one read of the session's numbering: a scan of a
+    /// rewritten relation reads pg_database, pg_namespace and pg_class, so a caller wanting
+    /// several reads them once here rather than once per relation.
+    pub async fn read(&self, names: &[&str]) -> Result<Vec<Vec<RecordBatch>>> {
+        read(&self.inner, &self.ids, names).await
+    }
 }
 
 #[async_trait]
@@ -47,15 +54,14 @@ impl SchemaProvider for StableOids {
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         let lower = name.to_ascii_lowercase();
-        let Some((_, columns)) = REWRITTEN.iter().find(|(n, _)| *n == lower) else {
+        if !REWRITTEN.iter().any(|(n, _)| *n == lower) {
             return self.inner.table(name).await;
-        };
+        }
         let Some(table) = self.inner.table(name).await? else {
             return Ok(None);
         };
         Ok(Some(Arc::new(Renumbered {
             name: lower,
-            columns,
             table,
             pg: self.inner.clone(),
             ids: self.ids.clone(),
@@ -70,18 +76,9 @@ impl SchemaProvider for StableOids {
 #[derive(Debug)]
 struct Renumbered {
     name: String,
-    columns: &'static [&'static str],
     table: Arc<dyn TableProvider>,
     pg: Arc<dyn SchemaProvider>,
     ids: Arc<ObjectIds>,
-}
-
-/// Rows of the session's `name`, or none when it has no such relation.
-async fn rows(pg: &Arc<dyn SchemaProvider>, name: &str) -> Result<Vec<RecordBatch>> {
-    match pg.table(name).await? {
-        Some(t) => rows_of(&t).await,
-        None => Ok(Vec::new()),
-    }
 }
 
 fn int_column(b: &RecordBatch, name: &str) -> Result<Int32Array> {
@@ -166,6 +163,33 @@ async fn session_rows(pg: &Arc<dyn SchemaProvider>, ids: &ObjectIds) -> Result<S
     Ok(SessionRows { stable, by_name })
 }
 
+/// `names`' rows (a relation `pg` lacks has none), those of the rewritten relations
+/// renumbered through one read of the session's numbering.
+async fn read(
+    pg: &Arc<dyn SchemaProvider>,
+    ids: &ObjectIds,
+    names: &[&str],
+) -> Result<Vec<Vec<RecordBatch>>> {
+    let session = session_rows(pg, ids).await?;
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let Some((_, columns)) = REWRITTEN.iter().find(|(n, _)| n == name) else {
+            out.push(rows(pg, name).await?);
+            continue;
+        };
+        let batches = match session.by_name.get(name) {
+            Some(read) => read.clone(),
+            None => rows(pg, name).await?,
+        };
+        let renumbered = batches
+            .iter()
+            .map(|b| renumber(b, columns, &session.stable))
+            .collect::<Result<Vec<_>>>()?;
+        out.push(renumbered);
+    }
+    Ok(out)
+}
+
 /// `batch` with `columns` renumbered through `map`; a row naming an OID the map lacks (an
 /// object created or dropped between the reads) is left out rather than shown with the
 /// session's number, which could be another object's here.
@@ -211,16 +235,8 @@ impl TableProvider for Renumbered {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let mut session = session_rows(&self.pg, &self.ids).await?;
-        let batches = match session.by_name.remove(self.name.as_str()) {
-            Some(read) => read,
-            None => rows_of(&self.table).await?,
-        };
-        let batches = batches
-            .iter()
-            .map(|b| renumber(b, self.columns, &session.stable))
-            .collect::<Result<Vec<_>>>()?;
-        MemTable::try_new(self.schema(), vec![batches])?
+        let batches = read(&self.pg, &self.ids, &[self.name.as_str()]).await?;
+        MemTable::try_new(self.schema(), batches)?
             .scan(state, projection, filters, limit)
             .await
     }
