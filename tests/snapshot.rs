@@ -217,3 +217,43 @@ async fn the_snapshot_equals_the_live_view_and_follows_writes() {
     assert_eq!(differing(&c, "member_scores").await, 0);
     assert_eq!(differing(&c, "customer_segments").await, 0);
 }
+
+/// The number the one-column result `out` of `cip sql` shows (None for no row).
+fn shown_number(out: &str) -> Option<i64> {
+    out.lines()
+        .filter_map(|l| l.trim().trim_matches('|').trim().parse().ok())
+        .next()
+}
+
+/// A checkpoint (what `cip serve` does when it stops) moves every log into Parquet without
+/// changing a row: the next catch-up still follows the rows appended before it, rescoring
+/// only the member they name instead of everyone; a DELETE is not followed.
+#[test]
+fn after_a_checkpoint_the_snapshot_catches_up_with_the_appended_rows_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::generate(dir.path(), 400, 11);
+    let refresh = "SELECT members FROM refresh_member_scores(true)";
+    let everyone = shown_number(&common::sql(dir.path(), refresh)).expect("a full refresh");
+    assert!(everyone > 100, "{everyone} members scored");
+    assert_eq!(shown_number(&common::sql(dir.path(), refresh)), None);
+    common::sql(
+        dir.path(),
+        "INSERT INTO visits (visit_id, member_id, store_id, started_at, amount) \
+         SELECT 'after-1', member_id, store_id, now(), 123.00 FROM members \
+         WHERE status = 'active' ORDER BY member_id LIMIT 1",
+    );
+    let out = common::cip(dir.path(), &["checkpoint"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert_eq!(shown_number(&common::sql(dir.path(), refresh)), Some(1));
+    let differing = "SELECT count(*) FROM (SELECT member_id, recency_days, frequency, monetary \
+         FROM member_scores_live EXCEPT SELECT member_id, recency_days, frequency, monetary \
+         FROM member_scores_stored)";
+    let stored = "CREATE VIEW member_scores_stored AS SELECT * FROM member_scores";
+    common::sql(dir.path(), stored);
+    assert_eq!(shown_number(&common::sql(dir.path(), differing)), Some(0));
+    common::sql(dir.path(), "DELETE FROM visits WHERE visit_id = 'after-1'");
+    assert_eq!(
+        shown_number(&common::sql(dir.path(), refresh)),
+        Some(everyone)
+    );
+}

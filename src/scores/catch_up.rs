@@ -3,9 +3,11 @@
 //! rows and the day's fits (customer_segments_live scores against model_fit('population')):
 //! rescoring the members the new rows name gives the rows a full refresh would.
 //!
-//! Only appends are followed (storage tells which rows were appended since the recorded
-//! version); an update, a delete, a flush of a table's log, a change of the rules, of a fit of
-//! the day or of the snapshot itself, another date or settings: the snapshot is built again.
+//! Storage tells which rows were added since the recorded versions (Table::added_since:
+//! appends, a transaction's inserts, loads — across flushes of the log and a restart); the
+//! members those rows name are rescored. When it cannot tell (an update or delete, older than
+//! the steps it keeps), or on a change of the rules, of a fit of the day or of the snapshot
+//! itself, another date or settings: the snapshot is built again.
 
 use super::freshness::{self, Basis};
 use super::TABLE;
@@ -62,7 +64,7 @@ pub fn plan(store: &Store, as_of: NaiveDate, settings: &str) -> Result<CatchUp> 
     changes_since(store, &basis, Some(TABLE))
 }
 
-/// What changed in the tables `basis` records since it was recorded: nothing, appends naming
+/// What changed in the tables `basis` records since it was recorded: nothing, new rows naming
 /// these members (with the tables' versions now), or anything else — so everyone. A change
 /// to `own` (the table the basis was written with) is anything else too.
 pub fn changes_since(store: &Store, basis: &Basis, own: Option<&str>) -> Result<CatchUp> {
@@ -81,7 +83,7 @@ pub fn changes_since(store: &Store, basis: &Basis, own: Option<&str>) -> Result<
             return Ok(CatchUp::Full);
         }
         let table = store.table(name)?;
-        let Some(rows) = table.appended_since(*was)? else {
+        let Some(rows) = table.added_since(*was)? else {
             return Ok(CatchUp::Full);
         };
         if name == "visits" && table.snapshot()?.rows() == count(&rows) {
@@ -96,11 +98,7 @@ pub fn changes_since(store: &Store, basis: &Basis, own: Option<&str>) -> Result<
     Ok(CatchUp::Members(members, now))
 }
 
-fn count(rows: &[RecordBatch]) -> u64 {
-    rows.iter().map(|b| b.num_rows() as u64).sum()
-}
-
-/// Adds the members `rows` (appended to `table`) name; false when the rows may change other
+/// Adds the members `rows` (added to `table`) name; false when the rows may change other
 /// members' figures too.
 fn members_named(
     table: &str,
@@ -131,6 +129,10 @@ fn members_named(
         }
     }
     Ok(true)
+}
+
+fn count(rows: &[RecordBatch]) -> u64 {
+    rows.iter().map(|b| b.num_rows() as u64).sum()
 }
 
 /// `member_id IN (members)`, or NOT IN with `negated`.

@@ -13,6 +13,7 @@
 use super::fsutil::{fsync_dir, remove_if_exists, write_atomic};
 use super::manifest::{self, Manifest};
 use super::rows::check_unique;
+use super::steps::{self, Rows};
 use super::txn::Txn;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
@@ -103,7 +104,7 @@ impl Txn {
             for b in &w.appended {
                 table.check_constraints_with(b, &|parent, key| pending.contains(parent, key))?;
             }
-            if w.rewritten {
+            let (log, rows) = if w.rewritten {
                 let mut files = w.files.clone();
                 // The rows the rewrite left, then those appended after it.
                 let rows: Vec<_> = w.log.iter().chain(w.appended.iter()).cloned().collect();
@@ -117,9 +118,14 @@ impl Txn {
                         .filter(|f| !files.iter().any(|g| g.name == f.name))
                         .map(|f| table.path_of(&f.name)),
                 );
+                // Rows removed or changed: nothing earlier is kept (steps.rs), so erased rows
+                // leave the disk with the files replaced.
+                let forgotten = steps::forget(&mut next);
+                replaced.extend(forgotten.iter().map(|f| table.path_of(f)));
                 replaced.push(table.path_of(&next.wal));
                 next.wal = manifest::wal_name(next.take_file_number());
                 next.files = files;
+                (None, Rows::Unlisted)
             } else {
                 if table.def.unique {
                     let existing = table.existing_keys(&current)?;
@@ -128,10 +134,14 @@ impl Txn {
                     }
                 }
                 let file = self.stage(table, &w.appended)?;
+                let files = vec![file.name.clone()];
                 next.files.push(file);
-            }
+                (None, Rows::Added { files })
+            };
             next.next_id = next.next_id.max(w.next_id).max(current.next_id);
             next.version += 1;
+            let forgotten = steps::record(&mut next, log, rows);
+            replaced.extend(forgotten.iter().map(|f| table.path_of(f)));
             plans.push((i, next, replaced));
         }
         let record = if plans.len() + files.len() > 1 {
@@ -148,8 +158,9 @@ impl Txn {
         };
         // From here on the transaction is committed: its staged files are the tables' now.
         for (i, m, _) in &plans {
-            for f in &m.files {
-                self.kept.insert(tables[*i].path_of(&f.name));
+            let named = m.files.iter().map(|f| f.name.as_str());
+            for f in named.chain(steps::kept(m)) {
+                self.kept.insert(tables[*i].path_of(f));
             }
         }
         for (i, m, _) in &plans {

@@ -27,6 +27,10 @@ pub struct Manifest {
     pub next_id: i64,
     /// The next sequence number for a data or log file name.
     pub next_file: u64,
+    /// What the latest commits did to the rows (steps.rs); absent in manifests written
+    /// before it was kept, which then tell nothing of their past.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<super::steps::Step>,
 }
 
 impl Manifest {
@@ -37,6 +41,7 @@ impl Manifest {
             wal: wal_name(0),
             next_id: 1,
             next_file: 1,
+            steps: Vec::new(),
         }
     }
 
@@ -58,6 +63,11 @@ pub fn wal_name(n: u64) -> String {
 
 pub fn part_name(n: u64) -> String {
     format!("part-{n:08}.parquet")
+}
+
+/// A file of the rows a commit removed, added or rewritten (steps.rs).
+pub fn changes_name(n: u64) -> String {
+    format!("changes-{n:08}.parquet")
 }
 
 pub fn read(dir: &Path) -> Result<Manifest> {

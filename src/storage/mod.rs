@@ -11,6 +11,7 @@ mod created;
 mod def;
 mod detach;
 mod dml;
+mod flush;
 pub mod fsutil;
 pub mod lock;
 mod log_batches;
@@ -20,6 +21,7 @@ mod pin;
 mod pinned_exec;
 pub mod provider;
 mod rows;
+mod steps;
 mod table;
 mod table_set;
 mod txn;
@@ -333,14 +335,18 @@ pub(crate) fn unreferenced(dir: &Path, m: &manifest::Manifest) -> Result<Vec<Pat
         .filter_map(|e| e.ok())
         .filter(|entry| {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let ours =
-                name.ends_with(".tmp") || name.starts_with("part-") || name.starts_with("wal-");
-            let live = name == m.wal || m.files.iter().any(|f| f.name == name);
+            let ours = name.ends_with(".tmp")
+                || name.starts_with("part-")
+                || name.starts_with("wal-")
+                || name.starts_with("changes-");
+            let live = steps::names(m, &name);
             ours && !live
         })
         .map(|e| e.path())
         .collect())
 }
 
+#[cfg(test)]
+mod steps_tests;
 #[cfg(test)]
 mod tests;

@@ -183,28 +183,6 @@ impl Table {
         })
     }
 
-    /// The rows appended since `since` when appending is all that happened to the table (the
-    /// same manifest, a longer log); None when anything else did (a flush of the log into a
-    /// part, an update, a delete, a rewrite), so a caller that keeps something derived from
-    /// the rows can catch up with the new rows alone or knows it must start over.
-    pub fn appended_since(&self, since: TableVersion) -> Result<Option<Vec<RecordBatch>>> {
-        let snap = self.snapshot()?;
-        if snap.manifest.version != since.manifest || snap.wal_end < since.log_bytes {
-            return Ok(None);
-        }
-        if snap.wal_end == since.log_bytes {
-            return Ok(Some(Vec::new()));
-        }
-        let path = self.dir.join(&snap.manifest.wal);
-        let read = wal::read_from(&path, since.log_bytes, &self.def.schema);
-        // A flush may have replaced the log meanwhile: then its rows are in a part, and the
-        // manifest says so.
-        if manifest::read(&self.dir)?.version != since.manifest {
-            return Ok(None);
-        }
-        Ok(Some(read?.batches))
-    }
-
     fn load(&self, m: Manifest) -> Result<Arc<Snapshot>> {
         let wal_path = self.dir.join(&m.wal);
         let wal_len = file_len(&wal_path)?;

@@ -405,7 +405,7 @@ pub(super) fn orphans(dir: &Path, m: &super::manifest::Manifest) -> Result<Vec<P
             let alive = pid != std::process::id().to_string()
                 && !pid.is_empty()
                 && Path::new("/proc").join(pid).exists();
-            let live = m.files.iter().any(|f| f.name == name);
+            let live = super::steps::names(m, &name);
             !live && !alive
         })
         .map(|e| e.path())

@@ -5,15 +5,15 @@
 //! committed state, and ends in one atomic manifest replacement (or one fsync'd log frame).
 
 use super::lock::TableLock;
-use super::manifest::{self, DataFile, Manifest};
-use super::parquet_io::{read_part, write_part, PartWriter};
+use super::manifest::{self, DataFile};
+use super::parquet_io::{read_part, write_part};
 use super::rows::{check_unique, fill_defaults, keys_changed, local_now_micros, row_keys};
+use super::steps::{self, Rows};
 use super::table::{next_id_after, Snapshot, Table, TableVersion};
 use super::wal;
 use crate::error::{sqlstate, CipError, Result};
 use datafusion::arrow::record_batch::RecordBatch;
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Decides, batch by batch, what a rewrite does to the existing rows.
@@ -175,73 +175,6 @@ impl Table {
             })?
     }
 
-    /// Moves the log into a Parquet part, then compacts if there are too many parts.
-    pub fn flush(&self) -> Result<()> {
-        let _g = self.lock_for_write()?;
-        let snap = self.snapshot_for_write()?;
-        if snap.wal_rows() > 0 {
-            self.flush_locked(&snap)?;
-        }
-        Ok(())
-    }
-
-    fn flush_locked(&self, snap: &Snapshot) -> Result<()> {
-        let mut m = snap.manifest.clone();
-        let part = manifest::part_name(m.take_file_number());
-        let file = write_part(&self.dir, &part, &self.def.schema, &snap.wal_batches)?;
-        m.files.push(file);
-        let old_wal = self.path_of(&m.wal);
-        m.wal = manifest::wal_name(m.take_file_number());
-        m.next_id = snap.next_id;
-        self.commit(m, vec![old_wal], false)?;
-        self.compact_locked()
-    }
-
-    /// Merges small parts into one when there are more than `max_parts`.
-    pub(super) fn compact_locked(&self) -> Result<()> {
-        let snap = self.snapshot_for_write()?;
-        let m = &snap.manifest;
-        if m.files.len() <= self.opts.max_parts {
-            return Ok(());
-        }
-        let (small, big): (Vec<DataFile>, Vec<DataFile>) = m
-            .files
-            .iter()
-            .cloned()
-            .partition(|f| f.rows < self.opts.small_part_rows);
-        if small.len() < 2 {
-            return Ok(());
-        }
-        let mut next = m.clone();
-        let name = manifest::part_name(next.take_file_number());
-        let mut w = PartWriter::create(&self.dir, &name, &self.def.schema)?;
-        for f in &small {
-            for b in read_part(&self.path_of(&f.name), &self.def.schema)? {
-                w.write(&b?)?;
-            }
-        }
-        let merged = w.finish()?;
-        let replaced = small.iter().map(|f| self.path_of(&f.name)).collect();
-        next.files = big;
-        next.files.push(merged);
-        self.commit(next, replaced, false)
-    }
-
-    /// Commits a new manifest. Files no longer referenced are removed once no reader of an
-    /// older version is left (pin.rs); `erase` also retires whatever else the new state does
-    /// not name (files an earlier flush or another process left).
-    fn commit(&self, mut m: Manifest, mut replaced: Vec<PathBuf>, erase: bool) -> Result<()> {
-        m.version += 1;
-        manifest::write(&self.dir, &m)?;
-        if erase {
-            replaced.extend(super::unreferenced(&self.dir, &m)?);
-        }
-        self.retire(replaced, m.version);
-        // Re-read so the cache reflects exactly what is on disk.
-        self.snapshot()?;
-        Ok(())
-    }
-
     /// Rewrites the table: `f` sees every existing batch; parts where it keeps everything stay
     /// as they are, the others (and the log) are rewritten; `extra` rows are added. Replaced
     /// files are removed as soon as no running reader needs them (at once when none runs), so
@@ -340,11 +273,26 @@ impl Table {
             let name = manifest::part_name(next.take_file_number());
             files.push(write_part(&self.dir, &name, &self.def.schema, &tail)?);
         }
-        replaced.push(self.path_of(&next.wal));
-        next.wal = manifest::wal_name(next.take_file_number());
+        // Rows removed or changed (or every row replaced): nothing earlier is kept, and the
+        // old log goes, so erased rows leave the disk (steps.rs).
+        let removed = changed > 0 || drop_all;
+        let rows = match removed {
+            true => {
+                let forgotten = steps::forget(&mut next);
+                replaced.extend(forgotten.iter().map(|f| self.path_of(f)));
+                Rows::Unlisted
+            }
+            // Rows added beside the log's in one part: not told apart.
+            false if !extra.is_empty() => Rows::Unlisted,
+            false => Rows::Same,
+        };
+        let had_rows = snap.wal_end > 0 && !removed;
+        let new_wal = manifest::wal_name(next.take_file_number());
+        let old_wal = std::mem::replace(&mut next.wal, new_wal);
+        replaced.push(self.path_of(&old_wal));
         next.files = files;
         next.next_id = next_id_after(&self.def, &tail, next_id)?;
-        self.commit(next, replaced, true)?;
+        self.commit(next, replaced, true, had_rows.then_some(old_wal), rows)?;
         // A rewrite that adds a part each time (a caller replacing a few rows again and
         // again) must not pile parts up: compact as a flush does.
         self.compact_locked()?;
@@ -363,8 +311,11 @@ impl Table {
             }
         }
         let mut m = snap.manifest.clone();
+        let listed = Rows::Added {
+            files: vec![file.name.clone()],
+        };
         m.files.push(file);
-        self.commit(m, vec![], false)?;
+        self.commit(m, vec![], false, None, listed)?;
         self.compact_locked()
     }
 

@@ -1,11 +1,12 @@
 //! The scheduler's upgrade run evaluates only the members whose figures may have changed since
-//! the last run rather than the whole population every minute: the same following of appends
+//! the last run rather than the whole population every minute: the same following of new rows
 //! as the scored snapshot's catch-up (scores/catch_up.rs). A member's row of
 //! upgrade_evaluation depends only on their own rows (members, visits, order items, tier
-//! history), the rules and the day's fits; when only appends happened since the last run on
-//! the same business day, the members those rows name are the only ones whose evaluation can
-//! differ. Anything else — another day (the 365-day window moved), an update or delete, a
-//! flush of a table's log, new rules or fits, a restart — evaluates everyone.
+//! history), the rules and the day's fits; when storage can tell that only rows were added
+//! since the last run on the same business day (appends, inserts, across flushes of the log),
+//! the members those rows name are the only ones whose evaluation can differ. Anything else —
+//! another day (the 365-day window moved), an update or delete, new rules or fits, a restart
+//! (the last run is remembered in this process) — evaluates everyone.
 //!
 //! What was last evaluated is kept per data directory in this process; a run inside a
 //! transaction block neither uses nor records it (its writes may yet be rolled back).
