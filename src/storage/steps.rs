@@ -61,27 +61,26 @@ pub fn record(m: &mut Manifest, log: Option<String>, rows: Rows) -> Vec<String> 
     });
     let excess = m.steps.len().saturating_sub(KEPT);
     let forgotten: Vec<Step> = m.steps.drain(..excess).collect();
-    let mut files: Vec<String> = forgotten
-        .iter()
-        .flat_map(|s| s.files())
-        .filter(|f| !names(m, f))
-        .map(str::to_string)
-        .collect();
-    files.dedup();
-    files
+    only_kept_by(m, &forgotten)
 }
 
 /// Forgets every step of `m`, returning the files only they kept: a commit that removes or
 /// changes rows keeps nothing that may hold them (an old log, a part merged away), so erased
 /// rows leave the disk with the files the commit replaced.
 pub fn forget(m: &mut Manifest) -> Vec<String> {
-    let steps = std::mem::take(&mut m.steps);
-    let mut files: Vec<String> = steps
+    let forgotten = std::mem::take(&mut m.steps);
+    only_kept_by(m, &forgotten)
+}
+
+/// The files `forgotten` kept that `m` does not name.
+fn only_kept_by(m: &Manifest, forgotten: &[Step]) -> Vec<String> {
+    let mut files: Vec<String> = forgotten
         .iter()
         .flat_map(|s| s.files())
         .filter(|f| !names(m, f))
         .map(str::to_string)
         .collect();
+    files.sort();
     files.dedup();
     files
 }
