@@ -17,6 +17,7 @@ pub async fn run_script(session: &Arc<Session>, text: &str, out: &mut dyn Write)
         let outcome = session.run(parsed, Limits::default()).await?;
         let printed = match outcome {
             Outcome::Rows(rows) => {
+                let rows = session.printed(rows).await?;
                 let mut stream = rows.stream;
                 let mut batches = Vec::new();
                 while let Some(b) = stream.next().await {

@@ -95,6 +95,8 @@ impl AsyncDB for Direct {
         };
         match self.session.run(parsed, Limits::default()).await? {
             Outcome::Rows(rows) => {
+                // As `cip sql` and pgwire's text format show them: reg* columns by name.
+                let rows = self.session.printed(rows).await?;
                 let types = rows
                     .schema
                     .fields()

@@ -19,7 +19,7 @@ mod overrides;
 mod pg_proc;
 pub mod pg_typeof;
 mod proc_arrays;
-mod quoting;
+pub(crate) mod quoting;
 pub mod reg_found;
 pub mod regtype_array;
 mod roles;

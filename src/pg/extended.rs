@@ -214,12 +214,9 @@ impl ExtendedQueryHandler for Handler {
         Ok(match outcome {
             Outcome::Empty => Response::EmptyQuery,
             Outcome::Done(done) => Response::Execution(tag(&done)),
-            Outcome::Rows(rows) => Response::Query(query_response(
-                rows,
-                &portal.result_column_format,
-                format_options(&self.session),
-                what,
-            )?),
+            Outcome::Rows(rows) => Response::Query(
+                query_response(&self.session, rows, &portal.result_column_format, what).await?,
+            ),
             Outcome::CopyIn(copy) => {
                 let columns = copy.columns();
                 let format = i8::from(copy.binary());

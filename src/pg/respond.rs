@@ -3,12 +3,13 @@
 //! the statement runtime), command tags, and errors with their SQLSTATE.
 
 use crate::error::CipError;
+use crate::statement::reg_names::RegNames;
 use crate::statement::{Rows, Session};
-use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion_postgres::arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
 use futures::StreamExt;
 use pgwire::api::portal::Format;
-use pgwire::api::results::{FieldInfo, QueryResponse, Tag};
+use pgwire::api::results::{FieldFormat, FieldInfo, QueryResponse, Tag};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
 use pgwire::types::format::FormatOptions;
@@ -66,16 +67,22 @@ pub fn fields(
         .collect())
 }
 
-/// The encoded rows of a statement, computed on the statement runtime.
+/// The encoded rows of a statement, computed on the statement runtime; reg* columns read as
+/// text show `names`.
 pub fn data_rows(
     rows: Rows,
     fields: Arc<Vec<FieldInfo>>,
+    names: Option<RegNames>,
     what: String,
 ) -> futures::stream::BoxStream<'static, PgWireResult<DataRow>> {
     let encoded = rows.stream.flat_map(move |batch| {
+        let batch = match (batch, &names) {
+            (Ok(b), Some(names)) => names.apply(b),
+            (b, _) => b.map_err(CipError::from),
+        };
         let items: Vec<PgWireResult<DataRow>> = match batch {
             Ok(b) => encode_recordbatch(fields.clone(), b).collect(),
-            Err(e) => vec![Err(user_error(&CipError::from(e)))],
+            Err(e) => vec![Err(user_error(&e))],
         };
         futures::stream::iter(items)
     });
@@ -84,18 +91,35 @@ pub fn data_rows(
 }
 
 /// A query response of `rows` in `format`.
-pub fn query_response(
+pub async fn query_response(
+    session: &Session,
     rows: Rows,
     format: &Format,
-    options: Arc<FormatOptions>,
     what: String,
 ) -> PgWireResult<QueryResponse> {
-    let fields = Arc::new(fields(&rows.schema, format, options)?);
+    let fields = Arc::new(fields(&rows.schema, format, format_options(session))?);
+    let names = text_names(session, &rows.schema, &fields)
+        .await
+        .map_err(|e| user_error(&e))?;
     let tag = rows.tag;
-    let stream = data_rows(rows, fields.clone(), what);
+    let stream = data_rows(rows, fields.clone(), names, what);
     let mut response = QueryResponse::new(fields, stream);
     response.set_command_tag(tag);
     Ok(response)
+}
+
+/// The names of the reg* columns the client reads as text (binary keeps the OIDs).
+pub async fn text_names(
+    session: &Session,
+    schema: &SchemaRef,
+    fields: &[FieldInfo],
+) -> crate::error::Result<Option<RegNames>> {
+    RegNames::for_columns(session, schema, |i| {
+        fields
+            .get(i)
+            .is_some_and(|f| f.format() == FieldFormat::Text)
+    })
+    .await
 }
 
 /// The command tag of a statement that returned no rows.

@@ -156,13 +156,22 @@ impl Handler {
                         return Ok(Next::Stop);
                     }
                 };
+                let names =
+                    match super::respond::text_names(&self.session, &rows.schema, &described).await
+                    {
+                        Ok(names) => names,
+                        Err(e) => {
+                            self.send_error(client, &e).await?;
+                            return Ok(Next::Stop);
+                        }
+                    };
                 client
                     .feed(PgWireBackendMessage::RowDescription(RowDescription::new(
                         described.iter().map(FieldDescription::from).collect(),
                     )))
                     .await?;
                 let word = rows.tag;
-                let mut data = super::respond::data_rows(rows, described, what);
+                let mut data = super::respond::data_rows(rows, described, names, what);
                 let mut n = 0usize;
                 while let Some(row) = data.next().await {
                     match row {

@@ -35,6 +35,7 @@ mod own_schema;
 pub mod params;
 pub mod parse;
 mod prepare;
+pub mod reg_names;
 mod rename;
 mod result_memory;
 mod returning;

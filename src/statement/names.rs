@@ -11,13 +11,14 @@ use datafusion::arrow::datatypes::{DataType as ArrowType, Field, Schema, SchemaR
 use datafusion::sql::sqlparser::ast::{
     CastKind, DataType, Expr, ObjectNamePart, Query, SelectItem, SetExpr, Statement, TrimWhereField,
 };
+use datafusion_postgres::arrow_pg::datatypes::PG_OID_ALIAS_KEY;
 use std::sync::Arc;
 
 /// The result's columns as clients are told them: PostgreSQL's names, and text for a column
 /// DataFusion could not type (`SELECT NULL`, a UNION whose first branch is NULL), as
 /// PostgreSQL resolves unknown-typed output to text.
 pub fn describe(statement: &Statement, schema: &SchemaRef) -> SchemaRef {
-    let renamed = rename(statement, schema);
+    let renamed = reg_typed(statement, rename(statement, schema));
     if !renamed
         .fields()
         .iter()
@@ -62,6 +63,25 @@ fn rename(statement: &Statement, schema: &SchemaRef) -> SchemaRef {
 /// For each output column, PostgreSQL's name where it differs from DataFusion's; None when
 /// the projection cannot be matched to the columns (several wildcards).
 fn query_names(query: &Query, columns: usize) -> Option<Vec<Option<String>>> {
+    let items = aligned_items(query, columns)?;
+    Some(
+        items
+            .into_iter()
+            .map(|item| match item? {
+                // A synthetic alias carries the name; a user's is DataFusion's name already.
+                SelectItem::ExprWithAlias { alias, .. } => {
+                    synthetic_name(&alias.value).map(str::to_string)
+                }
+                SelectItem::UnnamedExpr(expr) => Some(figure(expr).unwrap_or_else(unnamed)),
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
+/// The select item each of `columns` result columns comes from (a set operation's first
+/// branch), None for the columns a `*` stands for; None when they cannot be told apart.
+fn aligned_items(query: &Query, columns: usize) -> Option<Vec<Option<&SelectItem>>> {
     let mut body = query.body.as_ref();
     // A set operation takes its names from its first branch.
     while let SetExpr::SetOperation { left, .. } = body {
@@ -69,7 +89,7 @@ fn query_names(query: &Query, columns: usize) -> Option<Vec<Option<String>>> {
     }
     let select = match body {
         SetExpr::Select(s) => s,
-        SetExpr::Query(q) => return query_names(q, columns),
+        SetExpr::Query(q) => return aligned_items(q, columns),
         _ => return None,
     };
     let wildcards = select
@@ -92,15 +112,58 @@ fn query_names(query: &Query, columns: usize) -> Option<Vec<Option<String>>> {
             SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
                 out.extend(std::iter::repeat_n(None, columns - named));
             }
-            // A synthetic alias carries the name; a user's is DataFusion's name already.
-            SelectItem::ExprWithAlias { alias, .. } => {
-                out.push(synthetic_name(&alias.value).map(str::to_string));
-            }
-            SelectItem::ExprWithAliases { .. } => out.push(None),
-            SelectItem::UnnamedExpr(expr) => out.push(Some(figure(expr).unwrap_or_else(unnamed))),
+            item => out.push(Some(item)),
         }
     }
     Some(out)
+}
+
+/// `schema` with each OID column whose select item is a cast to a reg* type tagged as that
+/// type, so it is described as PostgreSQL describes it and printed by name (reg_names.rs).
+/// DataFusion's cast keeps the operand's tag (or none), as its planner has no reg* types.
+fn reg_typed(statement: &Statement, schema: SchemaRef) -> SchemaRef {
+    let Statement::Query(q) = statement else {
+        return schema;
+    };
+    let Some(items) = aligned_items(q, schema.fields().len()) else {
+        return schema;
+    };
+    let kinds: Vec<Option<&str>> = items
+        .iter()
+        .map(|item| match item {
+            Some(SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) => {
+                reg_cast(e)
+            }
+            _ => None,
+        })
+        .collect();
+    if kinds.iter().all(Option::is_none) {
+        return schema;
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .zip(kinds)
+        .map(|(f, kind)| match kind {
+            Some(kind) if f.data_type() == &ArrowType::Int32 => {
+                let mut metadata = f.metadata().clone();
+                metadata.insert(PG_OID_ALIAS_KEY.to_string(), kind.to_string());
+                metadata.insert(super::reg_names::REG_CAST_KEY.to_string(), kind.to_string());
+                f.as_ref().clone().with_metadata(metadata)
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// The reg* type an expression is cast to at its top, if any.
+fn reg_cast(e: &Expr) -> Option<&'static str> {
+    match e {
+        Expr::Nested(inner) => reg_cast(inner),
+        Expr::Cast { data_type, .. } => super::rules::reg_kind(data_type),
+        _ => None,
+    }
 }
 
 /// A field as it is, or with the name a synthetic alias carries (a `*` over a derived table
@@ -145,9 +208,11 @@ pub fn figure(expr: &Expr) -> Option<String> {
             kind,
             ..
         } => match figure(expr) {
-            Some(name) => name,
+            // A name that is itself only a type's (a cast, a typed literal, a CASE) gives way
+            // to this cast's type, as PostgreSQL's FigureColname ranks them.
+            Some(name) if !named_by_type(expr) => name,
             None if *kind == CastKind::TryCast || *kind == CastKind::SafeCast => return None,
-            None => type_name(data_type),
+            _ => type_name(data_type),
         },
         Expr::Nested(inner) | Expr::Collate { expr: inner, .. } => return figure(inner),
         Expr::Case { .. } => "case".into(),
@@ -178,6 +243,21 @@ pub fn figure(expr: &Expr) -> Option<String> {
         Expr::TypedString(t) => type_name(&t.data_type),
         _ => return None,
     })
+}
+
+/// Whether PostgreSQL names `e` only weakly — after a type (a cast of something nameless, a
+/// typed literal) or "case" — so that a cast around it is named after its own type instead.
+/// A cast of a column keeps the column's name, through any number of casts.
+fn named_by_type(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(inner) => named_by_type(inner),
+        Expr::Cast { expr, kind, .. } => {
+            !matches!(kind, CastKind::TryCast | CastKind::SafeCast)
+                && (named_by_type(expr) || figure(expr).is_none())
+        }
+        Expr::TypedString(_) | Expr::Case { .. } => true,
+        _ => false,
+    }
 }
 
 /// The alias of a scalar subquery's one output (`(SELECT 1 AS x)` is "x").
@@ -250,6 +330,15 @@ mod tests {
                 4
             ),
             ["int4", "x", "int8", "case"]
+        );
+        // A name from a type gives way to the outer cast's type; a column's does not.
+        assert_eq!(
+            names(
+                "SELECT 'members'::regclass::text, x::regclass::text, (1::int)::text, \
+                 CASE WHEN true THEN 1 END::text",
+                4
+            ),
+            ["text", "x", "text", "text"]
         );
         assert_eq!(names("SELECT NULL, NULL", 2), ["?column?", "?column?"]);
         assert_eq!(names("SELECT a, * FROM t", 3), ["a", "df1", "df2"]);

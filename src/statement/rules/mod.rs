@@ -48,6 +48,8 @@ pub mod unique_output_names;
 mod unnest_table_factor;
 mod user_registers;
 
+pub(crate) use reg_lookups::reg_kind;
+
 use datafusion::sql::sqlparser::ast::Statement;
 use datafusion_postgres::datafusion_pg_catalog::sql::rules::{
     AliasDuplicatedProjectionRewrite, CurrentUserVariableToSessionUserFunctionCall,

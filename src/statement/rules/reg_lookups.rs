@@ -20,7 +20,7 @@ use std::sync::LazyLock;
 pub struct RegLookups;
 
 /// The reg* type a cast names (`regclass`, `pg_catalog.regclass`, `"regclass"`, …), if any.
-pub(super) fn reg_kind(t: &DataType) -> Option<&'static str> {
+pub(crate) fn reg_kind(t: &DataType) -> Option<&'static str> {
     let name = match t {
         DataType::Regclass => "regclass".to_string(),
         DataType::Custom(name, args) if args.is_empty() => name
@@ -116,11 +116,12 @@ fn rewritten(e: &Expr) -> Option<Expr> {
     }
 }
 
-/// The lookup, still a regclass: regclass_names then shows it by name in a select list or as
-/// text (`SELECT 'members'::regclass` printed the OID), and it stays a number elsewhere.
-fn still_regclass(cast: &Expr, lookup: Expr) -> Expr {
+/// The lookup, still cast to its reg* type: a result column of it is described as that type
+/// and shown by name (names.rs, pg/reg_names.rs), a regclass cast to text is named by
+/// regclass_names, and it stays a number when compared.
+fn still_reg(cast: &Expr, lookup: Expr) -> Expr {
     match cast {
-        Expr::Cast { data_type, .. } if reg_kind(data_type) == Some("regclass") => {
+        Expr::Cast { data_type, .. } if reg_kind(data_type).is_some() => {
             let mut out = cast.clone();
             if let Expr::Cast { expr, .. } = &mut out {
                 **expr = lookup;
@@ -135,7 +136,7 @@ impl SqlStatementRewriteRule for RegLookups {
     fn rewrite(&self, mut s: Statement) -> Statement {
         let _ = visit_expressions_mut(&mut s, |e| {
             if let Some(lookup) = rewritten(e) {
-                *e = still_regclass(e, lookup);
+                *e = still_reg(e, lookup);
             }
             ControlFlow::<()>::Continue(())
         });

@@ -1,17 +1,14 @@
-//! A relation's OID shown as a regclass: its name, as PostgreSQL's regclass output prints it.
-//! DataFusion has no reg* types, so `conrelid::regclass` stayed a number and psql's "Referenced
-//! by:" read `TABLE "16482"`. In catalog queries, a select-list item `x::regclass` and any
-//! `x::regclass::text` become the relation's name from pg_class — quoted where needed and
-//! qualified when outside `public` and `pg_catalog`, the schemas on cip's search path — or the
-//! number for an OID no relation has, as PostgreSQL prints a dangling one. A regclass compared
-//! or joined stays a number (that is what it is). A literal cast (`'members'::regclass`) is
-//! looked up first (reg_lookups.rs) and then shown the same way.
+//! A regclass cast to text: the relation's name, as PostgreSQL's regclass output prints it.
+//! DataFusion has no reg* types, so `c.oid::regclass::text = 'members'` compared the number's
+//! text. In catalog queries, `x::regclass::text` becomes the relation's name from pg_class —
+//! quoted where needed and qualified when outside `public` and `pg_catalog`, the schemas on
+//! cip's search path — or the number for an OID no relation has, as PostgreSQL prints a
+//! dangling one. A regclass compared or joined stays a number (that is what it is); one shown
+//! as a result column is printed by name on the way out (pg/reg_names.rs). A literal cast
+//! (`'members'::regclass`) is looked up first (reg_lookups.rs).
 
 use super::ast::{fill, reads_catalog, template};
-use datafusion::sql::sqlparser::ast::{
-    visit_expressions_mut, DataType, Expr, Ident, SelectItem, SetExpr, Statement, Value, VisitMut,
-    VisitorMut,
-};
+use datafusion::sql::sqlparser::ast::{visit_expressions_mut, DataType, Expr, Statement, Value};
 use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
 use std::ops::ControlFlow;
 use std::sync::LazyLock;
@@ -71,52 +68,6 @@ fn name_of(oid: &Expr) -> Expr {
     fill(&NAME, std::slice::from_ref(oid))
 }
 
-/// PostgreSQL names an unaliased cast by its operand's column name.
-fn column_name(e: &Expr) -> Ident {
-    match e {
-        Expr::Identifier(i) => i.clone(),
-        Expr::CompoundIdentifier(parts) => parts
-            .last()
-            .cloned()
-            .unwrap_or_else(|| Ident::new("regclass")),
-        _ => Ident::new("regclass"),
-    }
-}
-
-struct SelectLists;
-
-impl VisitorMut for SelectLists {
-    type Break = ();
-
-    fn pre_visit_query(
-        &mut self,
-        query: &mut datafusion::sql::sqlparser::ast::Query,
-    ) -> ControlFlow<()> {
-        if let SetExpr::Select(select) = query.body.as_mut() {
-            for item in select.projection.iter_mut() {
-                match item {
-                    SelectItem::UnnamedExpr(e) => {
-                        if let Some(oid) = regclass_of(e) {
-                            let alias = column_name(oid);
-                            *item = SelectItem::ExprWithAlias {
-                                expr: name_of(oid),
-                                alias,
-                            };
-                        }
-                    }
-                    SelectItem::ExprWithAlias { expr, .. } => {
-                        if let Some(oid) = regclass_of(expr) {
-                            *expr = name_of(oid);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        ControlFlow::Continue(())
-    }
-}
-
 impl SqlStatementRewriteRule for RegclassNames {
     fn rewrite(&self, mut s: Statement) -> Statement {
         if !reads_catalog(&s) {
@@ -135,7 +86,6 @@ impl SqlStatementRewriteRule for RegclassNames {
             }
             ControlFlow::<()>::Continue(())
         });
-        let _ = s.visit(&mut SelectLists);
         s
     }
 }
@@ -149,20 +99,18 @@ mod tests {
     }
 
     #[test]
-    fn shown_regclasses_become_names() {
+    fn regclasses_as_text_become_names() {
         let out = rewrite(
-            "SELECT conname, conrelid::pg_catalog.regclass AS ontable, confrelid::regclass \
+            "SELECT conrelid::regclass::text AS ontable, confrelid::regclass \
              FROM pg_catalog.pg_constraint c WHERE c.conrelid = '16384'::regclass",
         );
         assert!(
             out.contains("WHERE d.cip_oid = conrelid), CAST(conrelid AS TEXT)) AS ontable"),
             "{out}"
         );
-        assert!(
-            out.contains("CAST(confrelid AS TEXT)) AS confrelid FROM"),
-            "{out}"
-        );
-        // A literal (a name to look up) and a comparison are left alone.
+        // A regclass shown as a column (printed by name on the way out), a literal (a name
+        // to look up) and a comparison are left alone.
+        assert!(out.contains(", confrelid::REGCLASS FROM"), "{out}");
         assert!(
             out.ends_with("WHERE c.conrelid = '16384'::REGCLASS"),
             "{out}"

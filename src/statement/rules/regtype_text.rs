@@ -27,7 +27,8 @@ fn is_regtype(t: &DataType) -> bool {
         && n.to_string().trim_matches('"').eq_ignore_ascii_case("regtype"))
 }
 
-/// The expression cast to regtype inside a cast to text, if `e` is one.
+/// The cast to regtype inside a cast to text, if `e` is one. The cast is kept: a name
+/// (`'int4'::regtype`) is looked up by reg_lookups, after this rule.
 fn regtype_of_text(e: &Expr) -> Option<&Expr> {
     let Expr::Cast {
         expr, data_type, ..
@@ -39,9 +40,7 @@ fn regtype_of_text(e: &Expr) -> Option<&Expr> {
         return None;
     }
     match expr.as_ref() {
-        Expr::Cast {
-            expr, data_type, ..
-        } if is_regtype(data_type) => Some(expr),
+        cast @ Expr::Cast { data_type, .. } if is_regtype(data_type) => Some(cast),
         _ => None,
     }
 }
@@ -86,8 +85,9 @@ mod tests {
         ));
         assert_eq!(
             out.to_string(),
-            "SELECT format_type(elemtype, NULL) AS n, format_type(t.oid, NULL), x::regtype, \
-             y::TEXT, COALESCE(pg_regtype_names(a), pg_regtype_names(b))::TEXT[] FROM t"
+            "SELECT format_type(elemtype::regtype, NULL) AS n, \
+             format_type(CAST(t.oid AS regtype), NULL), x::regtype, y::TEXT, \
+             COALESCE(pg_regtype_names(a), pg_regtype_names(b))::TEXT[] FROM t"
         );
     }
 }

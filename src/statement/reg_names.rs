@@ -1,0 +1,269 @@
+//! The text form of the reg* types — what PostgreSQL's regclassout, regtypeout, regprocout
+//! and regnamespaceout print. DataFusion has no such types: a cast to regclass is an Int32
+//! OID, so `SELECT 23::regtype` printed 23 and `conrelid::regclass` outside a catalog query
+//! printed the number. A result column that is such a cast is described as that type
+//! (names.rs tags it); for each one read as text (`cip sql`, pgwire's text format) the OIDs
+//! become the objects' names, looked up once per statement from the session's own catalog.
+//! pgwire's binary format keeps the OID, as PostgreSQL's regclasssend does. An OID nothing has
+//! prints as the number and 0 as '-', as PostgreSQL prints them.
+
+use super::{Rows, Session};
+use crate::catalog::quoting::quote_ident;
+use crate::error::Result;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The field tag naming the reg* type a result column was cast to (names.rs). Only those are
+/// printed by name: datafusion-pg-catalog tags some of its own OID columns with a reg* kind
+/// (pg_type.typrelid, pg_attribute.atttypid) where PostgreSQL's are plain oids that drivers
+/// read as numbers (ADBC's connect, pgjdbc's getBestRowIdentifier).
+pub const REG_CAST_KEY: &str = "cip.reg_cast";
+
+/// The reg* types printed by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Class,
+    Proc,
+    Type,
+    Namespace,
+}
+
+impl Kind {
+    fn of(tag: &str) -> Option<Self> {
+        Some(match tag {
+            "regclass" => Self::Class,
+            "regproc" => Self::Proc,
+            "regtype" => Self::Type,
+            "regnamespace" => Self::Namespace,
+            _ => return None,
+        })
+    }
+}
+
+/// The names of the objects of each reg* type a result shows as text, by OID.
+#[derive(Debug, Default)]
+pub struct RegNames {
+    /// Per column: the names its OIDs print as, or None for a column left as it is.
+    columns: Vec<Option<Arc<HashMap<i32, String>>>>,
+}
+
+/// The query naming every object of a reg* type: (oid, schema, name); a schema is given only
+/// where the printed name is qualified when the schema is not on the search path.
+fn listing(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Class => {
+            "SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        }
+        Kind::Proc => {
+            "SELECT p.oid, n.nspname, p.proname FROM pg_catalog.pg_proc p \
+             JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
+        }
+        Kind::Type => {
+            "SELECT oid, CAST(NULL AS TEXT), format_type(oid, NULL) FROM pg_catalog.pg_type"
+        }
+        Kind::Namespace => "SELECT oid, CAST(NULL AS TEXT), nspname FROM pg_catalog.pg_namespace",
+    }
+}
+
+/// The printed name: quoted where needed (format_type's are printed already), qualified when
+/// the schema is not one cip searches (`public`, `pg_catalog`).
+fn printed(kind: Kind, schema: Option<&str>, name: &str) -> String {
+    let quoted = match kind {
+        Kind::Type => name.to_string(),
+        _ => quote_ident(name),
+    };
+    match schema {
+        Some(s) if !matches!(s, "public" | "pg_catalog") => {
+            format!("{}.{quoted}", quote_ident(s))
+        }
+        _ => quoted,
+    }
+}
+
+impl RegNames {
+    /// The names the reg* columns of `schema` need where `as_text(i)` says column i is read as
+    /// text; None when there are none.
+    pub async fn for_columns(
+        session: &Session,
+        schema: &SchemaRef,
+        as_text: impl Fn(usize) -> bool,
+    ) -> Result<Option<Self>> {
+        let mut by_kind: HashMap<Kind, Arc<HashMap<i32, String>>> = HashMap::new();
+        let mut columns = Vec::with_capacity(schema.fields().len());
+        for (i, f) in schema.fields().iter().enumerate() {
+            let kind = f
+                .metadata()
+                .get(REG_CAST_KEY)
+                .and_then(|tag| Kind::of(tag))
+                .filter(|_| f.data_type() == &DataType::Int32 && as_text(i));
+            let Some(kind) = kind else {
+                columns.push(None);
+                continue;
+            };
+            let names = match by_kind.get(&kind) {
+                Some(names) => names.clone(),
+                None => {
+                    let names = Arc::new(names_of(session, kind).await?);
+                    by_kind.insert(kind, names.clone());
+                    names
+                }
+            };
+            columns.push(Some(names));
+        }
+        Ok((!by_kind.is_empty()).then_some(Self { columns }))
+    }
+
+    /// `schema` with each named column as text.
+    fn shown_schema(&self, schema: &Schema) -> SchemaRef {
+        let fields: Vec<Arc<Field>> = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(
+                |(i, f)| match self.columns.get(i).and_then(Option::as_ref) {
+                    Some(_) if f.data_type() == &DataType::Int32 => {
+                        Arc::new(Field::new(f.name(), DataType::Utf8, true))
+                    }
+                    _ => f.clone(),
+                },
+            )
+            .collect();
+        Arc::new(Schema::new(fields))
+    }
+
+    /// `batch` with each named column's OIDs replaced by their printed names.
+    pub fn apply(&self, batch: RecordBatch) -> Result<RecordBatch> {
+        let schema = self.shown_schema(&batch.schema());
+        let arrays = batch
+            .columns()
+            .iter()
+            .zip(schema.fields())
+            .enumerate()
+            .map(|(i, (array, field))| {
+                match (
+                    self.columns.get(i).and_then(Option::as_ref),
+                    field.data_type(),
+                ) {
+                    (Some(names), DataType::Utf8) if array.data_type() == &DataType::Int32 => {
+                        Arc::new(shown(array, names)) as ArrayRef
+                    }
+                    _ => array.clone(),
+                }
+            })
+            .collect();
+        Ok(RecordBatch::try_new(schema, arrays)?)
+    }
+}
+
+fn shown(array: &ArrayRef, names: &HashMap<i32, String>) -> StringArray {
+    array
+        .as_primitive::<Int32Type>()
+        .iter()
+        .map(|oid| {
+            oid.map(|oid| match names.get(&oid) {
+                Some(name) => name.clone(),
+                None if oid == 0 => "-".to_string(),
+                // PostgreSQL's OIDs are unsigned.
+                None => (oid as u32).to_string(),
+            })
+        })
+        .collect()
+}
+
+async fn names_of(session: &Session, kind: Kind) -> Result<HashMap<i32, String>> {
+    let batches = session.ctx().sql(listing(kind)).await?.collect().await?;
+    let mut out = HashMap::new();
+    for b in &batches {
+        // Read through casts: the catalog's text columns may be any of Arrow's string types.
+        let oids = cast(b.column(0), &DataType::Int32)?;
+        let schemas = cast(b.column(1), &DataType::Utf8)?;
+        let names = cast(b.column(2), &DataType::Utf8)?;
+        let (oids, schemas, names) = (
+            oids.as_primitive::<Int32Type>(),
+            schemas.as_string::<i32>(),
+            names.as_string::<i32>(),
+        );
+        for row in 0..b.num_rows() {
+            if oids.is_null(row) || names.is_null(row) {
+                continue;
+            }
+            let schema = (!schemas.is_null(row)).then(|| schemas.value(row));
+            out.entry(oids.value(row))
+                .or_insert_with(|| printed(kind, schema, names.value(row)));
+        }
+    }
+    Ok(out)
+}
+
+impl Session {
+    /// `rows` as text reads them: reg* columns by name (`cip sql`, the slt harness's direct
+    /// mode; pgwire chooses per column, by format).
+    pub async fn printed(&self, rows: Rows) -> Result<Rows> {
+        let Some(names) = RegNames::for_columns(self, &rows.schema, |_| true).await? else {
+            return Ok(rows);
+        };
+        let schema = names.shown_schema(&rows.stream.schema());
+        let stream = rows.stream.map(move |b| {
+            b.and_then(|b| {
+                names
+                    .apply(b)
+                    .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))
+            })
+        });
+        Ok(Rows {
+            schema: rows.schema,
+            stream: Box::pin(RecordBatchStreamAdapter::new(schema, stream)),
+            tag: rows.tag,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::Int32Array;
+
+    #[test]
+    fn oids_print_as_names_and_others_as_postgresql_does() {
+        let names = HashMap::from([(16482, "members".to_string())]);
+        let array: ArrayRef = Arc::new(Int32Array::from(vec![
+            Some(16482),
+            Some(0),
+            Some(99),
+            None,
+            Some(-1),
+        ]));
+        let out = shown(&array, &names);
+        let got: Vec<Option<&str>> = out.iter().collect();
+        assert_eq!(
+            got,
+            [
+                Some("members"),
+                Some("-"),
+                Some("99"),
+                None,
+                Some("4294967295")
+            ]
+        );
+    }
+
+    #[test]
+    fn names_outside_the_search_path_are_qualified_and_quoted() {
+        assert_eq!(printed(Kind::Class, Some("public"), "members"), "members");
+        assert_eq!(
+            printed(Kind::Class, Some("mart"), "Top Spenders"),
+            "mart.\"Top Spenders\""
+        );
+        assert_eq!(
+            printed(Kind::Type, None, "double precision"),
+            "double precision"
+        );
+        assert_eq!(printed(Kind::Namespace, None, "Odd"), "\"Odd\"");
+    }
+}
