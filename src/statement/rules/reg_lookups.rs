@@ -117,7 +117,7 @@ fn rewritten(e: &Expr) -> Option<Expr> {
 }
 
 /// The lookup, still cast to its reg* type: a result column of it is described as that type
-/// and shown by name (names.rs, pg/reg_names.rs), a regclass cast to text is named by
+/// and shown by name (names.rs, reg_names.rs), a regclass cast to text is named by
 /// regclass_names, and it stays a number when compared.
 fn still_reg(cast: &Expr, lookup: Expr) -> Expr {
     match cast {

@@ -4,7 +4,7 @@
 //! quoted where needed and qualified when outside `public` and `pg_catalog`, the schemas on
 //! cip's search path — or the number for an OID no relation has, as PostgreSQL prints a
 //! dangling one. A regclass compared or joined stays a number (that is what it is); one shown
-//! as a result column is printed by name on the way out (pg/reg_names.rs). A literal cast
+//! as a result column is printed by name on the way out (statement/reg_names.rs). A literal cast
 //! (`'members'::regclass`) is looked up first (reg_lookups.rs).
 
 use super::ast::{fill, reads_catalog, template};
