@@ -8,6 +8,7 @@ pub mod advisory_locks;
 mod defaults;
 pub mod expand_array;
 mod format_pattern;
+pub(crate) mod format_type;
 mod functions;
 mod get_expr;
 mod key_rows;
@@ -87,6 +88,7 @@ pub async fn install(
     )?;
     functions::register(ctx);
     quoting::register(ctx);
+    format_type::register(ctx);
     like_escape::register(ctx);
     expand_array::register(ctx);
     get_expr::register(ctx);

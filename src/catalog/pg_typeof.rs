@@ -3,18 +3,14 @@
 //! it to see what a column or expression is; the name is the one the wire describes the
 //! column with, through format_type, so the two always agree.
 
-use datafusion::arrow::array::Int32Array;
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{exec_err, Result, ScalarValue};
-use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility,
 };
 use datafusion_postgres::arrow_pg::datatypes::into_pg_type;
-use datafusion_postgres::datafusion_pg_catalog::pg_catalog::format_type::create_format_type_udf;
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 pub fn udf() -> ScalarUDF {
     ScalarUDF::from(PgTypeof {
@@ -44,7 +40,7 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
 
 /// The type's name as format_type prints it; the Arrow type's name when it has no
 /// PostgreSQL counterpart on the wire.
-fn type_name(t: &DataType, config: &Arc<ConfigOptions>) -> Result<String> {
+fn type_name(t: &DataType) -> Result<String> {
     let t = match t {
         DataType::Null => &DataType::Utf8,
         other => other,
@@ -52,24 +48,7 @@ fn type_name(t: &DataType, config: &Arc<ConfigOptions>) -> Result<String> {
     let Ok(pg) = into_pg_type(t) else {
         return Ok(t.to_string());
     };
-    let named = create_format_type_udf().invoke_with_args(ScalarFunctionArgs {
-        args: vec![
-            ColumnarValue::Array(Arc::new(Int32Array::from(vec![pg.oid() as i32]))),
-            ColumnarValue::Array(Arc::new(Int32Array::new_null(1))),
-        ],
-        arg_fields: vec![
-            Arc::new(Field::new("oid", DataType::Int32, true)),
-            Arc::new(Field::new("typemod", DataType::Int32, true)),
-        ],
-        number_rows: 1,
-        return_field: Arc::new(Field::new("pg_typeof", DataType::Utf8, true)),
-        config_options: config.clone(),
-    })?;
-    let names = cast(&named.to_array(1)?, &DataType::Utf8)?;
-    match ScalarValue::try_from_array(&names, 0)? {
-        ScalarValue::Utf8(Some(s)) => Ok(s),
-        _ => Ok(pg.name().to_string()),
-    }
+    Ok(super::format_type::name(pg.oid() as i32, -1))
 }
 
 impl ScalarUDFImpl for PgTypeof {
@@ -86,7 +65,7 @@ impl ScalarUDFImpl for PgTypeof {
         let [field] = args.arg_fields.as_slice() else {
             return exec_err!("pg_typeof takes one argument");
         };
-        let name = type_name(field.data_type(), &args.config_options)?;
+        let name = type_name(field.data_type())?;
         Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(name))))
     }
     fn documentation(&self) -> Option<&Documentation> {

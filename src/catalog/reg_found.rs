@@ -49,7 +49,10 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
         "The lookup's result: an OID, NULL for none, -1 for several.",
     )
     .with_argument("name", "The name looked up.")
-    .with_argument("kind", "regclass, regtype, regproc or regnamespace.")
+    .with_argument(
+        "kind",
+        "regclass, regtype, regproc, regprocedure or regnamespace.",
+    )
     .build()
 });
 
@@ -58,7 +61,7 @@ fn missing(kind: &str, name: &str) -> datafusion::common::DataFusionError {
     let (code, what) = match kind {
         "regclass" => (sqlstate::UNDEFINED_TABLE, "relation"),
         "regtype" => (sqlstate::UNDEFINED_OBJECT, "type"),
-        "regproc" => (sqlstate::UNDEFINED_FUNCTION, "function"),
+        "regproc" | "regprocedure" => (sqlstate::UNDEFINED_FUNCTION, "function"),
         _ => (sqlstate::INVALID_SCHEMA_NAME, "schema"),
     };
     sql_error(code, format!("{what} \"{name}\" does not exist"))
@@ -147,6 +150,7 @@ mod tests {
         assert_eq!(code("regclass"), Some("42P01"));
         assert_eq!(code("regtype"), Some("42704"));
         assert_eq!(code("regproc"), Some("42883"));
+        assert_eq!(code("regprocedure"), Some("42883"));
         assert_eq!(code("regnamespace"), Some("3F000"));
     }
 }

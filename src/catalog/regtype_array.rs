@@ -5,7 +5,7 @@
 //! reads every function's argument types so (`COALESCE(proallargtypes::regtype[],
 //! proargtypes::regtype[])::text[]`) and completes nothing when that fails.
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int32Array, ListArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, ListArray, StringArray};
 use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::datatypes::{DataType, Field, Int32Type};
 use datafusion::common::{exec_err, Result};
@@ -13,7 +13,6 @@ use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility,
 };
-use datafusion_postgres::datafusion_pg_catalog::pg_catalog::format_type::create_format_type_udf;
 use std::sync::{Arc, LazyLock};
 
 pub const NAME: &str = "pg_regtype_names";
@@ -111,22 +110,14 @@ impl ScalarUDFImpl for RegtypeNames {
             return exec_err!("{NAME} takes one argument");
         };
         let lists = oid_lists(&values.to_array(args.number_rows)?)?;
-        let oids: Int32Array = lists.iter().flatten().flatten().map(|o| Some(*o)).collect();
-        // Each OID named by the catalog's own format_type(oid, NULL).
-        let format_type = create_format_type_udf();
-        let n = oids.len();
-        let typmods = ColumnarValue::Array(Arc::new(Int32Array::new_null(n)));
-        let named = format_type.invoke_with_args(ScalarFunctionArgs {
-            args: vec![ColumnarValue::Array(Arc::new(oids)), typmods],
-            arg_fields: vec![
-                Arc::new(Field::new("oid", DataType::Int32, true)),
-                Arc::new(Field::new("typemod", DataType::Int32, true)),
-            ],
-            number_rows: n,
-            return_field: Arc::new(Field::new(NAME, DataType::Utf8, true)),
-            config_options: args.config_options.clone(),
-        })?;
-        let names = datafusion::arrow::compute::cast(&named.to_array(n)?, &DataType::Utf8)?;
+        // Each OID named as format_type(oid, NULL) names it.
+        let names: StringArray = lists
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|oid| Some(super::format_type::name(*oid, -1)))
+            .collect();
+        let names: ArrayRef = Arc::new(names);
         let lengths = lists.iter().map(|l| l.as_ref().map_or(0, Vec::len));
         let nulls: Vec<bool> = lists.iter().map(Option::is_some).collect();
         let list = ListArray::try_new(

@@ -29,6 +29,7 @@ pub const REG_CAST_KEY: &str = "cip.reg_cast";
 enum Kind {
     Class,
     Proc,
+    Procedure,
     Type,
     Namespace,
 }
@@ -38,6 +39,7 @@ impl Kind {
         Some(match tag {
             "regclass" => Self::Class,
             "regproc" => Self::Proc,
+            "regprocedure" => Self::Procedure,
             "regtype" => Self::Type,
             "regnamespace" => Self::Namespace,
             _ => return None,
@@ -59,6 +61,10 @@ fn listing(kind: Kind) -> &'static str {
         Kind::Class => {
             "SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c \
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        }
+        Kind::Procedure => {
+            "SELECT p.oid, n.nspname, p.proname, p.proargtypes FROM pg_catalog.pg_proc p \
+             JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
         }
         Kind::Proc => {
             "SELECT p.oid, n.nspname, p.proname FROM pg_catalog.pg_proc p \
@@ -176,6 +182,17 @@ fn shown(array: &ArrayRef, names: &HashMap<i32, String>) -> StringArray {
         .collect()
 }
 
+/// pg_proc.proargtypes' OIDs ("23 25") as PostgreSQL lists them in a regprocedure.
+fn argument_types(oids: &str) -> String {
+    oids.split_whitespace()
+        .map(|oid| match oid.parse::<i32>() {
+            Ok(oid) => crate::catalog::format_type::name(oid, -1),
+            Err(_) => oid.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 async fn names_of(session: &Session, kind: Kind) -> Result<HashMap<i32, String>> {
     let batches = session.ctx().sql(listing(kind)).await?.collect().await?;
     let mut out = HashMap::new();
@@ -189,13 +206,27 @@ async fn names_of(session: &Session, kind: Kind) -> Result<HashMap<i32, String>>
             schemas.as_string::<i32>(),
             names.as_string::<i32>(),
         );
+        // A regprocedure is printed with its argument types: `abs(integer)`.
+        let args = match b.columns().get(3) {
+            Some(c) => Some(cast(c, &DataType::Utf8)?),
+            None => None,
+        };
+        let args = args.as_ref().map(|a| a.as_string::<i32>());
         for row in 0..b.num_rows() {
             if oids.is_null(row) || names.is_null(row) {
                 continue;
             }
             let schema = (!schemas.is_null(row)).then(|| schemas.value(row));
-            out.entry(oids.value(row))
-                .or_insert_with(|| printed(kind, schema, names.value(row)));
+            let mut name = printed(kind, schema, names.value(row));
+            if let Some(args) = args {
+                let listed = if args.is_null(row) {
+                    ""
+                } else {
+                    args.value(row)
+                };
+                name = format!("{name}({})", argument_types(listed));
+            }
+            out.entry(oids.value(row)).or_insert(name);
         }
     }
     Ok(out)
@@ -251,6 +282,12 @@ mod tests {
                 Some("4294967295")
             ]
         );
+    }
+
+    #[test]
+    fn procedures_list_their_argument_types() {
+        assert_eq!(argument_types("23 701"), "integer,double precision");
+        assert_eq!(argument_types(""), "");
     }
 
     #[test]

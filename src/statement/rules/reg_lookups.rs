@@ -31,9 +31,15 @@ pub(crate) fn reg_kind(t: &DataType) -> Option<&'static str> {
             .to_ascii_lowercase(),
         _ => return None,
     };
-    ["regclass", "regtype", "regproc", "regnamespace"]
-        .into_iter()
-        .find(|k| *k == name)
+    [
+        "regclass",
+        "regtype",
+        "regproc",
+        "regprocedure",
+        "regnamespace",
+    ]
+    .into_iter()
+    .find(|k| *k == name)
 }
 
 /// `$1` is the name (text). Each lookup yields one OID, or none.
@@ -64,11 +70,64 @@ static FUNCTION: LazyLock<Expr> = LazyLock::new(|| {
          FROM pg_catalog.pg_proc p WHERE p.proname = CAST($1 AS TEXT))"
     ))
 });
+/// `$1` the function's name, `$2` its argument types' OIDs as pg_proc.proargtypes spells them.
+/// A signature names one function; where pg_proc lists it twice (a function cip defines that
+/// PostgreSQL's built-ins list too, such as now()), the first is it.
+static PROCEDURE: LazyLock<Expr> = LazyLock::new(|| {
+    template(
+        "(SELECT min(p.oid) FROM pg_catalog.pg_proc p \
+         WHERE p.proname = $1 AND coalesce(p.proargtypes, '') = $2)",
+    )
+});
 static SCHEMA: LazyLock<Expr> = LazyLock::new(|| {
     template(
         "(SELECT min(n.oid) FROM pg_catalog.pg_namespace n WHERE n.nspname = CAST($1 AS TEXT))",
     )
 });
+
+/// `'name(type, …)'::regprocedure`: the function of that name whose argument types are those
+/// (each type looked up as `'type'::regtype` is, with its error), as PostgreSQL's
+/// regprocedurein finds it. A text that is not a name and a parenthesised list finds nothing.
+fn procedure(signature: &str) -> Expr {
+    let parsed = signature.split_once('(').and_then(|(name, rest)| {
+        let args = rest.trim_end().strip_suffix(')')?;
+        let name = name.trim();
+        let name = name.strip_prefix("pg_catalog.").unwrap_or(name);
+        let types: Vec<&str> = args
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .collect();
+        Some((name.trim_matches('"').to_string(), types))
+    });
+    let Some((name, types)) = parsed else {
+        return call(
+            NAME,
+            vec![null(), string(signature), string("regprocedure")],
+        );
+    };
+    let oids: Vec<Expr> = types
+        .iter()
+        .map(|t| {
+            let found = fill(&TYPE, &[string(t)]);
+            let oid = call(NAME, vec![found, string(t), string("regtype")]);
+            fill(&template("CAST($1 AS TEXT)"), &[oid])
+        })
+        .collect();
+    let listed = match oids.is_empty() {
+        true => string(""),
+        false => call(
+            "concat_ws",
+            std::iter::once(string(" ")).chain(oids).collect(),
+        ),
+    };
+    let found = fill(&PROCEDURE, &[string(&name), listed]);
+    call(NAME, vec![found, string(signature), string("regprocedure")])
+}
+
+fn null() -> Expr {
+    Expr::Value(ValueWithSpan::from(Value::Null))
+}
 
 /// The lookup of `name` for `kind`, with PostgreSQL's error when it finds nothing.
 fn lookup(kind: &str, name: &Expr) -> Expr {
@@ -105,13 +164,15 @@ fn rewritten(e: &Expr) -> Option<Expr> {
             match !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
                 // A number is the OID itself, as PostgreSQL's input functions take it.
                 true => Expr::Value(Value::Number(s.clone(), false).into()),
+                false if kind == "regprocedure" => procedure(s),
                 false => lookup(kind, expr),
             },
         ),
+        // A parameter's signature cannot be taken apart here: left to the cast's error.
         Expr::Value(ValueWithSpan {
             value: Value::Placeholder(_),
             ..
-        }) => Some(lookup(kind, expr)),
+        }) if kind != "regprocedure" => Some(lookup(kind, expr)),
         _ => None,
     }
 }
@@ -162,6 +223,14 @@ mod tests {
         assert!(out.contains("'members', 'regclass')"), "{out}");
         assert!(out.contains("to_regtype(CAST('int4' AS TEXT))"), "{out}");
         assert!(out.contains("'int4', 'regtype')"), "{out}");
+        let out = rewrite("SELECT 'abs(integer)'::regprocedure, 'now()'::regprocedure");
+        assert!(out.contains("p.proname = 'abs'"), "{out}");
+        assert!(out.contains("to_regtype(CAST('integer' AS TEXT))"), "{out}");
+        assert!(
+            out.contains("p.proname = 'now' AND coalesce(p.proargtypes, '') = ''"),
+            "{out}"
+        );
+        assert!(out.contains("'abs(integer)', 'regprocedure')"), "{out}");
         let out = rewrite("SELECT $1::regproc, 'public'::regnamespace");
         assert!(out.contains("p.proname = CAST($1 AS TEXT)"), "{out}");
         assert!(out.contains("'public', 'regnamespace')"), "{out}");
