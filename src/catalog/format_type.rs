@@ -84,13 +84,30 @@ pub fn name(oid: i32, typmod: i32) -> String {
     }
 }
 
-/// datafusion-pg-catalog's spelling of a SQL-standard type.
+/// datafusion-pg-catalog's spelling of a SQL-standard type. Without a type modifier (nearly
+/// every call: regtype output, pg_typeof, argument lists of every pg_proc row) it is read from
+/// a table built once; the upstream function is called only for a modifier.
 fn standard(oid: i32, typmod: i32) -> String {
+    static PLAIN: LazyLock<HashMap<i32, String>> = LazyLock::new(|| {
+        STANDARD
+            .iter()
+            .map(|&oid| (oid, upstream(oid, -1)))
+            .collect()
+    });
+    match PLAIN.get(&oid) {
+        Some(name) if typmod < 0 => name.clone(),
+        _ => upstream(oid, typmod),
+    }
+}
+
+fn upstream(oid: i32, typmod: i32) -> String {
+    static UDF: LazyLock<ScalarUDF> = LazyLock::new(create_format_type_udf);
+    static CONFIG: LazyLock<Arc<ConfigOptions>> = LazyLock::new(Default::default);
     let args = vec![
         ColumnarValue::Array(Arc::new(Int32Array::from(vec![oid]))),
         ColumnarValue::Array(Arc::new(Int32Array::from(vec![typmod]))),
     ];
-    let named = create_format_type_udf().invoke_with_args(ScalarFunctionArgs {
+    let named = UDF.invoke_with_args(ScalarFunctionArgs {
         args,
         arg_fields: vec![
             Arc::new(Field::new("oid", DataType::Int32, true)),
@@ -98,7 +115,7 @@ fn standard(oid: i32, typmod: i32) -> String {
         ],
         number_rows: 1,
         return_field: Arc::new(Field::new("format_type", DataType::Utf8, true)),
-        config_options: Arc::new(ConfigOptions::default()),
+        config_options: CONFIG.clone(),
     });
     named
         .and_then(|v| v.to_array(1))

@@ -51,13 +51,32 @@ impl Kind {
 #[derive(Debug, Default)]
 pub struct RegNames {
     /// Per column: the names its OIDs print as, or None for a column left as it is.
-    columns: Vec<Option<Arc<HashMap<i32, String>>>>,
+    columns: Vec<Option<Names>>,
 }
 
-/// The query naming every object of a reg* type: (oid, schema, name); a schema is given only
-/// where the printed name is qualified when the schema is not on the search path.
-fn listing(kind: Kind) -> &'static str {
-    match kind {
+/// Where a column's names come from.
+#[derive(Debug, Clone)]
+enum Names {
+    /// Listed from the session's catalog once per statement (relations, functions, schemas).
+    Listed(Arc<HashMap<i32, String>>),
+    /// Types: PostgreSQL's built-in pg_type, named by format_type without a query.
+    Types,
+}
+
+impl Names {
+    fn of(&self, oid: i32) -> Option<String> {
+        match self {
+            Self::Listed(names) => names.get(&oid).cloned(),
+            Self::Types => Some(crate::catalog::format_type::name(oid, -1)).filter(|n| n != "???"),
+        }
+    }
+}
+
+/// The query naming every object of a listed reg* type: (oid, schema, name); a schema is given
+/// only where the printed name is qualified when the schema is not on the search path. Types
+/// are not listed (Names::Types).
+fn listing(kind: Kind) -> Option<&'static str> {
+    Some(match kind {
         Kind::Class => {
             "SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c \
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
@@ -70,20 +89,15 @@ fn listing(kind: Kind) -> &'static str {
             "SELECT p.oid, n.nspname, p.proname FROM pg_catalog.pg_proc p \
              JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
         }
-        Kind::Type => {
-            "SELECT oid, CAST(NULL AS TEXT), format_type(oid, NULL) FROM pg_catalog.pg_type"
-        }
         Kind::Namespace => "SELECT oid, CAST(NULL AS TEXT), nspname FROM pg_catalog.pg_namespace",
-    }
+        Kind::Type => return None,
+    })
 }
 
-/// The printed name: quoted where needed (format_type's are printed already), qualified when
-/// the schema is not one cip searches (`public`, `pg_catalog`).
-fn printed(kind: Kind, schema: Option<&str>, name: &str) -> String {
-    let quoted = match kind {
-        Kind::Type => name.to_string(),
-        _ => quote_ident(name),
-    };
+/// The printed name: quoted where needed, qualified when the schema is not one cip searches
+/// (`public`, `pg_catalog`).
+fn printed(schema: Option<&str>, name: &str) -> String {
+    let quoted = quote_ident(name);
     match schema {
         Some(s) if !matches!(s, "public" | "pg_catalog") => {
             format!("{}.{quoted}", quote_ident(s))
@@ -100,7 +114,7 @@ impl RegNames {
         schema: &SchemaRef,
         as_text: impl Fn(usize) -> bool,
     ) -> Result<Option<Self>> {
-        let mut by_kind: HashMap<Kind, Arc<HashMap<i32, String>>> = HashMap::new();
+        let mut by_kind: HashMap<Kind, Names> = HashMap::new();
         let mut columns = Vec::with_capacity(schema.fields().len());
         for (i, f) in schema.fields().iter().enumerate() {
             let kind = f
@@ -115,7 +129,10 @@ impl RegNames {
             let names = match by_kind.get(&kind) {
                 Some(names) => names.clone(),
                 None => {
-                    let names = Arc::new(names_of(session, kind).await?);
+                    let names = match kind {
+                        Kind::Type => Names::Types,
+                        _ => Names::Listed(Arc::new(names_of(session, kind).await?)),
+                    };
                     by_kind.insert(kind, names.clone());
                     names
                 }
@@ -167,13 +184,13 @@ impl RegNames {
     }
 }
 
-fn shown(array: &ArrayRef, names: &HashMap<i32, String>) -> StringArray {
+fn shown(array: &ArrayRef, names: &Names) -> StringArray {
     array
         .as_primitive::<Int32Type>()
         .iter()
         .map(|oid| {
-            oid.map(|oid| match names.get(&oid) {
-                Some(name) => name.clone(),
+            oid.map(|oid| match names.of(oid) {
+                Some(name) => name,
                 None if oid == 0 => "-".to_string(),
                 // PostgreSQL's OIDs are unsigned.
                 None => (oid as u32).to_string(),
@@ -194,8 +211,11 @@ fn argument_types(oids: &str) -> String {
 }
 
 async fn names_of(session: &Session, kind: Kind) -> Result<HashMap<i32, String>> {
-    let batches = session.ctx().sql(listing(kind)).await?.collect().await?;
     let mut out = HashMap::new();
+    let Some(listing) = listing(kind) else {
+        return Ok(out);
+    };
+    let batches = session.ctx().sql(listing).await?.collect().await?;
     for b in &batches {
         // Read through casts: the catalog's text columns may be any of Arrow's string types.
         let oids = cast(b.column(0), &DataType::Int32)?;
@@ -217,7 +237,7 @@ async fn names_of(session: &Session, kind: Kind) -> Result<HashMap<i32, String>>
                 continue;
             }
             let schema = (!schemas.is_null(row)).then(|| schemas.value(row));
-            let mut name = printed(kind, schema, names.value(row));
+            let mut name = printed(schema, names.value(row));
             if let Some(args) = args {
                 let listed = if args.is_null(row) {
                     ""
@@ -262,7 +282,7 @@ mod tests {
 
     #[test]
     fn oids_print_as_names_and_others_as_postgresql_does() {
-        let names = HashMap::from([(16482, "members".to_string())]);
+        let names = Names::Listed(Arc::new(HashMap::from([(16482, "members".to_string())])));
         let array: ArrayRef = Arc::new(Int32Array::from(vec![
             Some(16482),
             Some(0),
@@ -285,6 +305,14 @@ mod tests {
     }
 
     #[test]
+    fn types_are_named_without_a_query() {
+        let array: ArrayRef = Arc::new(Int32Array::from(vec![Some(23), Some(1007), Some(999_999)]));
+        let out = shown(&array, &Names::Types);
+        let got: Vec<Option<&str>> = out.iter().collect();
+        assert_eq!(got, [Some("integer"), Some("integer[]"), Some("999999")]);
+    }
+
+    #[test]
     fn procedures_list_their_argument_types() {
         assert_eq!(argument_types("23 701"), "integer,double precision");
         assert_eq!(argument_types(""), "");
@@ -292,15 +320,11 @@ mod tests {
 
     #[test]
     fn names_outside_the_search_path_are_qualified_and_quoted() {
-        assert_eq!(printed(Kind::Class, Some("public"), "members"), "members");
+        assert_eq!(printed(Some("public"), "members"), "members");
         assert_eq!(
-            printed(Kind::Class, Some("mart"), "Top Spenders"),
+            printed(Some("mart"), "Top Spenders"),
             "mart.\"Top Spenders\""
         );
-        assert_eq!(
-            printed(Kind::Type, None, "double precision"),
-            "double precision"
-        );
-        assert_eq!(printed(Kind::Namespace, None, "Odd"), "\"Odd\"");
+        assert_eq!(printed(None, "Odd"), "\"Odd\"");
     }
 }
