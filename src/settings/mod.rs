@@ -4,6 +4,7 @@
 use crate::error::sqlstate;
 
 pub mod pg;
+pub mod time_zone;
 
 pub use cip_udfs::session::{AsOf, CipOptions};
 

@@ -489,7 +489,7 @@ fn normalise(name: &str, value: &str) -> Result<String> {
         | "lock_timeout"
         | "idle_in_transaction_session_timeout"
         | "idle_session_timeout" => show_millis(parse_millis(value).map_err(|e| bad(&e))?),
-        "TimeZone" => timezone(value).ok_or_else(|| bad(": not a time zone"))?,
+        "TimeZone" => super::time_zone::shown(value).ok_or_else(|| bad(": not a time zone"))?,
         "client_encoding" => {
             let v = value.to_ascii_uppercase().replace('-', "");
             if v != "UTF8" && v != "UNICODE" {
@@ -534,26 +534,6 @@ pub fn boolean(value: &str) -> Option<bool> {
         "off" | "false" | "no" | "0" => Some(false),
         _ => None,
     }
-}
-
-/// The zone name PostgreSQL would show for `value`: an IANA zone, UTC, or a fixed offset.
-fn timezone(value: &str) -> Option<String> {
-    let v = value.trim();
-    if v.eq_ignore_ascii_case("utc") || v.eq_ignore_ascii_case("gmt") || v.eq_ignore_ascii_case("z")
-    {
-        return Some("UTC".to_string());
-    }
-    if v.parse::<chrono_tz::Tz>().is_ok() {
-        return Some(v.to_string());
-    }
-    // PostgreSQL's POSIX-style offsets ("+08", "-5:30") and plain hours ("8").
-    let digits = v.trim_start_matches(['+', '-']);
-    let ok = !digits.is_empty()
-        && digits.split(':').count() <= 2
-        && digits
-            .split(':')
-            .all(|p| !p.is_empty() && p.len() <= 2 && p.chars().all(|c| c.is_ascii_digit()));
-    ok.then(|| v.to_string())
 }
 
 /// A duration setting's value in milliseconds: a bare number is milliseconds, or a number

@@ -149,10 +149,19 @@ impl Session {
                 &name_parts(variable).join("."),
                 value_text(values)?.as_deref(),
             ),
-            Set::SetTimeZone { value, .. } => self.set_one(
-                "TimeZone",
-                value_text(std::slice::from_ref(value))?.as_deref(),
-            ),
+            Set::SetTimeZone { value, .. } => {
+                let zone = match value {
+                    Expr::Interval(i) => Some(crate::settings::time_zone::of_interval(i)?),
+                    // LOCAL, like DEFAULT, is the session's starting zone.
+                    Expr::Identifier(i)
+                        if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("local") =>
+                    {
+                        None
+                    }
+                    other => value_text(std::slice::from_ref(other))?,
+                };
+                self.set_one("TimeZone", zone.as_deref())
+            }
             Set::SetNames { charset_name, .. } => {
                 self.set_one("client_encoding", Some(&charset_name.value))
             }
