@@ -101,6 +101,13 @@ fn node_knex_builder_schema_introspection_and_transactions() {
     node_program("knex_client.js", "knex", "knex: ok", 27);
 }
 
+/// Sequelize's connect (SET TIME ZONE INTERVAL …), its information_schema introspection
+/// (describeTable's primary keys, foreign-key references), finders, createTable and writes.
+#[test]
+fn node_sequelize_introspection_finders_and_writes() {
+    node_program("sequelize_client.js", "sequelize", "sequelize: ok", 28);
+}
+
 #[test]
 fn pgcli_completion_special_commands_and_terminal() {
     run_against_server(28, "python3", &["pgcli_client.py"], "pgcli: ok");

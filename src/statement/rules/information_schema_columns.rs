@@ -93,14 +93,28 @@ pub fn query() -> String {
     )
 }
 
-/// `information_schema.tables` with the standard's columns after DataFusion's four: a base
-/// table can be inserted into, a view cannot (sqlsmith reads `is_insertable_into`).
-pub const TABLES: &str = "SELECT table_catalog, table_schema, table_name, table_type, \
-        CAST(NULL AS VARCHAR) AS self_referencing_column_name, \
-        CAST(NULL AS VARCHAR) AS reference_generation, \
-        CAST(NULL AS VARCHAR) AS user_defined_type_catalog, \
-        CAST(NULL AS VARCHAR) AS user_defined_type_schema, \
-        CAST(NULL AS VARCHAR) AS user_defined_type_name, \
-        CASE WHEN table_type = 'BASE TABLE' THEN 'YES' ELSE 'NO' END AS is_insertable_into, \
-        'NO' AS is_typed, CAST(NULL AS VARCHAR) AS commit_action \
-     FROM information_schema.tables";
+/// `information_schema.tables` with the standard's columns after DataFusion's four, listing
+/// the standard's views cip adds (information_schema_constraints.rs,
+/// information_schema_objects.rs) as PostgreSQL lists them: a base table can be inserted
+/// into, a view cannot (sqlsmith reads `is_insertable_into`).
+pub fn tables() -> String {
+    let added: Vec<String> = super::information_schema_objects::added_names()
+        .iter()
+        .map(|name| format!("('{name}')"))
+        .collect();
+    format!(
+        "SELECT table_catalog, table_schema, table_name, table_type, \
+            CAST(NULL AS VARCHAR) AS self_referencing_column_name, \
+            CAST(NULL AS VARCHAR) AS reference_generation, \
+            CAST(NULL AS VARCHAR) AS user_defined_type_catalog, \
+            CAST(NULL AS VARCHAR) AS user_defined_type_schema, \
+            CAST(NULL AS VARCHAR) AS user_defined_type_name, \
+            CASE WHEN table_type = 'BASE TABLE' THEN 'YES' ELSE 'NO' END AS is_insertable_into, \
+            'NO' AS is_typed, CAST(NULL AS VARCHAR) AS commit_action \
+         FROM (SELECT table_catalog, table_schema, table_name, table_type \
+               FROM information_schema.tables \
+               UNION ALL SELECT current_database(), 'information_schema', a.name, 'VIEW' \
+               FROM (VALUES {}) AS a(name)) listed",
+        added.join(", ")
+    )
+}

@@ -31,6 +31,8 @@ mod expand_array;
 pub mod functions_in_from;
 mod in_subquery_in_projection;
 mod information_schema_columns;
+mod information_schema_constraints;
+mod information_schema_objects;
 mod lateral_unnest;
 mod like_escape;
 mod nested_values;

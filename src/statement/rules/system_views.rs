@@ -5,7 +5,9 @@
 //! query, under the reference's alias (a view kept in the catalog would hold the session's
 //! catalog alive through its plan). `information_schema.columns` gets PostgreSQL's type names
 //! and `information_schema.tables` the standard's columns the same way
-//! (information_schema_columns.rs), and `pg_namespace` lists information_schema.
+//! (information_schema_columns.rs), the standard's other views are defined over pg_catalog
+//! (information_schema_constraints.rs, information_schema_objects.rs), and `pg_namespace`
+//! lists information_schema.
 
 use super::ast::name_parts;
 use datafusion::sql::sqlparser::ast::{
@@ -43,28 +45,35 @@ fn pg_namespace() -> String {
 
 /// (schema, relation, its query): pg_catalog's are found unqualified too.
 static QUERIES: LazyLock<Vec<(&'static str, &'static str, Query)>> = LazyLock::new(|| {
-    let columns = super::information_schema_columns::query();
-    let namespace = pg_namespace();
-    [
-        ("pg_catalog", "pg_views", PG_VIEWS),
-        ("pg_catalog", "pg_tables", PG_TABLES),
-        ("pg_catalog", "pg_namespace", namespace.as_str()),
+    let mut sources: Vec<(&'static str, &'static str, String)> = vec![
+        ("pg_catalog", "pg_views", PG_VIEWS.to_string()),
+        ("pg_catalog", "pg_tables", PG_TABLES.to_string()),
+        ("pg_catalog", "pg_namespace", pg_namespace()),
         // cip's own relation (catalog/key_rows.rs), found unqualified as PostgreSQL's is.
         (
             "pg_catalog",
             "pg_indexes",
-            "SELECT * FROM pg_catalog.pg_indexes",
+            "SELECT * FROM pg_catalog.pg_indexes".to_string(),
         ),
-        ("information_schema", "columns", columns.as_str()),
+        (
+            "information_schema",
+            "columns",
+            super::information_schema_columns::query(),
+        ),
         (
             "information_schema",
             "tables",
-            super::information_schema_columns::TABLES,
+            super::information_schema_columns::tables(),
         ),
-    ]
-    .into_iter()
-    .filter_map(|(schema, name, sql)| Some((schema, name, super::ast::template_query(sql)?)))
-    .collect()
+    ];
+    let standard = super::information_schema_constraints::views()
+        .into_iter()
+        .chain(super::information_schema_objects::views());
+    sources.extend(standard.map(|(name, sql)| ("information_schema", name, sql)));
+    sources
+        .into_iter()
+        .filter_map(|(schema, name, sql)| Some((schema, name, super::ast::template_query(&sql)?)))
+        .collect()
 });
 
 #[derive(Debug)]
@@ -124,6 +133,15 @@ impl SqlStatementRewriteRule for SystemViews {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_system_view_parses() {
+        // QUERIES drops a query that does not parse; a typo must fail here, not vanish.
+        let expected = 6
+            + super::super::information_schema_constraints::views().len()
+            + super::super::information_schema_objects::views().len();
+        assert_eq!(QUERIES.len(), expected);
+    }
 
     #[test]
     fn pg_views_and_pg_tables_read_pg_class() {
