@@ -104,3 +104,35 @@ async fn an_oid_cast_is_described_as_its_new_type() {
     assert_eq!(row.get::<_, i64>(1), i64::from(oid));
     assert_eq!(row.get::<_, i64>(3), 2200);
 }
+
+/// The catalog's identifiers are PostgreSQL's `name`, an aggregate of them `name[]` (node-pg
+/// leaves a `name[]` a string, which Sequelize parses), and a cast makes text again; tokio-
+/// postgres reads them in binary, so the element type on the wire must be name as well.
+#[tokio::test]
+async fn catalog_identifiers_are_names() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let c = server.connect().await;
+    // (DataFusion names a cast after what it casts, so each aggregate has its own query.)
+    let of = |cast: &str| {
+        format!(
+            "SELECT c.relname{cast}, array_agg(a.attname{cast} ORDER BY a.attnum) \
+             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid \
+             WHERE c.relname = 'tier_rules' AND a.attnum IN (1, 2) GROUP BY c.relname"
+        )
+    };
+    for (cast, types) in [("", ["name", "_name"]), ("::text", ["text", "_text"])] {
+        let sql = of(cast);
+        let row = c.query_one(&sql, &[]).await.expect(&sql);
+        let got: Vec<&str> = row.columns().iter().map(|c| c.type_().name()).collect();
+        assert_eq!(got, types, "{sql}");
+        assert_eq!(row.get::<_, String>(0), "tier_rules");
+        assert_eq!(row.get::<_, Vec<String>>(1), ["tier", "rank"]);
+    }
+    // A user table's text column stays text, whatever it is called.
+    let row = c
+        .query_one("SELECT array_agg(name) FROM members", &[])
+        .await
+        .expect("members");
+    assert_eq!(row.columns()[0].type_().name(), "_text");
+}

@@ -14,6 +14,8 @@ mod get_expr;
 mod key_rows;
 mod keys;
 pub mod like_escape;
+mod name_arrays;
+pub(crate) mod name_type;
 mod null_arrays;
 pub mod object_ids;
 mod overrides;
@@ -89,6 +91,7 @@ pub async fn install(
     functions::register(ctx);
     quoting::register(ctx);
     format_type::register(ctx);
+    ctx.register_udaf(name_arrays::udaf());
     like_escape::register(ctx);
     expand_array::register(ctx);
     get_expr::register(ctx);

@@ -11,6 +11,8 @@
 //! - `pg_proc`: PostgreSQL's built-ins and cip's functions (pg_proc.rs).
 //! - `pg_settings`: the session's parameters (settings_view.rs); datafusion-pg-catalog's has
 //!   one row.
+//!
+//! Every relation's `name` columns are typed as PostgreSQL's `name` (name_type.rs).
 
 use super::key_rows;
 use super::pg_proc;
@@ -89,7 +91,20 @@ impl SchemaProvider for PgCatalog {
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         let lower = name.to_ascii_lowercase();
-        if let Some(schema) = own(&lower) {
+        let table = self.relation(name, &lower).await?;
+        Ok(table.map(|t| super::name_type::typed(&lower, t)))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        own(&lower).is_some() || lower == "pg_indexes" || self.inner.table_exist(name)
+    }
+}
+
+impl PgCatalog {
+    /// The relation `name` (`lower` in lower case), its columns as its source types them.
+    async fn relation(&self, name: &str, lower: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        if let Some(schema) = own(lower) {
             return Ok(Some(Arc::new(MemTable::try_new(schema, vec![vec![]])?)));
         }
         if lower == "pg_proc" {
@@ -100,15 +115,10 @@ impl SchemaProvider for PgCatalog {
         if lower == "pg_settings" {
             return Ok(Some(Arc::new(super::settings_view::SettingsView::new())));
         }
-        if key_rows::NAMES.contains(&lower.as_str()) {
-            let keyed = key_rows::KeyedRelation::new(&lower, &self.inner, &self.list).await?;
+        if key_rows::NAMES.contains(&lower) {
+            let keyed = key_rows::KeyedRelation::new(lower, &self.inner, &self.list).await?;
             return Ok(Some(Arc::new(keyed)));
         }
         self.inner.table(name).await
-    }
-
-    fn table_exist(&self, name: &str) -> bool {
-        let lower = name.to_ascii_lowercase();
-        own(&lower).is_some() || lower == "pg_indexes" || self.inner.table_exist(name)
     }
 }

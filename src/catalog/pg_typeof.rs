@@ -65,7 +65,14 @@ impl ScalarUDFImpl for PgTypeof {
         let [field] = args.arg_fields.as_slice() else {
             return exec_err!("pg_typeof takes one argument");
         };
-        let name = type_name(field.data_type())?;
+        // The catalog's `name` columns are Utf8 with an extension type (name_type.rs).
+        let name = if super::name_type::is_name(field) {
+            "name".to_string()
+        } else if super::name_type::is_name_array(field) {
+            "name[]".to_string()
+        } else {
+            type_name(field.data_type())?
+        };
         Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(name))))
     }
     fn documentation(&self) -> Option<&Documentation> {

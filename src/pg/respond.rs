@@ -2,6 +2,7 @@
 //! PostgreSQL's types and modifiers, data rows in text or binary (arrow-pg encodes them, on
 //! the statement runtime), command tags, and errors with their SQLSTATE.
 
+use crate::catalog::name_type;
 use crate::error::CipError;
 use crate::statement::reg_names::RegNames;
 use crate::statement::{Rows, Session};
@@ -10,6 +11,7 @@ use datafusion_postgres::arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode
 use futures::StreamExt;
 use pgwire::api::portal::Format;
 use pgwire::api::results::{FieldFormat, FieldInfo, QueryResponse, Tag};
+use pgwire::api::Type;
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
 use pgwire::types::format::FormatOptions;
@@ -46,8 +48,9 @@ pub fn format_options(session: &Session) -> Arc<FormatOptions> {
     Arc::new(o)
 }
 
-/// The row description of `schema`: PostgreSQL types, and numeric's precision and scale in
-/// the type modifier (JDBC and Metabase derive a column's display scale from it).
+/// The row description of `schema`: PostgreSQL types, numeric's precision and scale in the
+/// type modifier (JDBC and Metabase derive a column's display scale from it), and the
+/// catalog's `name` / `name[]` columns as those types (catalog/name_type.rs).
 pub fn fields(
     schema: &Schema,
     format: &Format,
@@ -62,9 +65,24 @@ pub fn fields(
             DataType::Decimal128(p, s) | DataType::Decimal256(p, s) if *s >= 0 => {
                 info.with_type_modifier(((i32::from(*p) << 16) | i32::from(*s as u8)) + 4)
             }
+            _ if name_type::is_name(f) => retyped(info, Type::NAME, 64),
+            _ if name_type::is_name_array(f) => retyped(info, Type::NAME_ARRAY, -1),
             _ => info,
         })
         .collect())
+}
+
+/// `info` described as `datatype`, whose values are `size` bytes (negative: variable).
+fn retyped(info: FieldInfo, datatype: Type, size: i16) -> FieldInfo {
+    FieldInfo::new(
+        info.name().to_string(),
+        info.table_id(),
+        info.column_id(),
+        datatype,
+        info.format(),
+    )
+    .with_format_options(info.format_options().clone())
+    .with_type_size(size)
 }
 
 /// The encoded rows of a statement, computed on the statement runtime; reg* columns read as

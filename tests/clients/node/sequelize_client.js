@@ -1,8 +1,9 @@
 // Sequelize 6 (ORM, `pg` driver) against a running `cip serve`: what a Node back end built on
 // it sends — its connect-time type lookup, the query interface's introspection (showAllTables,
 // describeTable: primary keys from information_schema.table_constraints joined to
-// key_column_usage; getForeignKeyReferencesForTable: constraint_column_usage),
-// model finders with where / order / limit, a migration's createTable (IF NOT EXISTS),
+// key_column_usage; getForeignKeyReferencesForTable: constraint_column_usage; showIndex:
+// array_agg of attname as name[]),
+// model finders with where / order / limit, a model's sync (CREATE TABLE IF NOT EXISTS),
 // create / update / destroy with bound parameters and RETURNING, a managed transaction that
 // commits and one that rolls back, and raw queries with replacements.
 // Usage: node sequelize_client.js PORT
@@ -35,7 +36,13 @@ async function introspection(sequelize) {
   assert.equal(fks[0].referencedColumnName, 'campaign_id');
   assert.deepEqual(await qi.getForeignKeyReferencesForTable('members'), []);
 
-  console.log(`introspection: ${tables.length} tables, describeTable, ${fks.length} foreign key`);
+  // showIndex: array_agg(a.attname) is name[], which node-pg leaves as '{member_id}' for
+  // Sequelize to parse.
+  const indexes = await qi.showIndex('members');
+  const pkey = indexes.find((i) => i.primary);
+  assert.ok(pkey, JSON.stringify(indexes));
+  assert.deepEqual(pkey.fields.map((f) => f.attribute), ['member_id']);
+  console.log(`introspection: ${tables.length} tables, describeTable, ${fks.length} foreign key, ${indexes.length} index`);
 }
 
 async function finders(sequelize) {
@@ -72,12 +79,10 @@ async function writes(sequelize) {
     name: { type: DataTypes.STRING(64), allowNull: false },
     rooms: { type: DataTypes.INTEGER, defaultValue: 4 },
   }, { tableName: 'sequelize_venues' });
-  // The table as a migration makes it (queryInterface.createTable, CREATE TABLE IF NOT
-  // EXISTS with SERIAL and timestamptz columns); Model.sync() also lists the table's indexes
-  // through showIndex, which cip cannot yet answer in the shape Sequelize parses (README).
-  const qi = sequelize.getQueryInterface();
-  await qi.createTable('sequelize_venues', Venue.getAttributes());
-  await qi.createTable('sequelize_venues', Venue.getAttributes()); // IF NOT EXISTS
+  // Model.sync(): CREATE TABLE IF NOT EXISTS (SERIAL, varchar, timestamptz), then the
+  // table's indexes through showIndex; a second sync changes nothing.
+  await Venue.sync();
+  await Venue.sync();
   const described = await sequelize.getQueryInterface().describeTable('sequelize_venues');
   assert.equal(described.id.primaryKey, true, JSON.stringify(described.id));
   assert.ok(described.createdAt && described.updatedAt, JSON.stringify(described));
@@ -103,7 +108,7 @@ async function writes(sequelize) {
   assert.equal(await Venue.count(), 2);
   await Venue.drop();
   assert.ok(!(await sequelize.getQueryInterface().showAllTables()).includes('sequelize_venues'));
-  console.log('writes: createTable (twice), create, update, transaction committed and rolled back, destroy, drop');
+  console.log('writes: sync (twice), create, update, transaction committed and rolled back, destroy, drop');
 }
 
 async function main() {
