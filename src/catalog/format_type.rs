@@ -74,14 +74,19 @@ fn built_in() -> Option<HashMap<i32, (String, i32)>> {
 
 /// The name of type `oid` with `typmod` (-1 for none), as PostgreSQL's format_type prints it.
 pub fn name(oid: i32, typmod: i32) -> String {
+    known(oid, typmod).unwrap_or_else(|| "???".to_string())
+}
+
+/// The name of type `oid`, or None when no built-in type has that OID.
+pub fn known(oid: i32, typmod: i32) -> Option<String> {
     if STANDARD.contains(&oid) {
-        return standard(oid, typmod);
+        return Some(standard(oid, typmod));
     }
-    match types().get(&oid) {
-        Some((_, elem)) if *elem != 0 => format!("{}[]", name(*elem, typmod)),
-        Some((typname, _)) => quote_ident(typname),
-        None => "???".to_string(),
-    }
+    let (typname, elem) = types().get(&oid)?;
+    Some(match *elem {
+        0 => quote_ident(typname),
+        elem => format!("{}[]", name(elem, typmod)),
+    })
 }
 
 /// datafusion-pg-catalog's spelling of a SQL-standard type. Without a type modifier (nearly

@@ -20,6 +20,7 @@ use datafusion::common::Result;
 use datafusion::datasource::{MemTable, TableType};
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::{collect, ExecutionPlan};
+use pgwire::api::Type;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -88,6 +89,17 @@ pub fn is_name(field: &Field) -> bool {
 pub fn is_name_array(field: &Field) -> bool {
     field.extension_type_name() == Some(NAME_ARRAY)
         && matches!(field.data_type(), DataType::List(item) if item.data_type() == &DataType::Utf8)
+}
+
+/// The PostgreSQL type a `name` / `name[]` field is described with; None for any other.
+pub fn pg_type(field: &Field) -> Option<Type> {
+    if is_name(field) {
+        Some(Type::NAME)
+    } else if is_name_array(field) {
+        Some(Type::NAME_ARRAY)
+    } else {
+        None
+    }
 }
 
 /// `field` as a `name` column.

@@ -66,12 +66,9 @@ impl ScalarUDFImpl for PgTypeof {
             return exec_err!("pg_typeof takes one argument");
         };
         // The catalog's `name` columns are Utf8 with an extension type (name_type.rs).
-        let name = if super::name_type::is_name(field) {
-            "name".to_string()
-        } else if super::name_type::is_name_array(field) {
-            "name[]".to_string()
-        } else {
-            type_name(field.data_type())?
+        let name = match super::name_type::pg_type(field) {
+            Some(t) => super::format_type::name(t.oid() as i32, -1),
+            None => type_name(field.data_type())?,
         };
         Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(name))))
     }

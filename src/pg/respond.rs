@@ -65,15 +65,17 @@ pub fn fields(
             DataType::Decimal128(p, s) | DataType::Decimal256(p, s) if *s >= 0 => {
                 info.with_type_modifier(((i32::from(*p) << 16) | i32::from(*s as u8)) + 4)
             }
-            _ if name_type::is_name(f) => retyped(info, Type::NAME, 64),
-            _ if name_type::is_name_array(f) => retyped(info, Type::NAME_ARRAY, -1),
-            _ => info,
+            _ => match name_type::pg_type(f) {
+                Some(t) => retyped(info, t),
+                None => info,
+            },
         })
         .collect())
 }
 
-/// `info` described as `datatype`, whose values are `size` bytes (negative: variable).
-fn retyped(info: FieldInfo, datatype: Type, size: i16) -> FieldInfo {
+/// `info` described as `datatype` (name's values are 64 bytes, others of variable length).
+fn retyped(info: FieldInfo, datatype: Type) -> FieldInfo {
+    let size = if datatype == Type::NAME { 64 } else { -1 };
     FieldInfo::new(
         info.name().to_string(),
         info.table_id(),

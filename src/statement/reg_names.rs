@@ -67,7 +67,7 @@ impl Names {
     fn of(&self, oid: i32) -> Option<String> {
         match self {
             Self::Listed(names) => names.get(&oid).cloned(),
-            Self::Types => Some(crate::catalog::format_type::name(oid, -1)).filter(|n| n != "???"),
+            Self::Types => crate::catalog::format_type::known(oid, -1),
         }
     }
 }

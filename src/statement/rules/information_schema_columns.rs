@@ -97,11 +97,8 @@ pub fn query() -> String {
 /// the standard's views cip adds (information_schema_constraints.rs,
 /// information_schema_objects.rs) as PostgreSQL lists them: a base table can be inserted
 /// into, a view cannot (sqlsmith reads `is_insertable_into`).
-pub fn tables() -> String {
-    let added: Vec<String> = super::information_schema_objects::added_names()
-        .iter()
-        .map(|name| format!("('{name}')"))
-        .collect();
+pub fn tables(added: &[&str]) -> String {
+    let added: Vec<String> = added.iter().map(|name| format!("('{name}')")).collect();
     format!(
         "SELECT table_catalog, table_schema, table_name, table_type, \
             CAST(NULL AS VARCHAR) AS self_referencing_column_name, \

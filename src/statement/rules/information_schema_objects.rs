@@ -138,18 +138,3 @@ pub fn views() -> Vec<(&'static str, String)> {
         ),
     ]
 }
-
-/// The names DataFusion's information_schema lacks, listed in information_schema.tables.
-pub fn added_names() -> Vec<&'static str> {
-    const DATAFUSIONS: &[&str] = &["views", "schemata", "tables", "columns"];
-    views()
-        .into_iter()
-        .map(|(name, _)| name)
-        .chain(
-            super::information_schema_constraints::views()
-                .into_iter()
-                .map(|(name, _)| name),
-        )
-        .filter(|name| !DATAFUSIONS.contains(name))
-        .collect()
-}
