@@ -119,6 +119,23 @@ fn conditions(input: &LogicalPlan) -> Result<Vec<Expr>> {
     Ok(out)
 }
 
+/// `plan` with each subquery of `values` replaced by its value.
+pub(super) fn with_values(plan: LogicalPlan, values: &HashMap<Expr, Expr>) -> Result<LogicalPlan> {
+    if values.is_empty() {
+        return Ok(plan);
+    }
+    Ok(plan
+        .transform_up(|node| {
+            node.map_expressions(|e| {
+                e.transform_down(|x| match values.get(&x) {
+                    Some(v) => Ok(Transformed::new(v.clone(), true, TreeNodeRecursion::Jump)),
+                    None => Ok(Transformed::no(x)),
+                })
+            })
+        })?
+        .data)
+}
+
 /// UPDATE's `column = value` pairs: its projection's items that are not the column itself.
 fn assignments(input: &LogicalPlan) -> Result<Vec<(String, Expr)>> {
     let LogicalPlan::Projection(p) = input else {
@@ -178,28 +195,8 @@ impl Session {
         let LogicalPlan::Dml(dml) = &plan else {
             return Ok(plan);
         };
-        let mut values: HashMap<Expr, Expr> = HashMap::new();
-        for e in subqueries(&dml.input)? {
-            let Some(sub) = subquery_of(&e) else { continue };
-            if !sub.outer_ref_columns.is_empty() || values.contains_key(&e) {
-                continue;
-            }
-            let value = self.value_of(&e, sub).await?;
-            values.insert(e, value);
-        }
-        let plan = if values.is_empty() {
-            plan
-        } else {
-            plan.transform_up(|node| {
-                node.map_expressions(|e| {
-                    e.transform_down(|x| match values.get(&x) {
-                        Some(v) => Ok(Transformed::new(v.clone(), true, TreeNodeRecursion::Jump)),
-                        None => Ok(Transformed::no(x)),
-                    })
-                })
-            })?
-            .data
-        };
+        let values = self.subquery_values(&dml.input).await?;
+        let plan = with_values(plan, &values)?;
         let LogicalPlan::Dml(dml) = &plan else {
             return Ok(plan);
         };
@@ -207,6 +204,20 @@ impl Session {
             return Err(not_row_local(&dml.op));
         }
         Ok(plan)
+    }
+
+    /// The value of each uncorrelated subquery in `plan`'s own expressions, each run once.
+    pub(super) async fn subquery_values(&self, plan: &LogicalPlan) -> Result<HashMap<Expr, Expr>> {
+        let mut values: HashMap<Expr, Expr> = HashMap::new();
+        for e in subqueries(plan)? {
+            let Some(sub) = subquery_of(&e) else { continue };
+            if !sub.outer_ref_columns.is_empty() || values.contains_key(&e) {
+                continue;
+            }
+            let value = self.value_of(&e, sub).await?;
+            values.insert(e, value);
+        }
+        Ok(values)
     }
 
     /// Runs an uncorrelated subquery once: the expression that stands for its answer.

@@ -174,6 +174,9 @@ impl Session {
         tag: Option<&str>,
         columns: Option<SchemaRef>,
     ) -> Result<Outcome> {
+        if let Some(done) = self.run_on_conflict(&plan, tag, columns.clone()).await? {
+            return Ok(done);
+        }
         if let Some(done) = self.run_dml(&plan).await? {
             return Ok(done);
         }

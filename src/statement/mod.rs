@@ -30,6 +30,8 @@ mod external;
 mod idle;
 mod insert_defaults;
 pub mod names;
+mod on_conflict;
+mod on_conflict_merge;
 mod outcome;
 mod own_schema;
 pub mod params;

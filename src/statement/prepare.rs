@@ -250,6 +250,10 @@ impl Session {
                 .map(super::temporary::marked);
         }
         super::table_declared::check_enforceable(statement)?;
+        super::on_conflict::check_wrapped(statement)?;
+        if let Some(upsert) = self.plan_on_conflict(statement).await? {
+            return Ok(upsert);
+        }
         if let Some(with_defaults) = self.insert_defaults(statement).await? {
             return Box::pin(self.plan(&with_defaults)).await;
         }

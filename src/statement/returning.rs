@@ -48,11 +48,13 @@ pub(super) fn split(statement: &Statement) -> Result<Option<(Statement, Statemen
                 .as_ref()
                 .map(|a| format!(" AS {}", a.alias))
                 .unwrap_or_default();
-            // The alias names the target for RETURNING only (DataFusion refuses it on an
-            // INSERT).
+            // The alias names the target for RETURNING, and for ON CONFLICT, which takes it
+            // off itself (DataFusion refuses it on an INSERT).
             let mut plain = i.clone();
             plain.returning = None;
-            plain.table_alias = None;
+            if plain.on.is_none() {
+                plain.table_alias = None;
+            }
             let target = format!("{name}{alias}");
             (Statement::Insert(plain), target, &i.returning, "INSERT")
         }
@@ -106,7 +108,7 @@ fn lost(what: &str) -> CipError {
 /// The table a write's plan writes to, as its plan and storage name it; 0A000 for one that
 /// is not one of cip's stored tables (a temporary table keeps no count of what it wrote).
 pub(super) fn target(write: &LogicalPlan) -> Result<(TableReference, &'static str)> {
-    let LogicalPlan::Dml(dml) = write else {
+    let LogicalPlan::Dml(dml) = super::on_conflict::write_of(write) else {
         return Err(lost("a write's plan"));
     };
     let provider = source_as_provider(&dml.target)?;

@@ -90,6 +90,11 @@ impl Session {
             .write()
             .config_mut()
             .set_extension(Arc::new(crate::storage::StoredRows::default()));
+        // … INSERT … ON CONFLICT leaves its action for its write here (on_conflict.rs).
+        ctx.state_ref()
+            .write()
+            .config_mut()
+            .set_extension(Arc::new(crate::storage::ConflictSlot::default()));
         // … and what a statement raises while it executes (notices.rs).
         ctx.state_ref()
             .write()

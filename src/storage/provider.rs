@@ -6,6 +6,7 @@
 
 use super::def::ColumnDefault;
 use super::dml::{dml_exec, DmlOp};
+use super::on_conflict::ConflictSlot;
 use super::pinned_exec::PinnedExec;
 use super::table::Table;
 use super::txn::TxnSlot;
@@ -181,6 +182,7 @@ impl TableProvider for CipTable {
             table: self.table.clone(),
             slot: state.config().get_extension::<TxnSlot>(),
             returned: state.config().get_extension::<StoredRows>(),
+            conflict: state.config().get_extension::<ConflictSlot>(),
             schema: self.table.input_schema.clone(),
         };
         Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
@@ -236,6 +238,8 @@ struct LogSink {
     table: Arc<Table>,
     slot: Option<Arc<TxnSlot>>,
     returned: Option<Arc<StoredRows>>,
+    /// Where an INSERT … ON CONFLICT leaves its action.
+    conflict: Option<Arc<ConflictSlot>>,
     /// The table's columns, all nullable: storage fills defaults (a serial id left out is
     /// NULL here) and then checks NOT NULL itself, naming the column as PostgreSQL does.
     schema: SchemaRef,
@@ -263,13 +267,20 @@ impl DataSink for LogSink {
             batches.push(b?);
         }
         let (table, slot) = (self.table.clone(), self.slot.clone());
+        let conflict = (self.conflict.as_ref()).and_then(|c| c.take_for(self.table.name()));
         let stored = tokio::task::spawn_blocking(move || {
             if let Some(slot) = slot {
                 if let Some(txn) = slot.lock().as_mut() {
-                    return txn.append_stored(&table, &batches);
+                    return match &conflict {
+                        Some(action) => txn.insert_on_conflict(&table, &batches, action),
+                        None => txn.append_stored(&table, &batches),
+                    };
                 }
             }
-            table.append_stored(&batches)
+            match &conflict {
+                Some(action) => table.insert_on_conflict(&batches, action),
+                None => table.append_stored(&batches),
+            }
         })
         .await
         .map_err(|e| DataFusionError::External(Box::new(e)))?

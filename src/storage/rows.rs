@@ -52,7 +52,19 @@ pub fn fill_defaults(
             ColumnDefault::Now if col.null_count() > 0 => now_filled(&col, field, now_micros)?,
             _ => col,
         };
-        if !field.is_nullable() && filled.null_count() > 0 {
+        columns.push(filled);
+    }
+    check_not_null(def, &columns)?;
+    // Explicit ids move the counter past them.
+    let batch = RecordBatch::try_new(schema, columns)?;
+    let next_id = max_id_after(def, &batch, next_id)?;
+    Ok((batch, next_id))
+}
+
+/// 23502 for a NULL in a NOT NULL column, naming it as PostgreSQL does.
+pub fn check_not_null(def: &TableDef, columns: &[ArrayRef]) -> Result<()> {
+    for (field, col) in def.schema.fields().iter().zip(columns) {
+        if !field.is_nullable() && col.null_count() > 0 {
             return Err(CipError::invalid(
                 sqlstate::NOT_NULL_VIOLATION,
                 format!(
@@ -62,12 +74,8 @@ pub fn fill_defaults(
                 ),
             ));
         }
-        columns.push(filled);
     }
-    // Explicit ids move the counter past them.
-    let batch = RecordBatch::try_new(schema, columns)?;
-    let next_id = max_id_after(def, &batch, next_id)?;
-    Ok((batch, next_id))
+    Ok(())
 }
 
 /// A timestamp column with NULLs as now: the venue's wall clock for a timestamp without time

@@ -252,3 +252,104 @@ fn declared_keys_and_defaults_survive_reopening() {
     table.append(&[row(None)]).expect("the next id");
     assert_eq!(table.snapshot().expect("snapshot").next_id, 4);
 }
+
+/// Rows (id, n) with explicit ids.
+fn pairs(schema: &SchemaRefAlias, rows: &[(i64, i64)]) -> RecordBatch {
+    let ids: Int64Array = rows.iter().map(|r| Some(r.0)).collect();
+    let ns: Int64Array = rows.iter().map(|r| Some(r.1)).collect();
+    RecordBatch::try_new(schema.clone(), vec![Arc::new(ids), Arc::new(ns)]).expect("batch")
+}
+
+/// The table's rows as (id, n), by id: as committed, or as `txn` sees them.
+fn rows_of(table: &Arc<Table>, txn: Option<&mut Txn>) -> Vec<(i64, i64)> {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::Int64Type;
+    let (parts, mut batches) = match txn {
+        Some(txn) => {
+            let view = txn.view(table).expect("view");
+            (view.parts, view.rows)
+        }
+        None => {
+            let snap = table.snapshot().expect("snapshot");
+            (table.part_paths(&snap), snap.wal_batches.to_vec())
+        }
+    };
+    for p in parts {
+        for b in parquet_io::read_part(&p, &table.def.schema).expect("part") {
+            batches.push(b.expect("batch"));
+        }
+    }
+    let mut out = Vec::new();
+    for b in batches {
+        let ids = b.column(0).as_primitive::<Int64Type>();
+        let ns = b.column(1).as_primitive::<Int64Type>();
+        out.extend((0..b.num_rows()).map(|i| (ids.value(i), ns.value(i))));
+    }
+    out.sort();
+    out
+}
+
+/// ON CONFLICT: DO NOTHING skips taken keys (and a key repeated in the statement), DO UPDATE
+/// merges into the stored row wherever it lies (a part or the log), in a transaction too.
+#[test]
+fn insert_on_conflict_skips_or_merges_by_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = id_and_n();
+    let opts = StoreOptions {
+        flush_rows: 2,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(dir.path(), opts, vec![numbers_table(&schema, true)]).expect("open");
+    let table = store.table("numbers").expect("table");
+    table
+        .append(&[pairs(&schema, &[(1, 10), (2, 20)])])
+        .expect("part");
+    table.append(&[pairs(&schema, &[(3, 30)])]).expect("log");
+    let stored = table
+        .insert_on_conflict(
+            &[pairs(&schema, &[(1, 0), (4, 40), (4, 41)])],
+            &OnConflict::Nothing,
+        )
+        .expect("do nothing");
+    assert_eq!(stored.map(|b| b.num_rows()), Some(1));
+    // n = stored n + proposed n, only where the proposed n is over 1.
+    let sum: Arc<MergeFn> = Arc::new(|stored: &RecordBatch, proposed: &RecordBatch| {
+        use datafusion::arrow::array::AsArray;
+        use datafusion::arrow::datatypes::Int64Type;
+        let a = stored.column(1).as_primitive::<Int64Type>();
+        let b = proposed.column(1).as_primitive::<Int64Type>();
+        let n: Int64Array = a.iter().zip(b.iter()).map(|(x, y)| Some(x? + y?)).collect();
+        let chosen: datafusion::arrow::array::BooleanArray =
+            b.iter().map(|y| y.map(|y| y > 1)).collect();
+        let out = RecordBatch::try_new(
+            stored.schema(),
+            vec![proposed.column(0).clone(), Arc::new(n)],
+        )?;
+        Ok((out, chosen))
+    });
+    let update = OnConflict::Update(sum);
+    let stored = table
+        .insert_on_conflict(&[pairs(&schema, &[(1, 5), (3, 1), (5, 50)])], &update)
+        .expect("do update");
+    // 5 inserted, 1 updated; 3 kept (its proposed n is not over 1).
+    assert_eq!(stored.map(|b| b.num_rows()), Some(2));
+    let expected = vec![(1, 15), (2, 20), (3, 30), (4, 40), (5, 50)];
+    assert_eq!(rows_of(&table, None), expected);
+    let twice = table.insert_on_conflict(&[pairs(&schema, &[(2, 2), (2, 3)])], &update);
+    assert_eq!(twice.expect_err("twice").sqlstate(), "21000");
+    assert_eq!(rows_of(&table, None), expected);
+
+    let mut txn = store.begin();
+    txn.insert_on_conflict(&table, &[pairs(&schema, &[(6, 60)])], &update)
+        .expect("in a block");
+    txn.insert_on_conflict(&table, &[pairs(&schema, &[(6, 6), (2, 2)])], &update)
+        .expect("the block's own row");
+    let seen = rows_of(&table, Some(&mut txn));
+    assert_eq!(
+        seen,
+        vec![(1, 15), (2, 22), (3, 30), (4, 40), (5, 50), (6, 66)]
+    );
+    assert_eq!(rows_of(&table, None), expected, "not before the commit");
+    txn.commit().expect("commit");
+    assert_eq!(rows_of(&table, None), seen);
+}

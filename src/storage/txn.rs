@@ -215,27 +215,8 @@ impl Txn {
             pending.contains(parent, key)
         })?;
         if table.def.unique {
-            let mut seen: HashSet<String> = HashSet::new();
-            for b in w.appended.iter() {
-                seen.extend(row_keys(&table.def, b)?);
-            }
-            if w.rewritten {
-                for part in w.files.iter() {
-                    for b in read_part(&table.path_of(&part.name), &table.def.schema)? {
-                        seen.extend(row_keys(&table.def, &b?)?);
-                    }
-                }
-                for b in w.log.iter() {
-                    seen.extend(row_keys(&table.def, b)?);
-                }
-                check_unique(&table.def, &batch, &|k| seen.contains(k))?;
-            } else {
-                // The base's keys are cached per version; only this transaction's are new.
-                let base = table.existing_keys(&w.base)?;
-                check_unique(&table.def, &batch, &|k| {
-                    seen.contains(k) || base.contains(k)
-                })?;
-            }
+            let keys = super::on_conflict::TxnKeys::of(table, w)?;
+            check_unique(&table.def, &batch, &|k| keys.contains(k))?;
         }
         w.next_id = next_id;
         w.added += batch.num_rows() as u64;

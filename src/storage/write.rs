@@ -109,6 +109,16 @@ impl Table {
             let existing = self.existing_keys(&snap)?;
             check_unique(&self.def, &batch, &|k| existing.contains(k))?;
         }
+        self.append_locked(snap, batch, next_id).map(Some)
+    }
+
+    /// Logs rows already filled and checked, for a writer holding the lock on `snap`.
+    pub(super) fn append_locked(
+        &self,
+        snap: Arc<Snapshot>,
+        batch: RecordBatch,
+        next_id: i64,
+    ) -> Result<RecordBatch> {
         let frame = wal::encode_frame(&batch, &self.def.schema)?;
         let wal_path = self.path_of(&snap.manifest.wal);
         let end = wal::append(&wal_path, &frame)?;
@@ -132,7 +142,7 @@ impl Table {
                 tracing::warn!("{}: flushing the log failed, will retry: {e}", self.name());
             }
         }
-        Ok(Some(batch))
+        Ok(batch)
     }
 
     /// The non-empty batches as one; None when there are no rows.
@@ -193,12 +203,23 @@ impl Table {
 
     fn rewrite_with(
         &self,
-        mut f: Option<&mut RewriteFn<'_>>,
+        f: Option<&mut RewriteFn<'_>>,
         extra: &[RecordBatch],
         drop_all: bool,
     ) -> Result<(u64, TableVersion)> {
         let _g = self.lock_for_write()?;
         let snap = self.snapshot_for_write()?;
+        self.rewrite_locked(&snap, f, extra, drop_all)
+    }
+
+    /// `rewrite_with` for a writer holding the lock on `snap`.
+    pub(super) fn rewrite_locked(
+        &self,
+        snap: &Snapshot,
+        mut f: Option<&mut RewriteFn<'_>>,
+        extra: &[RecordBatch],
+        drop_all: bool,
+    ) -> Result<(u64, TableVersion)> {
         let mut next = snap.manifest.clone();
         let mut changed = 0u64;
         let mut rekeyed = false;

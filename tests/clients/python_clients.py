@@ -243,8 +243,39 @@ def sqlalchemy_orm_reads_new_keys_back():
     print("sqlalchemy orm: serial keys and server defaults read back (psycopg2, psycopg 3)")
 
 
+def sqlalchemy_upserts():
+    # INSERT … ON CONFLICT as SQLAlchemy's PostgreSQL dialect writes it: on_conflict_do_update
+    # with excluded, the stored row by table name and bound values in SET and WHERE (written in
+    # by psycopg2, sent as server-side parameters by psycopg 3), RETURNING; on_conflict_do_nothing.
+    from sqlalchemy.dialects.postgresql import insert
+
+    for driver in ["psycopg2", "psycopg"]:
+        engine = sa.create_engine(f"postgresql+{driver}://cip@127.0.0.1:{PORT}/cip")
+        one, two = f"UPS-{driver}-1", f"UPS-{driver}-2"
+        with engine.begin() as conn:
+            conn.execute(insert(Member).values(member_id=one, points=1))
+            stmt = insert(Member).values([dict(member_id=one, points=5), dict(member_id=two, points=7)])
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[Member.member_id],
+                set_={"points": Member.points + stmt.excluded.points + 100},
+                where=Member.points < 50,
+            )
+            rows = sorted(tuple(r) for r in conn.execute(stmt.returning(Member.member_id, Member.points)))
+            assert rows == [(one, 106), (two, 7)], rows
+            again = conn.execute(stmt.returning(Member.member_id)).all()
+            assert [tuple(r) for r in again] == [(two,)], again
+            conn.execute(insert(Member).values(member_id=two, points=0).on_conflict_do_nothing())
+        with engine.connect() as conn:
+            stored = conn.execute(
+                sa.select(Member.member_id, Member.points).where(Member.member_id.in_([one, two])).order_by(Member.member_id)
+            ).all()
+            assert [tuple(r) for r in stored] == [(one, 106), (two, 114)], stored
+    print("sqlalchemy: on_conflict_do_update (excluded, bound SET and WHERE, returning), on_conflict_do_nothing")
+
+
 psycopg_server_side_parameters()
 psycopg2_writes_in_its_default_transaction()
+sqlalchemy_upserts()
 sqlalchemy_orm_session_commits_and_rolls_back()
 sqlalchemy_orm_reads_new_keys_back()
 sqlalchemy_reflects_every_table_and_view()

@@ -151,6 +151,15 @@ async function migrate(knex) {
   const [named] = await knex('knex_bookings').insert({ venue_id: 5 }, ['id', 'status']);
   assert.deepEqual([Number(named.id), named.status], [2, 'held']);
   await assert.rejects(knex('knex_venues').insert({ id: 5, name: 'again' }).returning('id'), (e) => e.code === '23505');
+  // Upserts: .onConflict().merge() (ON CONFLICT … DO UPDATE SET col = excluded.col, or the
+  // values given) and .ignore() (DO NOTHING), with returning.
+  const merged = await knex('knex_venues').insert([{ id: 5, name: 'Hongqiao', rooms: 20 }, { id: 6, name: 'Minhang' }])
+    .onConflict('id').merge(['rooms']).returning(['id', 'name', 'rooms']);
+  assert.deepEqual(merged.map((v) => [v.id, v.name, v.rooms]).sort(), [[5, 'Hongqiao', 20], [6, 'Minhang', 8]]);
+  await knex('knex_venues').insert({ id: 6, name: 'ignored' }).onConflict('id').merge({ rooms: 3 });
+  await knex('knex_venues').insert({ id: 6, name: 'ignored', rooms: 99 }).onConflict('id').ignore();
+  const six = await knex('knex_venues').where({ id: 6 }).first();
+  assert.deepEqual([six.name, six.rooms], ['Minhang', 3]);
 
   const [completed, pending] = await knex.migrate.list(config);
   assert.deepEqual([completed.length, pending.length], [2, 0]);
@@ -158,7 +167,7 @@ async function migrate(knex) {
   assert.deepEqual([rolledBack, undone.sort()], [1, ['001_venues', '002_bookings']]);
   assert.equal(await knex.schema.hasTable('knex_venues'), false);
   assert.equal(Number((await knex('knex_migrations').count('* as n'))[0].n), 0);
-  console.log('migrations: latest (twice), increments / defaults / timestamps, returning, key errors, list, rollback');
+  console.log('migrations: latest (twice), increments / defaults / timestamps, returning, key errors, upserts, list, rollback');
 }
 
 async function main() {

@@ -104,11 +104,23 @@ async function writes(sequelize) {
   }), /roll back/);
   const names = (await Venue.findAll({ order: [['id', 'ASC']] })).map((v) => v.name);
   assert.deepEqual(names, ['Harbour', 'Old Town', 'Riverside']);
+  // Model.upsert (INSERT … ON CONFLICT ("id") DO UPDATE … RETURNING) of a stored row and of
+  // a new one; bulkCreate with updateOnDuplicate (DO UPDATE) and ignoreDuplicates (DO NOTHING).
+  const [up] = await Venue.upsert({ id: b.id, name: 'Old Town', rooms: 20 });
+  assert.equal(up.rooms, 20);
+  assert.equal((await Venue.findByPk(b.id)).rooms, 20);
+  const [pier] = await Venue.upsert({ id: 100, name: 'Pier', rooms: 2 });
+  assert.equal(pier.id, 100);
+  await Venue.bulkCreate([{ id: 100, name: 'Pier', rooms: 3 }, { id: 101, name: 'Dock', rooms: 1 }],
+    { updateOnDuplicate: ['rooms'] });
+  assert.equal((await Venue.findByPk(100)).rooms, 3);
+  await Venue.bulkCreate([{ id: 101, name: 'Ignored', rooms: 9 }], { ignoreDuplicates: true });
+  assert.equal((await Venue.findByPk(101)).name, 'Dock');
   assert.equal(await Venue.destroy({ where: { name: 'Harbour' } }), 1);
-  assert.equal(await Venue.count(), 2);
+  assert.equal(await Venue.count(), 4);
   await Venue.drop();
   assert.ok(!(await sequelize.getQueryInterface().showAllTables()).includes('sequelize_venues'));
-  console.log('writes: sync (twice), create, update, transaction committed and rolled back, destroy, drop');
+  console.log('writes: sync (twice), create, update, transaction committed and rolled back, upsert, bulkCreate updateOnDuplicate / ignoreDuplicates, destroy, drop');
 }
 
 async function main() {
