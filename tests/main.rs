@@ -33,3 +33,4 @@ mod storage;
 mod tls;
 mod transactions;
 mod upgrades;
+mod upserts;

@@ -191,12 +191,12 @@ impl Table {
         };
         let mut updated = Vec::new();
         let mut step = |b: &RecordBatch| merge_into(self, &sorted, merge.as_ref(), b, &mut updated);
-        self.rewrite_locked(
-            &snap,
-            Some(&mut step),
-            std::slice::from_ref(&sorted.fresh),
-            false,
-        )?;
+        // With no new rows the rewrite checks keys only if an update changed one.
+        let fresh = match sorted.fresh.num_rows() {
+            0 => &[][..],
+            _ => std::slice::from_ref(&sorted.fresh),
+        };
+        self.rewrite_locked(&snap, Some(&mut step), fresh, false)?;
         stored(self, [vec![sorted.fresh.clone()], updated].concat())
     }
 }
