@@ -125,7 +125,8 @@ impl Field {
             }
             (Kind::Number { min }, (max - min) as u128)
         };
-        let width = bits_for(span + has_nulls as u128);
+        // A field of 128 bits has no room left for a NULL: the usual sort takes such keys.
+        let width = bits_for(span.checked_add(has_nulls as u128)?);
         Some(Field {
             kind,
             options,
@@ -152,12 +153,13 @@ impl Field {
                 _ => f,
             }
         };
-        let null = (if self.options.nulls_first {
-            0
-        } else {
-            self.span + 1
-        }) << shift;
         if self.has_nulls {
+            // span + 1 fits: plan() made room for it.
+            let null = (if self.options.nulls_first {
+                0
+            } else {
+                self.span + 1
+            }) << shift;
             for (i, k) in out.iter_mut().enumerate() {
                 if array.is_null(i) {
                     *k |= null;

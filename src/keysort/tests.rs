@@ -202,3 +202,39 @@ fn order_matches_a_comparison_sort() {
         .collect();
     check_order(keys, 15, 2);
 }
+
+/// Text whose key takes all 128 bits (18 positions of 7 bits, one of 2): packed and ordered
+/// without NULLs; with NULLs there is no room left, so it goes to the usual sort. Either way
+/// no arithmetic overflows (the NULL's place was computed past the widest key).
+#[test]
+fn a_key_of_exactly_128_bits_leaves_no_room_for_null() {
+    let mut rng = Rng(0x51_7CC1_B727_220A);
+    let text = |rng: &mut Rng| -> String {
+        let mut s: String = (0..18)
+            .map(|_| ['\u{1}', 'm', '\u{7f}'][rng.below(3) as usize])
+            .collect();
+        s.push(['a', 'b', 'c', 'd'][rng.below(4) as usize]);
+        s
+    };
+    let mut values: Vec<String> = vec!["\u{1}".repeat(18) + "a", "\u{7f}".repeat(18) + "d"];
+    values.extend((0..60).map(|_| text(&mut rng)));
+    let asc = SortOptions::default();
+    let full: ArrayRef = Arc::new(StringArray::from_iter_values(values.iter()));
+    let packed = pack(&[vec![full]], &[asc], 1).expect("128 bits pack");
+    assert_eq!(packed.bits, 128);
+    let at = order(&packed.keys, packed.bits, 1);
+    let got: Vec<&String> = at.iter().map(|&r| &values[r as usize]).collect();
+    let mut want: Vec<&String> = values.iter().collect();
+    want.sort();
+    assert_eq!(got, want);
+    let with_null: ArrayRef = Arc::new(StringArray::from_iter(
+        values.iter().map(Some).chain([None]),
+    ));
+    for nulls_first in [false, true] {
+        let o = SortOptions {
+            descending: false,
+            nulls_first,
+        };
+        assert!(pack(&[vec![with_null.clone()]], &[o], 1).is_none());
+    }
+}
