@@ -74,6 +74,11 @@ pub fn register(ctx: &SessionContext) {
         "pg_my_temp_schema",
         ScalarValue::Int32(Some(0)),
     ));
+    // The database is UTF8 (pg_database's encoding 6), and so is every client: cip accepts
+    // no other client_encoding.
+    for name in ["getdatabaseencoding", "pg_client_encoding"] {
+        ctx.register_udf(constant_udf(name, ScalarValue::Utf8(Some("UTF8".into()))));
+    }
 }
 
 /// Built-in type OIDs (fixed in PostgreSQL, and those of datafusion-pg-catalog's pg_type) by

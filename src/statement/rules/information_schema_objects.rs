@@ -59,7 +59,7 @@ const APPLICABLE_ROLES: &str = "SELECT u.rolname AS grantee, g.rolname AS role_n
      JOIN pg_catalog.pg_roles u ON u.oid = m.member WHERE u.rolname = session_user";
 
 /// `columns` typed NULLs (`INT` where the name ends in `:int`) selected from nothing.
-fn empty(columns: &[&str]) -> String {
+pub(super) fn empty(columns: &[&str]) -> String {
     let items: Vec<String> = columns
         .iter()
         .map(|c| match c.strip_suffix(":int") {

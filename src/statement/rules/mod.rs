@@ -30,6 +30,7 @@ mod distinct_from_precedence;
 mod expand_array;
 pub mod functions_in_from;
 mod in_subquery_in_projection;
+mod information_schema_collations;
 mod information_schema_columns;
 mod information_schema_constraints;
 mod information_schema_objects;

@@ -47,6 +47,7 @@ fn pg_namespace() -> String {
 fn standard_views() -> Vec<(&'static str, String)> {
     let mut views = super::information_schema_constraints::views();
     views.extend(super::information_schema_objects::views());
+    views.extend(super::information_schema_collations::views());
     views
 }
 
