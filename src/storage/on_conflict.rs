@@ -244,14 +244,10 @@ impl Txn {
         batches: &[RecordBatch],
         action: &OnConflict,
     ) -> Result<Option<RecordBatch>> {
-        let Some(merged) = table.merged(batches)? else {
+        let Some((batch, next_id)) = self.filled(table, batches)? else {
             return Ok(None);
         };
-        let pending = self.pending_keys()?;
         let w = self.work(table)?;
-        let (batch, next_id) = table.filled(&merged, w.next_id, &|parent, key| {
-            pending.contains(parent, key)
-        })?;
         w.next_id = next_id;
         let keys = match table.def.unique {
             true => Some(TxnKeys::of(table, w)?),

@@ -206,14 +206,10 @@ impl Txn {
         table: &Arc<Table>,
         batches: &[RecordBatch],
     ) -> Result<Option<RecordBatch>> {
-        let Some(merged) = table.merged(batches)? else {
+        let Some((batch, next_id)) = self.filled(table, batches)? else {
             return Ok(None);
         };
-        let pending = self.pending_keys()?;
         let w = self.work(table)?;
-        let (batch, next_id) = table.filled(&merged, w.next_id, &|parent, key| {
-            pending.contains(parent, key)
-        })?;
         if table.def.unique {
             let keys = super::on_conflict::TxnKeys::of(table, w)?;
             check_unique(&table.def, &batch, &|k| keys.contains(k))?;
@@ -222,6 +218,25 @@ impl Txn {
         w.added += batch.num_rows() as u64;
         super::log_batches::push(&mut w.appended, batch.clone());
         Ok(Some(batch))
+    }
+
+    /// `batches` as one row set, defaults filled and constraints checked against what the
+    /// transaction sees (its own new keys count as parents), and the table's next id after
+    /// them; None when there are no rows.
+    pub(super) fn filled(
+        &mut self,
+        table: &Arc<Table>,
+        batches: &[RecordBatch],
+    ) -> Result<Option<(RecordBatch, i64)>> {
+        let Some(merged) = table.merged(batches)? else {
+            return Ok(None);
+        };
+        let pending = self.pending_keys()?;
+        let w = self.work(table)?;
+        let filled = table.filled(&merged, w.next_id, &|parent, key| {
+            pending.contains(parent, key)
+        })?;
+        Ok(Some(filled))
     }
 
     /// `append` by a writer that decided what to write from the table's contents: the commit
