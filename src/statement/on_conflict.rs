@@ -106,8 +106,13 @@ fn fold(ident: &Ident) -> String {
 }
 
 /// 42P10 unless the conflict target names the table's unique key (its columns in any order,
-/// or its constraint `<table>_pkey`); DO UPDATE must name one.
-fn check_target(def: &TableDef, target: Option<&ConflictTarget>, update: bool) -> Result<()> {
+/// or its constraint `<relation>_pkey`, as the catalog names it); DO UPDATE must name one.
+fn check_target(
+    def: &TableDef,
+    relation: &str,
+    target: Option<&ConflictTarget>,
+    update: bool,
+) -> Result<()> {
     let no_match = || {
         invalid(
             sqlstate::INVALID_COLUMN_REFERENCE,
@@ -135,16 +140,13 @@ fn check_target(def: &TableDef, target: Option<&ConflictTarget>, update: bool) -
             }
         }
         Some(ConflictTarget::OnConstraint(name)) => {
-            let constraint = name.0.last().map(|p| p.to_string()).unwrap_or_default();
-            let constraint = constraint.trim_matches('"');
-            match def.unique && constraint == format!("{}_pkey", def.name) {
+            let constraint = name.0.last().and_then(|p| p.as_ident()).map(fold);
+            let constraint = constraint.unwrap_or_default();
+            match def.unique && constraint == format!("{relation}_pkey") {
                 true => Ok(()),
                 false => Err(invalid(
                     sqlstate::UNDEFINED_OBJECT,
-                    format!(
-                        "constraint \"{constraint}\" for table \"{}\" does not exist",
-                        def.name
-                    ),
+                    format!("constraint \"{constraint}\" for table \"{relation}\" does not exist"),
                 )),
             }
         }
@@ -276,7 +278,16 @@ impl Session {
             OnConflictAction::DoNothing => None,
             OnConflictAction::DoUpdate(u) => Some(u),
         };
-        check_target(&def, on.conflict_target.as_ref(), update.is_some())?;
+        let LogicalPlan::Dml(dml) = &insert_plan else {
+            return Err(CipError::Corrupt("an INSERT's plan lost its shape".into()));
+        };
+        let relation = dml.table_name.table().to_string();
+        check_target(
+            &def,
+            &relation,
+            on.conflict_target.as_ref(),
+            update.is_some(),
+        )?;
         let set = match update {
             None => None,
             Some(u) => Some(Box::pin(self.plan(&set_query(insert, &def, u)?)).await?),
