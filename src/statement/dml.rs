@@ -30,6 +30,12 @@ fn is_subquery(e: &Expr) -> bool {
     )
 }
 
+/// Whether `e` holds a subquery or a column of an outer query: it reaches beyond the row.
+pub(super) fn reaches_out(e: &Expr) -> bool {
+    e.exists(|x| Ok(is_subquery(x) || matches!(x, Expr::OuterReferenceColumn(..))))
+        .unwrap_or(true)
+}
+
 fn subquery_of(e: &Expr) -> Option<&Subquery> {
     match e {
         Expr::ScalarSubquery(s) => Some(s),
@@ -78,10 +84,7 @@ fn is_row_local(input: &LogicalPlan) -> Result<bool> {
                 | LogicalPlan::SubqueryAlias(_)
                 | LogicalPlan::TableScan(_)
         );
-        let pure = node.expressions().iter().all(|e| {
-            !e.exists(|x| Ok(is_subquery(x) || matches!(x, Expr::OuterReferenceColumn(..))))
-                .unwrap_or(true)
-        });
+        let pure = !node.expressions().iter().any(reaches_out);
         local &= allowed && pure;
         Ok(if local {
             TreeNodeRecursion::Continue

@@ -12,13 +12,14 @@
 //! conflicting row under the table's write lock, in the INSERT's own commit (on_conflict.rs
 //! in storage).
 
+use super::ddl::fold;
 use super::outcome::Outcome;
 use super::session::Session;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::storage::{ConflictSlot, OnConflict, TableDef};
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::common::DFSchemaRef;
+use datafusion::common::{DFSchemaRef, TableReference};
 use datafusion::datasource::source_as_provider;
 use datafusion::logical_expr::{Expr, Extension, LogicalPlan, UserDefinedLogicalNodeCore};
 use datafusion::sql::sqlparser::ast::{
@@ -97,14 +98,6 @@ fn node_of(plan: &LogicalPlan) -> Option<&OnConflictNode> {
     }
 }
 
-pub(super) fn invalid(code: &'static str, message: impl Into<String>) -> CipError {
-    CipError::invalid(code, message)
-}
-
-fn fold(ident: &Ident) -> String {
-    super::ddl::fold(ident)
-}
-
 /// 42P10 unless the conflict target names the table's unique key (its columns in any order,
 /// or its constraint `<relation>_pkey`, as the catalog names it); DO UPDATE must name one.
 fn check_target(
@@ -114,13 +107,13 @@ fn check_target(
     update: bool,
 ) -> Result<()> {
     let no_match = || {
-        invalid(
+        CipError::invalid(
             sqlstate::INVALID_COLUMN_REFERENCE,
             "there is no unique or exclusion constraint matching the ON CONFLICT specification",
         )
     };
     match target {
-        None if update => Err(invalid(
+        None if update => Err(CipError::invalid(
             sqlstate::SYNTAX_ERROR,
             "ON CONFLICT DO UPDATE requires inference specification or constraint name",
         )),
@@ -129,7 +122,7 @@ fn check_target(
             let named: HashSet<String> = columns.iter().map(fold).collect();
             let key: HashSet<String> = def.key.iter().map(|k| k.to_string()).collect();
             if let Some(missing) = named.iter().find(|c| def.schema.index_of(c).is_err()) {
-                return Err(invalid(
+                return Err(CipError::invalid(
                     sqlstate::UNDEFINED_COLUMN,
                     format!("column \"{missing}\" does not exist"),
                 ));
@@ -144,7 +137,7 @@ fn check_target(
             let constraint = constraint.unwrap_or_default();
             match def.unique && constraint == format!("{relation}_pkey") {
                 true => Ok(()),
-                false => Err(invalid(
+                false => Err(CipError::invalid(
                     sqlstate::UNDEFINED_OBJECT,
                     format!("constraint \"{constraint}\" for table \"{relation}\" does not exist"),
                 )),
@@ -157,7 +150,7 @@ fn check_target(
 /// then the WHERE condition.
 fn set_query(insert: &Insert, def: &TableDef, update: &DoUpdate) -> Result<Statement> {
     let TableObject::TableName(name) = &insert.table else {
-        return Err(invalid(
+        return Err(CipError::invalid(
             sqlstate::FEATURE_NOT_SUPPORTED,
             "ON CONFLICT is not supported on an INSERT into a table function",
         ));
@@ -172,7 +165,7 @@ fn set_query(insert: &Insert, def: &TableDef, update: &DoUpdate) -> Result<State
     let mut values = std::collections::HashMap::new();
     for a in &update.assignments {
         let AssignmentTarget::ColumnName(column) = &a.target else {
-            return Err(invalid(
+            return Err(CipError::invalid(
                 sqlstate::FEATURE_NOT_SUPPORTED,
                 "ON CONFLICT DO UPDATE SET (a, b) = (…) is not supported: assign each column",
             ));
@@ -182,13 +175,13 @@ fn set_query(insert: &Insert, def: &TableDef, update: &DoUpdate) -> Result<State
             _ => None,
         }
         .ok_or_else(|| {
-            invalid(
+            CipError::invalid(
                 sqlstate::SYNTAX_ERROR,
                 format!("ON CONFLICT DO UPDATE SET {column}: name a column of the table"),
             )
         })?;
         if def.schema.index_of(&column).is_err() {
-            return Err(invalid(
+            return Err(CipError::invalid(
                 sqlstate::UNDEFINED_COLUMN,
                 format!(
                     "column \"{column}\" of relation \"{}\" does not exist",
@@ -197,7 +190,7 @@ fn set_query(insert: &Insert, def: &TableDef, update: &DoUpdate) -> Result<State
             ));
         }
         if values.insert(column.clone(), a.value.clone()).is_some() {
-            return Err(invalid(
+            return Err(CipError::invalid(
                 sqlstate::SYNTAX_ERROR,
                 format!("multiple assignments to same column \"{column}\""),
             ));
@@ -245,7 +238,7 @@ pub(super) fn check_wrapped(statement: &Statement) -> Result<()> {
         Statement::Insert(Insert {
             on: Some(OnInsert::OnConflict(_)),
             ..
-        }) => Err(invalid(
+        }) => Err(CipError::invalid(
             sqlstate::FEATURE_NOT_SUPPORTED,
             format!(
                 "{what} of INSERT … ON CONFLICT is not supported: run the statement itself \
@@ -273,18 +266,14 @@ impl Session {
         plain.on = None;
         plain.table_alias = None;
         let insert_plan = Box::pin(self.plan(&Statement::Insert(plain))).await?;
-        let def = stored_def(&insert_plan)?;
+        let (def, relation) = stored_def(&insert_plan)?;
         let update = match &on.action {
             OnConflictAction::DoNothing => None,
             OnConflictAction::DoUpdate(u) => Some(u),
         };
-        let LogicalPlan::Dml(dml) = &insert_plan else {
-            return Err(CipError::Corrupt("an INSERT's plan lost its shape".into()));
-        };
-        let relation = dml.table_name.table().to_string();
         check_target(
             &def,
-            &relation,
+            relation.table(),
             on.conflict_target.as_ref(),
             update.is_some(),
         )?;
@@ -316,16 +305,12 @@ impl Session {
         let action = match &node.set {
             None => OnConflict::Nothing,
             Some(set) => OnConflict::Update(
-                self.merge_of(set.clone(), &stored_def(&node.insert)?)
+                self.merge_of(set.clone(), &stored_def(&node.insert)?.0)
                     .await?,
             ),
         };
         let slot = self
-            .ctx()
-            .state_ref()
-            .read()
-            .config()
-            .get_extension::<ConflictSlot>()
+            .extension::<ConflictSlot>()
             .ok_or_else(|| CipError::Corrupt("the session has no ON CONFLICT slot".into()))?;
         slot.set(node.table, action);
         let outcome = Box::pin(self.run_plan(node.insert.clone(), tag, columns)).await;
@@ -334,15 +319,16 @@ impl Session {
     }
 }
 
-/// The definition of the stored table an INSERT's plan writes to; 0A000 for any other.
-fn stored_def(insert: &LogicalPlan) -> Result<TableDef> {
+/// The definition of the stored table an INSERT's plan writes to, and the name the plan
+/// gives it; 0A000 for any other table.
+fn stored_def(insert: &LogicalPlan) -> Result<(TableDef, &TableReference)> {
     let LogicalPlan::Dml(dml) = insert else {
         return Err(CipError::Corrupt("an INSERT's plan lost its shape".into()));
     };
     let provider = source_as_provider(&dml.target)?;
     match crate::warehouse::stored_definition(&provider) {
-        Some(def) => Ok(def.clone()),
-        None => Err(invalid(
+        Some(def) => Ok((def.clone(), &dml.table_name)),
+        None => Err(CipError::invalid(
             sqlstate::FEATURE_NOT_SUPPORTED,
             format!(
                 "ON CONFLICT is not supported on {}: only on stored tables, not temporary ones",

@@ -2,17 +2,16 @@
 //! row: its expressions, analyzed and made physical once per statement, evaluated over the
 //! stored row's columns and the proposed row's (`excluded`) side by side.
 
-use super::on_conflict::{invalid, EXCLUDED};
+use super::on_conflict::EXCLUDED;
 use super::session::Session;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::storage::{MergeFn, TableDef};
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::array::{ArrayRef, AsArray, BooleanArray, RecordBatch};
 use datafusion::arrow::compute::{cast_with_options, CastOptions};
 use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
-use datafusion::common::tree_node::TreeNode;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
-use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::logical_expr::{ExprSchemable, LogicalPlan};
 use datafusion::physical_expr::{create_physical_expr, PhysicalExpr};
 use std::sync::Arc;
 
@@ -21,7 +20,9 @@ impl Session {
     pub(super) async fn merge_of(&self, set: LogicalPlan, def: &TableDef) -> Result<Arc<MergeFn>> {
         let values = self.subquery_values(&set).await?;
         let set = super::dml::with_values(set, &values)?;
-        let state = self.ctx().state();
+        // Read in place: `ctx().state()` would copy the whole session state per statement.
+        let state = self.ctx().state_ref();
+        let state = state.read();
         let set = state
             .analyzer()
             .execute_and_check(set, state.config_options(), |_, _| {})?;
@@ -30,23 +31,22 @@ impl Session {
                 "the ON CONFLICT query lost its shape".into(),
             ));
         };
-        let outer = p.expr.iter().any(|e| {
-            e.exists(|x| {
-                Ok(matches!(
-                    x,
-                    Expr::ScalarSubquery(_)
-                        | Expr::Exists(_)
-                        | Expr::InSubquery(_)
-                        | Expr::OuterReferenceColumn(..)
-                ))
-            })
-            .unwrap_or(true)
-        });
-        if outer {
-            return Err(invalid(
+        if p.expr.iter().any(super::dml::reaches_out) {
+            return Err(CipError::invalid(
                 sqlstate::FEATURE_NOT_SUPPORTED,
                 "ON CONFLICT DO UPDATE with a correlated subquery is not supported",
             ));
+        }
+        let out = def.input_schema();
+        // The item after the columns is the WHERE condition, as PostgreSQL checks it: once,
+        // whether or not a row conflicts.
+        if let Some(condition) = p.expr.get(out.fields().len()) {
+            if condition.get_type(p.input.schema())? != DataType::Boolean {
+                return Err(CipError::invalid(
+                    sqlstate::DATATYPE_MISMATCH,
+                    "argument of WHERE must be type boolean",
+                ));
+            }
         }
         let input = p.input.schema();
         let props = state.execution_props();
@@ -75,7 +75,7 @@ impl Session {
             exprs,
             sources,
             read,
-            out: def.input_schema(),
+            out,
         };
         Ok(Arc::new(
             move |stored: &RecordBatch, proposed: &RecordBatch| merge.apply(stored, proposed),
@@ -118,16 +118,13 @@ impl Merge {
         }
         let chosen = match self.exprs.get(values.len()) {
             None => BooleanArray::from(vec![true; rows]),
-            Some(condition) => {
-                let v = condition.evaluate(&batch)?.into_array(rows)?;
-                if v.data_type() != &DataType::Boolean {
-                    return Err(invalid(
-                        sqlstate::DATATYPE_MISMATCH,
-                        "argument of WHERE must be type boolean",
-                    ));
-                }
-                v.as_boolean().clone()
-            }
+            // A boolean: merge_of checked its type.
+            Some(condition) => condition
+                .evaluate(&batch)?
+                .into_array(rows)?
+                .as_boolean_opt()
+                .cloned()
+                .ok_or_else(|| CipError::Corrupt("a WHERE gave no boolean".into()))?,
         };
         Ok((RecordBatch::try_new(self.out.clone(), values)?, chosen))
     }

@@ -191,13 +191,8 @@ impl Session {
             table,
             verb,
         } = plans;
-        // Read in place: `ctx().state()` would copy the whole session state per statement.
         let kept = self
-            .ctx()
-            .state_ref()
-            .read()
-            .config()
-            .get_extension::<StoredRows>()
+            .extension::<StoredRows>()
             .ok_or_else(|| lost("the session's configuration"))?;
         kept.start(table);
         let done = self.run_plan(write, Some(verb), None).await;

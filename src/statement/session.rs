@@ -154,14 +154,15 @@ impl Session {
     /// from an earlier day, …).
     pub fn take_notices(&self) -> Vec<Notice> {
         let mut notices = std::mem::take(&mut self.state().notices);
-        let raised = self
-            .ctx
-            .state_ref()
-            .read()
-            .config()
-            .get_extension::<crate::notices::Raised>();
+        let raised = self.extension::<crate::notices::Raised>();
         notices.extend(raised.map(|r| r.take()).unwrap_or_default());
         notices
+    }
+
+    /// The session's `T` in its configuration, read in place (`ctx().state()` would copy the
+    /// whole session state).
+    pub(super) fn extension<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.ctx.state_ref().read().config().get_extension::<T>()
     }
 
     /// Reported parameters (TimeZone, DateStyle, …) that changed since the last call.

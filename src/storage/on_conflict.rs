@@ -6,7 +6,7 @@
 use super::rows::{check_not_null, row_keys};
 use super::table::Table;
 use super::txn::{Txn, Work};
-use super::write::{ExistingKeys, Rewrite};
+use super::write::{one_batch, ExistingKeys, Rewrite};
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use datafusion::arrow::array::{BooleanArray, RecordBatch, UInt32Array};
@@ -146,12 +146,8 @@ fn merge_into(
 }
 
 /// The rows stored (inserted and updated) as one batch; None when there are none.
-fn stored(table: &Table, mut rows: Vec<RecordBatch>) -> Result<Option<RecordBatch>> {
-    rows.retain(|b| b.num_rows() > 0);
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(concat_batches(&table.def.schema, &rows)?))
+fn stored(table: &Table, rows: Vec<RecordBatch>) -> Result<Option<RecordBatch>> {
+    one_batch(&table.def.schema, &rows)
 }
 
 impl Table {

@@ -145,17 +145,9 @@ impl Table {
         Ok(batch)
     }
 
-    /// The non-empty batches as one; None when there are no rows.
+    /// The non-empty batches handed in as one; None when there are no rows.
     pub(super) fn merged(&self, batches: &[RecordBatch]) -> Result<Option<RecordBatch>> {
-        let batches: Vec<&RecordBatch> = batches.iter().filter(|b| b.num_rows() > 0).collect();
-        if batches.is_empty() {
-            return Ok(None);
-        }
-        let merged = datafusion::arrow::compute::concat_batches(
-            &self.input_schema,
-            batches.iter().copied(),
-        )?;
-        Ok(Some(merged))
+        one_batch(&self.input_schema, batches)
     }
 
     /// Rows ready to append: defaults filled (AUTO_INCREMENT ids from `next_id`, reserved so
@@ -390,4 +382,17 @@ impl Table {
         }
         Ok(ExistingKeys { parts, log })
     }
+}
+
+/// The non-empty `batches` (of `schema`) as one; None when there are no rows.
+pub(super) fn one_batch(
+    schema: &datafusion::arrow::datatypes::SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<Option<RecordBatch>> {
+    let batches: Vec<&RecordBatch> = batches.iter().filter(|b| b.num_rows() > 0).collect();
+    if batches.is_empty() {
+        return Ok(None);
+    }
+    let merged = datafusion::arrow::compute::concat_batches(schema, batches.iter().copied())?;
+    Ok(Some(merged))
 }

@@ -15,22 +15,21 @@ const CHARACTER_SETS: &str = "SELECT CAST(NULL AS VARCHAR) AS character_set_cata
         getdatabaseencoding() AS form_of_use, current_database() AS default_collate_catalog, \
         'pg_catalog' AS default_collate_schema, 'C' AS default_collate_name";
 
-/// Collations usable with the database's encoding (any encoding, or UTF8's).
+/// The collations usable with the database's encoding (any encoding, or UTF8's), as `c` in
+/// the schema `nc`: what both collation views list.
+const USABLE_COLLATIONS: &str = "FROM pg_catalog.pg_collation c \
+     JOIN pg_catalog.pg_namespace nc ON c.collnamespace = nc.oid \
+     WHERE c.collencoding IN (-1, 6)";
+
 const COLLATIONS: &str = "SELECT current_database() AS collation_catalog, \
         nc.nspname AS collation_schema, c.collname AS collation_name, \
-        'NO PAD' AS pad_attribute \
-     FROM pg_catalog.pg_collation c JOIN pg_catalog.pg_namespace nc \
-       ON c.collnamespace = nc.oid \
-     WHERE c.collencoding IN (-1, 6)";
+        'NO PAD' AS pad_attribute";
 
 const COLLATION_CHARACTER_SET_APPLICABILITY: &str = "SELECT \
         current_database() AS collation_catalog, nc.nspname AS collation_schema, \
         c.collname AS collation_name, CAST(NULL AS VARCHAR) AS character_set_catalog, \
         CAST(NULL AS VARCHAR) AS character_set_schema, \
-        getdatabaseencoding() AS character_set_name \
-     FROM pg_catalog.pg_collation c JOIN pg_catalog.pg_namespace nc \
-       ON c.collnamespace = nc.oid \
-     WHERE c.collencoding IN (-1, 6)";
+        getdatabaseencoding() AS character_set_name";
 
 /// Each column's privileges as PostgreSQL lists a relation owner's (cip keeps no GRANTs):
 /// the four that apply to columns, granted by the owner to itself.
@@ -49,10 +48,10 @@ const COLUMN_PRIVILEGES: &str = "SELECT pg_get_userbyid(c.relowner) AS grantor, 
 pub fn views() -> Vec<(&'static str, String)> {
     vec![
         ("character_sets", CHARACTER_SETS.to_string()),
-        ("collations", COLLATIONS.to_string()),
+        ("collations", format!("{COLLATIONS} {USABLE_COLLATIONS}")),
         (
             "collation_character_set_applicability",
-            COLLATION_CHARACTER_SET_APPLICABILITY.to_string(),
+            format!("{COLLATION_CHARACTER_SET_APPLICABILITY} {USABLE_COLLATIONS}"),
         ),
         ("column_privileges", COLUMN_PRIVILEGES.to_string()),
         // No standalone composite types (CREATE TYPE … AS): no attributes, no such types.
