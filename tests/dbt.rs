@@ -117,6 +117,22 @@ async fn check_built(server: &Server) {
     assert_eq!(views, 1, "the view model is listed in pg_views");
     let seeded = one_number(&client, "SELECT count(*) FROM analytics.category_groups").await;
     assert_eq!(seeded, 6);
+    // The model's `indexes` config: two indexes on the table swapped in, none left behind on
+    // the backup dbt dropped.
+    let indexed = one_number(
+        &client,
+        "SELECT count(*) FROM pg_indexes WHERE schemaname = 'analytics' \
+         AND tablename = 'member_drink_share' AND (indexdef LIKE '%USING btree (member_id)' \
+         OR indexdef LIKE '%USING brin (spend, drink_share)')",
+    )
+    .await;
+    assert_eq!(indexed, 2, "the model's two indexes");
+    let all = one_number(
+        &client,
+        "SELECT count(*) FROM pg_indexes WHERE schemaname = 'analytics'",
+    )
+    .await;
+    assert_eq!(all, 2, "no index of a dropped intermediate table");
 }
 
 #[tokio::test(flavor = "multi_thread")]

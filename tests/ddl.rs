@@ -317,3 +317,77 @@ async fn a_table_dropped_in_a_block_survives_a_crash() {
     assert_eq!(code(&e), "42P01", "{e:?}");
     assert!(!dir.path().join("gone").exists(), "its folder went");
 }
+
+/// CREATE INDEX and DROP INDEX are seen by every connection at its next statement and after a
+/// restart; a block writing the table meanwhile commits its rows; two blocks taking one index
+/// name on different tables: the later COMMIT is 42P07 and leaves nothing of its block.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indexes_are_shared_and_durable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let listed = "SELECT indexname || ' ' || tablename FROM pg_indexes \
+                  WHERE tablename IN ('ix_a', 'ix_b') ORDER BY 1";
+    {
+        let server = Server::start(dir.path());
+        let a = server.connect().await;
+        let b = server.connect().await;
+        a.batch_execute(
+            "CREATE TABLE ix_a (k int PRIMARY KEY, v text); CREATE TABLE ix_b (k int); \
+             INSERT INTO ix_a VALUES (1, 'x')",
+        )
+        .await
+        .expect("create");
+        b.batch_execute("BEGIN; INSERT INTO ix_a VALUES (2, 'y')")
+            .await
+            .expect("b's block");
+        a.batch_execute("CREATE INDEX ix_v ON ix_a (v DESC); CREATE INDEX ON ix_b (k)")
+            .await
+            .expect("create index");
+        b.batch_execute("COMMIT")
+            .await
+            .expect("b commits after the index");
+        assert_eq!(
+            names(&b, listed).await,
+            ["ix_a_pkey ix_a", "ix_b_k_idx ix_b", "ix_v ix_a"]
+        );
+        a.batch_execute("BEGIN; CREATE INDEX taken ON ix_a (v)")
+            .await
+            .expect("a's block");
+        b.batch_execute("BEGIN; CREATE INDEX taken ON ix_b (k); INSERT INTO ix_b VALUES (5)")
+            .await
+            .expect("b's block");
+        a.batch_execute("COMMIT").await.expect("first commit");
+        let e = b
+            .batch_execute("COMMIT")
+            .await
+            .expect_err("second takes the name");
+        assert_eq!(code(&e), "42P07", "{e:?}");
+        assert_eq!(names(&b, "SELECT count(*)::text FROM ix_b").await, ["0"]);
+    }
+    let server = Server::start(dir.path());
+    let c = server.connect().await;
+    assert_eq!(
+        names(&c, listed).await,
+        [
+            "ix_a_pkey ix_a",
+            "ix_b_k_idx ix_b",
+            "ix_v ix_a",
+            "taken ix_a"
+        ]
+    );
+    let def = "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_v'";
+    assert_eq!(
+        names(&c, def).await,
+        ["CREATE INDEX ix_v ON public.ix_a USING btree (v DESC)"]
+    );
+    c.batch_execute("DROP INDEX ix_v, taken; INSERT INTO ix_a VALUES (3, 'z')")
+        .await
+        .expect("drop after a restart");
+    assert_eq!(
+        names(&c, listed).await,
+        ["ix_a_pkey ix_a", "ix_b_k_idx ix_b"]
+    );
+    assert_eq!(
+        names(&c, "SELECT v FROM ix_a ORDER BY k").await,
+        ["x", "y", "z"]
+    );
+}

@@ -201,6 +201,8 @@ async fn analysts_read_masked_data_and_cannot_write() {
         "CREATE SCHEMA reports",
         "CREATE TABLE ana_copy AS SELECT * FROM members",
         "CREATE SCHEMA IF NOT EXISTS ana; CREATE TABLE ana.t AS SELECT 1 AS one",
+        "CREATE INDEX ON members (phone)",
+        "DROP INDEX members_pkey",
     ] {
         let e = ana.batch_execute(sql).await.expect_err(sql);
         assert_eq!(code(&e), "42501", "{sql}: {e:?}");

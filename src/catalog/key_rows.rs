@@ -1,11 +1,12 @@
-//! pg_constraint, pg_index, pg_class and pg_indexes with a row per primary key (keys.rs) —
-//! pg_constraint also one per foreign key —, and
+//! pg_constraint with a row per primary key and foreign key (keys.rs), pg_index, pg_class and
+//! pg_indexes with a row per index (indexes.rs), and
 //! pg_attrdef / pg_attribute with the columns' defaults (defaults.rs), built when the relation
 //! is scanned, not when it is named: datafusion-pg-catalog's pg_class
 //! names every relation of the catalog (these too) while it lists them, so building rows then
 //! would list pg_class from inside its own listing.
 
 use super::defaults;
+use super::indexes;
 use super::keys::{self, ForeignKey, Key};
 use super::stable_oids::StableOids;
 use super::weak_list::WeakCatalogList;
@@ -86,27 +87,29 @@ impl KeyedRelation {
                 let found = defaults::declared(&relations);
                 batches.push(keys::rows(&self.schema, &found, defaults::attrdef_value)?);
             }
+            "pg_constraint" => {
+                let keys = keys::declared(&relations);
+                let foreign = keys::foreign(&relations, &keys);
+                batches.push(keys::rows(&self.schema, &keys, constraint_value)?);
+                batches.push(keys::rows(&self.schema, &foreign, foreign_value)?);
+            }
             name => {
                 let keys = keys::declared(&relations);
+                let all = indexes::all(&relations, &keys);
                 if name == "pg_class" {
                     let foreign = keys::foreign(&relations, &keys);
                     batches = batches
                         .iter()
-                        .map(|b| keys::with_indexes_flagged(b, &keys))
+                        .map(|b| keys::with_indexes_flagged(b, &all))
                         .map(|b| keys::with_triggers_flagged(&b?, &foreign))
                         .collect::<Result<_>>()?;
                 }
                 let value = match name {
-                    "pg_constraint" => constraint_value,
-                    "pg_index" => index_value,
-                    "pg_class" => index_class_value,
-                    _ => indexes_value,
+                    "pg_index" => indexes::index_value,
+                    "pg_class" => indexes::index_class_value,
+                    _ => indexes::indexes_value,
                 };
-                batches.push(keys::rows(&self.schema, &keys, value)?);
-                if name == "pg_constraint" {
-                    let foreign = keys::foreign(&relations, &keys);
-                    batches.push(keys::rows(&self.schema, &foreign, foreign_value)?);
-                }
+                batches.push(keys::rows(&self.schema, &all, value)?);
             }
         }
         MemTable::try_new(self.schema.clone(), vec![batches])
@@ -175,11 +178,6 @@ fn listed(columns: &[(i16, String)]) -> Option<ScalarValue> {
     utf8(format!("[{}]", attnums(columns, ", ")))
 }
 
-/// One value per key column, joined as an int2vector's text.
-fn zeros(k: &Key) -> String {
-    vec!["0"; k.columns.len()].join(" ")
-}
-
 fn constraint_value(k: &Key, column: &str) -> Option<ScalarValue> {
     match column {
         "oid" => int(k.constraint_oid()),
@@ -215,58 +213,6 @@ fn foreign_value(f: &ForeignKey, column: &str) -> Option<ScalarValue> {
         "confmatchtype" => utf8("s"),
         "conkey" => listed(&f.columns),
         "confkey" => listed(&f.parent.columns),
-        _ => None,
-    }
-}
-
-fn index_value(k: &Key, column: &str) -> Option<ScalarValue> {
-    match column {
-        "indexrelid" => int(k.index_oid()),
-        "indrelid" => int(k.table_oid),
-        "indnatts" | "indnkeyatts" => int(k.columns.len() as i32),
-        "indisunique" | "indisprimary" | "indimmediate" | "indisvalid" | "indisready"
-        | "indislive" => boolean(true),
-        "indnullsnotdistinct"
-        | "indisexclusion"
-        | "indisclustered"
-        | "indcheckxmin"
-        | "indisreplident" => boolean(false),
-        // int2vector / oidvector: space-separated text.
-        "indkey" => utf8(attnums(&k.columns, " ")),
-        "indcollation" | "indclass" | "indoption" => utf8(zeros(k)),
-        _ => None,
-    }
-}
-
-/// The key's index as a pg_class row.
-fn index_class_value(k: &Key, column: &str) -> Option<ScalarValue> {
-    match column {
-        "oid" | "relfilenode" => int(k.index_oid()),
-        "relname" => utf8(k.index_name()),
-        "relnamespace" => int(k.namespace_oid),
-        "relam" => int(403), // btree
-        "relkind" => utf8("i"),
-        "relpersistence" => utf8("p"),
-        "relreplident" => utf8("n"),
-        "relnatts" => int(k.columns.len() as i32),
-        "relpages" => int(1),
-        "reltuples" => Some(ScalarValue::Float64(Some(0.0))),
-        "relispopulated" => boolean(true),
-        "reloftype" | "relrewrite" | "relpartbound" => None,
-        c if c.starts_with("relhas") || c.starts_with("relis") || c.starts_with("relrow") => {
-            boolean(false)
-        }
-        c if c.starts_with("relforce") => boolean(false),
-        _ => int(0),
-    }
-}
-
-fn indexes_value(k: &Key, column: &str) -> Option<ScalarValue> {
-    match column {
-        "schemaname" => utf8(k.schema.clone()),
-        "tablename" => utf8(k.table.clone()),
-        "indexname" => utf8(k.index_name()),
-        "indexdef" => utf8(k.index_definition()),
         _ => None,
     }
 }

@@ -46,19 +46,6 @@ impl Key {
     pub fn constraint_oid(&self) -> i32 {
         self.table_oid.saturating_add(CONSTRAINT_OID_OFFSET)
     }
-
-    /// What `pg_get_indexdef` gives for the key's index.
-    pub fn index_definition(&self) -> String {
-        let q = super::quoting::quote_ident;
-        let columns: Vec<String> = self.columns.iter().map(|(_, c)| q(c)).collect();
-        format!(
-            "CREATE UNIQUE INDEX {} ON {}.{} USING btree ({})",
-            q(&self.index_name()),
-            q(&self.schema),
-            q(&self.table),
-            columns.join(", ")
-        )
-    }
 }
 
 /// Every row of a pg_catalog relation.
@@ -279,9 +266,12 @@ pub fn rows<T>(
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
-/// pg_class's rows with `relhasindex` true for the keyed tables.
-pub fn with_indexes_flagged(batch: &RecordBatch, keys: &[Key]) -> Result<RecordBatch> {
-    let keyed: HashSet<Vec<i32>> = keys.iter().map(|k| vec![k.table_oid]).collect();
+/// pg_class's rows with `relhasindex` true for the tables with an index.
+pub fn with_indexes_flagged(
+    batch: &RecordBatch,
+    indexes: &[super::indexes::Index],
+) -> Result<RecordBatch> {
+    let keyed: HashSet<Vec<i32>> = indexes.iter().map(|i| vec![i.table_oid]).collect();
     flagged(batch, "relhasindex", &["oid"], &keyed)
 }
 

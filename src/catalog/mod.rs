@@ -11,6 +11,7 @@ mod format_pattern;
 pub(crate) mod format_type;
 mod functions;
 mod get_expr;
+pub mod indexes;
 mod key_rows;
 mod keys;
 pub mod like_escape;

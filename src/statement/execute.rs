@@ -15,7 +15,7 @@ use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::sql::sqlparser::ast::{CloseCursor, DeclareType, Statement};
+use datafusion::sql::sqlparser::ast::{CloseCursor, DeclareType, ObjectType, Statement};
 use futures::StreamExt;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -141,6 +141,13 @@ impl Session {
             // pool sends it each time a connection goes back.
             Statement::UNLISTEN { .. } => Ok(Outcome::Done(Done::new("UNLISTEN"))),
             Statement::AlterTable(a) => self.alter_table(a).await,
+            Statement::CreateIndex(c) => self.create_index(c).await,
+            Statement::Drop {
+                object_type: ObjectType::Index,
+                names,
+                if_exists,
+                ..
+            } => self.drop_index(names, *if_exists).await,
             _ => self.setting(statement).await,
         }
     }

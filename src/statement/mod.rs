@@ -28,6 +28,7 @@ mod dml;
 mod execute;
 mod external;
 mod idle;
+mod index;
 mod insert_defaults;
 pub mod names;
 mod on_conflict;

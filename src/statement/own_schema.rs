@@ -53,6 +53,11 @@ impl Session {
                         .is_some_and(|(s, o)| self.has_saved_view(&format!("{s}.{o}")))
             }
             Statement::CreateTable(c) => c.temporary,
+            Statement::CreateIndex(_)
+            | Statement::Drop {
+                object_type: ObjectType::Index,
+                ..
+            } => false,
             _ => return Ok(()),
         };
         if allowed {

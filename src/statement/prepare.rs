@@ -12,7 +12,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::expr::Placeholder;
 use datafusion::logical_expr::{lit, Expr, LogicalPlan, LogicalPlanBuilder};
-use datafusion::sql::sqlparser::ast::Statement;
+use datafusion::sql::sqlparser::ast::{ObjectType, Statement};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -140,6 +140,11 @@ impl Session {
             | Statement::Close { .. }
             | Statement::UNLISTEN { .. } => return Ok(command(None)),
             Statement::AlterTable(a) if super::alter::is_supported(a) => return Ok(command(None)),
+            Statement::CreateIndex(_)
+            | Statement::Drop {
+                object_type: ObjectType::Index,
+                ..
+            } => return Ok(command(None)),
             _ => {}
         }
         if let Some(sql) = crate::functions::show_functions_sql(statement) {

@@ -85,6 +85,13 @@ impl Session {
     ) -> Result<Outcome> {
         let name = stored_name(&c.name)?;
         Actor::of(&self.ctx().state()).require_write("CREATE TABLE")?;
+        let schema = c.name.schema().unwrap_or("public");
+        if self.index_table(schema, c.name.table()).is_some() {
+            return Err(CipError::invalid(
+                sqlstate::DUPLICATE_TABLE,
+                format!("relation \"{}\" already exists (an index)", c.name.table()),
+            ));
+        }
         let replace = match self.table_now(&name) {
             None => false,
             Some(_) if c.if_not_exists => return Ok(Outcome::Done(Done::new("CREATE TABLE"))),

@@ -204,7 +204,11 @@ impl Session {
                 ));
             }
         }
-        Ok(Declared { key, defaults })
+        Ok(Declared {
+            key,
+            defaults,
+            indexes: Vec::new(),
+        })
     }
 
     /// A DEFAULT as storage keeps it: the current time, or a constant evaluated once and kept

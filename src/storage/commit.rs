@@ -14,11 +14,14 @@ use super::fsutil::{fsync_dir, remove_if_exists, write_atomic};
 use super::manifest::{self, Manifest};
 use super::rows::check_unique;
 use super::steps::{self, Rows};
+use super::table::Table;
 use super::txn::Txn;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 const DIR: &str = "_txn";
 
@@ -46,6 +49,7 @@ impl Txn {
     /// `commit`, and `file` (under the data directory) is replaced by the same commit: after
     /// a crash at any moment both are there or neither.
     pub fn commit_with(mut self, file: Option<CommitFile>) -> Result<()> {
+        self.follow_committed_ddl()?;
         // The table DDL's new `_tables.json` commits with the rows, under the set's lock.
         let set = self.set.clone();
         let publication = match &set {
@@ -61,6 +65,30 @@ impl Txn {
         if let Some(p) = publication {
             self.made_dirs.retain(|d| !p.uses(d));
             p.publish();
+        }
+        Ok(())
+    }
+
+    /// A table this one wrote that another transaction altered (columns, indexes) since,
+    /// keeping its name: the work continues on the table as committed now, as the block's
+    /// next statement would have (Txn::follow_alter), instead of failing with 40001.
+    fn follow_committed_ddl(&mut self) -> Result<()> {
+        let Some(set) = self.set.clone() else {
+            return Ok(());
+        };
+        let moved: Vec<Arc<Table>> = {
+            let now = set.read();
+            // Only tables the block wrote: the others it merely pinned are not committed.
+            let written = self.work.values().filter(|w| w.changed());
+            written
+                .filter(|w| w.table.stale.load(Ordering::SeqCst))
+                .filter_map(|w| Some((w, now.get(w.table.name())?)))
+                .filter(|(w, t)| t.lineage == w.table.lineage && !Arc::ptr_eq(t, &w.table))
+                .map(|(_, t)| t.clone())
+                .collect()
+        };
+        for table in &moved {
+            self.follow_alter(table)?;
         }
         Ok(())
     }

@@ -5,7 +5,7 @@
 //! when it is created, and keeps that name through renames: a rename or a drop is one write of
 //! this list, which a transaction's commit makes together with its rows (table_set.rs).
 
-use super::def::{ColumnDefault, TableDef};
+use super::def::{ColumnDefault, IndexDef, TableDef};
 use super::fsutil::write_atomic;
 use crate::error::{CipError, Result};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -40,6 +40,8 @@ pub struct Declared {
     pub key: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub defaults: Vec<(String, DeclaredDefault)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<IndexDef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +70,7 @@ impl Declared {
         Declared {
             key: def.key.iter().map(|k| k.to_string()).collect(),
             defaults: defaults.collect(),
+            indexes: def.indexes.to_vec(),
         }
     }
 }
@@ -153,6 +156,7 @@ impl SavedTable {
             defaults: Box::leak(defaults.into_boxed_slice()),
             domains: &[],
             references: &[],
+            indexes: Box::leak(self.declared.indexes.clone().into_boxed_slice()),
         })
     }
 }

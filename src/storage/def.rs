@@ -3,6 +3,7 @@
 //! tables exist is the warehouse's business (crate::warehouse::tables); storage only keeps them.
 
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// How the engine fills a column an INSERT or a load leaves out.
@@ -32,6 +33,30 @@ pub struct TableDef {
     pub domains: &'static [(&'static str, &'static [&'static str])],
     /// Columns whose non-NULL values must be a key of another table (a foreign key).
     pub references: &'static [(&'static str, &'static str)],
+    /// Indexes a CREATE INDEX declared: kept with the table (and listed by the catalog), not
+    /// structures of their own — a part is read by its statistics and page index either way.
+    pub indexes: &'static [IndexDef],
+}
+
+/// An index over columns of a table, as CREATE INDEX declared it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexDef {
+    pub name: String,
+    pub columns: Vec<IndexColumn>,
+    /// Only over the key's columns: storage enforces no other uniqueness.
+    #[serde(default)]
+    pub unique: bool,
+    /// The access method it was declared with (btree, hash, …).
+    pub method: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexColumn {
+    pub name: String,
+    #[serde(default)]
+    pub descending: bool,
+    #[serde(default)]
+    pub nulls_first: bool,
 }
 
 impl TableDef {

@@ -27,13 +27,14 @@ mod table;
 mod table_set;
 mod txn;
 mod txn_ddl;
+mod txn_index;
 mod wal;
 mod widen;
 mod write;
 
 pub use commit::CommitFile;
 pub use created::{Declared, DeclaredDefault};
-pub use def::{ColumnDefault, TableDef};
+pub use def::{ColumnDefault, IndexColumn, IndexDef, TableDef};
 pub use on_conflict::{ConflictSlot, MergeFn, OnConflict};
 pub use pin::Pin;
 pub use pinned_exec::PinnedExec;

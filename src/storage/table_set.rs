@@ -11,6 +11,7 @@
 
 use super::created::{self, SavedTable};
 use super::table::{StoreOptions, Table};
+use super::txn_index::{index_holder, index_taken};
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use std::collections::BTreeMap;
@@ -135,6 +136,17 @@ impl TableSet {
                 }
                 next_saved.push(SavedTable::of_table(new));
                 next_map.insert(new.name(), new.clone());
+            }
+        }
+        // An index name another transaction took meanwhile (checked on the tables as the
+        // commit leaves them: a table changed twice passes through objects it replaces).
+        let kept = changes.iter().filter_map(|c| c.new.as_ref());
+        for new in kept.filter(|n| next_map.get(n.name()).is_some_and(|t| Arc::ptr_eq(t, n))) {
+            for index in new.def.indexes {
+                let others = next_map.values().filter(|t| !Arc::ptr_eq(t, new));
+                if index_holder(others, new.name(), &index.name).is_some() {
+                    return Err(index_taken(&index.name));
+                }
             }
         }
         Ok(Publication {

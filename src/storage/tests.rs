@@ -35,6 +35,7 @@ pub(super) fn numbers_table(schema: &SchemaRefAlias, unique: bool) -> TableDef {
         defaults: &[("id", ColumnDefault::AutoId)],
         domains: &[],
         references: &[],
+        indexes: &[],
     }
 }
 
@@ -227,6 +228,7 @@ fn declared_keys_and_defaults_survive_reopening() {
             ("id".into(), DeclaredDefault::Serial),
             ("n".into(), DeclaredDefault::Value("7".into())),
         ],
+        ..Default::default()
     };
     let store = Store::open(dir.path(), StoreOptions::default(), vec![]).expect("open");
     let table = store

@@ -56,7 +56,7 @@ impl Txn {
 
     /// A run-time table this transaction may drop, rename or alter: 42P01 when there is
     /// none, 42501 for the warehouse's own.
-    fn run_time(&self, name: &str, what: &str) -> Result<Arc<Table>> {
+    pub(super) fn run_time(&self, name: &str, what: &str) -> Result<Arc<Table>> {
         let Some(table) = self.table_now(name) else {
             return Err(CipError::invalid(
                 sqlstate::UNDEFINED_TABLE,
@@ -72,7 +72,7 @@ impl Txn {
         Ok(table)
     }
 
-    fn record(&mut self, old: Option<Arc<Table>>, new: Option<Arc<Table>>) {
+    pub(super) fn record(&mut self, old: Option<Arc<Table>>, new: Option<Arc<Table>>) {
         self.ddl.push(TableChange { old, new });
     }
 
@@ -195,7 +195,7 @@ impl Txn {
     /// The transaction's work on the table continues on `to`, an object with a wider
     /// definition: its rows in memory widen with NULLs. Its savepoints' too when the change
     /// is another's (it stays whatever this transaction rolls back to).
-    fn rebase(&mut self, to: &Arc<Table>, savepoints: bool) -> Result<()> {
+    pub(super) fn rebase(&mut self, to: &Arc<Table>, savepoints: bool) -> Result<()> {
         let (name, schema) = (to.name(), to.def.schema.clone());
         let rebase = |work: &mut BTreeMap<&'static str, Work>| -> Result<()> {
             if let Some(w) = work.get_mut(name) {

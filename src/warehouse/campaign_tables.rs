@@ -32,6 +32,7 @@ pub fn campaign_tables() -> Vec<TableDef> {
             defaults: &[("id", AutoId), ("created_at", Now)],
             domains: &[("status", TRACKING_STATUSES)],
             references: &[("campaign_id", "campaigns")],
+            indexes: &[],
         },
         TableDef {
             name: "campaigns",
@@ -63,6 +64,7 @@ pub fn campaign_tables() -> Vec<TableDef> {
             defaults: &[("created_at", Now)],
             domains: &[],
             references: &[],
+            indexes: &[],
         },
         TableDef {
             name: "campaign_audience",
@@ -78,6 +80,7 @@ pub fn campaign_tables() -> Vec<TableDef> {
             defaults: &[("assigned_at", Now)],
             domains: &[("arm", &["treatment", "holdout"])],
             references: &[("campaign_id", "campaigns")],
+            indexes: &[],
         },
         TableDef {
             // One personal message per messaged treatment member, as launch rendered it.
@@ -102,6 +105,7 @@ pub fn campaign_tables() -> Vec<TableDef> {
             defaults: &[("created_at", Now)],
             domains: &[],
             references: &[("campaign_id", "campaigns")],
+            indexes: &[],
         },
         TableDef {
             // Each step of a message's delivery; the latest (highest id) is its status.
@@ -119,6 +123,7 @@ pub fn campaign_tables() -> Vec<TableDef> {
             defaults: &[("id", AutoId), ("created_at", Now)],
             domains: &[("status", ATTEMPT_STATUSES)],
             references: &[],
+            indexes: &[],
         },
         TableDef {
             // Message texts as data: per campaign type, and optionally per offer category and
@@ -140,6 +145,7 @@ pub fn campaign_tables() -> Vec<TableDef> {
             defaults: &[("valid_from", Now)],
             domains: &[("campaign_type", &crate::campaigns::TYPES)],
             references: &[],
+            indexes: &[],
         },
     ]
 }

@@ -52,5 +52,6 @@ pub fn score_table() -> TableDef {
         defaults: &[],
         domains: &[],
         references: &[],
+        indexes: &[],
     }
 }

@@ -58,6 +58,7 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("registered_at", Now)],
             domains: &[],
             references: &[],
+            indexes: &[],
         },
         TableDef {
             name: "visits",
@@ -73,6 +74,7 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[],
             domains: &[],
             references: &[],
+            indexes: &[],
         },
         TableDef {
             name: "order_items",
@@ -89,6 +91,7 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[],
             domains: &[],
             references: &[],
+            indexes: &[],
         },
         TableDef {
             name: "member_behavior",
@@ -110,6 +113,7 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("id", AutoId), ("updated_at", Now)],
             domains: &[],
             references: &[],
+            indexes: &[],
         },
         TableDef {
             name: "upgrade_history",
@@ -132,6 +136,7 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("id", AutoId), ("created_at", Now)],
             domains: &[],
             references: &[],
+            indexes: &[],
         },
     ]
     .into_iter()
@@ -152,6 +157,7 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("fitted_at", Now)],
             domains: &[],
             references: &[],
+            indexes: &[],
         },
         TableDef {
             // The HTTP API's answers to requests with an Idempotency-Key (src/http/idempotency.rs).
@@ -170,6 +176,7 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("created_at", Now)],
             domains: &[],
             references: &[],
+            indexes: &[],
         },
         TableDef {
             name: "tier_rules",
@@ -194,6 +201,7 @@ pub fn all_tables() -> Vec<TableDef> {
             defaults: &[("valid_from", Now)],
             domains: &[],
             references: &[],
+            indexes: &[],
         },
         TableDef {
             // The segment rules as data (queries/06_customer_segments.sql, src/segments):
@@ -230,6 +238,7 @@ pub fn all_tables() -> Vec<TableDef> {
                 &["vip", "loyal", "potential", "regular", "churn_risk", "new"],
             )],
             references: &[],
+            indexes: &[],
         },
     ])
     .chain([super::score_table::score_table()])

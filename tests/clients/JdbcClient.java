@@ -194,7 +194,20 @@ public class JdbcClient {
       check("nextval('jdbc_keys_id_seq'::regclass)".equals(defaults.get("id")) && "now()".equals(defaults.get("made"))
           && defaults.get("name") == null, "column defaults " + defaults);
       check("YES".equals(autoincrement.get("id")) && "NO".equals(autoincrement.get("name")), "autoincrement " + autoincrement);
+      // An index a migration made, as getIndexInfo lists it: non-unique, descending, in its order.
       try (Statement st = c.createStatement()) {
+        st.execute("CREATE INDEX jdbc_keys_recent ON jdbc_keys (made DESC, name)");
+      }
+      List<String> indexes = new ArrayList<>();
+      try (ResultSet rs = c.getMetaData().getIndexInfo(null, "public", "jdbc_keys", false, false)) {
+        while (rs.next())
+          indexes.add(rs.getString("INDEX_NAME") + ":" + rs.getInt("ORDINAL_POSITION") + ":" + rs.getString("COLUMN_NAME")
+              + ":" + rs.getString("ASC_OR_DESC") + ":" + rs.getBoolean("NON_UNIQUE"));
+      }
+      check(indexes.equals(List.of("jdbc_keys_pkey:1:id:A:false", "jdbc_keys_recent:1:made:D:true", "jdbc_keys_recent:2:name:A:true")),
+          "getIndexInfo of a created index " + indexes);
+      try (Statement st = c.createStatement()) {
+        st.execute("DROP INDEX jdbc_keys_recent");
         st.execute("DROP TABLE jdbc_keys");
       }
 

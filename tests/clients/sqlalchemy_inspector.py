@@ -133,10 +133,41 @@ def defaults_and_autoincrement(inspector):
     assert listed["created_at"] == "now()" and listed["member_id"] is None, listed
 
 
+def indexes_created_read_and_dropped():
+    """metadata.create_all with Index objects and index=True (CREATE TABLE, then CREATE
+    INDEX), get_indexes as each version reads pg_index (sort order, method), Index.drop."""
+    metadata = sa.MetaData()
+    table = sa.Table(
+        "sa_indexed", metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("email", sa.String(64)),
+        sa.Column("city", sa.String(32), index=True),
+        sa.Column("seen", sa.DateTime),
+    )
+    by_email = sa.Index("ix_sa_email", table.c.email, postgresql_using="hash")
+    sa.Index("ix_sa_city_seen", table.c.city, table.c.seen.desc())
+    metadata.create_all(engine)
+    try:
+        got = {i["name"]: i for i in sa.inspect(engine).get_indexes("sa_indexed")}
+        assert set(got) == {"ix_sa_email", "ix_sa_city_seen", "ix_sa_indexed_city"}, got
+        assert got["ix_sa_city_seen"]["column_names"] == ["city", "seen"], got
+        assert got["ix_sa_city_seen"]["column_sorting"] == {"seen": ("desc",)}, got
+        assert not any(i["unique"] for i in got.values()), got
+        using = got["ix_sa_email"]["dialect_options"]["postgresql_using"]
+        assert using == "hash", got["ix_sa_email"]
+        by_email.drop(engine)
+        left = {i["name"] for i in sa.inspect(engine).get_indexes("sa_indexed")}
+        assert left == {"ix_sa_city_seen", "ix_sa_indexed_city"}, left
+    finally:
+        metadata.drop_all(engine)
+    assert not sa.inspect(engine).has_table("sa_indexed")
+
+
 kinds, columns = catalog()
 inspector = sa.inspect(engine)
 tables, views = every_get_method_on_every_relation(inspector, kinds, columns)
 superset_adds_a_database_and_a_dataset(inspector)
 defaults_and_autoincrement(inspector)
+indexes_created_read_and_dropped()
 print(f"sqlalchemy {VERSION}: every get_* on {len(tables)} tables and {len(views)} views")
 print("sqlalchemy inspector: ok")

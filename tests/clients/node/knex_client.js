@@ -55,11 +55,22 @@ async function schema(knex) {
     t.string('v');
     t.double('d');
     t.timestamp('at');
+    t.index(['v', 'at']);
   });
   assert.equal(await knex.schema.hasTable('knex_t'), true);
   const cols = await knex('knex_t').columnInfo();
   assert.deepEqual(Object.keys(cols).sort(), ['at', 'd', 'k', 'v']);
-  console.log(`schema: hasTable, hasColumn, columnInfo (${Object.keys(info).length} columns), createTable`);
+  // Indexes in a migration: createTable's t.index, alterTable's index / dropIndex.
+  await knex.schema.alterTable('knex_t', (t) => { t.index('k', 'knex_t_k_named', 'hash'); });
+  const indexes = async () => (await knex.raw(
+    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'knex_t' ORDER BY indexname")).rows;
+  assert.deepEqual(await indexes(), [
+    { indexname: 'knex_t_k_named', indexdef: 'CREATE INDEX knex_t_k_named ON public.knex_t USING hash (k)' },
+    { indexname: 'knex_t_v_at_index', indexdef: 'CREATE INDEX knex_t_v_at_index ON public.knex_t USING btree (v, at)' },
+  ]);
+  await knex.schema.alterTable('knex_t', (t) => { t.dropIndex(['v', 'at']); });
+  assert.deepEqual((await indexes()).map((r) => r.indexname), ['knex_t_k_named']);
+  console.log(`schema: hasTable, hasColumn, columnInfo (${Object.keys(info).length} columns), createTable, index, dropIndex`);
 }
 
 async function writes(knex) {

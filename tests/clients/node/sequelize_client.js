@@ -78,11 +78,23 @@ async function writes(sequelize) {
     id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
     name: { type: DataTypes.STRING(64), allowNull: false },
     rooms: { type: DataTypes.INTEGER, defaultValue: 4 },
-  }, { tableName: 'sequelize_venues' });
+  }, {
+    tableName: 'sequelize_venues',
+    indexes: [{ fields: ['name'] }, { name: 'venues_rooms_desc', fields: [{ name: 'rooms', order: 'DESC' }] }],
+  });
   // Model.sync(): CREATE TABLE IF NOT EXISTS (SERIAL, varchar, timestamptz), then the
-  // table's indexes through showIndex; a second sync changes nothing.
+  // table's indexes through showIndex and CREATE INDEX of the model's missing ones; a second
+  // sync finds them and changes nothing.
   await Venue.sync();
   await Venue.sync();
+  const qi = sequelize.getQueryInterface();
+  const indexNames = async () => (await qi.showIndex('sequelize_venues')).map((i) => i.name).sort();
+  assert.deepEqual(await indexNames(), ['sequelize_venues_name', 'sequelize_venues_pkey', 'venues_rooms_desc']);
+  const rooms = (await qi.showIndex('sequelize_venues')).find((i) => i.name === 'venues_rooms_desc');
+  assert.deepEqual(rooms.fields.map((f) => [f.attribute, f.order]), [['rooms', 'DESC']], JSON.stringify(rooms));
+  await qi.removeIndex('sequelize_venues', 'sequelize_venues_name');
+  assert.deepEqual(await indexNames(), ['sequelize_venues_pkey', 'venues_rooms_desc']);
+  await qi.addIndex('sequelize_venues', ['name'], { name: 'sequelize_venues_name' });
   const described = await sequelize.getQueryInterface().describeTable('sequelize_venues');
   assert.equal(described.id.primaryKey, true, JSON.stringify(described.id));
   assert.ok(described.createdAt && described.updatedAt, JSON.stringify(described));
@@ -120,7 +132,7 @@ async function writes(sequelize) {
   assert.equal(await Venue.count(), 4);
   await Venue.drop();
   assert.ok(!(await sequelize.getQueryInterface().showAllTables()).includes('sequelize_venues'));
-  console.log('writes: sync (twice), create, update, transaction committed and rolled back, upsert, bulkCreate updateOnDuplicate / ignoreDuplicates, destroy, drop');
+  console.log('writes: sync (twice) with indexes, showIndex / removeIndex / addIndex, create, update, transaction committed and rolled back, upsert, bulkCreate updateOnDuplicate / ignoreDuplicates, destroy, drop');
 }
 
 async function main() {

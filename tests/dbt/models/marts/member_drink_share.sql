@@ -1,4 +1,6 @@
--- Per member: spend on order lines and the share of it on drinks.
+-- Per member: spend on order lines and the share of it on drinks. dbt creates the indexes on
+-- the table it builds before swapping it in (CREATE INDEX IF NOT EXISTS, then renames).
+{{ config(indexes=[{'columns': ['member_id']}, {'columns': ['spend', 'drink_share'], 'type': 'brin'}]) }}
 select
     member_id,
     count(*) as order_lines,
