@@ -391,3 +391,52 @@ async fn indexes_are_shared_and_durable() {
         ["x", "y", "z"]
     );
 }
+
+/// DROP / RENAME COLUMN and SET NOT NULL rewrite the rows in the change's own commit: a
+/// block making one commits 40001 (nothing of it kept) when another connection wrote the
+/// table meanwhile; the new shape and rows survive a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn column_changes_rewrite_rows_and_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let columns = "SELECT column_name FROM information_schema.columns \
+                   WHERE table_name = 'cc' ORDER BY ordinal_position";
+    {
+        let server = Server::start(dir.path());
+        let a = server.connect().await;
+        let b = server.connect().await;
+        a.batch_execute(
+            "CREATE TABLE cc (k int, v text, w int); INSERT INTO cc VALUES (1, 'a', 10), (2, 'b', 20)",
+        )
+        .await
+        .expect("create");
+        b.batch_execute("BEGIN; ALTER TABLE cc DROP COLUMN w")
+            .await
+            .expect("b's block");
+        a.batch_execute("INSERT INTO cc VALUES (3, 'c', 30)")
+            .await
+            .expect("a writes meanwhile");
+        let e = b
+            .batch_execute("COMMIT")
+            .await
+            .expect_err("rewrote a moved table");
+        assert_eq!(code(&e), "40001", "{e:?}");
+        assert_eq!(names(&b, columns).await, ["k", "v", "w"]);
+        a.batch_execute(
+            "ALTER TABLE cc DROP COLUMN w, RENAME COLUMN v TO label, ALTER COLUMN k SET NOT NULL",
+        )
+        .await
+        .expect("alter");
+    }
+    let server = Server::start(dir.path());
+    let c = server.connect().await;
+    assert_eq!(names(&c, columns).await, ["k", "label"]);
+    assert_eq!(
+        names(&c, "SELECT k::text || label FROM cc ORDER BY k").await,
+        ["1a", "2b", "3c"]
+    );
+    let e = c
+        .batch_execute("INSERT INTO cc VALUES (NULL, 'd')")
+        .await
+        .expect_err("k is NOT NULL");
+    assert_eq!(code(&e), "23502", "{e:?}");
+}

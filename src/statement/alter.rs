@@ -1,8 +1,13 @@
-//! `ALTER TABLE`: RENAME TO (rename.rs) and `ADD [COLUMN] [IF NOT EXISTS] name type` — what
-//! dbt's `on_schema_change: append_new_columns` sends, several ADDs in one statement — for
-//! tables created with CREATE TABLE. The column's type is planned by DataFusion as in CREATE
-//! TABLE; the table gains it without a rewrite (storage/txn_ddl.rs) — in a block, at its COMMIT. Other forms answer 0A000.
+//! `ALTER TABLE` of tables created with CREATE TABLE: RENAME TO (rename.rs), and the column
+//! operations migrations send (knex's renameColumn / dropColumn / .alter(), dbt's
+//! `on_schema_change`), several in one statement, applied in order as one change — in a
+//! block, at its COMMIT: `ADD [COLUMN] [IF NOT EXISTS] name type` (nullable, nothing
+//! rewritten: storage/txn_ddl.rs), and `DROP COLUMN`, `RENAME COLUMN`, `ALTER COLUMN … SET /
+//! DROP DEFAULT | SET / DROP NOT NULL | TYPE` (alter_columns.rs; storage/txn_reshape.rs
+//! rewrites the rows when they must follow). Types are planned by DataFusion as in CREATE
+//! TABLE. Other forms answer 0A000.
 
+use super::alter_columns::Step;
 use super::ddl::{fold, qualified};
 use super::outcome::{Done, Outcome};
 use super::rename::undefined;
@@ -15,40 +20,38 @@ use datafusion::arrow::datatypes::Field;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::sql::sqlparser::ast::{AlterTable, AlterTableOperation, ColumnDef, ColumnOption};
 
-fn unsupported(what: &str) -> CipError {
+pub(super) fn unsupported(what: &str) -> CipError {
     CipError::invalid(
         sqlstate::FEATURE_NOT_SUPPORTED,
         format!(
-            "ALTER TABLE supports RENAME TO and ADD COLUMN; {what} is not supported (create a \
-             new table with CREATE TABLE … AS SELECT, then swap the names with RENAME TO)"
+            "ALTER TABLE supports RENAME TO and ADD / DROP / RENAME / ALTER COLUMN; {what} is \
+             not supported (create a new table with CREATE TABLE … AS SELECT, then swap the \
+             names with RENAME TO)"
         ),
     )
 }
 
-/// The ADD COLUMN operations of `a`, or None when it is not made of them only.
-fn added(a: &AlterTable) -> Option<Vec<(&ColumnDef, bool)>> {
-    a.operations
-        .iter()
-        .map(|op| match op {
-            AlterTableOperation::AddColumn {
-                column_def,
-                if_not_exists,
-                column_position: None,
-                ..
-            } => Some((column_def, *if_not_exists)),
-            _ => None,
-        })
-        .collect()
+/// Whether cip runs `op` as a column operation.
+fn is_column_op(op: &AlterTableOperation) -> bool {
+    matches!(
+        op,
+        AlterTableOperation::AddColumn {
+            column_position: None,
+            ..
+        } | AlterTableOperation::DropColumn { .. }
+            | AlterTableOperation::RenameColumn { .. }
+            | AlterTableOperation::AlterColumn { .. }
+    )
 }
 
 /// Whether cip runs `a` itself (else DataFusion is asked, and refuses).
 pub(super) fn is_supported(a: &AlterTable) -> bool {
-    super::rename::is_rename(a) || added(a).is_some()
+    super::rename::is_rename(a) || a.operations.iter().all(is_column_op)
 }
 
 /// Refuses column options an added column cannot have without rewriting the rows it gives a
 /// value: only NULL (the default) is allowed.
-fn check_options(c: &ColumnDef) -> Result<()> {
+pub(super) fn check_options(c: &ColumnDef) -> Result<()> {
     for option in &c.options {
         match &option.option {
             ColumnOption::Null => {}
@@ -73,10 +76,10 @@ impl Session {
         if super::rename::is_rename(a) {
             return self.rename(a).await;
         }
-        let Some(columns) = added(a) else {
+        if a.operations.is_empty() || !a.operations.iter().all(is_column_op) {
             let ops: Vec<String> = a.operations.iter().map(|o| o.to_string()).collect();
             return Err(unsupported(&ops.join(", ")));
-        };
+        }
         let done = Outcome::Done(Done::new("ALTER TABLE"));
         let Some((schema, object)) = qualified(&a.name) else {
             return Err(undefined(&a.name.to_string()));
@@ -88,7 +91,7 @@ impl Session {
             {
                 return Err(CipError::invalid(
                     sqlstate::WRONG_OBJECT_TYPE,
-                    format!("\"{object}\" is a view: columns are added to its query"),
+                    format!("\"{object}\" is a view: its columns are its query's"),
                 ));
             }
             return match a.if_exists {
@@ -97,36 +100,31 @@ impl Session {
             };
         };
         Actor::of(&self.ctx().state()).require_write("ALTER TABLE")?;
-        let mut fields: Vec<Field> = Vec::new();
-        for (c, if_not_exists) in columns {
-            check_options(c)?;
-            let field = self.column_field(c).await?;
-            let exists = table.def.schema.field_with_name(field.name()).is_ok()
-                || fields.iter().any(|f| f.name() == field.name());
-            if exists && if_not_exists {
-                let message = format!(
-                    "column \"{}\" of relation \"{object}\" already exists, skipping",
-                    field.name()
-                );
-                let notice = ("NOTICE", sqlstate::DUPLICATE_COLUMN, message);
-                self.state().notices.push(notice);
-                continue;
-            }
-            fields.push(field);
-        }
-        if fields.is_empty() {
+        let steps = self
+            .column_steps(&a.operations, &table, &schema, &object)
+            .await?;
+        if steps.is_empty() {
             return Ok(done);
         }
         let n = name.clone();
         let table = self
-            .table_ddl("ALTER TABLE", move |txn| txn.add_columns(&n, &fields))
+            .table_ddl("ALTER TABLE", move |txn| {
+                let mut last = None;
+                for step in &steps {
+                    last = Some(match step {
+                        Step::Add(fields) => txn.add_columns(&n, fields)?,
+                        Step::Change(changes) => txn.alter_columns(&n, changes)?,
+                    });
+                }
+                last.ok_or_else(|| CipError::Corrupt("an ALTER TABLE with no step".into()))
+            })
             .await?;
         self.registered(&name, table).await?;
         Ok(done)
     }
 
     /// The stored field of an added column: its type as CREATE TABLE would give it.
-    async fn column_field(&self, c: &ColumnDef) -> Result<Field> {
+    pub(super) async fn column_field(&self, c: &ColumnDef) -> Result<Field> {
         let bare = ColumnDef {
             options: vec![],
             ..c.clone()

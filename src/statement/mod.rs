@@ -15,6 +15,7 @@
 //! binary formats, COPY's sub-protocol, ParameterStatus) stays in `crate::pg`.
 
 mod alter;
+mod alter_columns;
 mod ambiguous_columns;
 mod command;
 mod copy;

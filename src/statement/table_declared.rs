@@ -213,7 +213,7 @@ impl Session {
 
     /// A DEFAULT as storage keeps it: the current time, or a constant evaluated once and kept
     /// as text in the column's type; None for DEFAULT NULL.
-    async fn declared_default(
+    pub(super) async fn declared_default(
         &self,
         expr: &Expr,
         ty: &DataType,

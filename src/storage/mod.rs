@@ -28,6 +28,7 @@ mod table_set;
 mod txn;
 mod txn_ddl;
 mod txn_index;
+mod txn_reshape;
 mod wal;
 mod widen;
 mod write;
@@ -43,6 +44,7 @@ pub use rows::{check_unique as schema_check_unique, local_now_micros, row_keys};
 pub use table::{AppendHook, Snapshot, StoreOptions, Table, TableVersion};
 use table_set::TableSet;
 pub use txn::{Txn, TxnSlot, TxnView};
+pub use txn_reshape::ColumnChange;
 pub use write::Rewrite;
 
 use crate::error::sqlstate;

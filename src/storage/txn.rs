@@ -81,7 +81,7 @@ pub struct Txn {
     /// Every file this transaction wrote; those its commit did not name are removed at its end.
     pub(super) staged: Vec<PathBuf>,
     pub(super) kept: HashSet<PathBuf>,
-    next_file: u64,
+    pub(super) next_file: u64,
     /// Each savepoint's work and how many table changes there were when it was taken.
     pub(super) savepoints: Vec<(BTreeMap<&'static str, Work>, usize)>,
 }
@@ -380,7 +380,7 @@ impl Drop for Txn {
     }
 }
 
-fn staged_name(txn: &str, n: u64) -> String {
+pub(super) fn staged_name(txn: &str, n: u64) -> String {
     format!("txn-{txn}-{n:04}.parquet")
 }
 

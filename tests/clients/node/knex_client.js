@@ -70,7 +70,18 @@ async function schema(knex) {
   ]);
   await knex.schema.alterTable('knex_t', (t) => { t.dropIndex(['v', 'at']); });
   assert.deepEqual((await indexes()).map((r) => r.indexname), ['knex_t_k_named']);
-  console.log(`schema: hasTable, hasColumn, columnInfo (${Object.keys(info).length} columns), createTable, index, dropIndex`);
+  // Column changes in a migration: renameColumn, .alter() (drop default, drop not null,
+  // type … using (col::type), set default, set not null), dropColumn.
+  await knex.schema.alterTable('knex_t', (t) => { t.string('extra', 32); });
+  await knex.schema.alterTable('knex_t', (t) => { t.renameColumn('extra', 'memo'); });
+  await knex.schema.alterTable('knex_t', (t) => { t.text('memo').notNullable().defaultTo('-').alter(); });
+  const memo = (await knex('knex_t').columnInfo()).memo;
+  assert.deepEqual([memo.type, memo.nullable, memo.defaultValue], ['text', false, "'-'::text"], JSON.stringify(memo));
+  await knex('knex_t').insert({ k: 0 });
+  assert.deepEqual(await knex('knex_t').select('k', 'memo'), [{ k: 0, memo: '-' }]);
+  await knex.schema.alterTable('knex_t', (t) => { t.dropColumn('memo'); });
+  await knex('knex_t').del();
+  console.log(`schema: hasTable, hasColumn, columnInfo (${Object.keys(info).length} columns), createTable, index, dropIndex, renameColumn, alter, dropColumn`);
 }
 
 async function writes(knex) {

@@ -1,0 +1,374 @@
+//! Column changes of a table created at run time, in a transaction: ALTER TABLE's DROP /
+//! RENAME COLUMN and ALTER COLUMN … SET/DROP DEFAULT, SET/DROP NOT NULL, TYPE. A change of the
+//! definition alone (a default, allowing NULL) makes a new object for the same folder, as ADD
+//! COLUMN does; one that the stored rows must follow (a column gone, renamed or of another
+//! type, NOT NULL checked against them) also rewrites every row the transaction sees into
+//! staged parts of the new shape, part by part, committed with the new definition as one —
+//! the commit fails with 40001 if anyone wrote the table meanwhile, as an UPDATE's does.
+
+use super::created::{DeclaredDefault, SavedTable};
+use super::parquet_io::{read_part, write_part};
+use super::table::Table;
+use super::txn::Txn;
+use crate::error::sqlstate;
+use crate::error::{CipError, Result};
+use datafusion::arrow::array::{ArrayRef, RecordBatchOptions};
+use datafusion::arrow::compute::{can_cast_types, cast_with_options, CastOptions};
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use std::sync::Arc;
+
+/// One change of a table's columns.
+#[derive(Debug, Clone)]
+pub enum ColumnChange {
+    Drop(String),
+    Rename {
+        from: String,
+        to: String,
+    },
+    /// A new default, or none.
+    Default {
+        column: String,
+        value: Option<DeclaredDefault>,
+    },
+    Nullable {
+        column: String,
+        nullable: bool,
+    },
+    Type {
+        column: String,
+        to: DataType,
+    },
+}
+
+/// A column of the table being reshaped: its name and type after the changes, and the
+/// column of the stored rows it is read from.
+struct Shaped {
+    name: String,
+    ty: String,
+    nullable: bool,
+    from: usize,
+}
+
+fn no_column(column: &str, table: &str) -> CipError {
+    CipError::invalid(
+        sqlstate::UNDEFINED_COLUMN,
+        format!("column \"{column}\" of relation \"{table}\" does not exist"),
+    )
+}
+
+fn find(shape: &[Shaped], column: &str, table: &str) -> Result<usize> {
+    shape
+        .iter()
+        .position(|c| c.name == column)
+        .ok_or_else(|| no_column(column, table))
+}
+
+impl Txn {
+    /// Applies `changes` in order to `name`'s columns; the rows are rewritten when they must
+    /// follow. Indexes over a dropped column go with it; the key's columns cannot be dropped
+    /// or allow NULL (0A000 / 42P16).
+    pub fn alter_columns(&mut self, name: &str, changes: &[ColumnChange]) -> Result<Arc<Table>> {
+        let old = self.run_time(name, "altered")?;
+        let mut saved = SavedTable::of_def(name, &old.def);
+        let mut shape: Vec<Shaped> = saved
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(from, (n, ty, nullable))| Shaped {
+                name: n.clone(),
+                ty: ty.clone(),
+                nullable: *nullable,
+                from,
+            })
+            .collect();
+        let declared = &mut saved.declared;
+        let mut rewrite = false;
+        for change in changes {
+            match change {
+                ColumnChange::Drop(column) => {
+                    let at = find(&shape, column, name)?;
+                    if declared.key.contains(column) {
+                        return Err(CipError::invalid(
+                            sqlstate::FEATURE_NOT_SUPPORTED,
+                            format!("column \"{column}\" is in the primary key of \"{name}\" and cannot be dropped"),
+                        ));
+                    }
+                    shape.remove(at);
+                    declared.defaults.retain(|(c, _)| c != column);
+                    declared
+                        .indexes
+                        .retain(|i| !i.columns.iter().any(|c| &c.name == column));
+                    rewrite = true;
+                }
+                ColumnChange::Rename { from, to } => {
+                    let at = find(&shape, from, name)?;
+                    if shape.iter().any(|c| &c.name == to) {
+                        return Err(CipError::invalid(
+                            sqlstate::DUPLICATE_COLUMN,
+                            format!("column \"{to}\" of relation \"{name}\" already exists"),
+                        ));
+                    }
+                    shape[at].name = to.clone();
+                    let renamed = |c: &mut String| {
+                        if c == from {
+                            *c = to.clone();
+                        }
+                    };
+                    declared.key.iter_mut().for_each(renamed);
+                    declared.defaults.iter_mut().for_each(|(c, _)| renamed(c));
+                    for index in declared.indexes.iter_mut() {
+                        index.columns.iter_mut().for_each(|c| renamed(&mut c.name));
+                    }
+                    rewrite = true;
+                }
+                ColumnChange::Default { column, value } => {
+                    find(&shape, column, name)?;
+                    declared.defaults.retain(|(c, _)| c != column);
+                    if let Some(v) = value {
+                        declared.defaults.push((column.clone(), v.clone()));
+                    }
+                }
+                ColumnChange::Nullable { column, nullable } => {
+                    let at = find(&shape, column, name)?;
+                    if *nullable && declared.key.contains(column) {
+                        return Err(CipError::invalid(
+                            sqlstate::INVALID_TABLE_DEFINITION,
+                            format!("column \"{column}\" is in a primary key"),
+                        ));
+                    }
+                    // Rows are checked (a rewrite) only when NULL stops being allowed.
+                    rewrite |= shape[at].nullable && !*nullable;
+                    shape[at].nullable = *nullable;
+                }
+                ColumnChange::Type { column, to } => {
+                    let at = find(&shape, column, name)?;
+                    let from = old.def.schema.field(shape[at].from).data_type();
+                    if !can_cast_types(from, to) {
+                        return Err(CipError::invalid(
+                            sqlstate::DATATYPE_MISMATCH,
+                            format!(
+                                "column \"{column}\" cannot be cast automatically to type {to}"
+                            ),
+                        ));
+                    }
+                    shape[at].ty = to.to_string();
+                    rewrite = true;
+                }
+            }
+        }
+        if shape.is_empty() {
+            return Err(CipError::invalid(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!("\"{name}\" would have no columns; drop the table instead"),
+            ));
+        }
+        saved.columns = shape
+            .iter()
+            .map(|c| (c.name.clone(), c.ty.clone(), c.nullable))
+            .collect();
+        let new = Arc::new(old.successor(saved.def()?));
+        let _ = new.parents.set(vec![]);
+        if rewrite {
+            let from: Vec<usize> = shape.iter().map(|c| c.from).collect();
+            self.reshape(&old, &new, &from)?;
+        }
+        self.record(Some(old), Some(new.clone()));
+        self.rebase(&new, false)?;
+        Ok(new)
+    }
+
+    /// The transaction's version of `old`'s rows, as `new`'s: column i of a row is column
+    /// `from[i]` of the stored one, cast to its new type and checked for NULL.
+    fn reshape(&mut self, old: &Arc<Table>, new: &Arc<Table>, from: &[usize]) -> Result<()> {
+        let schema = new.def.schema.clone();
+        let map = |b: &RecordBatch| shaped(b, &schema, from);
+        let (id, mut n) = (self.id.clone(), self.next_file);
+        let w = self.work(old)?;
+        let mut files = Vec::new();
+        let mut staged = Vec::new();
+        let mut done = || -> Result<()> {
+            for file in &w.files {
+                let rows = read_part(&old.path_of(&file.name), &old.def.schema)?
+                    .map(|b| map(&b?))
+                    .collect::<Result<Vec<_>>>()?;
+                if rows.iter().any(|b| b.num_rows() > 0) {
+                    let name = super::txn::staged_name(&id, n);
+                    n += 1;
+                    staged.push(new.path_of(&name));
+                    files.push(write_part(&new.dir, &name, &schema, &rows)?);
+                }
+            }
+            Ok(())
+        };
+        let wrote = done();
+        let log = wrote.and_then(|()| {
+            w.log
+                .iter()
+                .chain(w.appended.iter())
+                .map(map)
+                .collect::<Result<Vec<_>>>()
+        });
+        let log = match log {
+            Ok(log) => log,
+            Err(e) => {
+                staged.iter().for_each(|p| {
+                    let _ = std::fs::remove_file(p);
+                });
+                return Err(e);
+            }
+        };
+        w.files = files;
+        w.log = log;
+        w.appended.clear();
+        w.rewritten = true;
+        w.table = new.clone();
+        self.next_file = n;
+        self.staged.extend(staged);
+        Ok(())
+    }
+}
+
+/// `batch` in `schema`'s shape (see Txn::reshape): 22P02 for a value the new type cannot
+/// hold, 23502 for a NULL in a column that no longer allows one.
+fn shaped(batch: &RecordBatch, schema: &SchemaRef, from: &[usize]) -> Result<RecordBatch> {
+    let strict = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(from.len());
+    for (field, &i) in schema.fields().iter().zip(from) {
+        let column = batch.column(i);
+        let column = if column.data_type() == field.data_type() {
+            column.clone()
+        } else {
+            cast_with_options(column, field.data_type(), &strict).map_err(|e| {
+                CipError::invalid(
+                    sqlstate::INVALID_TEXT_REPRESENTATION,
+                    format!(
+                        "a value of column \"{}\" does not convert to {}: {e}",
+                        field.name(),
+                        field.data_type()
+                    ),
+                )
+            })?
+        };
+        if !field.is_nullable() && column.null_count() > 0 {
+            return Err(CipError::invalid(
+                sqlstate::NOT_NULL_VIOLATION,
+                format!("column \"{}\" contains null values", field.name()),
+            ));
+        }
+        columns.push(column);
+    }
+    let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    Ok(RecordBatch::try_new_with_options(
+        schema.clone(),
+        columns,
+        &options,
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Declared, Store, StoreOptions};
+    use super::*;
+    use datafusion::arrow::array::{AsArray, Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{Field, Int32Type, Schema};
+
+    fn staged(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir)
+            .expect("list")
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("txn-"))
+            .count()
+    }
+
+    /// Rows in parts and in the log follow a drop, a rename and a type change; a value that
+    /// does not convert fails the change and leaves no staged file; ROLLBACK TO a savepoint
+    /// gives the old shape back; the committed shape reopens.
+    #[test]
+    fn rows_follow_their_columns() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), StoreOptions::default(), vec![]).expect("open");
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Int64, true),
+            Field::new("v", DataType::Utf8, true),
+            Field::new("w", DataType::Utf8, true),
+        ]));
+        let table = store
+            .create_table("t", &schema, &Declared::default())
+            .expect("create");
+        let rows = |k: i64, w: &str| {
+            let columns: Vec<ArrayRef> = vec![
+                Arc::new(Int64Array::from(vec![k])),
+                Arc::new(StringArray::from(vec![Some("x")])),
+                Arc::new(StringArray::from(vec![w])),
+            ];
+            RecordBatch::try_new(schema.clone(), columns).expect("batch")
+        };
+        let mut txn = store.begin();
+        txn.append(&table, &[rows(1, "10")]).expect("part");
+        txn.commit().expect("commit");
+        table.append(&[rows(2, "oops")]).expect("log");
+
+        let before = staged(&table.dir);
+        let mut txn = store.begin();
+        let to_int = ColumnChange::Type {
+            column: "w".into(),
+            to: DataType::Int32,
+        };
+        let e = txn
+            .alter_columns("t", std::slice::from_ref(&to_int))
+            .expect_err("oops");
+        assert_eq!(e.sqlstate(), "22P02");
+        assert_eq!(
+            staged(&table.dir),
+            before,
+            "the failed change's parts are gone"
+        );
+        txn.savepoint();
+        let dropped = txn
+            .alter_columns("t", &[ColumnChange::Drop("v".into())])
+            .expect("drop");
+        assert_eq!(dropped.def.schema.fields().len(), 2);
+        txn.rollback_to(0);
+        let renamed = ColumnChange::Rename {
+            from: "v".into(),
+            to: "label".into(),
+        };
+        txn.alter_columns("t", &[renamed, ColumnChange::Drop("w".into())])
+            .expect("rename and drop");
+        txn.commit().expect("commit");
+        drop(store);
+
+        let store = Store::open(dir.path(), StoreOptions::default(), vec![]).expect("reopen");
+        let table = store.table("t").expect("t");
+        let names: Vec<&str> = table
+            .def
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        assert_eq!(names, ["k", "label"]);
+        let mut txn = store.begin();
+        let w = ColumnChange::Type {
+            column: "k".into(),
+            to: DataType::Int32,
+        };
+        let t = txn.alter_columns("t", &[w]).expect("k to int");
+        txn.commit().expect("commit");
+        let snap = t.snapshot().expect("snapshot");
+        let mut ks = Vec::new();
+        for f in &snap.manifest.files {
+            for b in read_part(&t.path_of(&f.name), &t.def.schema).expect("part") {
+                let b = b.expect("batch");
+                let k = b.column(0).as_primitive::<Int32Type>();
+                ks.extend((0..k.len()).map(|i| k.value(i)));
+            }
+        }
+        ks.sort();
+        assert_eq!(ks, [1, 2]);
+    }
+}
