@@ -110,8 +110,8 @@ impl Txn {
         let mut plans: Vec<(usize, Manifest, Vec<PathBuf>)> = Vec::new();
         for (i, name) in names.iter().enumerate() {
             let table = &tables[i];
-            let current = table.snapshot_for_write()?;
             let w = self.work[name].clone();
+            let current = w.stored_as.as_ref().unwrap_or(table).snapshot_for_write()?;
             let mut next = current.manifest.clone();
             let mut replaced = Vec::new();
             let base = &w.base;

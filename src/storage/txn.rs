@@ -56,6 +56,9 @@ pub(super) struct Work {
     /// Written by a writer that decided from what it read of this table (cip's own functions
     /// in a block): the commit fails with 40001 if anyone committed to it since the snapshot.
     pub(super) guarded: bool,
+    /// The committed object whose shape the stored rows have, when this transaction rewrote
+    /// them into another (txn_reshape.rs): the commit reads the committed state through it.
+    pub(super) stored_as: Option<Arc<Table>>,
 }
 
 impl Work {
@@ -172,6 +175,7 @@ impl Txn {
                 next_id: base.next_id,
                 added: 0,
                 guarded: false,
+                stored_as: None,
                 base,
                 pin: Arc::new(pin),
             };

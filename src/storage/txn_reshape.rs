@@ -222,6 +222,7 @@ impl Txn {
         w.log = log;
         w.appended.clear();
         w.rewritten = true;
+        w.stored_as.get_or_insert_with(|| old.clone());
         w.table = new.clone();
         self.next_file = n;
         self.staged.extend(staged);
@@ -370,5 +371,53 @@ mod tests {
         }
         ks.sort();
         assert_eq!(ks, [1, 2]);
+    }
+
+    /// A row in the committed log, then a type change: the commit reads the committed state
+    /// in its stored shape (Sequelize's sync({alter}) found it read through the new one).
+    #[test]
+    fn a_logged_row_follows_a_type_change() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), StoreOptions::default(), vec![]).expect("open");
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Int32, true),
+            Field::new("v", DataType::Utf8, true),
+        ]));
+        let table = store
+            .create_table("t", &schema, &Declared::default())
+            .expect("create");
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(datafusion::arrow::array::Int32Array::from(vec![7])),
+            Arc::new(StringArray::from(vec![Some("x")])),
+        ];
+        let row = RecordBatch::try_new(schema.clone(), columns).expect("batch");
+        table.append(&[row]).expect("logged");
+        for change in [
+            ColumnChange::Type {
+                column: "k".into(),
+                to: DataType::Int64,
+            },
+            ColumnChange::Drop("v".into()),
+        ] {
+            let mut txn = store.begin();
+            txn.alter_columns("t", &[change]).expect("alter");
+            txn.commit().expect("commit");
+        }
+        let t = store.table("t").expect("t");
+        assert_eq!(t.def.schema.fields().len(), 1);
+        let snap = t.snapshot().expect("snapshot");
+        let mut ks = Vec::new();
+        for f in &snap.manifest.files {
+            for b in read_part(&t.path_of(&f.name), &t.def.schema).expect("part") {
+                let b = b.expect("batch");
+                ks.extend(
+                    b.column(0)
+                        .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                        .values()
+                        .to_vec(),
+                );
+            }
+        }
+        assert_eq!(ks, [7]);
     }
 }

@@ -135,6 +135,34 @@ async function writes(sequelize) {
   console.log('writes: sync (twice) with indexes, showIndex / removeIndex / addIndex, create, update, transaction committed and rolled back, upsert, bulkCreate updateOnDuplicate / ignoreDuplicates, destroy, drop');
 }
 
+// Model.sync({ alter: true }) against a changed model: ADD COLUMN, then per column SET/DROP
+// NOT NULL, SET/DROP DEFAULT and TYPE, and DROP COLUMN of an attribute the model lost.
+async function alterSync(sequelize) {
+  const id = { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true };
+  const Before = sequelize.define('RoomBefore', {
+    id, name: DataTypes.STRING(64), size: DataTypes.INTEGER, old: DataTypes.TEXT,
+  }, { tableName: 'sequelize_rooms' });
+  await Before.sync({ force: true });
+  await Before.create({ name: 'a', size: 3, old: 'x' });
+  const After = sequelize.define('RoomAfter', {
+    id,
+    name: { type: DataTypes.STRING(64), allowNull: false, defaultValue: 'n' },
+    size: DataTypes.BIGINT,
+    extra: DataTypes.BOOLEAN,
+  }, { tableName: 'sequelize_rooms' });
+  await After.sync({ alter: true });
+  const d = await sequelize.getQueryInterface().describeTable('sequelize_rooms');
+  assert.deepEqual(Object.keys(d).sort(), ['createdAt', 'extra', 'id', 'name', 'size', 'updatedAt']);
+  assert.deepEqual([d.size.type, d.name.allowNull, d.name.defaultValue, d.extra.type],
+    ['BIGINT', false, 'n', 'BOOLEAN'], JSON.stringify(d));
+  const rows = await After.findAll({ raw: true });
+  assert.deepEqual(rows.map((r) => [r.name, String(r.size), r.extra]), [['a', '3', null]]);
+  await After.create({ size: 4 });
+  assert.equal((await After.findOne({ where: { size: 4 } })).name, 'n');
+  await After.drop();
+  console.log('alter sync: added, changed (NOT NULL, DEFAULT, TYPE) and dropped columns, rows kept');
+}
+
 async function main() {
   const sequelize = new Sequelize('cip', 'cip', '', {
     host: '127.0.0.1',
@@ -148,6 +176,7 @@ async function main() {
     await introspection(sequelize);
     await finders(sequelize);
     await writes(sequelize);
+    await alterSync(sequelize);
   } finally {
     await sequelize.close();
   }
