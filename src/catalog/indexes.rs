@@ -4,6 +4,7 @@
 //! `pg_get_indexdef` answers. psql's `\d` / `\di`, pgjdbc's getIndexInfo, SQLAlchemy's
 //! get_indexes, Sequelize's showIndex and dbt read these.
 
+use super::key_rows::{boolean, int, utf8};
 use super::keys::{Key, Relation, FIRST_OBJECT_OID};
 use datafusion::common::ScalarValue;
 
@@ -131,18 +132,6 @@ pub fn all(relations: &[Relation], keys: &[Key]) -> Vec<Index> {
         }
     }
     out
-}
-
-fn int(v: i32) -> Option<ScalarValue> {
-    Some(ScalarValue::Int32(Some(v)))
-}
-
-fn utf8(v: impl Into<String>) -> Option<ScalarValue> {
-    Some(ScalarValue::Utf8(Some(v.into())))
-}
-
-fn boolean(v: bool) -> Option<ScalarValue> {
-    Some(ScalarValue::Boolean(Some(v)))
 }
 
 /// One value per column, joined as an int2vector's / oidvector's text.

@@ -154,15 +154,15 @@ fn pg_indexes() -> SchemaRef {
     ]))
 }
 
-fn int(v: i32) -> Option<ScalarValue> {
+pub(super) fn int(v: i32) -> Option<ScalarValue> {
     Some(ScalarValue::Int32(Some(v)))
 }
 
-fn utf8(v: impl Into<String>) -> Option<ScalarValue> {
+pub(super) fn utf8(v: impl Into<String>) -> Option<ScalarValue> {
     Some(ScalarValue::Utf8(Some(v.into())))
 }
 
-fn boolean(v: bool) -> Option<ScalarValue> {
+pub(super) fn boolean(v: bool) -> Option<ScalarValue> {
     Some(ScalarValue::Boolean(Some(v)))
 }
 

@@ -65,6 +65,21 @@ impl Work {
     pub(super) fn changed(&self) -> bool {
         self.rewritten || self.appended.iter().any(|b| b.num_rows() > 0)
     }
+
+    /// The transaction's version of the table is now a rewrite's `files` and `log`.
+    pub(super) fn rewritten_as(&mut self, files: Vec<DataFile>, log: Vec<RecordBatch>) {
+        self.files = files;
+        self.log = log;
+        self.appended.clear();
+        self.rewritten = true;
+    }
+}
+
+/// The files a refused rewrite staged: removed, as nothing will commit them.
+pub(super) fn discard_staged(staged: &[PathBuf]) {
+    for p in staged {
+        let _ = std::fs::remove_file(p);
+    }
 }
 
 pub struct Txn {
@@ -316,16 +331,11 @@ impl Txn {
             // Before the work takes the new rows: a refused UPDATE leaves the block's as they
             // were, and the files it staged go.
             if let Err(e) = table.check_unique_parts(&files, &log) {
-                staged.iter().for_each(|p| {
-                    let _ = std::fs::remove_file(p);
-                });
+                discard_staged(&staged);
                 return Err(e);
             }
         }
-        w.files = files;
-        w.log = log;
-        w.appended.clear();
-        w.rewritten = true;
+        w.rewritten_as(files, log);
         w.next_id = next_id_after(&table.def, &w.log, w.next_id)?;
         self.next_file = n;
         self.staged.extend(staged);

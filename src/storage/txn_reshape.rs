@@ -212,16 +212,11 @@ impl Txn {
         let log = match log {
             Ok(log) => log,
             Err(e) => {
-                staged.iter().for_each(|p| {
-                    let _ = std::fs::remove_file(p);
-                });
+                super::txn::discard_staged(&staged);
                 return Err(e);
             }
         };
-        w.files = files;
-        w.log = log;
-        w.appended.clear();
-        w.rewritten = true;
+        w.rewritten_as(files, log);
         w.stored_as.get_or_insert_with(|| old.clone());
         w.table = new.clone();
         self.next_file = n;
