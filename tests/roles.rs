@@ -203,6 +203,7 @@ async fn analysts_read_masked_data_and_cannot_write() {
         "CREATE SCHEMA IF NOT EXISTS ana; CREATE TABLE ana.t AS SELECT 1 AS one",
         "CREATE INDEX ON members (phone)",
         "DROP INDEX members_pkey",
+        "ALTER INDEX members_pkey RENAME TO m",
     ] {
         let e = ana.batch_execute(sql).await.expect_err(sql);
         assert_eq!(code(&e), "42501", "{sql}: {e:?}");

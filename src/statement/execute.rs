@@ -142,6 +142,7 @@ impl Session {
             Statement::UNLISTEN { .. } => Ok(Outcome::Done(Done::new("UNLISTEN"))),
             Statement::AlterTable(a) => self.alter_table(a).await,
             Statement::CreateIndex(c) => self.create_index(c).await,
+            Statement::AlterIndex { name, operation } => self.alter_index(name, operation).await,
             Statement::Drop {
                 object_type: ObjectType::Index,
                 names,

@@ -35,7 +35,7 @@ fn not_kept(what: &str) -> CipError {
     )
 }
 
-fn undefined_index(name: &str) -> CipError {
+pub(super) fn undefined_index(name: &str) -> CipError {
     CipError::invalid(
         sqlstate::UNDEFINED_OBJECT,
         format!("index \"{name}\" does not exist"),
@@ -85,7 +85,11 @@ fn object_name(name1: &str, name2: &str, label: &str) -> String {
 
 impl Session {
     /// The relation `schema.name` as this session's catalog has it (table, view, temporary).
-    async fn relation(&self, schema: &str, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+    pub(super) async fn relation(
+        &self,
+        schema: &str,
+        name: &str,
+    ) -> Result<Option<Arc<dyn TableProvider>>> {
         let Some(found) = self.ctx().catalog("cip").and_then(|c| c.schema(schema)) else {
             return Ok(None);
         };
@@ -111,7 +115,11 @@ impl Session {
     }
 
     /// The table whose primary key's index `schema.index` is (`<table>_pkey`).
-    async fn key_index_table(&self, schema: &str, index: &str) -> Result<Option<String>> {
+    pub(super) async fn key_index_table(
+        &self,
+        schema: &str,
+        index: &str,
+    ) -> Result<Option<String>> {
         let Some(table) = index.strip_suffix("_pkey") else {
             return Ok(None);
         };
@@ -123,7 +131,7 @@ impl Session {
     }
 
     /// Whether `schema.name` names a relation: a table, view or index.
-    async fn relation_taken(&self, schema: &str, name: &str) -> Result<bool> {
+    pub(super) async fn relation_taken(&self, schema: &str, name: &str) -> Result<bool> {
         Ok(self.relation(schema, name).await?.is_some()
             || self.index_table(schema, name).is_some()
             || self.key_index_table(schema, name).await?.is_some())

@@ -30,6 +30,7 @@ mod execute;
 mod external;
 mod idle;
 mod index;
+mod index_rename;
 mod insert_defaults;
 pub mod names;
 mod on_conflict;

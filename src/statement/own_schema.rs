@@ -54,6 +54,7 @@ impl Session {
             }
             Statement::CreateTable(c) => c.temporary,
             Statement::CreateIndex(_)
+            | Statement::AlterIndex { .. }
             | Statement::Drop {
                 object_type: ObjectType::Index,
                 ..

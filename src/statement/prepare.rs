@@ -141,6 +141,7 @@ impl Session {
             | Statement::UNLISTEN { .. } => return Ok(command(None)),
             Statement::AlterTable(a) if super::alter::is_supported(a) => return Ok(command(None)),
             Statement::CreateIndex(_)
+            | Statement::AlterIndex { .. }
             | Statement::Drop {
                 object_type: ObjectType::Index,
                 ..

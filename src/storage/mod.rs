@@ -29,6 +29,7 @@ mod txn;
 mod txn_ddl;
 mod txn_index;
 mod txn_reshape;
+mod txn_rewrite;
 mod wal;
 mod widen;
 mod write;

@@ -9,12 +9,11 @@
 //! snapshot; one that only appended commits beside concurrent writers (keys are checked again).
 
 use super::manifest::DataFile;
-use super::parquet_io::{read_part, write_part};
+use super::parquet_io::write_part;
 use super::pin::Pin;
-use super::rows::{check_unique, keys_changed, row_keys};
-use super::table::{next_id_after, Snapshot, Table};
+use super::rows::{check_unique, row_keys};
+use super::table::{Snapshot, Table};
 use super::table_set::{TableChange, TableSet};
-use super::write::{Rewrite, RewriteFn};
 use crate::error::Result;
 use datafusion::arrow::record_batch::RecordBatch;
 use std::collections::{BTreeMap, HashSet};
@@ -281,65 +280,6 @@ impl Txn {
             out.insert(*name, keys);
         }
         Ok(PendingKeys(out))
-    }
-
-    /// UPDATE / DELETE in the transaction: parts `f` changes are written as staged files, the
-    /// rows in memory are rewritten in place. Returns the count `f` reported.
-    pub fn rewrite(&mut self, table: &Arc<Table>, f: &mut RewriteFn<'_>) -> Result<u64> {
-        let (id, mut n) = (self.id.clone(), self.next_file);
-        let w = self.work(table)?;
-        let mut changed = 0u64;
-        let mut rekeyed = false;
-        let mut files = Vec::new();
-        let mut staged = Vec::new();
-        for file in &w.files {
-            let mut out = Vec::new();
-            let mut touched = false;
-            for b in read_part(&table.path_of(&file.name), &table.def.schema)? {
-                let b = b?;
-                match f(&b)? {
-                    Rewrite::Keep => out.push(b),
-                    Rewrite::Replace(nb, k) => {
-                        touched = true;
-                        changed += k;
-                        rekeyed |= keys_changed(&table.def, &b, &nb);
-                        out.push(nb);
-                    }
-                }
-            }
-            if !touched {
-                files.push(file.clone());
-            } else if out.iter().any(|b| b.num_rows() > 0) {
-                let name = staged_name(&id, n);
-                n += 1;
-                files.push(write_part(&table.dir, &name, &table.def.schema, &out)?);
-                staged.push(table.path_of(&name));
-            }
-        }
-        let mut log = Vec::new();
-        for b in w.log.iter().chain(w.appended.iter()) {
-            match f(b)? {
-                Rewrite::Keep => log.push(b.clone()),
-                Rewrite::Replace(nb, k) => {
-                    changed += k;
-                    rekeyed |= keys_changed(&table.def, b, &nb);
-                    log.push(nb);
-                }
-            }
-        }
-        if rekeyed {
-            // Before the work takes the new rows: a refused UPDATE leaves the block's as they
-            // were, and the files it staged go.
-            if let Err(e) = table.check_unique_parts(&files, &log) {
-                discard_staged(&staged);
-                return Err(e);
-            }
-        }
-        w.rewritten_as(files, log);
-        w.next_id = next_id_after(&table.def, &w.log, w.next_id)?;
-        self.next_file = n;
-        self.staged.extend(staged);
-        Ok(changed)
     }
 
     /// A staged file for `table`'s rows, for the commit.

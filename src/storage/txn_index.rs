@@ -81,6 +81,23 @@ impl Txn {
         self.replace_def(old, saved)
     }
 
+    /// ALTER INDEX … RENAME TO: `table`'s index `from` is named `to` (42P07 when taken).
+    pub fn rename_index(&mut self, table: &str, from: &str, to: &str) -> Result<Arc<Table>> {
+        let old = self.run_time(table, "altered")?;
+        if index_holder(&self.tables_now(), table, to).is_some() {
+            return Err(index_taken(to));
+        }
+        let mut saved = SavedTable::of_def(table, &old.def);
+        let Some(index) = saved.declared.indexes.iter_mut().find(|i| i.name == from) else {
+            return Err(CipError::invalid(
+                sqlstate::UNDEFINED_OBJECT,
+                format!("index \"{from}\" does not exist"),
+            ));
+        };
+        index.name = to.to_string();
+        self.replace_def(old, saved)
+    }
+
     /// `old` gives way to an object for the same folder with `saved`'s definition.
     fn replace_def(&mut self, old: Arc<Table>, saved: SavedTable) -> Result<Arc<Table>> {
         let new = Arc::new(old.successor(saved.def()?));
