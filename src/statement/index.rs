@@ -98,20 +98,11 @@ impl Session {
 
     /// The stored table holding the index `schema.index` (CREATE INDEX's), if any.
     pub(super) fn index_table(&self, schema: &str, index: &str) -> Option<String> {
-        let prefix = match schema {
-            "public" => String::new(),
-            s => format!("{s}."),
-        };
-        self.run_time_names().into_iter().find(|n| {
-            let in_schema = match prefix.is_empty() {
-                true => !n.contains('.'),
-                false => n.strip_prefix(&prefix).is_some_and(|o| !o.contains('.')),
-            };
-            in_schema
-                && self
-                    .table_now(n)
-                    .is_some_and(|t| t.def.indexes.iter().any(|i| i.name == index))
-        })
+        let tables = self.run_time_tables();
+        let any_in_schema = stored_name(schema, index);
+        let held =
+            crate::storage::index_holder(tables.iter().map(|(_, t)| t), &any_in_schema, index);
+        held.map(|t| t.name().to_string())
     }
 
     /// The table whose primary key's index `schema.index` is (`<table>_pkey`).

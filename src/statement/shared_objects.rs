@@ -113,7 +113,7 @@ impl Session {
     }
 
     /// The tables created with CREATE TABLE as this session sees them.
-    fn run_time_tables(&self) -> Vec<(String, Arc<Table>)> {
+    pub(super) fn run_time_tables(&self) -> Vec<(String, Arc<Table>)> {
         let store = &self.engine.store;
         let overlay = self
             .state()

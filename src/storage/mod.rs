@@ -45,6 +45,7 @@ pub use rows::{check_unique as schema_check_unique, local_now_micros, row_keys};
 pub use table::{AppendHook, Snapshot, StoreOptions, Table, TableVersion};
 use table_set::TableSet;
 pub use txn::{Txn, TxnSlot, TxnView};
+pub use txn_index::index_holder;
 pub use txn_reshape::ColumnChange;
 pub use write::Rewrite;
 

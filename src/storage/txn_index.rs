@@ -18,8 +18,9 @@ pub(super) fn qualifier(table: &str) -> &str {
     table.rsplit_once('.').map(|(q, _)| q).unwrap_or("")
 }
 
-/// The table among `tables` that holds an index `index` under `table`'s qualifier.
-pub(super) fn index_holder<'a>(
+/// The table among `tables` that holds an index `index` under `table`'s qualifier (the
+/// layer above asks with any name in the schema it means).
+pub fn index_holder<'a>(
     tables: impl IntoIterator<Item = &'a Arc<Table>>,
     table: &str,
     index: &str,
