@@ -18,6 +18,7 @@ pub mod campaigns;
 pub mod catalog;
 pub mod cli;
 pub mod cluster;
+pub mod column_types;
 pub mod config;
 pub mod deferred;
 pub mod engine;

@@ -77,6 +77,7 @@ fn expression(table: &str, column: &str, d: ColumnDefault, t: &DataType) -> Opti
             )
         }
         ColumnDefault::Now => "now()".to_string(),
+        ColumnDefault::RandomUuid => "gen_random_uuid()".to_string(),
         ColumnDefault::Literal(text) => match t {
             t if t.is_numeric() && !text.starts_with('-') => text.to_string(),
             DataType::Boolean => text.to_string(),

@@ -1,10 +1,12 @@
 //! pg_constraint with a row per primary key and foreign key (keys.rs), pg_index, pg_class and
 //! pg_indexes with a row per index (indexes.rs), and
-//! pg_attrdef / pg_attribute with the columns' defaults (defaults.rs), built when the relation
+//! pg_attrdef / pg_attribute with the columns' defaults (defaults.rs) and declared types
+//! (attribute_types.rs), built when the relation
 //! is scanned, not when it is named: datafusion-pg-catalog's pg_class
 //! names every relation of the catalog (these too) while it lists them, so building rows then
 //! would list pg_class from inside its own listing.
 
+use super::attribute_types;
 use super::defaults;
 use super::indexes;
 use super::keys::{self, ForeignKey, Key};
@@ -81,6 +83,7 @@ impl KeyedRelation {
                 batches = batches
                     .iter()
                     .map(|b| defaults::with_defaults_flagged(b, &found))
+                    .map(|b| attribute_types::with_declared_types(&b?, &relations))
                     .collect::<Result<_>>()?;
             }
             "pg_attrdef" => {

@@ -5,6 +5,8 @@
 
 pub mod advisory_functions;
 pub mod advisory_locks;
+mod attribute_types;
+pub mod declared_types;
 mod defaults;
 pub mod expand_array;
 mod format_pattern;
@@ -33,6 +35,7 @@ mod stable_oids;
 pub mod subscript;
 pub use settings_functions::current_setting;
 pub mod user_views;
+mod uuid_functions;
 mod weak_list;
 
 pub use roles::OPEN_ROLE;
@@ -70,6 +73,7 @@ pub async fn install(
 ) -> Result<()> {
     let roles = roles::ConfiguredRoles::from_config(&config.users)?;
     setup_pg_catalog(ctx, "cip", roles.clone()).map_err(|e| CipError::DataFusion(*e))?;
+    declared_types::install(ctx);
     let catalog = ctx
         .catalog("cip")
         .ok_or_else(|| CipError::Corrupt("the session has no catalog \"cip\"".into()))?;
@@ -92,6 +96,7 @@ pub async fn install(
     functions::register(ctx);
     quoting::register(ctx);
     format_type::register(ctx);
+    uuid_functions::register(ctx);
     ctx.register_udaf(name_arrays::udaf());
     like_escape::register(ctx);
     expand_array::register(ctx);

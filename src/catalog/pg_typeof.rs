@@ -65,10 +65,14 @@ impl ScalarUDFImpl for PgTypeof {
         let [field] = args.arg_fields.as_slice() else {
             return exec_err!("pg_typeof takes one argument");
         };
-        // The catalog's `name` columns are Utf8 with an extension type (name_type.rs).
-        let name = match super::name_type::pg_type(field) {
-            Some(t) => super::format_type::name(t.oid() as i32, -1),
-            None => type_name(field.data_type())?,
+        // The catalog's `name` columns and declared uuid / varchar columns are Utf8 with an
+        // extension type (name_type.rs, crate::column_types); PostgreSQL's pg_typeof prints no
+        // modifier.
+        let declared = crate::column_types::ColumnType::of(field);
+        let name = match (super::name_type::pg_type(field), declared) {
+            (Some(t), _) => super::format_type::name(t.oid() as i32, -1),
+            (None, Some(t)) => super::format_type::name(t.oid(), -1),
+            (None, None) => type_name(field.data_type())?,
         };
         Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(name))))
     }

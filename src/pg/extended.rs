@@ -202,7 +202,11 @@ impl ExtendedQueryHandler for Handler {
             })?;
             return Ok(Response::Execution(tag(&done)));
         }
-        let params = super::params::decode(portal, prepared.params()).map_err(|e| {
+        let described = |i: usize| {
+            let written = prepared.written_type(i + 1)?;
+            super::params::written(written)
+        };
+        let params = super::params::decode(portal, prepared.params(), &described).map_err(|e| {
             self.session.failed();
             user_error(&e)
         })?;

@@ -13,7 +13,13 @@ use pgwire::api::Type;
 use std::sync::Arc;
 
 /// The values of a portal's parameters, typed as `needed` says where it says.
-pub fn decode<S>(portal: &Portal<S>, needed: &[Option<DataType>]) -> Result<Vec<ScalarValue>> {
+/// `described(i)`: the type parameter i was described with where its DataFusion type does not
+/// tell it (a uuid is Utf8).
+pub fn decode<S>(
+    portal: &Portal<S>,
+    needed: &[Option<DataType>],
+    described: &dyn Fn(usize) -> Option<Type>,
+) -> Result<Vec<ScalarValue>> {
     let declared = &portal.statement.parameter_types;
     let mut out = Vec::with_capacity(portal.parameters.len());
     for (i, value) in portal.parameters.iter().enumerate() {
@@ -37,6 +43,7 @@ pub fn decode<S>(portal: &Portal<S>, needed: &[Option<DataType>]) -> Result<Vec<
             Some(bytes) => {
                 let ty = declared
                     .clone()
+                    .or_else(|| described(i))
                     .or_else(|| target.as_ref().and_then(wire_type))
                     .ok_or_else(|| {
                         CipError::invalid(
@@ -179,6 +186,7 @@ pub fn written(name: &str) -> Option<Type> {
         "regtype" => Type::REGTYPE,
         "regproc" => Type::REGPROC,
         "\"char\"" => Type::CHAR,
+        "uuid" => Type::UUID,
         _ => return None,
     })
 }

@@ -3,6 +3,7 @@
 //! the statement runtime), command tags, and errors with their SQLSTATE.
 
 use crate::catalog::name_type;
+use crate::column_types::ColumnType;
 use crate::error::CipError;
 use crate::statement::reg_names::RegNames;
 use crate::statement::{Rows, Session};
@@ -65,9 +66,10 @@ pub fn fields(
             DataType::Decimal128(p, s) | DataType::Decimal256(p, s) if *s >= 0 => {
                 info.with_type_modifier(((i32::from(*p) << 16) | i32::from(*s as u8)) + 4)
             }
-            _ => match name_type::pg_type(f) {
-                Some(t) => retyped(info, t),
-                None => info,
+            _ => match (name_type::pg_type(f), ColumnType::of(f)) {
+                (Some(t), _) => retyped(info, t),
+                (None, Some(declared)) => declared_as(info, declared),
+                (None, None) => info,
             },
         })
         .collect())
@@ -87,6 +89,19 @@ fn retyped(info: FieldInfo, datatype: Type) -> FieldInfo {
     .with_type_size(size)
 }
 
+/// `info` described as the type its column was declared with (crate::column_types).
+fn declared_as(info: FieldInfo, declared: ColumnType) -> FieldInfo {
+    let datatype = match declared {
+        ColumnType::Uuid => Type::UUID,
+        ColumnType::Varchar(_) => Type::VARCHAR,
+        ColumnType::Bpchar(_) => Type::BPCHAR,
+    };
+    let size = if datatype == Type::UUID { 16 } else { -1 };
+    retyped(info, datatype)
+        .with_type_size(size)
+        .with_type_modifier(declared.typmod())
+}
+
 /// The encoded rows of a statement, computed on the statement runtime; reg* columns read as
 /// text show `names`.
 pub fn data_rows(
@@ -100,6 +115,12 @@ pub fn data_rows(
             (Ok(b), Some(names)) => names.apply(b),
             (b, _) => b.map_err(CipError::from),
         };
+        let binary = |i: usize| {
+            fields
+                .get(i)
+                .is_some_and(|f| f.format() == FieldFormat::Binary)
+        };
+        let batch = batch.and_then(|b| crate::column_types::uuids_as_bytes(b, binary));
         let items: Vec<PgWireResult<DataRow>> = match batch {
             Ok(b) => encode_recordbatch(fields.clone(), b).collect(),
             Err(e) => vec![Err(user_error(&e))],

@@ -4,6 +4,7 @@
 //! `copy_from_query(format='binary')`, connectorx (polars' default engine) and ADBC use it.
 //! Out, values are encoded as binary query results are (arrow-pg); in, by the column's type.
 
+use crate::column_types::{uuid_string, ColumnType};
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
@@ -36,6 +37,7 @@ pub fn trailer() -> Vec<u8> {
 
 /// Each row of `batch` as a binary COPY tuple.
 pub fn encode(batch: &RecordBatch) -> Result<Vec<Vec<u8>>> {
+    let batch = &crate::column_types::uuids_as_bytes(batch.clone(), |_| true)?;
     let schema = super::wire_schema::described(&batch.schema());
     let fields = arrow_schema_to_pg_fields(&schema, &Format::UnifiedBinary, None)
         .map_err(|e| CipError::invalid(sqlstate::FEATURE_NOT_SUPPORTED, e.to_string()))?;
@@ -108,7 +110,14 @@ pub fn decode(data: &[u8], columns: &[Field]) -> Result<RecordBatch> {
                 ScalarValue::try_from(field.data_type())?
             } else {
                 let bytes = r.take(len as usize)?;
-                value(field.data_type(), bytes).map_err(|why| {
+                let uuid = ColumnType::of(field) == Some(ColumnType::Uuid);
+                let value = match <&[u8; 16]>::try_from(bytes) {
+                    // A uuid column's values come as their 16 bytes.
+                    Ok(b) if uuid => Ok(ScalarValue::Utf8(Some(uuid_string(b)))),
+                    _ if uuid => Err("a uuid is 16 bytes".to_string()),
+                    _ => value(field.data_type(), bytes),
+                };
+                value.map_err(|why| {
                     CipError::invalid(
                         sqlstate::INVALID_BINARY_REPRESENTATION,
                         format!("COPY, row {row}, column \"{}\": {why}", field.name()),

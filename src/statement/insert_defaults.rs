@@ -57,6 +57,7 @@ fn default_sql(
     }
     match stored.map(|t| t.def.default_of(column)) {
         Some(ColumnDefault::Now) => Ok(super::rules::ast::call("now", vec![])),
+        Some(ColumnDefault::RandomUuid) => Ok(super::rules::ast::call("gen_random_uuid", vec![])),
         _ => Ok(super::rules::ast::null()),
     }
 }

@@ -124,12 +124,49 @@ pub fn written_types(statement: &Statement) -> HashMap<usize, String> {
                     }
                 }
             }
+            // `$n::uuid`, which the rules made `uuid_in($n)`.
+            if let Some((name, f)) = super::rules::ast::called(e) {
+                let args = super::rules::ast::plain_args(f).unwrap_or_default();
+                if let (true, [E::Value(v)]) = (name == "uuid_in", args.as_slice()) {
+                    if let Some(n) = placeholder_position(&v.value) {
+                        self.0.entry(n).or_insert_with(|| "uuid".to_string());
+                    }
+                }
+            }
             ControlFlow::Continue(())
         }
     }
     let mut f = Finder(HashMap::new());
     let _ = statement.visit(&mut f);
     f.0
+}
+
+/// `written` (written_types) with the parameters `plans` compare with, insert into or set a
+/// uuid column typed `uuid` where no cast named their type: described so, a driver sends a
+/// uuid value (asyncpg, pgjdbc's setObject(UUID)) as PostgreSQL would take it.
+pub fn with_declared_types(
+    mut written: HashMap<usize, String>,
+    plans: &[&LogicalPlan],
+) -> Result<HashMap<usize, String>> {
+    use crate::column_types::ColumnType;
+    for plan in plans {
+        for (id, field) in plan.get_parameter_fields()? {
+            let (Some(n), Some(field)) = (position(&id), field) else {
+                continue;
+            };
+            if ColumnType::of(&field) == Some(ColumnType::Uuid) {
+                written.entry(n).or_insert_with(|| "uuid".to_string());
+            }
+        }
+    }
+    Ok(written)
+}
+
+fn placeholder_position(v: &Value) -> Option<usize> {
+    match v {
+        Value::Placeholder(id) => position(id),
+        _ => None,
+    }
 }
 
 /// The placeholders written directly as arguments of a table function

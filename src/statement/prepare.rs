@@ -173,9 +173,10 @@ impl Session {
                     None => types.push(t),
                 }
             }
+            let written = params::written_types(statement);
             return Ok(Prepared {
                 params: types,
-                written: params::written_types(statement),
+                written: params::with_declared_types(written, &[&write_plan, &select_plan])?,
                 parsed,
                 kind: Kind::Returning(Box::new(super::returning::Plans {
                     write: write_plan,
@@ -215,7 +216,7 @@ impl Session {
             .then(|| super::names::describe(statement, plan.schema().inner()));
         Ok(Prepared {
             params: params::types(&plan)?,
-            written: params::written_types(statement),
+            written: params::with_declared_types(params::written_types(statement), &[&plan])?,
             parsed,
             kind,
             columns,

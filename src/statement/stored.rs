@@ -33,7 +33,7 @@ fn stored_name(r: &TableReference) -> Result<String> {
 }
 
 /// The types a stored table keeps: view and large string / binary types as their plain ones
-/// (what the warehouse's Parquet and the wire encode).
+/// (what the warehouse's Parquet and the wire encode), and the types declared over them.
 pub(super) fn stored_schema(schema: &Schema) -> SchemaRef {
     let plain = |t: &DataType| match t {
         DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
@@ -44,7 +44,14 @@ pub(super) fn stored_schema(schema: &Schema) -> SchemaRef {
         schema
             .fields()
             .iter()
-            .map(|f| Field::new(f.name(), plain(f.data_type()), f.is_nullable()))
+            .map(|f| {
+                let stored = Field::new(f.name(), plain(f.data_type()), f.is_nullable());
+                // A declared type (uuid, varchar(n)) stays one, as in PostgreSQL.
+                match crate::column_types::ColumnType::of(f) {
+                    Some(t) => t.tag(stored),
+                    None => stored,
+                }
+            })
             .collect::<Vec<_>>(),
     ))
 }

@@ -96,11 +96,16 @@ fn identity_columns(create: &CreateTable) -> Vec<String> {
 
 /// A now()-like call, under any casts the planner put around it.
 fn is_now(expr: &Expr) -> bool {
+    NOW.iter().any(|name| is_call(expr, name))
+}
+
+/// A call of function `name`, under any casts the planner put around it.
+fn is_call(expr: &Expr, name: &str) -> bool {
     match expr {
-        Expr::Alias(a) => is_now(&a.expr),
-        Expr::Cast(c) => is_now(&c.expr),
-        Expr::TryCast(c) => is_now(&c.expr),
-        Expr::ScalarFunction(f) => NOW.contains(&f.name()),
+        Expr::Alias(a) => is_call(&a.expr, name),
+        Expr::Cast(c) => is_call(&c.expr, name),
+        Expr::TryCast(c) => is_call(&c.expr, name),
+        Expr::ScalarFunction(f) => f.name() == name,
         _ => false,
     }
 }
@@ -192,6 +197,7 @@ impl Session {
                     matches!(ty, DataType::Int16 | DataType::Int32 | DataType::Int64)
                 }
                 DeclaredDefault::Now => matches!(ty, DataType::Timestamp(_, _)),
+                DeclaredDefault::RandomUuid => ty == &DataType::Utf8,
                 DeclaredDefault::Value(_) => true,
             };
             if !fits {
@@ -199,7 +205,8 @@ impl Session {
                     sqlstate::DATATYPE_MISMATCH,
                     format!(
                         "column \"{column}\" is of type {ty}: an identity column must be \
-                         smallint, integer or bigint, a now() default a timestamp"
+                         smallint, integer or bigint, a now() default a timestamp, a \
+                         gen_random_uuid() default a uuid or text"
                     ),
                 ));
             }
@@ -220,6 +227,9 @@ impl Session {
     ) -> Result<Option<DeclaredDefault>> {
         if is_now(expr) {
             return Ok(Some(DeclaredDefault::Now));
+        }
+        if is_call(expr, "gen_random_uuid") {
+            return Ok(Some(DeclaredDefault::RandomUuid));
         }
         if !is_constant(expr) {
             return Err(not_enforced(&format!(

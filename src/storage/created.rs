@@ -10,6 +10,7 @@ use super::fsutil::write_atomic;
 use crate::error::{CipError, Result};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -21,6 +22,10 @@ pub struct SavedTable {
     pub name: String,
     /// (column, Arrow type as Arrow writes it, nullable)
     pub columns: Vec<(String, String, bool)>,
+    /// The columns' Arrow field metadata, where there is any (a type declared over an Arrow
+    /// type, crate::column_types): kept as given, read by nobody here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metadata: Vec<(String, BTreeMap<String, String>)>,
     /// Its folder under the data directory, when not named as the table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
@@ -51,6 +56,8 @@ pub enum DeclaredDefault {
     Serial,
     /// now() / CURRENT_TIMESTAMP.
     Now,
+    /// gen_random_uuid().
+    RandomUuid,
     /// A constant, as text read in the column's type.
     Value(String),
 }
@@ -63,6 +70,7 @@ impl Declared {
                 ColumnDefault::None => return None,
                 ColumnDefault::AutoId => DeclaredDefault::Serial,
                 ColumnDefault::Now => DeclaredDefault::Now,
+                ColumnDefault::RandomUuid => DeclaredDefault::RandomUuid,
                 ColumnDefault::Literal(v) => DeclaredDefault::Value(v.to_string()),
             };
             Some((c.to_string(), d))
@@ -89,6 +97,12 @@ impl SavedTable {
                 .fields()
                 .iter()
                 .map(|f| (f.name().clone(), f.data_type().to_string(), f.is_nullable()))
+                .collect(),
+            metadata: schema
+                .fields()
+                .iter()
+                .filter(|f| !f.metadata().is_empty())
+                .map(|f| (f.name().clone(), field_metadata(f)))
                 .collect(),
             folder: None,
             moved_from: None,
@@ -131,7 +145,9 @@ impl SavedTable {
                 let ty = DataType::from_str(ty).map_err(|e| {
                     CipError::Corrupt(format!("{FILE}: {}.{name}: type {ty:?}: {e}", self.name))
                 })?;
-                Ok(Field::new(name, ty, *nullable))
+                let metadata = self.metadata.iter().find(|(c, _)| c == name);
+                let metadata = metadata.map(|(_, m)| m.clone().into_iter().collect());
+                Ok(Field::new(name, ty, *nullable).with_metadata(metadata.unwrap_or_default()))
             })
             .collect::<Result<Vec<_>>>()?;
         let key: Vec<&'static str> = self.declared.key.iter().map(|k| forever(k)).collect();
@@ -143,6 +159,7 @@ impl SavedTable {
                 let d = match d {
                     DeclaredDefault::Serial => ColumnDefault::AutoId,
                     DeclaredDefault::Now => ColumnDefault::Now,
+                    DeclaredDefault::RandomUuid => ColumnDefault::RandomUuid,
                     DeclaredDefault::Value(v) => ColumnDefault::Literal(forever(v)),
                 };
                 (forever(c), d)
@@ -159,6 +176,11 @@ impl SavedTable {
             indexes: Box::leak(self.declared.indexes.clone().into_boxed_slice()),
         })
     }
+}
+
+/// A field's metadata in the order it is saved.
+pub fn field_metadata(f: &Field) -> BTreeMap<String, String> {
+    f.metadata().clone().into_iter().collect()
 }
 
 pub fn load(root: &Path) -> Result<Vec<SavedTable>> {
@@ -187,6 +209,23 @@ pub fn encode(tables: &[SavedTable]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A column's field metadata (a type declared over an Arrow type) is kept across saving.
+    #[test]
+    fn field_metadata_is_kept() {
+        use std::collections::HashMap;
+        let tagged = Field::new("id", DataType::Utf8, false).with_metadata(HashMap::from([(
+            "ARROW:extension:name".to_string(),
+            "cip.uuid".to_string(),
+        )]));
+        let schema = Schema::new(vec![tagged.clone(), Field::new("n", DataType::Int64, true)]);
+        let saved = vec![SavedTable::of("t", &schema)];
+        let read: Vec<SavedTable> =
+            serde_json::from_slice(&encode(&saved).expect("encode")).expect("decode");
+        let def = read[0].def().expect("def");
+        assert_eq!(def.schema.field(0), &tagged);
+        assert!(def.schema.field(1).metadata().is_empty());
+    }
 
     /// A list written before tables declared keys reads as tables that declare none.
     #[test]

@@ -14,6 +14,8 @@ pub enum ColumnDefault {
     AutoId,
     /// DEFAULT CURRENT_TIMESTAMP, in local time.
     Now,
+    /// DEFAULT gen_random_uuid(): a new random uuid per row.
+    RandomUuid,
     /// A constant a CREATE TABLE gave (`DEFAULT 3`), as text read in the column's type. The
     /// planner fills it in (CipTable::get_column_default), so an explicit NULL stays NULL.
     Literal(&'static str),

@@ -174,5 +174,7 @@ fn update_batch(
         }
         columns[*idx] = zip(mask, &new, &batch.column(*idx))?;
     }
-    Ok(RecordBatch::try_new(schema, columns)?)
+    let updated = RecordBatch::try_new(schema.clone(), columns)?;
+    crate::column_types::conform(&schema, updated)
+        .map_err(|e| DataFusionError::External(Box::new(e)))
 }

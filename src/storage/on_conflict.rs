@@ -129,6 +129,7 @@ fn merge_into(
     let updated = filter_record_batch(&new, &chosen)?;
     check_not_null(&table.def, updated.columns())?;
     let updated = RecordBatch::try_new(table.def.schema.clone(), updated.columns().to_vec())?;
+    let updated = crate::column_types::conform(&table.def.schema, updated)?;
     let count = updated.num_rows() as u64;
     if count == 0 {
         return Ok(Rewrite::Keep);

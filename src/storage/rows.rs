@@ -50,13 +50,17 @@ pub fn fill_defaults(
                 id_column(out, field, def.name)?
             }
             ColumnDefault::Now if col.null_count() > 0 => now_filled(&col, field, now_micros)?,
+            ColumnDefault::RandomUuid if col.null_count() > 0 => {
+                crate::column_types::random_uuids_in(&col)?
+            }
             _ => col,
         };
         columns.push(filled);
     }
     check_not_null(def, &columns)?;
     // Explicit ids move the counter past them.
-    let batch = RecordBatch::try_new(schema, columns)?;
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    let batch = crate::column_types::conform(&schema, batch)?;
     let next_id = max_id_after(def, &batch, next_id)?;
     Ok((batch, next_id))
 }

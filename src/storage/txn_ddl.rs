@@ -167,6 +167,9 @@ impl Txn {
             saved
                 .columns
                 .push((f.name().clone(), f.data_type().to_string(), true));
+            if !f.metadata().is_empty() {
+                (saved.metadata).push((f.name().clone(), super::created::field_metadata(f)));
+            }
         }
         let new = Arc::new(old.successor(saved.def()?));
         let _ = new.parents.set(vec![]);

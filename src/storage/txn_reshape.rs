@@ -6,7 +6,7 @@
 //! staged parts of the new shape, part by part, committed with the new definition as one —
 //! the commit fails with 40001 if anyone wrote the table meanwhile, as an UPDATE's does.
 
-use super::created::{DeclaredDefault, SavedTable};
+use super::created::{field_metadata, DeclaredDefault, SavedTable};
 use super::parquet_io::{read_part, write_part};
 use super::table::Table;
 use super::txn::Txn;
@@ -14,8 +14,9 @@ use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use datafusion::arrow::array::{ArrayRef, RecordBatchOptions};
 use datafusion::arrow::compute::{can_cast_types, cast_with_options, CastOptions};
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::datatypes::{Field, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// One change of a table's columns.
@@ -35,9 +36,10 @@ pub enum ColumnChange {
         column: String,
         nullable: bool,
     },
+    /// To the type of `to` (its data type and metadata; its name is not read).
     Type {
         column: String,
-        to: DataType,
+        to: Field,
     },
 }
 
@@ -47,6 +49,7 @@ struct Shaped {
     name: String,
     ty: String,
     nullable: bool,
+    metadata: BTreeMap<String, String>,
     from: usize,
 }
 
@@ -79,6 +82,10 @@ impl Txn {
                 name: n.clone(),
                 ty: ty.clone(),
                 nullable: *nullable,
+                metadata: (saved.metadata.iter())
+                    .find(|(c, _)| c == n)
+                    .map(|(_, m)| m.clone())
+                    .unwrap_or_default(),
                 from,
             })
             .collect();
@@ -144,6 +151,7 @@ impl Txn {
                 ColumnChange::Type { column, to } => {
                     let at = find(&shape, column, name)?;
                     let from = old.def.schema.field(shape[at].from).data_type();
+                    let (to, metadata) = (to.data_type(), field_metadata(to));
                     if !can_cast_types(from, to) {
                         return Err(CipError::invalid(
                             sqlstate::DATATYPE_MISMATCH,
@@ -153,6 +161,7 @@ impl Txn {
                         ));
                     }
                     shape[at].ty = to.to_string();
+                    shape[at].metadata = metadata;
                     rewrite = true;
                 }
             }
@@ -166,6 +175,10 @@ impl Txn {
         saved.columns = shape
             .iter()
             .map(|c| (c.name.clone(), c.ty.clone(), c.nullable))
+            .collect();
+        saved.metadata = (shape.iter())
+            .filter(|c| !c.metadata.is_empty())
+            .map(|c| (c.name.clone(), c.metadata.clone()))
             .collect();
         let new = Arc::new(old.successor(saved.def()?));
         let _ = new.parents.set(vec![]);
@@ -258,11 +271,8 @@ fn shaped(batch: &RecordBatch, schema: &SchemaRef, from: &[usize]) -> Result<Rec
         columns.push(column);
     }
     let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-    Ok(RecordBatch::try_new_with_options(
-        schema.clone(),
-        columns,
-        &options,
-    )?)
+    let shaped = RecordBatch::try_new_with_options(schema.clone(), columns, &options)?;
+    crate::column_types::conform(schema, shaped)
 }
 
 #[cfg(test)]
@@ -270,7 +280,7 @@ mod tests {
     use super::super::{Declared, Store, StoreOptions};
     use super::*;
     use datafusion::arrow::array::{AsArray, Int64Array, StringArray};
-    use datafusion::arrow::datatypes::{Field, Int32Type, Schema};
+    use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema};
 
     fn staged(dir: &std::path::Path) -> usize {
         std::fs::read_dir(dir)
@@ -312,7 +322,7 @@ mod tests {
         let mut txn = store.begin();
         let to_int = ColumnChange::Type {
             column: "w".into(),
-            to: DataType::Int32,
+            to: Field::new("", DataType::Int32, true),
         };
         let e = txn
             .alter_columns("t", std::slice::from_ref(&to_int))
@@ -351,7 +361,7 @@ mod tests {
         let mut txn = store.begin();
         let w = ColumnChange::Type {
             column: "k".into(),
-            to: DataType::Int32,
+            to: Field::new("", DataType::Int32, true),
         };
         let t = txn.alter_columns("t", &[w]).expect("k to int");
         txn.commit().expect("commit");
@@ -390,7 +400,7 @@ mod tests {
         for change in [
             ColumnChange::Type {
                 column: "k".into(),
-                to: DataType::Int64,
+                to: Field::new("", DataType::Int64, true),
             },
             ColumnChange::Drop("v".into()),
         ] {

@@ -211,6 +211,39 @@ public class JdbcClient {
         st.execute("DROP TABLE jdbc_keys");
       }
 
+      // uuid and varchar(n) columns: setObject(UUID) binds a uuid, getObject reads one back,
+      // getColumns reports the types and COLUMN_SIZE, a value too long is 22001.
+      try (Statement st = c.createStatement()) {
+        st.execute("CREATE TABLE jdbc_uuid (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), code varchar(6))");
+      }
+      java.util.UUID mine = java.util.UUID.randomUUID();
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO jdbc_uuid (id, code) VALUES (?, ?)")) {
+        ps.setObject(1, mine);
+        ps.setString(2, "A1");
+        ps.executeUpdate();
+      }
+      try (PreparedStatement ps = c.prepareStatement("SELECT id, code FROM jdbc_uuid WHERE id = ?")) {
+        ps.setObject(1, mine);
+        try (ResultSet rs = ps.executeQuery()) {
+          check(rs.next() && mine.equals(rs.getObject(1)) && "A1".equals(rs.getString(2)), "a uuid read back by setObject");
+          check("uuid".equals(rs.getMetaData().getColumnTypeName(1)), "uuid column type " + rs.getMetaData().getColumnTypeName(1));
+        }
+      }
+      Map<String, String> sizes = new HashMap<>();
+      try (ResultSet rs = c.getMetaData().getColumns(null, "public", "jdbc_uuid", null)) {
+        while (rs.next()) sizes.put(rs.getString("COLUMN_NAME"), rs.getString("TYPE_NAME") + ":" + rs.getInt("COLUMN_SIZE") + ":" + rs.getInt("NULLABLE"));
+      }
+      check("uuid:2147483647:0".equals(sizes.get("id")) && "varchar:6:1".equals(sizes.get("code")), "getColumns of uuid / varchar(6) " + sizes);
+      try (Statement st = c.createStatement()) {
+        try {
+          st.executeUpdate("INSERT INTO jdbc_uuid (code) VALUES ('seven!!')");
+          throw new AssertionError("a value over varchar(6) was stored");
+        } catch (SQLException e) {
+          check("22001".equals(e.getSQLState()), "too long gave " + e.getSQLState());
+        }
+        st.execute("DROP TABLE jdbc_uuid");
+      }
+
       try (Statement st = c.createStatement()) {
         String[][] cases = {
           {"SELECT * FROM no_such_table", "42P01"},

@@ -1,6 +1,6 @@
 """asyncpg against a running `cip serve`: binary results and parameters (arrays included,
 which asyncpg resolves with its own pg_type lookup), LIMIT / OFFSET parameters, executemany,
-transactions, binary COPY in and out, a cursor moved with MOVE, a pool whose connections are reset on release
+transactions, uuid and varchar(n) columns, binary COPY in and out, a cursor moved with MOVE, a pool whose connections are reset on release
 (pg_advisory_unlock_all, CLOSE ALL, UNLISTEN *, RESET ALL), and advisory locks between two
 connections.
 
@@ -99,6 +99,49 @@ async def writes_and_transactions(c):
     await c.execute("DROP TABLE asyncpg_k")
 
 
+async def uuids_and_lengths(c):
+    # uuid columns go both ways as Python UUIDs (binary), keys default to
+    # gen_random_uuid(), and binary COPY carries their 16 bytes; varchar(n) is enforced.
+    import uuid
+
+    await c.execute("DROP TABLE IF EXISTS asyncpg_uuid")
+    await c.execute(
+        "CREATE TABLE asyncpg_uuid (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "
+        "name varchar(10), code char(2))"
+    )
+    mine = uuid.uuid4()
+    await c.execute("INSERT INTO asyncpg_uuid (id, name, code) VALUES ($1, $2, $3)", mine, "x", "a")
+    await c.execute("INSERT INTO asyncpg_uuid (name) VALUES ($1)", "y")
+    rows = await c.fetch("SELECT id, name, code FROM asyncpg_uuid ORDER BY name")
+    assert rows[0]["id"] == mine and rows[0]["code"] == "a ", rows
+    assert isinstance(rows[1]["id"], uuid.UUID) and rows[1]["id"] != mine, rows
+    found = await c.fetchval("SELECT name FROM asyncpg_uuid WHERE id = $1", mine)
+    assert found == "x", found
+    st = await c.prepare("SELECT id FROM asyncpg_uuid WHERE id = $1::uuid")
+    assert [p.name for p in st.get_parameters()] == ["uuid"], st.get_parameters()
+    assert [a.type.name for a in st.get_attributes()] == ["uuid"], st.get_attributes()
+    copied = uuid.uuid4()
+    await c.copy_records_to_table(
+        "asyncpg_uuid", records=[(copied, "z", "zz")], columns=["id", "name", "code"]
+    )
+    assert await c.fetchval("SELECT name FROM asyncpg_uuid WHERE id = $1", copied) == "z"
+    out = io.BytesIO()
+    await c.copy_from_query("SELECT id FROM asyncpg_uuid WHERE id = $1", copied, output=out, format="binary")
+    assert copied.bytes in out.getvalue(), out.getvalue()
+    try:
+        await c.execute("INSERT INTO asyncpg_uuid (name) VALUES ($1)", "eleven chars")
+        raise AssertionError("a name over varchar(10) was stored")
+    except asyncpg.StringDataRightTruncationError:
+        pass
+    try:
+        await c.execute("INSERT INTO asyncpg_uuid (id) VALUES ($1::text::uuid)", "nope")
+        raise AssertionError("'nope' was stored as a uuid")
+    except asyncpg.InvalidTextRepresentationError:
+        pass
+    assert await c.fetchval("SELECT count(*) FROM asyncpg_uuid") == 3
+    await c.execute("DROP TABLE asyncpg_uuid")
+
+
 async def cursor(c):
     expected = [r[0] for r in await c.fetch("SELECT member_id FROM members ORDER BY 1 LIMIT 8")]
     async with c.transaction():
@@ -144,6 +187,7 @@ async def main():
     c = await asyncpg.connect(**ARGS)
     await types_and_parameters(c)
     await writes_and_transactions(c)
+    await uuids_and_lengths(c)
     await cursor(c)
     await c.close()
     await pool_and_advisory_locks()

@@ -163,11 +163,53 @@ def indexes_created_read_and_dropped():
     assert not sa.inspect(engine).has_table("sa_indexed")
 
 
+def uuid_and_string_columns():
+    """A table of a UUID key with a server default, String(n) and CHAR(n): get_columns
+    reflects the types with their lengths, a uuid written as a Python UUID (SQLAlchemy 2's Uuid)
+    or text (1.4's postgresql.UUID) reads back, a string too long is refused."""
+    import uuid as uuidlib
+
+    from sqlalchemy.dialects import postgresql
+
+    key_type = postgresql.UUID(as_uuid=True) if VERSION.startswith("1.") else sa.Uuid()
+    metadata = sa.MetaData()
+    table = sa.Table(
+        "sa_tickets", metadata,
+        sa.Column("id", key_type, primary_key=True, server_default=sa.text("gen_random_uuid()")),
+        sa.Column("code", sa.String(8), nullable=False),
+        sa.Column("seat", sa.CHAR(3)),
+    )
+    metadata.create_all(engine)
+    try:
+        got = {c["name"]: c for c in sa.inspect(engine).get_columns("sa_tickets")}
+        assert isinstance(got["id"]["type"], postgresql.UUID), got["id"]
+        assert got["id"]["default"] == "gen_random_uuid()", got["id"]
+        assert isinstance(got["code"]["type"], sa.VARCHAR) and got["code"]["type"].length == 8, got["code"]
+        assert isinstance(got["seat"]["type"], sa.CHAR) and got["seat"]["type"].length == 3, got["seat"]
+        mine = uuidlib.uuid4()
+        with engine.begin() as conn:
+            conn.execute(table.insert().values(id=mine, code="A1", seat="x"))
+            made = conn.execute(table.insert().values(code="B2").returning(table.c.id)).scalar()
+        assert isinstance(made, uuidlib.UUID) and made != mine, made
+        with engine.connect() as conn:
+            row = conn.execute(sa.select(table).where(table.c.id == mine)).one()
+        assert (row.code, row.seat) == ("A1", "x  "), row
+        try:
+            with engine.begin() as conn:
+                conn.execute(table.insert().values(code="much too long"))
+            raise AssertionError("a code over String(8) was stored")
+        except sa.exc.DataError as e:
+            assert e.orig.pgcode == "22001", e
+    finally:
+        metadata.drop_all(engine)
+
+
 kinds, columns = catalog()
 inspector = sa.inspect(engine)
 tables, views = every_get_method_on_every_relation(inspector, kinds, columns)
 superset_adds_a_database_and_a_dataset(inspector)
 defaults_and_autoincrement(inspector)
 indexes_created_read_and_dropped()
+uuid_and_string_columns()
 print(f"sqlalchemy {VERSION}: every get_* on {len(tables)} tables and {len(views)} views")
 print("sqlalchemy inspector: ok")

@@ -9,6 +9,7 @@ pub const FEATURE_NOT_SUPPORTED: &str = "0A000";
 pub const CARDINALITY_VIOLATION: &str = "21000";
 pub const NUMERIC_VALUE_OUT_OF_RANGE: &str = "22003";
 pub const NULL_VALUE_NOT_ALLOWED: &str = "22004";
+pub const STRING_DATA_RIGHT_TRUNCATION: &str = "22001";
 pub const INVALID_DATETIME_FORMAT: &str = "22007";
 pub const DIVISION_BY_ZERO: &str = "22012";
 pub const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";

@@ -33,7 +33,8 @@ const UDT_NAME: &str = "CASE d \
       WHEN 'timestamp with time zone' THEN 'timestamptz' \
       WHEN 'timestamp without time zone' THEN 'timestamp' \
       WHEN 'time without time zone' THEN 'time' WHEN 'interval' THEN 'interval' \
-      WHEN 'bytea' THEN 'bytea' \
+      WHEN 'bytea' THEN 'bytea' WHEN 'uuid' THEN 'uuid' \
+      WHEN 'character varying' THEN 'varchar' WHEN 'character' THEN 'bpchar' \
       WHEN 'ARRAY' THEN CASE \
         WHEN t LIKE '%(Int16)' THEN '_int2' WHEN t LIKE '%(Int32)' THEN '_int4' \
         WHEN t LIKE '%(Int64)' THEN '_int8' WHEN t LIKE '%(Float32)' THEN '_float4' \
@@ -42,26 +43,33 @@ const UDT_NAME: &str = "CASE d \
       ELSE t END";
 
 /// The query: DataFusion's columns, the types renamed, precision as PostgreSQL states it
-/// (bits for integers and floats, digits for numeric), positions counted from 1 as in
-/// PostgreSQL (DataFusion counts from 0), defaults as pg_attrdef lists them, in the
+/// (bits for integers and floats, digits for numeric), its cardinal_number columns as
+/// integers (which node-pg reads as numbers, bigints as strings), positions counted from 1 as in
+/// PostgreSQL (DataFusion counts from 0), defaults as pg_attrdef lists them, declared types,
+/// lengths and NOT NULL as pg_attribute has them (catalog/attribute_types.rs), in the
 /// standard's order with the columns cip has no use for (character sets, domains, identity,
 /// generation) NULL or 'NO'.
 pub fn query() -> String {
     const NULL: &str = "CAST(NULL AS VARCHAR)";
     format!(
         "SELECT table_catalog, table_schema, table_name, column_name, \
-            ordinal_position + 1 AS ordinal_position, \
-            def_text AS column_default, is_nullable, d AS data_type, character_maximum_length, \
-            character_octet_length, \
-            CASE d WHEN 'smallint' THEN 16 WHEN 'integer' THEN 32 WHEN 'bigint' THEN 64 \
+            CAST(ordinal_position + 1 AS INT) AS ordinal_position, \
+            def_text AS column_default, \
+            CASE WHEN a_notnull THEN 'NO' ELSE is_nullable END AS is_nullable, d AS data_type, \
+            CAST(CASE WHEN a_type IN (1043, 1042) AND a_typmod > 4 THEN a_typmod - 4 \
+              ELSE character_maximum_length END AS INT) AS character_maximum_length, \
+            CAST(CASE WHEN a_type IN (1043, 1042) AND a_typmod > 4 THEN (a_typmod - 4) * 4 \
+              ELSE character_octet_length END AS INT) AS character_octet_length, \
+            CAST(CASE d WHEN 'smallint' THEN 16 WHEN 'integer' THEN 32 WHEN 'bigint' THEN 64 \
               WHEN 'real' THEN 24 WHEN 'double precision' THEN 53 \
-              WHEN 'numeric' THEN CAST(numeric_precision AS BIGINT) END AS numeric_precision, \
-            CASE WHEN d IN ('smallint', 'integer', 'bigint', 'real', 'double precision') \
-              THEN 2 WHEN d = 'numeric' THEN 10 END AS numeric_precision_radix, \
-            CASE WHEN d IN ('smallint', 'integer', 'bigint') THEN 0 \
-              WHEN d = 'numeric' THEN CAST(numeric_scale AS BIGINT) END AS numeric_scale, \
-            CASE WHEN d = 'date' THEN 0 WHEN d LIKE 'time%' THEN 6 END AS datetime_precision, \
-            interval_type, CAST(NULL AS BIGINT) AS interval_precision, \
+              WHEN 'numeric' THEN numeric_precision END AS INT) AS numeric_precision, \
+            CAST(CASE WHEN d IN ('smallint', 'integer', 'bigint', 'real', 'double precision') \
+              THEN 2 WHEN d = 'numeric' THEN 10 END AS INT) AS numeric_precision_radix, \
+            CAST(CASE WHEN d IN ('smallint', 'integer', 'bigint') THEN 0 \
+              WHEN d = 'numeric' THEN numeric_scale END AS INT) AS numeric_scale, \
+            CAST(CASE WHEN d = 'date' THEN 0 WHEN d LIKE 'time%' THEN 6 END AS INT) \
+              AS datetime_precision, \
+            interval_type, CAST(NULL AS INT) AS interval_precision, \
             {NULL} AS character_set_catalog, {NULL} AS character_set_schema, \
             {NULL} AS character_set_name, {NULL} AS collation_catalog, \
             {NULL} AS collation_schema, {NULL} AS collation_name, \
@@ -69,27 +77,33 @@ pub fn query() -> String {
             table_catalog AS udt_catalog, 'pg_catalog' AS udt_schema, \
             {UDT_NAME} AS udt_name, \
             {NULL} AS scope_catalog, {NULL} AS scope_schema, {NULL} AS scope_name, \
-            CAST(NULL AS BIGINT) AS maximum_cardinality, \
+            CAST(NULL AS INT) AS maximum_cardinality, \
             CAST(ordinal_position + 1 AS VARCHAR) AS dtd_identifier, 'NO' AS is_self_referencing, \
             'NO' AS is_identity, {NULL} AS identity_generation, {NULL} AS identity_start, \
             {NULL} AS identity_increment, {NULL} AS identity_maximum, \
             {NULL} AS identity_minimum, {NULL} AS identity_cycle, \
             'NEVER' AS is_generated, {NULL} AS generation_expression, \
             CASE WHEN kind = 'BASE TABLE' THEN 'YES' ELSE 'NO' END AS is_updatable \
-         FROM (SELECT *, {DATA_TYPE} AS d \
-               FROM (SELECT c.*, c.data_type AS t, k.table_type AS kind, f.def_text \
+         FROM (SELECT *, CASE a_type WHEN 2950 THEN 'uuid' WHEN 1043 THEN 'character varying' \
+                      WHEN 1042 THEN 'character' ELSE {DATA_TYPE} END AS d \
+               FROM (SELECT c.*, c.data_type AS t, k.table_type AS kind, f.def_text, \
+                            f.a_type, f.a_typmod, f.a_notnull \
                      FROM information_schema.columns c \
                      LEFT JOIN information_schema.tables k \
                        ON k.table_catalog = c.table_catalog \
                       AND k.table_schema = c.table_schema \
                       AND k.table_name = c.table_name \
-                     LEFT JOIN (SELECT n.nspname AS def_schema, r.relname AS def_table, \
-                                  CAST(d.adnum AS BIGINT) AS def_num, d.adbin AS def_text \
-                                FROM pg_catalog.pg_attrdef d \
-                                JOIN pg_catalog.pg_class r ON r.oid = d.adrelid \
-                                JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace) f \
-                       ON f.def_schema = c.table_schema AND f.def_table = c.table_name \
-                      AND f.def_num = CAST(c.ordinal_position AS BIGINT) + 1) typed) named"
+                     LEFT JOIN (SELECT n.nspname AS a_schema, r.relname AS a_table, \
+                                  CAST(a.attnum AS BIGINT) AS a_num, \
+                                  CAST(a.atttypid AS INT) AS a_type, a.atttypmod AS a_typmod, \
+                                  a.attnotnull AS a_notnull, d.adbin AS def_text \
+                                FROM pg_catalog.pg_attribute a \
+                                JOIN pg_catalog.pg_class r ON r.oid = a.attrelid \
+                                JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace \
+                                LEFT JOIN pg_catalog.pg_attrdef d \
+                                  ON d.adrelid = a.attrelid AND d.adnum = a.attnum) f \
+                       ON f.a_schema = c.table_schema AND f.a_table = c.table_name \
+                      AND f.a_num = CAST(c.ordinal_position AS BIGINT) + 1) typed) named"
     )
 }
 

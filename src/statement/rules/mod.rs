@@ -52,6 +52,7 @@ mod unnest_table_factor;
 mod user_registers;
 
 pub(crate) use reg_lookups::reg_kind;
+pub(crate) use type_names::as_cast;
 
 use datafusion::sql::sqlparser::ast::Statement;
 use datafusion_postgres::datafusion_pg_catalog::sql::rules::{

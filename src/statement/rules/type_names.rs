@@ -9,6 +9,8 @@
 //! Casts, typed literals and column definitions are rewritten; OID types (regclass, oid, …)
 //! are left to datafusion-pg-catalog's type planner.
 
+use crate::catalog::declared_types::declared;
+use datafusion::sql::sqlparser::ast::Value;
 use datafusion::sql::sqlparser::ast::{
     visit_expressions_mut, AlterTableOperation, ArrayElemTypeDef, ColumnDef, DataType,
     ExactNumberInfo, Expr, ObjectNamePart, Statement, TimezoneInfo,
@@ -73,9 +75,11 @@ fn named(name: &str, args: &[String]) -> Option<DataType> {
 fn canonical(t: &DataType) -> Option<DataType> {
     match t {
         DataType::JSON | DataType::JSONB => Some(DataType::Text),
-        DataType::CharacterVarying(_) | DataType::CharVarying(_) | DataType::Character(_) => {
-            Some(DataType::Text)
-        }
+        DataType::CharacterVarying(_)
+        | DataType::CharVarying(_)
+        | DataType::Character(_)
+        | DataType::Varchar(_)
+        | DataType::Char(_) => Some(DataType::Text),
         DataType::Array(ArrayElemTypeDef::SquareBracket(inner, size)) => {
             let inner = canonical(inner)?;
             Some(DataType::Array(ArrayElemTypeDef::SquareBracket(
@@ -112,8 +116,26 @@ fn rename(t: &mut DataType) {
     }
 }
 
+/// `t` as a cast's target: DataFusion's spelling of it.
+pub fn as_cast(t: &DataType) -> DataType {
+    canonical(t).unwrap_or_else(|| t.clone())
+}
+
+/// Column definitions keep the types crate::column_types declares over text (the type planner,
+/// catalog/declared_types.rs, plans them); the others are renamed as in casts.
 fn columns(defs: &mut [ColumnDef]) {
-    defs.iter_mut().for_each(|c| rename(&mut c.data_type));
+    defs.iter_mut()
+        .filter(|c| declared(&c.data_type).is_none())
+        .for_each(|c| rename(&mut c.data_type));
+}
+
+fn is_uuid(t: &DataType) -> bool {
+    declared(t) == Some(crate::column_types::ColumnType::Uuid)
+}
+
+/// `uuid_in(expr)`: a cast to uuid checks the text and gives PostgreSQL's form of it.
+fn uuid_in(expr: Expr) -> Expr {
+    super::ast::call("uuid_in", vec![expr])
 }
 
 impl SqlStatementRewriteRule for TypeNames {
@@ -131,6 +153,14 @@ impl SqlStatementRewriteRule for TypeNames {
         }
         let _ = visit_expressions_mut(&mut s, |e| {
             match e {
+                Expr::Cast {
+                    data_type, expr, ..
+                } if is_uuid(data_type) => {
+                    *e = uuid_in(std::mem::replace(expr.as_mut(), Expr::value(Value::Null)))
+                }
+                Expr::TypedString(t) if is_uuid(&t.data_type) => {
+                    *e = uuid_in(Expr::Value(t.value.clone()))
+                }
                 Expr::Cast { data_type, .. } => rename(data_type),
                 Expr::TypedString(t) => rename(&mut t.data_type),
                 _ => {}
@@ -171,9 +201,15 @@ mod tests {
             "SELECT x::NUMERIC, y::NUMERIC(10,2), z::TIMESTAMP, w::INTERVAL, v::TEXT, \
              u::TEXT, t::TEXT, s::INT4[], r::TEXT"
         );
+        // A column keeps a type declared over text (its length is kept and enforced); a cast
+        // to uuid checks and normalizes its text.
         assert_eq!(
-            rewritten("ALTER TABLE t ADD COLUMN c character varying(256)"),
-            "ALTER TABLE t ADD COLUMN c TEXT"
+            rewritten("ALTER TABLE t ADD COLUMN c character varying(256), ADD d int4"),
+            "ALTER TABLE t ADD COLUMN c CHARACTER VARYING(256), ADD d INT4"
+        );
+        assert_eq!(
+            rewritten("SELECT x::uuid, uuid 'a', CAST(y AS pg_catalog.uuid), z::varchar(3)"),
+            "SELECT uuid_in(x), uuid_in('a'), uuid_in(y), z::TEXT"
         );
         // Quoted names are exact, other schemas and OID types are not ours.
         let untouched = "SELECT x::\"NUMERIC\", y::myschema.numeric, z::REGCLASS, w::oid";

@@ -192,6 +192,33 @@ async function migrate(knex) {
   console.log('migrations: latest (twice), increments / defaults / timestamps, returning, key errors, upserts, list, rollback');
 }
 
+// uuid and string(n) columns as a migration declares them: t.uuid().defaultTo(knex.fn.uuid())
+// (gen_random_uuid()), columnInfo's types and maxLength, .alter() to a longer string, and
+// PostgreSQL's errors for a string too long and text that is no uuid.
+async function uuids(knex) {
+  await knex.schema.dropTableIfExists('knex_uuid');
+  await knex.schema.createTable('knex_uuid', (t) => {
+    t.uuid('id').primary().defaultTo(knex.fn.uuid());
+    t.string('code', 4);
+    t.uuid('owner');
+  });
+  const info = await knex('knex_uuid').columnInfo();
+  assert.deepEqual([info.id.type, info.code.type, info.code.maxLength, info.owner.type],
+    ['uuid', 'character varying', 4, 'uuid'], JSON.stringify(info));
+  const [made] = await knex('knex_uuid').insert({ code: 'ab' }).returning('id');
+  assert.match(made.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  await knex('knex_uuid').insert({ code: 'cd', owner: made.id.toUpperCase() });
+  assert.equal((await knex('knex_uuid').where({ owner: made.id }).first()).code, 'cd');
+  await assert.rejects(knex('knex_uuid').insert({ code: 'abcde' }), (e) => e.code === '22001');
+  await assert.rejects(knex('knex_uuid').insert({ owner: 'x' }), (e) => e.code === '22P02');
+  await knex.schema.alterTable('knex_uuid', (t) => { t.string('code', 10).alter(); });
+  assert.equal((await knex('knex_uuid').columnInfo()).code.maxLength, 10);
+  await knex('knex_uuid').insert({ code: 'abcde' });
+  assert.equal(await knex('knex_uuid').count('* as n').first().then((r) => Number(r.n)), 3);
+  await knex.schema.dropTable('knex_uuid');
+  console.log('uuids: uuid with gen_random_uuid(), string(4) maxLength, alter to string(10), 22001, 22P02');
+}
+
 async function main() {
   const knex = require('knex')({
     client: 'pg',
@@ -203,6 +230,7 @@ async function main() {
     await schema(knex);
     await writes(knex);
     await migrate(knex);
+    await uuids(knex);
   } finally {
     await knex.destroy();
   }

@@ -163,6 +163,41 @@ async function alterSync(sequelize) {
   console.log('alter sync: added, changed (NOT NULL, DEFAULT, TYPE) and dropped columns, rows kept');
 }
 
+// UUID and STRING(n) attributes: describeTable reports them as PostgreSQL does, so a second
+// sync({ alter: true }) finds nothing to change; ids made by the client (UUIDV4) and by the
+// server (DEFAULT gen_random_uuid(), read back through RETURNING); a too-long string is 22001.
+async function uuids(sequelize) {
+  const Ticket = sequelize.define('Ticket', {
+    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    code: { type: DataTypes.STRING(8), allowNull: false },
+    owner: { type: DataTypes.UUID },
+  }, { tableName: 'sequelize_tickets', timestamps: false });
+  await Ticket.sync({ force: true });
+  const d = await sequelize.getQueryInterface().describeTable('sequelize_tickets');
+  assert.deepEqual([d.id.type, d.id.allowNull, d.code.type, d.owner.type],
+    ['UUID', false, 'CHARACTER VARYING(8)', 'UUID'], JSON.stringify(d));
+  await Ticket.sync({ alter: true });
+  const a = await Ticket.create({ code: 'A1' });
+  assert.match(a.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  await Ticket.create({ code: 'B2', owner: a.id.toUpperCase() });
+  const b = await Ticket.findOne({ where: { owner: a.id } });
+  assert.equal(b.code, 'B2');
+  assert.equal((await Ticket.findByPk(a.id)).code, 'A1');
+  await assert.rejects(Ticket.create({ code: 'much too long' }), (e) => e.original && e.original.code === '22001');
+  await assert.rejects(Ticket.create({ code: 'C3', owner: 'not-a-uuid' }), (e) => e.original && e.original.code === '22P02');
+  const Server = sequelize.define('ServerTicket', {
+    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: sequelize.literal('gen_random_uuid()') },
+    code: DataTypes.STRING(8),
+  }, { tableName: 'sequelize_server_tickets', timestamps: false });
+  await Server.sync({ force: true });
+  const made = await Server.create({ code: 'S1' });
+  assert.match(String(made.id), /^[0-9a-f-]{36}$/, JSON.stringify(made));
+  assert.equal((await Server.findByPk(made.id)).code, 'S1');
+  await Server.drop();
+  await Ticket.drop();
+  console.log('uuids: describeTable UUID / CHARACTER VARYING(8), alter sync, UUIDV4 and gen_random_uuid() ids, 22001, 22P02');
+}
+
 async function main() {
   const sequelize = new Sequelize('cip', 'cip', '', {
     host: '127.0.0.1',
@@ -177,6 +212,7 @@ async function main() {
     await finders(sequelize);
     await writes(sequelize);
     await alterSync(sequelize);
+    await uuids(sequelize);
   } finally {
     await sequelize.close();
   }

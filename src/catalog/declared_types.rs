@@ -1,0 +1,127 @@
+//! The SQL planner's side of crate::column_types: a column declared `uuid`, `varchar(n)` or
+//! `char(n)` (CREATE TABLE, ADD COLUMN, ALTER COLUMN … TYPE) is planned as a Utf8 field
+//! carrying that type, which storage keeps with the table. Every other type name goes to
+//! datafusion-pg-catalog's planner (reg* and `pg_catalog.`-qualified types), as before.
+
+use crate::column_types::ColumnType;
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
+use datafusion::common::Result;
+use datafusion::logical_expr::planner::TypePlanner;
+use datafusion::sql::sqlparser::ast::{CharacterLength, DataType as SqlType, ObjectNamePart};
+use datafusion_postgres::datafusion_pg_catalog::pg_catalog::oid_type_planner::PgOidTypePlanner;
+use std::sync::Arc;
+
+#[derive(Debug)]
+pub struct DeclaredTypes {
+    /// The planner it stands in front of.
+    pub inner: Arc<dyn TypePlanner>,
+}
+
+impl TypePlanner for DeclaredTypes {
+    fn plan_type_field(&self, sql_type: &SqlType) -> Result<Option<FieldRef>> {
+        if let Some(t) = declared(sql_type) {
+            return Ok(Some(Arc::new(t.tag(Field::new("", DataType::Utf8, true)))));
+        }
+        self.inner.plan_type_field(sql_type)
+    }
+}
+
+fn length(l: &Option<CharacterLength>) -> Option<Option<u32>> {
+    match l {
+        None | Some(CharacterLength::Max) => Some(None),
+        Some(CharacterLength::IntegerLength { length, .. }) => {
+            u32::try_from(*length).ok().filter(|n| *n > 0).map(Some)
+        }
+    }
+}
+
+/// The declared type `t` names, in any of PostgreSQL's spellings; None for another type (or
+/// a length PostgreSQL refuses, left to DataFusion's error).
+pub fn declared(t: &SqlType) -> Option<ColumnType> {
+    match t {
+        SqlType::Uuid => Some(ColumnType::Uuid),
+        SqlType::Varchar(l) | SqlType::CharacterVarying(l) | SqlType::CharVarying(l) => {
+            length(l).map(ColumnType::Varchar)
+        }
+        SqlType::Char(l) | SqlType::Character(l) => {
+            length(l).map(|n| ColumnType::Bpchar(n.unwrap_or(1)))
+        }
+        SqlType::Custom(name, args) => {
+            let parts: Vec<String> = (name.0.iter())
+                .map(|p| match p {
+                    ObjectNamePart::Identifier(i) => Some(i.value.to_lowercase()),
+                    _ => None,
+                })
+                .collect::<Option<_>>()?;
+            let last = match parts.as_slice() {
+                [n] => n.as_str(),
+                [schema, n] if schema == "pg_catalog" => n.as_str(),
+                _ => return None,
+            };
+            let n = match args.as_slice() {
+                [] => None,
+                [n] => Some(n.trim().parse::<u32>().ok().filter(|n| *n > 0)?),
+                _ => return None,
+            };
+            match last {
+                "uuid" if n.is_none() => Some(ColumnType::Uuid),
+                "varchar" => Some(ColumnType::Varchar(n)),
+                "bpchar" => Some(ColumnType::Bpchar(n.unwrap_or(1))),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Puts the planner in front of datafusion-pg-catalog's, which setup_pg_catalog installed.
+pub fn install(ctx: &datafusion::prelude::SessionContext) {
+    use datafusion::execution::session_state::SessionStateBuilder;
+    let state = ctx.state_ref();
+    let existing = state.read().clone();
+    let planner = DeclaredTypes {
+        inner: Arc::new(PgOidTypePlanner),
+    };
+    let new_state = SessionStateBuilder::new_from_existing(existing)
+        .with_type_planner(Arc::new(planner))
+        .build();
+    *state.write() = new_state;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+
+    fn column_type(sql_type: &str) -> Option<ColumnType> {
+        let sql = format!("CREATE TABLE t (c {sql_type})");
+        let parsed = Parser::parse_sql(&PostgreSqlDialect {}, &sql).expect("parses");
+        let datafusion::sql::sqlparser::ast::Statement::CreateTable(c) = &parsed[0] else {
+            panic!("not a CREATE TABLE");
+        };
+        declared(&c.columns[0].data_type)
+    }
+
+    #[test]
+    fn postgresql_spellings_are_declared_types() {
+        use ColumnType::*;
+        let cases = [
+            ("uuid", Some(Uuid)),
+            ("UUID", Some(Uuid)),
+            ("varchar(20)", Some(Varchar(Some(20)))),
+            ("character varying(9)", Some(Varchar(Some(9)))),
+            ("varchar", Some(Varchar(None))),
+            ("pg_catalog.varchar(7)", Some(Varchar(Some(7)))),
+            ("char(3)", Some(Bpchar(3))),
+            ("character", Some(Bpchar(1))),
+            ("bpchar(4)", Some(Bpchar(4))),
+            ("text", None),
+            ("int", None),
+            ("myschema.uuid", None),
+        ];
+        for (sql, expected) in cases {
+            assert_eq!(column_type(sql), expected, "{sql}");
+        }
+    }
+}
