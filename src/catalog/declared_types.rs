@@ -2,12 +2,27 @@
 //! `char(n)` (CREATE TABLE, ADD COLUMN, ALTER COLUMN … TYPE) is planned as a Utf8 field
 //! carrying that type, which storage keeps with the table. Every other type name goes to
 //! datafusion-pg-catalog's planner (reg* and `pg_catalog.`-qualified types), as before.
+//!
+//! `timestamptz` — a column, a cast or a literal — is a timestamp in the venues' time zone
+//! (Arrow keeps the instant and the zone): text with an offset is read as that instant, text
+//! without one as the venues' wall clock, as PostgreSQL reads it in the session's zone; the
+//! value is shown with its offset and sent to clients as timestamptz (binary: the instant), so
+//! node-pg and pgjdbc read the instant that was written. cip's own times (now(), the
+//! warehouse's columns) are the venues' wall clock without a zone; comparing one with a
+//! timestamptz reads it in the venues' zone.
+//!
+//! Casts never reach this planner with these types: a cast's target field carrying metadata
+//! makes DataFusion's logical and physical plans disagree on the column (datafusion-pg-catalog's
+//! oid_type_planner explains it), so the type_names rule turns `x::varchar(9)` into a cast to
+//! text and `x::uuid` into `uuid_in(x)` (uuid_functions.rs) before planning.
 
 use crate::column_types::ColumnType;
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, TimeUnit};
 use datafusion::common::Result;
 use datafusion::logical_expr::planner::TypePlanner;
-use datafusion::sql::sqlparser::ast::{CharacterLength, DataType as SqlType, ObjectNamePart};
+use datafusion::sql::sqlparser::ast::{
+    CharacterLength, DataType as SqlType, ObjectNamePart, TimezoneInfo,
+};
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::oid_type_planner::PgOidTypePlanner;
 use std::sync::Arc;
 
@@ -15,12 +30,26 @@ use std::sync::Arc;
 pub struct DeclaredTypes {
     /// The planner it stands in front of.
     pub inner: Arc<dyn TypePlanner>,
+    /// The venues' time zone (IANA name), timestamptz's.
+    pub zone: Arc<str>,
 }
 
 impl TypePlanner for DeclaredTypes {
     fn plan_type_field(&self, sql_type: &SqlType) -> Result<Option<FieldRef>> {
         if let Some(t) = declared(sql_type) {
             return Ok(Some(Arc::new(t.tag(Field::new("", DataType::Utf8, true)))));
+        }
+        if let SqlType::Timestamp(precision, TimezoneInfo::Tz | TimezoneInfo::WithTimeZone) =
+            sql_type
+        {
+            let unit = match precision {
+                Some(0) => TimeUnit::Second,
+                Some(1..=3) => TimeUnit::Millisecond,
+                // PostgreSQL keeps microseconds.
+                _ => TimeUnit::Microsecond,
+            };
+            let t = DataType::Timestamp(unit, Some(self.zone.clone()));
+            return Ok(Some(Arc::new(Field::new("", t, true))));
         }
         self.inner.plan_type_field(sql_type)
     }
@@ -74,13 +103,15 @@ pub fn declared(t: &SqlType) -> Option<ColumnType> {
     }
 }
 
-/// Puts the planner in front of datafusion-pg-catalog's, which setup_pg_catalog installed.
-pub fn install(ctx: &datafusion::prelude::SessionContext) {
+/// Puts the planner in front of datafusion-pg-catalog's, which setup_pg_catalog installed;
+/// `zone` is the venues' time zone.
+pub fn install(ctx: &datafusion::prelude::SessionContext, zone: &str) {
     use datafusion::execution::session_state::SessionStateBuilder;
     let state = ctx.state_ref();
     let existing = state.read().clone();
     let planner = DeclaredTypes {
         inner: Arc::new(PgOidTypePlanner),
+        zone: Arc::from(zone),
     };
     let new_state = SessionStateBuilder::new_from_existing(existing)
         .with_type_planner(Arc::new(planner))
@@ -101,6 +132,36 @@ mod tests {
             panic!("not a CREATE TABLE");
         };
         declared(&c.columns[0].data_type)
+    }
+
+    #[test]
+    fn timestamptz_is_an_instant_in_the_venues_zone() {
+        let planner = DeclaredTypes {
+            inner: Arc::new(PgOidTypePlanner),
+            zone: Arc::from("Asia/Shanghai"),
+        };
+        let planned = |sql: &str| {
+            let sql = format!("CREATE TABLE t (c {sql})");
+            let parsed = Parser::parse_sql(&PostgreSqlDialect {}, &sql).expect("parses");
+            let datafusion::sql::sqlparser::ast::Statement::CreateTable(c) = &parsed[0] else {
+                panic!("not a CREATE TABLE");
+            };
+            let field = planner
+                .plan_type_field(&c.columns[0].data_type)
+                .expect("plans");
+            field.map(|f| f.data_type().clone())
+        };
+        let zoned = |unit| Some(DataType::Timestamp(unit, Some(Arc::from("Asia/Shanghai"))));
+        assert_eq!(planned("timestamptz"), zoned(TimeUnit::Microsecond));
+        assert_eq!(
+            planned("timestamp with time zone"),
+            zoned(TimeUnit::Microsecond)
+        );
+        assert_eq!(
+            planned("timestamp(0) with time zone"),
+            zoned(TimeUnit::Second)
+        );
+        assert_eq!(planned("timestamp"), None);
     }
 
     #[test]

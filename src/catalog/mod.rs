@@ -73,7 +73,7 @@ pub async fn install(
 ) -> Result<()> {
     let roles = roles::ConfiguredRoles::from_config(&config.users)?;
     setup_pg_catalog(ctx, "cip", roles.clone()).map_err(|e| CipError::DataFusion(*e))?;
-    declared_types::install(ctx);
+    declared_types::install(ctx, &config.time.timezone);
     let catalog = ctx
         .catalog("cip")
         .ok_or_else(|| CipError::Corrupt("the session has no catalog \"cip\"".into()))?;

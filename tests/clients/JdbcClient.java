@@ -229,6 +229,25 @@ public class JdbcClient {
           check("uuid".equals(rs.getMetaData().getColumnTypeName(1)), "uuid column type " + rs.getMetaData().getColumnTypeName(1));
         }
       }
+      // timestamptz: an OffsetDateTime in any zone is stored and read back as its instant.
+      try (Statement st = c.createStatement()) {
+        st.execute("CREATE TABLE jdbc_times (k int, at timestamptz)");
+      }
+      java.time.OffsetDateTime when = java.time.OffsetDateTime.of(2026, 3, 4, 0, 6, 7, 0, java.time.ZoneOffset.ofHours(-5));
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO jdbc_times VALUES (1, ?)")) {
+        ps.setObject(1, when);
+        ps.executeUpdate();
+      }
+      try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT at, extract(epoch FROM at) FROM jdbc_times")) {
+        check(rs.next(), "a timestamptz row");
+        java.time.OffsetDateTime back = rs.getObject(1, java.time.OffsetDateTime.class);
+        check(back.isEqual(when), "timestamptz read back " + back + " for " + when);
+        check(rs.getLong(2) == when.toEpochSecond(), "epoch " + rs.getLong(2));
+        check(rs.getTimestamp(1).toInstant().equals(when.toInstant()), "getTimestamp " + rs.getTimestamp(1));
+      }
+      try (Statement st = c.createStatement()) {
+        st.execute("DROP TABLE jdbc_times");
+      }
       Map<String, String> sizes = new HashMap<>();
       try (ResultSet rs = c.getMetaData().getColumns(null, "public", "jdbc_uuid", null)) {
         while (rs.next()) sizes.put(rs.getString("COLUMN_NAME"), rs.getString("TYPE_NAME") + ":" + rs.getInt("COLUMN_SIZE") + ":" + rs.getInt("NULLABLE"));

@@ -1,6 +1,6 @@
 """asyncpg against a running `cip serve`: binary results and parameters (arrays included,
 which asyncpg resolves with its own pg_type lookup), LIMIT / OFFSET parameters, executemany,
-transactions, uuid and varchar(n) columns, binary COPY in and out, a cursor moved with MOVE, a pool whose connections are reset on release
+transactions, uuid, varchar(n) and timestamptz columns, binary COPY in and out, a cursor moved with MOVE, a pool whose connections are reset on release
 (pg_advisory_unlock_all, CLOSE ALL, UNLISTEN *, RESET ALL), and advisory locks between two
 connections.
 
@@ -142,6 +142,22 @@ async def uuids_and_lengths(c):
     await c.execute("DROP TABLE asyncpg_uuid")
 
 
+async def zoned_times(c):
+    # A timestamptz column takes and gives instants (binary: microseconds since 2000 UTC),
+    # whatever zone they are written in.
+    await c.execute("DROP TABLE IF EXISTS asyncpg_times")
+    await c.execute("CREATE TABLE asyncpg_times (k int, at timestamptz)")
+    utc = datetime.datetime(2026, 3, 4, 5, 6, 7, 89000, tzinfo=datetime.timezone.utc)
+    ny = utc.astimezone(datetime.timezone(datetime.timedelta(hours=-5)))
+    await c.execute("INSERT INTO asyncpg_times VALUES ($1, $2)", 1, ny)
+    got = await c.fetchval("SELECT at FROM asyncpg_times WHERE k = 1")
+    assert got == utc and got.tzinfo is not None, got
+    assert await c.fetchval("SELECT k FROM asyncpg_times WHERE at = $1", utc) == 1
+    epoch = await c.fetchval("SELECT extract(epoch FROM at) FROM asyncpg_times")
+    assert float(epoch) == utc.timestamp(), epoch
+    await c.execute("DROP TABLE asyncpg_times")
+
+
 async def cursor(c):
     expected = [r[0] for r in await c.fetch("SELECT member_id FROM members ORDER BY 1 LIMIT 8")]
     async with c.transaction():
@@ -188,6 +204,7 @@ async def main():
     await types_and_parameters(c)
     await writes_and_transactions(c)
     await uuids_and_lengths(c)
+    await zoned_times(c)
     await cursor(c)
     await c.close()
     await pool_and_advisory_locks()

@@ -195,7 +195,16 @@ async function uuids(sequelize) {
   assert.equal((await Server.findByPk(made.id)).code, 'S1');
   await Server.drop();
   await Ticket.drop();
-  console.log('uuids: describeTable UUID / CHARACTER VARYING(8), alter sync, UUIDV4 and gen_random_uuid() ids, 22001, 22P02');
+  // DATE is timestamptz: a Date comes back as the same instant, and finds its row.
+  const Show = sequelize.define('Show', { at: DataTypes.DATE }, { tableName: 'sequelize_shows' });
+  await Show.sync({ force: true });
+  const when = new Date('2026-03-04T05:06:07.089Z');
+  const show = await Show.create({ at: when });
+  assert.equal((await Show.findByPk(show.id)).at.getTime(), when.getTime());
+  assert.equal(await Show.count({ where: { at: when } }), 1);
+  assert.ok(Math.abs((await Show.findByPk(show.id)).createdAt.getTime() - Date.now()) < 60e3);
+  await Show.drop();
+  console.log('uuids: describeTable UUID / CHARACTER VARYING(8), alter sync, UUIDV4 and gen_random_uuid() ids, 22001, 22P02; DATE instants');
 }
 
 async function main() {
