@@ -133,6 +133,23 @@ async fn check_built(server: &Server) {
     )
     .await;
     assert_eq!(all, 2, "no index of a dropped intermediate table");
+    // persist_docs: the model's and a column's descriptions, as COMMENT ON left them.
+    let described = client
+        .query_one(
+            "SELECT obj_description('analytics.member_drink_share'::regclass, 'pg_class'), \
+             col_description('analytics.member_drink_share'::regclass, 3)",
+            &[],
+        )
+        .await
+        .expect("descriptions");
+    let (table, spend): (Option<String>, Option<String>) = (described.get(0), described.get(1));
+    assert_eq!(
+        (table.as_deref(), spend.as_deref()),
+        (
+            Some("Spend per member and the share of it on drinks."),
+            Some("What the member's order lines came to.")
+        )
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

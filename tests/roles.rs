@@ -204,6 +204,7 @@ async fn analysts_read_masked_data_and_cannot_write() {
         "CREATE INDEX ON members (phone)",
         "DROP INDEX members_pkey",
         "ALTER INDEX members_pkey RENAME TO m",
+        "COMMENT ON TABLE members IS 'x'",
     ] {
         let e = ana.batch_execute(sql).await.expect_err(sql);
         assert_eq!(code(&e), "42501", "{sql}: {e:?}");

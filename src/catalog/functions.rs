@@ -22,9 +22,10 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(super::pg_typeof::udf());
     super::settings_functions::register(ctx);
     ctx.register_udf(ScalarUDF::from(JsonBuildObject::new()));
-    // cip has no sequences (serial columns fill from the table's counter) and no comments.
-    // pg_get_indexdef calls become a lookup in pg_indexes (statement/rules/definitions.rs);
-    // the NULL here answers only what that rule does not see.
+    // cip has no sequences (serial columns fill from the table's counter) nor shared objects
+    // to describe. pg_get_indexdef, obj_description and col_description calls become lookups
+    // in pg_indexes and pg_description (statement/rules/definitions.rs); the NULL here
+    // answers only what that rule does not see.
     for name in [
         "pg_get_serial_sequence",
         "pg_get_indexdef",

@@ -1,13 +1,14 @@
 //! pg_constraint with a row per primary key and foreign key (keys.rs), pg_index, pg_class and
 //! pg_indexes with a row per index (indexes.rs), and
 //! pg_attrdef / pg_attribute with the columns' defaults (defaults.rs) and declared types
-//! (attribute_types.rs), built when the relation
+//! (attribute_types.rs), pg_description with COMMENT ON's (descriptions.rs), built when the relation
 //! is scanned, not when it is named: datafusion-pg-catalog's pg_class
 //! names every relation of the catalog (these too) while it lists them, so building rows then
 //! would list pg_class from inside its own listing.
 
 use super::attribute_types;
 use super::defaults;
+use super::descriptions;
 use super::indexes;
 use super::keys::{self, ForeignKey, Key};
 use super::stable_oids::StableOids;
@@ -30,6 +31,7 @@ pub const NAMES: &[&str] = &[
     "pg_indexes",
     "pg_attribute",
     "pg_attrdef",
+    "pg_description",
 ];
 
 #[derive(Debug)]
@@ -85,6 +87,15 @@ impl KeyedRelation {
                     .map(|b| defaults::with_defaults_flagged(b, &found))
                     .map(|b| attribute_types::with_declared_types(&b?, &relations))
                     .collect::<Result<_>>()?;
+            }
+            "pg_description" => {
+                let pg_class = keys::catalog_relation_oid(&class, &namespace, "pg_class")?;
+                let found = descriptions::declared(&relations, pg_class.unwrap_or(1259));
+                batches.push(keys::rows(
+                    &self.schema,
+                    &found,
+                    descriptions::description_value,
+                )?);
             }
             "pg_attrdef" => {
                 let found = defaults::declared(&relations);

@@ -55,6 +55,19 @@ pub async fn rows_of(provider: &Arc<dyn TableProvider>) -> Result<Vec<RecordBatc
     collect(plan, state.task_ctx()).await
 }
 
+/// The OID `class` and `namespace` (pg_class's and pg_namespace's rows) give pg_catalog's
+/// relation `name` — what `'pg_catalog.<name>'::regclass` answers.
+pub fn catalog_relation_oid(
+    class: &[RecordBatch],
+    namespace: &[RecordBatch],
+    name: &str,
+) -> Result<Option<i32>> {
+    let Some(&ns) = namespace_oids(namespace)?.get("pg_catalog") else {
+        return Ok(None);
+    };
+    Ok(relation_oids(class)?.get(&(name.to_string(), ns)).copied())
+}
+
 /// (name, namespace OID) → OID of every relation in `class` (pg_class's rows).
 fn relation_oids(class: &[RecordBatch]) -> Result<HashMap<(String, i32), i32>> {
     let mut relations = HashMap::new();

@@ -8,6 +8,7 @@ pub mod advisory_locks;
 mod attribute_types;
 pub mod declared_types;
 mod defaults;
+mod descriptions;
 pub mod expand_array;
 mod format_pattern;
 pub(crate) mod format_type;

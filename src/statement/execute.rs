@@ -143,6 +143,15 @@ impl Session {
             Statement::AlterTable(a) => self.alter_table(a).await,
             Statement::CreateIndex(c) => self.create_index(c).await,
             Statement::AlterIndex { name, operation } => self.alter_index(name, operation).await,
+            Statement::Comment {
+                object_type,
+                object_name,
+                comment,
+                if_exists,
+            } => {
+                let text = comment.as_deref();
+                (self.comment(object_type, object_name, text, *if_exists)).await
+            }
             Statement::Drop {
                 object_type: ObjectType::Index,
                 names,

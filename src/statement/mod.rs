@@ -18,6 +18,7 @@ mod alter;
 mod alter_columns;
 mod ambiguous_columns;
 mod command;
+mod comment;
 mod copy;
 pub mod copy_binary;
 mod copy_text;

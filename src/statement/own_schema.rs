@@ -55,6 +55,7 @@ impl Session {
             Statement::CreateTable(c) => c.temporary,
             Statement::CreateIndex(_)
             | Statement::AlterIndex { .. }
+            | Statement::Comment { .. }
             | Statement::Drop {
                 object_type: ObjectType::Index,
                 ..

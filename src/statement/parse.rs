@@ -117,6 +117,9 @@ fn one(parser: &mut Parser, sql: &str) -> std::result::Result<Parsed, ParserErro
     if word.as_ref().is_some_and(|(k, _)| *k == Keyword::ALTER) && second == Some(Keyword::VIEW) {
         return alter_view(parser, sql);
     }
+    if word.as_ref().is_some_and(|(k, _)| *k == Keyword::COMMENT) {
+        return comment(parser, sql);
+    }
     match word {
         Some((Keyword::FETCH, _)) => {
             parser.next_token();
@@ -158,6 +161,45 @@ fn alter_view(parser: &mut Parser, sql: &str) -> std::result::Result<Parsed, Par
     match (statements.pop(), statements.is_empty()) {
         (Some(s), true) => Ok(Parsed::Sql(Box::new(s))),
         _ => Err(ParserError::ParserError("expected one statement".into())),
+    }
+}
+
+/// COMMENT ON … IS as sqlparser parses it, also when the text is dollar-quoted, as dbt's
+/// `persist_docs` writes it (`$dbt_comment_literal_block$…$dbt_comment_literal_block$`),
+/// which sqlparser refuses: that literal is given to it single-quoted.
+fn comment(parser: &mut Parser, sql: &str) -> std::result::Result<Parsed, ParserError> {
+    let start = offset(sql, parser.peek_token_ref().span.start);
+    let mut dollar = None;
+    let mut n = 0;
+    loop {
+        let token = parser.peek_nth_token_ref(n);
+        match &token.token {
+            Token::SemiColon | Token::EOF => break,
+            Token::DollarQuotedString(s) if dollar.is_none() => {
+                let at = (offset(sql, token.span.start), offset(sql, token.span.end));
+                dollar = Some((at, s.value.replace('\'', "''")));
+            }
+            _ => {}
+        }
+        n += 1;
+    }
+    let Some(((from, to), text)) = dollar else {
+        return Ok(Parsed::Sql(Box::new(parser.parse_statement()?)));
+    };
+    let whole = statement_text(parser, sql);
+    let end = start + whole.len();
+    let (Some(before), Some(after)) = (sql.get(start..from), sql.get(to..end)) else {
+        return Err(ParserError::ParserError(
+            "a COMMENT's text could not be read".into(),
+        ));
+    };
+    let quoted = format!("{before}'{text}'{after}");
+    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, &quoted)?;
+    match (statements.pop(), statements.is_empty()) {
+        (Some(s @ Statement::Comment { .. }), true) => Ok(Parsed::Sql(Box::new(s))),
+        _ => Err(ParserError::ParserError(
+            "expected one COMMENT statement".into(),
+        )),
     }
 }
 
@@ -312,5 +354,27 @@ mod tests {
         assert_eq!(p[4].to_string(), "ALTER TABLE a.v RENAME TO w");
         assert!(parse("SELECT 1 SELECT 2").is_err());
         assert!(parse(";;").expect("empty").is_empty());
+    }
+
+    #[test]
+    fn comments_may_be_dollar_quoted() {
+        let p = parse(
+            "comment on table \"cip\".\"a\".\"t\" is $dbt$it's $1 'x'$dbt$; \
+             COMMENT ON COLUMN t.c IS 'plain'; COMMENT ON TABLE t IS NULL",
+        )
+        .expect("parses");
+        let texts: Vec<Option<String>> = (p.iter())
+            .map(|p| match p {
+                Parsed::Sql(s) => match s.as_ref() {
+                    Statement::Comment { comment, .. } => comment.clone(),
+                    other => panic!("not a comment: {other}"),
+                },
+                other => panic!("not SQL: {other}"),
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [Some("it's $1 'x'".into()), Some("plain".into()), None]
+        );
     }
 }

@@ -142,6 +142,7 @@ impl Session {
             Statement::AlterTable(a) if super::alter::is_supported(a) => return Ok(command(None)),
             Statement::CreateIndex(_)
             | Statement::AlterIndex { .. }
+            | Statement::Comment { .. }
             | Statement::Drop {
                 object_type: ObjectType::Index,
                 ..

@@ -214,7 +214,7 @@ impl Session {
         Ok(Declared {
             key,
             defaults,
-            indexes: Vec::new(),
+            ..Declared::default()
         })
     }
 

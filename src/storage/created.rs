@@ -5,7 +5,7 @@
 //! when it is created, and keeps that name through renames: a rename or a drop is one write of
 //! this list, which a transaction's commit makes together with its rows (table_set.rs).
 
-use super::def::{ColumnDefault, IndexDef, TableDef};
+use super::def::{ColumnDefault, Description, IndexDef, TableDef};
 use super::fsutil::write_atomic;
 use crate::error::{CipError, Result};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -47,6 +47,8 @@ pub struct Declared {
     pub defaults: Vec<(String, DeclaredDefault)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indexes: Vec<IndexDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub descriptions: Vec<Description>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +81,7 @@ impl Declared {
             key: def.key.iter().map(|k| k.to_string()).collect(),
             defaults: defaults.collect(),
             indexes: def.indexes.to_vec(),
+            descriptions: def.descriptions.to_vec(),
         }
     }
 }
@@ -174,6 +177,7 @@ impl SavedTable {
             domains: &[],
             references: &[],
             indexes: Box::leak(self.declared.indexes.clone().into_boxed_slice()),
+            descriptions: Box::leak(self.declared.descriptions.clone().into_boxed_slice()),
         })
     }
 }

@@ -38,6 +38,16 @@ pub struct TableDef {
     /// Indexes a CREATE INDEX declared: kept with the table (and listed by the catalog), not
     /// structures of their own — a part is read by its statistics and page index either way.
     pub indexes: &'static [IndexDef],
+    /// COMMENT ON the table and its columns: kept and listed (pg_description), nothing else.
+    pub descriptions: &'static [Description],
+}
+
+/// A description of a table (`column` None) or of one of its columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Description {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    pub text: String,
 }
 
 /// An index over columns of a table, as CREATE INDEX declared it.

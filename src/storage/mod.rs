@@ -27,6 +27,7 @@ mod table;
 mod table_set;
 mod txn;
 mod txn_ddl;
+mod txn_describe;
 mod txn_index;
 mod txn_reshape;
 mod txn_rewrite;
@@ -36,7 +37,7 @@ mod write;
 
 pub use commit::CommitFile;
 pub use created::{Declared, DeclaredDefault};
-pub use def::{ColumnDefault, IndexColumn, IndexDef, TableDef};
+pub use def::{ColumnDefault, Description, IndexColumn, IndexDef, TableDef};
 pub use on_conflict::{ConflictSlot, MergeFn, OnConflict};
 pub use pin::Pin;
 pub use pinned_exec::PinnedExec;

@@ -36,6 +36,7 @@ pub(super) fn numbers_table(schema: &SchemaRefAlias, unique: bool) -> TableDef {
         domains: &[],
         references: &[],
         indexes: &[],
+        descriptions: &[],
     }
 }
 

@@ -100,7 +100,7 @@ impl Txn {
     }
 
     /// `old` gives way to an object for the same folder with `saved`'s definition.
-    fn replace_def(&mut self, old: Arc<Table>, saved: SavedTable) -> Result<Arc<Table>> {
+    pub(super) fn replace_def(&mut self, old: Arc<Table>, saved: SavedTable) -> Result<Arc<Table>> {
         let new = Arc::new(old.successor(saved.def()?));
         let _ = new.parents.set(vec![]);
         self.record(Some(old), Some(new.clone()));

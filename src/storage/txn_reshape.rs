@@ -106,6 +106,7 @@ impl Txn {
                     declared
                         .indexes
                         .retain(|i| !i.columns.iter().any(|c| &c.name == column));
+                    (declared.descriptions).retain(|d| d.column.as_ref() != Some(column));
                     rewrite = true;
                 }
                 ColumnChange::Rename { from, to } => {
@@ -127,6 +128,9 @@ impl Txn {
                     for index in declared.indexes.iter_mut() {
                         index.columns.iter_mut().for_each(|c| renamed(&mut c.name));
                     }
+                    (declared.descriptions.iter_mut())
+                        .filter_map(|d| d.column.as_mut())
+                        .for_each(renamed);
                     rewrite = true;
                 }
                 ColumnChange::Default { column, value } => {

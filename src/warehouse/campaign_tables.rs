@@ -33,6 +33,7 @@ pub fn campaign_tables() -> Vec<TableDef> {
             domains: &[("status", TRACKING_STATUSES)],
             references: &[("campaign_id", "campaigns")],
             indexes: &[],
+            descriptions: &[],
         },
         TableDef {
             name: "campaigns",
@@ -65,6 +66,7 @@ pub fn campaign_tables() -> Vec<TableDef> {
             domains: &[],
             references: &[],
             indexes: &[],
+            descriptions: &[],
         },
         TableDef {
             name: "campaign_audience",
@@ -81,6 +83,7 @@ pub fn campaign_tables() -> Vec<TableDef> {
             domains: &[("arm", &["treatment", "holdout"])],
             references: &[("campaign_id", "campaigns")],
             indexes: &[],
+            descriptions: &[],
         },
         TableDef {
             // One personal message per messaged treatment member, as launch rendered it.
@@ -106,6 +109,7 @@ pub fn campaign_tables() -> Vec<TableDef> {
             domains: &[],
             references: &[("campaign_id", "campaigns")],
             indexes: &[],
+            descriptions: &[],
         },
         TableDef {
             // Each step of a message's delivery; the latest (highest id) is its status.
@@ -124,6 +128,7 @@ pub fn campaign_tables() -> Vec<TableDef> {
             domains: &[("status", ATTEMPT_STATUSES)],
             references: &[],
             indexes: &[],
+            descriptions: &[],
         },
         TableDef {
             // Message texts as data: per campaign type, and optionally per offer category and
@@ -146,6 +151,7 @@ pub fn campaign_tables() -> Vec<TableDef> {
             domains: &[("campaign_type", &crate::campaigns::TYPES)],
             references: &[],
             indexes: &[],
+            descriptions: &[],
         },
     ]
 }

@@ -53,5 +53,6 @@ pub fn score_table() -> TableDef {
         domains: &[],
         references: &[],
         indexes: &[],
+        descriptions: &[],
     }
 }

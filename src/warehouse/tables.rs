@@ -59,6 +59,7 @@ pub fn all_tables() -> Vec<TableDef> {
             domains: &[],
             references: &[],
             indexes: &[],
+            descriptions: &[],
         },
         TableDef {
             name: "visits",
@@ -75,6 +76,7 @@ pub fn all_tables() -> Vec<TableDef> {
             domains: &[],
             references: &[],
             indexes: &[],
+            descriptions: &[],
         },
         TableDef {
             name: "order_items",
@@ -92,6 +94,7 @@ pub fn all_tables() -> Vec<TableDef> {
             domains: &[],
             references: &[],
             indexes: &[],
+            descriptions: &[],
         },
         TableDef {
             name: "member_behavior",
@@ -114,6 +117,7 @@ pub fn all_tables() -> Vec<TableDef> {
             domains: &[],
             references: &[],
             indexes: &[],
+            descriptions: &[],
         },
         TableDef {
             name: "upgrade_history",
@@ -137,6 +141,7 @@ pub fn all_tables() -> Vec<TableDef> {
             domains: &[],
             references: &[],
             indexes: &[],
+            descriptions: &[],
         },
     ]
     .into_iter()
@@ -158,6 +163,7 @@ pub fn all_tables() -> Vec<TableDef> {
             domains: &[],
             references: &[],
             indexes: &[],
+            descriptions: &[],
         },
         TableDef {
             // The HTTP API's answers to requests with an Idempotency-Key (src/http/idempotency.rs).
@@ -177,6 +183,7 @@ pub fn all_tables() -> Vec<TableDef> {
             domains: &[],
             references: &[],
             indexes: &[],
+            descriptions: &[],
         },
         TableDef {
             name: "tier_rules",
@@ -202,6 +209,7 @@ pub fn all_tables() -> Vec<TableDef> {
             domains: &[],
             references: &[],
             indexes: &[],
+            descriptions: &[],
         },
         TableDef {
             // The segment rules as data (queries/06_customer_segments.sql, src/segments):
@@ -239,6 +247,7 @@ pub fn all_tables() -> Vec<TableDef> {
             )],
             references: &[],
             indexes: &[],
+            descriptions: &[],
         },
     ])
     .chain([super::score_table::score_table()])

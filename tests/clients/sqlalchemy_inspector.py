@@ -164,8 +164,8 @@ def indexes_created_read_and_dropped():
 
 
 def uuid_and_string_columns():
-    """A table of a UUID key with a server default, String(n) and CHAR(n): get_columns
-    reflects the types with their lengths, a uuid written as a Python UUID (SQLAlchemy 2's Uuid)
+    """A table of a UUID key with a server default, String(n) and CHAR(n), and comments:
+    get_columns reflects the types with their lengths and the comments, a uuid written as a Python UUID (SQLAlchemy 2's Uuid)
     or text (1.4's postgresql.UUID) reads back, a string too long is refused."""
     import uuid as uuidlib
 
@@ -176,8 +176,9 @@ def uuid_and_string_columns():
     table = sa.Table(
         "sa_tickets", metadata,
         sa.Column("id", key_type, primary_key=True, server_default=sa.text("gen_random_uuid()")),
-        sa.Column("code", sa.String(8), nullable=False),
+        sa.Column("code", sa.String(8), nullable=False, comment="the ticket's code"),
         sa.Column("seat", sa.CHAR(3)),
+        comment="Tickets sold",
     )
     metadata.create_all(engine)
     try:
@@ -186,6 +187,11 @@ def uuid_and_string_columns():
         assert got["id"]["default"] == "gen_random_uuid()", got["id"]
         assert isinstance(got["code"]["type"], sa.VARCHAR) and got["code"]["type"].length == 8, got["code"]
         assert isinstance(got["seat"]["type"], sa.CHAR) and got["seat"]["type"].length == 3, got["seat"]
+        # Table and column comments (COMMENT ON after CREATE TABLE), as reflection reads them.
+        assert got["code"]["comment"] == "the ticket's code", got["code"]
+        assert got["seat"].get("comment") is None, got["seat"]
+        comment = sa.inspect(engine).get_table_comment("sa_tickets")
+        assert comment == {"text": "Tickets sold"}, comment
         mine = uuidlib.uuid4()
         with engine.begin() as conn:
             conn.execute(table.insert().values(id=mine, code="A1", seat="x"))

@@ -10,7 +10,10 @@
 //!   t(…)` from pg_constraint's keys (catalog/key_rows.rs) — psql's "Foreign-key constraints:"
 //!   and "Referenced by:", SQLAlchemy's get_foreign_keys (which parses this text); '' for a
 //!   constraint of another kind, as datafusion-pg-catalog's function gave for all, NULL
-//!   for no constraint.
+//!   for no constraint;
+//! - `obj_description(oid [, catalog])` / `col_description(table, column)`: what COMMENT ON
+//!   said, from pg_description (catalog/descriptions.rs) — psql's `\d+`, SQLAlchemy's
+//!   get_table_comment and get_columns' `comment`, dbt's catalog.
 
 use super::ast::{called, fill, plain_args, template};
 use datafusion::sql::sqlparser::ast::{visit_expressions_mut, Expr, Statement, Value};
@@ -40,7 +43,7 @@ const KEY_NAMES: &str =
      GROUP BY k.oid)";
 
 /// (function, the subquery that answers it for the OID `$1`).
-static DEFINITIONS: LazyLock<[(&str, Expr); 3]> = LazyLock::new(|| {
+static DEFINITIONS: LazyLock<[(&str, Expr); 5]> = LazyLock::new(|| {
     let keys = |column: &str, table: &str| KEY_NAMES.replace("$1", column).replace("$2", table);
     let by_oid = "d.cip_oid = $1";
     [
@@ -82,6 +85,22 @@ static DEFINITIONS: LazyLock<[(&str, Expr); 3]> = LazyLock::new(|| {
                 by_oid,
             ),
         ),
+        (
+            "obj_description",
+            lookup(
+                "SELECT od.objoid AS cip_oid, od.description AS cip_text \
+                 FROM pg_catalog.pg_description od WHERE od.objsubid = 0",
+                by_oid,
+            ),
+        ),
+        (
+            "col_description",
+            lookup(
+                "SELECT cd.objoid AS cip_oid, cd.objsubid AS cip_position, \
+                 cd.description AS cip_text FROM pg_catalog.pg_description cd",
+                "d.cip_oid = $1 AND d.cip_position = $2",
+            ),
+        ),
     ]
 });
 
@@ -118,7 +137,8 @@ impl SqlStatementRewriteRule for Definitions {
             let found = called(expr).and_then(|(name, f)| {
                 let (_, subquery) = DEFINITIONS.iter().find(|(n, _)| *n == name)?;
                 let args = plain_args(f)?;
-                let whole = fill(subquery, &[(*args.first()?).clone()]);
+                let given: Vec<Expr> = args.iter().map(|a| (*a).clone()).collect();
+                let whole = fill(subquery, &given);
                 match (name.as_str(), args.as_slice()) {
                     ("pg_get_indexdef", [oid, column, _]) if !is_zero(column) => Some(fill(
                         &INDEX_COLUMN,

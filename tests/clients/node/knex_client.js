@@ -199,16 +199,20 @@ async function migrate(knex) {
   console.log('migrations: latest (twice), increments / defaults / timestamps, returning, key errors, upserts, list, rollback');
 }
 
-// uuid and string(n) columns as a migration declares them: t.uuid().defaultTo(knex.fn.uuid())
+// uuid and string(n) columns and comments as a migration declares them: t.uuid().defaultTo(knex.fn.uuid())
 // (gen_random_uuid()), columnInfo's types and maxLength, .alter() to a longer string, and
 // PostgreSQL's errors for a string too long and text that is no uuid.
 async function uuids(knex) {
   await knex.schema.dropTableIfExists('knex_uuid');
   await knex.schema.createTable('knex_uuid', (t) => {
     t.uuid('id').primary().defaultTo(knex.fn.uuid());
-    t.string('code', 4);
+    t.string('code', 4).comment("the guest's code");
     t.uuid('owner');
+    t.comment('Tickets');
   });
+  const { rows: [docs] } = await knex.raw(
+    "SELECT obj_description('knex_uuid'::regclass, 'pg_class') AS t, col_description('knex_uuid'::regclass, 2) AS c");
+  assert.deepEqual(docs, { t: 'Tickets', c: "the guest's code" });
   const info = await knex('knex_uuid').columnInfo();
   assert.deepEqual([info.id.type, info.code.type, info.code.maxLength, info.owner.type],
     ['uuid', 'character varying', 4, 'uuid'], JSON.stringify(info));
@@ -223,7 +227,7 @@ async function uuids(knex) {
   await knex('knex_uuid').insert({ code: 'abcde' });
   assert.equal(await knex('knex_uuid').count('* as n').first().then((r) => Number(r.n)), 3);
   await knex.schema.dropTable('knex_uuid');
-  console.log('uuids: uuid with gen_random_uuid(), string(4) maxLength, alter to string(10), 22001, 22P02');
+  console.log('uuids: uuid with gen_random_uuid(), string(4) maxLength, alter to string(10), 22001, 22P02, table and column comments');
 }
 
 async function main() {

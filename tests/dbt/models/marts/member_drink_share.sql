@@ -1,6 +1,10 @@
 -- Per member: spend on order lines and the share of it on drinks. dbt creates the indexes on
--- the table it builds before swapping it in (CREATE INDEX IF NOT EXISTS, then renames).
-{{ config(indexes=[{'columns': ['member_id']}, {'columns': ['spend', 'drink_share'], 'type': 'brin'}]) }}
+-- the table it builds before swapping it in (CREATE INDEX IF NOT EXISTS, then renames), and
+-- comments on it and its columns from schema.yml (persist_docs: COMMENT ON … IS $dbt…$).
+{{ config(
+    indexes=[{'columns': ['member_id']}, {'columns': ['spend', 'drink_share'], 'type': 'brin'}],
+    persist_docs={'relation': true, 'columns': true},
+) }}
 select
     member_id,
     count(*) as order_lines,
