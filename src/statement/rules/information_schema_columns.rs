@@ -59,7 +59,8 @@ pub fn query() -> String {
             CAST(CASE WHEN a_type IN (1043, 1042) AND a_typmod > 4 THEN a_typmod - 4 \
               ELSE character_maximum_length END AS INT) AS character_maximum_length, \
             CAST(CASE WHEN a_type IN (1043, 1042) AND a_typmod > 4 THEN (a_typmod - 4) * 4 \
-              ELSE character_octet_length END AS INT) AS character_octet_length, \
+              WHEN d IN ('text', 'character varying', 'character') THEN 1073741824 END AS INT) \
+              AS character_octet_length, \
             CAST(CASE d WHEN 'smallint' THEN 16 WHEN 'integer' THEN 32 WHEN 'bigint' THEN 64 \
               WHEN 'real' THEN 24 WHEN 'double precision' THEN 53 \
               WHEN 'numeric' THEN numeric_precision END AS INT) AS numeric_precision, \
