@@ -11,10 +11,12 @@
 //! warehouse's columns) are the venues' wall clock without a zone; comparing one with a
 //! timestamptz reads it in the venues' zone.
 //!
-//! Casts never reach this planner with these types: a cast's target field carrying metadata
-//! makes DataFusion's logical and physical plans disagree on the column (datafusion-pg-catalog's
-//! oid_type_planner explains it), so the type_names rule turns `x::varchar(9)` into a cast to
-//! text and `x::uuid` into `uuid_in(x)` (uuid_functions.rs) before planning.
+//! Only column definitions carry these types: the type_names rule writes a declared column's
+//! type as the marker [`marker`] (`cip_declared(varchar, 20)`), which no cast has. A cast's
+//! target field carrying metadata would make DataFusion's logical and physical plans disagree
+//! on the column (datafusion-pg-catalog's oid_type_planner explains it), and SQL planned by
+//! DataFusion alone (the views of queries/) keeps its `CAST(x AS VARCHAR)` as DataFusion
+//! types it; the rule turns cip's `x::uuid` into `uuid_in(x)` (uuid_functions.rs).
 
 use crate::column_types::ColumnType;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, TimeUnit};
@@ -36,7 +38,7 @@ pub struct DeclaredTypes {
 
 impl TypePlanner for DeclaredTypes {
     fn plan_type_field(&self, sql_type: &SqlType) -> Result<Option<FieldRef>> {
-        if let Some(t) = declared(sql_type) {
+        if let Some(t) = marked(sql_type) {
             return Ok(Some(Arc::new(t.tag(Field::new("", DataType::Utf8, true)))));
         }
         if let SqlType::Timestamp(precision, TimezoneInfo::Tz | TimezoneInfo::WithTimeZone) =
@@ -99,6 +101,51 @@ pub fn declared(t: &SqlType) -> Option<ColumnType> {
                 _ => None,
             }
         }
+        _ => None,
+    }
+}
+
+/// The marker's name.
+const MARKER: &str = "cip_declared";
+
+/// The type a column definition declaring `t` is written with for the planner.
+pub fn marker(t: ColumnType) -> SqlType {
+    let args = match t {
+        ColumnType::Uuid => vec!["uuid".to_string()],
+        ColumnType::Varchar(None) => vec!["varchar".to_string()],
+        ColumnType::Varchar(Some(n)) => vec!["varchar".to_string(), n.to_string()],
+        ColumnType::Bpchar(n) => vec!["bpchar".to_string(), n.to_string()],
+    };
+    SqlType::Custom(
+        datafusion::sql::sqlparser::ast::ObjectName::from(vec![
+            datafusion::sql::sqlparser::ast::Ident::new(MARKER),
+        ]),
+        args,
+    )
+}
+
+/// The declared type a marker stands for.
+pub fn marked(t: &SqlType) -> Option<ColumnType> {
+    let SqlType::Custom(name, args) = t else {
+        return None;
+    };
+    let [ObjectNamePart::Identifier(i)] = name.0.as_slice() else {
+        return None;
+    };
+    if !i.value.eq_ignore_ascii_case(MARKER) {
+        return None;
+    }
+    let n = |s: &String| s.trim().parse::<u32>().ok();
+    match args
+        .iter()
+        .map(|a| a.trim().to_lowercase())
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [k] if k == "uuid" => Some(ColumnType::Uuid),
+        [k] if k == "varchar" => Some(ColumnType::Varchar(None)),
+        [k, _] if k == "varchar" => Some(ColumnType::Varchar(Some(n(&args[1])?))),
+        [k, _] if k == "bpchar" => Some(ColumnType::Bpchar(n(&args[1])?)),
         _ => None,
     }
 }

@@ -12,8 +12,8 @@
 use crate::catalog::declared_types::declared;
 use datafusion::sql::sqlparser::ast::Value;
 use datafusion::sql::sqlparser::ast::{
-    visit_expressions_mut, AlterTableOperation, ArrayElemTypeDef, ColumnDef, DataType,
-    ExactNumberInfo, Expr, ObjectNamePart, Statement, TimezoneInfo,
+    visit_expressions_mut, AlterColumnOperation, AlterTableOperation, ArrayElemTypeDef, ColumnDef,
+    DataType, ExactNumberInfo, Expr, ObjectNamePart, Statement, TimezoneInfo,
 };
 use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
 use std::ops::ControlFlow;
@@ -87,6 +87,12 @@ fn canonical(t: &DataType) -> Option<DataType> {
                 *size,
             )))
         }
+        DataType::Custom(..) if crate::catalog::declared_types::marked(t).is_some() => {
+            match crate::catalog::declared_types::marked(t) {
+                Some(crate::column_types::ColumnType::Uuid) => None,
+                _ => Some(DataType::Text),
+            }
+        }
         DataType::Custom(name, args) => {
             let parts: Vec<String> = name
                 .0
@@ -121,12 +127,17 @@ pub fn as_cast(t: &DataType) -> DataType {
     canonical(t).unwrap_or_else(|| t.clone())
 }
 
-/// Column definitions keep the types crate::column_types declares over text (the type planner,
-/// catalog/declared_types.rs, plans them); the others are renamed as in casts.
+/// A column definition's type: one crate::column_types declares over text is written as the
+/// type planner's marker (catalog/declared_types.rs); the others are renamed as in casts.
+fn column_type(t: &mut DataType) {
+    match declared(t) {
+        Some(d) => *t = crate::catalog::declared_types::marker(d),
+        None => rename(t),
+    }
+}
+
 fn columns(defs: &mut [ColumnDef]) {
-    defs.iter_mut()
-        .filter(|c| declared(&c.data_type).is_none())
-        .for_each(|c| rename(&mut c.data_type));
+    defs.iter_mut().for_each(|c| column_type(&mut c.data_type));
 }
 
 fn is_uuid(t: &DataType) -> bool {
@@ -144,8 +155,15 @@ impl SqlStatementRewriteRule for TypeNames {
             Statement::CreateTable(c) => columns(&mut c.columns),
             Statement::AlterTable(a) => {
                 for op in a.operations.iter_mut() {
-                    if let AlterTableOperation::AddColumn { column_def, .. } = op {
-                        columns(std::slice::from_mut(column_def));
+                    match op {
+                        AlterTableOperation::AddColumn { column_def, .. } => {
+                            columns(std::slice::from_mut(column_def))
+                        }
+                        AlterTableOperation::AlterColumn {
+                            op: AlterColumnOperation::SetDataType { data_type, .. },
+                            ..
+                        } => column_type(data_type),
+                        _ => {}
                     }
                 }
             }
@@ -205,7 +223,11 @@ mod tests {
         // to uuid checks and normalizes its text.
         assert_eq!(
             rewritten("ALTER TABLE t ADD COLUMN c character varying(256), ADD d int4"),
-            "ALTER TABLE t ADD COLUMN c CHARACTER VARYING(256), ADD d INT4"
+            "ALTER TABLE t ADD COLUMN c cip_declared(varchar, 256), ADD d INT4"
+        );
+        assert_eq!(
+            rewritten("ALTER TABLE t ALTER COLUMN c TYPE varchar(9) USING c::varchar(9)"),
+            "ALTER TABLE t ALTER COLUMN c TYPE cip_declared(varchar, 9) USING c::TEXT"
         );
         assert_eq!(
             rewritten("SELECT x::uuid, uuid 'a', CAST(y AS pg_catalog.uuid), z::varchar(3)"),
