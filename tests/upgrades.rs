@@ -275,3 +275,44 @@ async fn a_prepared_execute_upgrades_takes_its_member_as_a_parameter_and_acts_on
     let one = client.query(&stmt, &[&"P2"]).await.expect("execute P2");
     assert_eq!(one.len(), 1);
 }
+
+/// What the upgrade run (over everyone) evaluated, from its log line.
+fn upgrade_run(dir: &Path) -> String {
+    let out = std::process::Command::new(common::cip_bin())
+        .arg("--data")
+        .arg(dir)
+        .args(["sql", "-c", "SELECT count(*) FROM execute_upgrades()"])
+        .env("CIP_LOG", "info")
+        .output()
+        .expect("run cip");
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let log = common::stderr(&out);
+    let line = log.lines().find(|l| l.contains("tier run done"));
+    let evaluated = line.and_then(|l| l.split("evaluated=\"").nth(1));
+    evaluated
+        .and_then(|e| e.split('"').next())
+        .unwrap_or_else(|| panic!("no tier run in {log}"))
+        .to_string()
+}
+
+/// The upgrade run keeps what it evaluated beside the tables (`_upgrade_run.json`), so a run
+/// in a new process — the scheduler after a restart — evaluates only the members whose rows
+/// changed since the last run; what it cannot follow (a delete another process made) sends
+/// it to everyone.
+#[test]
+fn a_new_process_evaluates_only_the_members_changed_since_the_last_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::generate(dir.path(), 300, 5);
+    assert_eq!(upgrade_run(dir.path()), "everyone");
+    assert_eq!(upgrade_run(dir.path()), "0 members");
+    common::sql(
+        dir.path(),
+        "INSERT INTO visits (visit_id, member_id, store_id, started_at, amount) \
+         SELECT 'run-1', member_id, store_id, now(), 50.00 FROM members \
+         WHERE status = 'active' ORDER BY member_id LIMIT 1",
+    );
+    assert_eq!(upgrade_run(dir.path()), "1 members");
+    common::sql(dir.path(), "DELETE FROM visits WHERE visit_id = 'run-1'");
+    assert_eq!(upgrade_run(dir.path()), "everyone");
+    assert_eq!(upgrade_run(dir.path()), "0 members");
+}

@@ -1,11 +1,11 @@
 //! Where a scan of member_scores (or customer_segments) takes its rows from, for one session:
 //! - the snapshot, when it is current (freshness.rs);
-//! - while it catches up with appended rows (catch_up.rs), the snapshot for every member those
+//! - while it catches up with changed rows (catch_up.rs), the snapshot for every member those
 //!   rows do not name and the live view for the ones they do: exact, since a member's row
 //!   depends only on their own rows and the day's fits, so a lookup stays a page read between
 //!   a visit and its catch-up;
-//! - the live view otherwise (another date or settings, an update or delete since, inside a
-//!   transaction block).
+//! - the live view otherwise (another date or settings, an update or delete another process
+//!   made, inside a transaction block).
 //!
 //! The scan's filters go to both sides, so a lookup computes live at most its own member.
 

@@ -3,11 +3,12 @@
 //! rows and the day's fits (customer_segments_live scores against model_fit('population')):
 //! rescoring the members the new rows name gives the rows a full refresh would.
 //!
-//! Storage tells which rows were added since the recorded versions (Table::added_since:
-//! appends, a transaction's inserts, loads — across flushes of the log and a restart); the
-//! members those rows name are rescored. When it cannot tell (an update or delete, older than
-//! the steps it keeps), or on a change of the rules, of a fit of the day or of the snapshot
-//! itself, another date or settings: the snapshot is built again.
+//! Storage tells which rows were added or removed since the recorded versions
+//! (Table::changes_since: appends, a transaction's inserts, loads — across flushes of the log
+//! and a restart — and this process's own updates and deletes); the members those rows name,
+//! before and after a change, are rescored. When it cannot tell (an update or delete another
+//! process made, older than the steps it keeps), or on a change of the rules, of a fit of the
+//! day or of the snapshot itself, another date or settings: the snapshot is built again.
 
 use super::freshness::{self, Basis};
 use super::TABLE;
@@ -83,26 +84,29 @@ pub fn changes_since(store: &Store, basis: &Basis, own: Option<&str>) -> Result<
             return Ok(CatchUp::Full);
         }
         let table = store.table(name)?;
-        let Some(rows) = table.added_since(*was)? else {
+        let Some(changes) = table.changes_since(*was)? else {
             return Ok(CatchUp::Full);
         };
-        if name == "visits" && table.snapshot()?.rows() == count(&rows) {
-            // The first visits: member_features stops falling back to member_behavior for
-            // everyone.
+        let now_rows = table.snapshot()?.rows();
+        let before = (now_rows + count(&changes.removed)).saturating_sub(count(&changes.added));
+        if name == "visits" && (before == 0) != (now_rows == 0) {
+            // The first visits, or none left: member_features falls back to member_behavior
+            // for everyone, or stops.
             return Ok(CatchUp::Full);
         }
-        if !members_named(name, &rows, basis, &mut members)? || members.len() > MAX_MEMBERS {
+        let rows = changes.added.iter().chain(&changes.removed);
+        if !members_named(name, rows, basis, &mut members)? || members.len() > MAX_MEMBERS {
             return Ok(CatchUp::Full);
         }
     }
     Ok(CatchUp::Members(members, now))
 }
 
-/// Adds the members `rows` (added to `table`) name; false when the rows may change other
-/// members' figures too.
-fn members_named(
+/// Adds the members `rows` (added to or removed from `table`) name; false when the rows may
+/// change other members' figures too.
+fn members_named<'a>(
     table: &str,
-    rows: &[RecordBatch],
+    rows: impl Iterator<Item = &'a RecordBatch>,
     basis: &Basis,
     members: &mut BTreeSet<String>,
 ) -> Result<bool> {

@@ -1,7 +1,8 @@
-//! Keeps the snapshot current as rows arrive: after an append to any table the live view
-//! reads, it waits a moment for the rest of a burst, then runs `refresh_member_scores(true)`,
-//! which rescores only the members the new rows name (catch_up.rs). Updates, deletes and a
-//! new business day are left to the scheduler's periodic run of the same statement.
+//! Keeps the snapshot current as rows change: after an append to, or an update or delete of,
+//! any table the live view reads, it waits a moment for the rest of a burst, then runs
+//! `refresh_member_scores(true)`, which rescores only the members the changed rows name
+//! (catch_up.rs; everyone when storage cannot tell, e.g. a change another process made). A
+//! new business day is left to the scheduler's periodic run of the same statement.
 
 use super::LIVE;
 use crate::engine::Engine;
@@ -21,7 +22,8 @@ pub async fn watch(engine: Arc<Engine>) {
     };
     let mut receivers: Vec<_> = names
         .iter()
-        .filter_map(|n| engine.changes.watch(n))
+        .flat_map(|n| [engine.changes.watch(n), engine.changes.watch_rewrites(n)])
+        .flatten()
         .collect();
     if receivers.is_empty() {
         return;

@@ -202,9 +202,18 @@ impl Txn {
         }
         for (i, m, replaced) in plans {
             let table = &tables[i];
-            let added = self.work[names[i]].added;
-            if let (Some(hook), true) = (&table.opts.on_append, added > 0) {
-                (hook.0)(table.name(), added);
+            let w = &self.work[names[i]];
+            if let (Some(hook), true) = (&table.opts.on_append, w.added > 0) {
+                (hook.0)(table.name(), w.added);
+            }
+            if w.rewritten {
+                // The log the commit replaced is the base's: it fails if anyone wrote since.
+                let mut diff = w.diff.clone();
+                diff.add(&w.appended);
+                table.rewrites.record(m.version, Some(w.base.wal_end), diff);
+                if let Some(hook) = &table.opts.on_rewrite {
+                    (hook.0)(table.name(), 0);
+                }
             }
             table.retire(replaced, m.version);
             table.snapshot()?;

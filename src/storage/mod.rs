@@ -5,6 +5,7 @@
 //! may read or write them and what an append means to the business are decided above it, in
 //! crate::warehouse.
 
+mod changes;
 mod commit;
 mod constraints;
 mod created;
@@ -21,6 +22,7 @@ pub mod parquet_io;
 mod pin;
 mod pinned_exec;
 pub mod provider;
+mod rewrite;
 mod rows;
 mod steps;
 mod table;
@@ -43,6 +45,7 @@ pub use pin::Pin;
 pub use pinned_exec::PinnedExec;
 pub use provider::StoredRows;
 pub use rows::{check_unique as schema_check_unique, local_now_micros, row_keys};
+pub use steps::Changes;
 pub use table::{AppendHook, Snapshot, StoreOptions, Table, TableVersion};
 use table_set::TableSet;
 pub use txn::{Txn, TxnSlot, TxnView};

@@ -1,11 +1,12 @@
 //! What a table's latest commits did to its rows, kept in its manifest, so that a reader
 //! holding something derived from the rows at an earlier version can learn which rows were
-//! added since (`Table::added_since`) instead of starting over: a flush or compaction moved
-//! rows without changing them; an append, a load or a transaction's insert added rows. The
-//! log a commit replaced is kept with its step, since rows appended to it after the reader's
-//! version were added too. An update or delete is not followed: its step says so, and it
-//! forgets the steps before it, so no kept file holds the rows it erased. Storage says which
-//! rows; what they mean is the reader's business.
+//! added or removed since (`Table::changes_since`) instead of starting over: a flush or
+//! compaction moved rows without changing them; an append, a load or a transaction's insert
+//! added rows. The log a commit replaced is kept with its step, since rows appended to it
+//! after the reader's version were added too. An update or delete forgets the steps before
+//! it, so no kept file holds the rows it erased; what it did is told from memory by the
+//! process that made it (changes.rs). Storage says which rows; what they mean is the
+//! reader's business.
 
 use super::manifest::Manifest;
 use super::parquet_io::read_part;
@@ -36,8 +37,9 @@ pub enum Rows {
     Same,
     /// Rows added, in these files (parts of the table).
     Added { files: Vec<String> },
-    /// The commit does not say: it removed or changed rows. It is the first step kept, since
-    /// the files earlier steps kept may hold the rows it removed (see `forget`).
+    /// The commit does not say: it removed or changed rows (the process that made it may
+    /// tell, changes.rs). It is the first step kept, since the files earlier steps kept may
+    /// hold the rows it removed (see `forget`).
     Unlisted,
 }
 
@@ -95,13 +97,22 @@ pub fn names(m: &Manifest, file: &str) -> bool {
     m.wal == file || m.files.iter().any(|f| f.name == file) || kept(m).any(|f| f == file)
 }
 
+/// What changed in a table since a version: the rows added, and the rows removed (the old
+/// images of rows deleted or changed; the new images of changed rows are among the added).
+#[derive(Debug, Default, PartialEq)]
+pub struct Changes {
+    pub added: Vec<RecordBatch>,
+    pub removed: Vec<RecordBatch>,
+}
+
 impl Table {
-    /// The rows added since `since` when adding rows is all the table's kept steps say
-    /// happened (appends, a transaction's or a load's new parts; a flush or compaction only
-    /// moves rows, across a restart too). None when they do not tell (a version older than
-    /// the kept steps, an update or delete, a kept file gone): a caller keeping
-    /// something derived from the rows can follow these rows alone, or knows to start over.
-    pub fn added_since(&self, since: TableVersion) -> Result<Option<Vec<RecordBatch>>> {
+    /// The rows added and removed since `since`, when the kept steps tell: appends, a
+    /// transaction's or a load's new parts, a flush or compaction (which only move rows,
+    /// across a restart too), and this process's own updates and deletes (changes.rs). None
+    /// when they do not (a version older than the kept steps, a rewrite this object did not
+    /// make or could not tell, a kept file gone): a caller keeping something derived from the
+    /// rows can follow these rows alone, or knows to start over.
+    pub fn changes_since(&self, since: TableVersion) -> Result<Option<Changes>> {
         let snap = self.snapshot()?;
         let m = &snap.manifest;
         if m.version < since.manifest {
@@ -115,19 +126,27 @@ impl Table {
         if steps.len() as u64 != m.version - since.manifest {
             return Ok(None);
         }
-        let mut out = Vec::new();
+        let mut out = Changes::default();
         let mut offset = since.log_bytes;
         for step in steps {
             if let Some(log) = &step.log {
                 match self.log_rows(log, offset)? {
-                    Some(rows) => out.extend(rows),
+                    Some(rows) => out.added.extend(rows),
                     None => return Ok(None),
                 }
                 offset = 0;
             }
             match &step.rows {
                 Rows::Same => {}
-                Rows::Unlisted => return Ok(None),
+                Rows::Unlisted => {
+                    let Some(diff) = self.rewrites.of(step.version, offset) else {
+                        return Ok(None);
+                    };
+                    out.added.extend(diff.added);
+                    out.removed.extend(diff.removed);
+                    // A rewrite starts a new log.
+                    offset = 0;
+                }
                 Rows::Added { files } => {
                     for f in files {
                         let path = self.path_of(f);
@@ -135,7 +154,7 @@ impl Table {
                             return Ok(None);
                         }
                         for b in read_part(&path, &self.def.schema)? {
-                            out.push(b?);
+                            out.added.push(b?);
                         }
                     }
                 }
@@ -151,7 +170,7 @@ impl Table {
             if super::manifest::read(&self.dir)?.version != m.version {
                 return Ok(None);
             }
-            out.extend(read?.batches);
+            out.added.extend(read?.batches);
         }
         Ok(Some(out))
     }

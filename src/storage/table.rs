@@ -12,8 +12,8 @@ use datafusion::arrow::record_batch::RecordBatch;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
-/// Called after rows are appended to a table durably: (table, rows). The warehouse counts
-/// tracking events for /metrics with it.
+/// Called after rows of a table changed durably: (table, rows). The warehouse counts tracking
+/// events for /metrics with appends, and wakes what follows a table with both.
 #[derive(Clone)]
 pub struct AppendHook(pub Arc<AppendFn>);
 
@@ -38,6 +38,10 @@ pub struct StoreOptions {
     /// The venue's timezone: DEFAULT CURRENT_TIMESTAMP is local wall-clock time there.
     pub timezone: chrono_tz::Tz,
     pub on_append: Option<AppendHook>,
+    /// Called after a commit that removed or changed rows (an update, a delete, an upsert, a
+    /// load replacing rows): (table, rows it reported). What changed is
+    /// Table::changes_since's to tell.
+    pub on_rewrite: Option<AppendHook>,
 }
 
 impl Default for StoreOptions {
@@ -48,6 +52,7 @@ impl Default for StoreOptions {
             small_part_rows: 2_000_000,
             timezone: chrono_tz::Asia::Shanghai,
             on_append: None,
+            on_rewrite: None,
         }
     }
 }
@@ -108,6 +113,8 @@ pub struct Table {
     reserved_id: std::sync::atomic::AtomicI64,
     /// The tables this one's foreign keys point at (set once by Store::open).
     pub(super) parents: std::sync::OnceLock<super::constraints::Parents>,
+    /// What this object's latest rewrites did to the rows (changes.rs).
+    pub(super) rewrites: super::changes::Rewrites,
 }
 
 static NEXT_LINEAGE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -137,6 +144,7 @@ impl Table {
             key_cache: Mutex::new(None),
             parents: std::sync::OnceLock::new(),
             reserved_id: std::sync::atomic::AtomicI64::new(0),
+            rewrites: Default::default(),
         }
     }
 

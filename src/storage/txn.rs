@@ -58,6 +58,8 @@ pub(super) struct Work {
     /// The committed object whose shape the stored rows have, when this transaction rewrote
     /// them into another (txn_reshape.rs): the commit reads the committed state through it.
     pub(super) stored_as: Option<Arc<Table>>,
+    /// What the block's rewrites did, with the rows it appended before them (changes.rs).
+    pub(super) diff: super::changes::Diff,
 }
 
 impl Work {
@@ -190,6 +192,7 @@ impl Txn {
                 added: 0,
                 guarded: false,
                 stored_as: None,
+                diff: Default::default(),
                 base,
                 pin: Arc::new(pin),
             };

@@ -234,6 +234,7 @@ impl Txn {
             }
         };
         w.rewritten_as(files, log);
+        w.diff.untold();
         w.stored_as.get_or_insert_with(|| old.clone());
         w.table = new.clone();
         self.next_file = n;

@@ -16,6 +16,9 @@ impl Txn {
     pub fn rewrite(&mut self, table: &Arc<Table>, f: &mut RewriteFn<'_>) -> Result<u64> {
         let (id, mut n) = (self.id.clone(), self.next_file);
         let w = self.work(table)?;
+        // The block's own new rows are told as added, whatever the rewrite does to them.
+        let mut diff = w.diff.clone();
+        diff.add(&w.appended);
         let mut changed = 0u64;
         let mut rekeyed = false;
         let mut files = Vec::new();
@@ -31,6 +34,7 @@ impl Txn {
                         touched = true;
                         changed += k;
                         rekeyed |= keys_changed(&table.def, &b, &nb);
+                        diff.compare(&b, &nb);
                         out.push(nb);
                     }
                 }
@@ -51,6 +55,7 @@ impl Txn {
                 Rewrite::Replace(nb, k) => {
                     changed += k;
                     rekeyed |= keys_changed(&table.def, b, &nb);
+                    diff.compare(b, &nb);
                     log.push(nb);
                 }
             }
@@ -64,6 +69,7 @@ impl Txn {
             }
         }
         w.rewritten_as(files, log);
+        w.diff = diff;
         w.next_id = next_id_after(&table.def, &w.log, w.next_id)?;
         self.next_file = n;
         self.staged.extend(staged);

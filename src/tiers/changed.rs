@@ -1,15 +1,17 @@
 //! The scheduler's upgrade run evaluates only the members whose figures may have changed since
-//! the last run rather than the whole population every minute: the same following of new rows
-//! as the scored snapshot's catch-up (scores/catch_up.rs). A member's row of
+//! the last run rather than the whole population every minute: the same following of changed
+//! rows as the scored snapshot's catch-up (scores/catch_up.rs). A member's row of
 //! upgrade_evaluation depends only on their own rows (members, visits, order items, tier
-//! history), the rules and the day's fits; when storage can tell that only rows were added
-//! since the last run on the same business day (appends, inserts, across flushes of the log),
-//! the members those rows name are the only ones whose evaluation can differ. Anything else —
-//! another day (the 365-day window moved), an update or delete, new rules or fits, a restart
-//! (the last run is remembered in this process) — evaluates everyone.
+//! history), the rules and the day's fits; when storage can tell which rows were added or
+//! removed since the last run on the same business day (appends, inserts, across flushes of
+//! the log and restarts; this process's own updates and deletes), the members those rows name
+//! are the only ones whose evaluation can differ. Anything else — another day (the 365-day
+//! window moved), an update or delete another process made, new rules or fits — evaluates
+//! everyone.
 //!
-//! What was last evaluated is kept per data directory in this process; a run inside a
-//! transaction block neither uses nor records it (its writes may yet be rolled back).
+//! What was last evaluated is kept per data directory, in this process and in
+//! `_upgrade_run.json` beside the tables, so a restart follows on from the last run; a run
+//! inside a transaction block neither uses nor records it (its writes may yet be rolled back).
 
 use crate::error::to_df;
 use crate::scores::{changes_since, fit_the_day, inputs, settings_of, versions, Basis, CatchUp};
@@ -22,6 +24,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 const HISTORY: &str = "upgrade_history";
+
+/// Where the last run's basis is kept, beside the tables.
+const FILE: &str = "_upgrade_run.json";
 
 /// What the last upgrade run over everyone (or over the changed members) evaluated from.
 static LAST: Mutex<BTreeMap<PathBuf, Basis>> = Mutex::new(BTreeMap::new());
@@ -42,11 +47,15 @@ pub async fn scope(ctx: &SessionContext, store: &Arc<Store>) -> Result<(Scope, B
     let names = inputs(plan.logical_plan(), store);
     let as_of = options.as_of_date()?.to_string();
     let settings = settings_of(&options, store).map_err(to_df)?;
-    let last = LAST
+    let remembered = LAST
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .get(&store.root)
         .cloned();
+    let last = match remembered {
+        Some(last) => Some(last),
+        None => stored(store),
+    };
     let store = store.clone();
     crate::statement::runtime::blocking("upgrade run scope", move || {
         let tables = versions(&store, &names)?;
@@ -89,7 +98,22 @@ pub fn record(store: &Store, mut basis: Basis, written: Option<(TableVersion, Ta
             }
         }
     }
+    match serde_json::to_vec_pretty(&basis) {
+        Ok(bytes) => {
+            if let Err(e) = crate::storage::fsutil::write_atomic(&store.root.join(FILE), &bytes) {
+                tracing::warn!("the upgrade run could not record what it evaluated: {e}");
+            }
+        }
+        Err(e) => tracing::warn!("the upgrade run could not record what it evaluated: {e}"),
+    }
     LAST.lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(store.root.clone(), basis);
+}
+
+/// What the last run of any process recorded; None when there is none to read (then
+/// everyone is evaluated, which is always right).
+fn stored(store: &Store) -> Option<Basis> {
+    let bytes = std::fs::read(store.root.join(FILE)).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }

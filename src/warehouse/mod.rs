@@ -28,18 +28,22 @@ pub type Seed = (
 );
 
 /// Opens (creating if needed) the warehouse in `root`; a table created now gets its seed.
-/// Appends are counted in `changes`.
+/// Appends and rewrites are counted in `changes`.
 pub fn open(
     root: &Path,
     mut opts: StoreOptions,
     seeds: &[Seed],
     changes: Arc<Changes>,
 ) -> Result<Store> {
+    let rewrites = changes.clone();
     opts.on_append = Some(AppendHook(Arc::new(move |table: &str, rows: u64| {
         if table == "campaign_tracking" {
             crate::metrics::EVENTS.add(rows);
         }
         changes.appended(table);
+    })));
+    opts.on_rewrite = Some(AppendHook(Arc::new(move |table: &str, _| {
+        rewrites.rewritten(table);
     })));
     let store = Store::open(root, opts, tables::all_tables())?;
     for (table, rows) in seeds {

@@ -1,0 +1,164 @@
+//! UPDATE, DELETE, an upsert's merge and a load's replacement: rewriting the parts (and the
+//! log) whose rows change, in one manifest commit under the table's write lock.
+
+use super::changes::Diff;
+use super::manifest;
+use super::parquet_io::{read_part, write_part};
+use super::rows::{fill_defaults, keys_changed, local_now_micros};
+use super::steps::{self, Rows};
+use super::table::{next_id_after, Snapshot, Table, TableVersion};
+use super::write::{Rewrite, RewriteFn};
+use crate::error::Result;
+use datafusion::arrow::record_batch::RecordBatch;
+
+impl Table {
+    /// Rewrites the table: `f` sees every existing batch; parts where it keeps everything stay
+    /// as they are, the others (and the log) are rewritten; `extra` rows are added. Replaced
+    /// files are removed as soon as no running reader needs them (at once when none runs), so
+    /// erased rows leave the disk when the last query that started before the erasure ends.
+    /// Returns the total count `f` reported.
+    pub fn rewrite(&self, f: Option<&mut RewriteFn<'_>>, extra: &[RecordBatch]) -> Result<u64> {
+        self.rewrite_with(f, extra, false)
+            .map(|(changed, _)| changed)
+    }
+
+    /// Replaces every row of the table with `rows` in one commit, without reading the rows it
+    /// drops (a rewrite reads every part). Returns the version committed.
+    pub fn replace_all(&self, rows: &[RecordBatch]) -> Result<TableVersion> {
+        self.rewrite_with(None, rows, true).map(|(_, v)| v)
+    }
+
+    fn rewrite_with(
+        &self,
+        f: Option<&mut RewriteFn<'_>>,
+        extra: &[RecordBatch],
+        drop_all: bool,
+    ) -> Result<(u64, TableVersion)> {
+        let _g = self.lock_for_write()?;
+        let snap = self.snapshot_for_write()?;
+        self.rewrite_locked(&snap, f, extra, drop_all)
+    }
+
+    /// `rewrite_with` for a writer holding the lock on `snap`.
+    pub(super) fn rewrite_locked(
+        &self,
+        snap: &Snapshot,
+        mut f: Option<&mut RewriteFn<'_>>,
+        extra: &[RecordBatch],
+        drop_all: bool,
+    ) -> Result<(u64, TableVersion)> {
+        let mut next = snap.manifest.clone();
+        let mut changed = 0u64;
+        let mut rekeyed = false;
+        let mut diff = Diff::default();
+        let mut files = Vec::new();
+        let mut replaced = Vec::new();
+        for file in &snap.manifest.files {
+            if drop_all {
+                replaced.push(self.path_of(&file.name));
+                changed += file.rows;
+                continue;
+            }
+            let Some(f) = f.as_deref_mut() else {
+                files.push(file.clone());
+                continue;
+            };
+            let path = self.path_of(&file.name);
+            let mut out = Vec::new();
+            let mut touched = false;
+            for b in read_part(&path, &self.def.schema)? {
+                let b = b?;
+                match f(&b)? {
+                    Rewrite::Keep => out.push(b),
+                    Rewrite::Replace(nb, n) => {
+                        touched = true;
+                        changed += n;
+                        rekeyed |= keys_changed(&self.def, &b, &nb);
+                        diff.compare(&b, &nb);
+                        out.push(nb);
+                    }
+                }
+            }
+            if touched {
+                replaced.push(path);
+                if out.iter().any(|b| b.num_rows() > 0) {
+                    let name = manifest::part_name(next.take_file_number());
+                    files.push(write_part(&self.dir, &name, &self.def.schema, &out)?);
+                }
+            } else {
+                files.push(file.clone());
+            }
+        }
+        let mut tail = Vec::new();
+        for b in snap.wal_batches.iter() {
+            if drop_all {
+                changed += b.num_rows() as u64;
+                continue;
+            }
+            let Some(f) = f.as_deref_mut() else {
+                tail.push(b.clone());
+                continue;
+            };
+            match f(b)? {
+                Rewrite::Keep => tail.push(b.clone()),
+                Rewrite::Replace(nb, n) => {
+                    changed += n;
+                    rekeyed |= keys_changed(&self.def, b, &nb);
+                    diff.compare(b, &nb);
+                    tail.push(nb);
+                }
+            }
+        }
+        let mut next_id = snap.next_id;
+        let now = local_now_micros(self.opts.timezone);
+        for b in extra {
+            let (filled, n) = fill_defaults(&self.def, b, next_id, now)?;
+            self.check_constraints(&filled)?;
+            next_id = n;
+            diff.add(std::slice::from_ref(&filled));
+            tail.push(filled);
+        }
+        if self.def.unique && (rekeyed || !extra.is_empty()) {
+            self.check_unique_parts(&files, &tail)?;
+        }
+        if tail.iter().any(|b| b.num_rows() > 0) {
+            let name = manifest::part_name(next.take_file_number());
+            files.push(write_part(&self.dir, &name, &self.def.schema, &tail)?);
+        }
+        // Rows removed or changed (or every row replaced): nothing earlier is kept, and the
+        // old log goes, so erased rows leave the disk (steps.rs).
+        let removed = changed > 0 || drop_all;
+        let rows = match removed {
+            true => {
+                let forgotten = steps::forget(&mut next);
+                replaced.extend(forgotten.iter().map(|f| self.path_of(f)));
+                Rows::Unlisted
+            }
+            // Rows added beside the log's in one part: not told apart.
+            false if !extra.is_empty() => Rows::Unlisted,
+            false => Rows::Same,
+        };
+        let had_rows = snap.wal_end > 0 && !removed;
+        let new_wal = manifest::wal_name(next.take_file_number());
+        let old_wal = std::mem::replace(&mut next.wal, new_wal);
+        replaced.push(self.path_of(&old_wal));
+        next.files = files;
+        next.next_id = next_id_after(&self.def, &tail, next_id)?;
+        let version = next.version + 1;
+        let rewrote = rows == Rows::Unlisted;
+        if drop_all || !rewrote {
+            diff.untold();
+        }
+        self.commit(next, replaced, true, had_rows.then_some(old_wal), rows)?;
+        let log_end = (!had_rows).then_some(snap.wal_end);
+        self.rewrites.record(version, log_end, diff);
+        if let (Some(hook), true) = (&self.opts.on_rewrite, rewrote) {
+            (hook.0)(self.def.name, changed);
+        }
+        // A rewrite that adds a part each time (a caller replacing a few rows again and
+        // again) must not pile parts up: compact as a flush does.
+        self.compact_locked()?;
+        // Still under the write lock: no other commit comes between.
+        Ok((changed, self.version()?))
+    }
+}
