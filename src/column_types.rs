@@ -74,6 +74,14 @@ impl ColumnType {
         field.with_data_type(DataType::Utf8).with_metadata(metadata)
     }
 
+    /// PostgreSQL's typlen: 16 bytes for a uuid, variable (-1) for text.
+    pub fn length(self) -> i16 {
+        match self {
+            ColumnType::Uuid => 16,
+            ColumnType::Varchar(_) | ColumnType::Bpchar(_) => -1,
+        }
+    }
+
     pub fn oid(self) -> i32 {
         match self {
             ColumnType::Uuid => UUID_OID,

@@ -35,7 +35,7 @@ fn typed(field: &Field, not_null: bool) -> Typed {
         _ => -1,
     };
     Typed {
-        oid: declared.map(|t| (t.oid(), if t == ColumnType::Uuid { 16 } else { -1 })),
+        oid: declared.map(|t| (t.oid(), t.length())),
         typmod,
         not_null,
     }

@@ -11,12 +11,13 @@
 //! warehouse's columns) are the venues' wall clock without a zone; comparing one with a
 //! timestamptz reads it in the venues' zone.
 //!
-//! Only column definitions carry these types: the type_names rule writes a declared column's
-//! type as the marker [`marker`] (`cip_declared(varchar, 20)`), which no cast has. A cast's
-//! target field carrying metadata would make DataFusion's logical and physical plans disagree
-//! on the column (datafusion-pg-catalog's oid_type_planner explains it), and SQL planned by
-//! DataFusion alone (the views of queries/) keeps its `CAST(x AS VARCHAR)` as DataFusion
-//! types it; the rule turns cip's `x::uuid` into `uuid_in(x)` (uuid_functions.rs).
+//! Only column definitions carry uuid, varchar(n) and char(n): the type_names rule writes a
+//! declared column's type as the marker [`marker`] (`cip_declared(varchar, 20)`), which no
+//! cast has. A cast's target field carrying metadata would make DataFusion's logical and
+//! physical plans disagree on the column (datafusion-pg-catalog's oid_type_planner explains
+//! it), and SQL planned by DataFusion alone (the views of queries/) keeps its
+//! `CAST(x AS VARCHAR)` as DataFusion types it; the rule turns cip's `x::uuid` into
+//! `uuid_in(x)` (uuid_functions.rs).
 
 use crate::column_types::ColumnType;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, TimeUnit};

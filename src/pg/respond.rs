@@ -91,14 +91,9 @@ fn retyped(info: FieldInfo, datatype: Type) -> FieldInfo {
 
 /// `info` described as the type its column was declared with (crate::column_types).
 fn declared_as(info: FieldInfo, declared: ColumnType) -> FieldInfo {
-    let datatype = match declared {
-        ColumnType::Uuid => Type::UUID,
-        ColumnType::Varchar(_) => Type::VARCHAR,
-        ColumnType::Bpchar(_) => Type::BPCHAR,
-    };
-    let size = if datatype == Type::UUID { 16 } else { -1 };
+    let datatype = Type::from_oid(declared.oid() as u32).unwrap_or(Type::TEXT);
     retyped(info, datatype)
-        .with_type_size(size)
+        .with_type_size(declared.length())
         .with_type_modifier(declared.typmod())
 }
 

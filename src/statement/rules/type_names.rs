@@ -73,6 +73,10 @@ fn named(name: &str, args: &[String]) -> Option<DataType> {
 
 /// DataFusion's spelling of `t`, when it is one of PostgreSQL's that DataFusion refuses.
 fn canonical(t: &DataType) -> Option<DataType> {
+    if let Some(declared) = crate::catalog::declared_types::marked(t) {
+        // Already a declared column's marker: a uuid stays, varchar / char are text.
+        return (declared != crate::column_types::ColumnType::Uuid).then_some(DataType::Text);
+    }
     match t {
         DataType::JSON | DataType::JSONB => Some(DataType::Text),
         DataType::CharacterVarying(_)
@@ -86,12 +90,6 @@ fn canonical(t: &DataType) -> Option<DataType> {
                 Box::new(inner),
                 *size,
             )))
-        }
-        DataType::Custom(..) if crate::catalog::declared_types::marked(t).is_some() => {
-            match crate::catalog::declared_types::marked(t) {
-                Some(crate::column_types::ColumnType::Uuid) => None,
-                _ => Some(DataType::Text),
-            }
         }
         DataType::Custom(name, args) => {
             let parts: Vec<String> = name
