@@ -5,6 +5,7 @@
 mod boolean_literals;
 mod datetime_input;
 mod datetime_literals;
+mod uuid_literals;
 mod zoned_to_local;
 
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
@@ -14,14 +15,15 @@ use datafusion::optimizer::analyzer::{Analyzer, AnalyzerRule};
 use std::sync::Arc;
 
 /// DataFusion's analyzer rules with cip's: booleans before type coercion (which would refuse
-/// text against boolean), date and time literals and timestamptz-to-timestamp casts after it
-/// (which is what makes those casts).
+/// text against boolean), date and time literals, timestamptz-to-timestamp casts and text
+/// compared with uuids after it (which is what makes those casts).
 pub fn rules() -> Vec<Arc<dyn AnalyzerRule + Send + Sync>> {
     let mut rules: Vec<Arc<dyn AnalyzerRule + Send + Sync>> =
         vec![Arc::new(boolean_literals::BooleanLiterals)];
     rules.extend(Analyzer::new().rules);
     rules.push(Arc::new(datetime_literals::DatetimeLiterals));
     rules.push(Arc::new(zoned_to_local::ZonedToLocal));
+    rules.push(Arc::new(uuid_literals::UuidLiterals));
     rules
 }
 
