@@ -40,7 +40,7 @@ pub struct Engine {
     /// The views of queries/, planned by the first session (bind_functions.rs).
     planned_views: std::sync::OnceLock<Vec<views::Planned>>,
     /// The views and schemas users created, saved in the data directory.
-    pub user_views: crate::catalog::user_views::UserViews,
+    pub user_views: Arc<crate::catalog::user_views::UserViews>,
     /// Which tables were appended to (the dispatcher and conversion attribution wait on it).
     pub changes: Arc<crate::warehouse::Changes>,
     /// The address the HTTP API was bound to (`--http 127.0.0.1:0` picks a port).
@@ -78,7 +78,9 @@ impl Engine {
             .with_disk_manager_builder(disk)
             .build_arc()?;
         let views = views::read_views(&config.queries_dir)?;
-        let user_views = crate::catalog::user_views::UserViews::open(&config.data_dir)?;
+        let user_views = Arc::new(crate::catalog::user_views::UserViews::open(
+            &config.data_dir,
+        )?);
         let engine = Engine {
             config,
             store: Arc::new(store),
@@ -167,6 +169,8 @@ impl Engine {
             state.register_udaf(Arc::new(fit))?;
         }
         state.config_mut().set_extension(stop);
+        // pg_description lists what COMMENT ON said of the saved views (catalog/key_rows.rs).
+        state.config_mut().set_extension(self.user_views.clone());
         let ctx = SessionContext::new_with_state(state);
         let registrar = Registrar {
             ctx: &ctx,

@@ -150,6 +150,23 @@ async fn check_built(server: &Server) {
             Some("What the member's order lines came to.")
         )
     );
+    // And on the view model: its description and category_group's (the fourth column).
+    let described = client
+        .query_one(
+            "SELECT obj_description('analytics.stg_order_items'::regclass, 'pg_class'), \
+             col_description('analytics.stg_order_items'::regclass, 4)",
+            &[],
+        )
+        .await
+        .expect("view descriptions");
+    let (view, group): (Option<String>, Option<String>) = (described.get(0), described.get(1));
+    assert_eq!(
+        (view.as_deref(), group.as_deref()),
+        (
+            Some("Order lines with their category group."),
+            Some("drinks, rooms, food or other (from the category_groups seed)")
+        )
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -235,6 +235,24 @@ async fn analysts_read_masked_data_and_cannot_write() {
         .await
         .expect_err("another schema's view");
     assert_eq!(code(&e), "42501", "{e:?}");
+    // The analyst describes a view of their own (dbt's persist_docs), not another's.
+    ana.batch_execute(
+        "COMMENT ON VIEW ana.named IS 'names by member'; \
+         COMMENT ON COLUMN ana.named.tier IS 'their tier'",
+    )
+    .await
+    .expect("describe an own view");
+    let said: String = ops
+        .query_one("SELECT obj_description('ana.named'::regclass)", &[])
+        .await
+        .expect("description")
+        .get(0);
+    assert_eq!(said, "names by member");
+    let e = ana
+        .batch_execute("COMMENT ON VIEW shared.v IS 'x'")
+        .await
+        .expect_err("another schema's view");
+    assert_eq!(code(&e), "42501", "{e:?}");
 }
 
 #[test]

@@ -1,10 +1,13 @@
-//! pg_description's rows for what COMMENT ON said of the tables created with SQL and their
-//! columns (storage keeps them with the table's definition), beside the built-in objects'
-//! that datafusion-pg-catalog lists. obj_description / col_description read them
+//! pg_description's rows for what COMMENT ON said of the tables created with SQL (storage
+//! keeps it with the table's definition), of the views users saved (kept with the view,
+//! user_views.rs) and of their columns, beside the built-in objects' that
+//! datafusion-pg-catalog lists. obj_description / col_description read them
 //! (statement/rules/definitions.rs), as psql's `\d+` / `\dt+`, SQLAlchemy's
 //! get_table_comment and dbt's catalog do.
 
 use super::keys::Relation;
+use super::user_views::Saved;
+use crate::storage::Description;
 use crate::warehouse::stored_definition;
 use datafusion::common::ScalarValue;
 
@@ -18,17 +21,23 @@ pub struct Described {
     text: String,
 }
 
-/// The descriptions of `relations` and their columns; `class_oid` is pg_class's OID.
-pub fn declared(relations: &[Relation], class_oid: i32) -> Vec<Described> {
+/// The descriptions of `relations` and their columns — tables' from their definitions,
+/// views' from the saved set — ; `class_oid` is pg_class's OID.
+pub fn declared(relations: &[Relation], saved: &Saved, class_oid: i32) -> Vec<Described> {
     let mut out = Vec::new();
     for r in relations {
-        let Some(def) = stored_definition(&r.provider) else {
-            continue;
+        let said: &[Description] = match stored_definition(&r.provider) {
+            Some(def) => def.descriptions,
+            None => match saved.view(&format!("{}.{}", r.schema, r.table)) {
+                Some(v) => &v.descriptions,
+                None => continue,
+            },
         };
-        for d in def.descriptions {
+        let schema = r.provider.schema();
+        for d in said {
             let attnum = match &d.column {
                 None => Some(0),
-                Some(c) => def.schema.index_of(c).ok().map(|i| i as i32 + 1),
+                Some(c) => schema.index_of(c).ok().map(|i| i as i32 + 1),
             };
             if let Some(attnum) = attnum {
                 out.push(Described {

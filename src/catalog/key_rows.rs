@@ -1,7 +1,8 @@
 //! pg_constraint with a row per primary key and foreign key (keys.rs), pg_index, pg_class and
 //! pg_indexes with a row per index (indexes.rs), and
 //! pg_attrdef / pg_attribute with the columns' defaults (defaults.rs) and declared types
-//! (attribute_types.rs), pg_description with COMMENT ON's (descriptions.rs), built when the relation
+//! (attribute_types.rs), pg_description with COMMENT ON's of tables and saved views
+//! (descriptions.rs), built when the relation
 //! is scanned, not when it is named: datafusion-pg-catalog's pg_class
 //! names every relation of the catalog (these too) while it lists them, so building rows then
 //! would list pg_class from inside its own listing.
@@ -12,6 +13,7 @@ use super::descriptions;
 use super::indexes;
 use super::keys::{self, ForeignKey, Key};
 use super::stable_oids::StableOids;
+use super::user_views::{Saved, UserViews};
 use super::weak_list::WeakCatalogList;
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
@@ -68,7 +70,7 @@ impl KeyedRelation {
         })
     }
 
-    async fn rows(&self) -> Result<MemTable> {
+    async fn rows(&self, saved: &Saved) -> Result<MemTable> {
         // The relation's own rows and the tables' and schemas' OIDs, from one read of the
         // session's numbering.
         let names = [self.name.as_str(), "pg_class", "pg_namespace"];
@@ -90,7 +92,7 @@ impl KeyedRelation {
             }
             "pg_description" => {
                 let pg_class = keys::catalog_relation_oid(&class, &namespace, "pg_class")?;
-                let found = descriptions::declared(&relations, pg_class.unwrap_or(1259));
+                let found = descriptions::declared(&relations, saved, pg_class.unwrap_or(1259));
                 batches.push(keys::rows(
                     &self.schema,
                     &found,
@@ -150,7 +152,9 @@ impl TableProvider for KeyedRelation {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        self.rows()
+        let views = state.config().get_extension::<UserViews>();
+        let saved = views.map(|v| v.snapshot().1).unwrap_or_default();
+        self.rows(&saved)
             .await?
             .scan(state, projection, filters, limit)
             .await

@@ -6,6 +6,7 @@
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::storage::fsutil::write_atomic;
+use crate::storage::Description;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +30,10 @@ pub struct SavedView {
     pub sql: String,
     /// Who created it.
     pub owner: String,
+    /// COMMENT ON VIEW / COMMENT ON COLUMN of it: kept across CREATE OR REPLACE and a
+    /// rename, as PostgreSQL keeps them on the view's OID.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub descriptions: Vec<Description>,
 }
 
 /// One change to the saved set. Outside a block it is applied at once; inside one the block
@@ -50,6 +55,12 @@ pub enum Change {
         from: String,
         to: SavedView,
     },
+    /// COMMENT ON the view `view` or one of its columns; None removes the description.
+    Describe {
+        view: String,
+        column: Option<String>,
+        text: Option<String>,
+    },
 }
 
 impl Saved {
@@ -64,9 +75,14 @@ impl Saved {
                         format!("relation \"{}\" already exists", view.name),
                     ));
                 }
-                // It moves to the end, after the views it may build on.
+                // It moves to the end, after the views it may build on, with what was said
+                // of it.
+                let mut view = view.clone();
+                if let Some(was) = self.view(&view.name) {
+                    view.descriptions = was.descriptions.clone();
+                }
                 self.views.retain(|v| v.name != view.name);
-                self.views.push(view.clone());
+                self.views.push(view);
             }
             Change::DropView(name) => self.views.retain(|v| v.name != *name),
             Change::PutSchema(name) => {
@@ -81,7 +97,26 @@ impl Saved {
             }
             Change::RenameView { from, to } => {
                 if let Some(v) = self.views.iter_mut().find(|v| v.name == *from) {
-                    *v = to.clone();
+                    let descriptions = std::mem::take(&mut v.descriptions);
+                    *v = SavedView {
+                        descriptions,
+                        ..to.clone()
+                    };
+                }
+            }
+            Change::Describe { view, column, text } => {
+                let Some(v) = self.views.iter_mut().find(|v| v.name == *view) else {
+                    return Err(CipError::invalid(
+                        sqlstate::UNDEFINED_TABLE,
+                        format!("relation \"{view}\" does not exist"),
+                    ));
+                };
+                v.descriptions.retain(|d| d.column != *column);
+                if let Some(text) = text.as_ref().filter(|t| !t.is_empty()) {
+                    v.descriptions.push(Description {
+                        column: column.clone(),
+                        text: text.clone(),
+                    });
                 }
             }
         }

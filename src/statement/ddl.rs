@@ -180,6 +180,7 @@ impl Session {
                     name: format!("{schema}.{object}"),
                     sql: Statement::CreateView(again).to_string(),
                     owner: Actor::of(&self.ctx().state()).name,
+                    descriptions: Vec::new(),
                 };
                 // IF NOT EXISTS of an existing view changed nothing.
                 if !(v.if_not_exists && self.has_saved_view(&view.name)) {

@@ -99,6 +99,7 @@ mod tests {
             name: name.into(),
             sql: sql.into(),
             owner: "cip".into(),
+            descriptions: Vec::new(),
         }
     }
 

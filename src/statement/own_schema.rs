@@ -8,7 +8,7 @@ use super::session::Session;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::identity::{Actor, Role};
-use datafusion::sql::sqlparser::ast::{ObjectName, ObjectType, Statement};
+use datafusion::sql::sqlparser::ast::{CommentObject, ObjectName, ObjectType, Statement};
 
 fn refused(actor: &Actor, what: &str) -> CipError {
     CipError::invalid(
@@ -53,9 +53,26 @@ impl Session {
                         .is_some_and(|(s, o)| self.has_saved_view(&format!("{s}.{o}")))
             }
             Statement::CreateTable(c) => c.temporary,
+            // Describing a view of their own, or one of its columns (dbt's persist_docs).
+            Statement::Comment {
+                object_type,
+                object_name,
+                ..
+            } => {
+                let parts = &object_name.0;
+                let view = match object_type {
+                    CommentObject::View => qualified(object_name),
+                    CommentObject::Column if parts.len() == 3 => {
+                        qualified(&ObjectName(parts[..2].to_vec()))
+                    }
+                    _ => None,
+                };
+                view.is_some_and(|(s, v)| {
+                    s == actor.name && self.has_saved_view(&format!("{s}.{v}"))
+                })
+            }
             Statement::CreateIndex(_)
             | Statement::AlterIndex { .. }
-            | Statement::Comment { .. }
             | Statement::Drop {
                 object_type: ObjectType::Index,
                 ..

@@ -85,6 +85,7 @@ impl Session {
                 name: new_view,
                 sql,
                 owner: view.owner.clone(),
+                descriptions: Vec::new(),
             };
             let from = old_view;
             self.change_saved(vec![Change::RenameView { from, to }])

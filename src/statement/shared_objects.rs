@@ -88,7 +88,7 @@ impl Synced {
                 (&mut self.views, &v.name)
             }
             Change::PutSchema(s) => (&mut self.schemas, s),
-            Change::DropView(_) | Change::DropSchema(_) => return,
+            Change::DropView(_) | Change::DropSchema(_) | Change::Describe { .. } => return,
         };
         if !list.contains(name) {
             list.push(name.clone());

@@ -1,4 +1,6 @@
--- Order lines with the seed's grouping of categories.
+-- Order lines with the seed's grouping of categories. dbt comments on the view and its
+-- columns from schema.yml after swapping it in (persist_docs: COMMENT ON VIEW / COLUMN).
+{{ config(persist_docs={'relation': true, 'columns': true}) }}
 select
     o.visit_id,
     o.member_id,
