@@ -3,6 +3,7 @@
 //! compared with or cast to, which the statement's text alone does not say.
 
 mod boolean_literals;
+mod datetime_casts;
 mod datetime_input;
 mod datetime_literals;
 mod uuid_literals;
@@ -15,8 +16,9 @@ use datafusion::optimizer::analyzer::{Analyzer, AnalyzerRule};
 use std::sync::Arc;
 
 /// DataFusion's analyzer rules with cip's: booleans before type coercion (which would refuse
-/// text against boolean), date and time literals, timestamptz-to-timestamp casts and text
-/// compared with uuids after it (which is what makes those casts).
+/// text against boolean), date and time literals, timestamptz-to-timestamp casts, text
+/// compared with uuids and date-times cast to text after it (which is what makes those
+/// casts).
 pub fn rules() -> Vec<Arc<dyn AnalyzerRule + Send + Sync>> {
     let mut rules: Vec<Arc<dyn AnalyzerRule + Send + Sync>> =
         vec![Arc::new(boolean_literals::BooleanLiterals)];
@@ -24,6 +26,7 @@ pub fn rules() -> Vec<Arc<dyn AnalyzerRule + Send + Sync>> {
     rules.push(Arc::new(datetime_literals::DatetimeLiterals));
     rules.push(Arc::new(zoned_to_local::ZonedToLocal));
     rules.push(Arc::new(uuid_literals::UuidLiterals));
+    rules.push(Arc::new(datetime_casts::DatetimeCasts));
     rules
 }
 

@@ -35,6 +35,7 @@ mod settings_view;
 mod stable_oids;
 pub mod subscript;
 pub use settings_functions::current_setting;
+pub mod datetime_text;
 pub mod user_views;
 mod uuid_functions;
 mod weak_list;
@@ -98,6 +99,7 @@ pub async fn install(
     quoting::register(ctx);
     format_type::register(ctx);
     uuid_functions::register(ctx);
+    datetime_text::register(ctx);
     ctx.register_udaf(name_arrays::udaf());
     like_escape::register(ctx);
     expand_array::register(ctx);
