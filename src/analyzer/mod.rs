@@ -9,8 +9,9 @@ mod datetime_literals;
 mod uuid_literals;
 mod zoned_to_local;
 
-use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
-use datafusion::common::{Result, ScalarValue};
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::{DFSchema, Result, ScalarValue};
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::optimizer::analyzer::{Analyzer, AnalyzerRule};
 use std::sync::Arc;
@@ -46,6 +47,32 @@ fn any_expression(node: &LogicalPlan, pred: impl Fn(&Expr) -> bool) -> Result<bo
         })
     })?;
     Ok(found)
+}
+
+/// `plan` with `rewrite` applied bottom-up to every expression of the nodes (subqueries too)
+/// that hold one `pred` picks, given the node's input columns; each expression keeps its
+/// name, as DataFusion's type coercion keeps names when it rewrites.
+fn rewrite_expressions(
+    plan: LogicalPlan,
+    pred: impl Fn(&Expr) -> bool,
+    rewrite: impl Fn(Expr, &DFSchema) -> Result<Transformed<Expr>>,
+) -> Result<LogicalPlan> {
+    plan.transform_up_with_subqueries(|node| {
+        if !any_expression(&node, &pred)? {
+            return Ok(Transformed::no(node));
+        }
+        let mut schema = DFSchema::empty();
+        for input in node.inputs() {
+            schema.merge(input.schema());
+        }
+        let names = NamePreserver::new(&node);
+        node.map_expressions(|e| {
+            let name = names.save(&e);
+            e.transform_up(|e| rewrite(e, &schema))?
+                .map_data(|e| Ok(name.restore(e)))
+        })
+    })
+    .map(|t| t.data)
 }
 
 /// The text of a quoted literal (what DataFusion types as text), if `e` is one.

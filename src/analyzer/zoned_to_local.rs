@@ -5,10 +5,9 @@
 //! makes the implicit casts.
 
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result};
 use datafusion::config::ConfigOptions;
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan, TryCast};
 use datafusion::optimizer::analyzer::AnalyzerRule;
 
@@ -31,22 +30,7 @@ impl AnalyzerRule for ZonedToLocal {
     }
 
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
-        plan.transform_up_with_subqueries(|node| {
-            if !super::any_expression(&node, |e| to_naive(e).is_some())? {
-                return Ok(Transformed::no(node));
-            }
-            let mut schema = DFSchema::empty();
-            for input in node.inputs() {
-                schema.merge(input.schema());
-            }
-            let names = NamePreserver::new(&node);
-            node.map_expressions(|e| {
-                let name = names.save(&e);
-                e.transform_up(|e| local(e, &schema))?
-                    .map_data(|e| Ok(name.restore(e)))
-            })
-        })
-        .map(|t| t.data)
+        super::rewrite_expressions(plan, |e| to_naive(e).is_some(), local)
     }
 }
 
