@@ -10,7 +10,7 @@ use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result};
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::expr::ScalarFunction;
-use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan, TryCast};
+use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::optimizer::analyzer::AnalyzerRule;
 use std::sync::Arc;
 
@@ -21,50 +21,21 @@ fn text(t: &DataType) -> bool {
     matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
 }
 
-/// A cast to a text type: the expression cast.
-fn to_text(e: &Expr) -> Option<&Expr> {
-    match e {
-        Expr::Cast(Cast { expr, field }) if text(field.data_type()) => Some(expr),
-        Expr::TryCast(TryCast { expr, field }) if text(field.data_type()) => Some(expr),
-        _ => None,
-    }
-}
-
 impl AnalyzerRule for DatetimeCasts {
     fn name(&self) -> &str {
         "cip_datetime_casts"
     }
 
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
-        super::rewrite_expressions(plan, |e| to_text(e).is_some(), written)
+        super::rewrite_expressions(plan, |e| super::casts_to(e, text), written)
     }
 }
 
 fn written(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
-    let datetime = match to_text(&e) {
-        Some(inner) => inner
-            .get_type(schema)
-            .is_ok_and(|t| datetime_text::writes(&t)),
-        None => false,
-    };
-    if !datetime {
-        return Ok(Transformed::no(e));
-    }
-    let call = |inner: Box<Expr>| {
-        Box::new(Expr::ScalarFunction(ScalarFunction::new_udf(
+    super::wrap_cast_input(e, schema, text, datetime_text::writes, |input| {
+        Expr::ScalarFunction(ScalarFunction::new_udf(
             Arc::new(datetime_text::udf()),
-            vec![*inner],
-        )))
-    };
-    Ok(Transformed::yes(match e {
-        Expr::Cast(Cast { expr, field }) => Expr::Cast(Cast {
-            expr: call(expr),
-            field,
-        }),
-        Expr::TryCast(TryCast { expr, field }) => Expr::TryCast(TryCast {
-            expr: call(expr),
-            field,
-        }),
-        other => other,
-    }))
+            vec![input],
+        ))
+    })
 }

@@ -9,10 +9,11 @@ mod datetime_literals;
 mod uuid_literals;
 mod zoned_to_local;
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
-use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan, TryCast};
 use datafusion::optimizer::analyzer::{Analyzer, AnalyzerRule};
 use std::sync::Arc;
 
@@ -73,6 +74,50 @@ fn rewrite_expressions(
         })
     })
     .map(|t| t.data)
+}
+
+/// A cast's (or TRY_CAST's) input and the type it casts to.
+fn cast_of(e: &Expr) -> Option<(&Expr, &DataType)> {
+    match e {
+        Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field }) => {
+            Some((expr, field.data_type()))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `e` is a cast to a type `to` accepts.
+fn casts_to(e: &Expr, to: impl Fn(&DataType) -> bool) -> bool {
+    cast_of(e).is_some_and(|(_, t)| to(t))
+}
+
+/// `e` with `wrap` around what it casts, when it is a cast to a type `to` accepts of an
+/// input whose type (by `schema`) `from` accepts; unchanged otherwise.
+fn wrap_cast_input(
+    e: Expr,
+    schema: &DFSchema,
+    to: impl Fn(&DataType) -> bool,
+    from: impl Fn(&DataType) -> bool,
+    wrap: impl FnOnce(Expr) -> Expr,
+) -> Result<Transformed<Expr>> {
+    let wanted = match cast_of(&e) {
+        Some((input, target)) => to(target) && input.get_type(schema).is_ok_and(|t| from(&t)),
+        None => false,
+    };
+    if !wanted {
+        return Ok(Transformed::no(e));
+    }
+    Ok(Transformed::yes(match e {
+        Expr::Cast(Cast { expr, field }) => Expr::Cast(Cast {
+            expr: Box::new(wrap(*expr)),
+            field,
+        }),
+        Expr::TryCast(TryCast { expr, field }) => Expr::TryCast(TryCast {
+            expr: Box::new(wrap(*expr)),
+            field,
+        }),
+        other => other,
+    }))
 }
 
 /// The text of a quoted literal (what DataFusion types as text), if `e` is one.

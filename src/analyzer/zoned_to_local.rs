@@ -8,20 +8,19 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result};
 use datafusion::config::ConfigOptions;
-use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan, TryCast};
+use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::optimizer::analyzer::AnalyzerRule;
 
 #[derive(Debug)]
 pub struct ZonedToLocal;
 
-/// A cast to a timestamp without time zone, and the expression cast.
-fn to_naive(e: &Expr) -> Option<&Expr> {
-    let (expr, to) = match e {
-        Expr::Cast(Cast { expr, field }) => (expr.as_ref(), field.data_type()),
-        Expr::TryCast(TryCast { expr, field }) => (expr.as_ref(), field.data_type()),
-        _ => return None,
-    };
-    matches!(to, DataType::Timestamp(_, None)).then_some(expr)
+/// A timestamp without time zone.
+fn naive(t: &DataType) -> bool {
+    matches!(t, DataType::Timestamp(_, None))
+}
+
+fn zoned(t: &DataType) -> bool {
+    matches!(t, DataType::Timestamp(_, Some(_)))
 }
 
 impl AnalyzerRule for ZonedToLocal {
@@ -30,29 +29,12 @@ impl AnalyzerRule for ZonedToLocal {
     }
 
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
-        super::rewrite_expressions(plan, |e| to_naive(e).is_some(), local)
+        super::rewrite_expressions(plan, |e| super::casts_to(e, naive), local)
     }
 }
 
 fn local(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
-    let zoned = match to_naive(&e) {
-        Some(inner) => matches!(inner.get_type(schema), Ok(DataType::Timestamp(_, Some(_)))),
-        None => false,
-    };
-    if !zoned {
-        return Ok(Transformed::no(e));
-    }
-    let wall =
-        |inner: Box<Expr>| Box::new(datafusion::functions::expr_fn::to_local_time(vec![*inner]));
-    Ok(Transformed::yes(match e {
-        Expr::Cast(Cast { expr, field }) => Expr::Cast(Cast {
-            expr: wall(expr),
-            field,
-        }),
-        Expr::TryCast(TryCast { expr, field }) => Expr::TryCast(TryCast {
-            expr: wall(expr),
-            field,
-        }),
-        other => other,
-    }))
+    super::wrap_cast_input(e, schema, naive, zoned, |input| {
+        datafusion::functions::expr_fn::to_local_time(vec![input])
+    })
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDateTime, NaiveTime, Offset, TimeZone};
 use cip_udfs::error::sql_error;
 use cip_udfs::sqlstate;
 use datafusion::arrow::array::timezone::Tz;
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray};
+use datafusion::arrow::array::{Array, AsArray, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
     DataType, Time64MicrosecondType, TimeUnit, TimestampMicrosecondType,
@@ -90,7 +90,7 @@ impl ScalarUDFImpl for DatetimeText {
                 // them to wall clocks).
                 let same = DataType::Timestamp(TimeUnit::Microsecond, zone.clone());
                 let zone = zone.as_deref().map(str::parse::<Tz>).transpose()?;
-                let micros = micros(&value, same)?;
+                let micros = cast(&value, &same)?;
                 let micros = micros.as_primitive::<TimestampMicrosecondType>();
                 micros
                     .iter()
@@ -98,7 +98,8 @@ impl ScalarUDFImpl for DatetimeText {
                     .collect()
             }
             DataType::Time32(_) | DataType::Time64(_) => {
-                let micros = micros(&value, DataType::Time64(TimeUnit::Microsecond))?;
+                // A finer unit is cut: PostgreSQL keeps microseconds.
+                let micros = cast(&value, &DataType::Time64(TimeUnit::Microsecond))?;
                 let micros = micros.as_primitive::<Time64MicrosecondType>();
                 micros.iter().map(|v| v.and_then(time)).collect()
             }
@@ -114,11 +115,6 @@ fn wrong_type(args: &[DataType]) -> datafusion::common::DataFusionError {
         sqlstate::UNDEFINED_FUNCTION,
         format!("datetime_text takes one timestamp, timestamptz or time, not {args:?}"),
     )
-}
-
-/// `value` in microseconds (a finer unit is cut, as PostgreSQL keeps microseconds).
-fn micros(value: &ArrayRef, to: DataType) -> Result<ArrayRef> {
-    Ok(cast(value, &to)?)
 }
 
 /// `.ffffff` without trailing zeros, or nothing for whole seconds.

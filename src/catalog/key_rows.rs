@@ -13,7 +13,7 @@ use super::descriptions;
 use super::indexes;
 use super::keys::{self, ForeignKey, Key};
 use super::stable_oids::StableOids;
-use super::user_views::{Saved, UserViews};
+use super::user_views::UserViews;
 use super::weak_list::WeakCatalogList;
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
@@ -70,7 +70,7 @@ impl KeyedRelation {
         })
     }
 
-    async fn rows(&self, saved: &Saved) -> Result<MemTable> {
+    async fn rows(&self, views: Option<&UserViews>) -> Result<MemTable> {
         // The relation's own rows and the tables' and schemas' OIDs, from one read of the
         // session's numbering.
         let names = [self.name.as_str(), "pg_class", "pg_namespace"];
@@ -92,7 +92,9 @@ impl KeyedRelation {
             }
             "pg_description" => {
                 let pg_class = keys::catalog_relation_oid(&class, &namespace, "pg_class")?;
-                let found = descriptions::declared(&relations, saved, pg_class.unwrap_or(1259));
+                // The saved views' descriptions: read only for this relation.
+                let saved = views.map(|v| v.snapshot().1).unwrap_or_default();
+                let found = descriptions::declared(&relations, &saved, pg_class.unwrap_or(1259));
                 batches.push(keys::rows(
                     &self.schema,
                     &found,
@@ -153,8 +155,7 @@ impl TableProvider for KeyedRelation {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let views = state.config().get_extension::<UserViews>();
-        let saved = views.map(|v| v.snapshot().1).unwrap_or_default();
-        self.rows(&saved)
+        self.rows(views.as_deref())
             .await?
             .scan(state, projection, filters, limit)
             .await

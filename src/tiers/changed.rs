@@ -52,10 +52,7 @@ pub async fn scope(ctx: &SessionContext, store: &Arc<Store>) -> Result<(Scope, B
         .unwrap_or_else(|p| p.into_inner())
         .get(&store.root)
         .cloned();
-    let last = match remembered {
-        Some(last) => Some(last),
-        None => stored(store),
-    };
+    let last = remembered.or_else(|| stored(store));
     let store = store.clone();
     crate::statement::runtime::blocking("upgrade run scope", move || {
         let tables = versions(&store, &names)?;
