@@ -21,6 +21,7 @@ use datafusion::execution::session_state::SessionState;
 use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{col, Expr};
 use datafusion::prelude::SessionContext;
+use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -167,13 +168,23 @@ async fn full(state: SessionState, store: Arc<Store>) -> Result<RecordBatch> {
     // older than the table, so the snapshot counts as stale rather than wrongly current.
     let read_store = store.clone();
     let mut tables = blocking(move || freshness::versions(&read_store, &names)).await?;
-    let rows = df.collect().await?;
-    let table = store.table(TABLE).map_err(to_df)?;
-    let conformed = conformed(&store, &rows)?;
-    let members: usize = conformed.iter().map(|b| b.num_rows()).sum();
+    // Streamed into a staged part as the rows come: ten million members' rows never sit in
+    // memory whole.
+    let target = store.table(TABLE).map_err(to_df)?;
+    let mut stream = df.execute_stream().await?;
+    let mut replacement = target.replacement().map_err(to_df)?;
+    while let Some(batch) = stream.next().await {
+        let batch = conform(&batch?, &target.def.schema)?;
+        replacement = blocking(move || {
+            replacement.write(&batch)?;
+            Ok(replacement)
+        })
+        .await?;
+    }
+    let members = replacement.rows() as usize;
     blocking(move || {
         freshness::forget(&store)?;
-        let version = table.replace_all(&conformed)?;
+        let version = replacement.commit()?;
         tables.insert(TABLE.to_string(), version);
         freshness::record(
             &store,

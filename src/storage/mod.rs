@@ -22,6 +22,7 @@ pub mod parquet_io;
 mod pin;
 mod pinned_exec;
 pub mod provider;
+mod replace;
 mod rewrite;
 mod rows;
 mod steps;
@@ -44,6 +45,7 @@ pub use on_conflict::{ConflictSlot, MergeFn, OnConflict};
 pub use pin::Pin;
 pub use pinned_exec::PinnedExec;
 pub use provider::StoredRows;
+pub use replace::Replacement;
 pub use rows::{check_unique as schema_check_unique, local_now_micros, row_keys};
 pub use steps::Changes;
 pub use table::{AppendHook, Snapshot, StoreOptions, Table, TableVersion};
@@ -357,6 +359,8 @@ pub(crate) fn unreferenced(dir: &Path, m: &manifest::Manifest) -> Result<Vec<Pat
         .collect())
 }
 
+#[cfg(test)]
+mod replace_tests;
 #[cfg(test)]
 mod steps_tests;
 #[cfg(test)]

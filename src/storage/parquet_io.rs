@@ -67,6 +67,18 @@ impl PartWriter {
         self.rows
     }
 
+    /// Abandons the file: its temp file is removed.
+    pub fn discard(self) {
+        drop(self.writer);
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+
+    /// `finish`, under another name in the same folder.
+    pub fn finish_as(mut self, name: &str) -> Result<DataFile> {
+        self.path = self.path.with_file_name(name);
+        self.finish()
+    }
+
     /// Closes, fsyncs and renames the file into place.
     pub fn finish(self) -> Result<DataFile> {
         let file = self.writer.into_inner()?;

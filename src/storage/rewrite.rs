@@ -3,7 +3,7 @@
 
 use super::changes::Diff;
 use super::manifest;
-use super::parquet_io::{read_part, write_part};
+use super::parquet_io::{read_part, write_part, PartWriter};
 use super::rows::{fill_defaults, keys_changed, local_now_micros};
 use super::steps::{self, Rows};
 use super::table::{next_id_after, Snapshot, Table, TableVersion};
@@ -43,9 +43,22 @@ impl Table {
     pub(super) fn rewrite_locked(
         &self,
         snap: &Snapshot,
+        f: Option<&mut RewriteFn<'_>>,
+        extra: &[RecordBatch],
+        drop_all: bool,
+    ) -> Result<(u64, TableVersion)> {
+        self.rewrite_locked_with(snap, f, extra, drop_all, None)
+    }
+
+    /// `rewrite_locked`, adding the part `written` has written (a Replacement's, whose rows
+    /// took ids up to the number beside it) under the next part name.
+    pub(super) fn rewrite_locked_with(
+        &self,
+        snap: &Snapshot,
         mut f: Option<&mut RewriteFn<'_>>,
         extra: &[RecordBatch],
         drop_all: bool,
+        written: Option<(PartWriter, i64)>,
     ) -> Result<(u64, TableVersion)> {
         let mut next = snap.manifest.clone();
         let mut changed = 0u64;
@@ -110,6 +123,15 @@ impl Table {
             }
         }
         let mut next_id = snap.next_id;
+        let added_part = written.as_ref().is_some_and(|(w, _)| w.rows() > 0);
+        if let Some((w, ids_to)) = written {
+            next_id = next_id.max(ids_to);
+            if w.rows() > 0 {
+                files.push(w.finish_as(&manifest::part_name(next.take_file_number()))?);
+            } else {
+                w.discard();
+            }
+        }
         let now = local_now_micros(self.opts.timezone);
         for b in extra {
             let (filled, n) = fill_defaults(&self.def, b, next_id, now)?;
@@ -118,7 +140,7 @@ impl Table {
             diff.add(std::slice::from_ref(&filled));
             tail.push(filled);
         }
-        if self.def.unique && (rekeyed || !extra.is_empty()) {
+        if self.def.unique && (rekeyed || added_part || !extra.is_empty()) {
             self.check_unique_parts(&files, &tail)?;
         }
         if tail.iter().any(|b| b.num_rows() > 0) {

@@ -127,11 +127,17 @@ pub struct TxnView {
     pub pin: Arc<Pin>,
 }
 
+/// A new transaction id: this process's pid (so a dead process's staged files are known,
+/// `orphans`) and a counter.
+pub(super) fn new_id() -> String {
+    let n = NEXT_TXN.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{n}", std::process::id())
+}
+
 impl Txn {
     pub fn begin(root: &Path) -> Txn {
-        let n = NEXT_TXN.fetch_add(1, Ordering::Relaxed);
         Txn {
-            id: format!("{}-{n}", std::process::id()),
+            id: new_id(),
             root: root.to_path_buf(),
             set: None,
             work: BTreeMap::new(),
