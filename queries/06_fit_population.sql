@@ -16,40 +16,22 @@
 --   clv_cuts expected_clv at percent ranks 0, 0.01, ..., 1 among members with visits (101
 --            values; NULL when no member has one)
 --   n        members with visits; no row is stored without one
+--
+-- One pass over member_measures: the values are gathered unordered (array_agg keeps them as
+-- arrays) and quantile_cuts / percentile_cuts sort each once and pick the cut points — the
+-- value at a rank does not depend on how ties are ordered. No window, no ordered aggregate,
+-- no array replicated per cut point, so ten million members need a few hundred MB.
 CREATE OR REPLACE VIEW fit_population AS
-WITH v AS (
-    SELECT array_agg(-CAST(recency_days AS DOUBLE) ORDER BY recency_days DESC, member_id) AS r,
-           array_agg(visits_per_month ORDER BY visits_per_month, member_id) AS f,
-           array_agg(monetary ORDER BY monetary, member_id) AS m,
-           array_agg(expected_clv ORDER BY expected_clv, member_id) FILTER (WHERE expected_clv IS NOT NULL) AS c,
-           count(*) AS n,
-           count(expected_clv) AS nc,
-           median(CASE WHEN established THEN monetary END) AS med_spend_per_visit,
-           median(CASE WHEN established THEN visits_per_month END) AS med_visits_per_month,
-           median(CASE WHEN established THEN spend_per_month END) AS med_spend_per_month,
-           median(CASE WHEN established THEN rhythm_days END) AS med_rhythm_days
-    FROM member_measures
-    WHERE visit_days IS NOT NULL
-),
-quintiles AS (
-    SELECT array_agg(v.r[1 + q.k * (v.n / 5) + least(q.k, v.n % 5)] ORDER BY q.k) AS r_cuts,
-           array_agg(v.f[1 + q.k * (v.n / 5) + least(q.k, v.n % 5)] ORDER BY q.k) AS f_cuts,
-           array_agg(v.m[1 + q.k * (v.n / 5) + least(q.k, v.n % 5)] ORDER BY q.k) AS m_cuts
-    FROM v CROSS JOIN generate_series(1, 4) AS q(k)
-),
-percentiles AS (
-    SELECT CASE WHEN max(v.nc) > 0
-                THEN array_agg(v.c[1 + CAST(floor(p.i * (v.nc - 1) / 100.0) AS BIGINT)] ORDER BY p.i)
-           END AS clv_cuts
-    FROM v CROSS JOIN generate_series(0, 100) AS p(i)
-)
-SELECT CASE WHEN v.n > 0 THEN named_struct(
-           'med_spend_per_visit', v.med_spend_per_visit,
-           'med_visits_per_month', v.med_visits_per_month,
-           'med_spend_per_month', v.med_spend_per_month,
-           'med_rhythm_days', v.med_rhythm_days,
-           'r_cuts', q.r_cuts, 'f_cuts', q.f_cuts, 'm_cuts', q.m_cuts,
-           'clv_cuts', p.clv_cuts,
-           'n', v.n)
+SELECT CASE WHEN count(*) > 0 THEN named_struct(
+           'med_spend_per_visit', median(CASE WHEN established THEN monetary END),
+           'med_visits_per_month', median(CASE WHEN established THEN visits_per_month END),
+           'med_spend_per_month', median(CASE WHEN established THEN spend_per_month END),
+           'med_rhythm_days', median(CASE WHEN established THEN rhythm_days END),
+           'r_cuts', quantile_cuts(array_agg(-CAST(recency_days AS DOUBLE)), 5),
+           'f_cuts', quantile_cuts(array_agg(visits_per_month), 5),
+           'm_cuts', quantile_cuts(array_agg(monetary), 5),
+           'clv_cuts', percentile_cuts(array_agg(expected_clv), 101),
+           'n', count(*))
        END AS parameters
-FROM v CROSS JOIN quintiles q CROSS JOIN percentiles p;
+FROM member_measures
+WHERE visit_days IS NOT NULL;

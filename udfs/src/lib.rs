@@ -51,6 +51,10 @@ pub fn scalar_udfs() -> Vec<ScalarUDF> {
     v.push(ScalarUDF::from(ranks::RankUdf::new(
         ranks::Rank::Percentile,
     )));
+    v.push(ScalarUDF::from(ranks::CutsUdf::new(ranks::Cuts::Ntile)));
+    v.push(ScalarUDF::from(ranks::CutsUdf::new(
+        ranks::Cuts::Percentile,
+    )));
     v
 }
 

@@ -1,8 +1,9 @@
 //! A member's place in the population from stored cut points, one row at a time:
 //! `quantile_bucket(x, cuts)` (the RFM quintile) and `quantile_rank(x, cuts)` (the CLV
 //! percentile). The cut points are fitted once a day over the whole population
-//! (model_fit('population')); scoring a member against them needs no window over everyone,
-//! so one member can be scored, or rescored after a visit, alone.
+//! (model_fit('population'), with cuts.rs's quantile_cuts and percentile_cuts); scoring a
+//! member against them needs no window over everyone, so one member can be scored, or
+//! rescored after a visit, alone.
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Float64Array, Float64Builder, Int64Builder,
@@ -15,6 +16,9 @@ use datafusion::logical_expr::{
     Volatility,
 };
 use std::sync::{Arc, OnceLock};
+
+mod cuts;
+pub use cuts::{Cuts, CutsUdf};
 
 const SECTION: DocSection = DocSection {
     include: true,
