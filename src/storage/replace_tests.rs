@@ -32,16 +32,17 @@ fn ns(table: &Arc<Table>) -> Vec<i64> {
     out
 }
 
+/// The store of one unique `numbers` table in `dir`.
+fn open(dir: &std::path::Path) -> Store {
+    let def = numbers_table(&id_and_n(), true);
+    Store::open(dir, StoreOptions::default(), vec![def]).expect("open")
+}
+
 #[test]
 fn streamed_rows_replace_the_table_in_one_commit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let schema = id_and_n();
-    let store = Store::open(
-        dir.path(),
-        StoreOptions::default(),
-        vec![numbers_table(&schema, true)],
-    )
-    .expect("open");
+    let store = open(dir.path());
     let table = store.table("numbers").expect("table");
     table
         .append(&[number(&schema, 1), number(&schema, 2)])
@@ -78,12 +79,7 @@ fn streamed_rows_replace_the_table_in_one_commit() {
         .append(&[number(&schema, 13)])
         .expect("a new id after the streamed ones");
     drop(store);
-    let store = Store::open(
-        dir.path(),
-        StoreOptions::default(),
-        vec![numbers_table(&schema, true)],
-    )
-    .expect("reopen");
+    let store = open(dir.path());
     let table = store.table("numbers").expect("table");
     assert_eq!(ns(&table), vec![10, 11, 12, 13]);
 

@@ -90,14 +90,8 @@ impl ScalarUDFImpl for CutsUdf {
     }
     fn coerce_types(&self, types: &[DataType]) -> Result<Vec<DataType>> {
         let name = self.name();
-        let list_of_numbers = |t: &DataType| match t {
-            DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
-                f.data_type().is_numeric() || f.data_type().is_null()
-            }
-            t => t.is_null(),
-        };
         match types {
-            [values, k] if list_of_numbers(values) && (k.is_integer() || k.is_null()) => {
+            [values, k] if super::list_of_numbers(values) && (k.is_integer() || k.is_null()) => {
                 Ok(vec![super::cuts_type(), DataType::Int64])
             }
             [values, k] => {

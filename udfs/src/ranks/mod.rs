@@ -50,6 +50,16 @@ impl RankUdf {
     }
 }
 
+/// An array of numbers (or an untyped NULL) as an argument.
+fn list_of_numbers(t: &DataType) -> bool {
+    match t {
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            f.data_type().is_numeric() || f.data_type().is_null()
+        }
+        t => t.is_null(),
+    }
+}
+
 fn cuts_type() -> DataType {
     DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true)))
 }
@@ -91,12 +101,6 @@ impl ScalarUDFImpl for RankUdf {
     }
     fn coerce_types(&self, types: &[DataType]) -> Result<Vec<DataType>> {
         let name = self.name();
-        let list_of_numbers = |t: &DataType| match t {
-            DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
-                f.data_type().is_numeric() || f.data_type().is_null()
-            }
-            t => t.is_null(),
-        };
         match types {
             [x, cuts] if (x.is_numeric() || x.is_null()) && list_of_numbers(cuts) => {
                 Ok(vec![DataType::Float64, cuts_type()])
