@@ -40,35 +40,34 @@ impl CutsUdf {
     }
 }
 
-/// The ascending order of the values, NULLs and then NaN last (as ORDER BY sorts them).
-fn sorted(values: &[Option<f64>]) -> Vec<Option<f64>> {
-    let mut v = values.to_vec();
+/// Where ntile(k) over `values` in ascending order (NULLs last, NaN last of the numbers, as
+/// ORDER BY sorts them) starts groups 2..k: with n values the first n % k groups hold one
+/// more. A group past the values' end has no cut point (NULL).
+pub fn ntile_cuts(values: impl IntoIterator<Item = Option<f64>>, k: usize) -> Vec<Option<f64>> {
+    let mut v: Vec<Option<f64>> = values.into_iter().collect();
     v.sort_by(|a, b| match (a, b) {
         (Some(x), Some(y)) => x.total_cmp(y),
         (Some(_), None) => std::cmp::Ordering::Less,
         (None, Some(_)) => std::cmp::Ordering::Greater,
         (None, None) => std::cmp::Ordering::Equal,
     });
-    v
-}
-
-/// Where ntile(k) over `values` (NULLs last) starts groups 2..k: with n values the first
-/// n % k groups hold one more. A group past the values' end has no cut point (NULL).
-pub fn ntile_cuts(values: &[Option<f64>], k: usize) -> Vec<Option<f64>> {
-    let v = sorted(values);
     let n = v.len();
     (1..k)
         .map(|j| v.get(j * (n / k) + j.min(n % k)).copied().flatten())
         .collect()
 }
 
-/// The non-NULL values at ranks 0, 1/(k-1), …, 1 (the position rounded down); None when
-/// there are none.
-pub fn percentile_cuts(values: &[Option<f64>], k: usize) -> Option<Vec<f64>> {
-    let v: Vec<f64> = sorted(values).into_iter().flatten().collect();
+/// The non-NULL values at ranks 0, 1/(k-1), …, 1 in ascending order (the position rounded
+/// down); None when there are none.
+pub fn percentile_cuts(
+    values: impl IntoIterator<Item = Option<f64>>,
+    k: usize,
+) -> Option<Vec<f64>> {
+    let mut v: Vec<f64> = values.into_iter().flatten().collect();
     if v.is_empty() {
         return None;
     }
+    v.sort_by(f64::total_cmp);
     let last = (v.len() - 1) as u128;
     let steps = (k.max(2) - 1) as u128;
     Some(
@@ -126,14 +125,15 @@ impl ScalarUDFImpl for CutsUdf {
                     format!("k must be between 2 and {MAX_K}, got {k}"),
                 ));
             }
+            // Each function copies the values once, to sort them.
             let v = values.value(i);
-            let v: Vec<Option<f64>> = v.as_primitive::<Float64Type>().iter().collect();
+            let v = v.as_primitive::<Float64Type>().iter();
             match self.cuts {
                 Cuts::Ntile => {
-                    out.values().extend(ntile_cuts(&v, k as usize));
+                    out.values().extend(ntile_cuts(v, k as usize));
                     out.append(true);
                 }
-                Cuts::Percentile => match percentile_cuts(&v, k as usize) {
+                Cuts::Percentile => match percentile_cuts(v, k as usize) {
                     Some(c) => {
                         out.values().append_slice(&c);
                         out.append(true);
@@ -201,26 +201,26 @@ mod tests {
             .collect();
         // ntile(5) over 7 values: groups of 2, 2, 1, 1, 1.
         assert_eq!(
-            ntile_cuts(&v, 5),
+            ntile_cuts(v, 5),
             vec![Some(3.0), Some(5.0), Some(6.0), Some(7.0)]
         );
         // Two values: ntile(5) makes groups of 1, 1, 0, 0, 0.
         assert_eq!(
-            ntile_cuts(&[Some(2.0), Some(1.0)], 5),
+            ntile_cuts([Some(2.0), Some(1.0)], 5),
             vec![Some(2.0), None, None, None]
         );
-        assert_eq!(ntile_cuts(&[Some(1.0), None], 5), vec![None; 4]);
-        assert_eq!(ntile_cuts(&[], 5), vec![None; 4]);
+        assert_eq!(ntile_cuts([Some(1.0), None], 5), vec![None; 4]);
+        assert_eq!(ntile_cuts([], 5), vec![None; 4]);
     }
 
     #[test]
     fn percentile_cuts_take_equally_spaced_ranks() {
         let v: Vec<Option<f64>> = (0..11).rev().map(|x| Some(x as f64)).collect();
-        assert_eq!(percentile_cuts(&v, 3), Some(vec![0.0, 5.0, 10.0]));
+        assert_eq!(percentile_cuts(v, 3), Some(vec![0.0, 5.0, 10.0]));
         assert_eq!(
-            percentile_cuts(&[Some(2.0), None, Some(1.0)], 2),
+            percentile_cuts([Some(2.0), None, Some(1.0)], 2),
             Some(vec![1.0, 2.0])
         );
-        assert_eq!(percentile_cuts(&[None], 101), None);
+        assert_eq!(percentile_cuts([None], 101), None);
     }
 }
