@@ -147,6 +147,13 @@ impl Engine {
         // datafusion#25446/#24241), e.g. a prepared filter on p_alive. cip's tables hold no
         // struct columns, so the pushdown had nothing to save here.
         cfg.options_mut().optimizer.enable_leaf_expression_pushdown = false;
+        // DataFusion 55.2's RepartitionExec deadlocks (every thread parked, no error) when
+        // two input tasks spill into one output partition's pool and leave two files open:
+        // its reader waits on the older file for a batch that is in the newer one (apache/
+        // datafusion#24883, fixed after 55.2). With one batch per file, a file is closed in
+        // the same call that opened it, so the reader never waits on one nobody will finish.
+        cfg.options_mut().execution.max_spill_file_size_bytes =
+            datafusion::common::config::ConfigNonZeroUsize::try_new(1)?;
         if self.config.engine.target_partitions > 0 {
             cfg = cfg.with_target_partitions(self.config.engine.target_partitions);
         }

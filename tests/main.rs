@@ -28,6 +28,7 @@ mod roles;
 mod slt;
 mod snapshot;
 mod sort;
+mod spill;
 mod sqlsmith;
 mod storage;
 mod tls;

@@ -177,6 +177,18 @@ async fn analysts_read_masked_data_and_cannot_write() {
     ops.batch_execute("SET datafusion.execution.batch_size = 4096")
         .await
         .expect("an operator tunes a session");
+    // …but not the spill-file size the engine fixes (src/engine.rs): nobody may.
+    for sql in [
+        "SET datafusion.execution.max_spill_file_size_bytes = 134217728",
+        "RESET datafusion.execution.max_spill_file_size_bytes",
+    ] {
+        let e = ops
+            .simple_query(sql)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{sql} was allowed"));
+        assert_eq!(code(&e), "55P02", "{sql}: {e:?}");
+    }
     let Err(e) = ana
         .copy_in::<_, &'static [u8]>("COPY members (member_id, name) FROM STDIN (FORMAT csv)")
         .await

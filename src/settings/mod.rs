@@ -21,6 +21,14 @@ const SESSION_OPTIONS: &[&str] = &[
     "datafusion.execution.time_zone",
 ];
 const SERVER_OPTIONS: &[&str] = &["datafusion.sql_parser.recursion_limit"];
+/// Options the engine fixes for every session (src/engine.rs says why); no role may change
+/// them, since another value lets one statement park the server.
+const FIXED_OPTIONS: &[&str] = &["datafusion.execution.max_spill_file_size_bytes"];
+
+/// Whether `name` is fixed by the engine for every session (see FIXED_OPTIONS).
+pub fn is_fixed(name: &str) -> bool {
+    FIXED_OPTIONS.iter().any(|f| name.eq_ignore_ascii_case(f))
+}
 
 /// Whether a session of any role may change the setting `name` (see SESSION_OPTIONS).
 pub fn session_may_change(name: &str) -> bool {
@@ -110,5 +118,9 @@ mod tests {
         ] {
             assert!(session_may_change(name), "{name}");
         }
+        assert!(super::is_fixed(
+            "DataFusion.Execution.Max_Spill_File_Size_Bytes"
+        ));
+        assert!(!super::is_fixed("datafusion.execution.batch_size"));
     }
 }

@@ -187,6 +187,15 @@ impl Session {
 
     /// Sets (or with None resets) one setting of any kind.
     fn set_one(&self, name: &str, value: Option<&str>) -> Result<()> {
+        if crate::settings::is_fixed(name) {
+            return Err(CipError::invalid(
+                sqlstate::CANT_CHANGE_RUNTIME_PARAM,
+                format!(
+                    "parameter \"{name}\" cannot be changed: cip fixes it for every session \
+                     (a larger value lets a spilling repartition deadlock)"
+                ),
+            ));
+        }
         if !crate::settings::session_may_change(name) {
             let actor = crate::identity::Actor::of(&self.ctx().state());
             if actor.role == crate::identity::Role::Analyst {
