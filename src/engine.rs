@@ -165,6 +165,7 @@ impl Engine {
             })
             .with_default_features()
             .with_analyzer_rules(crate::analyzer::rules())
+            .with_physical_optimizer_rule(Arc::new(crate::compact_views::CompactViewsRule))
             .with_physical_optimizer_rule(Arc::new(crate::keysort::KeySortRule))
             .with_query_planner(Arc::new(crate::bind_functions::BindingPlanner))
             .build();

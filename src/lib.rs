@@ -19,6 +19,7 @@ pub mod catalog;
 pub mod cli;
 pub mod cluster;
 pub mod column_types;
+pub mod compact_views;
 pub mod config;
 pub mod deferred;
 pub mod engine;
