@@ -42,6 +42,18 @@ fn code(e: &tokio_postgres::Error) -> String {
         .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
 }
 
+/// Asserts that each statement is refused on `client` with SQLSTATE `expected`.
+async fn refused(client: &tokio_postgres::Client, statements: &[&str], expected: &str) {
+    for sql in statements {
+        let e = client
+            .simple_query(sql)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{sql} was allowed"));
+        assert_eq!(code(&e), expected, "{sql}: {e:?}");
+    }
+}
+
 /// Sends a startup packet with no user and returns the SQLSTATE of the answer.
 fn startup_without_user(port: u16) -> String {
     use std::io::{Read, Write};
@@ -140,34 +152,34 @@ async fn analysts_read_masked_data_and_cannot_write() {
     ana.query("SELECT * FROM upgrade_evaluation", &[])
         .await
         .expect("analyst evaluates");
-    for sql in [
-        "INSERT INTO members (member_id, name) VALUES ('M2', 'x')",
-        "UPDATE members SET tier = 'gold' WHERE member_id = 'M1'",
-        "DELETE FROM members WHERE member_id = 'M1'",
-        "SELECT * FROM execute_upgrades()",
-        "SELECT * FROM review_tiers()",
-        "SELECT * FROM refresh_member_behavior()",
-        "SELECT * FROM launch_campaign('new', 'coupon')",
-        "INSERT INTO campaign_tracking (campaign_id, member_id, status) VALUES ('C1', 'M1', 'sent')",
-    ] {
-        let e = ana.simple_query(sql).await.err().unwrap_or_else(|| panic!("{sql} was allowed"));
-        assert_eq!(code(&e), "42501", "{sql}: {e:?}");
-    }
+    refused(
+        &ana,
+        &[
+            "INSERT INTO members (member_id, name) VALUES ('M2', 'x')",
+            "UPDATE members SET tier = 'gold' WHERE member_id = 'M1'",
+            "DELETE FROM members WHERE member_id = 'M1'",
+            "SELECT * FROM execute_upgrades()",
+            "SELECT * FROM review_tiers()",
+            "SELECT * FROM refresh_member_behavior()",
+            "SELECT * FROM launch_campaign('new', 'coupon')",
+            "INSERT INTO campaign_tracking (campaign_id, member_id, status) VALUES ('C1', 'M1', 'sent')",
+        ],
+        "42501",
+    )
+    .await;
     // Knobs that govern the server's resources are the operator's; the session's own
     // settings are anyone's.
-    for sql in [
-        "SET datafusion.execution.target_partitions = 1000",
-        "SET datafusion.execution.batch_size = 2000000000",
-        "SET datafusion.sql_parser.recursion_limit = 100000",
-        "RESET datafusion.execution.batch_size",
-    ] {
-        let e = ana
-            .simple_query(sql)
-            .await
-            .err()
-            .unwrap_or_else(|| panic!("{sql} was allowed"));
-        assert_eq!(code(&e), "42501", "{sql}: {e:?}");
-    }
+    refused(
+        &ana,
+        &[
+            "SET datafusion.execution.target_partitions = 1000",
+            "SET datafusion.execution.batch_size = 2000000000",
+            "SET datafusion.sql_parser.recursion_limit = 100000",
+            "RESET datafusion.execution.batch_size",
+        ],
+        "42501",
+    )
+    .await;
     ana.batch_execute(
         "SET cip.as_of = '2026-10-31'; SET datafusion.explain.format = 'indent'; \
          SET TimeZone = 'UTC'",
@@ -178,17 +190,15 @@ async fn analysts_read_masked_data_and_cannot_write() {
         .await
         .expect("an operator tunes a session");
     // …but not the spill-file size the engine fixes (src/engine.rs): nobody may.
-    for sql in [
-        "SET datafusion.execution.max_spill_file_size_bytes = 134217728",
-        "RESET datafusion.execution.max_spill_file_size_bytes",
-    ] {
-        let e = ops
-            .simple_query(sql)
-            .await
-            .err()
-            .unwrap_or_else(|| panic!("{sql} was allowed"));
-        assert_eq!(code(&e), "55P02", "{sql}: {e:?}");
-    }
+    refused(
+        &ops,
+        &[
+            "SET datafusion.execution.max_spill_file_size_bytes = 134217728",
+            "RESET datafusion.execution.max_spill_file_size_bytes",
+        ],
+        "55P02",
+    )
+    .await;
     let Err(e) = ana
         .copy_in::<_, &'static [u8]>("COPY members (member_id, name) FROM STDIN (FORMAT csv)")
         .await
