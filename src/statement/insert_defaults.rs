@@ -3,6 +3,7 @@
 //! lacks (`VALUES ($1, DEFAULT), ($2, $3)`), as do ORMs for serial ids; DataFusion read it as
 //! a column named "default" (42703). A column's default is its table's (a constant as the literal, a serial id or a
 //! now() as NULL, which storage fills); a column without one gets NULL, as in PostgreSQL.
+//! A literal NULL for a serial id is refused (23502) as PostgreSQL refuses it.
 
 use super::session::Session;
 use crate::error::sqlstate;
@@ -11,7 +12,7 @@ use crate::storage::{ColumnDefault, Table};
 use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
 use datafusion::sql::sqlparser::ast::{
-    Expr, Ident, ObjectNamePart, SetExpr, Statement, TableObject,
+    Expr, Ident, ObjectNamePart, SetExpr, Statement, TableObject, Value, Values,
 };
 use datafusion::sql::unparser::expr_to_sql;
 use std::sync::Arc;
@@ -58,6 +59,9 @@ fn default_sql(
     match stored.map(|t| t.def.default_of(column)) {
         Some(ColumnDefault::Now) => Ok(super::rules::ast::call("now", vec![])),
         Some(ColumnDefault::RandomUuid) => Ok(super::rules::ast::call("gen_random_uuid", vec![])),
+        // `(NULL)`, not the bare literal: the rewritten statement is planned through here
+        // again, and a bare NULL for a serial id is refused (refuse_null_ids).
+        Some(ColumnDefault::AutoId) => Ok(Expr::Nested(Box::new(super::rules::ast::null()))),
         _ => Ok(super::rules::ast::null()),
     }
 }
@@ -77,7 +81,12 @@ impl Session {
             else {
                 return Ok(None);
             };
-            if !values.rows.iter().flat_map(|r| &r.content).any(is_default) {
+            if !values
+                .rows
+                .iter()
+                .flat_map(|r| &r.content)
+                .any(|e| is_default(e) || is_null(e))
+            {
                 return Ok(None);
             }
         }
@@ -96,6 +105,20 @@ impl Session {
             return Ok(None); // DataFusion names what is missing.
         };
         let columns = target_columns(&insert.columns, &table);
+        if let (Some(stored), Some(SetExpr::Values(values))) = (
+            stored.as_deref(),
+            insert.source.as_ref().map(|q| q.body.as_ref()),
+        ) {
+            refuse_null_ids(stored, &columns, values)?;
+        }
+        // Only NULLs: nothing to rewrite (a rewritten statement is planned through here again).
+        let has_default = |q: &datafusion::sql::sqlparser::ast::Query| match q.body.as_ref() {
+            SetExpr::Values(v) => v.rows.iter().flat_map(|r| &r.content).any(is_default),
+            _ => false,
+        };
+        if !default_values && !insert.source.as_deref().is_some_and(has_default) {
+            return Ok(None);
+        }
         let mut rewritten = insert.clone();
         if default_values {
             let mut row = super::rules::ast::template_query("VALUES (DEFAULT)")
@@ -127,4 +150,31 @@ impl Session {
         }
         Ok(Some(Statement::Insert(rewritten)))
     }
+}
+
+/// Whether `e` is the literal NULL.
+fn is_null(e: &Expr) -> bool {
+    matches!(e, Expr::Value(v) if v.value == Value::Null)
+}
+
+/// 23502 for a literal NULL written into a serial / identity column: storage fills the
+/// column where a row leaves it NULL, so a NULL said outright must be refused here, before
+/// it looks like an omitted value — PostgreSQL's identity columns are NOT NULL. (A `$n`
+/// bound to NULL is not seen here and still gets the next id.)
+fn refuse_null_ids(table: &Table, columns: &[String], values: &Values) -> Result<()> {
+    for row in &values.rows {
+        for (e, column) in row.content.iter().zip(columns) {
+            if is_null(e) && table.def.default_of(column) == ColumnDefault::AutoId {
+                return Err(CipError::invalid(
+                    sqlstate::NOT_NULL_VIOLATION,
+                    format!(
+                        "null value in column \"{column}\" of relation \"{}\" violates \
+                         not-null constraint",
+                        table.def.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
