@@ -5,6 +5,7 @@
 //! spill file so that no file stays open (src/engine.rs).
 
 use crate::common;
+use datafusion::error::DataFusionError;
 use std::time::Duration;
 
 /// Two partitions feeding a hash repartition of many small batches: several input tasks
@@ -31,7 +32,7 @@ async fn run_once() -> Option<(usize, bool)> {
     };
     let batches = match analyzed {
         Ok(b) => b,
-        Err(e) if e.to_string().contains("Resources exhausted") => return None,
+        Err(e) if matches!(e.find_root(), DataFusionError::ResourcesExhausted(_)) => return None,
         Err(e) => panic!("{GROUPED}: {e}"),
     };
     let text = common::to_text(&batches)

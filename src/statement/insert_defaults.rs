@@ -76,19 +76,16 @@ impl Session {
         // `INSERT INTO t DEFAULT VALUES` (knex's `insert({})`): one row of DEFAULTs.
         let default_values =
             insert.source.is_none() && insert.columns.is_empty() && insert.assignments.is_empty();
-        if !default_values {
-            let Some(SetExpr::Values(values)) = insert.source.as_ref().map(|q| q.body.as_ref())
-            else {
-                return Ok(None);
-            };
-            if !values
-                .rows
-                .iter()
-                .flat_map(|r| &r.content)
-                .any(|e| is_default(e) || is_null(e))
-            {
-                return Ok(None);
-            }
+        let values = match insert.source.as_ref().map(|q| q.body.as_ref()) {
+            Some(SetExpr::Values(v)) => Some(v),
+            _ => None,
+        };
+        let said = |test: fn(&Expr) -> bool| {
+            values.is_some_and(|v| v.rows.iter().flat_map(|r| &r.content).any(test))
+        };
+        let (has_default, has_null) = (said(is_default), said(is_null));
+        if !default_values && !has_default && !has_null {
+            return Ok(None);
         }
         let TableObject::TableName(name) = &insert.table else {
             return Ok(None);
@@ -105,18 +102,11 @@ impl Session {
             return Ok(None); // DataFusion names what is missing.
         };
         let columns = target_columns(&insert.columns, &table);
-        if let (Some(stored), Some(SetExpr::Values(values))) = (
-            stored.as_deref(),
-            insert.source.as_ref().map(|q| q.body.as_ref()),
-        ) {
+        if let (Some(stored), Some(values)) = (stored.as_deref(), values) {
             refuse_null_ids(stored, &columns, values)?;
         }
         // Only NULLs: nothing to rewrite (a rewritten statement is planned through here again).
-        let has_default = |q: &datafusion::sql::sqlparser::ast::Query| match q.body.as_ref() {
-            SetExpr::Values(v) => v.rows.iter().flat_map(|r| &r.content).any(is_default),
-            _ => false,
-        };
-        if !default_values && !insert.source.as_deref().is_some_and(has_default) {
+        if !default_values && !has_default {
             return Ok(None);
         }
         let mut rewritten = insert.clone();

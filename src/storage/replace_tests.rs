@@ -1,7 +1,7 @@
 //! A Replacement: rows streamed into a staged part replace the table in one commit; dropped
 //! uncommitted, the table is as it was and no file of it is left.
 
-use super::tests::{id_and_n, number, numbers_table};
+use super::tests::{id_and_n, number, numbers_table, rows_of};
 use super::*;
 
 fn files_in(dir: &std::path::Path) -> Vec<String> {
@@ -14,20 +14,9 @@ fn files_in(dir: &std::path::Path) -> Vec<String> {
     names
 }
 
+/// The table's n values, ascending.
 fn ns(table: &Arc<Table>) -> Vec<i64> {
-    use datafusion::arrow::array::AsArray;
-    use datafusion::arrow::datatypes::Int64Type;
-    let snap = table.snapshot().expect("snapshot");
-    let mut batches = snap.wal_batches.to_vec();
-    for p in table.part_paths(&snap) {
-        for b in parquet_io::read_part(&p, &table.def.schema).expect("part") {
-            batches.push(b.expect("batch"));
-        }
-    }
-    let mut out: Vec<i64> = batches
-        .iter()
-        .flat_map(|b| b.column(1).as_primitive::<Int64Type>().values().to_vec())
-        .collect();
+    let mut out: Vec<i64> = rows_of(table, None).into_iter().map(|(_, n)| n).collect();
     out.sort();
     out
 }

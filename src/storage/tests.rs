@@ -264,7 +264,7 @@ fn pairs(schema: &SchemaRefAlias, rows: &[(i64, i64)]) -> RecordBatch {
 }
 
 /// The table's rows as (id, n), by id: as committed, or as `txn` sees them.
-fn rows_of(table: &Arc<Table>, txn: Option<&mut Txn>) -> Vec<(i64, i64)> {
+pub(super) fn rows_of(table: &Arc<Table>, txn: Option<&mut Txn>) -> Vec<(i64, i64)> {
     use datafusion::arrow::array::AsArray;
     use datafusion::arrow::datatypes::Int64Type;
     let (parts, mut batches) = match txn {
