@@ -73,6 +73,7 @@ impl Session {
     }
 
     async fn run_prepared(&self, prepared: &Prepared, params: Vec<ScalarValue>) -> Result<Outcome> {
+        self.refuse_bound_null_ids(prepared.statement(), &params)?;
         match &prepared.kind {
             Kind::Plan { plan, tag } => {
                 let plan = if params.is_empty() {

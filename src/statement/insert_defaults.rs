@@ -3,14 +3,16 @@
 //! lacks (`VALUES ($1, DEFAULT), ($2, $3)`), as do ORMs for serial ids; DataFusion read it as
 //! a column named "default" (42703). A column's default is its table's (a constant as the literal, a serial id or a
 //! now() as NULL, which storage fills); a column without one gets NULL, as in PostgreSQL.
-//! A literal NULL for a serial id is refused (23502) as PostgreSQL refuses it.
+//! A NULL for a serial id, written out or bound to a `$n`, is refused (23502) as PostgreSQL
+//! refuses it.
 
 use super::session::Session;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::storage::{ColumnDefault, Table};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
-use datafusion::common::TableReference;
+use datafusion::common::{ScalarValue, TableReference};
 use datafusion::sql::sqlparser::ast::{
     Expr, Ident, ObjectNamePart, SetExpr, Statement, TableObject, Value, Values,
 };
@@ -26,15 +28,10 @@ fn is_default(e: &Expr) -> bool {
 /// The columns an INSERT's rows fill, in order: those it lists, else the table's.
 fn target_columns(
     columns: &[datafusion::sql::sqlparser::ast::ObjectName],
-    table: &Arc<dyn TableProvider>,
+    table: &SchemaRef,
 ) -> Vec<String> {
     if columns.is_empty() {
-        return table
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
+        return table.fields().iter().map(|f| f.name().clone()).collect();
     }
     columns
         .iter()
@@ -101,9 +98,9 @@ impl Session {
         else {
             return Ok(None); // DataFusion names what is missing.
         };
-        let columns = target_columns(&insert.columns, &table);
+        let columns = target_columns(&insert.columns, &table.schema());
         if let (Some(stored), Some(values)) = (stored.as_deref(), values) {
-            refuse_null_ids(stored, &columns, values)?;
+            refuse_null_ids(stored, &columns, values, is_null)?;
         }
         // Only NULLs: nothing to rewrite (a rewritten statement is planned through here again).
         if !default_values && !has_default {
@@ -147,14 +144,68 @@ fn is_null(e: &Expr) -> bool {
     matches!(e, Expr::Value(v) if v.value == Value::Null)
 }
 
-/// 23502 for a literal NULL written into a serial / identity column: storage fills the
+/// The parameter `$n` is, 1-based, under any casts or parentheses.
+fn placeholder(e: &Expr) -> Option<usize> {
+    match e {
+        Expr::Value(v) => match &v.value {
+            Value::Placeholder(p) => p.strip_prefix('$')?.parse().ok(),
+            _ => None,
+        },
+        Expr::Cast { expr, .. } | Expr::Nested(expr) => placeholder(expr),
+        _ => None,
+    }
+}
+
+impl Session {
+    /// 23502 for a `$n` bound to NULL in a serial / identity column of an INSERT's VALUES
+    /// rows (asyncpg and psycopg 3 bind a Python None so): what `insert_defaults` refuses
+    /// for a NULL written out, checked once the values are known.
+    pub(super) fn refuse_bound_null_ids(
+        &self,
+        statement: Option<&Statement>,
+        params: &[ScalarValue],
+    ) -> Result<()> {
+        if !params.iter().any(ScalarValue::is_null) {
+            return Ok(());
+        }
+        let Some(Statement::Insert(insert)) = statement else {
+            return Ok(());
+        };
+        let Some(SetExpr::Values(values)) = insert.source.as_ref().map(|q| q.body.as_ref()) else {
+            return Ok(());
+        };
+        let TableObject::TableName(name) = &insert.table else {
+            return Ok(());
+        };
+        let Some((schema, table)) = super::ddl::qualified(name) else {
+            return Ok(());
+        };
+        let Some(stored) = self.table_now(&super::shared_objects::stored_name(&schema, &table))
+        else {
+            return Ok(());
+        };
+        let columns = target_columns(&insert.columns, &stored.def.schema);
+        let bound_null = |e: &Expr| {
+            placeholder(e)
+                .and_then(|n| params.get(n.checked_sub(1)?))
+                .is_some_and(ScalarValue::is_null)
+        };
+        refuse_null_ids(&stored, &columns, values, bound_null)
+    }
+}
+
+/// 23502 for a NULL (`null(cell)`) written into a serial / identity column: storage fills the
 /// column where a row leaves it NULL, so a NULL said outright must be refused here, before
-/// it looks like an omitted value — PostgreSQL's identity columns are NOT NULL. (A `$n`
-/// bound to NULL is not seen here and still gets the next id.)
-fn refuse_null_ids(table: &Table, columns: &[String], values: &Values) -> Result<()> {
+/// it looks like an omitted value — PostgreSQL's identity columns are NOT NULL.
+fn refuse_null_ids(
+    table: &Table,
+    columns: &[String],
+    values: &Values,
+    null: impl Fn(&Expr) -> bool,
+) -> Result<()> {
     for row in &values.rows {
         for (e, column) in row.content.iter().zip(columns) {
-            if is_null(e) && table.def.default_of(column) == ColumnDefault::AutoId {
+            if null(e) && table.def.default_of(column) == ColumnDefault::AutoId {
                 return Err(CipError::invalid(
                     sqlstate::NOT_NULL_VIOLATION,
                     format!(

@@ -96,6 +96,16 @@ async def writes_and_transactions(c):
     assert [a.name for a in insert.get_attributes()] == ["id", "n"]
     assert [tuple(await insert.fetchrow(v)) for v in ["a", "b"]] == [(1, 7), (2, 7)]
     assert await c.fetchval("INSERT INTO asyncpg_k (v, n) VALUES ($1, $2) RETURNING n * 2", "c", None) is None
+    # None bound for the serial id is refused as PostgreSQL refuses it, and nothing is stored.
+    for sql in ["INSERT INTO asyncpg_k (id, v) VALUES ($1, $2)",
+                "INSERT INTO asyncpg_k VALUES ($1::bigint, $2, 1), (DEFAULT, 'e', 2)"]:
+        try:
+            await c.execute(sql, None, "d")
+            raise AssertionError("a NULL serial id was taken: " + sql)
+        except asyncpg.NotNullViolationError:
+            pass
+    assert await c.fetchval("SELECT count(*) FROM asyncpg_k") == 3
+    await c.execute("INSERT INTO asyncpg_k (id, v) VALUES ($1, $2)", 10, "e")
     await c.execute("DROP TABLE asyncpg_k")
 
 
