@@ -250,10 +250,12 @@ pub(super) fn check_wrapped(statement: &Statement) -> Result<()> {
 }
 
 impl Session {
-    /// The plan of an INSERT … ON CONFLICT; None for any other statement.
+    /// The plan of an INSERT … ON CONFLICT; None for any other statement. `depth`: the
+    /// rewrites behind it (prepare.rs `plan_nested`).
     pub(super) async fn plan_on_conflict(
         &self,
         statement: &Statement,
+        depth: u8,
     ) -> Result<Option<LogicalPlan>> {
         let Statement::Insert(insert) = statement else {
             return Ok(None);
@@ -265,7 +267,7 @@ impl Session {
         let mut plain = insert.clone();
         plain.on = None;
         plain.table_alias = None;
-        let insert_plan = Box::pin(self.plan(&Statement::Insert(plain))).await?;
+        let insert_plan = Box::pin(self.plan_nested(&Statement::Insert(plain), depth)).await?;
         let (def, relation) = stored_def(&insert_plan)?;
         let update = match &on.action {
             OnConflictAction::DoNothing => None,
@@ -279,7 +281,7 @@ impl Session {
         )?;
         let set = match update {
             None => None,
-            Some(u) => Some(Box::pin(self.plan(&set_query(insert, &def, u)?)).await?),
+            Some(u) => Some(Box::pin(self.plan_nested(&set_query(insert, &def, u)?, depth)).await?),
         };
         let node = OnConflictNode {
             insert: insert_plan,

@@ -7,7 +7,8 @@ use super::params;
 use super::parse::Parsed;
 use super::session::Session;
 use super::tag::command_tag;
-use crate::error::Result;
+use crate::error::sqlstate;
+use crate::error::{CipError, Result};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::expr::Placeholder;
@@ -16,6 +17,9 @@ use datafusion::sql::sqlparser::ast::{ObjectType, Statement};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// How many rewrites one statement's planning may go through (see `Session::plan_nested`);
+/// the deepest real chain is three (a temporary table's upsert with DEFAULTs).
+const MAX_REPLANS: u8 = 8;
 /// The columns a statement returns, as described to clients.
 pub type Columns = SchemaRef;
 
@@ -251,19 +255,38 @@ impl Session {
 
     /// DataFusion's plan of `statement`.
     pub(super) async fn plan(&self, statement: &Statement) -> Result<LogicalPlan> {
+        self.plan_nested(statement, 0).await
+    }
+
+    /// `plan` of a statement that planning rewrote `depth` times (a temporary table's plain
+    /// form, DEFAULTs filled, ON CONFLICT's parts). A rewrite that never settles would
+    /// recurse until the stack overflows, which aborts the process (one did, in development):
+    /// past MAX_REPLANS it is an error on this statement instead.
+    pub(super) async fn plan_nested(
+        &self,
+        statement: &Statement,
+        depth: u8,
+    ) -> Result<LogicalPlan> {
+        if depth > MAX_REPLANS {
+            tracing::error!("planning rewrote a statement {depth} times: {statement}");
+            return Err(CipError::invalid(
+                sqlstate::INTERNAL_ERROR,
+                format!("planning rewrote this statement more than {MAX_REPLANS} times"),
+            ));
+        }
         // A temporary CREATE TABLE plans as a plain one (DataFusion refuses the other).
         if let Some(plain) = super::temporary::as_plain(statement) {
-            return Box::pin(self.plan(&plain))
+            return Box::pin(self.plan_nested(&plain, depth + 1))
                 .await
                 .map(super::temporary::marked);
         }
         super::table_declared::check_enforceable(statement)?;
         super::on_conflict::check_wrapped(statement)?;
-        if let Some(upsert) = self.plan_on_conflict(statement).await? {
+        if let Some(upsert) = self.plan_on_conflict(statement, depth + 1).await? {
             return Ok(upsert);
         }
         if let Some(with_defaults) = self.insert_defaults(statement).await? {
-            return Box::pin(self.plan(&with_defaults)).await;
+            return Box::pin(self.plan_nested(&with_defaults, depth + 1)).await;
         }
         let state = self.ctx().state();
         let functions = state.table_functions();
