@@ -132,16 +132,21 @@ fn holds_subquery(expr: &Expr) -> bool {
 }
 
 /// `expr` with every cast replaced by what it casts. `x AT TIME ZONE z` is one too: DataFusion
-/// plans it as a cast of x.
+/// plans it as a cast of x; so is a typed literal (`TIMESTAMP '…'` is named as its text), and
+/// parentheses are no part of a name.
 fn without_casts(expr: &Expr) -> Expr {
     let mut out = expr.clone();
     let _ = visit_expressions_mut(&mut out, |e| {
-        while let Expr::Cast { expr: inner, .. }
-        | Expr::AtTimeZone {
-            timestamp: inner, ..
-        } = e
-        {
-            *e = (**inner).clone();
+        loop {
+            match e {
+                Expr::Cast { expr: inner, .. }
+                | Expr::AtTimeZone {
+                    timestamp: inner, ..
+                }
+                | Expr::Nested(inner) => *e = (**inner).clone(),
+                Expr::TypedString(typed) => *e = Expr::Value(typed.value.clone()),
+                _ => break,
+            }
         }
         ControlFlow::<()>::Continue(())
     });
@@ -233,6 +238,12 @@ mod tests {
             rewritten("SELECT to_timestamp(0) AT TIME ZONE 'UTC', to_timestamp(0)"),
             "SELECT to_timestamp(0) AT TIME ZONE 'UTC', \
              to_timestamp(0) AS \"__cip_column_2_to_timestamp\""
+        );
+        // A typed literal is named as its text, parentheses as what they hold.
+        assert_eq!(
+            rewritten("SELECT TIMESTAMP '2026-01-01', (TIMESTAMP '2026-01-01')::TEXT, '2026-01-01'"),
+            "SELECT TIMESTAMP '2026-01-01', (TIMESTAMP '2026-01-01')::TEXT AS \"__cip_column_2_text\", \
+             '2026-01-01' AS \"__cip_column_3_?column?\""
         );
     }
 
