@@ -11,6 +11,7 @@ mod clients;
 mod cluster;
 mod column_names;
 mod common;
+mod date_times;
 mod dbt;
 mod ddl;
 mod ddl_blocks;

@@ -5,16 +5,20 @@
 //! most microseconds without trailing zeros, `+08` and `10:00:01.5`. A client that parses
 //! the text, or an analyst who concatenates it into a message, sees PostgreSQL's.
 
+use crate::settings::pg::PgSettings;
+use crate::settings::time_zone;
 use chrono::{DateTime, NaiveDateTime, NaiveTime, Offset, TimeZone};
 use cip_udfs::error::sql_error;
+use cip_udfs::session::CipOptions;
 use cip_udfs::sqlstate;
 use datafusion::arrow::array::timezone::Tz;
-use datafusion::arrow::array::{Array, AsArray, StringArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
     DataType, Time64MicrosecondType, TimeUnit, TimestampMicrosecondType,
 };
 use datafusion::common::Result;
+use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility,
@@ -29,7 +33,8 @@ pub struct DatetimeText {
 impl Default for DatetimeText {
     fn default() -> Self {
         DatetimeText {
-            signature: Signature::any(1, Volatility::Immutable),
+            // Stable, not immutable: a timestamptz is written in the session's TimeZone.
+            signature: Signature::any(1, Volatility::Stable),
         }
     }
 }
@@ -39,8 +44,8 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
         super::SECTION,
         "A timestamp, timestamptz or time as PostgreSQL's text output writes it: a space \
          between date and time, fractional seconds only when there are some (microseconds, \
-         trailing zeros dropped), a timestamptz in its zone with the offset as `+08` or \
-         `+05:30`. Casts of these types to text call it. NULL for NULL; 42883 for another type.",
+         trailing zeros dropped), a timestamptz in the session's TimeZone with the offset \
+         as `+08` or `+05:30`. Casts of these types to text call it. NULL for NULL; 42883 for another type.",
         "datetime_text(value)",
     )
     .with_sql_example(
@@ -84,30 +89,71 @@ impl ScalarUDFImpl for DatetimeText {
             return Err(wrong_type(&[]));
         };
         let value = value.to_array(args.number_rows)?;
-        let out: StringArray = match value.data_type() {
-            DataType::Timestamp(_, zone) => {
-                // The same zone: the values stay the instants (a cast to no zone would move
-                // them to wall clocks).
-                let same = DataType::Timestamp(TimeUnit::Microsecond, zone.clone());
-                let zone = zone.as_deref().map(str::parse::<Tz>).transpose()?;
-                let micros = cast(&value, &same)?;
-                let micros = micros.as_primitive::<TimestampMicrosecondType>();
-                micros
-                    .iter()
-                    .map(|v| v.and_then(|v| timestamp(v, zone)))
-                    .collect()
-            }
-            DataType::Time32(_) | DataType::Time64(_) => {
-                // A finer unit is cut: PostgreSQL keeps microseconds.
-                let micros = cast(&value, &DataType::Time64(TimeUnit::Microsecond))?;
-                let micros = micros.as_primitive::<Time64MicrosecondType>();
-                micros.iter().map(|v| v.and_then(time)).collect()
-            }
-            DataType::Null => StringArray::new_null(value.len()),
-            other => return Err(wrong_type(std::slice::from_ref(other))),
-        };
-        Ok(ColumnarValue::Array(Arc::new(out)))
+        let zones = Zones::of(&args.config_options);
+        Ok(ColumnarValue::Array(Arc::new(as_text(&value, &zones)?)))
     }
+}
+
+/// The zones zoned timestamps are written in as text.
+#[derive(Debug, Clone, Default)]
+pub struct Zones {
+    /// The venues' zone (`cip.timezone`): cip's timestamptz values carry it.
+    venues: String,
+    /// The session's TimeZone, when it names a zone.
+    session: Option<Tz>,
+}
+
+impl Zones {
+    /// The zones of a session with these options.
+    pub fn of(config: &ConfigOptions) -> Zones {
+        let session = config.extensions.get::<PgSettings>();
+        let session = session.and_then(|s| s.get("TimeZone"));
+        Zones {
+            venues: CipOptions::of(config).timezone,
+            session: session.as_deref().and_then(time_zone::display_zone),
+        }
+    }
+
+    /// A timestamptz (zoned in the venues' zone) in the session's TimeZone, as PostgreSQL
+    /// shows one; a value zoned otherwise (`x AT TIME ZONE 'UTC'`) in its own zone, whose
+    /// wall clock is the point of it.
+    fn for_values(&self, own: &str) -> Result<Tz> {
+        match self.session {
+            Some(session) if own == self.venues => Ok(session),
+            _ => Ok(own.parse()?),
+        }
+    }
+}
+
+/// `values` (timestamps, timestamptz or times) as PostgreSQL writes them, zoned ones in the
+/// zone `zones` says. The result rows a client reads as text and COPY's text are written
+/// here too (pg/respond.rs, statement/copy.rs).
+pub fn as_text(values: &ArrayRef, zones: &Zones) -> Result<StringArray> {
+    Ok(match values.data_type() {
+        DataType::Timestamp(_, own) => {
+            // The same zone: the values stay the instants (a cast to no zone would move
+            // them to wall clocks).
+            let same = DataType::Timestamp(TimeUnit::Microsecond, own.clone());
+            let zone = own
+                .as_deref()
+                .map(|own| zones.for_values(own))
+                .transpose()?;
+            let micros = cast(values, &same)?;
+            let micros = micros.as_primitive::<TimestampMicrosecondType>();
+            micros
+                .iter()
+                .map(|v| v.and_then(|v| timestamp(v, zone)))
+                .collect()
+        }
+        DataType::Time32(_) | DataType::Time64(_) => {
+            // A finer unit is cut: PostgreSQL keeps microseconds.
+            let micros = cast(values, &DataType::Time64(TimeUnit::Microsecond))?;
+            let micros = micros.as_primitive::<Time64MicrosecondType>();
+            micros.iter().map(|v| v.and_then(time)).collect()
+        }
+        DataType::Null => StringArray::new_null(values.len()),
+        other => return Err(wrong_type(std::slice::from_ref(other))),
+    })
 }
 
 fn wrong_type(args: &[DataType]) -> datafusion::common::DataFusionError {

@@ -2,12 +2,14 @@
 //! PostgreSQL's types and modifiers, data rows in text or binary (arrow-pg encodes them, on
 //! the statement runtime), command tags, and errors with their SQLSTATE.
 
+use crate::catalog::datetime_text::{self, Zones};
 use crate::catalog::name_type;
 use crate::column_types::ColumnType;
 use crate::error::CipError;
 use crate::statement::reg_names::RegNames;
 use crate::statement::{Rows, Session};
-use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion_postgres::arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
 use futures::StreamExt;
 use pgwire::api::portal::Format;
@@ -98,11 +100,12 @@ fn declared_as(info: FieldInfo, declared: ColumnType) -> FieldInfo {
 }
 
 /// The encoded rows of a statement, computed on the statement runtime; reg* columns read as
-/// text show `names`.
+/// text show `names`, date-times the session's (`zones`: `zones(session)`).
 pub fn data_rows(
     rows: Rows,
     fields: Arc<Vec<FieldInfo>>,
     names: Option<RegNames>,
+    zones: Zones,
     what: String,
 ) -> futures::stream::BoxStream<'static, PgWireResult<DataRow>> {
     let encoded = rows.stream.flat_map(move |batch| {
@@ -116,6 +119,7 @@ pub fn data_rows(
                 .is_some_and(|f| f.format() == FieldFormat::Binary)
         };
         let batch = batch.and_then(|b| crate::column_types::uuids_as_bytes(b, binary));
+        let batch = batch.and_then(|b| datetimes_as_text(b, &fields, &zones));
         let items: Vec<PgWireResult<DataRow>> = match batch {
             Ok(b) => encode_recordbatch(fields.clone(), b).collect(),
             Err(e) => vec![Err(user_error(&e))],
@@ -124,6 +128,51 @@ pub fn data_rows(
     });
     use crate::statement::runtime::{stream_on_runtime, ROWS};
     stream_on_runtime(what, encoded, ROWS, |e| Err(user_error(&e)))
+}
+
+/// `batch` with its date-time columns that go out as text written as PostgreSQL writes them
+/// (`2026-01-01 10:00:00`, microseconds only when there are some, a timestamptz in the
+/// session's TimeZone with `+08`): arrow-pg writes six fractional digits always and a
+/// timestamptz in its column's zone. Only under DateStyle ISO, the default and what drivers
+/// set; pgwire writes the other DateStyles.
+fn datetimes_as_text(
+    batch: RecordBatch,
+    fields: &[FieldInfo],
+    zones: &Zones,
+) -> crate::error::Result<RecordBatch> {
+    let schema = batch.schema();
+    let text = |i: usize| {
+        fields.get(i).filter(|f| {
+            f.format() == FieldFormat::Text
+                && datetime_text::writes(schema.field(i).data_type())
+                && f.format_options()
+                    .date_style
+                    .trim_start()
+                    .to_ascii_uppercase()
+                    .starts_with("ISO")
+        })
+    };
+    if !(0..schema.fields().len()).any(|i| text(i).is_some()) {
+        return Ok(batch);
+    }
+    let mut columns = batch.columns().to_vec();
+    let mut described: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    for (i, column) in columns.iter_mut().enumerate() {
+        if text(i).is_none() {
+            continue;
+        }
+        *column = Arc::new(datetime_text::as_text(column, zones)?);
+        described[i] = Field::new(described[i].name(), DataType::Utf8, true);
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(described)),
+        columns,
+    )?)
+}
+
+/// The zones `session` writes zoned timestamps in as text.
+pub fn zones(session: &Session) -> Zones {
+    Zones::of(session.ctx().state_ref().read().config_options())
 }
 
 /// A query response of `rows` in `format`.
@@ -138,7 +187,7 @@ pub async fn query_response(
         .await
         .map_err(|e| user_error(&e))?;
     let tag = rows.tag;
-    let stream = data_rows(rows, fields.clone(), names, what);
+    let stream = data_rows(rows, fields.clone(), names, zones(session), what);
     let mut response = QueryResponse::new(fields, stream);
     response.set_command_tag(tag);
     Ok(response)

@@ -171,7 +171,8 @@ impl Handler {
                     )))
                     .await?;
                 let word = rows.tag;
-                let mut data = super::respond::data_rows(rows, described, names, what);
+                let zones = super::respond::zones(&self.session);
+                let mut data = super::respond::data_rows(rows, described, names, zones, what);
                 let mut n = 0usize;
                 while let Some(row) = data.next().await {
                     match row {

@@ -4,6 +4,7 @@
 
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
+use datafusion::arrow::array::timezone::Tz;
 use datafusion::sql::sqlparser::ast::{DateTimeField, Expr, Interval, Value};
 
 /// The zone name PostgreSQL would show for `value`: an IANA zone, UTC, a fixed offset, or a
@@ -16,6 +17,17 @@ pub fn shown(value: &str) -> Option<String> {
     }
     if v.parse::<chrono_tz::Tz>().is_ok() {
         return Some(v.to_string());
+    }
+    // A number is hours east of UTC, as `SET TIME ZONE 8` says: PostgreSQL reads '+05', '8'
+    // and '8.5' so, and names the zone as from an interval.
+    if let Ok(hours) = v.parse::<f64>() {
+        let minutes = hours.abs() * 60.0;
+        // Whole minutes only (8.1 is 8:06; floating point may miss it by a hair).
+        if !(hours.is_finite() && minutes <= 900.0 && (minutes - minutes.round()).abs() < 1e-6) {
+            return None;
+        }
+        let minutes = minutes.round() as u32;
+        return Some(named(hours >= 0.0, minutes / 60, minutes % 60));
     }
     // A zone PostgreSQL named from an interval: `<abbreviation>` and its POSIX offset.
     let offset = match v.strip_prefix('<').and_then(|rest| rest.split_once('>')) {
@@ -33,9 +45,43 @@ pub fn shown(value: &str) -> Option<String> {
     ok.then(|| v.to_string())
 }
 
+/// The zone a timestamptz is shown in under TimeZone `value`: an IANA zone or UTC as itself;
+/// a number as hours east (`+05`, `8.5`); another offset as POSIX's, positive *west* of UTC
+/// (`5:30` is 5:30 behind UTC, `<+08>-08` 8 hours ahead) — what PostgreSQL 15 shows. None for
+/// anything else.
+pub fn display_zone(value: &str) -> Option<Tz> {
+    let v = shown(value)?;
+    if v == "UTC" {
+        return "+00:00".parse().ok();
+    }
+    if v.parse::<chrono_tz::Tz>().is_ok() {
+        return v.parse().ok();
+    }
+    let posix = match v.strip_prefix('<').and_then(|rest| rest.split_once('>')) {
+        Some((_, offset)) => offset,
+        None => &v,
+    };
+    let (west, digits) = match posix.strip_prefix('-') {
+        Some(rest) => (false, rest),
+        None => (true, posix.strip_prefix('+').unwrap_or(posix)),
+    };
+    let mut parts = digits.split(':').map(|p| p.parse::<u32>().ok());
+    let hours = parts.next()??;
+    let minutes = parts.next().unwrap_or(Some(0))?;
+    if hours > 15 || minutes >= 60 {
+        return None;
+    }
+    // East of UTC is the other sign; zero is written east.
+    let sign = if west && hours + minutes > 0 {
+        '-'
+    } else {
+        '+'
+    };
+    format!("{sign}{hours:02}:{minutes:02}").parse().ok()
+}
+
 /// The zone `SET TIME ZONE INTERVAL '…' [HOUR [TO MINUTE]]` sets, named as PostgreSQL names
-/// it: the offset east of UTC in brackets, then POSIX's (west-positive) offset — `+08:00` is
-/// `<+08>-08`, `-05:30` is `<-05:30>+05:30`, zero is `<+00>-00`.
+/// it (`named`).
 pub fn of_interval(interval: &Interval) -> Result<String> {
     let bad = |why: &str| {
         CipError::invalid(
@@ -73,18 +119,24 @@ pub fn of_interval(interval: &Interval) -> Result<String> {
     if hours * 60 + minutes > 15 * 60 {
         return Err(bad("an offset is at most 15 hours"));
     }
+    Ok(named(east, hours, minutes))
+}
+
+/// A fixed offset named as PostgreSQL names it: east of UTC in brackets, then POSIX's
+/// (west-positive) offset — `+08:00` is `<+08>-08`, `-05:30` is `<-05:30>+05:30`, zero
+/// `<+00>-00`.
+fn named(east: bool, hours: u32, minutes: u32) -> String {
     let amount = if minutes == 0 {
         format!("{hours:02}")
     } else {
         format!("{hours:02}:{minutes:02}")
     };
     // Zero is named east, as PostgreSQL names it.
-    let east = east || hours + minutes == 0;
-    Ok(if east {
+    if east || hours + minutes == 0 {
         format!("<+{amount}>-{amount}")
     } else {
         format!("<-{amount}>+{amount}")
-    })
+    }
 }
 
 #[cfg(test)]
@@ -132,6 +184,39 @@ mod tests {
         }
         for bad in ["<>-08", "<+08>", "Mars/Base", "+123"] {
             assert!(shown(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn zones_shown_as_postgresql_reads_them() {
+        use chrono::{Offset, TimeZone};
+        let east = |v: &str| {
+            let zone = display_zone(v)?;
+            let instant = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)?.and_hms_opt(0, 0, 0)?;
+            Some(
+                zone.offset_from_utc_datetime(&instant)
+                    .fix()
+                    .local_minus_utc(),
+            )
+        };
+        assert_eq!(east("Asia/Shanghai"), Some(8 * 3600));
+        assert_eq!(east("America/New_York"), Some(-5 * 3600));
+        assert_eq!(east("UTC"), Some(0));
+        assert_eq!(east("gmt"), Some(0));
+        // What PostgreSQL 15 showed for each (psql, `SET TimeZone = '…'`): a number is hours
+        // east, another offset POSIX's (positive west of Greenwich).
+        assert_eq!(east("+05"), Some(5 * 3600));
+        assert_eq!(east("8.5"), Some(8 * 3600 + 30 * 60));
+        assert_eq!(east("-5:30"), Some(5 * 3600 + 30 * 60));
+        assert_eq!(east("5:30"), Some(-(5 * 3600 + 30 * 60)));
+        assert_eq!(east("<+08>-08"), Some(8 * 3600));
+        assert_eq!(east("<-05:30>+05:30"), Some(-(5 * 3600 + 30 * 60)));
+        assert_eq!(east("<+00>-00"), Some(0));
+        assert_eq!(shown("+05").as_deref(), Some("<+05>-05"));
+        assert_eq!(shown("8.5").as_deref(), Some("<+08:30>-08:30"));
+        assert_eq!(shown("-5:30").as_deref(), Some("-5:30"));
+        for bad in ["Mars/Base", "+16", "", "<+08>", "8.01", "nan"] {
+            assert_eq!(east(bad), None, "{bad}");
         }
     }
 }

@@ -394,7 +394,10 @@ impl Session {
         let rows = df.execute_stream().await?;
         let pool = self.ctx().runtime_env().memory_pool.clone();
         let rows = super::runtime::batches_on_runtime(statement.to_string(), rows, &pool);
-        Ok(Outcome::CopyOut(CopyOut::new(rows, format)))
+        let zones = crate::catalog::datetime_text::Zones::of(
+            self.ctx().state_ref().read().config_options(),
+        );
+        Ok(Outcome::CopyOut(CopyOut::new(rows, format, zones)))
     }
 }
 

@@ -6,6 +6,7 @@
 //! log frame (or, inside a block, to the block's transaction), so a COPY is all or nothing.
 
 use super::copy_text::{escape_text, map_text, unescape_text, CopyFormat};
+use crate::catalog::datetime_text::Zones;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::storage::{Table, TxnSlot};
@@ -194,7 +195,12 @@ pub struct CopyOut {
 }
 
 impl CopyOut {
-    pub(super) fn new(rows: SendableRecordBatchStream, format: CopyFormat) -> CopyOut {
+    /// `zones`: where the session writes zoned timestamps as text.
+    pub(super) fn new(
+        rows: SendableRecordBatchStream,
+        format: CopyFormat,
+        zones: Zones,
+    ) -> CopyOut {
         let columns = rows.schema().fields().len();
         let binary = format.binary;
         let header = if binary {
@@ -215,7 +221,7 @@ impl CopyOut {
         let body = rows.flat_map(move |b| {
             let encoded = b.map_err(CipError::from).and_then(|b| match binary {
                 true => super::copy_binary::encode(&b),
-                false => encode(&b, &format),
+                false => encode(&b, &format, &zones),
             });
             let items: Vec<Result<Chunk>> = match encoded {
                 Ok(rows) => rows
@@ -261,12 +267,11 @@ impl CopyOut {
 }
 
 /// Each row of `batch` in the COPY format.
-fn encode(batch: &RecordBatch, f: &CopyFormat) -> Result<Vec<Vec<u8>>> {
+fn encode(batch: &RecordBatch, f: &CopyFormat, zones: &Zones) -> Result<Vec<Vec<u8>>> {
     let builder = || {
         WriterBuilder::new()
             .with_delimiter(f.delimiter)
             .with_null(f.null.clone())
-            .with_timestamp_format("%Y-%m-%d %H:%M:%S%.f".to_string())
             .with_quote_style(if f.csv {
                 QuoteStyle::Necessary
             } else {
@@ -275,6 +280,13 @@ fn encode(batch: &RecordBatch, f: &CopyFormat) -> Result<Vec<Vec<u8>>> {
     };
     // Booleans as PostgreSQL writes them (t / f), not Arrow's true / false.
     let batch = &booleans_as_pg(batch)?;
+    // Date-times as PostgreSQL writes them (microseconds only when there are some, `+08`).
+    let batch = &with_text_columns(batch, |c| {
+        let writes = crate::catalog::datetime_text::writes(c.data_type());
+        writes
+            .then(|| Ok(Arc::new(crate::catalog::datetime_text::as_text(c, zones)?) as _))
+            .transpose()
+    })?;
     // Text format: backslash escapes, so a tab or newline inside a value stays inside it.
     let escaped;
     let batch = if f.csv {
