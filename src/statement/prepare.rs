@@ -369,3 +369,33 @@ fn declare_text(plan: LogicalPlan, ids: Vec<String>) -> Result<LogicalPlan> {
 pub(super) fn param_values(values: Vec<ScalarValue>) -> datafusion::common::ParamValues {
     datafusion::common::ParamValues::List(values.into_iter().map(Into::into).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::engine::Engine;
+
+    #[tokio::test]
+    async fn planning_stops_a_rewrite_that_never_settles() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            queries_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("queries"),
+            ..Config::default()
+        };
+        let engine = Arc::new(Engine::open(config).await.expect("engine"));
+        let session = Session::open(engine).await.expect("session");
+        let Some(super::super::parse::Parsed::Sql(statement)) =
+            super::super::parse::parse_one("SELECT 1").expect("parse")
+        else {
+            panic!("one statement");
+        };
+        assert!(session.plan_nested(&statement, MAX_REPLANS).await.is_ok());
+        let e = session
+            .plan_nested(&statement, MAX_REPLANS + 1)
+            .await
+            .expect_err("past the bound");
+        assert_eq!(e.sqlstate(), sqlstate::INTERNAL_ERROR, "{e}");
+    }
+}
