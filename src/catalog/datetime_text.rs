@@ -3,7 +3,9 @@
 //! makes those casts call it). Arrow's cast wrote `2026-01-01T10:00:00`, nanoseconds for
 //! now(), `+08:00` offsets and `10:00:01.500`; PostgreSQL writes `2026-01-01 10:00:00`, at
 //! most microseconds without trailing zeros, `+08` and `10:00:01.5`. A client that parses
-//! the text, or an analyst who concatenates it into a message, sees PostgreSQL's.
+//! the text, or an analyst who concatenates it into a message, sees PostgreSQL's. The same
+//! writer (`as_text`) gives the text of result rows and COPY (pg/respond.rs,
+//! statement/copy.rs); a timestamptz is written in the session's TimeZone (`Zones`).
 
 use crate::settings::pg::PgSettings;
 use crate::settings::time_zone;
@@ -95,7 +97,7 @@ impl ScalarUDFImpl for DatetimeText {
 }
 
 /// The zones zoned timestamps are written in as text.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Zones {
     /// The venues' zone (`cip.timezone`): cip's timestamptz values carry it.
     venues: String,

@@ -142,7 +142,7 @@ fn datetimes_as_text(
 ) -> crate::error::Result<RecordBatch> {
     let schema = batch.schema();
     let text = |i: usize| {
-        fields.get(i).filter(|f| {
+        fields.get(i).is_some_and(|f| {
             f.format() == FieldFormat::Text
                 && datetime_text::writes(schema.field(i).data_type())
                 && f.format_options()
@@ -152,13 +152,13 @@ fn datetimes_as_text(
                     .starts_with("ISO")
         })
     };
-    if !(0..schema.fields().len()).any(|i| text(i).is_some()) {
+    if !(0..schema.fields().len()).any(text) {
         return Ok(batch);
     }
     let mut columns = batch.columns().to_vec();
     let mut described: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
     for (i, column) in columns.iter_mut().enumerate() {
-        if text(i).is_none() {
+        if !text(i) {
             continue;
         }
         *column = Arc::new(datetime_text::as_text(column, zones)?);
