@@ -45,6 +45,7 @@ pub mod sql;
 pub mod statement;
 pub mod statement_stop;
 pub mod storage;
+pub mod text_columns;
 pub mod tiers;
 pub mod views;
 pub mod warehouse;

@@ -14,7 +14,7 @@ use cip_udfs::error::sql_error;
 use cip_udfs::session::CipOptions;
 use cip_udfs::sqlstate;
 use datafusion::arrow::array::timezone::Tz;
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
     DataType, Time64MicrosecondType, TimeUnit, TimestampMicrosecondType,
@@ -155,6 +155,20 @@ pub fn as_text(values: &ArrayRef, zones: &Zones) -> Result<StringArray> {
         }
         DataType::Null => StringArray::new_null(values.len()),
         other => return Err(wrong_type(std::slice::from_ref(other))),
+    })
+}
+
+/// `batch` with its date-time columns that `which(index)` names written as text (`as_text`).
+pub fn datetimes_as_text(
+    batch: &RecordBatch,
+    zones: &Zones,
+    which: impl Fn(usize) -> bool,
+) -> crate::error::Result<RecordBatch> {
+    crate::text_columns::with_text_columns(batch, |i, column| {
+        if !(writes(column.data_type()) && which(i)) {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(as_text(column, zones)?)))
     })
 }
 

@@ -9,7 +9,7 @@ use crate::error::CipError;
 use crate::statement::reg_names::RegNames;
 use crate::statement::{Rows, Session};
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion_postgres::arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
 use futures::StreamExt;
 use pgwire::api::portal::Format;
@@ -140,34 +140,16 @@ fn datetimes_as_text(
     fields: &[FieldInfo],
     zones: &Zones,
 ) -> crate::error::Result<RecordBatch> {
-    let schema = batch.schema();
-    let text = |i: usize| {
+    datetime_text::datetimes_as_text(&batch, zones, |i| {
         fields.get(i).is_some_and(|f| {
             f.format() == FieldFormat::Text
-                && datetime_text::writes(schema.field(i).data_type())
                 && f.format_options()
                     .date_style
                     .trim_start()
                     .to_ascii_uppercase()
                     .starts_with("ISO")
         })
-    };
-    if !(0..schema.fields().len()).any(text) {
-        return Ok(batch);
-    }
-    let mut columns = batch.columns().to_vec();
-    let mut described: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
-    for (i, column) in columns.iter_mut().enumerate() {
-        if !text(i) {
-            continue;
-        }
-        *column = Arc::new(datetime_text::as_text(column, zones)?);
-        described[i] = Field::new(described[i].name(), DataType::Utf8, true);
-    }
-    Ok(RecordBatch::try_new(
-        Arc::new(Schema::new(described)),
-        columns,
-    )?)
+    })
 }
 
 /// The zones `session` writes zoned timestamps in as text.

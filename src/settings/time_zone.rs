@@ -61,14 +61,9 @@ pub fn display_zone(value: &str) -> Option<Tz> {
         Some((_, offset)) => offset,
         None => &v,
     };
-    let (west, digits) = match posix.strip_prefix('-') {
-        Some(rest) => (false, rest),
-        None => (true, posix.strip_prefix('+').unwrap_or(posix)),
-    };
-    let mut parts = digits.split(':').map(|p| p.parse::<u32>().ok());
-    let hours = parts.next()??;
-    let minutes = parts.next().unwrap_or(Some(0))?;
-    if hours > 15 || minutes >= 60 {
+    // POSIX's sign: positive is west.
+    let (west, hours, minutes) = offset(posix)?;
+    if hours > 15 {
         return None;
     }
     // East of UTC is the other sign; zero is written east.
@@ -101,25 +96,30 @@ pub fn of_interval(interval: &Interval) -> Result<String> {
         },
         _ => return Err(bad("expected a quoted offset such as '+08:00'")),
     };
-    let (east, digits) = match text.strip_prefix('-') {
-        Some(rest) => (false, rest),
-        None => (true, text.strip_prefix('+').unwrap_or(&text)),
-    };
-    let mut parts = digits.split(':');
-    let number = |p: Option<&str>| p.map(|p| p.parse::<u32>().ok());
-    let (hours, minutes) = match (number(parts.next()), number(parts.next()), parts.next()) {
-        (Some(Some(h)), None, None) => (h, 0),
-        (Some(Some(h)), Some(Some(m)), None) if m < 60 => (h, m),
-        _ => {
-            return Err(bad(&format!(
-                "\"{text}\" is not an offset such as '+08:00'"
-            )))
-        }
+    let Some((east, hours, minutes)) = offset(&text) else {
+        return Err(bad(&format!(
+            "\"{text}\" is not an offset such as '+08:00'"
+        )));
     };
     if hours * 60 + minutes > 15 * 60 {
         return Err(bad("an offset is at most 15 hours"));
     }
     Ok(named(east, hours, minutes))
+}
+
+/// `[+|-]H[:MM]` as (no minus sign, hours, minutes), minutes under 60; None otherwise.
+fn offset(text: &str) -> Option<(bool, u32, u32)> {
+    let (plus, digits) = match text.strip_prefix('-') {
+        Some(rest) => (false, rest),
+        None => (true, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let mut parts = digits.split(':');
+    let number = |p: Option<&str>| p.map(|p| p.parse::<u32>().ok());
+    match (number(parts.next()), number(parts.next()), parts.next()) {
+        (Some(Some(h)), None, None) => Some((plus, h, 0)),
+        (Some(Some(h)), Some(Some(m)), None) if m < 60 => Some((plus, h, m)),
+        _ => None,
+    }
 }
 
 /// A fixed offset named as PostgreSQL names it: east of UTC in brackets, then POSIX's

@@ -6,10 +6,11 @@
 //! log frame (or, inside a block, to the block's transaction), so a COPY is all or nothing.
 
 use super::copy_text::{escape_text, map_text, unescape_text, CopyFormat};
-use crate::catalog::datetime_text::Zones;
+use crate::catalog::datetime_text::{self, Zones};
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
 use crate::storage::{Table, TxnSlot};
+use crate::text_columns::with_text_columns;
 use datafusion::arrow::array::{Array, RecordBatch, StringArray};
 use datafusion::arrow::csv::{QuoteStyle, ReaderBuilder, WriterBuilder};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -281,12 +282,7 @@ fn encode(batch: &RecordBatch, f: &CopyFormat, zones: &Zones) -> Result<Vec<Vec<
     // Booleans as PostgreSQL writes them (t / f), not Arrow's true / false.
     let batch = &booleans_as_pg(batch)?;
     // Date-times as PostgreSQL writes them (microseconds only when there are some, `+08`).
-    let batch = &with_text_columns(batch, |c| {
-        let writes = crate::catalog::datetime_text::writes(c.data_type());
-        writes
-            .then(|| Ok(Arc::new(crate::catalog::datetime_text::as_text(c, zones)?) as _))
-            .transpose()
-    })?;
+    let batch = &datetime_text::datetimes_as_text(batch, zones, |_| true)?;
     // Text format: backslash escapes, so a tab or newline inside a value stays inside it.
     let escaped;
     let batch = if f.csv {
@@ -312,7 +308,7 @@ fn encode(batch: &RecordBatch, f: &CopyFormat, zones: &Zones) -> Result<Vec<Vec<
 /// Boolean columns as the text PostgreSQL's COPY writes for them: t and f.
 fn booleans_as_pg(batch: &RecordBatch) -> Result<RecordBatch> {
     use datafusion::arrow::array::BooleanArray;
-    with_text_columns(batch, |c| {
+    with_text_columns(batch, |_, c| {
         Ok(c.as_any().downcast_ref::<BooleanArray>().map(|b| {
             let text: StringArray = b
                 .iter()
@@ -325,39 +321,10 @@ fn booleans_as_pg(batch: &RecordBatch) -> Result<RecordBatch> {
 
 /// Utf8View / LargeUtf8 columns as Utf8, so the text escapes see every string.
 fn texts_as_utf8(batch: &RecordBatch) -> Result<RecordBatch> {
-    with_text_columns(batch, |c| match c.data_type() {
+    with_text_columns(batch, |_, c| match c.data_type() {
         DataType::Utf8View | DataType::LargeUtf8 => {
             Ok(Some(datafusion::arrow::compute::cast(c, &DataType::Utf8)?))
         }
         _ => Ok(None),
     })
-}
-
-/// `batch` with each column `text` gives text for replaced by it (a Utf8 column).
-fn with_text_columns(
-    batch: &RecordBatch,
-    text: impl Fn(&Arc<dyn Array>) -> Result<Option<Arc<dyn Array>>>,
-) -> Result<RecordBatch> {
-    let mut fields = Vec::new();
-    let mut columns = Vec::new();
-    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        match text(column)? {
-            Some(t) => {
-                fields.push(Field::new(
-                    field.name(),
-                    DataType::Utf8,
-                    field.is_nullable(),
-                ));
-                columns.push(t);
-            }
-            None => {
-                fields.push(field.as_ref().clone());
-                columns.push(column.clone());
-            }
-        }
-    }
-    Ok(RecordBatch::try_new(
-        Arc::new(Schema::new(fields)),
-        columns,
-    )?)
 }

@@ -14,7 +14,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::common::{ScalarValue, TableReference};
 use datafusion::sql::sqlparser::ast::{
-    Expr, Ident, ObjectNamePart, SetExpr, Statement, TableObject, Value, Values,
+    Expr, Ident, Insert, ObjectNamePart, SetExpr, Statement, TableObject, Value, Values,
 };
 use datafusion::sql::unparser::expr_to_sql;
 use std::sync::Arc;
@@ -73,10 +73,7 @@ impl Session {
         // `INSERT INTO t DEFAULT VALUES` (knex's `insert({})`): one row of DEFAULTs.
         let default_values =
             insert.source.is_none() && insert.columns.is_empty() && insert.assignments.is_empty();
-        let values = match insert.source.as_ref().map(|q| q.body.as_ref()) {
-            Some(SetExpr::Values(v)) => Some(v),
-            _ => None,
-        };
+        let values = values_of(insert);
         let said = |test: fn(&Expr) -> bool| {
             values.is_some_and(|v| v.rows.iter().flat_map(|r| &r.content).any(test))
         };
@@ -84,10 +81,7 @@ impl Session {
         if !default_values && !has_default && !has_null {
             return Ok(None);
         }
-        let TableObject::TableName(name) = &insert.table else {
-            return Ok(None);
-        };
-        let Some((schema, table)) = super::ddl::qualified(name) else {
+        let Some((schema, table)) = target_of(insert) else {
             return Ok(None);
         };
         let stored = self.table_now(&super::shared_objects::stored_name(&schema, &table));
@@ -139,6 +133,22 @@ impl Session {
     }
 }
 
+/// An INSERT's VALUES rows, when they are its source.
+fn values_of(insert: &Insert) -> Option<&Values> {
+    match insert.source.as_ref().map(|q| q.body.as_ref()) {
+        Some(SetExpr::Values(v)) => Some(v),
+        _ => None,
+    }
+}
+
+/// The schema and table an INSERT names.
+fn target_of(insert: &Insert) -> Option<(String, String)> {
+    match &insert.table {
+        TableObject::TableName(name) => super::ddl::qualified(name),
+        _ => None,
+    }
+}
+
 /// Whether `e` is the literal NULL.
 fn is_null(e: &Expr) -> bool {
     matches!(e, Expr::Value(v) if v.value == Value::Null)
@@ -171,13 +181,7 @@ impl Session {
         let Some(Statement::Insert(insert)) = statement else {
             return Ok(());
         };
-        let Some(SetExpr::Values(values)) = insert.source.as_ref().map(|q| q.body.as_ref()) else {
-            return Ok(());
-        };
-        let TableObject::TableName(name) = &insert.table else {
-            return Ok(());
-        };
-        let Some((schema, table)) = super::ddl::qualified(name) else {
+        let (Some(values), Some((schema, table))) = (values_of(insert), target_of(insert)) else {
             return Ok(());
         };
         let Some(stored) = self.table_now(&super::shared_objects::stored_name(&schema, &table))
