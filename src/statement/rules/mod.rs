@@ -37,6 +37,7 @@ mod information_schema_objects;
 mod lateral_unnest;
 mod like_escape;
 mod nested_values;
+mod order_by_positions;
 mod order_by_subqueries;
 mod reg_lookups;
 mod regclass_names;
@@ -91,6 +92,7 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(unnest_table_factor::UnnestTableFactor),
         Arc::new(lateral_unnest::LateralUnnest),
         Arc::new(unique_output_names::UniqueOutputNames),
+        Arc::new(order_by_positions::OrderByPositions),
         Arc::new(order_by_subqueries::OrderBySubqueries),
         Arc::new(row_in_subquery::RowInSubquery),
         Arc::new(in_subquery_in_projection::InSubqueryInProjection),
