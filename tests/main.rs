@@ -18,6 +18,7 @@ mod ddl_blocks;
 mod durability;
 mod fits;
 mod http;
+mod information_schema;
 mod intelligence;
 mod memory_abuse;
 mod mistakes;

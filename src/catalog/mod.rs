@@ -38,6 +38,7 @@ pub use settings_functions::current_setting;
 pub mod datetime_text;
 pub mod user_views;
 mod uuid_functions;
+pub mod view_reads;
 mod weak_list;
 
 pub use roles::OPEN_ROLE;
@@ -106,6 +107,7 @@ pub async fn install(
     get_expr::register(ctx);
     subscript::register(ctx);
     reg_found::register(ctx);
+    view_reads::register(ctx);
     null_arrays::register(ctx);
     pg_proc::register(ctx, &functions).await?;
     Ok(())

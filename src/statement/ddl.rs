@@ -11,34 +11,10 @@ use crate::error::{CipError, Result};
 use crate::identity::Actor;
 use datafusion::common::TableReference;
 use datafusion::sql::sqlparser::ast::{
-    Ident, ObjectName, ObjectNamePart, ObjectType, SchemaName, Statement,
+    ObjectName, ObjectNamePart, ObjectType, SchemaName, Statement,
 };
 
-/// A name as PostgreSQL resolves it: unquoted parts fold to lower case.
-pub(super) fn fold(ident: &Ident) -> String {
-    match ident.quote_style {
-        Some(_) => ident.value.clone(),
-        None => ident.value.to_lowercase(),
-    }
-}
-
-/// `schema.object` of a (one-, two- or three-part) name; None for another catalog's.
-pub(super) fn qualified(name: &ObjectName) -> Option<(String, String)> {
-    let parts: Vec<String> = name
-        .0
-        .iter()
-        .map(|p| match p {
-            ObjectNamePart::Identifier(i) => Some(fold(i)),
-            _ => None,
-        })
-        .collect::<Option<_>>()?;
-    match parts.as_slice() {
-        [object] => Some(("public".into(), object.clone())),
-        [schema, object] => Some((schema.clone(), object.clone())),
-        [catalog, schema, object] if catalog == "cip" => Some((schema.clone(), object.clone())),
-        _ => None,
-    }
-}
+pub(super) use crate::catalog::view_reads::{fold, qualified};
 
 /// The schema a `CREATE SCHEMA` names.
 pub(super) fn schema_of(name: &SchemaName) -> Option<String> {

@@ -3,36 +3,11 @@
 //! PostgreSQL refuses it, unless CASCADE, which drops those views too; DROP SCHEMA … CASCADE
 //! takes the schema's tables with it.
 
-use super::ddl::qualified;
 use crate::catalog::user_views::Saved;
+use crate::catalog::view_reads::relations;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
-use datafusion::sql::sqlparser::ast::{visit_relations, Statement};
-use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-use datafusion::sql::sqlparser::parser::Parser;
 use std::collections::BTreeSet;
-use std::ops::ControlFlow;
-
-/// The `schema.object` names a saved view's statement reads.
-fn reads(sql: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let Ok(statements) = Parser::parse_sql(&PostgreSqlDialect {}, sql) else {
-        return out;
-    };
-    for s in &statements {
-        let body = match s {
-            Statement::CreateView(v) => &*v.query,
-            _ => continue,
-        };
-        let _ = visit_relations(body, |name| {
-            if let Some((schema, object)) = qualified(name) {
-                out.insert(format!("{schema}.{object}"));
-            }
-            ControlFlow::<()>::Continue(())
-        });
-    }
-    out
-}
 
 /// The saved views that read any of `targets` (`schema.object`), directly or through one
 /// another, dependents of dependents last (the order to drop them in reverse).
@@ -41,7 +16,7 @@ pub(super) fn dependents(saved: &Saved, targets: &[String]) -> Vec<String> {
     let views: Vec<(&String, BTreeSet<String>)> = saved
         .views
         .iter()
-        .map(|v| (&v.name, reads(&v.sql)))
+        .map(|v| (&v.name, relations(&v.sql)))
         .collect();
     let mut gone: BTreeSet<String> = targets.iter().cloned().collect();
     let mut out = Vec::new();

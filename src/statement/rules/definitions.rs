@@ -50,9 +50,11 @@ static DEFINITIONS: LazyLock<[(&str, Expr); 5]> = LazyLock::new(|| {
         (
             "pg_get_viewdef",
             lookup(
-                "SELECT vc.oid AS cip_oid, v.definition AS cip_text \
+                "SELECT vc.oid AS cip_oid, cip_view_query(v.definition) AS cip_text \
                  FROM information_schema.views v \
-                 JOIN pg_catalog.pg_class vc ON vc.relname = v.table_name",
+                 JOIN pg_catalog.pg_namespace vn ON vn.nspname = v.table_schema \
+                 JOIN pg_catalog.pg_class vc \
+                 ON vc.relname = v.table_name AND vc.relnamespace = vn.oid",
                 by_oid,
             ),
         ),
@@ -169,8 +171,10 @@ mod tests {
         assert_eq!(
             rewrite("SELECT pg_catalog.pg_get_viewdef('16390'::oid, true)"),
             "SELECT (SELECT max(d.cip_text) FROM (SELECT vc.oid AS cip_oid, \
-             v.definition AS cip_text FROM information_schema.views v \
-             JOIN pg_catalog.pg_class vc ON vc.relname = v.table_name) d \
+             cip_view_query(v.definition) AS cip_text FROM information_schema.views v \
+             JOIN pg_catalog.pg_namespace vn ON vn.nspname = v.table_schema \
+             JOIN pg_catalog.pg_class vc \
+             ON vc.relname = v.table_name AND vc.relnamespace = vn.oid) d \
              WHERE d.cip_oid = '16390'::oid)"
         );
     }

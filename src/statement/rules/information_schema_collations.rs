@@ -1,12 +1,9 @@
 //! information_schema's character set, collation and column privilege views, over pg_catalog
-//! as PostgreSQL's information_schema.sql defines them, and the views of objects cip does not
-//! have (composite types' attributes, user-defined types): empty,
-//! with their columns. system_views.rs puts these queries in place of the references.
+//! as PostgreSQL's information_schema.sql defines them. system_views.rs puts these queries in
+//! place of the references.
 //!
 //! cip's text is UTF-8 and compared byte by byte, which is PostgreSQL's "C" collation; the
 //! database's encoding is UTF8 (`getdatabaseencoding()`).
-
-use super::information_schema_objects::empty;
 
 /// The database's one character set, with its default collation as pg_database names it.
 const CHARACTER_SETS: &str = "SELECT CAST(NULL AS VARCHAR) AS character_set_catalog, \
@@ -17,7 +14,7 @@ const CHARACTER_SETS: &str = "SELECT CAST(NULL AS VARCHAR) AS character_set_cata
 
 /// The collations usable with the database's encoding (any encoding, or UTF8's), as `c` in
 /// the schema `nc`: what both collation views list.
-const USABLE_COLLATIONS: &str = "FROM pg_catalog.pg_collation c \
+pub(super) const USABLE_COLLATIONS: &str = "FROM pg_catalog.pg_collation c \
      JOIN pg_catalog.pg_namespace nc ON c.collnamespace = nc.oid \
      WHERE c.collencoding IN (-1, 6)";
 
@@ -33,7 +30,7 @@ const COLLATION_CHARACTER_SET_APPLICABILITY: &str = "SELECT \
 
 /// Each column's privileges as PostgreSQL lists a relation owner's (cip keeps no GRANTs):
 /// the four that apply to columns, granted by the owner to itself.
-const COLUMN_PRIVILEGES: &str = "SELECT pg_get_userbyid(c.relowner) AS grantor, \
+pub(super) const COLUMN_PRIVILEGES: &str = "SELECT pg_get_userbyid(c.relowner) AS grantor, \
         pg_get_userbyid(c.relowner) AS grantee, current_database() AS table_catalog, \
         n.nspname AS table_schema, c.relname AS table_name, a.attname AS column_name, \
         p.privilege_type, 'YES' AS is_grantable \
@@ -54,40 +51,5 @@ pub fn views() -> Vec<(&'static str, String)> {
             format!("{COLLATION_CHARACTER_SET_APPLICABILITY} {USABLE_COLLATIONS}"),
         ),
         ("column_privileges", COLUMN_PRIVILEGES.to_string()),
-        // No standalone composite types (CREATE TYPE … AS): no attributes, no such types.
-        (
-            "attributes",
-            empty(&[
-                "udt_catalog",
-                "udt_schema",
-                "udt_name",
-                "attribute_name",
-                "ordinal_position:int",
-                "attribute_default",
-                "is_nullable",
-                "data_type",
-                "character_maximum_length:int",
-                "numeric_precision:int",
-                "numeric_scale:int",
-                "attribute_udt_catalog",
-                "attribute_udt_schema",
-                "attribute_udt_name",
-                "dtd_identifier",
-            ]),
-        ),
-        (
-            "user_defined_types",
-            empty(&[
-                "user_defined_type_catalog",
-                "user_defined_type_schema",
-                "user_defined_type_name",
-                "user_defined_type_category",
-                "is_instantiable",
-                "is_final",
-                "ordering_form",
-                "ordering_category",
-                "data_type",
-            ]),
-        ),
     ]
 }

@@ -5,14 +5,14 @@
 //! puts this query in place of the reference.
 
 /// PostgreSQL's `data_type` of an Arrow type's name (`t`).
-const DATA_TYPE: &str = "CASE \
+pub(super) const DATA_TYPE: &str = "CASE \
       WHEN t IN ('Int8', 'Int16', 'UInt8') THEN 'smallint' \
       WHEN t IN ('Int32', 'UInt16') THEN 'integer' \
       WHEN t IN ('Int64', 'UInt32') THEN 'bigint' \
       WHEN t = 'UInt64' OR t LIKE 'Decimal%' THEN 'numeric' \
       WHEN t IN ('Float16', 'Float32') THEN 'real' \
       WHEN t = 'Float64' THEN 'double precision' \
-      WHEN t IN ('Utf8', 'LargeUtf8', 'Utf8View', 'Null') THEN 'text' \
+      WHEN t IN ('Utf8', 'LargeUtf8', 'Utf8View', 'String', 'Null') THEN 'text' \
       WHEN t = 'Boolean' THEN 'boolean' \
       WHEN t LIKE 'Date%' THEN 'date' \
       WHEN t LIKE 'Timestamp(%,%' THEN 'timestamp with time zone' \
@@ -25,7 +25,7 @@ const DATA_TYPE: &str = "CASE \
 
 /// PostgreSQL's `udt_name` of a `data_type` (`d`) and Arrow type (`t`): arrays' are their
 /// element's with a leading underscore.
-const UDT_NAME: &str = "CASE d \
+pub(super) const UDT_NAME: &str = "CASE d \
       WHEN 'smallint' THEN 'int2' WHEN 'integer' THEN 'int4' WHEN 'bigint' THEN 'int8' \
       WHEN 'numeric' THEN 'numeric' WHEN 'real' THEN 'float4' \
       WHEN 'double precision' THEN 'float8' WHEN 'text' THEN 'text' \

@@ -1,8 +1,6 @@
 //! The rest of the standard's information_schema views a client may read, over pg_catalog as
 //! PostgreSQL defines them: `views` (DataFusion's listed every table as a view, with none of
-//! the standard's columns), `schemata` with its owners, the privilege and role views, and
-//! `sequences`, `triggers` and `domains` — empty, as cip has none of these objects, but
-//! answering with their columns instead of 42P01. system_views.rs puts these queries in place
+//! the standard's columns), `schemata` with its owners, and the privilege and role views of tables. system_views.rs puts these queries in place
 //! of the references.
 //!
 //! Privileges: cip does not keep GRANTs, so, as PostgreSQL does for a relation with default
@@ -12,7 +10,7 @@ const NULL: &str = "CAST(NULL AS VARCHAR)";
 
 /// Views only, with the standard's columns; none can be written through.
 const VIEWS: &str = "SELECT t.table_catalog, t.table_schema, t.table_name, \
-        v.definition AS view_definition, 'NONE' AS check_option, 'NO' AS is_updatable, \
+        cip_view_query(v.definition) AS view_definition, 'NONE' AS check_option, 'NO' AS is_updatable, \
         'NO' AS is_insertable_into, 'NO' AS is_trigger_updatable, \
         'NO' AS is_trigger_deletable, 'NO' AS is_trigger_insertable_into \
      FROM information_schema.tables t \
@@ -52,22 +50,28 @@ const ENABLED_ROLES: &str = "SELECT r.rolname AS role_name FROM pg_catalog.pg_ro
      JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
      JOIN pg_catalog.pg_roles u ON u.oid = m.member WHERE u.rolname = session_user";
 
-const APPLICABLE_ROLES: &str = "SELECT u.rolname AS grantee, g.rolname AS role_name, \
+pub(super) const APPLICABLE_ROLES: &str = "SELECT u.rolname AS grantee, g.rolname AS role_name, \
         CASE WHEN m.admin_option THEN 'YES' ELSE 'NO' END AS is_grantable \
      FROM pg_catalog.pg_auth_members m \
      JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
      JOIN pg_catalog.pg_roles u ON u.oid = m.member WHERE u.rolname = session_user";
 
-/// `columns` typed NULLs (`INT` where the name ends in `:int`) selected from nothing.
-pub(super) fn empty(columns: &[&str]) -> String {
-    let items: Vec<String> = columns
-        .iter()
-        .map(|c| match c.strip_suffix(":int") {
-            Some(name) => format!("CAST(NULL AS INT) AS {name}"),
+/// Typed NULLs for the columns `spec` names, whitespace-separated, each of its `name:TYPE`
+/// type (VARCHAR when none is given): a select list.
+pub(super) fn nulls(spec: &str) -> String {
+    let items: Vec<String> = spec
+        .split_whitespace()
+        .map(|c| match c.split_once(':') {
+            Some((name, t)) => format!("CAST(NULL AS {}) AS {name}", t.to_uppercase()),
             None => format!("{NULL} AS {c}"),
         })
         .collect();
-    format!("SELECT {} WHERE false", items.join(", "))
+    items.join(", ")
+}
+
+/// A view of no rows with the columns `spec` names (as `nulls` reads it).
+pub(super) fn empty(spec: &str) -> String {
+    format!("SELECT {} WHERE false", nulls(spec))
 }
 
 /// (name, query) of each view.
@@ -81,60 +85,5 @@ pub fn views() -> Vec<(&'static str, String)> {
         ("role_table_grants", TABLE_PRIVILEGES.to_string()),
         ("enabled_roles", ENABLED_ROLES.to_string()),
         ("applicable_roles", APPLICABLE_ROLES.to_string()),
-        (
-            "sequences",
-            empty(&[
-                "sequence_catalog",
-                "sequence_schema",
-                "sequence_name",
-                "data_type",
-                "numeric_precision:int",
-                "numeric_precision_radix:int",
-                "numeric_scale:int",
-                "start_value",
-                "minimum_value",
-                "maximum_value",
-                "increment",
-                "cycle_option",
-            ]),
-        ),
-        (
-            "triggers",
-            empty(&[
-                "trigger_catalog",
-                "trigger_schema",
-                "trigger_name",
-                "event_manipulation",
-                "event_object_catalog",
-                "event_object_schema",
-                "event_object_table",
-                "action_order:int",
-                "action_condition",
-                "action_statement",
-                "action_orientation",
-                "action_timing",
-                "action_reference_old_table",
-                "action_reference_new_table",
-                "action_reference_old_row",
-                "action_reference_new_row",
-                "created",
-            ]),
-        ),
-        (
-            "domains",
-            empty(&[
-                "domain_catalog",
-                "domain_schema",
-                "domain_name",
-                "data_type",
-                "character_maximum_length:int",
-                "numeric_precision:int",
-                "numeric_scale:int",
-                "domain_default",
-                "udt_catalog",
-                "udt_schema",
-                "udt_name",
-            ]),
-        ),
     ]
 }

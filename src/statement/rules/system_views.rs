@@ -18,7 +18,7 @@ use std::ops::ControlFlow;
 use std::sync::LazyLock;
 
 const PG_VIEWS: &str = "SELECT n.nspname AS schemaname, c.relname AS viewname, \
-        pg_get_userbyid(c.relowner) AS viewowner, v.definition AS definition \
+        pg_get_userbyid(c.relowner) AS viewowner, cip_view_query(v.definition) AS definition \
      FROM pg_catalog.pg_class c \
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
      LEFT JOIN information_schema.views v \
@@ -48,11 +48,15 @@ fn standard_views() -> Vec<(&'static str, String)> {
     let mut views = super::information_schema_constraints::views();
     views.extend(super::information_schema_objects::views());
     views.extend(super::information_schema_collations::views());
+    views.extend(super::information_schema_grants::views());
+    views.extend(super::information_schema_usage::views());
+    views.extend(super::information_schema_absent::views());
+    views.extend(super::information_schema_routines::views());
     views
 }
 
 /// Of those, the ones DataFusion serves and lists in information_schema.tables itself.
-const LISTED_BY_DATAFUSION: &[&str] = &["views", "schemata"];
+const LISTED_BY_DATAFUSION: &[&str] = &["views", "schemata", "routines", "parameters"];
 
 /// (schema, relation, its query): pg_catalog's are found unqualified too.
 static QUERIES: LazyLock<Vec<(&'static str, &'static str, Query)>> = LazyLock::new(|| {
