@@ -64,8 +64,8 @@ struct LikeEscape {
     signature: Signature,
 }
 
-/// An argument's values (the signature admits text only).
-fn texts(value: &ColumnarValue, rows: usize) -> Result<StringArray> {
+/// A text argument's values (for functions whose signature admits text only).
+pub(super) fn texts(value: &ColumnarValue, rows: usize) -> Result<StringArray> {
     Ok(as_string_array(&value.to_array(rows)?)?.clone())
 }
 

@@ -10,11 +10,11 @@
 //!   (identifiers, `*` for a wildcard) or `functions` it reads, for view_table_usage,
 //!   view_column_usage and view_routine_usage (statement/rules/information_schema_usage.rs).
 
+use super::like_escape::texts;
 use cip_udfs::error::sql_error;
 use cip_udfs::sqlstate;
 use datafusion::arrow::array::{Array, ListBuilder, StringArray, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, Field};
-use datafusion::common::cast::as_string_array;
 use datafusion::common::Result;
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
@@ -182,11 +182,6 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::from(ViewReads {
         signature: Signature::exact(vec![DataType::Utf8, DataType::Utf8], Volatility::Immutable),
     }));
-}
-
-/// An argument's values (the signatures admit text only).
-fn texts(value: &ColumnarValue, rows: usize) -> Result<StringArray> {
-    Ok(as_string_array(&value.to_array(rows)?)?.clone())
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]

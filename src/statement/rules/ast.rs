@@ -5,9 +5,24 @@ use datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken;
 use datafusion::sql::sqlparser::ast::{
     visit_expressions, visit_relations, BinaryOperator, CastKind, DataType, Expr, Function,
     FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident, ObjectName,
-    ObjectNamePart, Statement, Value,
+    ObjectNamePart, Query, Statement, Value, VisitMut, VisitorMut,
 };
 use std::ops::ControlFlow;
+
+/// `statement` with `rewrite` applied to every query in it, inner queries first (the shape of
+/// the rules that rewrite a query by what its own clauses hold).
+pub fn each_query(mut statement: Statement, rewrite: fn(&mut Query)) -> Statement {
+    struct Each(fn(&mut Query));
+    impl VisitorMut for Each {
+        type Break = ();
+        fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            (self.0)(query);
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = statement.visit(&mut Each(rewrite));
+    statement
+}
 
 /// The last part of a name, lower-cased (`pg_catalog.pg_proc` → `pg_proc`).
 pub fn last_name(name: &ObjectName) -> Option<String> {

@@ -11,7 +11,7 @@ use super::ast::{call, last_name, template_query};
 use datafusion::sql::sqlparser::ast::{
     visit_expressions_mut, Expr, Ident, JoinConstraint, JoinOperator, ObjectName, Query, Select,
     SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableAlias, TableFactor,
-    TableWithJoins, VisitMut, VisitorMut,
+    TableWithJoins,
 };
 use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
 use std::ops::ControlFlow;
@@ -149,27 +149,20 @@ fn requalify(select: &mut Select, alias: &Ident, base: &Ident) {
     });
 }
 
-struct Visitor;
-
-impl VisitorMut for Visitor {
-    type Break = ();
-
-    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        if let SetExpr::Select(select) = query.body.as_mut() {
-            while let Some((alias, base)) = merge_one(&mut select.from) {
-                if let Some(alias) = alias {
-                    requalify(select, &alias, &base);
-                }
+/// Each LATERAL unnest in the query's FROM merged with the relation before it.
+fn rewrite_query(query: &mut Query) {
+    if let SetExpr::Select(select) = query.body.as_mut() {
+        while let Some((alias, base)) = merge_one(&mut select.from) {
+            if let Some(alias) = alias {
+                requalify(select, &alias, &base);
             }
         }
-        ControlFlow::Continue(())
     }
 }
 
 impl SqlStatementRewriteRule for LateralUnnest {
-    fn rewrite(&self, mut s: Statement) -> Statement {
-        let _ = s.visit(&mut Visitor);
-        s
+    fn rewrite(&self, s: Statement) -> Statement {
+        super::ast::each_query(s, rewrite_query)
     }
 }
 

@@ -9,11 +9,9 @@
 
 use super::ast::has_aggregate;
 use datafusion::sql::sqlparser::ast::{
-    Expr, GroupByExpr, OrderByKind, Query, Select, SelectItem, SetExpr, Statement, Value, VisitMut,
-    VisitorMut,
+    Expr, GroupByExpr, OrderByKind, Query, Select, SelectItem, SetExpr, Statement, Value,
 };
 use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
-use std::ops::ControlFlow;
 
 #[derive(Debug)]
 pub struct OrderByPositions;
@@ -76,21 +74,9 @@ fn rewrite_query(query: &mut Query) {
     }
 }
 
-struct Visitor;
-
-impl VisitorMut for Visitor {
-    type Break = ();
-
-    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        rewrite_query(query);
-        ControlFlow::Continue(())
-    }
-}
-
 impl SqlStatementRewriteRule for OrderByPositions {
-    fn rewrite(&self, mut s: Statement) -> Statement {
-        let _ = s.visit(&mut Visitor);
-        s
+    fn rewrite(&self, s: Statement) -> Statement {
+        super::ast::each_query(s, rewrite_query)
     }
 }
 

@@ -11,8 +11,8 @@
 
 use datafusion::sql::sqlparser::ast::{
     visit_expressions, ExcludeSelectItem, Expr, Ident, ObjectName, OrderByKind, Query, Select,
-    SelectItem, SetExpr, Statement, TableAlias, TableFactor, TableWithJoins, Value, VisitMut,
-    VisitorMut, WildcardAdditionalOptions,
+    SelectItem, SetExpr, Statement, TableAlias, TableFactor, TableWithJoins, Value,
+    WildcardAdditionalOptions,
 };
 use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
 use std::ops::ControlFlow;
@@ -118,21 +118,9 @@ fn rewrite_query(query: &mut Query) {
     }
 }
 
-struct Visitor;
-
-impl VisitorMut for Visitor {
-    type Break = ();
-
-    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        rewrite_query(query);
-        ControlFlow::Continue(())
-    }
-}
-
 impl SqlStatementRewriteRule for OrderBySubqueries {
-    fn rewrite(&self, mut s: Statement) -> Statement {
-        let _ = s.visit(&mut Visitor);
-        s
+    fn rewrite(&self, s: Statement) -> Statement {
+        super::ast::each_query(s, rewrite_query)
     }
 }
 
