@@ -257,6 +257,14 @@ fn psql_meta_commands_and_features() {
         ("\\dp members", "members"),
         ("\\dn", "public"),
         ("\\dx", "List of installed extensions"),
+        // tableoid joins (\dd, \dL), pg_tablespace_location, pg_char_to_encoding,
+        // pg_describe_object, pg_user_mappings.
+        ("\\dd", "Object descriptions"),
+        ("\\dL", "List of languages"),
+        ("\\db", "pg_default"),
+        ("\\dO", "List of collations"),
+        ("\\dx+", "Objects in extension"),
+        ("\\deu", "List of user mappings"),
         ("\\sv customer_segments", "CREATE OR REPLACE VIEW"),
         ("\\sf yuan", "CREATE OR REPLACE FUNCTION public.yuan("),
     ];

@@ -36,9 +36,18 @@ pub fn register(ctx: &SessionContext) {
         // No triggers (pg_trigger is empty): psql asks for the table's triggers when
         // relhastriggers is set, which it is for the tables of a foreign key.
         "pg_get_triggerdef",
+        // Describes an object of pg_depend; psql's `\dx+` asks it of an extension's members
+        // (no extension here has any).
+        "pg_describe_object",
     ] {
         ctx.register_udf(constant_udf(name, ScalarValue::Utf8(None)));
     }
+    // Tables live in the data directory, PostgreSQL's default tablespace, whose location it
+    // gives as '' (psql's `\db`).
+    ctx.register_udf(constant_udf(
+        "pg_tablespace_location",
+        ScalarValue::Utf8(Some(String::new())),
+    ));
     // Sizes on disk are not tracked per relation (a table is Parquet parts and a log).
     for name in [
         "pg_table_size",

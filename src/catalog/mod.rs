@@ -9,6 +9,7 @@ mod attribute_types;
 pub mod declared_types;
 mod defaults;
 mod descriptions;
+mod encodings;
 pub mod expand_array;
 mod format_pattern;
 pub(crate) mod format_type;
@@ -108,6 +109,7 @@ pub async fn install(
     subscript::register(ctx);
     reg_found::register(ctx);
     view_reads::register(ctx);
+    encodings::register(ctx);
     null_arrays::register(ctx);
     pg_proc::register(ctx, &functions).await?;
     Ok(())

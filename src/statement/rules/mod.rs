@@ -51,6 +51,7 @@ mod row_in_subquery;
 mod serial_columns;
 mod subquery;
 mod system_views;
+mod table_oids;
 mod type_names;
 pub mod unique_output_names;
 mod unnest_table_factor;
@@ -91,6 +92,7 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(reg_lookups::RegLookups),
         Arc::new(regclass_names::RegclassNames),
         // cip's.
+        Arc::new(table_oids::TableOids),
         Arc::new(system_views::SystemViews),
         Arc::new(user_registers::UserRegisters),
         Arc::new(unnest_table_factor::UnnestTableFactor),

@@ -70,6 +70,25 @@ static QUERIES: LazyLock<Vec<(&'static str, &'static str, Query)>> = LazyLock::n
         ("pg_catalog", "pg_views", PG_VIEWS.to_string()),
         ("pg_catalog", "pg_tables", PG_TABLES.to_string()),
         ("pg_catalog", "pg_namespace", pg_namespace()),
+        // datafusion-pg-catalog's pg_collation has PostgreSQL 17's columns; cip answers as
+        // 16 (server_version), whose clients ask for colliculocale (psql 15/16's `\dO`).
+        (
+            "pg_catalog",
+            "pg_collation",
+            "SELECT oid, collname, collnamespace, collowner, collprovider, \
+               collisdeterministic, collencoding, collcollate, collctype, \
+               colllocale AS colliculocale, collicurules, collversion \
+             FROM pg_catalog.pg_collation"
+                .to_string(),
+        ),
+        // No foreign servers, so no user mappings (psql's `\deu`).
+        (
+            "pg_catalog",
+            "pg_user_mappings",
+            super::information_schema_objects::empty(
+                "umid:int srvid:int srvname umuser:int usename umoptions:varchar[]",
+            ),
+        ),
         // cip's own relation (catalog/key_rows.rs), found unqualified as PostgreSQL's is.
         (
             "pg_catalog",
@@ -159,7 +178,7 @@ mod tests {
     #[test]
     fn every_system_view_parses() {
         // QUERIES drops a query that does not parse; a typo must fail here, not vanish.
-        let expected = 6 + standard_views().len();
+        let expected = 8 + standard_views().len();
         assert_eq!(QUERIES.len(), expected);
     }
 
