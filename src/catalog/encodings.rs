@@ -1,12 +1,14 @@
 //! `pg_char_to_encoding(name)`: an encoding's number, as PostgreSQL numbers them (-1 for a
-//! name it does not know). psql's `\dO` lists the collations usable with
-//! `pg_char_to_encoding(getdatabaseencoding())`; datafusion-pg-catalog has the inverse,
-//! `pg_encoding_to_char`, only. Names are matched as PostgreSQL matches them: case and
-//! punctuation aside (`utf-8`, `Latin-1`), with its common aliases.
+//! name it does not know), and `pg_encoding_to_char(number)`, its name ('' for none). psql's
+//! `\dO` lists the collations usable with `pg_char_to_encoding(getdatabaseencoding())`;
+//! datafusion-pg-catalog had only the second, answering 'UTF-8' where PostgreSQL says
+//! 'UTF8' (the name `getdatabaseencoding()` gives). Names are matched as PostgreSQL matches
+//! them: case and punctuation aside (`utf-8`, `Latin-1`), with its common aliases.
 
 use cip_udfs::error::sql_error;
 use cip_udfs::sqlstate;
-use datafusion::arrow::array::{Array, Int32Array};
+use datafusion::arrow::array::{Array, Int32Array, Int64Array, StringArray};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::{
@@ -102,10 +104,68 @@ pub fn encoding_number(name: &str) -> i32 {
         .unwrap_or(-1)
 }
 
+/// The name of encoding `number`, '' when there is none.
+pub fn encoding_name(number: i64) -> &'static str {
+    usize::try_from(number)
+        .ok()
+        .and_then(|i| ENCODINGS.get(i))
+        .copied()
+        .unwrap_or("")
+}
+
 pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::from(CharToEncoding {
         signature: Signature::exact(vec![DataType::Utf8], Volatility::Immutable),
     }));
+    ctx.register_udf(ScalarUDF::from(EncodingToChar {
+        signature: Signature::uniform(
+            1,
+            vec![DataType::Int32, DataType::Int64],
+            Volatility::Immutable,
+        ),
+    }));
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct EncodingToChar {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for EncodingToChar {
+    fn name(&self) -> &str {
+        "pg_encoding_to_char"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let [number] = args.args.as_slice() else {
+            return Err(sql_error(
+                sqlstate::UNDEFINED_FUNCTION,
+                "pg_encoding_to_char takes an encoding's number",
+            ));
+        };
+        let numbers = cast(&number.to_array(rows)?, &DataType::Int64)?;
+        let Some(numbers) = numbers.as_any().downcast_ref::<Int64Array>() else {
+            return Err(sql_error(
+                sqlstate::UNDEFINED_FUNCTION,
+                "pg_encoding_to_char takes an integer",
+            ));
+        };
+        let out: StringArray = numbers.iter().map(|n| n.map(encoding_name)).collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(&NAME_DOC)
+    }
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -159,9 +219,30 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     .build()
 });
 
+static NAME_DOC: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        super::SECTION,
+        "The name PostgreSQL gives encoding `number` ('UTF8' for 6), '' for a number it does \
+         not use. NULL gives NULL.",
+        "pg_encoding_to_char(number)",
+    )
+    .with_sql_example("SELECT pg_encoding_to_char(6); -- UTF8")
+    .with_argument("number", "An encoding's number.")
+    .build()
+});
+
 #[cfg(test)]
 mod tests {
-    use super::encoding_number;
+    use super::{encoding_name, encoding_number};
+
+    #[test]
+    fn numbers_name_as_postgresql_15_names_them() {
+        assert_eq!(encoding_name(6), "UTF8");
+        assert_eq!(encoding_name(0), "SQL_ASCII");
+        assert_eq!(encoding_name(41), "SHIFT_JIS_2004");
+        assert_eq!(encoding_name(42), "");
+        assert_eq!(encoding_name(-1), "");
+    }
 
     #[test]
     fn names_and_aliases_as_postgresql_15_numbers_them() {

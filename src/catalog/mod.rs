@@ -16,6 +16,7 @@ pub(crate) mod format_type;
 mod functions;
 mod get_expr;
 pub mod indexes;
+mod integer_arguments;
 mod key_rows;
 mod keys;
 pub mod like_escape;
@@ -76,7 +77,9 @@ pub async fn install(
     ids: &Arc<object_ids::ObjectIds>,
 ) -> Result<()> {
     let roles = roles::ConfiguredRoles::from_config(&config.users)?;
+    let before = integer_arguments::names(ctx);
     setup_pg_catalog(ctx, "cip", roles.clone()).map_err(|e| CipError::DataFusion(*e))?;
+    integer_arguments::widen(ctx, &before);
     declared_types::install(ctx, &config.time.timezone);
     let catalog = ctx
         .catalog("cip")
