@@ -24,6 +24,7 @@ mod name_arrays;
 pub(crate) mod name_type;
 mod null_arrays;
 pub mod object_ids;
+pub mod object_names;
 mod overrides;
 mod pg_proc;
 pub mod pg_typeof;

@@ -11,6 +11,7 @@
 //!   view_column_usage and view_routine_usage (statement/rules/information_schema_usage.rs).
 
 use super::like_escape::texts;
+use super::object_names::{fold, qualified};
 use cip_udfs::error::sql_error;
 use cip_udfs::sqlstate;
 use datafusion::arrow::array::{Array, ListBuilder, StringArray, StringBuilder};
@@ -22,40 +23,14 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::{
-    visit_expressions, visit_relations, Expr, Ident, ObjectName, ObjectNamePart, Query, SelectItem,
-    SetExpr, Statement, Visit, Visitor,
+    visit_expressions, visit_relations, Expr, Ident, ObjectNamePart, Query, SelectItem, SetExpr,
+    Statement, Visit, Visitor,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::sync::{Arc, LazyLock};
-
-/// A name as PostgreSQL resolves it: unquoted parts fold to lower case.
-pub fn fold(ident: &Ident) -> String {
-    match ident.quote_style {
-        Some(_) => ident.value.clone(),
-        None => ident.value.to_lowercase(),
-    }
-}
-
-/// `schema.object` of a (one-, two- or three-part) name; None for another catalog's.
-pub fn qualified(name: &ObjectName) -> Option<(String, String)> {
-    let parts: Vec<String> = name
-        .0
-        .iter()
-        .map(|p| match p {
-            ObjectNamePart::Identifier(i) => Some(fold(i)),
-            _ => None,
-        })
-        .collect::<Option<_>>()?;
-    match parts.as_slice() {
-        [object] => Some(("public".into(), object.clone())),
-        [schema, object] => Some((schema.clone(), object.clone())),
-        [catalog, schema, object] if catalog == "cip" => Some((schema.clone(), object.clone())),
-        _ => None,
-    }
-}
 
 /// A view's query and the names of its columns when its statement lists them, from either
 /// form cip keeps (`CREATE [OR REPLACE] VIEW … AS query`, or the query alone).

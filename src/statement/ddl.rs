@@ -14,7 +14,7 @@ use datafusion::sql::sqlparser::ast::{
     ObjectName, ObjectNamePart, ObjectType, SchemaName, Statement,
 };
 
-pub(super) use crate::catalog::view_reads::{fold, qualified};
+pub(super) use crate::catalog::object_names::{fold, qualified};
 
 /// The schema a `CREATE SCHEMA` names.
 pub(super) fn schema_of(name: &SchemaName) -> Option<String> {

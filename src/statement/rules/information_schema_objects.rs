@@ -1,7 +1,7 @@
 //! The rest of the standard's information_schema views a client may read, over pg_catalog as
 //! PostgreSQL defines them: `views` (DataFusion's listed every table as a view, with none of
-//! the standard's columns), `schemata` with its owners, and the privilege and role views of tables. system_views.rs puts these queries in place
-//! of the references.
+//! the standard's columns), `schemata` with its owners, and the privilege and role views of
+//! tables. system_views.rs puts these queries in place of the references.
 //!
 //! Privileges: cip does not keep GRANTs, so, as PostgreSQL does for a relation with default
 //! privileges, each relation's owner holds every privilege on it (granted by itself).
@@ -10,7 +10,8 @@ const NULL: &str = "CAST(NULL AS VARCHAR)";
 
 /// Views only, with the standard's columns; none can be written through.
 const VIEWS: &str = "SELECT t.table_catalog, t.table_schema, t.table_name, \
-        cip_view_query(v.definition) AS view_definition, 'NONE' AS check_option, 'NO' AS is_updatable, \
+        cip_view_query(v.definition) AS view_definition, 'NONE' AS check_option, \
+        'NO' AS is_updatable, \
         'NO' AS is_insertable_into, 'NO' AS is_trigger_updatable, \
         'NO' AS is_trigger_deletable, 'NO' AS is_trigger_insertable_into \
      FROM information_schema.tables t \
@@ -68,6 +69,16 @@ pub(super) fn nulls(spec: &str) -> String {
         .collect();
     items.join(", ")
 }
+
+/// The standard's details of a data type that cip leaves NULL (for a routine's result and
+/// parameters, an array's element), as `nulls` reads them.
+pub(super) const TYPE_DETAILS: &str = "character_maximum_length:int character_octet_length:int \
+     character_set_catalog character_set_schema character_set_name collation_catalog \
+     collation_schema collation_name numeric_precision:int numeric_precision_radix:int \
+     numeric_scale:int datetime_precision:int interval_type interval_precision:int";
+
+/// A reference type's scope and an array's bound, NULL for every type here.
+pub(super) const SCOPE: &str = "scope_catalog scope_schema scope_name maximum_cardinality:int";
 
 /// A view of no rows with the columns `spec` names (as `nulls` reads it).
 pub(super) fn empty(spec: &str) -> String {

@@ -8,7 +8,7 @@
 //! queries in place of the references.
 
 use super::information_schema_columns::{DATA_TYPE, UDT_NAME};
-use super::information_schema_objects::nulls;
+use super::information_schema_objects::{nulls, SCOPE, TYPE_DETAILS};
 
 /// PostgreSQL's data_type (`d`) and udt_name of an Arrow type's name in column `t` of `x`.
 fn typed(x: &str) -> String {
@@ -17,12 +17,6 @@ fn typed(x: &str) -> String {
          FROM (SELECT *, data_type AS t FROM {x}) x"
     )
 }
-
-/// The type's details cip does not list for a function's result or parameters.
-const TYPE_DETAILS: &str = "character_maximum_length:int character_octet_length:int \
-     character_set_catalog character_set_schema character_set_name collation_catalog \
-     collation_schema collation_name numeric_precision:int numeric_precision_radix:int \
-     numeric_scale:int datetime_precision:int interval_type interval_precision:int";
 
 fn udt_name() -> String {
     format!("CASE WHEN d IS NULL OR d = 'TABLE' THEN NULL ELSE {UDT_NAME} END")
@@ -45,7 +39,7 @@ fn routines() -> String {
         nulls("module_catalog module_schema module_name udt_catalog udt_schema udt_name"),
         nulls(TYPE_DETAILS),
         udt_name(),
-        nulls("scope_catalog scope_schema scope_name maximum_cardinality:int"),
+        nulls(SCOPE),
         nulls("is_null_call sql_path"),
         nulls("is_implicitly_invocable"),
         nulls("to_sql_specific_catalog to_sql_specific_schema to_sql_specific_name"),
@@ -79,7 +73,7 @@ fn parameters() -> String {
          FROM ({}) p",
         nulls(TYPE_DETAILS),
         udt_name(),
-        nulls("scope_catalog scope_schema scope_name maximum_cardinality:int"),
+        nulls(SCOPE),
         typed("information_schema.parameters"),
     )
 }

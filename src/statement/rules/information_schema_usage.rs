@@ -10,6 +10,7 @@
 //! place of the references.
 
 use super::information_schema_columns as typed;
+use super::information_schema_objects::{nulls, SCOPE, TYPE_DETAILS};
 
 /// The implementation facts ODBC-style clients read; cip's answers, in PostgreSQL's form.
 const SQL_IMPLEMENTATION_INFO: &str = "SELECT i.* FROM (VALUES \
@@ -47,19 +48,13 @@ fn element_types() -> String {
               WHEN 'int8' THEN 'bigint' WHEN 'float4' THEN 'real' \
               WHEN 'float8' THEN 'double precision' WHEN 'bool' THEN 'boolean' \
               ELSE substr(c.udt_name, 2) END AS data_type, \
-            CAST(NULL AS INT) AS character_maximum_length, \
-            CAST(NULL AS INT) AS character_octet_length, {n} AS character_set_catalog, \
-            {n} AS character_set_schema, {n} AS character_set_name, \
-            {n} AS collation_catalog, {n} AS collation_schema, {n} AS collation_name, \
-            CAST(NULL AS INT) AS numeric_precision, CAST(NULL AS INT) AS numeric_precision_radix, \
-            CAST(NULL AS INT) AS numeric_scale, CAST(NULL AS INT) AS datetime_precision, \
-            {n} AS interval_type, CAST(NULL AS INT) AS interval_precision, \
-            {n} AS domain_default, c.udt_catalog, c.udt_schema, \
-            substr(c.udt_name, 2) AS udt_name, {n} AS scope_catalog, {n} AS scope_schema, \
-            {n} AS scope_name, CAST(NULL AS INT) AS maximum_cardinality, \
+            {details}, {n} AS domain_default, c.udt_catalog, c.udt_schema, \
+            substr(c.udt_name, 2) AS udt_name, {scope}, \
             concat('a', c.dtd_identifier) AS dtd_identifier \
          FROM ({q}) c WHERE c.data_type = 'ARRAY'",
+        details = nulls(TYPE_DETAILS),
         n = "CAST(NULL AS VARCHAR)",
+        scope = nulls(SCOPE),
         q = typed::query()
     )
 }
@@ -78,13 +73,12 @@ fn data_type_privileges() -> String {
     )
 }
 
-/// Each view with what its statement reads: `rel` one relation per row, `cols` and `fns`.
+/// Each view with what its statement reads: `rel` one relation per row, and `cols`.
 const VIEW_READS: &str = "SELECT r.table_schema AS view_schema, r.table_name AS view_name, \
-        unnest(r.rels) AS rel, r.cols, r.fns \
+        unnest(r.rels) AS rel, r.cols \
      FROM (SELECT v.table_schema, v.table_name, \
              cip_view_reads(v.definition, 'relations') AS rels, \
-             cip_view_reads(v.definition, 'columns') AS cols, \
-             cip_view_reads(v.definition, 'functions') AS fns \
+             cip_view_reads(v.definition, 'columns') AS cols \
            FROM information_schema.views v WHERE v.definition IS NOT NULL) r";
 
 /// The relations the views read that exist, as `t` in schema `nt`, beside VIEW_READS' `u`.
