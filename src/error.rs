@@ -208,6 +208,11 @@ const PLAN_MESSAGES: &[(&[&str], &str)] = &[
         sqlstate::DATATYPE_MISMATCH,
     ),
     (&["must be in group by"], sqlstate::GROUPING_ERROR),
+    // `ORDER BY 3` over two items: PostgreSQL's "ORDER BY position 3 is not in select list".
+    (
+        &["order by column out of bounds"],
+        sqlstate::INVALID_COLUMN_REFERENCE,
+    ),
     // VALUES rows of different lengths, more values than target columns.
     (&["inconsistent data length"], sqlstate::SYNTAX_ERROR),
     (&["cannot infer common"], sqlstate::DATATYPE_MISMATCH),

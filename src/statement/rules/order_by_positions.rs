@@ -6,7 +6,15 @@
 //! is replaced by that item's expression, which DataFusion matches to the same aggregate
 //! output. Outside aggregation positions already work and are left alone (a copied volatile
 //! expression would be evaluated twice there).
+//!
+//! `SELECT member_id::text FROM members ORDER BY member_id`: PostgreSQL matches a bare name in
+//! ORDER BY to the output columns first, and the cast's column is named `member_id`. DataFusion
+//! names the cast after its column too, then adds the input column for the sort under the same
+//! name and refuses the statement ("Projections require unique expression names",
+//! apache/datafusion#13558). A bare name that is the name of exactly one unaliased computed item
+//! (and of no other item) becomes that item's position, which is PostgreSQL's meaning.
 
+use super::super::names;
 use super::ast::has_aggregate;
 use datafusion::sql::sqlparser::ast::{
     Expr, GroupByExpr, OrderByKind, Query, Select, SelectItem, SetExpr, Statement, Value,
@@ -53,6 +61,33 @@ fn item_at(select: &Select, n: usize) -> Option<&Expr> {
     }
 }
 
+/// The 1-based position of the one output column named `name` when it is an unaliased
+/// computed item; none when a wildcard could hold another of that name or when any other item
+/// has it.
+fn named_position(select: &Select, name: &str) -> Option<usize> {
+    let mut found = None;
+    for (i, item) in select.projection.iter().enumerate() {
+        let (named, computed) = match item {
+            SelectItem::UnnamedExpr(e) => (
+                names::figure(e),
+                !matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)),
+            ),
+            SelectItem::ExprWithAlias { alias, .. } => (
+                Some(names::ident(&alias.value, alias.quote_style.is_some())),
+                false,
+            ),
+            _ => return None,
+        };
+        if named.as_deref() == Some(name) {
+            if found.is_some() || !computed {
+                return None;
+            }
+            found = Some(i + 1);
+        }
+    }
+    found
+}
+
 fn rewrite_query(query: &mut Query) {
     let SetExpr::Select(select) = query.body.as_ref() else {
         return;
@@ -60,6 +95,15 @@ fn rewrite_query(query: &mut Query) {
     let Some(OrderByKind::Expressions(order)) = query.order_by.as_mut().map(|o| &mut o.kind) else {
         return;
     };
+    for o in order.iter_mut() {
+        let Expr::Identifier(i) = &o.expr else {
+            continue;
+        };
+        let name = names::ident(&i.value, i.quote_style.is_some());
+        if let Some(n) = named_position(select, &name) {
+            o.expr = Expr::value(Value::Number(n.to_string(), false));
+        }
+    }
     if !aggregating(select) {
         return;
     }
@@ -109,6 +153,29 @@ mod tests {
             rewritten("SELECT * FROM (SELECT a, max(b) * 2 FROM t GROUP BY a ORDER BY 2) s"),
             "SELECT * FROM (SELECT a, max(b) * 2 FROM t GROUP BY a ORDER BY max(b) * 2) s"
         );
+    }
+
+    #[test]
+    fn a_name_of_a_computed_item_is_its_position() {
+        assert_eq!(
+            rewritten("SELECT member_id::text FROM members ORDER BY member_id DESC"),
+            "SELECT member_id::TEXT FROM members ORDER BY 1 DESC"
+        );
+        // Aggregating: on to the item itself.
+        assert_eq!(
+            rewritten("SELECT g::text, count(*) FROM t GROUP BY g ORDER BY g"),
+            "SELECT g::TEXT, count(*) FROM t GROUP BY g ORDER BY g::TEXT"
+        );
+        for sql in [
+            // The plain column, an alias, two items of the name, a wildcard: left alone.
+            "SELECT a FROM t ORDER BY a",
+            "SELECT a::TEXT AS a FROM t ORDER BY a",
+            "SELECT a::TEXT, a FROM t ORDER BY a",
+            "SELECT *, a::TEXT FROM t ORDER BY a",
+            "SELECT a::TEXT FROM t ORDER BY t.a",
+        ] {
+            assert_eq!(rewritten(sql), sql);
+        }
     }
 
     #[test]
