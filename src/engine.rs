@@ -55,6 +55,7 @@ impl Engine {
     /// Opens the data directory and checks that every view loads and the contract views keep
     /// their columns; a broken view file stops start-up with an error naming the file.
     pub async fn open(config: Config) -> Result<Engine> {
+        crate::catalog::server_facts::mark_start();
         let opts = StoreOptions {
             flush_rows: config.storage.flush_rows,
             max_parts: config.storage.max_parts,

@@ -133,3 +133,34 @@ async fn a_model_fit_stops_between_iterations_at_a_timeout() {
     let one: i64 = c.query_one("SELECT 1", &[]).await.expect("usable").get(0);
     assert_eq!(one, 1);
 }
+
+/// The connection's own facts, as PostgreSQL's session information functions give them: each
+/// connection its own backend pid (the one its cancel requests name), the addresses and
+/// ports of both ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_connection_knows_its_pid_and_addresses() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let (a, b) = (server.connect().await, server.connect().await);
+    let facts = "SELECT pg_backend_pid(), inet_client_addr(), inet_client_port(), \
+                 inet_server_addr(), inet_server_port()";
+    let (ra, rb) = (
+        a.query_one(facts, &[]).await.expect("facts"),
+        b.query_one(facts, &[]).await.expect("facts"),
+    );
+    let pid = |r: &tokio_postgres::Row| r.get::<_, i32>(0);
+    assert_ne!(pid(&ra), pid(&rb), "two connections, two pids");
+    for r in [&ra, &rb] {
+        assert_eq!(r.get::<_, Option<String>>(1).as_deref(), Some("127.0.0.1"));
+        assert!(r.get::<_, Option<i32>>(2).is_some_and(|p| p > 0));
+        assert_eq!(r.get::<_, Option<String>>(3).as_deref(), Some("127.0.0.1"));
+        assert_eq!(r.get::<_, Option<i32>>(4), Some(i32::from(server.port)));
+    }
+    // The same pid on every statement of the connection.
+    let again: i32 = a
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .expect("pid")
+        .get(0);
+    assert_eq!(again, pid(&ra));
+}

@@ -277,6 +277,76 @@ async fn analysts_read_masked_data_and_cannot_write() {
     assert_eq!(code(&e), "42501", "{e:?}");
 }
 
+/// pg_roles, pg_authid and pg_user list the configured users with the OIDs the catalog's owner
+/// columns use: the owner (the first operator) is 10, as PostgreSQL's bootstrap superuser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_lists_the_configured_users_under_one_set_of_oids() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let cfg = dir.path().join("cip.toml");
+    std::fs::write(&cfg, CONFIG).expect("config");
+    let server = Server::start_with(&data, &["--config", cfg.to_str().expect("path")]);
+    let ana = login(server.port, "ana", "ana-secret-1")
+        .await
+        .expect("analyst logs in");
+    let listed = |sql: &'static str| {
+        let ana = &ana;
+        async move {
+            let rows = ana.query(sql, &[]).await.expect(sql);
+            rows.iter()
+                .map(|r| {
+                    (0..r.len())
+                        .map(|i| r.get::<_, Option<String>>(i).unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join("|")
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        listed(
+            "SELECT rolname::text, oid::text, rolsuper::text, rolcanlogin::text              FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY oid"
+        )
+        .await,
+        ["ops|10|true|true", "ana|1300000000|false|true"]
+    );
+    assert_eq!(
+        listed("SELECT usename::text, usesysid::text, usesuper::text FROM pg_user ORDER BY 2")
+            .await,
+        ["ops|10|true", "ana|1300000000|false"]
+    );
+    // The same roles in pg_authid, with PostgreSQL's predefined ones in all three.
+    assert_eq!(
+        listed(
+            "SELECT count(*)::text FROM pg_authid a JOIN pg_roles r ON r.oid = a.oid              AND r.rolname = a.rolname"
+        )
+        .await,
+        ["16"]
+    );
+    assert_eq!(
+        listed("SELECT 'pg_monitor'::regrole::oid::text, to_regrole('ana')::oid::text").await,
+        ["3373|1300000000"]
+    );
+    // Owner columns join to the owner's role; pg_get_userbyid names any role by its OID.
+    assert_eq!(
+        listed(
+            "SELECT DISTINCT r.rolname::text FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner \
+             UNION ALL SELECT r.rolname::text FROM pg_namespace n \
+             JOIN pg_roles r ON r.oid = n.nspowner WHERE n.nspname = 'public'"
+        )
+        .await,
+        ["ops", "ops"]
+    );
+    assert_eq!(
+        listed(
+            "SELECT pg_get_userbyid(10), pg_get_userbyid(1300000000), pg_get_userbyid(0), \
+             session_user::text"
+        )
+        .await,
+        ["ops|ana|unknown (OID=0)|ana"]
+    );
+}
+
 #[test]
 fn without_users_the_server_refuses_to_listen_beyond_loopback() {
     let dir = tempfile::tempdir().expect("tempdir");

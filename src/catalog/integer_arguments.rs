@@ -7,8 +7,11 @@
 //! an Int32 and any text where it wants text; DataFusion casts the arguments to the declared
 //! types before the call.
 
+use datafusion::arrow::array::{Array, BooleanArray};
+use datafusion::arrow::compute::kernels::boolean::or;
+use datafusion::arrow::compute::{is_null, nullif};
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{plan_err, Result};
+use datafusion::common::{plan_err, Result, ScalarValue};
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
     Signature, TypeSignature,
@@ -116,8 +119,35 @@ impl ScalarUDFImpl for Widened {
         self.inner.return_field_from_args(args)
     }
 
+    /// Strict, as PostgreSQL declares each of these: a row with a NULL argument gives NULL
+    /// (datafusion-pg-catalog's answered `pg_table_is_visible(NULL)` with true).
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        self.inner.invoke_with_args(args)
+        let returns = args.return_field.data_type().clone();
+        if args
+            .args
+            .iter()
+            .any(|a| matches!(a, ColumnarValue::Scalar(v) if v.is_null()))
+        {
+            return Ok(ColumnarValue::Scalar(ScalarValue::try_from(&returns)?));
+        }
+        let mut missing: Option<BooleanArray> = None;
+        for a in &args.args {
+            if let ColumnarValue::Array(a) = a {
+                if a.null_count() > 0 {
+                    let nulls = is_null(a)?;
+                    missing = Some(match missing {
+                        Some(m) => or(&m, &nulls)?,
+                        None => nulls,
+                    });
+                }
+            }
+        }
+        let rows = args.number_rows;
+        let out = self.inner.invoke_with_args(args)?;
+        match missing {
+            None => Ok(out),
+            Some(mask) => Ok(ColumnarValue::Array(nullif(&out.to_array(rows)?, &mask)?)),
+        }
     }
 
     fn documentation(&self) -> Option<&Documentation> {

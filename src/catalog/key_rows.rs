@@ -128,6 +128,12 @@ impl KeyedRelation {
                     _ => indexes::indexes_value,
                 };
                 batches.push(keys::rows(&self.schema, &all, value)?);
+                if name == "pg_class" {
+                    batches = batches
+                        .iter()
+                        .map(super::role_rows::owned)
+                        .collect::<Result<_>>()?;
+                }
             }
         }
         MemTable::try_new(self.schema.clone(), vec![batches])

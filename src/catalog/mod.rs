@@ -31,8 +31,11 @@ pub mod pg_typeof;
 mod proc_arrays;
 pub(crate) mod quoting;
 pub mod reg_found;
+mod reg_functions;
 pub mod regtype_array;
+mod role_rows;
 mod roles;
+pub mod server_facts;
 mod settings_functions;
 mod settings_view;
 mod stable_oids;
@@ -91,7 +94,7 @@ pub async fn install(
     let weak = weak_list::WeakCatalogList::new(&list);
     ctx.register_udf(roles::user_by_id(&roles));
     let functions = pg_proc::OwnRows::default();
-    let pg = PgCatalogSchemaProvider::try_new(weak.clone(), static_tables()?, roles)?;
+    let pg = PgCatalogSchemaProvider::try_new(weak.clone(), static_tables()?, roles.clone())?;
     let pg = stable_oids::StableOids::new(Arc::new(pg), ids.clone());
     catalog.register_schema(
         "pg_catalog",
@@ -99,6 +102,7 @@ pub async fn install(
             Arc::new(pg),
             weak,
             functions.clone(),
+            roles,
         )),
     )?;
     functions::register(ctx);
@@ -112,6 +116,7 @@ pub async fn install(
     get_expr::register(ctx);
     subscript::register(ctx);
     reg_found::register(ctx);
+    reg_functions::register(ctx);
     view_reads::register(ctx);
     encodings::register(ctx);
     null_arrays::register(ctx);

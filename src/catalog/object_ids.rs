@@ -124,6 +124,7 @@ const PG_CATALOG_RELATIONS: &[(&str, i32)] = &[
     ("pg_ts_parser", 3601),
     ("pg_ts_template", 3764),
     ("pg_type", 1247),
+    ("pg_user", 12014),
     ("pg_user_mapping", 1418),
     ("pg_views", 12028),
 ];

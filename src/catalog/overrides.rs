@@ -5,10 +5,14 @@
 //! - `pg_statistic_ext`: psql's `\d+` asks `'d' = any(stxkind)`, and stxkind is text there,
 //!   not `"char"[]`. cip keeps no extended statistics, so the table is empty either way; here
 //!   it has PostgreSQL's column types.
+//! - `pg_db_role_setting`: psql's `\drds` joins `array_to_string(setconfig, …)`, and
+//!   setconfig is text there, not `text[]`. Empty either way (no `ALTER ROLE … SET`).
 //! - `pg_constraint`, `pg_index`, `pg_class` and `pg_indexes` (which datafusion-pg-catalog
 //!   lacks): with the tables' primary keys and their indexes (key_rows.rs); `pg_attrdef` and
 //!   `pg_attribute` with the columns' defaults (defaults.rs).
 //! - `pg_proc`: PostgreSQL's built-ins and cip's functions (pg_proc.rs).
+//! - `pg_authid`, `pg_roles`, `pg_user`: the configured users and PostgreSQL's predefined
+//!   roles, with the OIDs the owner columns use (role_rows.rs).
 //! - `pg_settings`: the session's parameters (settings_view.rs); datafusion-pg-catalog's has
 //!   one row.
 //!
@@ -29,6 +33,7 @@ pub struct PgCatalog {
     inner: Arc<StableOids>,
     list: WeakCatalogList,
     functions: pg_proc::OwnRows,
+    roles: super::roles::ConfiguredRoles,
 }
 
 impl PgCatalog {
@@ -36,11 +41,13 @@ impl PgCatalog {
         inner: Arc<StableOids>,
         list: WeakCatalogList,
         functions: pg_proc::OwnRows,
+        roles: super::roles::ConfiguredRoles,
     ) -> PgCatalog {
         PgCatalog {
             inner,
             list,
             functions,
+            roles,
         }
     }
 }
@@ -73,10 +80,20 @@ fn pg_statistic_ext() -> SchemaRef {
     ]))
 }
 
+/// No per-role or per-database settings (ALTER ROLE … SET is not supported).
+fn pg_db_role_setting() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        oid("setdatabase"),
+        oid("setrole"),
+        text_array("setconfig"),
+    ]))
+}
+
 /// The relations answered here, each an empty table of PostgreSQL's shape.
 fn own(name: &str) -> Option<SchemaRef> {
     match name {
         "pg_statistic_ext" => Some(pg_statistic_ext()),
+        "pg_db_role_setting" => Some(pg_db_role_setting()),
         _ => None,
     }
 }
@@ -86,6 +103,11 @@ impl SchemaProvider for PgCatalog {
     fn table_names(&self) -> Vec<String> {
         let mut names = self.inner.table_names();
         names.push("pg_indexes".into());
+        for own in super::role_rows::NAMES {
+            if !names.iter().any(|n| n == own) {
+                names.push(own.to_string());
+            }
+        }
         names
     }
 
@@ -97,7 +119,10 @@ impl SchemaProvider for PgCatalog {
 
     fn table_exist(&self, name: &str) -> bool {
         let lower = name.to_ascii_lowercase();
-        own(&lower).is_some() || lower == "pg_indexes" || self.inner.table_exist(name)
+        own(&lower).is_some()
+            || lower == "pg_indexes"
+            || super::role_rows::NAMES.contains(&lower.as_str())
+            || self.inner.table_exist(name)
     }
 }
 
@@ -111,6 +136,10 @@ impl PgCatalog {
             return Ok(Some(Arc::new(pg_proc::Functions::new(
                 self.functions.clone(),
             )?)));
+        }
+        if super::role_rows::NAMES.contains(&lower) {
+            let rows = super::role_rows::relation(lower, &self.roles)?;
+            return Ok(Some(Arc::new(rows)));
         }
         if lower == "pg_settings" {
             return Ok(Some(Arc::new(super::settings_view::SettingsView::new())));

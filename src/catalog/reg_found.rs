@@ -38,7 +38,7 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
         super::SECTION,
         "The OID a reg* name lookup found; PostgreSQL's error when it found none (42P01 for a \
-         relation, 42704 for a type, 42883 for a function, 3F000 for a schema) or, for a \
+         relation, 42704 for a type, 42883 for a function, 3F000 for a schema, 42704 for a role) or, for a \
          function, more than one (42725). NULL for a NULL name. What `'name'::regclass` and \
          the other reg* casts of a name become.",
         "cip_reg_found(oid, name, kind)",
@@ -51,7 +51,7 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     .with_argument("name", "The name looked up.")
     .with_argument(
         "kind",
-        "regclass, regtype, regproc, regprocedure or regnamespace.",
+        "regclass, regtype, regproc, regprocedure, regnamespace or regrole.",
     )
     .build()
 });
@@ -62,6 +62,7 @@ fn missing(kind: &str, name: &str) -> datafusion::common::DataFusionError {
         "regclass" => (sqlstate::UNDEFINED_TABLE, "relation"),
         "regtype" => (sqlstate::UNDEFINED_OBJECT, "type"),
         "regproc" | "regprocedure" => (sqlstate::UNDEFINED_FUNCTION, "function"),
+        "regrole" => (sqlstate::UNDEFINED_OBJECT, "role"),
         _ => (sqlstate::INVALID_SCHEMA_NAME, "schema"),
     };
     sql_error(code, format!("{what} \"{name}\" does not exist"))

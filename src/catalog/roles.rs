@@ -8,8 +8,9 @@
 
 use crate::config::UserConfig;
 use crate::identity::Role as CipRole;
-use datafusion::arrow::array::{Array, StringArray};
+use datafusion::arrow::array::{AsArray, StringArray};
 use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::Int64Type;
 use datafusion::common::Result as DfResult;
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
@@ -70,6 +71,11 @@ impl PgCatalogContextProvider for ConfiguredRoles {
 }
 
 impl ConfiguredRoles {
+    /// The configured roles, in configuration order.
+    pub fn list(&self) -> &[Role] {
+        &self.roles
+    }
+
     /// The role that owns every object: the first operator (superuser), else the first role.
     pub fn owner(&self) -> String {
         self.roles
@@ -81,20 +87,33 @@ impl ConfiguredRoles {
     }
 }
 
-/// `pg_get_userbyid(oid)`: the owner's name. Every object of cip belongs to the server, which
-/// the catalog shows as owned by one role (relowner, nspowner, proowner, datdba); the name is
-/// that of the configured owner. datafusion-pg-catalog's answered 'postgres', a role that does
-/// not exist here, and took only 32-bit OIDs, so psql's `\dn` (nspowner is a bigint there)
-/// failed to plan.
-#[derive(Debug, PartialEq, Eq, Hash)]
+/// `pg_get_userbyid(oid)`: the name of the role with that OID (role_rows.rs: the owner of
+/// every object is 10), or PostgreSQL's `unknown (OID=n)`. datafusion-pg-catalog's answered
+/// 'postgres', a role that does not exist here, and took only 32-bit OIDs, so psql's `\dn`
+/// (nspowner is a bigint there) failed to plan.
+#[derive(Debug)]
 struct UserById {
-    owner: String,
+    roles: ConfiguredRoles,
     signature: Signature,
+}
+
+impl PartialEq for UserById {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.roles.roles, &other.roles.roles)
+    }
+}
+
+impl Eq for UserById {}
+
+impl std::hash::Hash for UserById {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        Arc::as_ptr(&self.roles.roles).hash(state);
+    }
 }
 
 pub fn user_by_id(roles: &ConfiguredRoles) -> ScalarUDF {
     ScalarUDF::from(UserById {
-        owner: roles.owner(),
+        roles: roles.clone(),
         signature: Signature::any(1, Volatility::Stable),
     })
 }
@@ -114,14 +133,16 @@ impl ScalarUDFImpl for UserById {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
         let oids = args.args[0].to_array(args.number_rows)?;
-        // Logical nulls: an untyped NULL is a NullArray, which has no null buffer.
-        let nulls = oids.logical_nulls();
-        let names: StringArray = (0..oids.len())
-            .map(|r| {
-                nulls
-                    .as_ref()
-                    .is_none_or(|n| n.is_valid(r))
-                    .then(|| self.owner.clone())
+        // An untyped NULL is a NullArray: the cast keeps it all NULL.
+        let oids = datafusion::arrow::compute::cast(&oids, &DataType::Int64)?;
+        let oids = oids.as_primitive::<Int64Type>();
+        let names: StringArray = oids
+            .iter()
+            .map(|oid| {
+                oid.map(|oid| {
+                    super::role_rows::name_of(&self.roles, oid)
+                        .unwrap_or_else(|| format!("unknown (OID={oid})"))
+                })
             })
             .collect();
         Ok(ColumnarValue::Array(Arc::new(names)))
@@ -136,8 +157,9 @@ static USER_BY_ID_DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
         super::SECTION,
         "The name of the role with this OID, as PostgreSQL's pg_get_userbyid: every object in \
-         cip is owned by one role (the first configured operator, or `cip`), so any OID gives \
-         that name; NULL gives NULL.",
+         cip is owned by one role, OID 10 (the first configured operator, or `cip`); other \
+         configured users and PostgreSQL's predefined roles by their pg_roles OIDs; \
+         `unknown (OID=n)` for any other; NULL gives NULL.",
         "pg_get_userbyid(oid)",
     )
     .with_sql_example("SELECT pg_get_userbyid(relowner) FROM pg_catalog.pg_class LIMIT 1;")

@@ -5,6 +5,7 @@
 //! The config holds passwords; the server keeps only SCRAM's salted password, computed at
 //! start with a random salt per user.
 
+use crate::catalog::server_facts::Connection;
 use crate::config::UserConfig;
 use crate::error::sqlstate;
 use crate::error::Result;
@@ -122,6 +123,8 @@ pub struct Startup {
     session: Arc<Session>,
     tls_required: bool,
     started: Arc<AtomicBool>,
+    /// The address the server accepted the connection on (inet_server_addr).
+    server_addr: Option<std::net::SocketAddr>,
 }
 
 impl Startup {
@@ -138,6 +141,7 @@ impl Startup {
                 session,
                 tls_required: false,
                 started: Arc::default(),
+                server_addr: None,
             };
         }
         let scram = ScramAuth::new(users.clone());
@@ -151,6 +155,7 @@ impl Startup {
             session,
             tls_required: false,
             started: Arc::default(),
+            server_addr: None,
         }
     }
 
@@ -162,6 +167,11 @@ impl Startup {
     /// Refuse a startup that did not come over TLS.
     pub fn with_tls_required(mut self, required: bool) -> Startup {
         self.tls_required = required;
+        self
+    }
+
+    pub fn with_server_addr(mut self, addr: Option<std::net::SocketAddr>) -> Startup {
+        self.server_addr = addr;
         self
     }
 }
@@ -231,6 +241,13 @@ impl StartupHandler for Startup {
                 None => Role::Operator,
             };
             self.session.set_user(Actor::new(user, role));
+            if let Some(server) = self.server_addr {
+                self.session.set_connection(Connection {
+                    pid: client.pid_and_secret_key().0,
+                    client: client.socket_addr(),
+                    server,
+                });
+            }
             // Parameters the client sent at startup (pgjdbc: TimeZone, DateStyle,
             // extra_float_digits; psql: application_name) start the session's values.
             for (name, value) in client.metadata() {

@@ -102,6 +102,7 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
             continue;
         };
         crate::metrics::CONNECTIONS.add(1);
+        let server_addr = socket.local_addr().ok();
         let engine = engine.clone();
         let connections = connections.clone();
         let users = users.clone();
@@ -121,7 +122,8 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
             let idle_session = session.clone();
             let startup = Arc::new(
                 auth::Startup::new(users.clone(), connections.clone(), session.clone())
-                    .with_tls_required(tls_required),
+                    .with_tls_required(tls_required)
+                    .with_server_addr(server_addr),
             );
             let started = startup.started();
             let handlers = Connection {

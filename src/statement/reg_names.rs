@@ -32,6 +32,7 @@ enum Kind {
     Procedure,
     Type,
     Namespace,
+    Role,
 }
 
 impl Kind {
@@ -42,6 +43,7 @@ impl Kind {
             "regprocedure" => Self::Procedure,
             "regtype" => Self::Type,
             "regnamespace" => Self::Namespace,
+            "regrole" => Self::Role,
             _ => return None,
         })
     }
@@ -90,6 +92,7 @@ fn listing(kind: Kind) -> Option<&'static str> {
              JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
         }
         Kind::Namespace => "SELECT oid, CAST(NULL AS TEXT), nspname FROM pg_catalog.pg_namespace",
+        Kind::Role => "SELECT oid, CAST(NULL AS TEXT), rolname FROM pg_catalog.pg_roles",
         Kind::Type => return None,
     })
 }

@@ -43,6 +43,8 @@ pub struct Session {
     pub(super) locks: Arc<crate::catalog::advisory_locks::SessionLocks>,
     /// A client's session (else the server's own or a script's): its `cip.*` defaults.
     client: bool,
+    /// Its client's connection, once started up (pg_backend_pid, inet_client_addr, …).
+    connection: Arc<crate::catalog::server_facts::ConnectionFacts>,
 }
 
 #[derive(Default)]
@@ -79,6 +81,8 @@ impl Session {
         owner.install(&ctx);
         let locks = Arc::new(engine.advisory.session());
         crate::catalog::advisory_functions::register(&ctx, &locks);
+        let connection = Arc::default();
+        crate::catalog::server_facts::register(&ctx, &connection);
         let state = State::default();
         // The tables find the block's transaction here (storage/provider.rs).
         ctx.state_ref()
@@ -109,6 +113,7 @@ impl Session {
             activity: Arc::default(),
             locks,
             client,
+            connection,
         }))
     }
 
@@ -118,6 +123,11 @@ impl Session {
         let fresh = PgSettings::new(&self.engine.config.time.timezone, &actor.name, superuser);
         self.settings.adopt_defaults(&fresh);
         actor.install(&self.ctx);
+    }
+
+    /// The connection this session serves, as its client started up.
+    pub fn set_connection(&self, connection: crate::catalog::server_facts::Connection) {
+        self.connection.set(connection);
     }
 
     /// What RESET restores a `cip.*` setting to in this session.

@@ -43,6 +43,7 @@ mod like_escape;
 mod nested_values;
 mod order_by_positions;
 mod order_by_subqueries;
+mod reg_functions;
 mod reg_lookups;
 mod regclass_names;
 mod regproc_columns;
@@ -89,6 +90,7 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(CurrentUserVariableToSessionUserFunctionCall),
         Arc::new(StripCollate),
         Arc::new(RewritePgCatalogOperator),
+        Arc::new(reg_functions::RegFunctions),
         Arc::new(reg_lookups::RegLookups),
         Arc::new(regclass_names::RegclassNames),
         // cip's.

@@ -37,6 +37,7 @@ pub(crate) fn reg_kind(t: &DataType) -> Option<&'static str> {
         "regproc",
         "regprocedure",
         "regnamespace",
+        "regrole",
     ]
     .into_iter()
     .find(|k| *k == name)
@@ -64,9 +65,12 @@ static TYPE: LazyLock<Expr> = LazyLock::new(|| {
           WHERE t.typname = regexp_replace(CAST($1 AS TEXT), '^\"?pg_catalog\"?[.]', '')))",
     )
 });
+/// Several signatures of the name are ambiguous; one signature listed twice (a function cip
+/// defines that PostgreSQL's built-ins list too, such as now()) is one function.
 static FUNCTION: LazyLock<Expr> = LazyLock::new(|| {
     template(&format!(
-        "(SELECT CASE WHEN count(*) > 1 THEN {AMBIGUOUS} ELSE min(p.oid) END \
+        "(SELECT CASE WHEN count(DISTINCT coalesce(p.proargtypes, '')) > 1 \
+         THEN {AMBIGUOUS} ELSE min(p.oid) END \
          FROM pg_catalog.pg_proc p WHERE p.proname = CAST($1 AS TEXT))"
     ))
 });
@@ -84,11 +88,15 @@ static SCHEMA: LazyLock<Expr> = LazyLock::new(|| {
         "(SELECT min(n.oid) FROM pg_catalog.pg_namespace n WHERE n.nspname = CAST($1 AS TEXT))",
     )
 });
+static ROLE: LazyLock<Expr> = LazyLock::new(|| {
+    template("(SELECT min(r.oid) FROM pg_catalog.pg_roles r WHERE r.rolname = CAST($1 AS TEXT))")
+});
 
 /// `'name(type, …)'::regprocedure`: the function of that name whose argument types are those
-/// (each type looked up as `'type'::regtype` is, with its error), as PostgreSQL's
-/// regprocedurein finds it. A text that is not a name and a parenthesised list finds nothing.
-fn procedure(signature: &str) -> Expr {
+/// (each type looked up as `'type'::regtype` is, with its error when `checked`), as
+/// PostgreSQL's regprocedurein finds it. A text that is not a name and a parenthesised list
+/// finds nothing.
+pub(super) fn procedure(signature: &str, checked: bool) -> Expr {
     let parsed = signature.split_once('(').and_then(|(name, rest)| {
         let args = rest.trim_end().strip_suffix(')')?;
         let name = name.trim();
@@ -101,16 +109,22 @@ fn procedure(signature: &str) -> Expr {
         Some((name.trim_matches('"').to_string(), types))
     });
     let Some((name, types)) = parsed else {
-        return call(
-            NAME,
-            vec![null(), string(signature), string("regprocedure")],
-        );
+        return match checked {
+            true => call(
+                NAME,
+                vec![null(), string(signature), string("regprocedure")],
+            ),
+            false => null(),
+        };
     };
     let oids: Vec<Expr> = types
         .iter()
         .map(|t| {
             let found = fill(&TYPE, &[string(t)]);
-            let oid = call(NAME, vec![found, string(t), string("regtype")]);
+            let oid = match checked {
+                true => call(NAME, vec![found, string(t), string("regtype")]),
+                false => found,
+            };
             fill(&template("CAST($1 AS TEXT)"), &[oid])
         })
         .collect();
@@ -122,29 +136,32 @@ fn procedure(signature: &str) -> Expr {
         ),
     };
     let found = fill(&PROCEDURE, &[string(&name), listed]);
-    call(NAME, vec![found, string(signature), string("regprocedure")])
+    match checked {
+        true => call(NAME, vec![found, string(signature), string("regprocedure")]),
+        false => found,
+    }
 }
 
 fn null() -> Expr {
     Expr::Value(ValueWithSpan::from(Value::Null))
 }
 
-/// The lookup of `name` for `kind`, with PostgreSQL's error when it finds nothing.
-fn lookup(kind: &str, name: &Expr) -> Expr {
+/// The lookup of `name` for `kind` (not regprocedure): its OID, NULL when nothing has the
+/// name, and for regproc -1 when several functions do.
+pub(super) fn found(kind: &str, name: &Expr) -> Expr {
     let found = match kind {
         "regclass" => &RELATION,
         "regtype" => &TYPE,
         "regproc" => &FUNCTION,
+        "regrole" => &ROLE,
         _ => &SCHEMA,
     };
-    call(
-        NAME,
-        vec![
-            fill(found, std::slice::from_ref(name)),
-            name.clone(),
-            string(kind),
-        ],
-    )
+    fill(found, std::slice::from_ref(name))
+}
+
+/// The lookup of `name` for `kind`, with PostgreSQL's error when it finds nothing.
+fn lookup(kind: &str, name: &Expr) -> Expr {
+    call(NAME, vec![found(kind, name), name.clone(), string(kind)])
 }
 
 /// The rewritten cast, when it casts a name (a string or a parameter) to a reg* type.
@@ -164,7 +181,7 @@ fn rewritten(e: &Expr) -> Option<Expr> {
             match !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
                 // A number is the OID itself, as PostgreSQL's input functions take it.
                 true => Expr::Value(Value::Number(s.clone(), false).into()),
-                false if kind == "regprocedure" => procedure(s),
+                false if kind == "regprocedure" => procedure(s, true),
                 false => lookup(kind, expr),
             },
         ),
@@ -180,7 +197,7 @@ fn rewritten(e: &Expr) -> Option<Expr> {
 /// The lookup, still cast to its reg* type: a result column of it is described as that type
 /// and shown by name (names.rs, reg_names.rs), a regclass cast to text is named by
 /// regclass_names, and it stays a number when compared.
-fn still_reg(cast: &Expr, lookup: Expr) -> Expr {
+pub(super) fn still_reg(cast: &Expr, lookup: Expr) -> Expr {
     match cast {
         Expr::Cast { data_type, .. } if reg_kind(data_type).is_some() => {
             let mut out = cast.clone();

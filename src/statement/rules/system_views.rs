@@ -89,11 +89,17 @@ static QUERIES: LazyLock<Vec<(&'static str, &'static str, Query)>> = LazyLock::n
                 "umid:int srvid:int srvname umuser:int usename umoptions:varchar[]",
             ),
         ),
-        // cip's own relation (catalog/key_rows.rs), found unqualified as PostgreSQL's is.
+        // cip's own relations (catalog/key_rows.rs, role_rows.rs), found unqualified as
+        // PostgreSQL's are.
         (
             "pg_catalog",
             "pg_indexes",
             "SELECT * FROM pg_catalog.pg_indexes".to_string(),
+        ),
+        (
+            "pg_catalog",
+            "pg_user",
+            "SELECT * FROM pg_catalog.pg_user".to_string(),
         ),
         (
             "information_schema",
@@ -178,7 +184,7 @@ mod tests {
     #[test]
     fn every_system_view_parses() {
         // QUERIES drops a query that does not parse; a typo must fail here, not vanish.
-        let expected = 8 + standard_views().len();
+        let expected = 9 + standard_views().len();
         assert_eq!(QUERIES.len(), expected);
     }
 
