@@ -49,6 +49,8 @@ pub struct Engine {
     pub advisory: Arc<crate::catalog::advisory_locks::AdvisoryLocks>,
     /// The OIDs the catalog lists objects by, the same on every connection.
     pub object_ids: Arc<crate::catalog::object_ids::ObjectIds>,
+    /// The client sessions pg_stat_activity lists.
+    pub backends: Arc<crate::catalog::activity::Backends>,
 }
 
 impl Engine {
@@ -93,6 +95,7 @@ impl Engine {
             http_bound: std::sync::OnceLock::new(),
             advisory: Default::default(),
             object_ids: Default::default(),
+            backends: Default::default(),
         };
         engine
             .new_session(true, None, engine.default_options())
@@ -191,7 +194,7 @@ impl Engine {
             register(&registrar)?;
         }
         // The PostgreSQL catalog lists the functions registered above (pg_proc).
-        crate::catalog::install(&ctx, &self.config, &self.object_ids).await?;
+        crate::catalog::install(&ctx, &self.config, &self.object_ids, &self.backends).await?;
         // Tables created at run time are the statement layer's to register (they may live in
         // a schema of their own): statement/shared_objects.rs.
         for t in self.store.tables() {

@@ -164,3 +164,73 @@ async fn each_connection_knows_its_pid_and_addresses() {
         .get(0);
     assert_eq!(again, pid(&ra));
 }
+
+/// pg_stat_activity lists each client connection: its pid (what pg_backend_pid says there),
+/// user, application_name and address, the statement it runs or last ran, and whether it is
+/// active, idle or idle in a block; a connection that closed is gone from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_stat_activity_lists_the_connections_and_what_they_do() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let (a, conn) = tokio_postgres::connect(
+        &format!(
+            "host=127.0.0.1 port={} user=cip dbname=cip application_name=loader",
+            server.port
+        ),
+        NoTls,
+    )
+    .await
+    .expect("connect");
+    let a_conn = tokio::spawn(conn);
+    let b = server.connect().await;
+    let (a_pid, b_pid) = (backend_pid(&a).await, backend_pid(&b).await);
+    a.batch_execute("BEGIN; SELECT 41 + 1")
+        .await
+        .expect("a block");
+    let row = |p: i32| {
+        let b = &b;
+        async move {
+            b.query_opt(
+                "SELECT usename::text, application_name, client_addr, state, query, \
+                 xact_start IS NOT NULL, datname::text, usesysid::int \
+                 FROM pg_stat_activity WHERE pid = $1",
+                &[&p],
+            )
+            .await
+            .expect("pg_stat_activity")
+        }
+    };
+    let a_row = row(a_pid).await.expect("a is listed");
+    assert_eq!(a_row.get::<_, String>(0), "cip");
+    assert_eq!(a_row.get::<_, String>(1), "loader");
+    assert_eq!(a_row.get::<_, String>(2), "127.0.0.1");
+    assert_eq!(a_row.get::<_, String>(3), "idle in transaction");
+    assert!(a_row.get::<_, String>(4).contains("41 + 1"), "{a_row:?}");
+    assert!(a_row.get::<_, bool>(5), "a block has its xact_start");
+    assert_eq!(a_row.get::<_, String>(6), "cip");
+    assert_eq!(a_row.get::<_, i32>(7), 10);
+    // The reading connection is active, running the reading statement.
+    let b_row = row(b_pid).await.expect("b is listed");
+    assert_eq!(b_row.get::<_, String>(3), "active");
+    assert!(b_row.get::<_, String>(4).contains("pg_stat_activity"));
+    a.batch_execute("ROLLBACK").await.expect("rollback");
+    assert_eq!(row(a_pid).await.expect("a").get::<_, String>(3), "idle");
+    drop(a);
+    let _ = a_conn.await;
+    let mut gone = false;
+    for _ in 0..50 {
+        if row(a_pid).await.is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(gone, "a closed connection leaves pg_stat_activity");
+}
+
+async fn backend_pid(c: &tokio_postgres::Client) -> i32 {
+    c.query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .expect("pid")
+        .get(0)
+}

@@ -3,6 +3,7 @@
 //! functions listed in pg_proc. Every session has it, whatever door it came in by, so psql,
 //! `cip sql` and the slt files see the same catalog.
 
+pub mod activity;
 pub mod advisory_functions;
 pub mod advisory_locks;
 mod attribute_types;
@@ -79,6 +80,7 @@ pub async fn install(
     ctx: &SessionContext,
     config: &Config,
     ids: &Arc<object_ids::ObjectIds>,
+    backends: &Arc<activity::Backends>,
 ) -> Result<()> {
     let roles = roles::ConfiguredRoles::from_config(&config.users)?;
     let before = integer_arguments::names(ctx);
@@ -103,6 +105,8 @@ pub async fn install(
             weak,
             functions.clone(),
             roles,
+            backends.clone(),
+            ids.clone(),
         )),
     )?;
     functions::register(ctx);

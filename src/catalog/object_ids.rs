@@ -109,6 +109,7 @@ const PG_CATALOG_RELATIONS: &[(&str, i32)] = &[
     ("pg_shdepend", 1214),
     ("pg_shdescription", 2396),
     ("pg_shseclabel", 3592),
+    ("pg_stat_activity", 12222),
     ("pg_stat_gssapi", 12253),
     ("pg_stat_user_tables", 12161),
     ("pg_statistic", 2619),

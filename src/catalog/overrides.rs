@@ -13,6 +13,7 @@
 //! - `pg_proc`: PostgreSQL's built-ins and cip's functions (pg_proc.rs).
 //! - `pg_authid`, `pg_roles`, `pg_user`: the configured users and PostgreSQL's predefined
 //!   roles, with the OIDs the owner columns use (role_rows.rs).
+//! - `pg_stat_activity`: the server's client sessions (activity.rs).
 //! - `pg_settings`: the session's parameters (settings_view.rs); datafusion-pg-catalog's has
 //!   one row.
 //!
@@ -34,6 +35,8 @@ pub struct PgCatalog {
     list: WeakCatalogList,
     functions: pg_proc::OwnRows,
     roles: super::roles::ConfiguredRoles,
+    backends: Arc<super::activity::Backends>,
+    ids: Arc<super::object_ids::ObjectIds>,
 }
 
 impl PgCatalog {
@@ -42,15 +45,22 @@ impl PgCatalog {
         list: WeakCatalogList,
         functions: pg_proc::OwnRows,
         roles: super::roles::ConfiguredRoles,
+        backends: Arc<super::activity::Backends>,
+        ids: Arc<super::object_ids::ObjectIds>,
     ) -> PgCatalog {
         PgCatalog {
             inner,
             list,
             functions,
             roles,
+            backends,
+            ids,
         }
     }
 }
+
+/// The relations answered from the server's state rather than a table of PostgreSQL's shape.
+const LIVE: &[&str] = &["pg_authid", "pg_roles", "pg_user", "pg_stat_activity"];
 
 fn oid(name: &str) -> Field {
     Field::new(name, DataType::Int32, true)
@@ -103,7 +113,7 @@ impl SchemaProvider for PgCatalog {
     fn table_names(&self) -> Vec<String> {
         let mut names = self.inner.table_names();
         names.push("pg_indexes".into());
-        for own in super::role_rows::NAMES {
+        for own in LIVE {
             if !names.iter().any(|n| n == own) {
                 names.push(own.to_string());
             }
@@ -121,7 +131,7 @@ impl SchemaProvider for PgCatalog {
         let lower = name.to_ascii_lowercase();
         own(&lower).is_some()
             || lower == "pg_indexes"
-            || super::role_rows::NAMES.contains(&lower.as_str())
+            || LIVE.contains(&lower.as_str())
             || self.inner.table_exist(name)
     }
 }
@@ -140,6 +150,16 @@ impl PgCatalog {
         if super::role_rows::NAMES.contains(&lower) {
             let rows = super::role_rows::relation(lower, &self.roles)?;
             return Ok(Some(Arc::new(rows)));
+        }
+        if lower == "pg_stat_activity" {
+            let database = super::object_ids::Object::Database("cip".into());
+            let oid = self.ids.of([database.clone()]).get(&database).copied();
+            let roles = self.roles.clone();
+            return Ok(Some(Arc::new(super::activity::Activity::new(
+                self.backends.clone(),
+                (oid.unwrap_or(0), "cip".into()),
+                Arc::new(move |n| super::role_rows::oid_of(&roles, n)),
+            ))));
         }
         if lower == "pg_settings" {
             return Ok(Some(Arc::new(super::settings_view::SettingsView::new())));

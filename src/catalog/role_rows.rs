@@ -85,6 +85,14 @@ fn rows(roles: &ConfiguredRoles) -> Vec<Row> {
     out
 }
 
+/// The OID of the role named `name`.
+pub fn oid_of(roles: &ConfiguredRoles, name: &str) -> Option<i32> {
+    rows(roles)
+        .into_iter()
+        .find(|r| r.name == name)
+        .map(|r| r.oid)
+}
+
 /// The name of the role with `oid`, configured or predefined.
 pub fn name_of(roles: &ConfiguredRoles, oid: i64) -> Option<String> {
     rows(roles)
@@ -165,36 +173,43 @@ fn columns(relation: &str, rows: &[Row]) -> Vec<Column> {
             until("valuntil"),
             config("useconfig"),
         ],
-        "pg_roles" => vec![
-            name("rolname"),
-            bools("rolsuper", rows, |r| r.superuser),
-            bools("rolinherit", rows, |_| true),
-            bools("rolcreaterole", rows, |r| r.superuser),
-            bools("rolcreatedb", rows, |r| r.superuser),
-            bools("rolcanlogin", rows, |r| r.login),
-            bools("rolreplication", rows, |_| false),
-            connlimit(),
-            nulls_text("rolpassword"),
-            until("rolvaliduntil"),
-            bools("rolbypassrls", rows, |_| false),
-            config("rolconfig"),
-            oid("oid"),
-        ],
-        _ => vec![
-            oid("oid"),
-            name("rolname"),
-            bools("rolsuper", rows, |r| r.superuser),
-            bools("rolinherit", rows, |_| true),
-            bools("rolcreaterole", rows, |r| r.superuser),
-            bools("rolcreatedb", rows, |r| r.superuser),
-            bools("rolcanlogin", rows, |r| r.login),
-            bools("rolreplication", rows, |_| false),
-            bools("rolbypassrls", rows, |_| false),
-            connlimit(),
-            nulls_text("rolpassword"),
-            until("rolvaliduntil"),
-        ],
+        "pg_roles" => [
+            vec![name("rolname")],
+            flags(rows),
+            vec![
+                connlimit(),
+                nulls_text("rolpassword"),
+                until("rolvaliduntil"),
+                bools("rolbypassrls", rows, |_| false),
+                config("rolconfig"),
+                oid("oid"),
+            ],
+        ]
+        .concat(),
+        _ => [
+            vec![oid("oid"), name("rolname")],
+            flags(rows),
+            vec![
+                bools("rolbypassrls", rows, |_| false),
+                connlimit(),
+                nulls_text("rolpassword"),
+                until("rolvaliduntil"),
+            ],
+        ]
+        .concat(),
     }
+}
+
+/// The attributes pg_roles and pg_authid list in the same order.
+fn flags(rows: &[Row]) -> Vec<Column> {
+    vec![
+        bools("rolsuper", rows, |r| r.superuser),
+        bools("rolinherit", rows, |_| true),
+        bools("rolcreaterole", rows, |r| r.superuser),
+        bools("rolcreatedb", rows, |r| r.superuser),
+        bools("rolcanlogin", rows, |r| r.login),
+        bools("rolreplication", rows, |_| false),
+    ]
 }
 
 /// The relation `relation` (one of NAMES) over the configured roles.

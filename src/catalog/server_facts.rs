@@ -48,8 +48,14 @@ impl ConnectionFacts {
         let _ = self.0.set(connection);
     }
 
-    fn get(&self) -> Option<&Connection> {
+    pub fn get(&self) -> Option<&Connection> {
         self.0.get()
+    }
+
+    /// The backend's pid: the connection's, or off the wire cip's own process id.
+    pub fn pid(&self) -> i32 {
+        self.get()
+            .map_or_else(|| std::process::id() as i32, |c| c.pid)
     }
 }
 
@@ -207,9 +213,7 @@ impl Info {
             ScalarValue::Int32(connection.map(|c| i32::from(a(c).port())))
         };
         match self.fact {
-            Fact::BackendPid => ScalarValue::Int32(Some(
-                connection.map_or_else(|| std::process::id() as i32, |c| c.pid),
-            )),
+            Fact::BackendPid => ScalarValue::Int32(Some(self.facts.pid())),
             Fact::ClientAddr => address(|c| c.client),
             Fact::ClientPort => port(|c| c.client),
             Fact::ServerAddr => address(|c| c.server),

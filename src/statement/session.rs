@@ -7,6 +7,7 @@ use super::parse::Parsed;
 use super::prepare::Prepared;
 use super::runtime;
 use super::transaction::{Notice, Transaction, TxStatus};
+use crate::catalog::activity::Between;
 use crate::engine::Engine;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
@@ -45,6 +46,8 @@ pub struct Session {
     client: bool,
     /// Its client's connection, once started up (pg_backend_pid, inet_client_addr, …).
     connection: Arc<crate::catalog::server_facts::ConnectionFacts>,
+    /// What pg_stat_activity shows of it (client sessions only).
+    backend: Arc<crate::catalog::activity::Backend>,
 }
 
 #[derive(Default)]
@@ -83,6 +86,13 @@ impl Session {
         crate::catalog::advisory_functions::register(&ctx, &locks);
         let connection = Arc::default();
         crate::catalog::server_facts::register(&ctx, &connection);
+        let backend = Arc::new(crate::catalog::activity::Backend::new(
+            connection.clone(),
+            settings.clone(),
+        ));
+        if client {
+            engine.backends.add(&backend);
+        }
         let state = State::default();
         // The tables find the block's transaction here (storage/provider.rs).
         ctx.state_ref()
@@ -114,6 +124,7 @@ impl Session {
             locks,
             client,
             connection,
+            backend,
         }))
     }
 
@@ -242,12 +253,13 @@ impl Session {
         }
         crate::metrics::QUERIES.add(1);
         let busy = self.activity.begin();
+        let running = self.backend.running(&what);
         let me = self.clone();
         let run = runtime::run(what.clone(), async move {
             me.execute_here(&prepared, params).await
         });
         let outcome = bounded(run, deadline, limits.cancel.clone()).await;
-        match outcome {
+        let done = match outcome {
             Ok(Outcome::Rows(mut rows)) => {
                 let pool = self.ctx.runtime_env().memory_pool.clone();
                 let stream = runtime::batches_on_runtime(what, rows.stream, &pool);
@@ -256,7 +268,7 @@ impl Session {
                 rows.stream = Box::pin(RecordBatchStreamAdapter::new(
                     stream.schema(),
                     stream.map(move |b| {
-                        let _ = &busy;
+                        let _ = (&busy, &running);
                         b
                     }),
                 ));
@@ -267,7 +279,13 @@ impl Session {
                 self.statement_failed(&e, &what);
                 Err(e)
             }
-        }
+        };
+        self.backend.between(match self.status() {
+            TxStatus::Idle => Between::Idle,
+            TxStatus::Block => Between::InBlock,
+            TxStatus::Failed => Between::Aborted,
+        });
+        done
     }
 
     /// A statement failed: its block fails, the error is counted, and an internal error

@@ -102,6 +102,11 @@ static QUERIES: LazyLock<Vec<(&'static str, &'static str, Query)>> = LazyLock::n
             "SELECT * FROM pg_catalog.pg_user".to_string(),
         ),
         (
+            "pg_catalog",
+            "pg_stat_activity",
+            "SELECT * FROM pg_catalog.pg_stat_activity".to_string(),
+        ),
+        (
             "information_schema",
             "columns",
             super::information_schema_columns::query(),
@@ -184,7 +189,7 @@ mod tests {
     #[test]
     fn every_system_view_parses() {
         // QUERIES drops a query that does not parse; a typo must fail here, not vanish.
-        let expected = 9 + standard_views().len();
+        let expected = 10 + standard_views().len();
         assert_eq!(QUERIES.len(), expected);
     }
 
