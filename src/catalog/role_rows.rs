@@ -93,12 +93,12 @@ pub fn oid_of(roles: &ConfiguredRoles, name: &str) -> Option<i32> {
         .map(|r| r.oid)
 }
 
-/// The name of the role with `oid`, configured or predefined.
-pub fn name_of(roles: &ConfiguredRoles, oid: i64) -> Option<String> {
+/// Every role's name by OID, configured or predefined.
+pub fn names(roles: &ConfiguredRoles) -> std::collections::HashMap<i64, String> {
     rows(roles)
         .into_iter()
-        .find(|r| i64::from(r.oid) == oid)
-        .map(|r| r.name)
+        .map(|r| (i64::from(r.oid), r.name))
+        .collect()
 }
 
 fn boolean(name: &str) -> Field {
@@ -259,10 +259,11 @@ mod tests {
         let roles =
             ConfiguredRoles::from_config(&[user("ana", "analyst"), user("ops", "operator")])
                 .expect("roles");
-        assert_eq!(name_of(&roles, 10).as_deref(), Some("ops"));
-        assert_eq!(name_of(&roles, 1_300_000_000).as_deref(), Some("ana"));
-        assert_eq!(name_of(&roles, 3373).as_deref(), Some("pg_monitor"));
-        assert_eq!(name_of(&roles, 0), None);
+        let names = names(&roles);
+        assert_eq!(names.get(&10).map(String::as_str), Some("ops"));
+        assert_eq!(names.get(&1_300_000_000).map(String::as_str), Some("ana"));
+        assert_eq!(names.get(&3373).map(String::as_str), Some("pg_monitor"));
+        assert_eq!(names.get(&0), None);
         let users = relation("pg_user", &roles).expect("pg_user");
         assert_eq!(users.schema().field(0).name(), "usename");
     }

@@ -136,11 +136,15 @@ impl ScalarUDFImpl for UserById {
         // An untyped NULL is a NullArray: the cast keeps it all NULL.
         let oids = datafusion::arrow::compute::cast(&oids, &DataType::Int64)?;
         let oids = oids.as_primitive::<Int64Type>();
+        // Listed once per batch, not once per row.
+        let known = super::role_rows::names(&self.roles);
         let names: StringArray = oids
             .iter()
             .map(|oid| {
                 oid.map(|oid| {
-                    super::role_rows::name_of(&self.roles, oid)
+                    known
+                        .get(&oid)
+                        .cloned()
                         .unwrap_or_else(|| format!("unknown (OID={oid})"))
                 })
             })

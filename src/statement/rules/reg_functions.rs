@@ -15,8 +15,8 @@
 use super::ast::{called, null, plain_args};
 use super::reg_lookups::{found, procedure, still_reg};
 use datafusion::sql::sqlparser::ast::{
-    visit_expressions_mut, CastKind, DataType, Expr, FunctionArg, FunctionArgExpr,
-    FunctionArguments, Ident, ObjectName, Statement, Value, ValueWithSpan,
+    visit_expressions_mut, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident,
+    ObjectName, Statement, Value, ValueWithSpan,
 };
 use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
 use std::ops::ControlFlow;
@@ -51,13 +51,7 @@ fn reg_type(kind: &str) -> DataType {
 }
 
 fn cast_to(expr: Expr, kind: &str) -> Expr {
-    Expr::Cast {
-        kind: CastKind::Cast,
-        expr: Box::new(expr),
-        data_type: reg_type(kind),
-        array: false,
-        format: None,
-    }
+    super::ast::cast(expr, reg_type(kind))
 }
 
 fn literal(e: &Expr) -> Option<&str> {
