@@ -16,7 +16,6 @@ use cip_udfs::error::sql_error;
 use cip_udfs::session::CipOptions;
 use cip_udfs::sqlstate;
 use cip_udfs::LocalNowUdf;
-use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Result, ScalarValue};
@@ -151,8 +150,11 @@ fn value(
         DataType::Timestamp(unit, Some(zone)) => {
             let utc = match offset {
                 Some(offset) => wall - offset,
+                // Read in the session's TimeZone, as PostgreSQL reads a timestamptz: cip's
+                // timestamptz type carries the venues' zone, which SET TimeZone may differ from.
                 None => {
-                    let Ok(tz) = zone.parse::<Tz>() else {
+                    let Ok(tz) = crate::catalog::datetime_text::Zones::of(config).for_values(zone)
+                    else {
                         return Ok(None);
                     };
                     match wall.and_local_timezone(tz).single() {

@@ -119,7 +119,7 @@ impl Zones {
     /// A timestamptz (zoned in the venues' zone) in the session's TimeZone, as PostgreSQL
     /// shows one; a value zoned otherwise (`x AT TIME ZONE 'UTC'`) in its own zone, whose
     /// wall clock is the point of it.
-    fn for_values(&self, own: &str) -> Result<Tz> {
+    pub fn for_values(&self, own: &str) -> Result<Tz> {
         match self.session {
             Some(session) if own == self.venues => Ok(session),
             _ => Ok(own.parse()?),

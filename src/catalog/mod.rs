@@ -6,6 +6,7 @@
 pub mod activity;
 pub mod advisory_functions;
 pub mod advisory_locks;
+pub mod at_time_zone;
 mod attribute_types;
 pub mod declared_types;
 mod defaults;
@@ -116,6 +117,7 @@ pub async fn install(
     datetime_text::register(ctx);
     ctx.register_udaf(name_arrays::udaf());
     like_escape::register(ctx);
+    at_time_zone::register(ctx, &config.time.timezone);
     expand_array::register(ctx);
     get_expr::register(ctx);
     subscript::register(ctx);

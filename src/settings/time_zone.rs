@@ -108,7 +108,7 @@ pub fn of_interval(interval: &Interval) -> Result<String> {
 }
 
 /// `[+|-]H[:MM]` as (no minus sign, hours, minutes), minutes under 60; None otherwise.
-fn offset(text: &str) -> Option<(bool, u32, u32)> {
+pub(crate) fn offset(text: &str) -> Option<(bool, u32, u32)> {
     let (plus, digits) = match text.strip_prefix('-') {
         Some(rest) => (false, rest),
         None => (true, text.strip_prefix('+').unwrap_or(text)),

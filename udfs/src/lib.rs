@@ -38,6 +38,7 @@ pub fn scalar_udfs() -> Vec<ScalarUDF> {
         calendar::Clock::Timestamp,
         calendar::Clock::Date,
         calendar::Clock::Time,
+        calendar::Clock::Wall,
     ] {
         v.push(ScalarUDF::from(calendar::LocalNowUdf::reading(clock)));
     }

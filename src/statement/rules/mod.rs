@@ -20,6 +20,7 @@
 
 mod array_subquery;
 pub mod ast;
+mod at_time_zone;
 mod catalog_array_columns;
 pub mod catalog_fallback;
 mod catalog_scalar_subqueries;
@@ -81,6 +82,7 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(nested_values::NestedValues),
         Arc::new(datetime_patterns::DatetimePatterns),
         Arc::new(like_escape::LikeEscape),
+        Arc::new(at_time_zone::AtTimeZone),
         // datafusion-pg-catalog's, reviewed (see the module docs for those left out).
         Arc::new(AliasDuplicatedProjectionRewrite),
         Arc::new(RewriteArrayAnyAllOperation),

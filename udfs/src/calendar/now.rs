@@ -26,6 +26,8 @@ pub enum Clock {
     Date,
     /// CURRENT_TIME, LOCALTIME: its time of day.
     Time,
+    /// clock_timestamp(): the time when it is called, not the statement's start.
+    Wall,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -42,14 +44,25 @@ impl LocalNowUdf {
 
     pub fn reading(clock: Clock) -> Self {
         let aliases: &[&str] = match clock {
-            Clock::Timestamp => &["current_timestamp", "localtimestamp"],
-            Clock::Date => &[],
+            // PostgreSQL's statement_timestamp() is the statement's start, as now() is here;
+            // its transaction_timestamp() is now() itself.
+            Clock::Timestamp => &[
+                "current_timestamp",
+                "localtimestamp",
+                "statement_timestamp",
+                "transaction_timestamp",
+            ],
+            Clock::Date | Clock::Wall => &[],
             Clock::Time => &["localtime"],
         };
         LocalNowUdf {
             clock,
-            // Stable: one value per statement (the statement's start time).
-            signature: Signature::nullary(Volatility::Stable),
+            // Stable: one value per statement (the statement's start time); the wall clock
+            // moves while the statement runs.
+            signature: Signature::nullary(match clock {
+                Clock::Wall => Volatility::Volatile,
+                _ => Volatility::Stable,
+            }),
             aliases: aliases.iter().map(|a| a.to_string()).collect(),
         }
     }
@@ -73,6 +86,7 @@ impl ScalarUDFImpl for LocalNowUdf {
             Clock::Timestamp => "now",
             Clock::Date => "current_date",
             Clock::Time => "current_time",
+            Clock::Wall => "clock_timestamp",
         }
     }
     fn signature(&self) -> &Signature {
@@ -90,18 +104,21 @@ impl ScalarUDFImpl for LocalNowUdf {
             );
         }
         Ok(match self.clock {
-            Clock::Timestamp => DataType::Timestamp(TimeUnit::Nanosecond, None),
+            Clock::Timestamp | Clock::Wall => DataType::Timestamp(TimeUnit::Nanosecond, None),
             Clock::Date => DataType::Date32,
             Clock::Time => DataType::Time64(TimeUnit::Nanosecond),
         })
     }
     fn simplify(&self, args: Vec<Expr>, info: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        if self.clock == Clock::Wall {
+            return Ok(ExprSimplifyResult::Original(args));
+        }
         let Some(start) = info.query_execution_start_time() else {
             return Ok(ExprSimplifyResult::Original(args));
         };
         let at = local(start, info.config_options())?;
         let value = match self.clock {
-            Clock::Timestamp => {
+            Clock::Timestamp | Clock::Wall => {
                 ScalarValue::TimestampNanosecond(at.and_utc().timestamp_nanos_opt(), None)
             }
             Clock::Date => ScalarValue::Date32(Some(
@@ -116,7 +133,14 @@ impl ScalarUDFImpl for LocalNowUdf {
         };
         Ok(ExprSimplifyResult::Simplified(Expr::Literal(value, None)))
     }
-    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        if self.clock == Clock::Wall {
+            let at = local(Utc::now(), &args.config_options)?;
+            let nanos = at.and_utc().timestamp_nanos_opt();
+            return Ok(ColumnarValue::Scalar(ScalarValue::TimestampNanosecond(
+                nanos, None,
+            )));
+        }
         // As DataFusion's own now(): planning replaces every call by the statement's start
         // time (simplify), so all calls of a statement agree. Answering here instead would
         // let constant folding give each call its own instant.
@@ -126,15 +150,20 @@ impl ScalarUDFImpl for LocalNowUdf {
         )
     }
     fn documentation(&self) -> Option<&Documentation> {
-        static DOCS: [OnceLock<Documentation>; 3] =
-            [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+        static DOCS: [OnceLock<Documentation>; 4] = [
+            OnceLock::new(),
+            OnceLock::new(),
+            OnceLock::new(),
+            OnceLock::new(),
+        ];
         let (slot, text, syntax, example) = match self.clock {
             Clock::Timestamp => (
                 0,
                 "The current local wall-clock time in cip.timezone (the venues' timezone, \
                  [time] timezone by default), as a timestamp without time zone: what cip \
                  stores in its timestamp columns. One value for the whole statement. \
-                 Also CURRENT_TIMESTAMP and LOCALTIMESTAMP.",
+                 Also CURRENT_TIMESTAMP, LOCALTIMESTAMP, statement_timestamp() and \
+                 transaction_timestamp().",
                 "now()",
                 "SET cip.timezone = 'Asia/Shanghai';\nSELECT now(); -- 2026-12-01T23:43:29.496 when it is 15:43:29 UTC",
             ),
@@ -151,6 +180,13 @@ impl ScalarUDFImpl for LocalNowUdf {
                  time as now() is. Also LOCALTIME.",
                 "current_time",
                 "SET cip.timezone = 'Asia/Shanghai';\nSELECT current_time; -- 00:05:00 when it is 16:05 UTC",
+            ),
+            Clock::Wall => (
+                3,
+                "The local wall-clock time in cip.timezone when it is called (it moves while \
+                 a statement runs, unlike now()), as a timestamp without time zone.",
+                "clock_timestamp()",
+                "SELECT clock_timestamp() >= now(); -- true",
             ),
         };
         Some(DOCS[slot].get_or_init(|| {
