@@ -26,6 +26,12 @@ impl Raised {
         }
     }
 
+    /// Raises a WARNING (SQLSTATE 01000) with the statement's result.
+    pub fn warning(&self, message: String) {
+        let mut pending = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        pending.push(("WARNING", "01000", message));
+    }
+
     /// The notices raised since the last call.
     pub fn take(&self) -> Vec<Notice> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))

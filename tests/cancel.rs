@@ -1,7 +1,9 @@
 //! Cancel requests (libpq's PQcancel, tokio-postgres's CancelToken) stop a statement while its
-//! rows are being computed, over both protocols, and leave the connection usable.
+//! rows are being computed, over both protocols, and leave the connection usable; so does
+//! pg_cancel_backend from another session, and pg_terminate_backend ends a connection.
 
 use crate::pgwire::Server;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres::NoTls;
 
@@ -233,4 +235,101 @@ async fn backend_pid(c: &tokio_postgres::Client) -> i32 {
         .await
         .expect("pid")
         .get(0)
+}
+
+/// Where a statement's error came from, as its SQLSTATE.
+fn sqlstate(e: &tokio_postgres::Error) -> String {
+    e.code()
+        .map(|c| c.code().to_string())
+        .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_session_cancels_and_terminates_another() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let a = Arc::new(server.connect().await);
+    let b = server.connect().await;
+    let a_pid = backend_pid(&a).await;
+    // A running statement of a is cancelled from b; a's connection goes on.
+    let running = {
+        let a = a.clone();
+        tokio::spawn(async move { a.simple_query("SELECT pg_sleep(60)").await })
+    };
+    wait_for_state(&b, a_pid, "active").await;
+    let told: bool = b
+        .query_one("SELECT pg_cancel_backend($1)", &[&a_pid])
+        .await
+        .expect("cancel")
+        .get(0);
+    assert!(told);
+    let e = running.await.expect("join").expect_err("cancelled");
+    assert_eq!(sqlstate(&e), "57014", "{e}");
+    let alive: i64 = a.query_one("SELECT 1", &[]).await.expect("a").get(0);
+    assert_eq!(alive, 1);
+    // A pid no session has: false (and a WARNING), as PostgreSQL.
+    let none: bool = b
+        .query_one("SELECT pg_cancel_backend(0)", &[])
+        .await
+        .expect("no such pid")
+        .get(0);
+    assert!(!none);
+    // Terminating a, inside its block: its connection closes, its block is rolled back.
+    a.batch_execute("CREATE TABLE kept (k int); BEGIN; INSERT INTO kept VALUES (1)")
+        .await
+        .expect("a block");
+    let ended: bool = b
+        .query_one("SELECT pg_terminate_backend($1, 5000)", &[&a_pid])
+        .await
+        .expect("terminate")
+        .get(0);
+    assert!(ended, "pg_terminate_backend waited for a to end");
+    assert!(a.simple_query("SELECT 1").await.is_err(), "a is closed");
+    let listed: i64 = b
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+            &[&a_pid],
+        )
+        .await
+        .expect("activity")
+        .get(0);
+    assert_eq!(listed, 0);
+    let rows: i64 = b
+        .query_one("SELECT count(*) FROM kept", &[])
+        .await
+        .expect("kept")
+        .get(0);
+    assert_eq!(rows, 0, "the terminated block wrote nothing");
+    // A session may cancel itself (its own statement ends with 57014); timeouts are checked.
+    let e = b
+        .simple_query("SELECT pg_cancel_backend(pg_backend_pid())")
+        .await
+        .expect_err("own statement cancelled");
+    assert_eq!(sqlstate(&e), "57014", "{e}");
+    let e = b
+        .simple_query("SELECT pg_terminate_backend(pg_backend_pid(), -1)")
+        .await
+        .expect_err("negative timeout");
+    assert_eq!(sqlstate(&e), "22023", "{e}");
+    let null: Option<bool> = b
+        .query_one("SELECT pg_terminate_backend(NULL)", &[])
+        .await
+        .expect("null")
+        .get(0);
+    assert_eq!(null, None);
+}
+
+async fn wait_for_state(c: &tokio_postgres::Client, pid: i32, state: &str) {
+    for _ in 0..100 {
+        let now: Option<String> = c
+            .query_opt("SELECT state FROM pg_stat_activity WHERE pid = $1", &[&pid])
+            .await
+            .expect("activity")
+            .map(|r| r.get(0));
+        if now.as_deref() == Some(state) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("session {pid} never became {state}");
 }

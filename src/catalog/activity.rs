@@ -40,6 +40,7 @@ struct Now {
 #[derive(Debug)]
 pub struct Backend {
     connection: Arc<ConnectionFacts>,
+    signals: super::backend_signals::Signals,
     settings: PgSettings,
     started: SystemTime,
     now: Mutex<Now>,
@@ -63,6 +64,7 @@ impl Backend {
         let started = SystemTime::now();
         Backend {
             connection,
+            signals: Default::default(),
             settings,
             started,
             now: Mutex::new(Now {
@@ -78,6 +80,24 @@ impl Backend {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Now> {
         self.now.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.connection.pid()
+    }
+
+    /// The user the session runs as.
+    pub fn user(&self) -> Option<String> {
+        self.settings.get("session_authorization")
+    }
+
+    pub fn superuser(&self) -> bool {
+        self.settings.get("is_superuser").as_deref() == Some("on")
+    }
+
+    /// What other sessions can ask of it (pg_cancel_backend, pg_terminate_backend).
+    pub fn signals(&self) -> &super::backend_signals::Signals {
+        &self.signals
     }
 
     /// `query` starts now; the backend is active while the guard lives.
@@ -117,6 +137,11 @@ impl Backends {
         // Sessions that ended leave dead entries; drop them as new ones arrive.
         list.retain(|b| b.strong_count() > 0);
         list.push(Arc::downgrade(backend));
+    }
+
+    /// The client session with this pid, if it is still connected.
+    pub fn by_pid(&self, pid: i32) -> Option<Arc<Backend>> {
+        self.live().into_iter().find(|b| b.pid() == pid)
     }
 
     fn live(&self) -> Vec<Arc<Backend>> {

@@ -19,7 +19,10 @@ use pgwire::api::auth::sasl::SASLAuthStartupHandler;
 use pgwire::api::auth::{
     AuthSource, DefaultServerParameterProvider, LoginInfo, Password, StartupHandler,
 };
-use pgwire::api::{ClientInfo, ConnectionManager, PgWireConnectionState, METADATA_USER};
+use pgwire::api::{
+    ClientInfo, ConnectionManager, PgWireConnectionState, PidSecretKeyGenerator,
+    RandomPidSecretKeyGenerator, METADATA_USER,
+};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use std::collections::HashMap;
@@ -27,7 +30,7 @@ use std::fmt::Debug;
 use std::hash::BuildHasher;
 use std::hash::RandomState;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 /// The configured users, ready for SCRAM.
 #[derive(Debug, Default)]
@@ -104,6 +107,11 @@ impl AuthSource for Users {
     }
 }
 
+/// Every connection's pid and cancel key, from one counter: pgwire's SCRAM handler otherwise
+/// counts from 100000 in each handler, and cip makes one per connection — every logged-in
+/// client was pid 100000 (pg_backend_pid, pg_stat_activity, pg_cancel_backend).
+static PIDS: LazyLock<Arc<RandomPidSecretKeyGenerator>> = LazyLock::new(Arc::default);
+
 /// Without users: anyone on loopback, as an operator.
 pub struct Open {
     pub connections: Arc<ConnectionManager>,
@@ -112,6 +120,10 @@ pub struct Open {
 impl NoopStartupHandler for Open {
     fn connection_manager(&self) -> Option<Arc<ConnectionManager>> {
         Some(self.connections.clone())
+    }
+
+    fn pid_secret_key_generator(&self) -> &dyn PidSecretKeyGenerator {
+        PIDS.as_ref()
     }
 }
 
@@ -147,7 +159,8 @@ impl Startup {
         let scram = ScramAuth::new(users.clone());
         let sasl = SASLAuthStartupHandler::new(Arc::new(DefaultServerParameterProvider::default()))
             .with_scram(scram)
-            .with_connection_manager(connections);
+            .with_connection_manager(connections)
+            .with_pid_secret_key_generator(PIDS.clone());
         Startup {
             open: None,
             sasl: Some(sasl),

@@ -31,9 +31,10 @@ pub struct ConnectionCancel {
 }
 
 impl ConnectionCancel {
-    pub fn new(registry: Arc<CancelRegistry>) -> Self {
+    /// `signal` is the session's (pg_cancel_backend bumps it too).
+    pub fn new(registry: Arc<CancelRegistry>, signal: Arc<watch::Sender<u64>>) -> Self {
         ConnectionCancel {
-            signal: Arc::new(watch::channel(0).0),
+            signal,
             registered: AtomicBool::new(false),
             registry,
         }

@@ -120,6 +120,7 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
                 }
             };
             let idle_session = session.clone();
+            let ended_session = session.clone();
             let startup = Arc::new(
                 auth::Startup::new(users.clone(), connections.clone(), session.clone())
                     .with_tls_required(tls_required)
@@ -129,7 +130,10 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
             let handlers = Connection {
                 handler: Arc::new(Handler {
                     session: session.clone(),
-                    cancel: Arc::new(cancel::ConnectionCancel::new(cancel_registry.clone())),
+                    cancel: Arc::new(cancel::ConnectionCancel::new(
+                        cancel_registry.clone(),
+                        session.cancel_signal(),
+                    )),
                     copy: std::sync::Mutex::new(None),
                 }),
                 startup: startup.clone(),
@@ -157,6 +161,9 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> Result<()> {
                 }
                 // PostgreSQL sends a FATAL message first; closing is what clients act on.
                 why = idle_session.idle_timeout() => {
+                    tracing::info!("closing {peer}: {why}");
+                }
+                why = ended_session.terminated() => {
                     tracing::info!("closing {peer}: {why}");
                 }
             }

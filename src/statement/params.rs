@@ -31,8 +31,12 @@ pub fn types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
     // - LIMIT / OFFSET: bigint, as PostgreSQL (knex binds `.limit()` as a number, asyncpg
     //   refuses to send an int for text);
     // - `x = ANY($1)` (DataFusion's array_has($1, x)): an array of x's type, as PostgreSQL
-    //   infers it (ADBC's get_objects binds `relkind = ANY($2)` untyped).
+    //   infers it (ADBC's get_objects binds `relkind = ANY($2)` untyped);
+    // - an argument of a function: the type the function's signature makes of an unknown
+    //   there (`pg_cancel_backend($1)` integer, `pg_sleep($1)` double), as PostgreSQL
+    //   describes it.
     let (mut cast, mut limit, mut any) = (HashMap::new(), HashMap::new(), HashMap::new());
+    let mut argument = HashMap::new();
     plan.apply_with_subqueries(|p| {
         if let LogicalPlan::Limit(l) = p {
             for e in [&l.skip, &l.fetch].into_iter().flatten() {
@@ -58,12 +62,19 @@ pub fn types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
                         any.entry(ph.to_string())
                             .or_insert(DataType::new_list(t, true));
                     }
+                } else if let Expr::ScalarFunction(f) = e {
+                    if f.args.iter().any(untyped) {
+                        let schema = schema.get_or_insert_with(|| input_schema(p));
+                        for (id, t) in argument_types(f, schema) {
+                            argument.entry(id).or_insert(t);
+                        }
+                    }
                 }
                 Ok(TreeNodeRecursion::Continue)
             })
         })
     })?;
-    for inferred in [cast, limit, any] {
+    for inferred in [cast, limit, any, argument] {
         for (id, t) in inferred {
             let slot = found.entry(id).or_insert(None);
             if slot.is_none() {
@@ -83,6 +94,49 @@ fn input_schema(p: &LogicalPlan) -> Arc<datafusion::common::DFSchema> {
         [one] => one.schema().clone(),
         inputs => Arc::new(merge_schema(inputs)),
     }
+}
+
+fn untyped(e: &Expr) -> bool {
+    matches!(e, Expr::Placeholder(ph) if ph.field.is_none())
+}
+
+/// The types `f`'s signature coerces its untyped `$n` arguments to, where that is one type.
+fn argument_types(
+    f: &datafusion::logical_expr::expr::ScalarFunction,
+    schema: &datafusion::common::DFSchema,
+) -> Vec<(String, DataType)> {
+    use datafusion::arrow::datatypes::Field;
+    let fields: Option<Vec<_>> = f
+        .args
+        .iter()
+        .map(|a| {
+            let t = if untyped(a) {
+                DataType::Null
+            } else {
+                a.get_type(schema).ok()?
+            };
+            Some(Arc::new(Field::new("a", t, true)))
+        })
+        .collect();
+    let Some(fields) = fields else {
+        return vec![];
+    };
+    let Ok(coerced) = datafusion::logical_expr::type_coercion::functions::fields_with_udf(
+        &fields,
+        f.func.as_ref(),
+    ) else {
+        return vec![];
+    };
+    f.args
+        .iter()
+        .zip(coerced)
+        .filter_map(|(a, to)| match a {
+            Expr::Placeholder(ph) if ph.field.is_none() && !to.data_type().is_null() => {
+                Some((ph.id.clone(), to.data_type().clone()))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// `$n` and the element it is searched for, in `array_has($n, element)`.

@@ -110,10 +110,12 @@ impl Session {
             .config_mut()
             .set_extension(Arc::new(crate::storage::ConflictSlot::default()));
         // … and what a statement raises while it executes (notices.rs).
+        let raised = Arc::new(crate::notices::Raised::default());
         ctx.state_ref()
             .write()
             .config_mut()
-            .set_extension(Arc::new(crate::notices::Raised::default()));
+            .set_extension(raised.clone());
+        crate::catalog::backend_signals::register(&ctx, &engine.backends, &settings, &raised);
         Ok(Arc::new(Session {
             ctx,
             engine,
@@ -139,6 +141,17 @@ impl Session {
     /// The connection this session serves, as its client started up.
     pub fn set_connection(&self, connection: crate::catalog::server_facts::Connection) {
         self.connection.set(connection);
+    }
+
+    /// Resolves once another session ends this one (pg_terminate_backend).
+    pub async fn terminated(self: Arc<Self>) -> &'static str {
+        self.backend.signals().terminated().await;
+        "terminating connection due to administrator command"
+    }
+
+    /// The signal this session's statements stop on (a cancel request, pg_cancel_backend).
+    pub fn cancel_signal(&self) -> Arc<tokio::sync::watch::Sender<u64>> {
+        self.backend.signals().cancel.clone()
     }
 
     /// What RESET restores a `cip.*` setting to in this session.
