@@ -23,6 +23,7 @@ mod intelligence;
 mod memory_abuse;
 mod mistakes;
 mod pgwire;
+mod privileges;
 mod psql;
 mod resources;
 mod robustness;

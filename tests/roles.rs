@@ -7,7 +7,7 @@ use crate::common;
 use crate::pgwire::Server;
 use tokio_postgres::NoTls;
 
-const CONFIG: &str = r#"
+pub(crate) const CONFIG: &str = r#"
 [scheduler]
 enabled = false
 
@@ -22,7 +22,7 @@ role = "analyst"
 password = "ana-secret-1"
 "#;
 
-async fn login(
+pub(crate) async fn login(
     port: u16,
     user: &str,
     password: &str,
@@ -36,7 +36,7 @@ async fn login(
     Ok(client)
 }
 
-fn code(e: &tokio_postgres::Error) -> String {
+pub(crate) fn code(e: &tokio_postgres::Error) -> String {
     e.code()
         .map(|c| c.code().to_string())
         .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
@@ -345,61 +345,6 @@ async fn the_catalog_lists_the_configured_users_under_one_set_of_oids() {
         .await,
         ["ops|ana|unknown (OID=0)|ana"]
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn analysts_signal_only_their_own_sessions() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
-    let cfg = dir.path().join("cip.toml");
-    std::fs::write(&cfg, CONFIG).expect("config");
-    let server = Server::start_with(&data, &["--config", cfg.to_str().expect("path")]);
-    let ops = login(server.port, "ops", "ops-secret-1")
-        .await
-        .expect("ops");
-    let ana = login(server.port, "ana", "ana-secret-1")
-        .await
-        .expect("ana");
-    let ana2 = login(server.port, "ana", "ana-secret-1")
-        .await
-        .expect("ana again");
-    let (ops_pid, ana2_pid) = (backend_pid(&ops).await, backend_pid(&ana2).await);
-    // Each logged-in connection has a pid of its own (all were 100000 once).
-    let ana_pid = backend_pid(&ana).await;
-    assert!(ops_pid != ana_pid && ana_pid != ana2_pid && ops_pid != ana2_pid);
-    // An analyst may not signal an operator's (superuser's) session: PostgreSQL's 42501.
-    for sql in [
-        format!("SELECT pg_cancel_backend({ops_pid})"),
-        format!("SELECT pg_terminate_backend({ops_pid})"),
-    ] {
-        let e = ana.simple_query(&sql).await.expect_err("refused");
-        assert_eq!(code(&e), "42501", "{sql}: {e:?}");
-        assert!(format!("{e:?}").contains("must be a superuser"), "{e:?}");
-    }
-    // … but its own other session, and an operator any.
-    let own: bool = ana
-        .query_one("SELECT pg_cancel_backend($1)", &[&ana2_pid])
-        .await
-        .expect("own session")
-        .get(0);
-    let any: bool = ops
-        .query_one("SELECT pg_cancel_backend($1)", &[&ana2_pid])
-        .await
-        .expect("operator")
-        .get(0);
-    assert!(own && any);
-    let alive: i64 = ana2.query_one("SELECT 1", &[]).await.expect("ana2").get(0);
-    assert_eq!(
-        alive, 1,
-        "a cancel with nothing running leaves the session be"
-    );
-}
-
-async fn backend_pid(c: &tokio_postgres::Client) -> i32 {
-    c.query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .expect("pid")
-        .get(0)
 }
 
 #[test]

@@ -31,6 +31,7 @@ pub mod object_names;
 mod overrides;
 mod pg_proc;
 pub mod pg_typeof;
+mod privileges;
 mod proc_arrays;
 pub(crate) mod quoting;
 pub mod reg_found;
@@ -89,6 +90,7 @@ pub async fn install(
     let before = integer_arguments::names(ctx);
     setup_pg_catalog(ctx, "cip", roles.clone()).map_err(|e| CipError::DataFusion(*e))?;
     integer_arguments::widen(ctx, &before);
+    privileges::register(ctx, &roles);
     declared_types::install(ctx, &config.time.timezone);
     let catalog = ctx
         .catalog("cip")

@@ -8,7 +8,8 @@
 //!   of a type calls the function of that name in catalog/functions.rs, which this rule
 //!   leaves alone inside what it writes.)
 //! - A string literal given to a function that takes a `regclass`
-//!   (`pg_total_relation_size('members')`, `row_security_active('members')`): PostgreSQL
+//!   (`pg_total_relation_size('members')`, `row_security_active('members')`,
+//!   `has_table_privilege('ana', 'members', 'SELECT')`): PostgreSQL
 //!   reads the untyped literal as that type, so a name is looked up, with its error when no
 //!   relation has it, rather than refused as text or taken as nothing.
 
@@ -34,13 +35,17 @@ const LOOKUPS: &[(&str, &str)] = &[
     ("to_regrole", "regrole"),
 ];
 
-/// Functions with a `regclass` first argument in PostgreSQL.
-const TAKE_REGCLASS: &[&str] = &[
-    "pg_relation_size",
-    "pg_total_relation_size",
-    "pg_table_size",
-    "pg_indexes_size",
-    "row_security_active",
+/// Functions with a `regclass` argument in PostgreSQL, and how many arguments they have
+/// when it is the first: with one more (a user first) it is the second.
+const TAKE_REGCLASS: &[(&str, usize)] = &[
+    ("pg_relation_size", 1),
+    ("pg_total_relation_size", 1),
+    ("pg_table_size", 1),
+    ("pg_indexes_size", 1),
+    ("row_security_active", 1),
+    ("has_table_privilege", 2),
+    ("has_any_column_privilege", 2),
+    ("has_column_privilege", 3),
 ];
 
 fn reg_type(kind: &str) -> DataType {
@@ -108,20 +113,23 @@ fn rewritten(e: &mut Expr) -> Option<Expr> {
         // to_regtype of a column keeps catalog/functions.rs's function (no subquery).
         return lookable(arg).then(|| to_reg(kind, arg));
     }
-    if !TAKE_REGCLASS.contains(&name.as_str()) {
-        return None;
-    }
+    let (_, first_form) = TAKE_REGCLASS.iter().find(|(n, _)| *n == name)?;
     let Expr::Function(f) = e else {
         return None;
     };
     let FunctionArguments::List(list) = &mut f.args else {
         return None;
     };
-    let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(first))) = list.args.first_mut() else {
+    let at = match list.args.len() {
+        n if n == *first_form => 0,
+        n if n == first_form + 1 => 1,
+        _ => return None,
+    };
+    let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(table))) = list.args.get_mut(at) else {
         return None;
     };
-    literal(first)?;
-    *first = cast_to(first.clone(), "regclass");
+    literal(table)?;
+    *table = cast_to(table.clone(), "regclass");
     None
 }
 
@@ -154,6 +162,11 @@ mod tests {
             "{out}"
         );
         assert!(!out.contains("cip_reg_found"), "{out}");
+        assert_eq!(
+            rewrite("SELECT has_table_privilege('ana', 'members', 'SELECT'), has_column_privilege('members', 'tier', 'UPDATE')"),
+            "SELECT has_table_privilege('ana', CAST('members' AS REGCLASS), 'SELECT'), \
+             has_column_privilege(CAST('members' AS REGCLASS), 'tier', 'UPDATE')"
+        );
         let out = rewrite("SELECT to_regproc('abs'), to_regprocedure('abs(integer)')");
         assert!(
             out.contains("nullif((SELECT CASE WHEN count(DISTINCT"),
