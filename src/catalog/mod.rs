@@ -51,6 +51,7 @@ pub mod user_views;
 mod uuid_functions;
 pub mod view_reads;
 mod weak_list;
+pub mod xact_ids;
 
 pub use roles::OPEN_ROLE;
 

@@ -48,6 +48,8 @@ pub struct Session {
     connection: Arc<crate::catalog::server_facts::ConnectionFacts>,
     /// What pg_stat_activity shows of it (client sessions only).
     backend: Arc<crate::catalog::activity::Backend>,
+    /// Its transaction's id (txid_current).
+    xact_ids: Arc<crate::catalog::xact_ids::XactIds>,
 }
 
 #[derive(Default)]
@@ -86,6 +88,8 @@ impl Session {
         crate::catalog::advisory_functions::register(&ctx, &locks);
         let connection = Arc::default();
         crate::catalog::server_facts::register(&ctx, &connection);
+        let xact_ids = Arc::default();
+        crate::catalog::xact_ids::register(&ctx, &xact_ids);
         let backend = Arc::new(crate::catalog::activity::Backend::new(
             connection.clone(),
             settings.clone(),
@@ -127,6 +131,7 @@ impl Session {
             client,
             connection,
             backend,
+            xact_ids,
         }))
     }
 
@@ -265,6 +270,8 @@ impl Session {
             stop.arm(cancel, deadline);
         }
         crate::metrics::QUERIES.add(1);
+        self.xact_ids
+            .statement_starts(self.status() != TxStatus::Idle);
         let busy = self.activity.begin();
         let running = self.backend.running(&what);
         let me = self.clone();
