@@ -16,6 +16,7 @@ mod encodings;
 pub mod expand_array;
 mod format_pattern;
 pub(crate) mod format_type;
+mod function_arguments;
 mod functions;
 mod get_expr;
 pub mod indexes;

@@ -2,8 +2,9 @@
 //! JDBC's getFunctions see them beside SHOW FUNCTIONS / cip_functions. datafusion-pg-catalog's
 //! pg_proc is PostgreSQL's own built-ins; the relation the catalog answers (`Functions`) is
 //! those rows and one row per cip function in the public schema, and
-//! `pg_get_function_arguments` / `pg_get_function_result` / `pg_get_functiondef` describe
-//! cip's rows.
+//! `pg_get_function_arguments` / `pg_get_function_identity_arguments` /
+//! `pg_get_function_result` / `pg_get_functiondef` describe cip's rows (and the first three
+//! the built-ins', function_arguments.rs).
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, Int64Array, RecordBatch, StringArray};
@@ -53,23 +54,33 @@ pub async fn register(ctx: &SessionContext, own: &OwnRows) -> Result<()> {
         &functions,
         super::object_ids::PUBLIC_OID,
     )?));
-    let describe = |pick: fn(&Function) -> String| {
-        Arc::new(
-            functions
-                .iter()
-                .map(|f| (f.oid, pick(f)))
-                .collect::<HashMap<i32, String>>(),
-        )
-    };
+    // cip's functions, then PostgreSQL's built-ins (function_arguments.rs).
+    let describe =
+        |pick: fn(&Function) -> String,
+         builtin: fn(&super::function_arguments::Described) -> String| {
+            let builtins = super::function_arguments::builtins();
+            Arc::new(
+                builtins
+                    .iter()
+                    .map(|(oid, d)| (*oid, builtin(d)))
+                    .chain(functions.iter().map(|f| (f.oid, pick(f))))
+                    .collect::<HashMap<i32, String>>(),
+            )
+        };
     ctx.register_udf(lookup_udf(
         "pg_get_function_arguments",
-        describe(|f| f.arguments.clone()),
+        describe(|f| f.arguments.clone(), |d| d.arguments.clone()),
+    ));
+    ctx.register_udf(lookup_udf(
+        "pg_get_function_identity_arguments",
+        describe(|f| f.arguments.clone(), |d| d.identity.clone()),
     ));
     ctx.register_udf(lookup_udf(
         "pg_get_function_result",
-        describe(|f| f.result.clone()),
+        describe(|f| f.result.clone(), |d| d.result.clone()),
     ));
-    ctx.register_udf(lookup_udf("pg_get_functiondef", describe(definition)));
+    let definitions = functions.iter().map(|f| (f.oid, definition(f))).collect();
+    ctx.register_udf(lookup_udf("pg_get_functiondef", Arc::new(definitions)));
     Ok(())
 }
 

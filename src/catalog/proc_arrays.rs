@@ -49,6 +49,13 @@ pub fn builtins() -> Result<Arc<MemTable>> {
     if let Some(t) = TABLE.get() {
         return Ok(t.clone());
     }
+    let (schema, batches) = typed_batches()?;
+    let table = Arc::new(MemTable::try_new(schema, vec![batches])?);
+    Ok(TABLE.get_or_init(|| table).clone())
+}
+
+/// The built-ins' rows with typed list columns.
+pub fn typed_batches() -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let exported = super::static_tables()
         .map_err(crate::error::to_df)?
         .pg_proc
@@ -59,8 +66,7 @@ pub fn builtins() -> Result<Arc<MemTable>> {
         .iter()
         .map(|b| typed_batch(b, &schema))
         .collect::<Result<Vec<_>>>()?;
-    let table = Arc::new(MemTable::try_new(schema, vec![batches])?);
-    Ok(TABLE.get_or_init(|| table).clone())
+    Ok((schema, batches))
 }
 
 fn typed_batch(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
