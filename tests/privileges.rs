@@ -6,11 +6,12 @@
 use crate::pgwire::Server;
 use crate::roles::{code, login, CONFIG};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn analysts_signal_only_their_own_sessions() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
-    let cfg = dir.path().join("cip.toml");
+/// A server with roles.rs's users, and a connection of each.
+async fn operator_and_analyst(
+    dir: &std::path::Path,
+) -> (Server, tokio_postgres::Client, tokio_postgres::Client) {
+    let data = dir.join("data");
+    let cfg = dir.join("cip.toml");
     std::fs::write(&cfg, CONFIG).expect("config");
     let server = Server::start_with(&data, &["--config", cfg.to_str().expect("path")]);
     let ops = login(server.port, "ops", "ops-secret-1")
@@ -19,6 +20,13 @@ async fn analysts_signal_only_their_own_sessions() {
     let ana = login(server.port, "ana", "ana-secret-1")
         .await
         .expect("ana");
+    (server, ops, ana)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analysts_signal_only_their_own_sessions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, ops, ana) = operator_and_analyst(dir.path()).await;
     let ana2 = login(server.port, "ana", "ana-secret-1")
         .await
         .expect("ana again");
@@ -64,16 +72,7 @@ async fn backend_pid(c: &tokio_postgres::Client) -> i32 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn privilege_functions_say_what_each_role_may_do() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
-    let cfg = dir.path().join("cip.toml");
-    std::fs::write(&cfg, CONFIG).expect("config");
-    let server = Server::start_with(&data, &["--config", cfg.to_str().expect("path")]);
-    let ops = login(server.port, "ops", "ops-secret-1")
-        .await
-        .expect("ops");
-    let ana = login(server.port, "ana", "ana-secret-1")
-        .await
-        .expect("ana");
+    let (_server, ops, ana) = operator_and_analyst(dir.path()).await;
     // An analyst reads every table, writes none (as their INSERT would be refused).
     let tables = "SELECT has_table_privilege('members', 'SELECT'), \
         has_table_privilege('members', 'INSERT'), has_table_privilege('members', 'select, update'), \

@@ -92,12 +92,7 @@ pub fn zone(text: &str) -> Option<Tz> {
     if hours > 23 || (v.len() > posix.len() && v.len() - posix.len() < 3 && !v.starts_with('<')) {
         return None;
     }
-    let sign = if west && hours + minutes > 0 {
-        '-'
-    } else {
-        '+'
-    };
-    format!("{sign}{hours:02}:{minutes:02}").parse().ok()
+    time_zone::posix_zone(west, hours, minutes)
 }
 
 fn unknown(text: &str) -> datafusion::common::DataFusionError {

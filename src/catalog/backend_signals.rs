@@ -164,15 +164,15 @@ impl Signal {
             Kind::Terminate => Documentation::builder(
                 SECTION,
                 "Ends the connection of the session with this pid (its running statement \
-                     is cancelled, its block rolled back): true when the session exists, false \
-                     with a WARNING otherwise. With a timeout (ms) > 0, waits until the session \
-                     has ended and answers false with a WARNING if it has not by then. Users \
-                     may end their own sessions, operators any; 42501 otherwise.",
+                 is cancelled, its block rolled back): true when the session exists, false \
+                 with a WARNING otherwise. With a timeout (ms) > 0, waits until the session \
+                 has ended and answers false with a WARNING if it has not by then. Users \
+                 may end their own sessions, operators any; 42501 otherwise.",
                 "pg_terminate_backend(pid [, timeout])",
             )
             .with_sql_example(
                 "SELECT pg_terminate_backend(pid, 1000) FROM pg_stat_activity \
-                     WHERE state = 'idle in transaction'",
+                 WHERE state = 'idle in transaction'",
             )
             .with_argument("pid", "A session's pid, as pg_stat_activity lists it.")
             .with_argument(

@@ -66,6 +66,11 @@ pub fn display_zone(value: &str) -> Option<Tz> {
     if hours > 15 {
         return None;
     }
+    posix_zone(west, hours, minutes)
+}
+
+/// The fixed zone of a POSIX offset (`west` of UTC when its sign is plus); None past a day.
+pub(crate) fn posix_zone(west: bool, hours: u32, minutes: u32) -> Option<Tz> {
     // East of UTC is the other sign; zero is written east.
     let sign = if west && hours + minutes > 0 {
         '-'
