@@ -3,6 +3,7 @@
 //! pg_cancel_backend from another session, and pg_terminate_backend ends a connection.
 
 use crate::pgwire::Server;
+use crate::roles::code;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres::NoTls;
@@ -230,18 +231,11 @@ async fn pg_stat_activity_lists_the_connections_and_what_they_do() {
     assert!(gone, "a closed connection leaves pg_stat_activity");
 }
 
-async fn backend_pid(c: &tokio_postgres::Client) -> i32 {
+pub(crate) async fn backend_pid(c: &tokio_postgres::Client) -> i32 {
     c.query_one("SELECT pg_backend_pid()", &[])
         .await
         .expect("pid")
         .get(0)
-}
-
-/// Where a statement's error came from, as its SQLSTATE.
-fn sqlstate(e: &tokio_postgres::Error) -> String {
-    e.code()
-        .map(|c| c.code().to_string())
-        .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -264,7 +258,7 @@ async fn one_session_cancels_and_terminates_another() {
         .get(0);
     assert!(told);
     let e = running.await.expect("join").expect_err("cancelled");
-    assert_eq!(sqlstate(&e), "57014", "{e}");
+    assert_eq!(code(&e), "57014", "{e}");
     let alive: i64 = a.query_one("SELECT 1", &[]).await.expect("a").get(0);
     assert_eq!(alive, 1);
     // A pid no session has: false (and a WARNING), as PostgreSQL.
@@ -305,12 +299,12 @@ async fn one_session_cancels_and_terminates_another() {
         .simple_query("SELECT pg_cancel_backend(pg_backend_pid())")
         .await
         .expect_err("own statement cancelled");
-    assert_eq!(sqlstate(&e), "57014", "{e}");
+    assert_eq!(code(&e), "57014", "{e}");
     let e = b
         .simple_query("SELECT pg_terminate_backend(pg_backend_pid(), -1)")
         .await
         .expect_err("negative timeout");
-    assert_eq!(sqlstate(&e), "22023", "{e}");
+    assert_eq!(code(&e), "22023", "{e}");
     let null: Option<bool> = b
         .query_one("SELECT pg_terminate_backend(NULL)", &[])
         .await

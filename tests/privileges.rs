@@ -3,6 +3,7 @@
 //! their own user, and the privilege inquiry functions (has_table_privilege and the rest)
 //! say what cip's roles allow — what BI tools and IDEs ask before offering an edit.
 
+use crate::cancel::backend_pid;
 use crate::pgwire::Server;
 use crate::roles::{code, login, CONFIG};
 
@@ -60,13 +61,6 @@ async fn analysts_signal_only_their_own_sessions() {
         alive, 1,
         "a cancel with nothing running leaves the session be"
     );
-}
-
-async fn backend_pid(c: &tokio_postgres::Client) -> i32 {
-    c.query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .expect("pid")
-        .get(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
