@@ -86,11 +86,13 @@ const SECTION: DocSection = DocSection {
 pub fn register(
     ctx: &SessionContext,
     backends: &Arc<Backends>,
+    own: &Arc<Backend>,
     caller: &PgSettings,
     raised: &Arc<Raised>,
 ) {
     for kind in [Kind::Cancel, Kind::Terminate] {
-        let f = Signal::new(kind, backends, caller, raised);
+        let mut f = Signal::new(kind, backends, caller, raised);
+        f.own = Arc::downgrade(own);
         match kind {
             Kind::Cancel => ctx.register_udf(ScalarUDF::new_from_impl(f)),
             // It may wait for the connection to end.
@@ -104,6 +106,8 @@ struct Signal {
     kind: Kind,
     signature: Signature,
     backends: Weak<Backends>,
+    /// The calling session's own backend.
+    own: Weak<Backend>,
     caller: PgSettings,
     raised: Arc<Raised>,
     doc: Documentation,
@@ -184,6 +188,7 @@ impl Signal {
             kind,
             signature,
             backends: Arc::downgrade(backends),
+            own: Weak::new(),
             caller: caller.clone(),
             raised: raised.clone(),
             doc: doc.build(),
@@ -227,6 +232,15 @@ impl Signal {
         match self.kind {
             Kind::Cancel => target.signals().cancel(),
             Kind::Terminate => target.signals().terminate(),
+        }
+        // Its own statement is cancelled here and now, as PostgreSQL's is at its next
+        // interrupt check: a one-row answer could otherwise finish before the signal is seen.
+        let own = self.own.upgrade().is_some_and(|o| Arc::ptr_eq(&o, &target));
+        if own && self.kind == Kind::Cancel {
+            return Err(sql_error(
+                sqlstate::QUERY_CANCELED,
+                "canceling statement due to user request",
+            ));
         }
         Ok(Some(target))
     }

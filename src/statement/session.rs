@@ -119,7 +119,13 @@ impl Session {
             .write()
             .config_mut()
             .set_extension(raised.clone());
-        crate::catalog::backend_signals::register(&ctx, &engine.backends, &settings, &raised);
+        crate::catalog::backend_signals::register(
+            &ctx,
+            &engine.backends,
+            &backend,
+            &settings,
+            &raised,
+        );
         Ok(Arc::new(Session {
             ctx,
             engine,
