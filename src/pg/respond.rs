@@ -10,7 +10,7 @@ use crate::statement::reg_names::RegNames;
 use crate::statement::{Rows, Session};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
-use datafusion_postgres::arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
+use datafusion_postgres::arrow_pg::datatypes::arrow_schema_to_pg_fields;
 use futures::StreamExt;
 use pgwire::api::portal::Format;
 use pgwire::api::results::{FieldFormat, FieldInfo, QueryResponse, Tag};
@@ -121,7 +121,7 @@ pub fn data_rows(
         let batch = batch.and_then(|b| crate::column_types::uuids_as_bytes(b, binary));
         let batch = batch.and_then(|b| datetimes_as_text(b, &fields, &zones));
         let items: Vec<PgWireResult<DataRow>> = match batch {
-            Ok(b) => encode_recordbatch(fields.clone(), b).collect(),
+            Ok(b) => crate::statement::wire_rows::encode(fields.clone(), b).collect(),
             Err(e) => vec![Err(user_error(&e))],
         };
         futures::stream::iter(items)

@@ -10,7 +10,7 @@ use crate::error::{CipError, Result};
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::ScalarValue;
-use datafusion_postgres::arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
+use datafusion_postgres::arrow_pg::datatypes::arrow_schema_to_pg_fields;
 use pgwire::api::portal::Format;
 use std::sync::Arc;
 
@@ -41,7 +41,7 @@ pub fn encode(batch: &RecordBatch) -> Result<Vec<Vec<u8>>> {
     let schema = super::wire_schema::described(&batch.schema());
     let fields = arrow_schema_to_pg_fields(&schema, &Format::UnifiedBinary, None)
         .map_err(|e| CipError::invalid(sqlstate::FEATURE_NOT_SUPPORTED, e.to_string()))?;
-    encode_recordbatch(Arc::new(fields), batch.clone())
+    super::wire_rows::encode(Arc::new(fields), batch.clone())
         .map(|row| {
             let row =
                 row.map_err(|e| CipError::invalid(sqlstate::INTERNAL_ERROR, e.to_string()))?;

@@ -54,6 +54,7 @@ mod table_declared;
 mod tag;
 mod temporary;
 pub mod transaction;
+pub mod wire_rows;
 pub mod wire_schema;
 mod written_names;
 

@@ -26,6 +26,15 @@ async def types_and_parameters(c):
     assert await c.fetchval("SELECT $1::int8[]", [4, 5]) == [4, 5]
     assert await c.fetchval("SELECT cardinality($1::text[])", ["x", "y", "z"]) == 3
     assert await c.fetchval("SELECT 1.25::numeric(10, 2)") == decimal.Decimal("1.25")
+    # NULL of every type is NULL in binary too (an interval's once went out as zero).
+    nulls = await c.fetchrow(
+        "SELECT CAST(NULL AS interval), CAST(NULL AS date), CAST(NULL AS timestamp), "
+        "CAST(NULL AS numeric), CAST(NULL AS boolean), CAST(NULL AS int8[]), "
+        "x FROM (VALUES (INTERVAL '3 days'), (NULL)) t(x) ORDER BY x NULLS FIRST LIMIT 1"
+    )
+    assert list(nulls) == [None] * 7, nulls
+    week = await c.fetchval("SELECT INTERVAL '7 days'")
+    assert week == datetime.timedelta(days=7), week
     day = await c.fetchval("SELECT DATE '2026-03-04'")
     assert day == datetime.date(2026, 3, 4), day
     ids = await c.fetch(
