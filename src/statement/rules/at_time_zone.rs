@@ -4,13 +4,16 @@
 //! PostgreSQL would give them: a quoted literal is a timestamptz (PostgreSQL resolves the
 //! unknown to it), and so are now() and its kin, which PostgreSQL declares timestamptz and
 //! cip answers as local wall-clock time. An interval zone (`INTERVAL '+08:00'`, east of UTC)
-//! becomes the zone PostgreSQL names from it (`<+08>-08`).
+//! becomes the zone PostgreSQL names from it (`<+08>-08`). `timezone(zone, value)` called by
+//! name gets the same operand types (`timezone('CET', now())` read now()'s local wall clock
+//! as CET's).
 
-use super::ast::{call, called, cast, string};
+use super::ast::{call, called, cast, last_name, string};
 use crate::catalog::at_time_zone::NAME;
 use crate::settings::time_zone::of_interval;
 use datafusion::sql::sqlparser::ast::{
-    visit_expressions_mut, DataType, Expr, Statement, TimezoneInfo, Value,
+    visit_expressions_mut, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments,
+    Statement, TimezoneInfo, Value,
 };
 use datafusion_postgres::datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule;
 use std::ops::ControlFlow;
@@ -61,6 +64,17 @@ impl SqlStatementRewriteRule for AtTimeZone {
                     other => other.clone(),
                 };
                 *e = call(NAME, vec![zone, operand((**timestamp).clone())]);
+            } else if let Expr::Function(f) = e {
+                // Called by name, its operand is typed the same way.
+                if last_name(&f.name).is_some_and(|n| n.eq_ignore_ascii_case(NAME)) {
+                    if let FunctionArguments::List(list) = &mut f.args {
+                        if let [_, FunctionArg::Unnamed(FunctionArgExpr::Expr(value))] =
+                            list.args.as_mut_slice()
+                        {
+                            *value = operand(value.clone());
+                        }
+                    }
+                }
             }
             ControlFlow::Continue(())
         });
@@ -98,6 +112,12 @@ mod tests {
         assert_eq!(
             rewritten("SELECT t AT TIME ZONE 'UTC' AT TIME ZONE 'Asia/Shanghai' FROM v"),
             "SELECT timezone('Asia/Shanghai', timezone('UTC', t)) FROM v"
+        );
+        // timezone() called by name: the same operand types.
+        assert_eq!(
+            rewritten("SELECT timezone('CET', now()), TIMEZONE('UTC', t) FROM v"),
+            "SELECT timezone('CET', CAST(now() AS TIMESTAMP WITH TIME ZONE)), \
+             TIMEZONE('UTC', t) FROM v"
         );
         let refused = "SELECT t AT TIME ZONE INTERVAL '1' DAY FROM v";
         assert_eq!(rewritten(refused), refused);
