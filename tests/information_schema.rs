@@ -28,7 +28,7 @@ fn postgresql_15() -> Vec<(String, Vec<String>)> {
 }
 
 /// Every row of a simple query, as text.
-async fn rows(c: &tokio_postgres::Client, sql: &str) -> Vec<Vec<String>> {
+pub async fn rows(c: &tokio_postgres::Client, sql: &str) -> Vec<Vec<String>> {
     let messages = c
         .simple_query(sql)
         .await

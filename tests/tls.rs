@@ -99,6 +99,12 @@ fn tls_is_offered_not_forced_unless_required() {
     assert!(ok && out.contains("SSL connection"), "{out}");
     let (ok, out) = psql(&format!("{base} sslmode=disable"), "\\conninfo");
     assert!(ok && !out.contains("SSL connection"), "{out}");
+    // pg_stat_ssl tells each session whether its own connection is encrypted.
+    let own = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+    let (ok, out) = psql(&format!("{base} sslmode=require"), own);
+    assert!(ok && out.trim() == "t", "{out}");
+    let (ok, out) = psql(&format!("{base} sslmode=disable"), own);
+    assert!(ok && out.trim() == "f", "{out}");
 }
 
 #[test]

@@ -42,6 +42,7 @@ pub struct Backend {
     connection: Arc<ConnectionFacts>,
     signals: super::backend_signals::Signals,
     settings: PgSettings,
+    locks: Arc<super::advisory_locks::SessionLocks>,
     started: SystemTime,
     now: Mutex<Now>,
 }
@@ -60,12 +61,17 @@ impl Drop for Running {
 }
 
 impl Backend {
-    pub fn new(connection: Arc<ConnectionFacts>, settings: PgSettings) -> Backend {
+    pub fn new(
+        connection: Arc<ConnectionFacts>,
+        settings: PgSettings,
+        locks: Arc<super::advisory_locks::SessionLocks>,
+    ) -> Backend {
         let started = SystemTime::now();
         Backend {
             connection,
             signals: Default::default(),
             settings,
+            locks,
             started,
             now: Mutex::new(Now {
                 query: String::new(),
@@ -93,6 +99,16 @@ impl Backend {
 
     pub fn superuser(&self) -> bool {
         self.settings.get("is_superuser").as_deref() == Some("on")
+    }
+
+    /// Whether its client speaks over TLS; None for a session without a connection.
+    pub fn secure(&self) -> Option<bool> {
+        self.connection.get().map(|c| c.secure)
+    }
+
+    /// The advisory locks it holds and waits for (pg_locks).
+    pub fn locks(&self) -> Vec<super::advisory_locks::Shown> {
+        self.locks.shown()
     }
 
     /// What other sessions can ask of it (pg_cancel_backend, pg_terminate_backend).
@@ -144,7 +160,7 @@ impl Backends {
         self.live().into_iter().find(|b| b.pid() == pid)
     }
 
-    fn live(&self) -> Vec<Arc<Backend>> {
+    pub fn live(&self) -> Vec<Arc<Backend>> {
         let list = self.list.lock().unwrap_or_else(|p| p.into_inner());
         list.iter().filter_map(Weak::upgrade).collect()
     }
@@ -348,7 +364,9 @@ mod tests {
     fn a_backend_is_active_while_it_runs_and_listed_while_it_lives() {
         let backends = Backends::default();
         let settings = PgSettings::new("UTC", "ana", false);
-        let b = Arc::new(Backend::new(Arc::default(), settings));
+        let locks =
+            Arc::new(Arc::new(super::super::advisory_locks::AdvisoryLocks::default()).session());
+        let b = Arc::new(Backend::new(Arc::default(), settings, locks));
         backends.add(&b);
         assert_eq!(state(&backends), ["idle"]);
         let running = b.running("SELECT 1");

@@ -42,8 +42,8 @@ struct Hold {
 #[derive(Debug, Default)]
 struct Table {
     held: HashMap<Key, Vec<Hold>>,
-    /// The key each waiting session waits for.
-    waiting: HashMap<u64, Key>,
+    /// The key each waiting session waits for, and in which mode.
+    waiting: HashMap<u64, (Key, Mode)>,
 }
 
 impl Table {
@@ -69,7 +69,7 @@ impl Table {
                     continue;
                 }
                 seen.push(h.session);
-                if let Some(next) = self.waiting.get(&h.session) {
+                if let Some((next, _)) = self.waiting.get(&h.session) {
                     if self
                         .held
                         .get(next)
@@ -186,7 +186,7 @@ impl SessionLocks {
                     t.waiting.remove(&self.id);
                     return Err(Refused::Deadlock);
                 }
-                t.waiting.insert(self.id, key);
+                t.waiting.insert(self.id, (key, mode));
             }
             let _waiting = Waiting(self);
             released.await;
@@ -232,6 +232,43 @@ impl SessionLocks {
         let id = self.id;
         self.locks
             .release_where(|h| h.session != id || h.scope != Scope::Transaction);
+    }
+}
+
+/// A lock a session holds or waits for, as pg_locks lists it (locks_view.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shown {
+    pub key: Key,
+    pub mode: Mode,
+    pub granted: bool,
+}
+
+impl SessionLocks {
+    /// What the session holds (once per key and mode, however often and in whichever scope)
+    /// and what it waits for.
+    pub fn shown(&self) -> Vec<Shown> {
+        let t = self.locks.lock();
+        let mut out: Vec<Shown> = Vec::new();
+        for (key, holds) in &t.held {
+            for h in holds.iter().filter(|h| h.session == self.id) {
+                let shown = Shown {
+                    key: *key,
+                    mode: h.mode,
+                    granted: true,
+                };
+                if !out.contains(&shown) {
+                    out.push(shown);
+                }
+            }
+        }
+        if let Some((key, mode)) = t.waiting.get(&self.id) {
+            out.push(Shown {
+                key: *key,
+                mode: *mode,
+                granted: false,
+            });
+        }
+        out
     }
 }
 

@@ -129,9 +129,14 @@ impl KeyedRelation {
                 };
                 batches.push(keys::rows(&self.schema, &all, value)?);
                 if name == "pg_class" {
+                    let pg_catalog = keys::namespace_oids(&namespace)?.get("pg_catalog").copied();
                     batches = batches
                         .iter()
                         .map(super::role_rows::owned)
+                        .map(|b| match pg_catalog {
+                            Some(ns) => super::system_kinds::with_system_kinds(&b?, ns),
+                            None => b,
+                        })
                         .collect::<Result<_>>()?;
                 }
             }

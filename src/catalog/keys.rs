@@ -88,7 +88,7 @@ fn relation_oids(class: &[RecordBatch]) -> Result<HashMap<(String, i32), i32>> {
 }
 
 /// Name → OID of every namespace in `namespace` (pg_namespace's rows).
-fn namespace_oids(namespace: &[RecordBatch]) -> Result<HashMap<String, i32>> {
+pub fn namespace_oids(namespace: &[RecordBatch]) -> Result<HashMap<String, i32>> {
     let mut namespaces = HashMap::new();
     for b in namespace {
         let oid = cast(b.column(0), &DataType::Int32)?;

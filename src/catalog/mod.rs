@@ -24,6 +24,7 @@ mod integer_arguments;
 mod key_rows;
 mod keys;
 pub mod like_escape;
+mod locks_view;
 mod name_arrays;
 pub(crate) mod name_type;
 mod null_arrays;
@@ -44,8 +45,11 @@ pub mod server_facts;
 mod settings_functions;
 mod settings_view;
 mod sleep;
+mod ssl_view;
 mod stable_oids;
 pub mod subscript;
+pub mod system_kinds;
+mod timezone_names;
 pub use settings_functions::current_setting;
 pub mod datetime_text;
 pub mod user_views;
@@ -131,6 +135,10 @@ pub async fn install(
     reg_found::register(ctx);
     reg_functions::register(ctx);
     view_reads::register(ctx);
+    ctx.register_udtf(
+        crate::statement::system_columns::NAME,
+        Arc::new(crate::statement::system_columns::SystemColumns),
+    );
     encodings::register(ctx);
     null_arrays::register(ctx);
     pg_proc::register(ctx, &functions).await?;

@@ -13,7 +13,9 @@
 //! - `pg_proc`: PostgreSQL's built-ins and cip's functions (pg_proc.rs).
 //! - `pg_authid`, `pg_roles`, `pg_user`: the configured users and PostgreSQL's predefined
 //!   roles, with the OIDs the owner columns use (role_rows.rs).
-//! - `pg_stat_activity`: the server's client sessions (activity.rs).
+//! - `pg_stat_activity`: the server's client sessions (activity.rs); `pg_locks`: their
+//!   advisory locks (locks_view.rs) and whether they are encrypted (`pg_stat_ssl`,
+//!   ssl_view.rs); `pg_timezone_names`: the zones cip knows (timezone_names.rs).
 //! - `pg_settings`: the session's parameters (settings_view.rs); datafusion-pg-catalog's has
 //!   one row.
 //!
@@ -60,7 +62,15 @@ impl PgCatalog {
 }
 
 /// The relations answered from the server's state rather than a table of PostgreSQL's shape.
-const LIVE: &[&str] = &["pg_authid", "pg_roles", "pg_user", "pg_stat_activity"];
+const LIVE: &[&str] = &[
+    "pg_authid",
+    "pg_roles",
+    "pg_user",
+    "pg_stat_activity",
+    "pg_locks",
+    "pg_stat_ssl",
+    "pg_timezone_names",
+];
 
 fn oid(name: &str) -> Field {
     Field::new(name, DataType::Int32, true)
@@ -151,15 +161,25 @@ impl PgCatalog {
             let rows = super::role_rows::relation(lower, &self.roles)?;
             return Ok(Some(Arc::new(rows)));
         }
-        if lower == "pg_stat_activity" {
+        if lower == "pg_stat_activity" || lower == "pg_locks" {
             let database = super::object_ids::Object::Database("cip".into());
             let oid = self.ids.of([database.clone()]).get(&database).copied();
+            if lower == "pg_locks" {
+                let locks = super::locks_view::Locks::new(self.backends.clone(), oid.unwrap_or(0));
+                return Ok(Some(Arc::new(locks)));
+            }
             let roles = self.roles.clone();
             return Ok(Some(Arc::new(super::activity::Activity::new(
                 self.backends.clone(),
                 (oid.unwrap_or(0), "cip".into()),
                 Arc::new(move |n| super::role_rows::oid_of(&roles, n)),
             ))));
+        }
+        if lower == "pg_stat_ssl" {
+            return Ok(Some(Arc::new(super::ssl_view::Ssl(self.backends.clone()))));
+        }
+        if lower == "pg_timezone_names" {
+            return Ok(Some(Arc::new(super::timezone_names::relation()?)));
         }
         if lower == "pg_settings" {
             return Ok(Some(Arc::new(super::settings_view::SettingsView::new())));

@@ -36,6 +36,8 @@ pub struct Connection {
     pub pid: i32,
     pub client: SocketAddr,
     pub server: SocketAddr,
+    /// Whether the client speaks over TLS (pg_stat_ssl).
+    pub secure: bool,
 }
 
 /// A session's connection facts: empty for the server's own sessions and `cip sql`.
@@ -306,6 +308,7 @@ mod tests {
             pid: 77,
             client: "127.0.0.1:50001".parse().unwrap(),
             server: "127.0.0.1:5433".parse().unwrap(),
+            secure: false,
         });
         let info = |fact| Info::new("f", fact, "", facts.clone());
         assert_eq!(info(Fact::BackendPid).value(), ScalarValue::Int32(Some(77)));

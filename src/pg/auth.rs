@@ -259,6 +259,7 @@ impl StartupHandler for Startup {
                     pid: client.pid_and_secret_key().0,
                     client: client.socket_addr(),
                     server,
+                    secure: client.is_secure(),
                 });
             }
             // Parameters the client sent at startup (pgjdbc: TimeZone, DateStyle,

@@ -50,6 +50,7 @@ pub mod runtime;
 mod session;
 mod shared_objects;
 mod stored;
+pub mod system_columns;
 mod table_declared;
 mod tag;
 mod temporary;

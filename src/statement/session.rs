@@ -93,6 +93,7 @@ impl Session {
         let backend = Arc::new(crate::catalog::activity::Backend::new(
             connection.clone(),
             settings.clone(),
+            locks.clone(),
         ));
         if client {
             engine.backends.add(&backend);

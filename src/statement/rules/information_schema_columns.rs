@@ -48,8 +48,10 @@ pub(super) const UDT_NAME: &str = "CASE d \
 /// PostgreSQL (DataFusion counts from 0), defaults as pg_attrdef lists them, declared types,
 /// lengths and NOT NULL as pg_attribute has them (catalog/attribute_types.rs), in the
 /// standard's order with the columns cip has no use for (character sets, domains, identity,
-/// generation) NULL or 'NO'.
-pub fn query() -> String {
+/// generation) NULL or 'NO'. The columns of the relations the rules define (`listed`) are
+/// the ones their queries are planned to return (statement/system_columns.rs), in place of
+/// DataFusion's rows for those it lists with its own columns.
+pub fn query(listed: &[(&str, &str)]) -> String {
     const NULL: &str = "CAST(NULL AS VARCHAR)";
     format!(
         "SELECT table_catalog, table_schema, table_name, column_name, \
@@ -89,7 +91,12 @@ pub fn query() -> String {
                       WHEN 1042 THEN 'character' ELSE {DATA_TYPE} END AS d \
                FROM (SELECT c.*, c.data_type AS t, k.table_type AS kind, f.def_text, \
                             f.a_type, f.a_typmod, f.a_notnull \
-                     FROM information_schema.columns c \
+                     FROM (SELECT table_catalog, table_schema, table_name, column_name, \
+                             ordinal_position, is_nullable, data_type, \
+                             character_maximum_length, numeric_precision, numeric_scale, \
+                             interval_type \
+                           FROM information_schema.columns \
+                           WHERE {not_defined} {system}) c \
                      LEFT JOIN information_schema.tables k \
                        ON k.table_catalog = c.table_catalog \
                       AND k.table_schema = c.table_schema \
@@ -104,16 +111,50 @@ pub fn query() -> String {
                                 LEFT JOIN pg_catalog.pg_attrdef d \
                                   ON d.adrelid = a.attrelid AND d.adnum = a.attnum) f \
                        ON f.a_schema = c.table_schema AND f.a_table = c.table_name \
-                      AND f.a_num = CAST(c.ordinal_position AS BIGINT) + 1) typed) named"
+                      AND f.a_num = CAST(c.ordinal_position AS BIGINT) + 1) typed) named",
+        not_defined = not_defined(listed),
+        system = if listed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "UNION ALL SELECT * FROM {}()",
+                crate::statement::system_columns::NAME
+            )
+        },
     )
 }
 
-/// `information_schema.tables` with the standard's columns after DataFusion's four, listing
-/// the standard's views cip adds (information_schema_constraints.rs,
-/// information_schema_objects.rs) as PostgreSQL lists them: a base table can be inserted
-/// into, a view cannot (sqlsmith reads `is_insertable_into`).
-pub fn tables(added: &[&str]) -> String {
-    let added: Vec<String> = added.iter().map(|name| format!("('{name}')")).collect();
+use crate::catalog::system_kinds::{INFORMATION_SCHEMA_TABLES, PG_CATALOG_VIEWS};
+
+fn quoted_list(names: impl Iterator<Item = String>) -> String {
+    names
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A filter of DataFusion's information_schema rows: none of a relation the rules define
+/// (system_views.rs), which it lacks or lists with its own columns.
+fn not_defined(listed: &[(&str, &str)]) -> String {
+    if listed.is_empty() {
+        return "true".into();
+    }
+    let names = quoted_list(listed.iter().map(|(s, n)| format!("{s}.{n}")));
+    format!("concat(table_schema, '.', table_name) NOT IN ({names})")
+}
+
+/// `information_schema.tables` with the standard's columns after DataFusion's four: the
+/// catalog's relations and every relation the rules define (`listed`), pg_catalog's and
+/// information_schema's typed as PostgreSQL types them (DataFusion calls a catalog table it
+/// answers through a view a view, and a view it answers from memory a table). A base table
+/// can be inserted into, a view cannot (sqlsmith reads `is_insertable_into`).
+pub fn tables(listed: &[(&str, &str)]) -> String {
+    let values: Vec<String> = listed
+        .iter()
+        .map(|(schema, name)| format!("('{schema}', '{name}')"))
+        .collect();
+    let views = quoted_list(PG_CATALOG_VIEWS.iter().map(|n| n.to_string()));
+    let tables = quoted_list(INFORMATION_SCHEMA_TABLES.iter().map(|n| n.to_string()));
     format!(
         "SELECT table_catalog, table_schema, table_name, table_type, \
             CAST(NULL AS VARCHAR) AS self_referencing_column_name, \
@@ -123,10 +164,19 @@ pub fn tables(added: &[&str]) -> String {
             CAST(NULL AS VARCHAR) AS user_defined_type_name, \
             CASE WHEN table_type = 'BASE TABLE' THEN 'YES' ELSE 'NO' END AS is_insertable_into, \
             'NO' AS is_typed, CAST(NULL AS VARCHAR) AS commit_action \
-         FROM (SELECT table_catalog, table_schema, table_name, table_type \
-               FROM information_schema.tables \
-               UNION ALL SELECT current_database(), 'information_schema', a.name, 'VIEW' \
-               FROM (VALUES {}) AS a(name)) listed",
-        added.join(", ")
+         FROM (SELECT table_catalog, table_schema, table_name, \
+                 CASE table_schema \
+                   WHEN 'pg_catalog' THEN CASE WHEN table_name IN ({views}) THEN 'VIEW' \
+                     ELSE 'BASE TABLE' END \
+                   WHEN 'information_schema' THEN CASE WHEN table_name IN ({tables}) \
+                     THEN 'BASE TABLE' ELSE 'VIEW' END \
+                   ELSE table_type END AS table_type \
+               FROM (SELECT table_catalog, table_schema, table_name, table_type \
+                     FROM information_schema.tables \
+                     WHERE {not_defined} \
+                     UNION ALL SELECT current_database(), a.s, a.n, 'VIEW' \
+                     FROM (VALUES {values}) AS a(s, n)) found) typed",
+        not_defined = not_defined(listed),
+        values = values.join(", "),
     )
 }

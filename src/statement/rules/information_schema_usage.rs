@@ -34,7 +34,7 @@ fn column_udt_usage() -> String {
     format!(
         "SELECT c.udt_catalog, c.udt_schema, c.udt_name, c.table_catalog, c.table_schema, \
             c.table_name, c.column_name FROM ({}) c",
-        typed::query()
+        typed::query(&[])
     )
 }
 
@@ -55,7 +55,7 @@ fn element_types() -> String {
         details = nulls(TYPE_DETAILS),
         n = "CAST(NULL AS VARCHAR)",
         scope = nulls(SCOPE),
-        q = typed::query()
+        q = typed::query(&[])
     )
 }
 
@@ -69,7 +69,7 @@ fn data_type_privileges() -> String {
          UNION ALL \
          SELECT DISTINCT r.specific_catalog, r.specific_schema, r.specific_name, 'ROUTINE', '0' \
          FROM information_schema.routines r",
-        typed::query()
+        typed::query(&[])
     )
 }
 

@@ -44,6 +44,8 @@ mod like_escape;
 mod nested_values;
 mod order_by_positions;
 mod order_by_subqueries;
+mod pg_catalog_absent;
+mod pg_catalog_statistics;
 mod reg_functions;
 mod reg_lookups;
 mod regclass_names;
@@ -60,6 +62,7 @@ mod unnest_table_factor;
 mod user_registers;
 
 pub(crate) use reg_lookups::reg_kind;
+pub(crate) use system_views::relations as system_relations;
 pub(crate) use type_names::as_cast;
 
 use datafusion::sql::sqlparser::ast::Statement;

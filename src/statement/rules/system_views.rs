@@ -55,17 +55,9 @@ fn standard_views() -> Vec<(&'static str, String)> {
     views
 }
 
-/// Of those, the ones DataFusion serves and lists in information_schema.tables itself.
-const LISTED_BY_DATAFUSION: &[&str] = &["views", "schemata", "routines", "parameters"];
-
 /// (schema, relation, its query): pg_catalog's are found unqualified too.
 static QUERIES: LazyLock<Vec<(&'static str, &'static str, Query)>> = LazyLock::new(|| {
     let standard = standard_views();
-    let added: Vec<&str> = standard
-        .iter()
-        .map(|(name, _)| *name)
-        .filter(|name| !LISTED_BY_DATAFUSION.contains(name))
-        .collect();
     let mut sources: Vec<(&'static str, &'static str, String)> = vec![
         ("pg_catalog", "pg_views", PG_VIEWS.to_string()),
         ("pg_catalog", "pg_tables", PG_TABLES.to_string()),
@@ -79,6 +71,19 @@ static QUERIES: LazyLock<Vec<(&'static str, &'static str, Query)>> = LazyLock::n
                collisdeterministic, collencoding, collcollate, collctype, \
                colllocale AS colliculocale, collicurules, collversion \
              FROM pg_catalog.pg_collation"
+                .to_string(),
+        ),
+        // datafusion-pg-catalog's pg_database has its columns in an order no PostgreSQL
+        // has, PostgreSQL 14's datlastsysoid (kept, last) and not datcollversion; here in
+        // PostgreSQL 16's order (server_version), the version of the collation unknown.
+        (
+            "pg_catalog",
+            "pg_database",
+            "SELECT oid, datname, datdba, encoding, datlocprovider, datistemplate, \
+               datallowconn, datconnlimit, datfrozenxid, datminmxid, dattablespace, \
+               datcollate, datctype, daticulocale, daticurules, \
+               CAST(NULL AS VARCHAR) AS datcollversion, datacl AS datacl, datlastsysoid \
+             FROM pg_catalog.pg_database"
                 .to_string(),
         ),
         // No foreign servers, so no user mappings (psql's `\deu`).
@@ -107,14 +112,19 @@ static QUERIES: LazyLock<Vec<(&'static str, &'static str, Query)>> = LazyLock::n
             "SELECT * FROM pg_catalog.pg_stat_activity".to_string(),
         ),
         (
-            "information_schema",
-            "columns",
-            super::information_schema_columns::query(),
+            "pg_catalog",
+            "pg_locks",
+            "SELECT * FROM pg_catalog.pg_locks".to_string(),
         ),
         (
-            "information_schema",
-            "tables",
-            super::information_schema_columns::tables(&added),
+            "pg_catalog",
+            "pg_stat_ssl",
+            "SELECT * FROM pg_catalog.pg_stat_ssl".to_string(),
+        ),
+        (
+            "pg_catalog",
+            "pg_timezone_names",
+            "SELECT * FROM pg_catalog.pg_timezone_names".to_string(),
         ),
     ];
     sources.extend(
@@ -122,11 +132,32 @@ static QUERIES: LazyLock<Vec<(&'static str, &'static str, Query)>> = LazyLock::n
             .into_iter()
             .map(|(name, sql)| ("information_schema", name, sql)),
     );
+    sources.extend(
+        super::pg_catalog_absent::views()
+            .into_iter()
+            .chain(super::pg_catalog_statistics::views())
+            .map(|(name, sql)| ("pg_catalog", name, sql)),
+    );
+    // information_schema.tables and .columns list every relation here, themselves included.
+    let mut listed: Vec<(&str, &str)> = sources.iter().map(|(s, n, _)| (*s, *n)).collect();
+    listed.extend([
+        ("information_schema", "tables"),
+        ("information_schema", "columns"),
+    ]);
+    let columns = super::information_schema_columns::query(&listed);
+    let tables = super::information_schema_columns::tables(&listed);
+    sources.push(("information_schema", "tables", tables));
+    sources.push(("information_schema", "columns", columns));
     sources
         .into_iter()
         .filter_map(|(schema, name, sql)| Some((schema, name, super::ast::template_query(&sql)?)))
         .collect()
 });
+
+/// (schema, name) of every relation defined here.
+pub fn relations() -> impl Iterator<Item = (&'static str, &'static str)> {
+    QUERIES.iter().map(|(schema, name, _)| (*schema, *name))
+}
 
 #[derive(Debug)]
 pub struct SystemViews;
@@ -189,7 +220,10 @@ mod tests {
     #[test]
     fn every_system_view_parses() {
         // QUERIES drops a query that does not parse; a typo must fail here, not vanish.
-        let expected = 10 + standard_views().len();
+        let expected = 14
+            + standard_views().len()
+            + super::super::pg_catalog_absent::views().len()
+            + super::super::pg_catalog_statistics::views().len();
         assert_eq!(QUERIES.len(), expected);
     }
 
