@@ -10,11 +10,8 @@ use crate::settings::pg::PgSettings;
 use datafusion::arrow::array::TimestampMicrosecondArray;
 use datafusion::arrow::array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Result;
-use datafusion::datasource::{MemTable, TableType};
-use datafusion::logical_expr::Expr;
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::datasource::MemTable;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -259,52 +256,16 @@ fn shown(b: &Backend) -> Shown {
 pub type RoleOid = Arc<dyn Fn(&str) -> Option<i32> + Send + Sync>;
 
 /// pg_stat_activity, read when a statement scans it: by then the reading statement has
-/// started, so its own row is active and shows it, as in PostgreSQL.
-pub struct Activity {
+/// started, so its own row is active and shows it, as in PostgreSQL. `database` is the
+/// database's OID and name.
+pub fn view(
     backends: Arc<Backends>,
     database: (i32, String),
     role_oid: RoleOid,
-}
-
-impl std::fmt::Debug for Activity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Activity").finish_non_exhaustive()
-    }
-}
-
-impl Activity {
-    /// `database` is the database's OID and name.
-    pub fn new(backends: Arc<Backends>, database: (i32, String), role_oid: RoleOid) -> Self {
-        Activity {
-            backends,
-            database,
-            role_oid,
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl TableProvider for Activity {
-    fn schema(&self) -> SchemaRef {
-        schema()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::View
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let (oid, name) = (self.database.0, self.database.1.as_str());
-        relation(&self.backends, (oid, name), |n| (self.role_oid)(n))?
-            .scan(state, projection, filters, limit)
-            .await
-    }
+) -> super::live_view::LiveView {
+    super::live_view::LiveView::new("pg_stat_activity", schema(), move || {
+        relation(&backends, (database.0, &database.1), |n| role_oid(n))
+    })
 }
 
 /// The relation's rows now.
@@ -380,6 +341,7 @@ mod tests {
         assert!(shown(&b).xact_start.is_none());
         drop(b);
         assert!(state(&backends).is_empty());
+        use datafusion::catalog::TableProvider;
         let table = relation(&backends, (1, "cip"), |_| None).expect("relation");
         assert_eq!(table.schema().fields().len(), 22);
     }

@@ -12,11 +12,8 @@ use datafusion::arrow::array::{
     TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Result;
-use datafusion::datasource::{MemTable, TableType};
-use datafusion::logical_expr::Expr;
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::datasource::MemTable;
 use std::sync::Arc;
 
 /// PostgreSQL 15's columns of pg_locks, in its order (classid and objid wide enough for an
@@ -112,41 +109,9 @@ fn relation(backends: &Backends, database: i32) -> Result<MemTable> {
     MemTable::try_new(schema(), vec![vec![batch]])
 }
 
-/// pg_locks, read when a statement scans it.
-#[derive(Debug)]
-pub struct Locks {
-    backends: Arc<Backends>,
-    database: i32,
-}
-
-impl Locks {
-    /// `database` is the database's OID.
-    pub fn new(backends: Arc<Backends>, database: i32) -> Self {
-        Locks { backends, database }
-    }
-}
-
-#[async_trait::async_trait]
-impl TableProvider for Locks {
-    fn schema(&self) -> SchemaRef {
-        schema()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::View
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        relation(&self.backends, self.database)?
-            .scan(state, projection, filters, limit)
-            .await
-    }
+/// pg_locks, read when a statement scans it; `database` is the database's OID.
+pub fn view(backends: Arc<Backends>, database: i32) -> super::live_view::LiveView {
+    super::live_view::LiveView::new("pg_locks", schema(), move || relation(&backends, database))
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ mod integer_arguments;
 mod key_rows;
 mod keys;
 pub mod like_escape;
+mod live_view;
 mod locks_view;
 mod name_arrays;
 pub(crate) mod name_type;

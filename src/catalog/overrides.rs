@@ -165,18 +165,18 @@ impl PgCatalog {
             let database = super::object_ids::Object::Database("cip".into());
             let oid = self.ids.of([database.clone()]).get(&database).copied();
             if lower == "pg_locks" {
-                let locks = super::locks_view::Locks::new(self.backends.clone(), oid.unwrap_or(0));
+                let locks = super::locks_view::view(self.backends.clone(), oid.unwrap_or(0));
                 return Ok(Some(Arc::new(locks)));
             }
             let roles = self.roles.clone();
-            return Ok(Some(Arc::new(super::activity::Activity::new(
+            return Ok(Some(Arc::new(super::activity::view(
                 self.backends.clone(),
                 (oid.unwrap_or(0), "cip".into()),
                 Arc::new(move |n| super::role_rows::oid_of(&roles, n)),
             ))));
         }
         if lower == "pg_stat_ssl" {
-            return Ok(Some(Arc::new(super::ssl_view::Ssl(self.backends.clone()))));
+            return Ok(Some(Arc::new(super::ssl_view::view(self.backends.clone()))));
         }
         if lower == "pg_timezone_names" {
             return Ok(Some(Arc::new(super::timezone_names::relation()?)));

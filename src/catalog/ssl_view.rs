@@ -7,11 +7,8 @@
 use super::activity::Backends;
 use datafusion::arrow::array::{ArrayRef, BooleanArray, Int32Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Result;
-use datafusion::datasource::{MemTable, TableType};
-use datafusion::logical_expr::Expr;
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::datasource::MemTable;
 use std::sync::Arc;
 
 /// PostgreSQL 15's columns of pg_stat_ssl, in its order.
@@ -60,28 +57,6 @@ fn relation(backends: &Backends) -> Result<MemTable> {
 }
 
 /// pg_stat_ssl, read when a statement scans it.
-#[derive(Debug)]
-pub struct Ssl(pub Arc<Backends>);
-
-#[async_trait::async_trait]
-impl TableProvider for Ssl {
-    fn schema(&self) -> SchemaRef {
-        schema()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::View
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        relation(&self.0)?
-            .scan(state, projection, filters, limit)
-            .await
-    }
+pub fn view(backends: Arc<Backends>) -> super::live_view::LiveView {
+    super::live_view::LiveView::new("pg_stat_ssl", schema(), move || relation(&backends))
 }
