@@ -263,7 +263,7 @@ pub fn view(
     database: (i32, String),
     role_oid: RoleOid,
 ) -> super::live_view::LiveView {
-    super::live_view::LiveView::new("pg_stat_activity", schema(), move || {
+    super::live_view::LiveView::new("pg_stat_activity", schema(), move |_| {
         relation(&backends, (database.0, &database.1), |n| role_oid(n))
     })
 }

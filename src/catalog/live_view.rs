@@ -1,5 +1,6 @@
-//! A view of the server's live state (sessions, their locks, their connections): its rows are
-//! built each time a statement scans it, so a reader sees the state as of its own statement.
+//! A view of live state (the server's sessions, their locks and connections; the reading
+//! session's parameters): its rows are built each time a statement scans it, so a reader sees
+//! the state as of its own statement.
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
@@ -9,7 +10,7 @@ use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
 use std::sync::Arc;
 
-type Rows = Box<dyn Fn() -> Result<MemTable> + Send + Sync>;
+type Rows = Box<dyn Fn(&dyn Session) -> Result<MemTable> + Send + Sync>;
 
 pub struct LiveView {
     name: &'static str,
@@ -26,11 +27,11 @@ impl std::fmt::Debug for LiveView {
 }
 
 impl LiveView {
-    /// The view `name` of `schema`, its rows what `rows` answers when scanned.
+    /// The view `name` of `schema`, its rows what `rows` answers when a session scans it.
     pub fn new(
         name: &'static str,
         schema: SchemaRef,
-        rows: impl Fn() -> Result<MemTable> + Send + Sync + 'static,
+        rows: impl Fn(&dyn Session) -> Result<MemTable> + Send + Sync + 'static,
     ) -> Self {
         LiveView {
             name,
@@ -57,6 +58,8 @@ impl TableProvider for LiveView {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        (self.rows)()?.scan(state, projection, filters, limit).await
+        (self.rows)(state)?
+            .scan(state, projection, filters, limit)
+            .await
     }
 }

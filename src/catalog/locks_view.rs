@@ -111,7 +111,7 @@ fn relation(backends: &Backends, database: i32) -> Result<MemTable> {
 
 /// pg_locks, read when a statement scans it; `database` is the database's OID.
 pub fn view(backends: Arc<Backends>, database: i32) -> super::live_view::LiveView {
-    super::live_view::LiveView::new("pg_locks", schema(), move || relation(&backends, database))
+    super::live_view::LiveView::new("pg_locks", schema(), move |_| relation(&backends, database))
 }
 
 #[cfg(test)]

@@ -182,7 +182,7 @@ impl PgCatalog {
             return Ok(Some(Arc::new(super::timezone_names::relation()?)));
         }
         if lower == "pg_settings" {
-            return Ok(Some(Arc::new(super::settings_view::SettingsView::new())));
+            return Ok(Some(Arc::new(super::settings_view::view())));
         }
         if key_rows::NAMES.contains(&lower) {
             let keyed = key_rows::KeyedRelation::new(lower, &self.inner, &self.list).await?;

@@ -6,46 +6,33 @@
 //! SET shows here at once.
 
 use crate::settings::pg::{Listed, PgSettings};
-use async_trait::async_trait;
 use datafusion::arrow::array::{ArrayRef, BooleanArray, Int32Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Result;
-use datafusion::datasource::{MemTable, TableType};
-use datafusion::logical_expr::Expr;
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::datasource::MemTable;
 use std::sync::Arc;
 
-#[derive(Debug)]
-pub struct SettingsView {
-    schema: SchemaRef,
-}
-
-impl SettingsView {
-    pub fn new() -> SettingsView {
-        let text = |name: &str| Field::new(name, DataType::Utf8, true);
-        SettingsView {
-            schema: Arc::new(Schema::new(vec![
-                text("name"),
-                text("setting"),
-                text("unit"),
-                text("category"),
-                text("short_desc"),
-                text("extra_desc"),
-                text("context"),
-                text("vartype"),
-                text("source"),
-                text("min_val"),
-                text("max_val"),
-                text("enumvals"),
-                text("boot_val"),
-                text("reset_val"),
-                text("sourcefile"),
-                Field::new("sourceline", DataType::Int32, true),
-                Field::new("pending_restart", DataType::Boolean, true),
-            ])),
-        }
-    }
+fn schema() -> SchemaRef {
+    let text = |name: &str| Field::new(name, DataType::Utf8, true);
+    Arc::new(Schema::new(vec![
+        text("name"),
+        text("setting"),
+        text("unit"),
+        text("category"),
+        text("short_desc"),
+        text("extra_desc"),
+        text("context"),
+        text("vartype"),
+        text("source"),
+        text("min_val"),
+        text("max_val"),
+        text("enumvals"),
+        text("boot_val"),
+        text("reset_val"),
+        text("sourcefile"),
+        Field::new("sourceline", DataType::Int32, true),
+        Field::new("pending_restart", DataType::Boolean, true),
+    ]))
 }
 
 /// PostgreSQL's vartype for a value: bool for on/off, integer or real for numbers.
@@ -95,30 +82,16 @@ fn batch(schema: &SchemaRef, rows: &[Listed]) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
-#[async_trait]
-impl TableProvider for SettingsView {
-    fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::View
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
+/// pg_settings: the reading session's parameters.
+pub fn view() -> super::live_view::LiveView {
+    super::live_view::LiveView::new("pg_settings", schema(), |state| {
         let rows = PgSettings::of(state.config_options())
             .map(PgSettings::listed)
             .unwrap_or_default();
-        MemTable::try_new(self.schema.clone(), vec![vec![batch(&self.schema, &rows)?]])?
-            .scan(state, projection, filters, limit)
-            .await
-    }
+        let schema = schema();
+        let batch = batch(&schema, &rows)?;
+        MemTable::try_new(schema, vec![vec![batch]])
+    })
 }
 
 #[cfg(test)]
@@ -129,8 +102,7 @@ mod tests {
     fn a_row_per_parameter_with_its_type() {
         let settings = PgSettings::new("Asia/Shanghai", "cip", true);
         let rows = settings.listed();
-        let view = SettingsView::new();
-        let b = batch(&view.schema, &rows).expect("batch");
+        let b = batch(&schema(), &rows).expect("batch");
         assert_eq!(b.num_rows(), rows.len());
         let max_keys = rows.iter().find(|l| l.name == "max_index_keys");
         assert_eq!(max_keys.map(|l| l.setting.as_str()), Some("32"));

@@ -58,5 +58,5 @@ fn relation(backends: &Backends) -> Result<MemTable> {
 
 /// pg_stat_ssl, read when a statement scans it.
 pub fn view(backends: Arc<Backends>) -> super::live_view::LiveView {
-    super::live_view::LiveView::new("pg_stat_ssl", schema(), move || relation(&backends))
+    super::live_view::LiveView::new("pg_stat_ssl", schema(), move |_| relation(&backends))
 }
