@@ -4,6 +4,8 @@
 //! columns (`ALTER TABLE … ADD COLUMN "n" Int64` fails), and BI tools show it. system_views.rs
 //! puts this query in place of the reference.
 
+use crate::catalog::system_kinds::{INFORMATION_SCHEMA_TABLES, PG_CATALOG_VIEWS};
+
 /// PostgreSQL's `data_type` of an Arrow type's name (`t`).
 pub(super) const DATA_TYPE: &str = "CASE \
       WHEN t IN ('Int8', 'Int16', 'UInt8') THEN 'smallint' \
@@ -123,8 +125,6 @@ pub fn query(listed: &[(&str, &str)]) -> String {
         },
     )
 }
-
-use crate::catalog::system_kinds::{INFORMATION_SCHEMA_TABLES, PG_CATALOG_VIEWS};
 
 fn quoted_list(names: impl Iterator<Item = String>) -> String {
     names
