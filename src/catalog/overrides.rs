@@ -147,6 +147,13 @@ impl SchemaProvider for PgCatalog {
 }
 
 impl PgCatalog {
+    /// The OID of the database, "cip", as pg_database numbers it.
+    fn database_oid(&self) -> i32 {
+        let database = super::object_ids::Object::Database("cip".into());
+        let oid = self.ids.of([database.clone()]).get(&database).copied();
+        oid.unwrap_or(0)
+    }
+
     /// The relation `name` (`lower` in lower case), its columns as its source types them.
     async fn relation(&self, name: &str, lower: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         if let Some(schema) = own(lower) {
@@ -161,25 +168,23 @@ impl PgCatalog {
             let rows = super::role_rows::relation(lower, &self.roles)?;
             return Ok(Some(Arc::new(rows)));
         }
-        if lower == "pg_stat_activity" || lower == "pg_locks" {
-            let database = super::object_ids::Object::Database("cip".into());
-            let oid = self.ids.of([database.clone()]).get(&database).copied();
-            if lower == "pg_locks" {
-                let locks = super::locks_view::view(self.backends.clone(), oid.unwrap_or(0));
-                return Ok(Some(Arc::new(locks)));
-            }
+        if lower == "pg_stat_activity" {
             let roles = self.roles.clone();
             return Ok(Some(Arc::new(super::activity::view(
                 self.backends.clone(),
-                (oid.unwrap_or(0), "cip".into()),
+                (self.database_oid(), "cip".into()),
                 Arc::new(move |n| super::role_rows::oid_of(&roles, n)),
             ))));
+        }
+        if lower == "pg_locks" {
+            let locks = super::locks_view::view(self.backends.clone(), self.database_oid());
+            return Ok(Some(Arc::new(locks)));
         }
         if lower == "pg_stat_ssl" {
             return Ok(Some(Arc::new(super::ssl_view::view(self.backends.clone()))));
         }
         if lower == "pg_timezone_names" {
-            return Ok(Some(Arc::new(super::timezone_names::relation()?)));
+            return Ok(Some(Arc::new(super::timezone_names::view())));
         }
         if lower == "pg_settings" {
             return Ok(Some(Arc::new(super::settings_view::view())));

@@ -50,8 +50,13 @@ fn numeric(seconds: i32) -> String {
     }
 }
 
+/// pg_timezone_names, its offsets as of the statement that scans it.
+pub fn view() -> super::live_view::LiveView {
+    super::live_view::LiveView::new("pg_timezone_names", schema(), |_| relation())
+}
+
 /// The relation as of now.
-pub fn relation() -> Result<MemTable> {
+fn relation() -> Result<MemTable> {
     let now = chrono::Utc::now().naive_utc();
     let rows: Vec<_> = TZ_VARIANTS.iter().map(|z| row(*z, now)).collect();
     let names: StringArray = rows.iter().map(|r| Some(r.0)).collect();

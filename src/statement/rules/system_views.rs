@@ -55,6 +55,17 @@ fn standard_views() -> Vec<(&'static str, String)> {
     views
 }
 
+/// The relations cip adds to pg_catalog itself (catalog/overrides.rs), which
+/// datafusion-pg-catalog's unqualified lookup does not know.
+const FOUND_UNQUALIFIED: &[&str] = &[
+    "pg_indexes",
+    "pg_user",
+    "pg_stat_activity",
+    "pg_locks",
+    "pg_stat_ssl",
+    "pg_timezone_names",
+];
+
 /// (schema, relation, its query): pg_catalog's are found unqualified too.
 static QUERIES: LazyLock<Vec<(&'static str, &'static str, Query)>> = LazyLock::new(|| {
     let standard = standard_views();
@@ -94,39 +105,12 @@ static QUERIES: LazyLock<Vec<(&'static str, &'static str, Query)>> = LazyLock::n
                 "umid:int srvid:int srvname umuser:int usename umoptions:varchar[]",
             ),
         ),
-        // cip's own relations (catalog/key_rows.rs, role_rows.rs), found unqualified as
-        // PostgreSQL's are.
-        (
-            "pg_catalog",
-            "pg_indexes",
-            "SELECT * FROM pg_catalog.pg_indexes".to_string(),
-        ),
-        (
-            "pg_catalog",
-            "pg_user",
-            "SELECT * FROM pg_catalog.pg_user".to_string(),
-        ),
-        (
-            "pg_catalog",
-            "pg_stat_activity",
-            "SELECT * FROM pg_catalog.pg_stat_activity".to_string(),
-        ),
-        (
-            "pg_catalog",
-            "pg_locks",
-            "SELECT * FROM pg_catalog.pg_locks".to_string(),
-        ),
-        (
-            "pg_catalog",
-            "pg_stat_ssl",
-            "SELECT * FROM pg_catalog.pg_stat_ssl".to_string(),
-        ),
-        (
-            "pg_catalog",
-            "pg_timezone_names",
-            "SELECT * FROM pg_catalog.pg_timezone_names".to_string(),
-        ),
     ];
+    // cip's own relations (catalog/overrides.rs), found unqualified as PostgreSQL's are.
+    sources.extend(FOUND_UNQUALIFIED.iter().map(|name| {
+        let sql = format!("SELECT * FROM pg_catalog.{name}");
+        ("pg_catalog", *name, sql)
+    }));
     sources.extend(
         standard
             .into_iter()
