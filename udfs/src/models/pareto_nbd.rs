@@ -24,6 +24,9 @@ pub struct Params {
 /// Past this z the hypergeometric series is slow (thousands of terms); quadrature instead.
 const SERIES_UP_TO: f64 = 0.7;
 
+/// Quadrature too when the series' terms would keep growing for more than about this many.
+const SERIES_TERMS: f64 = 40.0;
+
 /// The 10-point Gauss-Legendre rule on [-1, 1]: the positive nodes and their weights.
 const GAUSS: [(f64, f64); 5] = [
     (0.148_874_338_981_631_2, 0.295_524_224_714_752_9),
@@ -69,9 +72,12 @@ impl Params {
         if hi <= lo {
             return f64::NEG_INFINITY;
         }
-        // The series converges like z^n: fast unless α and β are far apart and u is small.
+        // The series' terms grow while (p + n) z > n + 1 and then shrink like z^n: it is fast
+        // unless α and β are far apart and u is small (z near 1), or p is large (a large s
+        // with α > β: about p z / (1 - z) terms before they shrink).
         let z = (alpha - beta).abs() / (alpha.max(beta) + lo);
-        if z > SERIES_UP_TO {
+        let p = if alpha >= beta { s + 1.0 } else { r + x };
+        if z > SERIES_UP_TO || p * z > SERIES_TERMS * (1.0 - z) {
             return s.ln() + self.ln_quadrature(x, lo, hi);
         }
         let (a, b) = (self.ln_tail(x, lo), self.ln_tail(x, hi));
@@ -80,9 +86,9 @@ impl Params {
     }
 
     /// ln ∫_lo^hi (α+u)^-(r+x) (β+u)^-(s+1) du by Gauss-Legendre in v = ln(c + u), c the
-    /// smaller of α, β: there the integrand is exp((1 - e_c) v - e_m ln(e^v + d)), whose
-    /// log changes at most K+1 per unit of v; the 10-point rule integrates e^(-10u) over a
-    /// panel to ~1e-10, so panels span at most 10 units of change.
+    /// smaller of α, β: there the integrand is exp((1 - e_c) v - e_m ln(e^v + d)). The
+    /// 10-point rule integrates e^(-10u) over a panel to ~1e-10, so panels span at most 10
+    /// units of change of its log.
     fn ln_quadrature(&self, x: f64, lo: f64, hi: f64) -> f64 {
         let Params { r, alpha, s, beta } = *self;
         let (c, e_c, e_m) = if alpha <= beta {
@@ -91,23 +97,38 @@ impl Params {
             (beta, s + 1.0, r + x)
         };
         let d = (alpha - beta).abs();
-        let (v0, v1) = ((c + lo).ln(), (c + hi).ln());
-        let panels = ((e_c + e_m + 1.0) * (v1 - v0) / 10.0)
-            .ceil()
-            .clamp(1.0, 48.0);
-        let width = (v1 - v0) / panels;
         let ln_f = |v: f64| (1.0 - e_c) * v - e_m * (v.exp() + d).ln();
-        let mut terms = Vec::with_capacity(panels as usize * GAUSS.len());
+        let (v0, mut v1) = ((c + lo).ln(), (c + hi).ln());
+        // ln f is concave (second derivative -e_m e^v d / (e^v + d)^2): falling at v0, it
+        // falls ever faster, so nothing past 60 units below ln f(v0) counts (e^-60) and the
+        // rule stops there — a steep integrand (large s with α > β) in a few panels.
+        let slope = (1.0 - e_c) - e_m * (c + lo) / (c + lo + d);
+        if slope < 0.0 {
+            v1 = v1.min(v0 + 60.0 / -slope);
+        }
+        // Both parts of ln f are monotone in v, so its total change is exact: a large s and β
+        // (dropout nearly the same for everyone) make e_m huge but the change small, where
+        // a bound by e_m (v1 - v0) asked for 48 panels instead of one or two.
+        let change = (1.0 - e_c).abs() * (v1 - v0) + e_m * ((v1.exp() + d) / (c + lo + d)).ln();
+        let panels = (change / 10.0).ceil().clamp(1.0, 128.0);
+        let width = (v1 - v0) / panels;
+        // Log-sum-exp as the terms come (no buffer: this runs per customer and evaluation).
+        let (mut top, mut sum) = (f64::NEG_INFINITY, 0.0f64);
         for i in 0..panels as usize {
             let mid = v0 + width * (i as f64 + 0.5);
             for (node, weight) in GAUSS {
                 for sign in [-1.0, 1.0] {
-                    terms.push(ln_f(mid + sign * node * width / 2.0) + (weight * width / 2.0).ln());
+                    let t = ln_f(mid + sign * node * width / 2.0) + (weight * width / 2.0).ln();
+                    if t > top {
+                        sum = sum * (top - t).exp() + 1.0;
+                        top = t;
+                    } else {
+                        sum += (t - top).exp();
+                    }
                 }
             }
         }
-        let top = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        top + terms.iter().map(|t| (t - top).exp()).sum::<f64>().ln()
+        top + sum.ln()
     }
 
     /// The two parts of the likelihood after its constant: still active at T, and dropped
@@ -338,6 +359,58 @@ mod tests {
                 + (-(far.ln_tail(x, hi) - (slow.ln() - k * (far.beta + lo).ln())).exp()).ln_1p())
                 - k.ln();
             assert!((rule - series).abs() < 1e-7, "x {x}: {rule} vs {series}");
+        }
+    }
+
+    /// ln of s ∫_lo^hi (α+u)^-(r+x) (β+u)^-(s+1) du by fine midpoint rules with Richardson's
+    /// step (error ~h⁴), in logs: with a large s the integrand is below the smallest double.
+    fn ln_dropout_by_midpoints(p: &Params, x: f64, lo: f64, hi: f64) -> f64 {
+        let ln_f = |u: f64| -(p.r + x) * (p.alpha + u).ln() - (p.s + 1.0) * (p.beta + u).ln();
+        let top = ln_f(lo).max(ln_f(hi));
+        let rule = |n: u32| {
+            let h = (hi - lo) / f64::from(n);
+            (0..n)
+                .map(|i| (ln_f(lo + (f64::from(i) + 0.5) * h) - top).exp() * h)
+                .sum::<f64>()
+        };
+        let (coarse, fine) = (rule(200_000), rule(400_000));
+        p.s.ln() + top + ((4.0 * fine - coarse) / 3.0).ln()
+    }
+
+    #[test]
+    fn the_dropout_integral_holds_when_dropout_hardly_varies() {
+        // Dropout rates nearly the same for everyone (s, β huge, μ = s/β): what a fit on a
+        // population without dropout heterogeneity walks towards. The quadrature needs one
+        // or two panels there; a bound by s asked for 48 on every customer.
+        let flat = Params {
+            r: 4.66,
+            alpha: 193.0,
+            s: 413_947.0,
+            beta: 6.04e8,
+        };
+        // And α > β with a large s: the series would need thousands of terms.
+        let steep = Params {
+            r: 1.2,
+            alpha: 900.0,
+            s: 5_000.0,
+            beta: 300.0,
+        };
+        // A rising then falling integrand (r + x < 1) with a large s.
+        let humped = Params {
+            r: 0.4,
+            alpha: 2.0,
+            s: 3_000.0,
+            beta: 9_000.0,
+        };
+        for p in [flat, steep, humped] {
+            for (x, lo, hi) in [(0.0, 0.0, 700.0), (12.0, 40.0, 900.0), (3.0, 500.0, 501.0)] {
+                let got = p.ln_dropout(x, lo, hi);
+                let want = ln_dropout_by_midpoints(&p, x, lo, hi);
+                assert!(
+                    ((got - want) / want).abs() < 1e-9,
+                    "{p:?} x {x} [{lo}, {hi}]: {got} vs {want}"
+                );
+            }
         }
     }
 
