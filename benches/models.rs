@@ -7,6 +7,7 @@
 //!     rows with weights. Parameters must agree to 0.1%.
 //! (b) RFM + quintile scoring of 1,000,000 members (about 10 million visits from
 //!     `cip generate`): cip vs DuckDB running the same SQL on the same Parquet files.
+//! (c) Pareto/NBD fits, cip vs lifetimes (models/pnbd.rs).
 //!
 //! Run: `bash benches/run.sh models`. Needs python3 with lifetimes and duckdb (run.sh
 //! installs them). `CIP_BENCH_NO_PYTHON=1` times cip's fits alone (for profiling).
@@ -22,6 +23,9 @@ use std::time::Instant;
 // The allocator the cip binary uses, so the timings are the server's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[path = "models/pnbd.rs"]
+mod pnbd;
 
 const CUSTOMERS: usize = 1_000_000;
 const MEMBERS: u64 = 1_000_000;
@@ -297,13 +301,17 @@ print(best, r[0][0], r[0][1])
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // cargo bench passes `--bench` first; a filter (`fit`, `rfm`) is the first other argument.
+    // cargo bench passes `--bench` first; a filter (`fit`, `pnbd`, `rfm`) is the first other
+    // argument.
     let which = std::env::args()
         .skip(1)
         .find(|a| !a.starts_with('-'))
         .unwrap_or_default();
     if which.is_empty() || which.contains("fit") {
         fits(dir.path()).await;
+    }
+    if which.is_empty() || which.contains("pnbd") {
+        pnbd::fits(dir.path()).await;
     }
     if which.is_empty() || which.contains("rfm") {
         rfm(dir.path()).await;
