@@ -11,6 +11,7 @@ mod fit_accumulator;
 mod gamma_gamma;
 mod likelihood;
 mod optimize;
+mod pareto_gradient;
 pub(crate) mod pareto_nbd;
 mod score_docs;
 pub(crate) mod scores;

@@ -36,8 +36,15 @@ const GAUSS: [(f64, f64); 5] = [
     (0.973_906_528_517_171_7, 0.066_671_344_308_688_14),
 ];
 
+/// One node of the dropout integral's quadrature: u, and the log of the integrand times the
+/// node's weight.
+pub(super) struct Node {
+    pub u: f64,
+    pub ln_term: f64,
+}
+
 /// log(e^a + e^b), with -inf allowed.
-fn log_add(a: f64, b: f64) -> f64 {
+pub(super) fn log_add(a: f64, b: f64) -> f64 {
     let m = a.max(b);
     if m == f64::NEG_INFINITY {
         return m;
@@ -52,8 +59,8 @@ impl Params {
             .all(|v| v.is_finite() && *v > 0.0)
     }
 
-    /// ln of (r+s+x) ∫_τ^∞ (α+u)^-(r+x) (β+u)^-(s+1) du: ln[(m+τ)^-K 2F1(K, p; K+1; z)] with
-    /// m = max(α, β), K = r+s+x, z = |α-β| / (m+τ).
+    /// ln of (r+s+x) m^K ∫_τ^∞ (α+u)^-(r+x) (β+u)^-(s+1) du: ln[(1+τ/m)^-K 2F1(K, p; K+1; z)]
+    /// with m = max(α, β), K = r+s+x, z = |α-β| / (m+τ).
     fn ln_tail(&self, x: f64, tau: f64) -> f64 {
         let Params { r, alpha, s, beta } = *self;
         let k = r + s + x;
@@ -63,33 +70,64 @@ impl Params {
             (beta, r + x)
         };
         let z = (alpha - beta).abs() / (m + tau);
-        hyp2f1(k, p, k + 1.0, z).ln() - k * (m + tau).ln()
+        hyp2f1(k, p, k + 1.0, z).ln() - k * (tau / m).ln_1p()
     }
 
-    /// ln of s ∫_lo^hi (α+u)^-(r+x) (β+u)^-(s+1) du; -inf for an empty interval.
+    /// Whether the dropout integral from `lo` is taken by quadrature rather than the series.
+    /// The series' terms grow while (p + n) z > n + 1 and then shrink like z^n: it is fast
+    /// unless α and β are far apart and u is small (z near 1), or p is large (a large s with
+    /// α > β: about p z / (1 - z) terms before they shrink).
+    pub(super) fn dropout_by_quadrature(&self, x: f64, lo: f64) -> bool {
+        let Params { r, alpha, s, beta } = *self;
+        let z = (alpha - beta).abs() / (alpha.max(beta) + lo);
+        let p = if alpha >= beta { s + 1.0 } else { r + x };
+        z > SERIES_UP_TO || p * z > SERIES_TERMS * (1.0 - z)
+    }
+
+    /// ln of s α^(r+x) β^s ∫_lo^hi (α+u)^-(r+x) (β+u)^-(s+1) du (see `parts`); -inf for an
+    /// empty interval.
     fn ln_dropout(&self, x: f64, lo: f64, hi: f64) -> f64 {
         let Params { r, alpha, s, beta } = *self;
         if hi <= lo {
             return f64::NEG_INFINITY;
         }
-        // The series' terms grow while (p + n) z > n + 1 and then shrink like z^n: it is fast
-        // unless α and β are far apart and u is small (z near 1), or p is large (a large s
-        // with α > β: about p z / (1 - z) terms before they shrink).
-        let z = (alpha - beta).abs() / (alpha.max(beta) + lo);
-        let p = if alpha >= beta { s + 1.0 } else { r + x };
-        if z > SERIES_UP_TO || p * z > SERIES_TERMS * (1.0 - z) {
-            return s.ln() + self.ln_quadrature(x, lo, hi);
+        if self.dropout_by_quadrature(x, lo) {
+            return (s / beta).ln() + self.ln_quadrature(x, lo, hi);
         }
+        let m = alpha.max(beta);
         let (a, b) = (self.ln_tail(x, lo), self.ln_tail(x, hi));
         // ln(e^a - e^b) = a + ln(1 - e^(b-a)), with b < a.
-        s.ln() - (r + s + x).ln() + a + (-(b - a).exp()).ln_1p()
+        s.ln() - (r + s + x).ln()
+            + (r + x) * (alpha / m).ln()
+            + s * (beta / m).ln()
+            + a
+            + (-(b - a).exp()).ln_1p()
     }
 
-    /// ln ∫_lo^hi (α+u)^-(r+x) (β+u)^-(s+1) du by Gauss-Legendre in v = ln(c + u), c the
-    /// smaller of α, β: there the integrand is exp((1 - e_c) v - e_m ln(e^v + d)). The
-    /// 10-point rule integrates e^(-10u) over a panel to ~1e-10, so panels span at most 10
-    /// units of change of its log.
+    /// ln ∫_lo^hi (1+u/α)^-(r+x) (1+u/β)^-(s+1) du by Gauss-Legendre (`quadrature_nodes`).
     fn ln_quadrature(&self, x: f64, lo: f64, hi: f64) -> f64 {
+        // Log-sum-exp as the terms come (no buffer: this runs per customer and evaluation).
+        let (top, sum) = self.quadrature_nodes(x, lo, hi).fold(
+            (f64::NEG_INFINITY, 0.0f64),
+            |(top, sum), node| {
+                let t = node.ln_term;
+                if t > top {
+                    (t, sum * (top - t).exp() + 1.0)
+                } else {
+                    (top, sum + (t - top).exp())
+                }
+            },
+        );
+        top + sum.ln()
+    }
+
+    /// The nodes of the dropout integral's quadrature, in v = ln(c + u), c the smaller of α,
+    /// β: there (α+u)^-(r+x) (β+u)^-(s+1) du is exp((1 - e_c) v - e_m ln(e^v + d)) dv. The
+    /// 10-point rule integrates e^(-10u) over a panel to ~1e-10, so panels span at most 10
+    /// units of change of its log. Each node's term is relative, (1+u/α)^-(r+x) (1+u/β)^-(s+1)
+    /// (c+u): at a large s, s ln(β+u) is ~1e11 and its last digit ~1e-5, while
+    /// s ln(1 + u/β) is about μu, exact.
+    pub(super) fn quadrature_nodes(&self, x: f64, lo: f64, hi: f64) -> impl Iterator<Item = Node> {
         let Params { r, alpha, s, beta } = *self;
         let (c, e_c, e_m) = if alpha <= beta {
             (alpha, r + x, s + 1.0)
@@ -97,7 +135,6 @@ impl Params {
             (beta, s + 1.0, r + x)
         };
         let d = (alpha - beta).abs();
-        let ln_f = |v: f64| (1.0 - e_c) * v - e_m * (v.exp() + d).ln();
         let (v0, mut v1) = ((c + lo).ln(), (c + hi).ln());
         // ln f is concave (second derivative -e_m e^v d / (e^v + d)^2): falling at v0, it
         // falls ever faster, so nothing past 60 units below ln f(v0) counts (e^-60) and the
@@ -112,38 +149,40 @@ impl Params {
         let change = (1.0 - e_c).abs() * (v1 - v0) + e_m * ((v1.exp() + d) / (c + lo + d)).ln();
         let panels = (change / 10.0).ceil().clamp(1.0, 128.0);
         let width = (v1 - v0) / panels;
-        // Log-sum-exp as the terms come (no buffer: this runs per customer and evaluation).
-        let (mut top, mut sum) = (f64::NEG_INFINITY, 0.0f64);
-        for i in 0..panels as usize {
-            let mid = v0 + width * (i as f64 + 0.5);
-            for (node, weight) in GAUSS {
-                for sign in [-1.0, 1.0] {
-                    let t = ln_f(mid + sign * node * width / 2.0) + (weight * width / 2.0).ln();
-                    if t > top {
-                        sum = sum * (top - t).exp() + 1.0;
-                        top = t;
-                    } else {
-                        sum += (t - top).exp();
+        (0..panels as usize).flat_map(move |i| {
+            let mid = width * (i as f64 + 0.5);
+            GAUSS.into_iter().flat_map(move |(node, weight)| {
+                [-1.0, 1.0].map(|sign| {
+                    // u from the offset in v, not e^v - c: exact for u much below c.
+                    let offset = mid + sign * node * width / 2.0;
+                    let u = lo + (c + lo) * offset.exp_m1();
+                    Node {
+                        u,
+                        ln_term: -(r + x) * (u / alpha).ln_1p() - (s + 1.0) * (u / beta).ln_1p()
+                            + v0
+                            + offset
+                            + (weight * width / 2.0).ln(),
                     }
-                }
-            }
-        }
-        top + sum.ln()
+                })
+            })
+        })
     }
 
     /// The two parts of the likelihood after its constant: still active at T, and dropped
-    /// out between t_x and T.
+    /// out between t_x and T — each times α^(r+x) β^s, so that the likelihood is
+    /// Γ(r+x)/Γ(r) α^-x (alive + died) and no part is a difference of huge logs (with s and β
+    /// large, as when dropout hardly varies, s ln β is ~1e11 and s ln(1 + T/β) about μT).
     fn parts(&self, x: f64, tx: f64, t: f64) -> (f64, f64) {
         let Params { r, alpha, s, beta } = *self;
-        let alive = -(r + x) * (alpha + t).ln() - s * (beta + t).ln();
+        let alive = -(r + x) * (t / alpha).ln_1p() - s * (t / beta).ln_1p();
         (alive, self.ln_dropout(x, tx, t))
     }
 
     /// One customer's log-likelihood (NaN where the series does not converge).
     pub fn log_likelihood(&self, x: f64, tx: f64, t: f64) -> f64 {
-        let Params { r, alpha, s, beta } = *self;
+        let Params { r, alpha, .. } = *self;
         let (alive, died) = self.parts(x, tx, t);
-        ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + s * beta.ln() + log_add(alive, died)
+        ln_gamma(r + x) - ln_gamma(r) - x * alpha.ln() + log_add(alive, died)
     }
 
     /// P(the customer is still active at T).
@@ -190,49 +229,38 @@ pub struct Fit {
     pub n: f64,
 }
 
-/// Mean negative log-likelihood plus penalty at θ = ln(r, α, s, β), and its gradient by
-/// central differences (the hypergeometric term has no cheap analytic derivative).
+/// Mean negative log-likelihood plus penalty at θ = ln(r, α, s, β), and its gradient.
 fn objective(customers: &[Customer], theta: &[f64], penalizer: f64) -> (f64, Vec<f64>) {
-    let value = |th: &[f64]| -> f64 {
-        let p = Params {
-            r: th[0].exp(),
-            alpha: th[1].exp(),
-            s: th[2].exp(),
-            beta: th[3].exp(),
-        };
-        let (mut sum, mut n) = (0.0, 0.0);
-        for c in customers {
-            sum += c.w * p.log_likelihood(c.x, c.tx, c.t);
-            n += c.w;
-        }
-        let penalty: f64 = th.iter().map(|v| v.exp().powi(2)).sum::<f64>() * penalizer;
-        let v = -sum / n + penalty;
-        if v.is_finite() {
-            v
-        } else {
-            f64::NAN
-        }
+    let v = [0, 1, 2, 3].map(|i| theta[i].exp());
+    let p = Params {
+        r: v[0],
+        alpha: v[1],
+        s: v[2],
+        beta: v[3],
     };
-    // The nine points (θ, then θ ± h along each axis) are independent sums over every
-    // customer, each summed in order: two threads take half the points each, which halves
-    // the time on two cores and leaves every value bit for bit as one thread computes it.
-    let h = 1e-5;
-    let mut points = vec![theta.to_vec()];
-    for i in 0..4 {
-        for step in [h, -h] {
-            let mut p = theta.to_vec();
-            p[i] += step;
-            points.push(p);
+    // Sums of w, w ll and w d ll / d(r, α, s, β).
+    let sums = crate::models::split_sum::sum_halves(customers, |rows| {
+        let mut acc = [0.0; 6];
+        for c in rows {
+            let (ll, g) = crate::models::pareto_gradient::log_likelihood(&p, c.x, c.tx, c.t);
+            acc[0] += c.w;
+            acc[1] += c.w * ll;
+            for i in 0..4 {
+                acc[2 + i] += c.w * g[i];
+            }
         }
+        acc
+    });
+    let n = sums[0];
+    let value = -sums[1] / n + penalizer * v.iter().map(|p| p * p).sum::<f64>();
+    if !value.is_finite() {
+        return (f64::NAN, vec![f64::NAN; 4]);
     }
-    let (lo, hi) = points.split_at(points.len() / 2);
-    let each = |ps: &[Vec<f64>]| ps.iter().map(|p| value(p)).collect::<Vec<f64>>();
-    let (a, b) = crate::models::split_sum::both(customers.len() >= 2_000, || each(lo), || each(hi));
-    let values: Vec<f64> = a.into_iter().chain(b).collect();
+    // d/dθ = p d/dp.
     let grad = (0..4)
-        .map(|i| (values[1 + 2 * i] - values[2 + 2 * i]) / (2.0 * h))
+        .map(|i| -sums[2 + i] / n * v[i] + 2.0 * penalizer * v[i] * v[i])
         .collect();
-    (values[0], grad)
+    (value, grad)
 }
 
 /// Fits by maximum likelihood over de-duplicated, weighted customers; None when the data
@@ -342,24 +370,30 @@ mod tests {
             })
             .sum::<f64>()
             * p.s;
-        let closed = p.ln_dropout(x, lo, hi).exp();
+        let closed = absolute(&p, x, lo, hi).exp();
         assert!((closed / quad - 1.0).abs() < 1e-8, "{closed} {quad}");
         // The series and the quadrature agree where both work, and far apart α, β (z near
         // 1, where the series would need thousands of terms) take the quadrature.
-        let series = p.ln_dropout(x, lo, hi) - p.s.ln();
-        let gauss = p.ln_quadrature(x, lo, hi);
+        let series = p.ln_dropout(x, lo, hi);
+        let gauss = (p.s / p.beta).ln() + p.ln_quadrature(x, lo, hi);
         assert!((series - gauss).abs() < 1e-9, "{series} {gauss}");
         let far = Params { beta: 5_000.0, ..p };
         for (x, lo, hi) in [(0.0, 0.0, 700.0), (40.0, 3.0, 700.0), (3.0, 100.0, 101.0)] {
+            // ln ∫ (1+u/α)^-(r+x) (1+u/β)^-(s+1) du both ways.
             let rule = far.ln_quadrature(x, lo, hi);
-            let z = (far.beta - far.alpha) / (far.beta + lo);
-            let slow = hyp2f1(far.r + far.s + x, far.r + x, far.r + far.s + x + 1.0, z);
+            let m = far.beta;
+            let z = (far.beta - far.alpha) / (m + lo);
             let k = far.r + far.s + x;
-            let series = (slow.ln() - k * (far.beta + lo).ln()
-                + (-(far.ln_tail(x, hi) - (slow.ln() - k * (far.beta + lo).ln())).exp()).ln_1p())
-                - k.ln();
+            let slow = hyp2f1(k, far.r + x, k + 1.0, z).ln() - k * (lo / m).ln_1p();
+            let ln_j = -k * m.ln() - k.ln() + slow + (-(far.ln_tail(x, hi) - slow).exp()).ln_1p();
+            let series = ln_j + (far.r + x) * far.alpha.ln() + (far.s + 1.0) * far.beta.ln();
             assert!((rule - series).abs() < 1e-7, "x {x}: {rule} vs {series}");
         }
+    }
+
+    /// ln_dropout without its factor α^(r+x) β^s: ln of s ∫ (α+u)^-(r+x) (β+u)^-(s+1) du.
+    fn absolute(p: &Params, x: f64, lo: f64, hi: f64) -> f64 {
+        p.ln_dropout(x, lo, hi) - (p.r + x) * p.alpha.ln() - p.s * p.beta.ln()
     }
 
     /// ln of s ∫_lo^hi (α+u)^-(r+x) (β+u)^-(s+1) du by fine midpoint rules with Richardson's
@@ -404,11 +438,41 @@ mod tests {
         };
         for p in [flat, steep, humped] {
             for (x, lo, hi) in [(0.0, 0.0, 700.0), (12.0, 40.0, 900.0), (3.0, 500.0, 501.0)] {
-                let got = p.ln_dropout(x, lo, hi);
+                let got = absolute(&p, x, lo, hi);
                 let want = ln_dropout_by_midpoints(&p, x, lo, hi);
                 assert!(
                     ((got - want) / want).abs() < 1e-9,
                     "{p:?} x {x} [{lo}, {hi}]: {got} vs {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_likelihood_tends_to_constant_dropout_as_s_grows() {
+        // s, β → ∞ with s/β = μ: every customer drops out at rate μ, and the likelihood is
+        // Γ(r+x)/Γ(r) α^r [e^-μT (α+T)^-(r+x) + μ ∫_tx^T e^-μu (α+u)^-(r+x) du]. A fit on a
+        // chain without dropout heterogeneity walks there; in absolute logs s ln β (~1e13
+        // here) would leave no digit of the answer.
+        let (r, alpha, mu) = (4.66, 193.0, 6.9e-4);
+        for (x, tx, t) in [(4.0, 300.0, 700.0), (0.0, 0.0, 365.0), (30.0, 29.0, 30.0)] {
+            let n = 400_000;
+            let h = (t - tx) / f64::from(n);
+            let f = |u: f64| (-mu * u).exp() * (alpha + u).powf(-(r + x));
+            let integral: f64 = (0..n).map(|i| f(tx + (f64::from(i) + 0.5) * h) * h).sum();
+            let limit =
+                ln_gamma(r + x) - ln_gamma(r) + r * f64::ln(alpha) + (f(t) + mu * integral).ln();
+            for s in [1e9, 1e12, 1e15] {
+                let p = Params {
+                    r,
+                    alpha,
+                    s,
+                    beta: s / mu,
+                };
+                let ll = p.log_likelihood(x, tx, t);
+                assert!(
+                    (ll - limit).abs() < 1e-7 * limit.abs(),
+                    "s {s}: {ll} vs {limit}"
                 );
             }
         }
