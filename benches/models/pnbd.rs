@@ -107,7 +107,7 @@ try:
 except Exception as e:
     theirs = [float("nan")] * 4
 took = time.time() - t
-ll = lambda p: float((g.w * ParetoNBDFitter._conditional_log_likelihood(p, g.frequency, g.recency, g.t)).sum())
+ll = lambda p: float((g.w * ParetoNBDFitter._conditional_log_likelihood(p, g.frequency, g.recency, g.t)).sum(skipna=False))
 print(took, len(g), *theirs, ll(theirs), ll({ours:?}))
 "#,
             file = file.display(),
