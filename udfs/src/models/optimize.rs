@@ -347,7 +347,17 @@ pub fn minimise<S: Fn(&[f64]) -> (f64, Vec<f64>)>(
     dims: usize,
     stop: &dyn Fn() -> bool,
 ) -> Result<Minimum, Stopped> {
-    let cold = vec![0.0f64; dims];
+    minimise_from(&vec![0.0f64; dims], full, samples, stop)
+}
+
+/// `minimise` from `cold` instead of every parameter 1.
+pub fn minimise_from<S: Fn(&[f64]) -> (f64, Vec<f64>)>(
+    cold: &[f64],
+    full: &Objective<'_>,
+    samples: &[S],
+    stop: &dyn Fn() -> bool,
+) -> Result<Minimum, Stopped> {
+    let cold = cold.to_vec();
     let (mut start, mut h) = (cold.clone(), None);
     for s in samples {
         match bfgs(s, &start, h.as_deref(), 1e-6, 500, stop)? {
