@@ -42,7 +42,7 @@ pub async fn source(state: &dyn Session, store: &Arc<Store>, filters: &[Expr]) -
     }
     let options = CipOptions::of(state.config_options());
     let plan = catch_up::plan_for(store, &options).await.map_err(to_df)?;
-    Ok(match plan {
+    Ok(match &*plan {
         CatchUp::Current => Source::Snapshot,
         CatchUp::Members(members, _) => match asked_for(filters) {
             // A lookup computes live only the members it asks for that new rows name: none,
@@ -56,7 +56,8 @@ pub async fn source(state: &dyn Session, store: &Arc<Store>, filters: &[Expr]) -
                 }
             }
             None if members.is_empty() => Source::Snapshot,
-            None => Source::Mixed(members),
+            None if members.len() > catch_up::MAX_MEMBERS => Source::Live,
+            None => Source::Mixed(members.clone()),
         },
         CatchUp::Full => Source::Live,
     })

@@ -21,13 +21,16 @@ use datafusion::arrow::compute::{cast, filter_record_batch};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::logical_expr::{col, in_list, lit, Expr};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 /// The stored fits (model_fit()), which the basis records beside the tables the plan reads.
 pub const FITS: &str = "model_fits";
 
-/// Beyond this many members one statement naming them all costs more than it saves.
-const MAX_MEMBERS: usize = 10_000;
+/// Beyond this many members one statement naming them all costs more than scoring everyone:
+/// a refresh or a scan of the whole table then starts over, while a lookup of a few members
+/// still reads the snapshot for all but those the new rows name.
+pub const MAX_MEMBERS: usize = 10_000;
 
 /// What it takes to make the recorded snapshot answer for a date and settings again.
 #[derive(Debug, PartialEq)]
@@ -41,7 +44,7 @@ pub enum CatchUp {
 }
 
 /// `plan` for a session with `options`, off the statement threads.
-pub async fn plan_for(store: &Arc<Store>, options: &CipOptions) -> Result<CatchUp> {
+pub async fn plan_for(store: &Arc<Store>, options: &CipOptions) -> Result<Arc<CatchUp>> {
     let (as_of, settings) = (
         options.as_of_date()?,
         freshness::settings_of(options, store)?,
@@ -53,16 +56,41 @@ pub async fn plan_for(store: &Arc<Store>, options: &CipOptions) -> Result<CatchU
     .await
 }
 
+/// The last plan made, and what it was made from: every scan of member_scores asks, and
+/// reading the rows changed since the snapshot (a batch job's hundred thousand) for each
+/// lookup would cost more than the lookup.
+/// Per store (a process may open more than one).
+type Made = (Basis, BTreeMap<String, TableVersion>, Arc<CatchUp>);
+static LAST: Mutex<BTreeMap<PathBuf, Made>> = Mutex::new(BTreeMap::new());
+
 /// Compares the recorded basis with the tables now (reads files: call off the statement
 /// threads).
-pub fn plan(store: &Store, as_of: NaiveDate, settings: &str) -> Result<CatchUp> {
+pub fn plan(store: &Store, as_of: NaiveDate, settings: &str) -> Result<Arc<CatchUp>> {
     let Some(basis) = freshness::recorded(store)? else {
-        return Ok(CatchUp::Full);
+        return Ok(Arc::new(CatchUp::Full));
     };
     if basis.as_of != as_of.to_string() || basis.settings != settings {
-        return Ok(CatchUp::Full);
+        return Ok(Arc::new(CatchUp::Full));
     }
-    changes_since(store, &basis, Some(TABLE))
+    let names: Vec<String> = basis.tables.keys().cloned().collect();
+    let now = freshness::versions(store, &names)?;
+    let last = LAST
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&store.root)
+        .cloned();
+    if let Some((was, then, made)) = last {
+        if was == basis && then == now {
+            return Ok(made);
+        }
+    }
+    // Keyed by the versions read before the rows: a write meanwhile only adds members to
+    // rescore, and rescoring a member whose rows did not change gives the same row.
+    let made = Arc::new(changes_since(store, &basis, Some(TABLE))?);
+    LAST.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(store.root.clone(), (basis, now, made.clone()));
+    Ok(made)
 }
 
 /// What changed in the tables `basis` records since it was recorded: nothing, new rows naming
@@ -95,7 +123,7 @@ pub fn changes_since(store: &Store, basis: &Basis, own: Option<&str>) -> Result<
             return Ok(CatchUp::Full);
         }
         let rows = changes.added.iter().chain(&changes.removed);
-        if !members_named(name, rows, basis, &mut members)? || members.len() > MAX_MEMBERS {
+        if !members_named(name, rows, basis, &mut members)? {
             return Ok(CatchUp::Full);
         }
     }
@@ -174,3 +202,7 @@ pub fn store(
     basis.tables.insert(TABLE.to_string(), table.version()?);
     freshness::record(store, &basis)
 }
+
+#[cfg(test)]
+#[path = "catch_up_tests.rs"]
+mod tests;

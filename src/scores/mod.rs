@@ -14,7 +14,7 @@ pub use refresh::refresh;
 pub use watch::watch;
 // Which members' rows changed since a recorded moment: also how the upgrade run follows
 // changes (tiers/changed.rs).
-pub(crate) use catch_up::{changes_since, CatchUp};
+pub(crate) use catch_up::{changes_since, CatchUp, MAX_MEMBERS};
 pub(crate) use freshness::{fit_the_day, inputs, settings_of, versions, Basis};
 
 use crate::storage::Store;

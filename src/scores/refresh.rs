@@ -74,10 +74,15 @@ pub async fn bring_up_to_date(state: SessionState, store: Arc<Store>) -> Result<
     let state = for_snapshot(state)?;
     let options = CipOptions::of(state.config_options());
     let plan = catch_up::plan_for(&store, &options).await.map_err(to_df)?;
-    match plan {
+    match &*plan {
         CatchUp::Current => Ok(nothing_refreshed()),
+        CatchUp::Members(members, _) if members.len() > catch_up::MAX_MEMBERS => {
+            full(state, store).await
+        }
         CatchUp::Full => full(state, store).await,
-        CatchUp::Members(members, tables) => catch_up(state, store, members, tables).await,
+        CatchUp::Members(members, tables) => {
+            catch_up(state, store, members.clone(), tables.clone()).await
+        }
     }
 }
 

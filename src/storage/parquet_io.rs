@@ -22,12 +22,19 @@ pub const ROW_GROUP_ROWS: usize = 1 << 20;
 /// sorted by its key, a lookup of one key decodes one page of each column instead of up to
 /// the default 20,000 rows.
 const PAGE_ROWS: usize = 2048;
+/// The most a column chunk's dictionary may hold before the writer falls back to plain
+/// values (parquet's default is 1 MiB). A reader needs the dictionary page whatever page it
+/// selects: at the default, a lookup of one row in a million-row part of figures (one
+/// distinct double per row) decompressed ~12 MB of dictionaries. Columns of few distinct
+/// values (a store, a segment, a category) still fit.
+const DICTIONARY_BYTES: usize = 16 * 1024;
 
 fn props() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_data_page_row_count_limit(PAGE_ROWS)
+        .set_dictionary_page_size_limit(DICTIONARY_BYTES)
         .build()
 }
 
@@ -163,7 +170,8 @@ mod tests {
         let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
         let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options).unwrap();
         let offsets = reader.metadata().offset_index().expect("an offset index");
-        // Every column of the row group is cut into pages of at most PAGE_ROWS rows.
+        // Every column of the row group is cut into pages of about PAGE_ROWS rows (the writer
+        // checks the count every 1,024 rows, and a dictionary's fallback ends a page late).
         for column in &offsets[0] {
             let pages = column.page_locations();
             assert!(pages.len() >= n / PAGE_ROWS, "{} pages", pages.len());
@@ -174,7 +182,17 @@ mod tests {
                 .chain([n as i64 - firsts[firsts.len() - 1]])
                 .max()
                 .unwrap_or(0);
-            assert!(widest <= PAGE_ROWS as i64, "a page of {widest} rows");
+            assert!(widest <= 2 * PAGE_ROWS as i64, "a page of {widest} rows");
+        }
+        // And the dictionary page every such read needs stays small for all-distinct keys.
+        for column in reader.metadata().row_group(0).columns() {
+            if let Some(dictionary) = column.dictionary_page_offset() {
+                let bytes = column.data_page_offset() - dictionary;
+                assert!(
+                    bytes <= DICTIONARY_BYTES as i64 + 64,
+                    "a {bytes}-byte dictionary"
+                );
+            }
         }
     }
 }

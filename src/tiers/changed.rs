@@ -14,7 +14,9 @@
 //! inside a transaction block neither uses nor records it (its writes may yet be rolled back).
 
 use crate::error::to_df;
-use crate::scores::{changes_since, fit_the_day, inputs, settings_of, versions, Basis, CatchUp};
+use crate::scores::{
+    changes_since, fit_the_day, inputs, settings_of, versions, Basis, CatchUp, MAX_MEMBERS,
+};
 use crate::settings::CipOptions;
 use crate::storage::{Store, TableVersion};
 use datafusion::common::Result;
@@ -69,7 +71,10 @@ pub async fn scope(ctx: &SessionContext, store: &Arc<Store>) -> Result<(Scope, B
             {
                 match changes_since(&store, &last, None)? {
                     CatchUp::Current => Scope::Members(Vec::new()),
-                    CatchUp::Members(members, _) => Scope::Members(members.into_iter().collect()),
+                    CatchUp::Members(members, _) if members.len() <= MAX_MEMBERS => {
+                        Scope::Members(members.into_iter().collect())
+                    }
+                    CatchUp::Members(..) => Scope::Everyone,
                     CatchUp::Full => Scope::Everyone,
                 }
             }
