@@ -43,8 +43,30 @@
 -- are multiples of the chain's own medians, so pricing the same chain in another currency
 -- leaves every segment unchanged. `reason` names the rule and the figures that decided.
 CREATE OR REPLACE VIEW customer_segments_live AS
-WITH scored AS (
-    SELECT b.*, pop.fit_as_of,
+-- The rules in force as boxes, in precedence order (one row, aggregated once), over the
+-- member's point (tenure, spend_x, visits_x, spend_month_x, silence_rhythms, silence_gaps,
+-- -p_alive): a member meets a lower bound at or above it and an upper bound below it; a NULL
+-- bound always holds, and one whose figure is NULL (no visit yet) never does — except the
+-- tenure bound, which a member without a visit meets (their tenure coordinate is -inf);
+-- max_p_alive (p_alive at or below it) is the lower bound -max_p_alive on -p_alive.
+-- first_box gives each member the first rule that takes them, one row at a time.
+WITH rules AS (
+    SELECT array_agg(segment_id ORDER BY precedence, segment_id) AS segment_ids,
+           array_agg(version ORDER BY precedence, segment_id) AS versions,
+           array_agg(make_array(
+               CAST(NULL AS DOUBLE), CAST(min_spend_per_visit AS DOUBLE),
+               CAST(min_visits_per_month AS DOUBLE), CAST(min_spend_per_month AS DOUBLE),
+               CAST(min_silence_rhythms AS DOUBLE), CAST(min_silence_median_gaps AS DOUBLE),
+               -CAST(max_p_alive AS DOUBLE)) ORDER BY precedence, segment_id) AS lows,
+           array_agg(make_array(
+               CAST(max_tenure_days AS DOUBLE), CAST(max_spend_per_visit AS DOUBLE),
+               CAST(max_visits_per_month AS DOUBLE), CAST(NULL AS DOUBLE),
+               CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE))
+               ORDER BY precedence, segment_id) AS highs
+    FROM segment_rules_in_force
+),
+scored AS (
+    SELECT b.*, pop.fit_as_of, rules.segment_ids, rules.versions, rules.lows, rules.highs,
            b.monetary / nullif(pop.parameters['med_spend_per_visit'], 0) AS spend_x,
            b.visits_per_month / nullif(pop.parameters['med_visits_per_month'], 0) AS visits_x,
            b.spend_per_month / nullif(pop.parameters['med_spend_per_month'], 0) AS spend_month_x,
@@ -54,35 +76,25 @@ WITH scored AS (
            CASE WHEN b.visit_days IS NOT NULL THEN quantile_bucket(b.visits_per_month, pop.parameters['f_cuts']) END AS f_score,
            CASE WHEN b.visit_days IS NOT NULL THEN quantile_bucket(b.monetary, pop.parameters['m_cuts']) END AS m_score,
            CASE WHEN b.visit_days IS NOT NULL THEN quantile_rank(b.expected_clv, pop.parameters['clv_cuts']) END AS clv_rank
-    -- The one-row fit first: a cross join holds its left side in memory.
+    -- The one-row fit and rules first: a cross join holds its left side in memory.
     FROM model_fit('population') pop
+    CROSS JOIN rules
     CROSS JOIN member_measures b
 ),
--- Each member against every rule in force; a bound that is NULL always holds, one whose
--- figure is NULL (no visit yet) never does, except the tenure bound, which a member without
--- a visit meets.
 decided AS (
-    SELECT s.member_id,
-           first_value(r.segment_id ORDER BY r.precedence, r.segment_id) AS segment_id,
-           first_value(r.version ORDER BY r.precedence, r.segment_id) AS rule_version
-    FROM segment_rules_in_force r
-    CROSS JOIN scored s
-    WHERE (r.max_tenure_days IS NULL OR s.visit_days IS NULL OR s.t < r.max_tenure_days
-           OR s.tenure_days < r.max_tenure_days)
-      AND coalesce(r.min_spend_per_visit IS NULL OR s.spend_x >= r.min_spend_per_visit, false)
-      AND coalesce(r.max_spend_per_visit IS NULL OR s.spend_x < r.max_spend_per_visit, false)
-      AND coalesce(r.min_visits_per_month IS NULL OR s.visits_x >= r.min_visits_per_month, false)
-      AND coalesce(r.max_visits_per_month IS NULL OR s.visits_x < r.max_visits_per_month, false)
-      AND coalesce(r.min_spend_per_month IS NULL OR s.spend_month_x >= r.min_spend_per_month, false)
-      AND coalesce(r.min_silence_rhythms IS NULL OR s.silence_rhythms >= r.min_silence_rhythms, false)
-      AND coalesce(r.min_silence_median_gaps IS NULL OR s.silence_gaps >= r.min_silence_median_gaps, false)
-      AND coalesce(r.max_p_alive IS NULL OR s.p_alive <= r.max_p_alive, false)
-    GROUP BY s.member_id
+    SELECT s.*,
+           first_box(s.lows, s.highs, make_array(
+               CASE WHEN s.visit_days IS NULL THEN CAST('-inf' AS DOUBLE)
+                    ELSE CAST(least(s.t, s.tenure_days) AS DOUBLE) END,
+               s.spend_x, s.visits_x, s.spend_month_x, s.silence_rhythms, s.silence_gaps,
+               -s.p_alive)) AS rule_at
+    FROM scored s
 ),
 segmented AS (
     -- A member no rule takes (an operator removed the catch-all) is 'regular'.
-    SELECT s.*, coalesce(d.segment_id, 'regular') AS segment_id, d.rule_version
-    FROM scored s LEFT JOIN decided d ON d.member_id = s.member_id
+    SELECT s.*, coalesce(s.segment_ids[s.rule_at], 'regular') AS segment_id,
+           s.versions[s.rule_at] AS rule_version
+    FROM decided s
 )
 SELECT s.member_id,
        s.segment_id,

@@ -56,6 +56,7 @@ pub fn scalar_udfs() -> Vec<ScalarUDF> {
     v.push(ScalarUDF::from(ranks::CutsUdf::new(
         ranks::Cuts::Percentile,
     )));
+    v.push(ScalarUDF::from(ranks::FirstBoxUdf::default()));
     v
 }
 

@@ -18,7 +18,9 @@ use datafusion::logical_expr::{
 use std::sync::{Arc, OnceLock};
 
 mod cuts;
+mod first_box;
 pub use cuts::{Cuts, CutsUdf};
+pub use first_box::FirstBoxUdf;
 
 const SECTION: DocSection = DocSection {
     include: true,
