@@ -32,6 +32,10 @@ pub const FITS: &str = "model_fits";
 /// still reads the snapshot for all but those the new rows name.
 pub const MAX_MEMBERS: usize = 10_000;
 
+/// Beyond this many the plan no longer names them (everyone): a load of a whole chain's
+/// history must not hold a set of every member in memory until the refresh that follows.
+const MAX_NAMED: usize = 1_000_000;
+
 /// What it takes to make the recorded snapshot answer for a date and settings again.
 #[derive(Debug, PartialEq)]
 pub enum CatchUp {
@@ -123,7 +127,7 @@ pub fn changes_since(store: &Store, basis: &Basis, own: Option<&str>) -> Result<
             return Ok(CatchUp::Full);
         }
         let rows = changes.added.iter().chain(&changes.removed);
-        if !members_named(name, rows, basis, &mut members)? {
+        if !members_named(name, rows, basis, &mut members)? || members.len() > MAX_NAMED {
             return Ok(CatchUp::Full);
         }
     }
