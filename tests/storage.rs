@@ -111,7 +111,10 @@ async fn a_broken_view_file_stops_start_up_naming_the_file() {
             .join("queries/06_customer_segments_live.sql"),
     )
     .expect("read view");
-    let no_else = original.replace("coalesce(d.segment_id, 'regular')", "d.segment_id");
+    let no_else = original.replace(
+        "coalesce(s.segment_ids[s.rule_at], 'regular')",
+        "s.segment_ids[s.rule_at]",
+    );
     assert_ne!(no_else, original, "the view has a fallback to remove");
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
     for edited in [no_else, original.replace("reason", "why")] {
