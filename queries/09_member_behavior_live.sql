@@ -62,11 +62,15 @@ slots AS (
     GROUP BY member_id
 ),
 resp AS (
+    -- Campaigns converted / campaigns sent. De-duplicated first, then counted: count(DISTINCT
+    -- …) grouped by member keeps a hash set per member (20 s and 8 GB at a million members).
     SELECT member_id,
-           CAST(count(DISTINCT CASE WHEN status = 'converted' THEN campaign_id END) AS DOUBLE)
-             / nullif(count(DISTINCT CASE WHEN status = 'sent' THEN campaign_id END), 0) AS response_rate
-    FROM campaign_tracking
-    WHERE business_date(created_at) <= cip_as_of()
+           CAST(sum(CASE WHEN status = 'converted' THEN 1 ELSE 0 END) AS DOUBLE)
+             / nullif(sum(CASE WHEN status = 'sent' THEN 1 ELSE 0 END), 0) AS response_rate
+    FROM (SELECT DISTINCT member_id, campaign_id, status
+          FROM campaign_tracking
+          WHERE business_date(created_at) <= cip_as_of()
+            AND status IN ('sent', 'converted') AND campaign_id IS NOT NULL) t
     GROUP BY member_id
 ),
 churn AS (
