@@ -62,8 +62,7 @@ pub async fn plan_for(store: &Arc<Store>, options: &CipOptions) -> Result<Arc<Ca
 
 /// The last plan made, and what it was made from: every scan of member_scores asks, and
 /// reading the rows changed since the snapshot (a batch job's hundred thousand) for each
-/// lookup would cost more than the lookup.
-/// Per store (a process may open more than one).
+/// lookup would cost more than the lookup. Per store (a process may open more than one).
 type Made = (Basis, BTreeMap<String, TableVersion>, Arc<CatchUp>);
 static LAST: Mutex<BTreeMap<PathBuf, Made>> = Mutex::new(BTreeMap::new());
 
@@ -90,7 +89,7 @@ pub fn plan(store: &Store, as_of: NaiveDate, settings: &str) -> Result<Arc<Catch
     }
     // Keyed by the versions read before the rows: a write meanwhile only adds members to
     // rescore, and rescoring a member whose rows did not change gives the same row.
-    let made = Arc::new(changes_since(store, &basis, Some(TABLE))?);
+    let made = Arc::new(changes_at(store, &basis, Some(TABLE), now.clone())?);
     LAST.lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(store.root.clone(), (basis, now, made.clone()));
@@ -104,6 +103,16 @@ pub fn changes_since(store: &Store, basis: &Basis, own: Option<&str>) -> Result<
     let names: Vec<String> = basis.tables.keys().cloned().collect();
     // The versions before reading the rows: a later append is caught by the next plan.
     let now = freshness::versions(store, &names)?;
+    changes_at(store, basis, own, now)
+}
+
+/// changes_since with the tables' versions `now`, read before their rows.
+fn changes_at(
+    store: &Store,
+    basis: &Basis,
+    own: Option<&str>,
+    now: BTreeMap<String, TableVersion>,
+) -> Result<CatchUp> {
     if now == basis.tables {
         return Ok(CatchUp::Current);
     }
