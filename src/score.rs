@@ -4,6 +4,7 @@
 
 use crate::engine::Engine;
 use crate::error::{CipError, Result};
+use crate::scores::ranges::Range;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::WriterProperties;
@@ -67,9 +68,21 @@ pub async fn score(
     } else {
         indicatif::ProgressBar::hidden()
     };
+    // A cluster has its own memory; here the members are scored range by range (as the
+    // snapshot is: scores/ranges.rs), sized by what member_scores_live reads.
+    let ranges = if cluster.is_some() {
+        vec![Range::ALL]
+    } else {
+        let live = ctx
+            .sql(&format!("SELECT * FROM {}", crate::scores::LIVE))
+            .await?;
+        let names = crate::scores::inputs(live.logical_plan(), &engine.store);
+        let rows = crate::scores::ranges::rows_of(&engine.store, &names)?;
+        crate::scores::ranges::split(&ctx, crate::scores::ranges::needed(&ctx.state(), rows))
+            .await?
+    };
     let df = ctx.sql("SELECT * FROM member_scores").await?;
     let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
-    let mut stream = df.execute_stream().await?;
     let tmp = out.with_extension("parquet.partial");
     let file = std::fs::File::create(&tmp)
         .map_err(|e| CipError::io(format!("create {}", tmp.display()), e))?;
@@ -79,11 +92,18 @@ pub async fn score(
     let mut writer = ArrowWriter::try_new(file, schema, Some(props))?;
     let mut written = 0u64;
     let result: Result<()> = async {
-        while let Some(batch) = stream.next().await {
-            let batch = batch?;
-            written += batch.num_rows() as u64;
-            writer.write(&batch)?;
-            bar.set_position(written);
+        for range in &ranges {
+            let mut df = ctx.sql("SELECT * FROM member_scores").await?;
+            if let Some(filter) = range.filter() {
+                df = df.filter(filter)?;
+            }
+            let mut stream = df.execute_stream().await?;
+            while let Some(batch) = stream.next().await {
+                let batch = batch?;
+                written += batch.num_rows() as u64;
+                writer.write(&batch)?;
+                bar.set_position(written);
+            }
         }
         writer.close()?;
         Ok(())

@@ -215,9 +215,21 @@ async fn the_snapshot_equals_the_live_view_and_follows_writes() {
     assert_eq!(differing(&c, "member_scores").await, 0);
     assert_eq!(differing(&c, "customer_segments").await, 0);
 
-    // A refresh stores it; lookups read the snapshot again, with the visit.
+    // A refresh stores it; lookups read the snapshot again, with the visit. Scored in five
+    // ranges of member_id one after another (what a large chain's pool needs), the rows are
+    // the live view's for every member, each member once.
+    c.batch_execute("SET cip.score_ranges = 5")
+        .await
+        .expect("set");
     let refreshed = count(&c, "SELECT members FROM refresh_member_scores()").await;
+    c.batch_execute("RESET cip.score_ranges")
+        .await
+        .expect("reset");
     assert_eq!(refreshed, active + 1);
+    assert_eq!(
+        count(&c, "SELECT count(DISTINCT member_id) FROM member_scores").await,
+        active + 1
+    );
     assert!(from_snapshot(&c, lookup).await);
     let recency: Option<i64> = c
         .query_one(

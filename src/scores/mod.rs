@@ -7,6 +7,7 @@ mod answer;
 mod catch_up;
 mod freshness;
 mod provider;
+pub mod ranges;
 mod refresh;
 mod watch;
 

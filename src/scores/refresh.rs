@@ -162,29 +162,40 @@ async fn full(state: SessionState, store: Arc<Store>) -> Result<RecordBatch> {
     let started = std::time::Instant::now();
     let ctx = SessionContext::new_with_state(state);
     freshness::fit_the_day(&ctx).await?;
-    let df = ctx
-        .sql(&format!(
-            "SELECT *, cip_as_of() AS as_of FROM {LIVE} ORDER BY member_id"
-        ))
-        .await?;
-    let mut names = freshness::inputs(df.logical_plan(), &store);
+    let scored = format!("SELECT *, cip_as_of() AS as_of FROM {LIVE}");
+    let mut names = freshness::inputs(ctx.sql(&scored).await?.logical_plan(), &store);
     names.push(TABLE.to_string());
     // The versions before reading: a write while the rows are computed leaves the record
     // older than the table, so the snapshot counts as stale rather than wrongly current.
-    let read_store = store.clone();
-    let mut tables = blocking(move || freshness::versions(&read_store, &names)).await?;
-    // Streamed into a staged part as the rows come: ten million members' rows never sit in
-    // memory whole.
+    let (read_store, read) = (store.clone(), names.clone());
+    let (mut tables, input_rows) = blocking(move || {
+        let rows = super::ranges::rows_of(&read_store, &read)?;
+        Ok((freshness::versions(&read_store, &read)?, rows))
+    })
+    .await?;
+    let ranges =
+        super::ranges::split(&ctx, super::ranges::needed(&ctx.state(), input_rows)).await?;
+    // Streamed into a staged part as the rows come, range after range: ten million members'
+    // rows never sit in memory whole.
     let target = store.table(TABLE).map_err(to_df)?;
-    let mut stream = df.execute_stream().await?;
     let mut replacement = target.replacement().map_err(to_df)?;
-    while let Some(batch) = stream.next().await {
-        let batch = conform(&batch?, &target.def.schema)?;
-        replacement = blocking(move || {
-            replacement.write(&batch)?;
-            Ok(replacement)
-        })
-        .await?;
+    for range in &ranges {
+        let mut df = ctx.sql(&scored).await?;
+        if let Some(filter) = range.filter() {
+            df = df.filter(filter)?;
+        }
+        let mut stream = df
+            .sort(vec![col("member_id").sort(true, false)])?
+            .execute_stream()
+            .await?;
+        while let Some(batch) = stream.next().await {
+            let batch = conform(&batch?, &target.def.schema)?;
+            replacement = blocking(move || {
+                replacement.write(&batch)?;
+                Ok(replacement)
+            })
+            .await?;
+        }
     }
     let members = replacement.rows() as usize;
     blocking(move || {
@@ -201,7 +212,7 @@ async fn full(state: SessionState, store: Arc<Store>) -> Result<RecordBatch> {
         )
     })
     .await?;
-    tracing::info!(members, %as_of, elapsed = ?started.elapsed(), "member_scores refreshed");
+    tracing::info!(members, ranges = ranges.len(), %as_of, elapsed = ?started.elapsed(), "member_scores refreshed");
     refreshed(members, as_of, tz)
 }
 

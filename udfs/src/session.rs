@@ -59,6 +59,9 @@ extensions_options! {
         /// the latest earlier fit, say so in a NOTICE, and fit today's in the background
         /// rather than inside the query. On for clients of `cip serve`; off: wait for the fit.
         pub fit_fallback: bool, default = false
+        /// Score everyone (refresh_member_scores(), `cip score`) in this many ranges of
+        /// member_id, one after another; 0: as many as keep a range within the memory pool.
+        pub score_ranges: u32, default = 0
     }
 }
 
