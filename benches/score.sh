@@ -13,13 +13,11 @@ trap 'rm -rf "$work"' EXIT
 echo "generating $members members into $work/data"
 /usr/bin/time -f "generate: %e s wall, peak RSS %M KiB" \
   "$cip" generate --members "$members" --seed 1 --until 2026-10-31 --out "$work/data"
-# The default 4 GiB query memory is too little for 10M members' final aggregations (53200).
-# This machine has 24 GiB; scoring gets a 10 GiB pool (spilling to the work folder past it):
-# DataFusion's window operators and in-flight batches use ~6 GiB more than the pool tracks,
-# and a 16 GiB pool ran the machine out of memory (killed at ~170 s, 2026-11-26).
+# The default pool (4 GiB) unless CIP_SCORE_MEMORY says otherwise: everyone is scored in
+# ranges of member_id sized to the pool (src/scores/ranges.rs); spills go to the work folder.
 cat > "$work/cip.toml" <<TOML
 [engine]
-memory_limit = "${CIP_SCORE_MEMORY:-10GiB}"
+memory_limit = "${CIP_SCORE_MEMORY:-4GiB}"
 spill_dir = "$work/spill"
 TOML
 mkdir -p "$work/spill"
