@@ -14,9 +14,13 @@
 //!
 //! Run: `bash benches/run.sh lookup` (CIP_BENCH_MEMBERS, default 1,000,000).
 
+#[path = "common/run.rs"]
+mod run;
 #[allow(dead_code)]
 #[path = "wire/servers.rs"]
 mod servers;
+
+use run::setting;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,13 +28,6 @@ use std::time::{Duration, Instant};
 use tokio_postgres::Client;
 
 const LOOKUP: &str = "SELECT * FROM customer_segments WHERE member_id = $1";
-
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     let Some(pg_bin) = servers::postgres_bin() else {

@@ -26,6 +26,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[path = "models/pnbd.rs"]
 mod pnbd;
+#[path = "common/run.rs"]
+mod run;
+
+use run::python;
 
 const CUSTOMERS: usize = 1_000_000;
 const MEMBERS: u64 = 1_000_000;
@@ -87,20 +91,6 @@ fn write_customers(path: &Path) {
         .expect("writer");
     w.write(&batch).expect("write");
     w.close().expect("close");
-}
-
-fn python(script: &str) -> String {
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "python: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Runs `sql` three times: the best wall time, and the result.

@@ -11,23 +11,20 @@
 //! `bash benches/run.sh soak` (or `cargo bench --profile dev --bench soak` for a quicker look
 //! at a debug build's memory).
 
+#[path = "common/run.rs"]
+mod run;
 // The PostgreSQL half of the wire bench's servers is not used here.
 #[allow(dead_code)]
 #[path = "wire/servers.rs"]
 mod servers;
+
+use run::setting;
 
 use futures::SinkExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_postgres::Client;
-
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// What the clients did in the current minute.
 #[derive(Default)]

@@ -13,7 +13,11 @@
 //!
 //! Run: `bash benches/run.sh views`.
 
+#[path = "common/run.rs"]
+mod run;
+
 use datafusion::arrow::array::RecordBatch;
+use run::{cip, python};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -44,20 +48,6 @@ const VIEWS: [(&str, &str); 3] = [
          sum(cardinality(value_tags)) FROM customer_tags",
     ),
 ];
-
-fn cip(data: &Path, args: &[&str]) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cip"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("cip");
-    assert!(
-        out.status.success(),
-        "cip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// The chain to run on, and the snapshot's as-of date.
 fn chain(dir: &Path) -> (PathBuf, String) {
@@ -190,17 +180,7 @@ for name, check in zip({names}, {checks}):
         names = serde_json::json!(names),
         checks = serde_json::json!(checks),
     );
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(&script)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "python: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
+    python(&script)
         .lines()
         .filter_map(|l| {
             if l.starts_with("WARNING") {

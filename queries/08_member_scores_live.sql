@@ -62,18 +62,6 @@ items AS (
     -- The member too: a filter on member_id then reaches the scan of visits as well.
     JOIN v ON v.visit_id = oi.visit_id AND v.member_id = oi.member_id
     GROUP BY oi.member_id
-),
-resp AS (
-    -- Campaigns converted / campaigns sent. De-duplicated first, then counted: count(DISTINCT
-    -- …) grouped by member keeps a hash set per member (20 s and 8 GB at a million members).
-    SELECT member_id,
-           CAST(sum(CASE WHEN status = 'converted' THEN 1 ELSE 0 END) AS DOUBLE)
-             / nullif(sum(CASE WHEN status = 'sent' THEN 1 ELSE 0 END), 0) AS response_rate
-    FROM (SELECT DISTINCT member_id, campaign_id, status
-          FROM campaign_tracking
-          WHERE business_date(created_at) <= cip_as_of()
-            AND status IN ('sent', 'converted') AND campaign_id IS NOT NULL) t
-    GROUP BY member_id
 )
 SELECT s.member_id, s.segment_id, s.segment_name, s.recency_days, s.frequency, s.monetary,
        s.r_score, s.f_score, s.m_score, s.p_alive, s.churn_risk, s.expected_visits_90d,
@@ -114,4 +102,4 @@ FROM rules r
 CROSS JOIN customer_segments_live s
 LEFT JOIN night n ON n.member_id = s.member_id
 LEFT JOIN items i ON i.member_id = s.member_id
-LEFT JOIN resp q ON q.member_id = s.member_id;
+LEFT JOIN member_response q ON q.member_id = s.member_id;

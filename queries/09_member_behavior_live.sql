@@ -61,18 +61,6 @@ slots AS (
     FROM slot
     GROUP BY member_id
 ),
-resp AS (
-    -- Campaigns converted / campaigns sent. De-duplicated first, then counted: count(DISTINCT
-    -- …) grouped by member keeps a hash set per member (20 s and 8 GB at a million members).
-    SELECT member_id,
-           CAST(sum(CASE WHEN status = 'converted' THEN 1 ELSE 0 END) AS DOUBLE)
-             / nullif(sum(CASE WHEN status = 'sent' THEN 1 ELSE 0 END), 0) AS response_rate
-    FROM (SELECT DISTINCT member_id, campaign_id, status
-          FROM campaign_tracking
-          WHERE business_date(created_at) <= cip_as_of()
-            AND status IN ('sent', 'converted') AND campaign_id IS NOT NULL) t
-    GROUP BY member_id
-),
 churn AS (
     SELECT member_id, churn_risk FROM member_churn
 )
@@ -88,5 +76,5 @@ SELECT v.member_id,
 FROM v
 LEFT JOIN fav ON fav.member_id = v.member_id
 LEFT JOIN slots ON slots.member_id = v.member_id
-LEFT JOIN resp ON resp.member_id = v.member_id
+LEFT JOIN member_response resp ON resp.member_id = v.member_id
 LEFT JOIN churn ON churn.member_id = v.member_id;

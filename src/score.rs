@@ -77,9 +77,7 @@ pub async fn score(
             .sql(&format!("SELECT * FROM {}", crate::scores::LIVE))
             .await?;
         let names = crate::scores::inputs(live.logical_plan(), &engine.store);
-        let rows = crate::scores::ranges::rows_of(&engine.store, &names)?;
-        crate::scores::ranges::split(&ctx, crate::scores::ranges::needed(&ctx.state(), rows))
-            .await?
+        crate::scores::ranges::for_scoring(&ctx, engine.store.clone(), names).await?
     };
     let df = ctx.sql("SELECT * FROM member_scores").await?;
     let schema = std::sync::Arc::new(df.schema().as_arrow().clone());

@@ -18,6 +18,7 @@ use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::{col, lit, Expr};
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
+use std::sync::Arc;
 
 /// Memory a range may take per row its members have in the tables read (visits, order items,
 /// tracking events…): the joins' and aggregations' hash tables with their keys, and batches
@@ -57,9 +58,25 @@ impl Range {
     }
 }
 
+/// The ranges scoring everyone takes in this session: as many as keep each range's share of
+/// the rows of `names` (the tables member_scores_live reads) within half the memory pool.
+pub async fn for_scoring(
+    ctx: &SessionContext,
+    store: Arc<Store>,
+    names: Vec<String>,
+) -> crate::error::Result<Vec<Range>> {
+    // The manifests are files: read off the async threads.
+    let (input_rows, members) = crate::statement::runtime::blocking("member_scores", move || {
+        let members = store.table("members")?.snapshot()?.rows() as usize;
+        Ok((rows_of(&store, &names)?, members))
+    })
+    .await?;
+    Ok(split(ctx, needed(&ctx.state(), input_rows), members).await?)
+}
+
 /// The rows the tables `names` hold now but member_scores's own, which a scoring writes rather
-/// than reads (their manifests: reads files).
-pub fn rows_of(store: &Store, names: &[String]) -> crate::error::Result<u64> {
+/// than reads.
+fn rows_of(store: &Store, names: &[String]) -> crate::error::Result<u64> {
     names
         .iter()
         .filter(|n| n.as_str() != super::TABLE)
@@ -70,7 +87,7 @@ pub fn rows_of(store: &Store, names: &[String]) -> crate::error::Result<u64> {
 /// How many ranges scoring `input_rows` rows takes within the session's memory pool: one when
 /// the pool has no known limit.
 /// `SET cip.score_ranges = N` says how many instead.
-pub fn needed(state: &SessionState, input_rows: u64) -> usize {
+fn needed(state: &SessionState, input_rows: u64) -> usize {
     let set = crate::settings::CipOptions::of(state.config_options()).score_ranges;
     if set > 0 {
         return set as usize;
@@ -86,20 +103,15 @@ pub fn needed(state: &SessionState, input_rows: u64) -> usize {
         .max(1) as usize
 }
 
-/// `n` ranges holding about equally many of the members: boundaries at the quantiles of a
-/// systematic sample of member_id (every k-th as the rows come), so placing them costs one
-/// scan of one column and memory for the sample only.
-pub async fn split(ctx: &SessionContext, n: usize) -> Result<Vec<Range>> {
+/// `n` ranges holding about equally many of the `members` (the table's row count, which sets
+/// the sampling stride): boundaries at the quantiles of a systematic sample of member_id
+/// (every k-th as the rows come), so placing them costs one scan of one column and memory for
+/// the sample only.
+async fn split(ctx: &SessionContext, n: usize, members: usize) -> Result<Vec<Range>> {
     if n <= 1 {
         return Ok(vec![Range::ALL]);
     }
-    let total = crate::statement::count_of(
-        &ctx.sql("SELECT CAST(count(*) AS BIGINT UNSIGNED) FROM members")
-            .await?
-            .collect()
-            .await?,
-    ) as usize;
-    let stride = (total / (n * SAMPLES_PER_RANGE)).max(1);
+    let stride = (members / (n * SAMPLES_PER_RANGE)).max(1);
     let mut stream = ctx
         .sql("SELECT member_id FROM members")
         .await?

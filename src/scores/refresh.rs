@@ -168,13 +168,10 @@ async fn full(state: SessionState, store: Arc<Store>) -> Result<RecordBatch> {
     // The versions before reading: a write while the rows are computed leaves the record
     // older than the table, so the snapshot counts as stale rather than wrongly current.
     let (read_store, read) = (store.clone(), names.clone());
-    let (mut tables, input_rows) = blocking(move || {
-        let rows = super::ranges::rows_of(&read_store, &read)?;
-        Ok((freshness::versions(&read_store, &read)?, rows))
-    })
-    .await?;
-    let ranges =
-        super::ranges::split(&ctx, super::ranges::needed(&ctx.state(), input_rows)).await?;
+    let mut tables = blocking(move || freshness::versions(&read_store, &read)).await?;
+    let ranges = super::ranges::for_scoring(&ctx, store.clone(), names)
+        .await
+        .map_err(to_df)?;
     // Streamed into a staged part as the rows come, range after range: ten million members'
     // rows never sit in memory whole.
     let target = store.table(TABLE).map_err(to_df)?;
