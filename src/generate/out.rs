@@ -159,7 +159,12 @@ impl TableOut {
         if self.part.is_none() {
             let name = manifest::part_name(self.next_file);
             self.next_file += 1;
-            self.part = Some(PartWriter::create(&self.dir, &name, &self.def.schema)?);
+            self.part = Some(PartWriter::create(
+                &self.dir,
+                &name,
+                &self.def.schema,
+                self.def.layout,
+            )?);
         }
         if let Some(p) = self.part.as_mut() {
             p.write(&batch)?;

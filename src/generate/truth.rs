@@ -4,6 +4,7 @@
 use super::out;
 use crate::error::Result;
 use crate::storage::parquet_io::PartWriter;
+use crate::storage::Layout;
 use datafusion::arrow::array::{RecordBatch, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use std::path::Path;
@@ -25,7 +26,7 @@ impl Truth {
             Field::new("archetype", DataType::Utf8, false),
         ]));
         Ok(Truth {
-            writer: PartWriter::create(root, "archetypes.parquet", &schema)?,
+            writer: PartWriter::create(root, "archetypes.parquet", &schema, Layout::Scans)?,
             ids: StringBuilder::new(),
             kinds: StringBuilder::new(),
             schema,

@@ -2,7 +2,7 @@
 //! once per change of the tables.
 
 use super::*;
-use crate::storage::{StoreOptions, TableDef};
+use crate::storage::{Layout, StoreOptions, TableDef};
 use datafusion::arrow::array::StringArray;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 
@@ -17,6 +17,7 @@ fn def(name: &'static str, schema: &SchemaRef) -> TableDef {
         references: &[],
         indexes: &[],
         descriptions: &[],
+        layout: Layout::Scans,
     }
 }
 

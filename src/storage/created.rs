@@ -5,7 +5,7 @@
 //! when it is created, and keeps that name through renames: a rename or a drop is one write of
 //! this list, which a transaction's commit makes together with its rows (table_set.rs).
 
-use super::def::{ColumnDefault, Description, IndexDef, TableDef};
+use super::def::{ColumnDefault, Description, IndexDef, Layout, TableDef};
 use super::fsutil::write_atomic;
 use crate::error::{CipError, Result};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -178,6 +178,7 @@ impl SavedTable {
             references: &[],
             indexes: Box::leak(self.declared.indexes.clone().into_boxed_slice()),
             descriptions: Box::leak(self.declared.descriptions.clone().into_boxed_slice()),
+            layout: Layout::Scans,
         })
     }
 }

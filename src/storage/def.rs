@@ -40,6 +40,19 @@ pub struct TableDef {
     pub indexes: &'static [IndexDef],
     /// COMMENT ON the table and its columns: kept and listed (pg_description), nothing else.
     pub descriptions: &'static [Description],
+    /// How its parts are cut into pages (parquet_io.rs).
+    pub layout: Layout,
+}
+
+/// What a table's parts are laid out for. Scans read whole columns; point reads of one key
+/// in a part sorted by it decode, of each column, the pages that may hold the key — and the
+/// dictionary page, whichever page is read — so they want small pages and no dictionaries,
+/// at some cost in size and scan speed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Layout {
+    #[default]
+    Scans,
+    PointReads,
 }
 
 /// A description of a table (`column` None) or of one of its columns.

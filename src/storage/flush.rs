@@ -22,7 +22,13 @@ impl Table {
     pub(super) fn flush_locked(&self, snap: &Snapshot) -> Result<()> {
         let mut m = snap.manifest.clone();
         let part = manifest::part_name(m.take_file_number());
-        let file = write_part(&self.dir, &part, &self.def.schema, &snap.wal_batches)?;
+        let file = write_part(
+            &self.dir,
+            &part,
+            &self.def.schema,
+            self.def.layout,
+            &snap.wal_batches,
+        )?;
         m.files.push(file);
         // The old log stays with the step: rows appended to it after a reader's version.
         let new_wal = manifest::wal_name(m.take_file_number());
@@ -49,7 +55,7 @@ impl Table {
         }
         let mut next = m.clone();
         let name = manifest::part_name(next.take_file_number());
-        let mut w = PartWriter::create(&self.dir, &name, &self.def.schema)?;
+        let mut w = PartWriter::create(&self.dir, &name, &self.def.schema, self.def.layout)?;
         for f in &small {
             for b in read_part(&self.path_of(&f.name), &self.def.schema)? {
                 w.write(&b?)?;

@@ -40,7 +40,7 @@ mod write;
 
 pub use commit::CommitFile;
 pub use created::{Declared, DeclaredDefault};
-pub use def::{ColumnDefault, Description, IndexColumn, IndexDef, TableDef};
+pub use def::{ColumnDefault, Description, IndexColumn, IndexDef, Layout, TableDef};
 pub use on_conflict::{ConflictSlot, MergeFn, OnConflict};
 pub use pin::Pin;
 pub use pinned_exec::PinnedExec;

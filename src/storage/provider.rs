@@ -152,7 +152,10 @@ impl TableProvider for CipTable {
             let config = ListingTableConfig::new_with_multi_paths(urls)
                 .with_listing_options(options)
                 .with_schema(schema.clone());
-            let listing = ListingTable::try_new(config)?;
+            // Parts never change under their names, so their statistics (read from each
+            // footer to plan the scan) are kept between statements.
+            let statistics = state.runtime_env().cache_manager.get_file_statistic_cache();
+            let listing = ListingTable::try_new(config)?.with_cache(statistics);
             inputs.push(listing.scan(state, projection, filters, limit).await?);
         }
         if !rows.is_empty() || inputs.is_empty() {

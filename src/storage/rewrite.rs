@@ -96,7 +96,13 @@ impl Table {
                 replaced.push(path);
                 if out.iter().any(|b| b.num_rows() > 0) {
                     let name = manifest::part_name(next.take_file_number());
-                    files.push(write_part(&self.dir, &name, &self.def.schema, &out)?);
+                    files.push(write_part(
+                        &self.dir,
+                        &name,
+                        &self.def.schema,
+                        self.def.layout,
+                        &out,
+                    )?);
                 }
             } else {
                 files.push(file.clone());
@@ -145,7 +151,13 @@ impl Table {
         }
         if tail.iter().any(|b| b.num_rows() > 0) {
             let name = manifest::part_name(next.take_file_number());
-            files.push(write_part(&self.dir, &name, &self.def.schema, &tail)?);
+            files.push(write_part(
+                &self.dir,
+                &name,
+                &self.def.schema,
+                self.def.layout,
+                &tail,
+            )?);
         }
         // Rows removed or changed (or every row replaced): nothing earlier is kept, and the
         // old log goes, so erased rows leave the disk (steps.rs).

@@ -37,6 +37,7 @@ pub(super) fn numbers_table(schema: &SchemaRefAlias, unique: bool) -> TableDef {
         references: &[],
         indexes: &[],
         descriptions: &[],
+        layout: Layout::Scans,
     }
 }
 

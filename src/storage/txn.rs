@@ -295,7 +295,7 @@ impl Txn {
     pub(super) fn stage(&mut self, table: &Table, rows: &[RecordBatch]) -> Result<DataFile> {
         let name = staged_name(&self.id, self.next_file);
         self.next_file += 1;
-        let file = write_part(&table.dir, &name, &table.def.schema, rows)?;
+        let file = write_part(&table.dir, &name, &table.def.schema, table.def.layout, rows)?;
         self.staged.push(table.path_of(&name));
         Ok(file)
     }

@@ -213,7 +213,7 @@ impl Txn {
                     let name = super::txn::staged_name(&id, n);
                     n += 1;
                     staged.push(new.path_of(&name));
-                    files.push(write_part(&new.dir, &name, &schema, &rows)?);
+                    files.push(write_part(&new.dir, &name, &schema, new.def.layout, &rows)?);
                 }
             }
             Ok(())

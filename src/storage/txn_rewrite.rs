@@ -44,7 +44,13 @@ impl Txn {
             } else if out.iter().any(|b| b.num_rows() > 0) {
                 let name = staged_name(&id, n);
                 n += 1;
-                files.push(write_part(&table.dir, &name, &table.def.schema, &out)?);
+                files.push(write_part(
+                    &table.dir,
+                    &name,
+                    &table.def.schema,
+                    table.def.layout,
+                    &out,
+                )?);
                 staged.push(table.path_of(&name));
             }
         }

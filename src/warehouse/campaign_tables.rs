@@ -7,7 +7,7 @@
 //! acts on it. The view campaign_messages (queries/) gives each message's current status.
 
 use super::tables::{f, key, schema, text, ts, MONEY, TRACKING_STATUSES};
-use crate::storage::{ColumnDefault, TableDef};
+use crate::storage::{ColumnDefault, Layout, TableDef};
 use datafusion::arrow::datatypes::DataType;
 
 /// Steps of a message's delivery, as logged in message_attempts.
@@ -34,6 +34,7 @@ pub fn campaign_tables() -> Vec<TableDef> {
             references: &[("campaign_id", "campaigns")],
             indexes: &[],
             descriptions: &[],
+            layout: Layout::Scans,
         },
         TableDef {
             name: "campaigns",
@@ -67,6 +68,7 @@ pub fn campaign_tables() -> Vec<TableDef> {
             references: &[],
             indexes: &[],
             descriptions: &[],
+            layout: Layout::Scans,
         },
         TableDef {
             name: "campaign_audience",
@@ -84,6 +86,7 @@ pub fn campaign_tables() -> Vec<TableDef> {
             references: &[("campaign_id", "campaigns")],
             indexes: &[],
             descriptions: &[],
+            layout: Layout::Scans,
         },
         TableDef {
             // One personal message per messaged treatment member, as launch rendered it.
@@ -110,6 +113,7 @@ pub fn campaign_tables() -> Vec<TableDef> {
             references: &[("campaign_id", "campaigns")],
             indexes: &[],
             descriptions: &[],
+            layout: Layout::Scans,
         },
         TableDef {
             // Each step of a message's delivery; the latest (highest id) is its status.
@@ -129,6 +133,7 @@ pub fn campaign_tables() -> Vec<TableDef> {
             references: &[],
             indexes: &[],
             descriptions: &[],
+            layout: Layout::Scans,
         },
         TableDef {
             // Message texts as data: per campaign type, and optionally per offer category and
@@ -152,6 +157,7 @@ pub fn campaign_tables() -> Vec<TableDef> {
             references: &[],
             indexes: &[],
             descriptions: &[],
+            layout: Layout::Scans,
         },
     ]
 }

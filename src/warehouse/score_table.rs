@@ -4,7 +4,7 @@
 //! lookup of one member reads one page of each column.
 
 use super::tables::{f, key, schema, text};
-use crate::storage::TableDef;
+use crate::storage::{Layout, TableDef};
 use datafusion::arrow::datatypes::DataType;
 
 pub fn score_table() -> TableDef {
@@ -54,5 +54,7 @@ pub fn score_table() -> TableDef {
         references: &[],
         indexes: &[],
         descriptions: &[],
+        // Looked up one member at a time (scores/provider.rs).
+        layout: Layout::PointReads,
     }
 }

@@ -5,7 +5,7 @@
 //! the configured timezone: that is what a POS prints, and what business-day arithmetic needs.
 //! JSON columns are text holding JSON, as PostgreSQL clients expect from a `json` column.
 
-use crate::storage::{ColumnDefault, TableDef};
+use crate::storage::{ColumnDefault, Layout, TableDef};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use std::sync::Arc;
 
@@ -60,6 +60,7 @@ pub fn all_tables() -> Vec<TableDef> {
             references: &[],
             indexes: &[],
             descriptions: &[],
+            layout: Layout::Scans,
         },
         TableDef {
             name: "visits",
@@ -77,6 +78,7 @@ pub fn all_tables() -> Vec<TableDef> {
             references: &[],
             indexes: &[],
             descriptions: &[],
+            layout: Layout::Scans,
         },
         TableDef {
             name: "order_items",
@@ -95,6 +97,7 @@ pub fn all_tables() -> Vec<TableDef> {
             references: &[],
             indexes: &[],
             descriptions: &[],
+            layout: Layout::Scans,
         },
         TableDef {
             name: "member_behavior",
@@ -118,6 +121,7 @@ pub fn all_tables() -> Vec<TableDef> {
             references: &[],
             indexes: &[],
             descriptions: &[],
+            layout: Layout::Scans,
         },
         TableDef {
             name: "upgrade_history",
@@ -142,6 +146,7 @@ pub fn all_tables() -> Vec<TableDef> {
             references: &[],
             indexes: &[],
             descriptions: &[],
+            layout: Layout::Scans,
         },
     ]
     .into_iter()
@@ -164,6 +169,7 @@ pub fn all_tables() -> Vec<TableDef> {
             references: &[],
             indexes: &[],
             descriptions: &[],
+            layout: Layout::Scans,
         },
         TableDef {
             // The HTTP API's answers to requests with an Idempotency-Key (src/http/idempotency.rs).
@@ -184,6 +190,7 @@ pub fn all_tables() -> Vec<TableDef> {
             references: &[],
             indexes: &[],
             descriptions: &[],
+            layout: Layout::Scans,
         },
         TableDef {
             name: "tier_rules",
@@ -210,6 +217,7 @@ pub fn all_tables() -> Vec<TableDef> {
             references: &[],
             indexes: &[],
             descriptions: &[],
+            layout: Layout::Scans,
         },
         TableDef {
             // The segment rules as data (queries/06_customer_segments.sql, src/segments):
@@ -248,6 +256,7 @@ pub fn all_tables() -> Vec<TableDef> {
             references: &[],
             indexes: &[],
             descriptions: &[],
+            layout: Layout::Scans,
         },
     ])
     .chain([super::score_table::score_table()])
