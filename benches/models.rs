@@ -238,8 +238,9 @@ const RFM: &str = "WITH f AS (SELECT member_id, max(started_at) AS last_visit, c
 
 async fn rfm(dir: &Path) {
     let data = dir.join("chain");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cip"))
-        .args([
+    run::cip(
+        &data,
+        &[
             "generate",
             "--members",
             &MEMBERS.to_string(),
@@ -248,14 +249,8 @@ async fn rfm(dir: &Path) {
             "--until",
             "2026-10-31",
             "--out",
-        ])
-        .arg(&data)
-        .output()
-        .expect("generate");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+            &data.to_string_lossy(),
+        ],
     );
     let ctx = session(&data).await;
     let (best, b) = best_of(&ctx, RFM, 5).await;

@@ -16,30 +16,28 @@ pub fn setting(name: &str, default: u64) -> u64 {
 
 /// What `script` printed; the bench stops with Python's error when it failed.
 pub fn python(script: &str) -> String {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "python: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    succeeded(Command::new("python3").arg("-c").arg(script), "python")
 }
 
 /// `cip --data DATA ARGS…`; the bench stops with cip's error when it failed.
 pub fn cip(data: &Path, args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cip"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("cip");
+    let what = format!("cip {args:?}");
+    succeeded(
+        Command::new(env!("CARGO_BIN_EXE_cip"))
+            .arg("--data")
+            .arg(data)
+            .args(args),
+        &what,
+    );
+}
+
+/// What `command` printed, once it exited successfully; else the bench stops with its error.
+fn succeeded(command: &mut Command, what: &str) -> String {
+    let out = command.output().expect(what);
     assert!(
         out.status.success(),
-        "cip {args:?}: {}",
+        "{what}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

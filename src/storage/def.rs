@@ -48,9 +48,8 @@ pub struct TableDef {
 /// in a part sorted by it decode, of each column, the pages that may hold the key — and the
 /// dictionary page, whichever page is read — so they want small pages and no dictionaries,
 /// at some cost in size and scan speed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
-    #[default]
     Scans,
     PointReads,
 }
