@@ -71,6 +71,8 @@ fn chain(dir: &Path) -> (PathBuf, String) {
                     "3",
                     "--until",
                     UNTIL,
+                    "--out",
+                    &data.to_string_lossy(),
                 ],
             );
             cip(&data, &["checkpoint"]);
