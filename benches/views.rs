@@ -4,8 +4,8 @@
 //! the member_scores snapshot). DuckDB is given the view files of queries/ as they are, with
 //! three things cip has and DuckDB lacks written as macros: business_date (ts minus the day
 //! cut-off, as a date), cip_as_of() (the bench's as-of date) and normal_cdf (Abramowitz &
-//! Stegun 7.1.26, |error| < 1.5e-7); and the aggregate `first_value(x ORDER BY y)`, which
-//! DuckDB spells `first`. Both sides collect every row; each prints a checksum of what it got.
+//! Stegun 7.1.26, |error| < 1.5e-7); and the aggregate `min_by(x, y)`, which DuckDB spells
+//! `arg_min_null` (its own min_by skips rows whose x is NULL). Both sides collect every row; each prints a checksum of what it got.
 //!
 //! Data: `CIP_BENCH_DATA=DIR` uses a chain already there (checkpointed first, so DuckDB sees
 //! every row); otherwise `cip generate` writes `CIP_BENCH_MEMBERS` members (default 1,000,000)
@@ -144,7 +144,7 @@ fn duckdb_times(data: &Path, as_of: &str) -> Vec<(f64, String)> {
         .day_cutoff_minutes()
         .expect("cutoff");
     let views = [
-        include_str!("../queries/16_campaign_members.sql").replace("first_value(", "first("),
+        include_str!("../queries/16_campaign_members.sql").replace("min_by(", "arg_min_null("),
         include_str!("../queries/17_campaign_performance.sql").to_string(),
         include_str!("../queries/10_customer_tags.sql").to_string(),
     ];

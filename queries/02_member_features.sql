@@ -34,7 +34,7 @@ WITH days AS (
     WHERE business_date(started_at) <= cip_as_of()
     GROUP BY member_id, business_date(started_at)
 )
--- first_value(... ORDER BY day) keeps each member's first visit-day while aggregating, so
+-- min_by(spend, day) keeps the spend of each member's first visit-day while aggregating, so
 -- no sort of all visit-days is needed (a window over them did not fit the memory pool at
 -- millions of members).
 SELECT member_id,
@@ -44,7 +44,7 @@ SELECT member_id,
        CAST(cip_as_of() - min(day) AS DOUBLE) AS t,
        cip_as_of() - max(day) AS recency_days,
        CAST(sum(spend) AS DOUBLE) / count(*) AS monetary,
-       CAST(sum(spend) - first_value(spend ORDER BY day) AS DOUBLE) / nullif(count(*) - 1, 0) AS repeat_monetary,
+       CAST(sum(spend) - min_by(spend, day) AS DOUBLE) / nullif(count(*) - 1, 0) AS repeat_monetary,
        CAST(sum(spend) AS DOUBLE) AS total_spend,
        CAST(coalesce(sum(CASE WHEN day > cip_as_of() - INTERVAL '365 days' THEN spend END), 0) AS DOUBLE) AS spend_365d,
        sum(CASE WHEN day > cip_as_of() - INTERVAL '90 days' THEN 1 ELSE 0 END) AS visits_90d,

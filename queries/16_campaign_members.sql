@@ -12,8 +12,8 @@
 CREATE OR REPLACE VIEW campaign_members AS
 WITH ev AS (
     SELECT campaign_id, member_id, status,
-           first_value(revenue ORDER BY id) AS revenue,
-           first_value(cost ORDER BY id) AS cost,
+           min_by(revenue, id) AS revenue,
+           min_by(cost, id) AS cost,
            min(created_at) AS at
     FROM campaign_tracking
     WHERE business_date(created_at) <= cip_as_of()

@@ -178,6 +178,7 @@ impl Engine {
             })
             .with_default_features()
             .with_analyzer_rules(crate::analyzer::rules())
+            .with_optimizer_rule(crate::analyzer::business_date_ranges())
             .with_physical_optimizer_rule(Arc::new(crate::compact_views::CompactViewsRule))
             .with_physical_optimizer_rule(Arc::new(crate::keysort::KeySortRule))
             .with_query_planner(Arc::new(crate::bind_functions::BindingPlanner))

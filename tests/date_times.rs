@@ -135,3 +135,40 @@ async fn date_times_read_as_postgresql_writes_them() {
     let expected = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_782_871_200);
     assert_eq!(at, expected);
 }
+
+/// `business_date(ts) <= date` reaches the table as a range on ts (the session's cut-off
+/// deciding where the day starts), and keeps the rows the function keeps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn business_date_comparisons_are_planned_as_ranges() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let c = server.connect().await;
+    c.batch_execute(
+        "CREATE TABLE stays (id INT, at TIMESTAMP);
+         INSERT INTO stays VALUES (1, '2026-10-31 05:59:59'), (2, '2026-10-31 06:00:00'),
+           (3, '2026-11-01 05:00:00'), (4, '2026-11-01 06:00:00'), (5, NULL);",
+    )
+    .await
+    .expect("table");
+    let filter = "FROM stays WHERE business_date(at) <= DATE '2026-10-31'";
+    let explained = c
+        .simple_query(&format!("EXPLAIN SELECT id {filter}"))
+        .await
+        .expect("explain");
+    let text: Vec<String> = explained
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(r.get(1).unwrap_or("").to_string()),
+            _ => None,
+        })
+        .collect();
+    let text = text.join("\n");
+    assert!(!text.contains("business_date"), "{text}");
+    // 2026-11-01 06:00, the end of business day 2026-10-31, in µs since 1970
+    assert!(text.contains("1793512800000000"), "{text}");
+    assert_eq!(row(&c, &format!("SELECT count(*) {filter}")).await, ["3"]);
+    c.batch_execute("SET cip.day_cutoff = '04:00'")
+        .await
+        .expect("set");
+    assert_eq!(row(&c, &format!("SELECT count(*) {filter}")).await, ["2"]);
+}

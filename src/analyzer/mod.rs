@@ -1,8 +1,10 @@
 //! cip's analyzer rules around DataFusion's own: literals read as PostgreSQL reads an untyped
 //! literal, by the type it meets. Working on the logical plan, they see the type a literal is
-//! compared with or cast to, which the statement's text alone does not say.
+//! compared with or cast to, which the statement's text alone does not say. And one optimizer
+//! rule, after DataFusion's: business-day comparisons as timestamp ranges.
 
 mod boolean_literals;
+mod business_date_ranges;
 mod datetime_casts;
 mod datetime_input;
 mod datetime_literals;
@@ -30,6 +32,11 @@ pub fn rules() -> Vec<Arc<dyn AnalyzerRule + Send + Sync>> {
     rules.push(Arc::new(uuid_literals::UuidLiterals));
     rules.push(Arc::new(datetime_casts::DatetimeCasts));
     rules
+}
+
+/// cip's optimizer rule, to run after DataFusion's (which make literals of `cip_as_of()`).
+pub fn business_date_ranges() -> Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync> {
+    Arc::new(business_date_ranges::BusinessDateRanges)
 }
 
 /// Whether an expression of `node` (at any depth, not in its inputs) satisfies `pred`. The

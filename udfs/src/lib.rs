@@ -13,6 +13,7 @@ mod experiments;
 pub use experiments::{fnv1a, normal_cdf};
 mod format;
 mod masking;
+mod min_by;
 mod models;
 mod ranks;
 pub mod session;
@@ -62,7 +63,9 @@ pub fn scalar_udfs() -> Vec<ScalarUDF> {
 
 /// Every cip aggregate function.
 pub fn aggregate_udfs() -> Vec<AggregateUDF> {
-    fits(None)
+    let mut v = fits(None);
+    v.push(AggregateUDF::from(min_by::MinByUdaf::new()));
+    v
 }
 
 /// The model fits; with `stop`, each gives up between iterations when it returns true.
