@@ -163,3 +163,32 @@ async fn text_a_sort_or_a_join_holds_is_compacted_first() {
     assert_eq!(rows.len(), 1000);
     assert_eq!(rows[0], vec!["member-1".to_string()]);
 }
+
+/// The sorts of a plan take their share of a fair pool only once rows reach them: an
+/// aggregation under three ntile windows (RFM quintiles) gets the pool to itself while it runs,
+/// instead of a share cut by sorts that have nothing to hold yet.
+#[tokio::test]
+async fn waiting_sorts_leave_the_pool_to_the_aggregation_under_them() {
+    let (_dir, ctx) = session(|c| {
+        c.engine.memory_limit = "40MiB".into();
+        c.engine.target_partitions = 1;
+    })
+    .await;
+    let query = "WITH f AS (SELECT k, count(*) AS c, max(v) AS m \
+        FROM (SELECT concat('M', lpad(CAST(v % 150000 AS VARCHAR), 8, '0')) AS k, v \
+              FROM generate_series(1, 300000) AS g(v)) s GROUP BY k) \
+        SELECT count(*) AS n, sum(r * 100 + q * 10 + p) AS checksum FROM \
+        (SELECT ntile(5) OVER (ORDER BY c, k) AS r, ntile(5) OVER (ORDER BY m, k) AS q, \
+                ntile(5) OVER (ORDER BY k) AS p FROM f) w";
+    let rows = both_ways(&ctx, query).await;
+    assert_eq!(rows[0][0], "150000");
+    let analyzed = plan(&ctx, &format!("EXPLAIN ANALYZE {query}")).await;
+    let aggregate = analyzed
+        .lines()
+        .find(|l| l.contains("AggregateExec") && l.contains("gby=[k"))
+        .unwrap_or_else(|| panic!("no aggregation by k: {analyzed}"));
+    assert!(
+        aggregate.contains("spill_count=0"),
+        "the aggregation spilled: {aggregate}"
+    );
+}

@@ -109,17 +109,13 @@ impl ExecutionPlan for KeySortExec {
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let input = self.sort.input().execute(partition, context.clone())?;
-        // Spillable in the pool's eyes: past its share it hands over to SortExec, which spills.
-        let reservation = MemoryConsumer::new(format!("KeySortExec[{partition}]"))
-            .with_can_spill(true)
-            .register(context.memory_pool());
         let run = Run {
             sort: self.sort.clone(),
             partition,
             context,
             metrics: BaselineMetrics::new(&self.metrics, partition),
             fell_back: MetricBuilder::new(&self.metrics).counter("fell_back", partition),
-            reservation,
+            reservation: None,
         };
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             self.schema(),
@@ -136,12 +132,13 @@ struct Run {
     metrics: BaselineMetrics,
     /// 1 when this partition was handed to DataFusion's sort (shown by EXPLAIN ANALYZE).
     fell_back: Count,
-    reservation: MemoryReservation,
+    /// Registered with the first rows (sort_all).
+    reservation: Option<MemoryReservation>,
 }
 
 impl Run {
     async fn sort_all(
-        self,
+        mut self,
         mut input: SendableRecordBatchStream,
     ) -> Result<SendableRecordBatchStream> {
         let mut batches = Vec::new();
@@ -151,7 +148,19 @@ impl Run {
                 continue;
             }
             let size = 2 * batch.get_array_memory_size() + batch.num_rows() * BYTES_PER_ROW;
-            if self.reservation.try_grow(size).is_err() {
+            // Spillable in the pool's eyes: past its share it hands over to SortExec, which
+            // spills. Registered when rows arrive, not at execute(): a fair pool divides itself
+            // among the spillable consumers registered, and every sort of a plan is executed
+            // before any row flows, so an aggregation under three waiting sorts (RFM quintiles)
+            // got a fraction of the pool and spilled early.
+            let partition = self.partition;
+            let pool = self.context.memory_pool();
+            let reservation = self.reservation.get_or_insert_with(|| {
+                MemoryConsumer::new(format!("KeySortExec[{partition}]"))
+                    .with_can_spill(true)
+                    .register(pool)
+            });
+            if reservation.try_grow(size).is_err() {
                 batches.push(batch);
                 return self.fall_back(batches, Some(input));
             }
