@@ -5,7 +5,8 @@
 //! three things cip has and DuckDB lacks written as macros: business_date (ts minus the day
 //! cut-off, as a date), cip_as_of() (the bench's as-of date) and normal_cdf (Abramowitz &
 //! Stegun 7.1.26, |error| < 1.5e-7); and the aggregate `min_by(x, y)`, which DuckDB spells
-//! `arg_min_null` (its own min_by skips rows whose x is NULL). Both sides collect every row; each prints a checksum of what it got.
+//! `arg_min_null` (its own min_by skips rows whose x is NULL). Both sides collect every row;
+//! each prints a checksum of what it got.
 //!
 //! Data: `CIP_BENCH_DATA=DIR` uses a chain already there (checkpointed first, so DuckDB sees
 //! every row); otherwise `cip generate` writes `CIP_BENCH_MEMBERS` members (default 1,000,000)

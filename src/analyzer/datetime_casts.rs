@@ -27,7 +27,7 @@ impl AnalyzerRule for DatetimeCasts {
     }
 
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
-        super::rewrite_expressions(plan, |e| super::casts_to(e, text), written)
+        super::rewrite_expressions(plan, |e| super::casts_to(e, text), written).map(|t| t.data)
     }
 }
 

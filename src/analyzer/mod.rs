@@ -59,12 +59,13 @@ fn any_expression(node: &LogicalPlan, pred: impl Fn(&Expr) -> bool) -> Result<bo
 
 /// `plan` with `rewrite` applied bottom-up to every expression of the nodes (subqueries too)
 /// that hold one `pred` picks, given the node's input columns; each expression keeps its
-/// name, as DataFusion's type coercion keeps names when it rewrites.
+/// name, as DataFusion's type coercion keeps names when it rewrites. Transformed when
+/// `rewrite` changed something.
 fn rewrite_expressions(
     plan: LogicalPlan,
     pred: impl Fn(&Expr) -> bool,
     rewrite: impl Fn(Expr, &DFSchema) -> Result<Transformed<Expr>>,
-) -> Result<LogicalPlan> {
+) -> Result<Transformed<LogicalPlan>> {
     plan.transform_up_with_subqueries(|node| {
         if !any_expression(&node, &pred)? {
             return Ok(Transformed::no(node));
@@ -80,7 +81,6 @@ fn rewrite_expressions(
                 .map_data(|e| Ok(name.restore(e)))
         })
     })
-    .map(|t| t.data)
 }
 
 /// A cast's (or TRY_CAST's) input and the type it casts to.

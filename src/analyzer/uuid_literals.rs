@@ -23,7 +23,7 @@ impl AnalyzerRule for UuidLiterals {
     }
 
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
-        super::rewrite_expressions(plan, compares_a_literal, read_as_uuid)
+        super::rewrite_expressions(plan, compares_a_literal, read_as_uuid).map(|t| t.data)
     }
 }
 

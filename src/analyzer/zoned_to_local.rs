@@ -29,7 +29,7 @@ impl AnalyzerRule for ZonedToLocal {
     }
 
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
-        super::rewrite_expressions(plan, |e| super::casts_to(e, naive), local)
+        super::rewrite_expressions(plan, |e| super::casts_to(e, naive), local).map(|t| t.data)
     }
 }
 

@@ -2,7 +2,7 @@
 //! single-table write ends in, which records what the commit did to the rows (steps.rs).
 
 use super::manifest::{self, DataFile, Manifest};
-use super::parquet_io::{read_part, write_part, PartWriter};
+use super::parquet_io::read_part;
 use super::steps::{self, Rows};
 use super::table::{Snapshot, Table};
 use crate::error::Result;
@@ -22,13 +22,7 @@ impl Table {
     pub(super) fn flush_locked(&self, snap: &Snapshot) -> Result<()> {
         let mut m = snap.manifest.clone();
         let part = manifest::part_name(m.take_file_number());
-        let file = write_part(
-            &self.dir,
-            &part,
-            &self.def.schema,
-            self.def.layout,
-            &snap.wal_batches,
-        )?;
+        let file = self.write_part(&part, &snap.wal_batches)?;
         m.files.push(file);
         // The old log stays with the step: rows appended to it after a reader's version.
         let new_wal = manifest::wal_name(m.take_file_number());
@@ -55,7 +49,7 @@ impl Table {
         }
         let mut next = m.clone();
         let name = manifest::part_name(next.take_file_number());
-        let mut w = PartWriter::create(&self.dir, &name, &self.def.schema, self.def.layout)?;
+        let mut w = self.part_writer(&name)?;
         for f in &small {
             for b in read_part(&self.path_of(&f.name), &self.def.schema)? {
                 w.write(&b?)?;

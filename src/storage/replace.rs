@@ -24,7 +24,7 @@ impl Table {
     pub fn replacement(self: &Arc<Self>) -> Result<Replacement> {
         let snap = self.snapshot()?;
         let name = txn::staged_name(&txn::new_id(), 0);
-        let writer = PartWriter::create(&self.dir, &name, &self.def.schema, self.def.layout)?;
+        let writer = self.part_writer(&name)?;
         Ok(Replacement {
             table: self.clone(),
             writer: Some(writer),

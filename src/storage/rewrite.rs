@@ -3,7 +3,7 @@
 
 use super::changes::Diff;
 use super::manifest;
-use super::parquet_io::{read_part, write_part, PartWriter};
+use super::parquet_io::{read_part, PartWriter};
 use super::rows::{fill_defaults, keys_changed, local_now_micros};
 use super::steps::{self, Rows};
 use super::table::{next_id_after, Snapshot, Table, TableVersion};
@@ -96,13 +96,7 @@ impl Table {
                 replaced.push(path);
                 if out.iter().any(|b| b.num_rows() > 0) {
                     let name = manifest::part_name(next.take_file_number());
-                    files.push(write_part(
-                        &self.dir,
-                        &name,
-                        &self.def.schema,
-                        self.def.layout,
-                        &out,
-                    )?);
+                    files.push(self.write_part(&name, &out)?);
                 }
             } else {
                 files.push(file.clone());
@@ -151,13 +145,7 @@ impl Table {
         }
         if tail.iter().any(|b| b.num_rows() > 0) {
             let name = manifest::part_name(next.take_file_number());
-            files.push(write_part(
-                &self.dir,
-                &name,
-                &self.def.schema,
-                self.def.layout,
-                &tail,
-            )?);
+            files.push(self.write_part(&name, &tail)?);
         }
         // Rows removed or changed (or every row replaced): nothing earlier is kept, and the
         // old log goes, so erased rows leave the disk (steps.rs).

@@ -5,7 +5,8 @@
 //! another process on the same data directory, is visible to the very next query.
 
 use super::def::TableDef;
-use super::manifest::{self, Manifest};
+use super::manifest::{self, DataFile, Manifest};
+use super::parquet_io::{self, PartWriter};
 use super::wal;
 use crate::error::{CipError, Result};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -163,6 +164,16 @@ impl Table {
 
     pub fn path_of(&self, file: &str) -> PathBuf {
         self.dir.join(file)
+    }
+
+    /// Writes `rows` as the part `name` of this table, in its schema and layout.
+    pub(super) fn write_part(&self, name: &str, rows: &[RecordBatch]) -> Result<DataFile> {
+        parquet_io::write_part(&self.dir, name, &self.def.schema, self.def.layout, rows)
+    }
+
+    /// A writer of the part `name` of this table, in its schema and layout.
+    pub(super) fn part_writer(&self, name: &str) -> Result<PartWriter> {
+        PartWriter::create(&self.dir, name, &self.def.schema, self.def.layout)
     }
 
     /// The latest committed state, read from disk if it changed since the cached one.

@@ -9,7 +9,6 @@
 //! snapshot; one that only appended commits beside concurrent writers (keys are checked again).
 
 use super::manifest::DataFile;
-use super::parquet_io::write_part;
 use super::pin::Pin;
 use super::rows::{check_unique, row_keys};
 use super::table::{Snapshot, Table};
@@ -295,7 +294,7 @@ impl Txn {
     pub(super) fn stage(&mut self, table: &Table, rows: &[RecordBatch]) -> Result<DataFile> {
         let name = staged_name(&self.id, self.next_file);
         self.next_file += 1;
-        let file = write_part(&table.dir, &name, &table.def.schema, table.def.layout, rows)?;
+        let file = table.write_part(&name, rows)?;
         self.staged.push(table.path_of(&name));
         Ok(file)
     }

@@ -7,7 +7,7 @@
 //! the commit fails with 40001 if anyone wrote the table meanwhile, as an UPDATE's does.
 
 use super::created::{field_metadata, DeclaredDefault, SavedTable};
-use super::parquet_io::{read_part, write_part};
+use super::parquet_io::read_part;
 use super::table::Table;
 use super::txn::Txn;
 use crate::error::sqlstate;
@@ -213,7 +213,7 @@ impl Txn {
                     let name = super::txn::staged_name(&id, n);
                     n += 1;
                     staged.push(new.path_of(&name));
-                    files.push(write_part(&new.dir, &name, &schema, new.def.layout, &rows)?);
+                    files.push(new.write_part(&name, &rows)?);
                 }
             }
             Ok(())

@@ -2,7 +2,7 @@
 //! the commit makes the table's, the rows in memory are rewritten in place (txn.rs keeps the
 //! transaction's version of each table).
 
-use super::parquet_io::{read_part, write_part};
+use super::parquet_io::read_part;
 use super::rows::keys_changed;
 use super::table::{next_id_after, Table};
 use super::txn::{discard_staged, staged_name, Txn};
@@ -44,13 +44,7 @@ impl Txn {
             } else if out.iter().any(|b| b.num_rows() > 0) {
                 let name = staged_name(&id, n);
                 n += 1;
-                files.push(write_part(
-                    &table.dir,
-                    &name,
-                    &table.def.schema,
-                    table.def.layout,
-                    &out,
-                )?);
+                files.push(table.write_part(&name, &out)?);
                 staged.push(table.path_of(&name));
             }
         }
