@@ -92,6 +92,10 @@ pub struct EngineConfig {
     pub statement_memory_limit: Option<String>,
     /// Where spill files go; the system temp folder by default.
     pub spill_dir: Option<PathBuf>,
+    /// How the memory is shared among operators: "share" (DataFusion's fair spill rule plus
+    /// memory nobody holds, src/share_pool.rs), "fair" (DataFusion's FairSpillPool) or
+    /// "greedy" (first come, first served).
+    pub memory_pool: crate::share_pool::PoolKind,
     /// Parallelism of a query; 0 means one per core.
     pub target_partitions: usize,
     /// Sessions' default for `cip.key_sort` (full sorts by packed integer keys, src/keysort).
@@ -340,6 +344,7 @@ impl Default for EngineConfig {
             memory_limit: "4GiB".into(),
             statement_memory_limit: None,
             spill_dir: None,
+            memory_pool: crate::share_pool::PoolKind::Share,
             target_partitions: 0,
             key_sort: true,
             external_table_dirs: vec![],
@@ -535,6 +540,19 @@ mod tests {
         assert!(c.validate().is_ok());
         c.scheduler.jobs[0].every = "1 fortnight".into();
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn memory_pool_kinds() {
+        let c: Config = toml::from_str("[engine]\nmemory_pool = \"fair\"").expect("fair");
+        assert_eq!(c.engine.memory_pool, crate::share_pool::PoolKind::Fair);
+        assert_eq!(
+            Config::default().engine.memory_pool,
+            crate::share_pool::PoolKind::Share
+        );
+        let e = toml::from_str::<Config>("[engine]\nmemory_pool = \"roomy\"")
+            .expect_err("unknown kind");
+        assert!(e.to_string().contains("share"), "{e}");
     }
 
     #[test]

@@ -6,7 +6,6 @@ use crate::error::{CipError, Result};
 use crate::storage::{Store, StoreOptions};
 use crate::views::{self, ViewFile};
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::FunctionRegistry;
 use datafusion::execution::SessionStateBuilder;
@@ -78,15 +77,13 @@ impl Engine {
             disk = disk.with_mode(DiskManagerMode::Directories(vec![dir.clone()]));
         }
         // Fair to spilling operators: each may hold its share of what the others that cannot
-        // spill leave. Under the greedy pool the first sorts of a ten-million-member fit took
-        // the pool whole and an aggregation's next small allocation failed (53200) rather
-        // than anyone spilling.
-        let pool = FairSpillPool::new(config.memory_limit_bytes()?);
+        // spill leave, and more while memory is free (share_pool.rs). Under the greedy pool
+        // the first sorts of a ten-million-member fit took the pool whole and an
+        // aggregation's next small allocation failed (53200) rather than anyone spilling.
+        let pool =
+            crate::share_pool::server_pool(config.engine.memory_pool, config.memory_limit_bytes()?);
         let runtime = RuntimeEnvBuilder::new()
-            .with_memory_pool(Arc::new(TrackConsumersPool::new(
-                pool,
-                std::num::NonZeroUsize::MIN.saturating_add(4),
-            )))
+            .with_memory_pool(pool)
             .with_disk_manager_builder(disk)
             .build_arc()?;
         let views = views::read_views(&config.queries_dir)?;

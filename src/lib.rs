@@ -41,6 +41,7 @@ pub mod segments;
 pub mod serve;
 pub mod session_memory;
 pub mod settings;
+pub mod share_pool;
 pub mod sql;
 pub mod statement;
 pub mod statement_stop;

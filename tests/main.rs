@@ -22,6 +22,7 @@ mod information_schema;
 mod intelligence;
 mod locks;
 mod memory_abuse;
+mod memory_pool;
 mod mistakes;
 mod pg_catalog;
 mod pgwire;

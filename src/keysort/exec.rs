@@ -7,10 +7,11 @@ use super::keys;
 use super::order::order;
 use super::parallel::parallel;
 use super::replay::replay;
-use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt32Array};
+use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, UInt32Array};
 use datafusion::arrow::compute::{concat_batches, take_record_batch};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::utils::memory::RecordBatchMemoryCounter;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -33,8 +34,8 @@ pub struct KeySortExec {
     metrics: ExecutionPlanMetricsSet,
 }
 
-/// Memory per row beyond the batches (held twice while the sorted copy is gathered): the
-/// key, then two copies of (key, row) while sorting.
+/// Memory per row beyond the batches and their sorted copy: the key, then two copies of
+/// (key, row) while sorting.
 const BYTES_PER_ROW: usize = 16 + 2 * 32;
 
 const ROWS_PER_THREAD: usize = 32_768;
@@ -142,12 +143,17 @@ impl Run {
         mut input: SendableRecordBatchStream,
     ) -> Result<SendableRecordBatchStream> {
         let mut batches = Vec::new();
+        // Buffers already counted: an aggregation emits its groups as slices of one batch,
+        // and each slice's own size is the whole buffer's.
+        let mut retained = RecordBatchMemoryCounter::new();
         while let Some(batch) = input.next().await {
             let batch = batch?;
             if batch.num_rows() == 0 {
                 continue;
             }
-            let size = 2 * batch.get_array_memory_size() + batch.num_rows() * BYTES_PER_ROW;
+            let size = retained.count_batch(&batch)
+                + sorted_copy_size(&batch)
+                + batch.num_rows() * BYTES_PER_ROW;
             // Spillable in the pool's eyes: past its share it hands over to SortExec, which
             // spills. Registered when rows arrive, not at execute(): a fair pool divides itself
             // among the spillable consumers registered, and every sort of a plan is executed
@@ -288,4 +294,18 @@ fn sorted(
     .into_iter()
     .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(Outcome::Sorted(runs))
+}
+
+/// What the sorted copy of `batch`'s rows takes: the rows it refers to, not the whole
+/// buffers a slice shares.
+fn sorted_copy_size(batch: &RecordBatch) -> usize {
+    batch
+        .columns()
+        .iter()
+        .map(|c| {
+            c.to_data()
+                .get_slice_memory_size()
+                .unwrap_or_else(|_| c.get_array_memory_size())
+        })
+        .sum()
 }

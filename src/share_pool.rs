@@ -1,0 +1,215 @@
+//! The server's memory pool (`[engine] memory_limit`): DataFusion's fair-spill rule, plus
+//! memory nobody holds.
+//!
+//! DataFusion's `FairSpillPool` caps every consumer that can spill at an equal share of the
+//! pool among the spillable consumers *registered*. A plan registers all of its operators
+//! when it starts, so the one doing the work shares the pool with repartition channels that
+//! hold a batch or two, partial aggregations that have already emitted, and operators still
+//! waiting for input (apache/datafusion#22036). Ranking ten million members (RFM quintiles)
+//! under the default 4 GiB pool, the final aggregation was held to an eighth of the pool and
+//! spilled four times while the process never held more than 2 GB.
+//!
+//! Here a spillable consumer may grow while the pool has memory free, and once it is full,
+//! up to its fair share as before — so it spills only when others really hold the memory.
+//! What a spiller holds beyond an equal share of the pool is lent: a consumer that cannot
+//! spill may take it (the fair pool would never have let the spiller hold it), and a spiller
+//! over its share with nothing free spills at its next request. In any given state, every
+//! request the fair pool would grant, this one grants too.
+
+use datafusion::common::{human_readable_size, resources_datafusion_err, Result};
+use datafusion::execution::memory_pool::{
+    FairSpillPool, GreedyMemoryPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation,
+    TrackConsumersPool,
+};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// `[engine] memory_pool`: how the server's memory is shared among operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PoolKind {
+    /// This module's pool.
+    Share,
+    /// DataFusion's FairSpillPool: each spiller held to its share of the consumers registered.
+    Fair,
+    /// DataFusion's GreedyMemoryPool: first come, first served.
+    Greedy,
+}
+
+/// The server's pool of `size` bytes; a failed request names the five largest consumers.
+pub fn server_pool(kind: PoolKind, size: usize) -> Arc<dyn MemoryPool> {
+    let top = NonZeroUsize::MIN.saturating_add(4);
+    match kind {
+        PoolKind::Share => Arc::new(TrackConsumersPool::new(SharePool::new(size), top)),
+        PoolKind::Fair => Arc::new(TrackConsumersPool::new(FairSpillPool::new(size), top)),
+        PoolKind::Greedy => Arc::new(TrackConsumersPool::new(GreedyMemoryPool::new(size), top)),
+    }
+}
+
+#[derive(Debug)]
+pub struct SharePool {
+    size: usize,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Spillable consumers registered: the fair share divides among them.
+    spillers: usize,
+    /// What each spillable consumer holds, over all its reservations.
+    held: HashMap<usize, usize>,
+    spillable: usize,
+    unspillable: usize,
+}
+
+impl State {
+    /// Each spiller's share of what the consumers that cannot spill leave.
+    fn fair_share(&self, size: usize) -> usize {
+        size.saturating_sub(self.unspillable) / self.spillers.max(1)
+    }
+
+    /// Memory nobody holds.
+    fn free(&self, size: usize) -> usize {
+        size.saturating_sub(self.unspillable + self.spillable)
+    }
+
+    /// What spillers hold within an equal share of the whole pool: the part not lent. (Not
+    /// the share left by unspillable memory, which shrinks as that memory grows and would
+    /// let consumers that cannot spill take everything spillers hold.)
+    fn spillable_within_shares(&self, size: usize) -> usize {
+        let share = size / self.spillers.max(1);
+        self.held.values().map(|h| (*h).min(share)).sum()
+    }
+
+    fn add(&mut self, consumer: &MemoryConsumer, bytes: usize) {
+        if consumer.can_spill() {
+            self.spillable += bytes;
+            *self.held.entry(consumer.id()).or_default() += bytes;
+        } else {
+            self.unspillable += bytes;
+        }
+    }
+
+    fn sub(&mut self, consumer: &MemoryConsumer, bytes: usize) {
+        if consumer.can_spill() {
+            self.spillable = self.spillable.saturating_sub(bytes);
+            if let Some(h) = self.held.get_mut(&consumer.id()) {
+                *h = h.saturating_sub(bytes);
+                if *h == 0 {
+                    self.held.remove(&consumer.id());
+                }
+            }
+        } else {
+            self.unspillable = self.unspillable.saturating_sub(bytes);
+        }
+    }
+}
+
+impl SharePool {
+    pub fn new(size: usize) -> Self {
+        SharePool {
+            size,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// The state; a panic elsewhere while holding the lock leaves counts that are still
+    /// whole (every update is one statement), so a poisoned lock is used as is.
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl std::fmt::Display for SharePool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.state();
+        write!(
+            f,
+            "share pool: {} of {} held ({} by {} spillable consumers)",
+            human_readable_size(state.spillable + state.unspillable),
+            human_readable_size(self.size),
+            human_readable_size(state.spillable),
+            state.spillers
+        )
+    }
+}
+
+impl MemoryPool for SharePool {
+    fn name(&self) -> &str {
+        "share"
+    }
+
+    fn register(&self, consumer: &MemoryConsumer) {
+        if consumer.can_spill() {
+            self.state().spillers += 1;
+        }
+    }
+
+    fn unregister(&self, consumer: &MemoryConsumer) {
+        if consumer.can_spill() {
+            let mut state = self.state();
+            state.spillers = state.spillers.saturating_sub(1);
+        }
+    }
+
+    fn grow(&self, reservation: &MemoryReservation, additional: usize) {
+        self.state().add(reservation.consumer(), additional);
+    }
+
+    fn shrink(&self, reservation: &MemoryReservation, shrink: usize) {
+        self.state().sub(reservation.consumer(), shrink);
+    }
+
+    fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> Result<()> {
+        let mut state = self.state();
+        let consumer = reservation.consumer();
+        let available = if consumer.can_spill() {
+            state.free(self.size).max(
+                state
+                    .fair_share(self.size)
+                    .saturating_sub(reservation.size()),
+            )
+        } else {
+            self.size
+                .saturating_sub(state.unspillable + state.spillable_within_shares(self.size))
+        };
+        if additional > available {
+            return Err(resources_datafusion_err!(
+                "Failed to allocate additional {} for {} with {} already allocated for this \
+                 reservation - {} remain available for the total memory pool: {}",
+                human_readable_size(additional),
+                consumer.name(),
+                human_readable_size(reservation.size()),
+                human_readable_size(available),
+                self.size_text(&state)
+            ));
+        }
+        state.add(consumer, additional);
+        Ok(())
+    }
+
+    fn reserved(&self) -> usize {
+        let state = self.state();
+        state.spillable + state.unspillable
+    }
+
+    fn memory_limit(&self) -> MemoryLimit {
+        MemoryLimit::Finite(self.size)
+    }
+}
+
+impl SharePool {
+    fn size_text(&self, state: &State) -> String {
+        format!(
+            "share pool of {}, {} held by spillable and {} by unspillable consumers",
+            human_readable_size(self.size),
+            human_readable_size(state.spillable),
+            human_readable_size(state.unspillable)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;
