@@ -92,8 +92,8 @@ pub struct EngineConfig {
     pub statement_memory_limit: Option<String>,
     /// Where spill files go; the system temp folder by default.
     pub spill_dir: Option<PathBuf>,
-    /// How the memory is shared among operators: "share" (DataFusion's fair spill rule plus
-    /// memory nobody holds, src/share_pool.rs), "fair" (DataFusion's FairSpillPool) or
+    /// How the memory is shared among operators: "fair" (DataFusion's FairSpillPool, the
+    /// default), "share" (its fair rule plus memory nobody holds, src/share_pool.rs) or
     /// "greedy" (first come, first served).
     pub memory_pool: crate::share_pool::PoolKind,
     /// Parallelism of a query; 0 means one per core.
@@ -344,7 +344,7 @@ impl Default for EngineConfig {
             memory_limit: "4GiB".into(),
             statement_memory_limit: None,
             spill_dir: None,
-            memory_pool: crate::share_pool::PoolKind::Share,
+            memory_pool: crate::share_pool::PoolKind::Fair,
             target_partitions: 0,
             key_sort: true,
             external_table_dirs: vec![],
@@ -544,11 +544,11 @@ mod tests {
 
     #[test]
     fn memory_pool_kinds() {
-        let c: Config = toml::from_str("[engine]\nmemory_pool = \"fair\"").expect("fair");
-        assert_eq!(c.engine.memory_pool, crate::share_pool::PoolKind::Fair);
+        let c: Config = toml::from_str("[engine]\nmemory_pool = \"share\"").expect("share");
+        assert_eq!(c.engine.memory_pool, crate::share_pool::PoolKind::Share);
         assert_eq!(
             Config::default().engine.memory_pool,
-            crate::share_pool::PoolKind::Share
+            crate::share_pool::PoolKind::Fair
         );
         let e = toml::from_str::<Config>("[engine]\nmemory_pool = \"roomy\"")
             .expect_err("unknown kind");

@@ -76,10 +76,10 @@ impl Engine {
         if let Some(dir) = &config.engine.spill_dir {
             disk = disk.with_mode(DiskManagerMode::Directories(vec![dir.clone()]));
         }
-        // Fair to spilling operators: each may hold its share of what the others that cannot
-        // spill leave, and more while memory is free (share_pool.rs). Under the greedy pool
-        // the first sorts of a ten-million-member fit took the pool whole and an
-        // aggregation's next small allocation failed (53200) rather than anyone spilling.
+        // Fair to spilling operators by default: each may hold its share of what the others
+        // that cannot spill leave (share_pool.rs for the choices). Under the greedy pool the
+        // first sorts of a ten-million-member fit took the pool whole and an aggregation's
+        // next small allocation failed (53200) rather than anyone spilling.
         let pool =
             crate::share_pool::server_pool(config.engine.memory_pool, config.memory_limit_bytes()?);
         let runtime = RuntimeEnvBuilder::new()

@@ -1,5 +1,5 @@
-//! The server's memory pool (`[engine] memory_limit`): DataFusion's fair-spill rule, plus
-//! memory nobody holds.
+//! The server's memory pool (`[engine] memory_pool`): DataFusion's FairSpillPool by default,
+//! or this module's `SharePool` — the fair rule plus memory nobody holds.
 //!
 //! DataFusion's `FairSpillPool` caps every consumer that can spill at an equal share of the
 //! pool among the spillable consumers *registered*. A plan registers all of its operators
@@ -15,6 +15,11 @@
 //! spill may take it (the fair pool would never have let the spiller hold it), and a spiller
 //! over its share with nothing free spills at its next request. In any given state, every
 //! request the fair pool would grant, this one grants too.
+//!
+//! Not the default: DataFusion does not count all it holds (an aggregation's emitted groups,
+//! for one), and the shares the fair pool leaves unused are what kept `cip score` of ten
+//! million members, its model fits aggregating 100M visits side by side, within 4 GiB of RSS
+//! (3.5 GB; 6.3 GB with this pool).
 
 use datafusion::common::{human_readable_size, resources_datafusion_err, Result};
 use datafusion::execution::memory_pool::{
