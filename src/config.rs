@@ -96,6 +96,10 @@ pub struct EngineConfig {
     /// default), "share" (its fair rule plus memory nobody holds, src/share_pool.rs) or
     /// "greedy" (first come, first served).
     pub memory_pool: crate::share_pool::PoolKind,
+    /// What is kept in memory of Parquet files' footers and page indexes, e.g. "256MiB": a
+    /// lookup in a large snapshot reads its page index from here, not from disk (DataFusion
+    /// keeps 50 MB; the page index of ten million members' snapshot is about that).
+    pub metadata_cache: String,
     /// Parallelism of a query; 0 means one per core.
     pub target_partitions: usize,
     /// Sessions' default for `cip.key_sort` (full sorts by packed integer keys, src/keysort).
@@ -345,6 +349,7 @@ impl Default for EngineConfig {
             statement_memory_limit: None,
             spill_dir: None,
             memory_pool: crate::share_pool::PoolKind::Fair,
+            metadata_cache: "256MiB".into(),
             target_partitions: 0,
             key_sort: true,
             external_table_dirs: vec![],
@@ -387,6 +392,7 @@ impl Config {
 
     pub fn validate(&self) -> Result<()> {
         self.statement_memory_limit_bytes()?;
+        self.metadata_cache_bytes()?;
         self.timezone()?;
         self.day_cutoff_minutes()?;
         if self.server.max_connections == 0 {
@@ -444,6 +450,15 @@ impl Config {
             CipError::Config(format!(
                 "engine.memory_limit = {:?}: expected a size like \"4GiB\", \"512MiB\" or bytes",
                 self.engine.memory_limit
+            ))
+        })
+    }
+
+    pub fn metadata_cache_bytes(&self) -> Result<usize> {
+        parse_bytes(&self.engine.metadata_cache).ok_or_else(|| {
+            CipError::Config(format!(
+                "engine.metadata_cache = {:?}: expected a size like \"256MiB\" or bytes",
+                self.engine.metadata_cache
             ))
         })
     }
@@ -521,6 +536,10 @@ mod tests {
         let mut c = Config::default();
         assert_eq!(c.day_cutoff_minutes().ok(), Some(360));
         c.time.day_cutoff = "25:00".into();
+        assert!(c.validate().is_err());
+        let mut c = Config::default();
+        assert_eq!(c.metadata_cache_bytes().ok(), Some(256 << 20));
+        c.engine.metadata_cache = "roomy".into();
         assert!(c.validate().is_err());
     }
 

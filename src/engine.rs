@@ -84,6 +84,7 @@ impl Engine {
             crate::share_pool::server_pool(config.engine.memory_pool, config.memory_limit_bytes()?);
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_pool(pool)
+            .with_metadata_cache_limit(config.metadata_cache_bytes()?)
             .with_disk_manager_builder(disk)
             .build_arc()?;
         let views = views::read_views(&config.queries_dir)?;

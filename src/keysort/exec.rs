@@ -7,7 +7,7 @@ use super::keys;
 use super::order::order;
 use super::parallel::parallel;
 use super::replay::replay;
-use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, UInt32Array};
+use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt32Array};
 use datafusion::arrow::compute::{concat_batches, take_record_batch};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -151,8 +151,9 @@ impl Run {
             if batch.num_rows() == 0 {
                 continue;
             }
+            // The buffers it keeps alive (each once), then its sorted copy: its own rows.
             let size = retained.count_batch(&batch)
-                + sorted_copy_size(&batch)
+                + crate::statement::result_memory::bytes(&batch)
                 + batch.num_rows() * BYTES_PER_ROW;
             // Spillable in the pool's eyes: past its share it hands over to SortExec, which
             // spills. Registered when rows arrive, not at execute(): a fair pool divides itself
@@ -294,18 +295,4 @@ fn sorted(
     .into_iter()
     .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(Outcome::Sorted(runs))
-}
-
-/// What the sorted copy of `batch`'s rows takes: the rows it refers to, not the whole
-/// buffers a slice shares.
-fn sorted_copy_size(batch: &RecordBatch) -> usize {
-    batch
-        .columns()
-        .iter()
-        .map(|c| {
-            c.to_data()
-                .get_slice_memory_size()
-                .unwrap_or_else(|_| c.get_array_memory_size())
-        })
-        .sum()
 }

@@ -43,7 +43,7 @@ pub mod parse;
 mod prepare;
 pub mod reg_names;
 mod rename;
-mod result_memory;
+pub(crate) mod result_memory;
 mod returning;
 pub mod rules;
 pub mod runtime;

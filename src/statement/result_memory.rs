@@ -47,7 +47,7 @@ fn release(held: &MemoryReservation, n: usize) {
 }
 
 /// The memory a batch's rows occupy (a slice counts its part of the shared buffers).
-fn bytes(b: &RecordBatch) -> usize {
+pub(crate) fn bytes(b: &RecordBatch) -> usize {
     b.columns()
         .iter()
         .map(|c| {
