@@ -86,7 +86,7 @@ fn counts_return_to_zero_when_reservations_go() {
     let state = share.state();
     assert_eq!(state.spillers, 0);
     assert!(state.held.is_empty());
-    assert_eq!((state.spillable, state.unspillable), (0, 0));
+    assert_eq!((state.spillable(), state.unspillable), (0, 0));
 }
 
 /// Whatever the pool holds, a request the fair pool would grant is granted here too.
