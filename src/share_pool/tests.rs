@@ -14,7 +14,7 @@ fn holder(pool: &Arc<dyn MemoryPool>, name: &str) -> MemoryReservation {
 
 #[test]
 fn a_spiller_grows_into_memory_idle_consumers_do_not_hold() {
-    let pool: Arc<dyn MemoryPool> = Arc::new(SharePool::new(1000));
+    let pool: Arc<dyn MemoryPool> = Arc::new(SharePool::with_spill_limit(1000, 1000));
     let working = spiller(&pool, "aggregation");
     let _waiting: Vec<_> = (0..7)
         .map(|i| spiller(&pool, &format!("idle {i}")))
@@ -32,8 +32,27 @@ fn a_spiller_grows_into_memory_idle_consumers_do_not_hold() {
 }
 
 #[test]
-fn when_the_pool_is_full_a_spiller_keeps_its_fair_share_and_no_more() {
+fn spillers_take_free_memory_up_to_half_the_pool_and_their_fair_share_always() {
     let pool: Arc<dyn MemoryPool> = Arc::new(SharePool::new(1000));
+    let working = spiller(&pool, "aggregation");
+    let waiting: Vec<_> = (0..7)
+        .map(|i| spiller(&pool, &format!("idle {i}")))
+        .collect();
+    // Fair share 125, half the pool 500: the limit holds though 500 stays free.
+    working.try_grow(500).unwrap();
+    assert!(working.try_grow(1).is_err(), "past half the pool");
+    // Another spiller still has its fair share.
+    waiting[0].try_grow(125).unwrap();
+    assert!(waiting[0].try_grow(1).is_err());
+    drop(waiting);
+    // Alone, its fair share is the whole pool: the limit never takes that away.
+    working.try_grow(500).unwrap();
+    assert_eq!(pool.reserved(), 1000);
+}
+
+#[test]
+fn when_the_pool_is_full_a_spiller_keeps_its_fair_share_and_no_more() {
+    let pool: Arc<dyn MemoryPool> = Arc::new(SharePool::with_spill_limit(1000, 1000));
     let first = spiller(&pool, "first");
     let second = spiller(&pool, "second");
     first.try_grow(1000).unwrap();
@@ -50,7 +69,7 @@ fn when_the_pool_is_full_a_spiller_keeps_its_fair_share_and_no_more() {
 
 #[test]
 fn memory_lent_to_a_spiller_goes_to_a_consumer_that_cannot_spill() {
-    let pool: Arc<dyn MemoryPool> = Arc::new(SharePool::new(1000));
+    let pool: Arc<dyn MemoryPool> = Arc::new(SharePool::with_spill_limit(1000, 1000));
     let aggregation = spiller(&pool, "aggregation");
     let _idle = spiller(&pool, "idle");
     let join = holder(&pool, "hash join");
@@ -69,7 +88,7 @@ fn memory_lent_to_a_spiller_goes_to_a_consumer_that_cannot_spill() {
 
 #[test]
 fn counts_return_to_zero_when_reservations_go() {
-    let share = Arc::new(SharePool::new(1000));
+    let share = Arc::new(SharePool::with_spill_limit(1000, 1000));
     let pool: Arc<dyn MemoryPool> = share.clone();
     {
         let a = spiller(&pool, "a");
