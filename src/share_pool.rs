@@ -18,10 +18,9 @@
 //! too.
 //!
 //! Not the default: DataFusion does not count all it holds (an aggregation's emitted groups,
-//! for one). At ten million members the half-pool
-//! limit keeps one model fit at 2.9 GB of RSS (4.7 GB without it, 2.6 GB under the fair pool),
-//! but `cip score` from scratch still peaks at 5.2 GB in the population's fit (3.6 GiB under
-//! the fair pool) — benches/README.md.
+//! for one). At ten million members the half-pool limit keeps one model fit at 2.9 GB of RSS
+//! (4.7 GB without it, 2.6 GB under the fair pool), but `cip score` from scratch still peaks
+//! at 5.2 GB in the population's fit (3.6 GiB under the fair pool) — benches/README.md.
 
 use datafusion::common::{human_readable_size, resources_datafusion_err, Result};
 use datafusion::execution::memory_pool::{
