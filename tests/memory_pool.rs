@@ -55,13 +55,21 @@ async fn operators_spill_only_when_the_memory_is_held() {
     assert!(!nonzero(&plan, aggregate, "spill_count"), "{plan}");
     assert!(!nonzero(&plan, "KeySortExec", "fell_back"), "{plan}");
 
-    // The control: DataFusion's fair pool of the same size spills the aggregation and
-    // hands the sorts over, with the same answer.
-    let (fair_rows, fair_plan) = ranked(PoolKind::Fair, "48MiB").await.expect("fair pool");
-    assert_eq!(fair_rows, rows);
-    assert!(nonzero(&fair_plan, aggregate, "spill_count"), "{fair_plan}");
-    assert!(
-        nonzero(&fair_plan, "KeySortExec", "fell_back"),
-        "{fair_plan}"
-    );
+    // The control: DataFusion's fair pool of the same size spills the aggregation and hands
+    // the sorts over, with the same answer — or, depending on which consumers are registered
+    // when a sort asks (under load, CI saw it), cannot finish at all.
+    match ranked(PoolKind::Fair, "48MiB").await {
+        Ok((fair_rows, fair_plan)) => {
+            assert_eq!(fair_rows, rows);
+            assert!(nonzero(&fair_plan, aggregate, "spill_count"), "{fair_plan}");
+            assert!(
+                nonzero(&fair_plan, "KeySortExec", "fell_back"),
+                "{fair_plan}"
+            );
+        }
+        Err(e) => assert!(
+            matches!(e.find_root(), DataFusionError::ResourcesExhausted(_)),
+            "the fair pool of 48 MiB: {e}"
+        ),
+    }
 }
