@@ -93,8 +93,8 @@ pub struct EngineConfig {
     /// Where spill files go; the system temp folder by default.
     pub spill_dir: Option<PathBuf>,
     /// How the memory is shared among operators: "fair" (DataFusion's FairSpillPool, the
-    /// default), "share" (its fair rule plus memory nobody holds, src/share_pool.rs) or
-    /// "greedy" (first come, first served).
+    /// default), "share" (its fair rule plus memory nobody holds, up to half the pool for
+    /// operators that spill, src/share_pool.rs) or "greedy" (first come, first served).
     pub memory_pool: crate::share_pool::PoolKind,
     /// What is kept in memory of Parquet files' footers and page indexes, e.g. "256MiB": a
     /// lookup in a large snapshot reads its page index from here, not from disk (DataFusion

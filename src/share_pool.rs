@@ -1,5 +1,5 @@
 //! The server's memory pool (`[engine] memory_pool`): DataFusion's FairSpillPool by default,
-//! or this module's `SharePool` — the fair rule plus memory nobody holds.
+//! or this module's `SharePool` — the fair rule plus memory nobody holds, up to half the pool.
 //!
 //! DataFusion's `FairSpillPool` caps every consumer that can spill at an equal share of the
 //! pool among the spillable consumers *registered*. A plan registers all of its operators
@@ -88,9 +88,11 @@ impl State {
         self.held.values().sum()
     }
 
-    /// Memory nobody holds.
-    fn free(&self, size: usize) -> usize {
-        size.saturating_sub(self.unspillable + self.spillable())
+    /// Memory nobody holds that spillers may still take: up to `limit` held by them together.
+    fn free_to_spill(&self, size: usize, limit: usize) -> usize {
+        let spillable = self.spillable();
+        size.saturating_sub(self.unspillable + spillable)
+            .min(limit.saturating_sub(spillable))
     }
 
     /// What spillers hold within an equal share of the whole pool: the part not lent. (Not
@@ -191,9 +193,7 @@ impl MemoryPool for SharePool {
         let mut state = self.state();
         let consumer = reservation.consumer();
         let available = if consumer.can_spill() {
-            let lendable = self.spill_limit.saturating_sub(state.spillable());
-            let free = state.free(self.size).min(lendable);
-            free.max(
+            state.free_to_spill(self.size, self.spill_limit).max(
                 state
                     .fair_share(self.size)
                     .saturating_sub(reservation.size()),
