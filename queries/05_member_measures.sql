@@ -21,25 +21,33 @@ new_rule AS (
     SELECT coalesce(max(max_tenure_days), 0) AS days
     FROM segment_rules_in_force WHERE segment_id = 'new'
 )
-SELECT m.member_id, m.registered_at,
-       cip_as_of() - business_date(m.registered_at) AS tenure_days,
-       f.visit_days, f.frequency, f.recency, f.t, f.recency_days, f.monetary,
-       f.repeat_monetary, f.total_spend,
-       f.visit_days * 30.0 / greatest(f.t + 1, 30) AS visits_per_month,
-       f.total_spend * 30.0 / greatest(f.t + 1, 30) AS spend_per_month,
-       f.p_alive, f.churn_risk, f.rhythm_days,
-       mbgnbd_expected_visits(90, f.frequency, f.recency, f.t, bg.parameters) AS expected_visits_90d,
-       clv(f.frequency, f.recency, f.t, bg.parameters,
-           gamma_gamma_expected_spend(f.frequency, coalesce(f.repeat_monetary, 0), gg.parameters),
+SELECT mf.member_id, mf.registered_at,
+       cip_as_of() - business_date(mf.registered_at) AS tenure_days,
+       mf.visit_days, mf.frequency, mf.recency, mf.t, mf.recency_days, mf.monetary,
+       mf.repeat_monetary, mf.total_spend,
+       mf.visit_days * 30.0 / greatest(mf.t + 1, 30) AS visits_per_month,
+       mf.total_spend * 30.0 / greatest(mf.t + 1, 30) AS spend_per_month,
+       mf.p_alive, mf.churn_risk, mf.rhythm_days,
+       mbgnbd_expected_visits(90, mf.frequency, mf.recency, mf.t, bg.parameters) AS expected_visits_90d,
+       clv(mf.frequency, mf.recency, mf.t, bg.parameters,
+           gamma_gamma_expected_spend(mf.frequency, coalesce(mf.repeat_monetary, 0), gg.parameters),
            k.clv_months, k.clv_monthly_discount, k.clv_margin) AS expected_clv,
-       f.visit_days IS NOT NULL AND f.t >= n.days AS established
--- The one-row inputs come first: a cross join holds its left side in memory.
+       mf.visit_days IS NOT NULL AND mf.t >= n.days AS established
+-- The members meet their figures before the one-row inputs join them: a hash join holds its
+-- build side in memory, and with the fits crossed in first that side carried both fits'
+-- parameters on every member's row (1.6 GB at ten million members instead of ~0.2 GB).
+-- The one-row inputs come first among the cross joins: a cross join holds its left side.
 FROM model_fit('mbgnbd') bg
 CROSS JOIN model_fit('gamma_gamma') gg
 CROSS JOIN k
 CROSS JOIN new_rule n
-CROSS JOIN members m
--- member_churn is member_features plus the churn figures: one pass over the visits.
-LEFT JOIN member_churn f ON f.member_id = m.member_id
-WHERE m.status = 'active'
-  AND (m.registered_at IS NULL OR business_date(m.registered_at) <= cip_as_of());
+CROSS JOIN (
+    SELECT m.member_id, m.registered_at, f.visit_days, f.frequency, f.recency, f.t,
+           f.recency_days, f.monetary, f.repeat_monetary, f.total_spend, f.p_alive,
+           f.churn_risk, f.rhythm_days
+    FROM members m
+    -- member_churn is member_features plus the churn figures: one pass over the visits.
+    LEFT JOIN member_churn f ON f.member_id = m.member_id
+    WHERE m.status = 'active'
+      AND (m.registered_at IS NULL OR business_date(m.registered_at) <= cip_as_of())
+) mf;
