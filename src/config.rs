@@ -92,9 +92,10 @@ pub struct EngineConfig {
     pub statement_memory_limit: Option<String>,
     /// Where spill files go; the system temp folder by default.
     pub spill_dir: Option<PathBuf>,
-    /// How the memory is shared among operators: "fair" (DataFusion's FairSpillPool, the
-    /// default), "share" (its fair rule plus memory nobody holds, up to half the pool for
-    /// operators that spill, src/share_pool.rs) or "greedy" (first come, first served).
+    /// How the memory is shared among operators: "share" (the default: DataFusion's fair rule
+    /// plus memory nobody holds, up to half the pool for operators that spill,
+    /// src/share_pool.rs), "fair" (DataFusion's FairSpillPool) or "greedy" (first come,
+    /// first served).
     pub memory_pool: crate::share_pool::PoolKind,
     /// What is kept in memory of Parquet files' footers and page indexes, e.g. "256MiB": a
     /// lookup in a large snapshot reads its page index from here, not from disk (DataFusion
@@ -348,7 +349,7 @@ impl Default for EngineConfig {
             memory_limit: "4GiB".into(),
             statement_memory_limit: None,
             spill_dir: None,
-            memory_pool: crate::share_pool::PoolKind::Fair,
+            memory_pool: crate::share_pool::PoolKind::Share,
             metadata_cache: "256MiB".into(),
             target_partitions: 0,
             key_sort: true,
@@ -563,11 +564,11 @@ mod tests {
 
     #[test]
     fn memory_pool_kinds() {
-        let c: Config = toml::from_str("[engine]\nmemory_pool = \"share\"").expect("share");
-        assert_eq!(c.engine.memory_pool, crate::share_pool::PoolKind::Share);
+        let c: Config = toml::from_str("[engine]\nmemory_pool = \"fair\"").expect("fair");
+        assert_eq!(c.engine.memory_pool, crate::share_pool::PoolKind::Fair);
         assert_eq!(
             Config::default().engine.memory_pool,
-            crate::share_pool::PoolKind::Fair
+            crate::share_pool::PoolKind::Share
         );
         let e = toml::from_str::<Config>("[engine]\nmemory_pool = \"roomy\"")
             .expect_err("unknown kind");

@@ -1,5 +1,5 @@
-//! The server's memory pool (`[engine] memory_pool`): DataFusion's FairSpillPool by default,
-//! or this module's `SharePool` — the fair rule plus memory nobody holds, up to half the pool.
+//! The server's memory pool (`[engine] memory_pool`): this module's `SharePool` by default —
+//! DataFusion's fair rule plus memory nobody holds, up to half the pool — or DataFusion's own.
 //!
 //! DataFusion's `FairSpillPool` caps every consumer that can spill at an equal share of the
 //! pool among the spillable consumers *registered*. A plan registers all of its operators
@@ -17,10 +17,12 @@
 //! next request. In any given state, every request the fair pool would grant, this one grants
 //! too.
 //!
-//! Not the default: DataFusion does not count all it holds (an aggregation's emitted groups,
-//! for one). At ten million members the half-pool limit keeps one model fit at 2.9 GB of RSS
-//! (4.7 GB without it, 2.6 GB under the fair pool), but `cip score` from scratch still peaks
-//! at 5.2 GB in the population's fit (3.6 GiB under the fair pool) — benches/README.md.
+//! The default since the population's fit stopped carrying both fits' parameters on every
+//! member's row into a hash join (queries/05_member_measures.sql): DataFusion does not count
+//! all it holds (an aggregation's emitted groups, for one), and with that build side `cip
+//! score` of ten million members peaked at 5.2 GB of RSS under this pool (3.6 GiB under the
+//! fair one); now at 3.65 GiB, with the RFM quintiles twice as fast as under the fair pool —
+//! benches/README.md.
 
 use datafusion::common::{human_readable_size, resources_datafusion_err, Result};
 use datafusion::execution::memory_pool::{

@@ -171,6 +171,7 @@ async fn text_a_sort_or_a_join_holds_is_compacted_first() {
 async fn waiting_sorts_leave_the_pool_to_the_aggregation_under_them() {
     let (_dir, ctx) = session(|c| {
         c.engine.memory_limit = "40MiB".into();
+        c.engine.memory_pool = cip::share_pool::PoolKind::Fair;
         c.engine.target_partitions = 1;
     })
     .await;
