@@ -156,6 +156,7 @@ fn duckdb_times(data: &Path, as_of: &str) -> Vec<(f64, String)> {
 import duckdb, json, os, time
 data = {data}
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 for t in ["campaign_tracking", "campaign_audience", "campaigns", "visits", "member_scores"]:
     m = json.load(open(os.path.join(data, t, "_manifest.json")))
     wal = os.path.join(data, t, m.get("wal") or "")
@@ -183,7 +184,8 @@ for name, check in zip({names}, {checks}):
         names = serde_json::json!(names),
         checks = serde_json::json!(checks),
     );
-    python(&script)
+    let printed = python(&script);
+    let lines: Vec<(f64, String)> = printed
         .lines()
         .filter_map(|l| {
             if l.starts_with("WARNING") {
@@ -193,7 +195,9 @@ for name, check in zip({names}, {checks}):
             let (t, sums) = l.split_once(" | ")?;
             Some((t.trim().parse().ok()?, sums.to_string()))
         })
-        .collect()
+        .collect();
+    assert_eq!(lines.len(), VIEWS.len(), "DuckDB printed:\n{printed}");
+    lines
 }
 
 #[tokio::main]
@@ -203,7 +207,6 @@ async fn main() {
     println!("data {}, as of {as_of}", data.display());
     let ours = cip_times(&data, &as_of).await;
     let theirs = duckdb_times(&data, &as_of);
-    assert_eq!(theirs.len(), VIEWS.len(), "DuckDB printed {theirs:?}");
     for (((view, _), (c, csum)), (d, dsum)) in VIEWS.iter().zip(&ours).zip(&theirs) {
         println!(
             "{view:<22} cip {c:>7.3} s  DuckDB {d:>7.3} s  cip takes {:.2}x DuckDB's time (best of {RUNS})",
