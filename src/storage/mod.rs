@@ -19,6 +19,7 @@ mod log_batches;
 pub mod manifest;
 mod on_conflict;
 pub mod parquet_io;
+mod part_out;
 mod pin;
 mod pinned_exec;
 pub mod provider;

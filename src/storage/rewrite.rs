@@ -4,6 +4,7 @@
 use super::changes::Diff;
 use super::manifest;
 use super::parquet_io::{read_part, PartWriter};
+use super::part_out::{Outcome, PartOut, HOLD_BYTES};
 use super::rows::{fill_defaults, keys_changed, local_now_micros};
 use super::steps::{self, Rows};
 use super::table::{next_id_after, Snapshot, Table, TableVersion};
@@ -77,29 +78,25 @@ impl Table {
                 continue;
             };
             let path = self.path_of(&file.name);
-            let mut out = Vec::new();
-            let mut touched = false;
+            let mut out = PartOut::new(self, &path, HOLD_BYTES);
             for b in read_part(&path, &self.def.schema)? {
                 let b = b?;
                 match f(&b)? {
-                    Rewrite::Keep => out.push(b),
+                    Rewrite::Keep => out.push(b, false, &mut next)?,
                     Rewrite::Replace(nb, n) => {
-                        touched = true;
                         changed += n;
                         rekeyed |= keys_changed(&self.def, &b, &nb);
                         diff.compare(&b, &nb);
-                        out.push(nb);
+                        out.push(nb, true, &mut next)?;
                     }
                 }
             }
-            if touched {
-                replaced.push(path);
-                if out.iter().any(|b| b.num_rows() > 0) {
-                    let name = manifest::part_name(next.take_file_number());
-                    files.push(self.write_part(&name, &out)?);
+            match out.finish()? {
+                Outcome::Kept => files.push(file.clone()),
+                Outcome::Rewritten(part) => {
+                    replaced.push(path);
+                    files.extend(part);
                 }
-            } else {
-                files.push(file.clone());
             }
         }
         let mut tail = Vec::new();
