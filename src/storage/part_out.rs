@@ -1,4 +1,5 @@
-//! One part's rows on their way through a rewrite (rewrite.rs), in bounded memory.
+//! One part's rows on their way through a rewrite (rewrite.rs, and txn_rewrite.rs in a block), in
+//! bounded memory.
 //!
 //! The rows are held until a batch changes — a part nothing changes in is kept as it is, not
 //! written again. Past `HOLD_BYTES` of unchanged rows the held ones are let go and only
@@ -7,7 +8,7 @@
 //! file from there. Holding a part whole, rescoring one member held a ten-million-row
 //! snapshot in memory (5.6 GB of RSS).
 
-use super::manifest::{self, DataFile, Manifest};
+use super::manifest::DataFile;
 use super::parquet_io::{read_part, PartWriter};
 use super::table::Table;
 use crate::error::Result;
@@ -52,12 +53,13 @@ impl<'t> PartOut<'t> {
     }
 
     /// Takes the part's next batch; `changed` when the rewrite changed it. The new file is
-    /// named from `next` at the first change.
+    /// named by `name` at the first change (a table's next part, or a transaction's staged
+    /// file).
     pub(super) fn push(
         &mut self,
         b: RecordBatch,
         changed: bool,
-        next: &mut Manifest,
+        name: &mut dyn FnMut() -> String,
     ) -> Result<()> {
         if let Some(w) = self.writer.as_mut() {
             return w.write(&b);
@@ -72,8 +74,7 @@ impl<'t> PartOut<'t> {
             }
             return Ok(());
         }
-        let name = manifest::part_name(next.take_file_number());
-        let mut w = self.table.part_writer(&name)?;
+        let mut w = self.table.part_writer(&name())?;
         let mut left = self.let_go;
         for again in read_part(self.path, &self.table.def.schema)? {
             if left == 0 {
@@ -108,7 +109,7 @@ impl<'t> PartOut<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::tests::{id_and_n, number, numbers_table};
+    use crate::storage::tests::{files_in, id_and_n, number, numbers_table};
     use crate::storage::{Store, StoreOptions};
     use datafusion::arrow::compute::concat_batches;
 
@@ -119,23 +120,18 @@ mod tests {
         (dir, store)
     }
 
-    fn temp_files(dir: &std::path::Path) -> Vec<String> {
-        walk(dir)
+    /// The table's files left half-written.
+    fn temp_files(table: &Table) -> Vec<String> {
+        files_in(&table.dir)
             .into_iter()
             .filter(|n| n.ends_with(".tmp"))
             .collect()
     }
 
-    fn walk(dir: &std::path::Path) -> Vec<String> {
-        let mut out = Vec::new();
-        for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
-            if e.path().is_dir() {
-                out.extend(walk(&e.path()));
-            } else {
-                out.push(e.file_name().to_string_lossy().into_owned());
-            }
-        }
-        out
+    /// Names the new part as a rewrite does.
+    fn namer(table: &Table) -> impl FnMut() -> String {
+        let mut next = table.snapshot().expect("snapshot").manifest.clone();
+        move || crate::storage::manifest::part_name(next.take_file_number())
     }
 
     /// A part of the rows n = 0..4, one batch each, and those batches.
@@ -149,27 +145,27 @@ mod tests {
 
     #[test]
     fn a_part_nothing_changes_in_is_kept_whether_held_or_let_go() {
-        let (dir, store) = store();
+        let (_dir, store) = store();
         let table = store.table("numbers").expect("table");
         let (path, batches) = part(&table);
         for hold in [usize::MAX, 0] {
-            let mut next = table.snapshot().expect("snapshot").manifest.clone();
+            let mut name = namer(&table);
             let mut out = PartOut::new(&table, &path, hold);
             for b in &batches {
-                out.push(b.clone(), false, &mut next).expect("push");
+                out.push(b.clone(), false, &mut name).expect("push");
             }
             assert!(matches!(out.finish().expect("finish"), Outcome::Kept));
-            assert!(temp_files(dir.path()).is_empty(), "hold {hold}");
+            assert!(temp_files(&table).is_empty(), "hold {hold}");
         }
     }
 
     #[test]
     fn rows_let_go_before_a_change_are_read_again_into_the_new_part() {
-        let (dir, store) = store();
+        let (_dir, store) = store();
         let table = store.table("numbers").expect("table");
         let schema = table.def.schema.clone();
         let (path, batches) = part(&table);
-        let mut next = table.snapshot().expect("snapshot").manifest.clone();
+        let mut name = namer(&table);
         // One byte: each unchanged batch is let go at once; the third one changes.
         let mut out = PartOut::new(&table, &path, 1);
         let mut expected = Vec::new();
@@ -179,7 +175,7 @@ mod tests {
                 _ => (b.clone(), false),
             };
             expected.push(b.clone());
-            out.push(b, changed, &mut next).expect("push");
+            out.push(b, changed, &mut name).expect("push");
         }
         let Outcome::Rewritten(Some(new)) = out.finish().expect("finish") else {
             panic!("a changed part is rewritten with its rows");
@@ -191,23 +187,23 @@ mod tests {
             .expect("rows");
         let read = concat_batches(&schema, &read).expect("concat");
         assert_eq!(read, concat_batches(&schema, &expected).expect("concat"));
-        assert!(temp_files(dir.path()).is_empty());
+        assert!(temp_files(&table).is_empty());
     }
 
     #[test]
     fn a_changed_part_left_without_rows_has_no_file() {
-        let (dir, store) = store();
+        let (_dir, store) = store();
         let table = store.table("numbers").expect("table");
         let (path, batches) = part(&table);
-        let mut next = table.snapshot().expect("snapshot").manifest.clone();
+        let mut name = namer(&table);
         let mut out = PartOut::new(&table, &path, usize::MAX);
         for b in &batches {
-            out.push(b.slice(0, 0), true, &mut next).expect("push");
+            out.push(b.slice(0, 0), true, &mut name).expect("push");
         }
         assert!(matches!(
             out.finish().expect("finish"),
             Outcome::Rewritten(None)
         ));
-        assert!(temp_files(dir.path()).is_empty());
+        assert!(temp_files(&table).is_empty());
     }
 }

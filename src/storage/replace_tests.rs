@@ -1,18 +1,8 @@
 //! A Replacement: rows streamed into a staged part replace the table in one commit; dropped
 //! uncommitted, the table is as it was and no file of it is left.
 
-use super::tests::{id_and_n, number, numbers_table, rows_of};
+use super::tests::{files_in, id_and_n, number, numbers_table, rows_of};
 use super::*;
-
-fn files_in(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("list")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
 
 /// The table's n values, ascending.
 fn ns(table: &Arc<Table>) -> Vec<i64> {

@@ -79,15 +79,16 @@ impl Table {
             };
             let path = self.path_of(&file.name);
             let mut out = PartOut::new(self, &path, HOLD_BYTES);
+            let mut name = || manifest::part_name(next.take_file_number());
             for b in read_part(&path, &self.def.schema)? {
                 let b = b?;
                 match f(&b)? {
-                    Rewrite::Keep => out.push(b, false, &mut next)?,
+                    Rewrite::Keep => out.push(b, false, &mut name)?,
                     Rewrite::Replace(nb, n) => {
                         changed += n;
                         rekeyed |= keys_changed(&self.def, &b, &nb);
                         diff.compare(&b, &nb);
-                        out.push(nb, true, &mut next)?;
+                        out.push(nb, true, &mut name)?;
                     }
                 }
             }

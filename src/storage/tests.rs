@@ -17,6 +17,17 @@ pub(super) fn number(schema: &SchemaRefAlias, n: i64) -> RecordBatch {
     RecordBatch::try_new(schema.clone(), columns).expect("batch")
 }
 
+/// The names of the files in `dir`, sorted.
+pub(super) fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// The schema (id, n) of the tables here.
 pub(super) fn id_and_n() -> SchemaRefAlias {
     Arc::new(Schema::new(vec![

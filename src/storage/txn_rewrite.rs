@@ -3,6 +3,7 @@
 //! transaction's version of each table).
 
 use super::parquet_io::read_part;
+use super::part_out::{Outcome, PartOut, HOLD_BYTES};
 use super::rows::keys_changed;
 use super::table::{next_id_after, Table};
 use super::txn::{discard_staged, staged_name, Txn};
@@ -24,28 +25,32 @@ impl Txn {
         let mut files = Vec::new();
         let mut staged = Vec::new();
         for file in &w.files {
-            let mut out = Vec::new();
-            let mut touched = false;
-            for b in read_part(&table.path_of(&file.name), &table.def.schema)? {
+            let path = table.path_of(&file.name);
+            let mut out = PartOut::new(table, &path, HOLD_BYTES);
+            let mut name = || {
+                n += 1;
+                staged_name(&id, n - 1)
+            };
+            for b in read_part(&path, &table.def.schema)? {
                 let b = b?;
                 match f(&b)? {
-                    Rewrite::Keep => out.push(b),
+                    Rewrite::Keep => out.push(b, false, &mut name)?,
                     Rewrite::Replace(nb, k) => {
-                        touched = true;
                         changed += k;
                         rekeyed |= keys_changed(&table.def, &b, &nb);
                         diff.compare(&b, &nb);
-                        out.push(nb);
+                        out.push(nb, true, &mut name)?;
                     }
                 }
             }
-            if !touched {
-                files.push(file.clone());
-            } else if out.iter().any(|b| b.num_rows() > 0) {
-                let name = staged_name(&id, n);
-                n += 1;
-                files.push(table.write_part(&name, &out)?);
-                staged.push(table.path_of(&name));
+            match out.finish()? {
+                Outcome::Kept => files.push(file.clone()),
+                Outcome::Rewritten(part) => {
+                    if let Some(part) = part {
+                        staged.push(table.path_of(&part.name));
+                        files.push(part);
+                    }
+                }
             }
         }
         let mut log = Vec::new();
