@@ -126,6 +126,9 @@ pub struct StorageConfig {
     pub flush_rows: usize,
     /// Parts per table beyond which small parts are merged.
     pub max_parts: usize,
+    /// The most rows a part of a table read by points (member_scores) holds, so a catch-up
+    /// of a few members rewrites a part of this size, not the whole snapshot.
+    pub point_read_part_rows: u64,
 }
 
 /// How launch_campaign() picks and messages an audience.
@@ -372,6 +375,7 @@ impl Default for StorageConfig {
         StorageConfig {
             flush_rows: 20_000,
             max_parts: 16,
+            point_read_part_rows: 256 * 1024,
         }
     }
 }
@@ -438,9 +442,13 @@ impl Config {
                 )));
             }
         }
-        if self.storage.flush_rows == 0 || self.storage.max_parts < 2 {
+        if self.storage.flush_rows == 0
+            || self.storage.max_parts < 2
+            || self.storage.point_read_part_rows == 0
+        {
             return Err(CipError::Config(
-                "storage.flush_rows must be > 0 and storage.max_parts >= 2".into(),
+                "storage.flush_rows and storage.point_read_part_rows must be > 0, storage.max_parts >= 2"
+                    .into(),
             ));
         }
         Ok(())

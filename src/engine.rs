@@ -61,6 +61,7 @@ impl Engine {
         let opts = StoreOptions {
             flush_rows: config.storage.flush_rows,
             max_parts: config.storage.max_parts,
+            point_read_part_rows: config.storage.point_read_part_rows,
             timezone: config.timezone()?,
             ..StoreOptions::default()
         };

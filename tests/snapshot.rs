@@ -93,8 +93,19 @@ async fn differing(c: &Client, relation: &str) -> i64 {
 async fn the_snapshot_equals_the_live_view_and_follows_writes() {
     let dir = tempfile::tempdir().expect("tempdir");
     common::generate(dir.path(), 3000, 17);
-    let server = Server::start(dir.path());
+    // The snapshot in parts of 500 members (no compaction of them here): a catch-up rewrites
+    // only the parts holding the members it rescores.
+    let cfg_dir = tempfile::tempdir().expect("tempdir");
+    let cfg = cfg_dir.path().join("cip.toml");
+    std::fs::write(
+        &cfg,
+        "[storage]\npoint_read_part_rows = 500\nmax_parts = 64\n",
+    )
+    .expect("config");
+    let server = Server::start_with(dir.path(), &["--config", cfg.to_str().expect("path")]);
     let c = server.connect().await;
+    let parts = snapshot_parts(dir.path());
+    assert!(parts.len() >= 5, "{parts:?}");
     let m: String = c
         .query_one("SELECT min(member_id) FROM member_scores", &[])
         .await
@@ -209,8 +220,18 @@ async fn the_snapshot_equals_the_live_view_and_follows_writes() {
     assert_eq!(rescored(moved).await, 2);
     until_from_snapshot(&c, lookup).await;
     assert_eq!(differing(&c, "member_scores").await, 0);
+    // One member's catch-up reads and rewrites only the parts whose member_id range holds
+    // them: the refresh's parts of other members and the earlier catch-ups' parts (the
+    // burst's, the conversions'...) of ranges without them stay as they are.
+    let before = snapshot_parts(dir.path());
     let gone = "DELETE FROM visits WHERE visit_id = 'snapshot-test'".to_string();
     assert_eq!(rescored(gone).await, 1);
+    let after = snapshot_parts(dir.path());
+    let kept = before.iter().filter(|p| after.contains(p)).count();
+    assert!(
+        before.len() >= 6 && kept + 3 >= before.len(),
+        "{before:?} {after:?}"
+    );
     until_from_snapshot(&c, lookup).await;
     assert_eq!(differing(&c, "member_scores").await, 0);
     assert_eq!(differing(&c, "customer_segments").await, 0);
@@ -270,6 +291,18 @@ async fn the_snapshot_equals_the_live_view_and_follows_writes() {
     assert!(from_snapshot(&c, lookup).await);
     assert_eq!(differing(&c, "member_scores").await, 0);
     assert_eq!(differing(&c, "customer_segments").await, 0);
+}
+
+/// The names of member_scores' part files.
+fn snapshot_parts(data: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(data.join("member_scores"))
+        .expect("member_scores' folder")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("part-") && n.ends_with(".parquet"))
+        .collect();
+    names.sort();
+    names
 }
 
 /// The number the one-column result `out` of `cip sql` shows (None for no row).

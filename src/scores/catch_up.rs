@@ -14,13 +14,14 @@ use super::freshness::{self, Basis};
 use super::TABLE;
 use crate::error::Result;
 use crate::settings::CipOptions;
-use crate::storage::{Rewrite, Store, TableVersion};
+use crate::storage::{PartScope, Rewrite, Store, TableVersion};
 use chrono::NaiveDate;
-use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
 use datafusion::arrow::compute::{cast, filter_record_batch};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::logical_expr::{col, in_list, lit, Expr};
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -210,8 +211,32 @@ pub fn store(
         }
         Ok(Rewrite::Replace(filter_record_batch(b, &keep)?, removed))
     };
+    // Only the parts whose member_id range holds a member to drop are read and rewritten:
+    // the snapshot's parts are capped in rows (storage's point-read layout) and sorted.
+    let mut may_hold = |least: &ArrayRef, greatest: &ArrayRef| -> Result<bool> {
+        let (least, greatest) = (
+            cast(least, &DataType::Utf8)?,
+            cast(greatest, &DataType::Utf8)?,
+        );
+        let (least, greatest) = (least.as_string::<i32>(), greatest.as_string::<i32>());
+        Ok((0..least.len()).any(|i| {
+            !least.is_valid(i)
+                || !greatest.is_valid(i)
+                || members
+                    .range::<str, _>((
+                        Bound::Included(least.value(i)),
+                        Bound::Included(greatest.value(i)),
+                    ))
+                    .next()
+                    .is_some()
+        }))
+    };
+    let mut scope = PartScope {
+        column: "member_id",
+        may_change: &mut may_hold,
+    };
     freshness::forget(store)?;
-    table.rewrite(Some(&mut drop_members), rows)?;
+    table.rewrite_in(&mut scope, &mut drop_members, rows)?;
     basis.tables.insert(TABLE.to_string(), table.version()?);
     freshness::record(store, &basis)
 }

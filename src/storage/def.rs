@@ -47,7 +47,9 @@ pub struct TableDef {
 /// What a table's parts are laid out for. Scans read whole columns; point reads of one key
 /// in a part sorted by it decode, of each column, the pages that may hold the key — and the
 /// dictionary page, whichever page is read — so they want small pages and no dictionaries,
-/// at some cost in size and scan speed.
+/// at some cost in size and scan speed. A table read by points is also changed by points
+/// (a few rows of a snapshot at a time): its parts are capped in rows
+/// (StoreOptions::point_read_part_rows), so such a change rewrites one part, not all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
     Scans,

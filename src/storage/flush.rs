@@ -1,6 +1,7 @@
 //! A table's log moved into Parquet, small parts merged, and the one manifest commit every
 //! single-table write ends in, which records what the commit did to the rows (steps.rs).
 
+use super::capped::CappedParts;
 use super::manifest::{self, DataFile, Manifest};
 use super::parquet_io::read_part;
 use super::steps::{self, Rows};
@@ -32,33 +33,36 @@ impl Table {
         self.compact_locked()
     }
 
-    /// Merges small parts into one when there are more than `max_parts`.
+    /// Merges small parts into one when there are more than `max_parts` (into parts of up to
+    /// the table's cap, where its layout caps them: half the cap is small then).
     pub(super) fn compact_locked(&self) -> Result<()> {
         let snap = self.snapshot_for_write()?;
         let m = &snap.manifest;
         if m.files.len() <= self.opts.max_parts {
             return Ok(());
         }
-        let (small, big): (Vec<DataFile>, Vec<DataFile>) = m
-            .files
-            .iter()
-            .cloned()
-            .partition(|f| f.rows < self.opts.small_part_rows);
+        let cap = self.part_rows_cap();
+        let small_rows = cap.map_or(self.opts.small_part_rows, |c| {
+            (c / 2).min(self.opts.small_part_rows)
+        });
+        let (small, big): (Vec<DataFile>, Vec<DataFile>) =
+            m.files.iter().cloned().partition(|f| f.rows < small_rows);
         if small.len() < 2 {
             return Ok(());
         }
         let mut next = m.clone();
-        let name = manifest::part_name(next.take_file_number());
-        let mut w = self.part_writer(&name)?;
+        let mut merged = CappedParts::new(cap);
+        let mut new_part = || self.part_writer(&manifest::part_name(next.take_file_number()));
         for f in &small {
             for b in read_part(&self.path_of(&f.name), &self.def.schema)? {
-                w.write(&b?)?;
+                merged.write(&b?, &mut new_part)?;
             }
         }
-        let merged = w.finish()?;
-        let replaced = small.iter().map(|f| self.path_of(&f.name)).collect();
         next.files = big;
-        next.files.push(merged);
+        for w in merged.into_writers() {
+            next.files.push(w.finish()?);
+        }
+        let replaced = small.iter().map(|f| self.path_of(&f.name)).collect();
         self.commit(next, replaced, false, None, Rows::Same)
     }
 

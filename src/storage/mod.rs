@@ -5,6 +5,7 @@
 //! may read or write them and what an append means to the business are decided above it, in
 //! crate::warehouse.
 
+mod capped;
 mod changes;
 mod commit;
 mod constraints;
@@ -54,7 +55,7 @@ use table_set::TableSet;
 pub use txn::{Txn, TxnSlot, TxnView};
 pub use txn_index::index_holder;
 pub use txn_reshape::ColumnChange;
-pub use write::Rewrite;
+pub use write::{PartScope, Rewrite};
 
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
@@ -360,6 +361,8 @@ pub(crate) fn unreferenced(dir: &Path, m: &manifest::Manifest) -> Result<Vec<Pat
         .collect())
 }
 
+#[cfg(test)]
+mod capped_tests;
 #[cfg(test)]
 mod replace_tests;
 #[cfg(test)]

@@ -8,8 +8,10 @@ use super::def::Layout;
 use super::fsutil::publish;
 use super::manifest::DataFile;
 use crate::error::{CipError, Result};
+use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
@@ -156,6 +158,25 @@ pub fn read_part(
     let schema = schema.clone();
     // A part written before the table gained columns is read at the table's width.
     Ok(reader.map(move |b| super::widen::widen(b?, &schema)))
+}
+
+/// The least and the greatest value of `column` in each row group of the part at `path`,
+/// from its footer alone (NULL where a group keeps none); None when the part has no such
+/// column (written before the table gained it) or its statistics are not of a kind Arrow
+/// reads.
+pub fn column_bounds(path: &Path, column: &str) -> Result<Option<(ArrayRef, ArrayRef)>> {
+    let file = File::open(path).map_err(|e| CipError::io(format!("open {}", path.display()), e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
+    let Ok(converter) =
+        StatisticsConverter::try_new(column, builder.schema(), builder.parquet_schema())
+    else {
+        return Ok(None);
+    };
+    let groups = builder.metadata().row_groups();
+    Ok(Some((
+        converter.row_group_mins(groups.iter())?,
+        converter.row_group_maxes(groups.iter())?,
+    )))
 }
 
 #[cfg(test)]

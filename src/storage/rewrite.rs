@@ -3,12 +3,12 @@
 
 use super::changes::Diff;
 use super::manifest;
-use super::parquet_io::{read_part, PartWriter};
+use super::parquet_io::{column_bounds, read_part, PartWriter};
 use super::part_out::{Outcome, PartOut, HOLD_BYTES};
 use super::rows::{fill_defaults, keys_changed, local_now_micros};
 use super::steps::{self, Rows};
 use super::table::{next_id_after, Snapshot, Table, TableVersion};
-use super::write::{Rewrite, RewriteFn};
+use super::write::{PartScope, Rewrite, RewriteFn};
 use crate::error::Result;
 use datafusion::arrow::record_batch::RecordBatch;
 
@@ -19,25 +19,37 @@ impl Table {
     /// erased rows leave the disk when the last query that started before the erasure ends.
     /// Returns the total count `f` reported.
     pub fn rewrite(&self, f: Option<&mut RewriteFn<'_>>, extra: &[RecordBatch]) -> Result<u64> {
-        self.rewrite_with(f, extra, false)
+        self.rewrite_with(None, f, extra, false)
+            .map(|(changed, _)| changed)
+    }
+
+    /// `rewrite`, reading only the parts `scope` says `f` may change.
+    pub fn rewrite_in(
+        &self,
+        scope: &mut PartScope<'_>,
+        f: &mut RewriteFn<'_>,
+        extra: &[RecordBatch],
+    ) -> Result<u64> {
+        self.rewrite_with(Some(scope), Some(f), extra, false)
             .map(|(changed, _)| changed)
     }
 
     /// Replaces every row of the table with `rows` in one commit, without reading the rows it
     /// drops (a rewrite reads every part). Returns the version committed.
     pub fn replace_all(&self, rows: &[RecordBatch]) -> Result<TableVersion> {
-        self.rewrite_with(None, rows, true).map(|(_, v)| v)
+        self.rewrite_with(None, None, rows, true).map(|(_, v)| v)
     }
 
     fn rewrite_with(
         &self,
+        scope: Option<&mut PartScope<'_>>,
         f: Option<&mut RewriteFn<'_>>,
         extra: &[RecordBatch],
         drop_all: bool,
     ) -> Result<(u64, TableVersion)> {
         let _g = self.lock_for_write()?;
         let snap = self.snapshot_for_write()?;
-        self.rewrite_locked(&snap, f, extra, drop_all)
+        self.rewrite_locked_with(&snap, scope, f, extra, drop_all, None)
     }
 
     /// `rewrite_with` for a writer holding the lock on `snap`.
@@ -48,18 +60,20 @@ impl Table {
         extra: &[RecordBatch],
         drop_all: bool,
     ) -> Result<(u64, TableVersion)> {
-        self.rewrite_locked_with(snap, f, extra, drop_all, None)
+        self.rewrite_locked_with(snap, None, f, extra, drop_all, None)
     }
 
-    /// `rewrite_locked`, adding the part `written` has written (a Replacement's, whose rows
-    /// took ids up to the number beside it) under the next part name.
+    /// `rewrite_locked`, reading only the parts `scope` allows, and adding the parts
+    /// `written` has written (a Replacement's, whose rows took ids up to the number beside
+    /// them) under the next part names.
     pub(super) fn rewrite_locked_with(
         &self,
         snap: &Snapshot,
+        mut scope: Option<&mut PartScope<'_>>,
         mut f: Option<&mut RewriteFn<'_>>,
         extra: &[RecordBatch],
         drop_all: bool,
-        written: Option<(PartWriter, i64)>,
+        written: Option<(Vec<PartWriter>, i64)>,
     ) -> Result<(u64, TableVersion)> {
         let mut next = snap.manifest.clone();
         let mut changed = 0u64;
@@ -78,6 +92,12 @@ impl Table {
                 continue;
             };
             let path = self.path_of(&file.name);
+            if let Some(scope) = scope.as_deref_mut() {
+                if !part_in_scope(&path, scope)? {
+                    files.push(file.clone());
+                    continue;
+                }
+            }
             let mut out = PartOut::new(self, &path, HOLD_BYTES);
             let mut name = || manifest::part_name(next.take_file_number());
             for b in read_part(&path, &self.def.schema)? {
@@ -121,13 +141,17 @@ impl Table {
             }
         }
         let mut next_id = snap.next_id;
-        let added_part = written.as_ref().is_some_and(|(w, _)| w.rows() > 0);
-        if let Some((w, ids_to)) = written {
+        let added_part = written
+            .as_ref()
+            .is_some_and(|(ws, _)| ws.iter().any(|w| w.rows() > 0));
+        if let Some((writers, ids_to)) = written {
             next_id = next_id.max(ids_to);
-            if w.rows() > 0 {
-                files.push(w.finish_as(&manifest::part_name(next.take_file_number()))?);
-            } else {
-                w.discard();
+            for w in writers {
+                if w.rows() > 0 {
+                    files.push(w.finish_as(&manifest::part_name(next.take_file_number()))?);
+                } else {
+                    w.discard();
+                }
             }
         }
         let now = local_now_micros(self.opts.timezone);
@@ -180,5 +204,14 @@ impl Table {
         self.compact_locked()?;
         // Still under the write lock: no other commit comes between.
         Ok((changed, self.version()?))
+    }
+}
+
+/// Whether `scope` lets the rewrite change the part at `path` (a part without statistics of
+/// its column may hold anything).
+fn part_in_scope(path: &std::path::Path, scope: &mut PartScope<'_>) -> Result<bool> {
+    match column_bounds(path, scope.column)? {
+        Some((least, greatest)) => (scope.may_change)(&least, &greatest),
+        None => Ok(true),
     }
 }

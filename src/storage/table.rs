@@ -4,7 +4,7 @@
 //! the manifest version and the log's length, so a write made by another connection, or by
 //! another process on the same data directory, is visible to the very next query.
 
-use super::def::TableDef;
+use super::def::{Layout, TableDef};
 use super::manifest::{self, DataFile, Manifest};
 use super::parquet_io::{self, PartWriter};
 use super::wal;
@@ -36,6 +36,9 @@ pub struct StoreOptions {
     pub max_parts: usize,
     /// Parts with fewer rows than this are "small" for compaction.
     pub small_part_rows: u64,
+    /// The most rows a part of a table laid out for point reads holds: a change to a few of
+    /// its rows rewrites the parts that hold them, not the whole table (def.rs, Layout).
+    pub point_read_part_rows: u64,
     /// The venue's timezone: DEFAULT CURRENT_TIMESTAMP is local wall-clock time there.
     pub timezone: chrono_tz::Tz,
     pub on_append: Option<AppendHook>,
@@ -51,6 +54,7 @@ impl Default for StoreOptions {
             flush_rows: 20_000,
             max_parts: 16,
             small_part_rows: 2_000_000,
+            point_read_part_rows: 256 * 1024,
             timezone: chrono_tz::Asia::Shanghai,
             on_append: None,
             on_rewrite: None,
@@ -169,6 +173,14 @@ impl Table {
     /// Writes `rows` as the part `name` of this table, in its schema and layout.
     pub(super) fn write_part(&self, name: &str, rows: &[RecordBatch]) -> Result<DataFile> {
         parquet_io::write_part(&self.dir, name, &self.def.schema, self.def.layout, rows)
+    }
+
+    /// The most rows one of its parts holds, if its layout caps them.
+    pub(super) fn part_rows_cap(&self) -> Option<u64> {
+        match self.def.layout {
+            Layout::Scans => None,
+            Layout::PointReads => Some(self.opts.point_read_part_rows.max(1)),
+        }
     }
 
     /// A writer of the part `name` of this table, in its schema and layout.

@@ -12,12 +12,21 @@ use super::steps::Rows;
 use super::table::{Snapshot, Table};
 use super::wal;
 use crate::error::{sqlstate, CipError, Result};
+use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Decides, batch by batch, what a rewrite does to the existing rows.
 pub type RewriteFn<'a> = dyn FnMut(&RecordBatch) -> Result<Rewrite> + 'a;
+
+/// Which parts a rewrite may change, told from a part's statistics without reading its rows:
+/// `may_change` gets the least and the greatest value of `column` in each of the part's row
+/// groups (NULL where a group has none). Parts it rules out are kept unread.
+pub struct PartScope<'a> {
+    pub column: &'a str,
+    pub may_change: &'a mut dyn FnMut(&ArrayRef, &ArrayRef) -> Result<bool>,
+}
 
 /// What a rewrite does to one batch of existing rows.
 pub enum Rewrite {
