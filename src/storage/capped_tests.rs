@@ -102,3 +102,23 @@ fn small_parts_of_a_capped_table_merge_into_parts_of_the_cap() {
     assert_eq!(part_rows(&table), vec![4, 4, 2]);
     assert_eq!(ns(&table), (0..10).collect::<Vec<_>>());
 }
+
+#[test]
+fn the_parts_of_the_cap_do_not_count_towards_compaction() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path(), 4, 2);
+    let table = store.table("numbers").expect("table");
+    let mut r = table.replacement().expect("replacement");
+    r.write(&numbers(&table, 0..12)).expect("write");
+    r.commit().expect("commit");
+    assert_eq!(part_rows(&table), vec![4, 4, 4]);
+    // Five parts, more than max_parts, but only two small ones: nothing is merged, so a
+    // change to a few rows does not rewrite a tail of parts every time.
+    table.append(&[numbers(&table, 12..13)]).expect("append");
+    table.append(&[numbers(&table, 13..14)]).expect("append");
+    assert_eq!(part_rows(&table), vec![4, 4, 4, 1, 1]);
+    // A third small part is one more than max_parts: the small ones merge.
+    table.append(&[numbers(&table, 14..15)]).expect("append");
+    assert_eq!(part_rows(&table), vec![4, 4, 4, 3]);
+    assert_eq!(ns(&table), (0..15).collect::<Vec<_>>());
+}

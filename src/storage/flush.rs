@@ -34,7 +34,8 @@ impl Table {
     }
 
     /// Merges small parts into one when there are more than `max_parts` (into parts of up to
-    /// the table's cap, where its layout caps them: half the cap is small then).
+    /// the table's cap, where its layout caps them: half the cap is small then, and only the
+    /// small parts count, since a large table is meant to hold many parts of the cap).
     pub(super) fn compact_locked(&self) -> Result<()> {
         let snap = self.snapshot_for_write()?;
         let m = &snap.manifest;
@@ -47,7 +48,7 @@ impl Table {
         });
         let (small, big): (Vec<DataFile>, Vec<DataFile>) =
             m.files.iter().cloned().partition(|f| f.rows < small_rows);
-        if small.len() < 2 {
+        if small.len() < 2 || (cap.is_some() && small.len() <= self.opts.max_parts) {
             return Ok(());
         }
         let mut next = m.clone();
