@@ -21,6 +21,7 @@ pub mod manifest;
 mod on_conflict;
 pub mod parquet_io;
 mod part_out;
+mod part_pruning;
 mod pin;
 mod pinned_exec;
 pub mod provider;
@@ -363,6 +364,8 @@ pub(crate) fn unreferenced(dir: &Path, m: &manifest::Manifest) -> Result<Vec<Pat
 
 #[cfg(test)]
 mod capped_tests;
+#[cfg(test)]
+mod part_pruning_tests;
 #[cfg(test)]
 mod replace_tests;
 #[cfg(test)]

@@ -141,6 +141,7 @@ impl TableProvider for CipTable {
         .map_err(|e| DataFusionError::External(Box::new(e)))?
         .map_err(to_df)?;
         let schema = self.schema();
+        let paths = self.table.part_stats.prune(state, &schema, filters, paths);
         let mut inputs: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
         if !paths.is_empty() {
             let urls = paths

@@ -120,6 +120,8 @@ pub struct Table {
     pub(super) parents: std::sync::OnceLock<super::constraints::Parents>,
     /// What this object's latest rewrites did to the rows (changes.rs).
     pub(super) rewrites: super::changes::Rewrites,
+    /// Its parts' footer statistics, so a scan plans over only the parts its filters need.
+    pub(super) part_stats: super::part_pruning::PartStatistics,
 }
 
 static NEXT_LINEAGE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -150,6 +152,7 @@ impl Table {
             parents: std::sync::OnceLock::new(),
             reserved_id: std::sync::atomic::AtomicI64::new(0),
             rewrites: Default::default(),
+            part_stats: Default::default(),
         }
     }
 

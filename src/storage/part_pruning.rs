@@ -1,0 +1,101 @@
+//! Which parts a scan's filters may need, told from each part's footer statistics before the
+//! scan is planned. DataFusion prunes files by their statistics only when it opens them, so a
+//! lookup by key in a table of many parts (member_scores at ten million members: 40 parts)
+//! planned over all of them — listing each and merging their statistics on every statement
+//! cost more than the read (measured at stop 67: p50 4.4 → 5.5 ms, 32 clients 450 → 282/s).
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::Session;
+use datafusion::common::pruning::PrunableStatistics;
+use datafusion::common::{DFSchema, Statistics};
+use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
+use datafusion::logical_expr::utils::conjunction;
+use datafusion::logical_expr::Expr;
+use datafusion::parquet::file::metadata::ParquetMetaDataReader;
+use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Each part's statistics, read once: a part never changes under its name.
+#[derive(Debug, Default)]
+pub(super) struct PartStatistics {
+    by_path: Mutex<HashMap<PathBuf, Arc<Statistics>>>,
+}
+
+impl PartStatistics {
+    /// The parts among `paths` whose rows may pass `filters` (all of them when the filters
+    /// say nothing statistics can rule on). Pruning only saves work, so whatever stops it
+    /// (a filter with a placeholder, a footer that cannot be read) keeps every part.
+    pub(super) fn prune(
+        &self,
+        state: &dyn Session,
+        schema: &SchemaRef,
+        filters: &[Expr],
+        paths: Vec<PathBuf>,
+    ) -> Vec<PathBuf> {
+        if paths.len() < 2 {
+            return paths;
+        }
+        let Some(keep) = self.keep(state, schema, filters, &paths) else {
+            return paths;
+        };
+        paths
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(p, k)| k.then_some(p))
+            .collect()
+    }
+
+    fn keep(
+        &self,
+        state: &dyn Session,
+        schema: &SchemaRef,
+        filters: &[Expr],
+        paths: &[PathBuf],
+    ) -> Option<Vec<bool>> {
+        let predicate = conjunction(filters.iter().cloned())?;
+        let df_schema = DFSchema::try_from(schema.as_ref().clone()).ok()?;
+        let physical = state.create_physical_expr(predicate, &df_schema).ok()?;
+        // None when it is always true: nothing to rule out.
+        let pruning = PruningPredicateBuilder::new()
+            .with_file_schema(schema.clone())
+            .build(physical)?;
+        let statistics = paths
+            .iter()
+            .map(|p| self.of(p, schema))
+            .collect::<Option<Vec<_>>>()?;
+        self.forget_all_but(paths);
+        let keep = pruning
+            .prune(&PrunableStatistics::new(statistics, schema.clone()))
+            .ok()?;
+        (keep.len() == paths.len()).then_some(keep)
+    }
+
+    fn of(&self, path: &Path, schema: &SchemaRef) -> Option<Arc<Statistics>> {
+        if let Some(s) = self.lock().get(path) {
+            return Some(Arc::clone(s));
+        }
+        let file = std::fs::File::open(path).ok()?;
+        let metadata = ParquetMetaDataReader::new().parse_and_finish(&file).ok()?;
+        let statistics = DFParquetMetadata::statistics_from_parquet_metadata(&metadata, schema);
+        let statistics = Arc::new(statistics.ok()?);
+        self.lock()
+            .insert(path.to_path_buf(), Arc::clone(&statistics));
+        Some(statistics)
+    }
+
+    /// Parts compacted or rewritten away are not asked about again; keeping their entries
+    /// until the cache is well past the table's parts spares a reader of an older version
+    /// from reading them again.
+    fn forget_all_but(&self, paths: &[PathBuf]) {
+        let mut by_path = self.lock();
+        if by_path.len() > 2 * paths.len() + 16 {
+            by_path.retain(|p, _| paths.contains(p));
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Arc<Statistics>>> {
+        self.by_path.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
