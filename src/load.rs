@@ -10,7 +10,7 @@ use crate::error::{CipError, Result};
 use crate::storage::Rewrite;
 use crate::storage::{ColumnDefault, TableDef};
 use datafusion::arrow::array::{new_null_array, Array, ArrayRef, RecordBatch, StringArray};
-use datafusion::arrow::compute::{cast_with_options, filter_record_batch, CastOptions};
+use datafusion::arrow::compute::{cast_with_options, CastOptions};
 use datafusion::arrow::csv::ReaderBuilder;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::util::display::array_value_to_string;
@@ -55,13 +55,9 @@ fn upsert_rows(table: &crate::storage::Table, batches: &[RecordBatch]) -> Result
     }
     let mut replace = |b: &RecordBatch| -> Result<Rewrite> {
         let ks = crate::storage::row_keys(def, b)?;
-        let keep: datafusion::arrow::array::BooleanArray =
-            ks.iter().map(|k| Some(!keys.contains(k))).collect();
-        let dropped = keep.false_count() as u64;
-        if dropped == 0 {
-            return Ok(Rewrite::Keep);
-        }
-        Ok(Rewrite::Replace(filter_record_batch(b, &keep)?, dropped))
+        let gone: datafusion::arrow::array::BooleanArray =
+            ks.iter().map(|k| Some(keys.contains(k))).collect();
+        Ok(Rewrite::Remove(gone))
     };
     table.rewrite(Some(&mut replace), batches)?;
     Ok(())

@@ -17,7 +17,7 @@ use crate::settings::CipOptions;
 use crate::storage::{PartScope, Rewrite, Store, TableVersion};
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
-use datafusion::arrow::compute::{cast, filter_record_batch};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::logical_expr::{col, in_list, lit, Expr};
 use std::collections::{BTreeMap, BTreeSet};
@@ -202,14 +202,10 @@ pub fn store(
         };
         let ids = cast(ids, &DataType::Utf8)?;
         let ids = ids.as_string::<i32>();
-        let keep: BooleanArray = (0..ids.len())
-            .map(|i| Some(!(ids.is_valid(i) && members.contains(ids.value(i)))))
+        let gone: BooleanArray = (0..ids.len())
+            .map(|i| Some(ids.is_valid(i) && members.contains(ids.value(i))))
             .collect();
-        let removed = keep.false_count() as u64;
-        if removed == 0 {
-            return Ok(Rewrite::Keep);
-        }
-        Ok(Rewrite::Replace(filter_record_batch(b, &keep)?, removed))
+        Ok(Rewrite::Remove(gone))
     };
     // Only the parts whose member_id range holds a member to drop are read and rewritten:
     // the snapshot's parts are capped in rows (storage's point-read layout) and sorted.

@@ -49,6 +49,11 @@ impl Diff {
         }
     }
 
+    /// Rows a rewrite removed and put nothing in place of.
+    pub fn removed(&mut self, rows: RecordBatch) {
+        self.keep(Some(rows), None);
+    }
+
     /// Nothing can be told of this rewrite (every row replaced, a change of shape).
     pub fn untold(&mut self) {
         self.untold = true;

@@ -108,19 +108,17 @@ fn run(
         if hits == 0 {
             return Ok(Rewrite::Keep);
         }
-        let out = match &assignments {
+        match &assignments {
             None => {
                 changed.push(filter_record_batch(batch, &mask)?);
-                let keep = datafusion::arrow::compute::not(&mask)?;
-                filter_record_batch(batch, &keep)?
+                Ok(Rewrite::Remove(mask))
             }
             Some(assign) => {
                 let out = update_batch(batch, &mask, assign).map_err(CipError::from)?;
                 changed.push(filter_record_batch(&out, &mask)?);
-                out
+                Ok(Rewrite::Replace(out, hits))
             }
-        };
-        Ok(Rewrite::Replace(out, hits))
+        }
     };
     if let Some(slot) = slot {
         if let Some(txn) = slot.lock().as_mut() {

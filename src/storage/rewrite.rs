@@ -5,10 +5,10 @@ use super::changes::Diff;
 use super::manifest;
 use super::parquet_io::{column_bounds, read_part, PartWriter};
 use super::part_out::{Outcome, PartOut, HOLD_BYTES};
-use super::rows::{fill_defaults, keys_changed, local_now_micros};
+use super::rows::{fill_defaults, local_now_micros};
 use super::steps::{self, Rows};
 use super::table::{next_id_after, Snapshot, Table, TableVersion};
-use super::write::{PartScope, Rewrite, RewriteFn};
+use super::write::{PartScope, RewriteFn};
 use crate::error::Result;
 use datafusion::arrow::record_batch::RecordBatch;
 
@@ -102,13 +102,12 @@ impl Table {
             let mut name = || manifest::part_name(next.take_file_number());
             for b in read_part(&path, &self.def.schema)? {
                 let b = b?;
-                match f(&b)? {
-                    Rewrite::Keep => out.push(b, false, &mut name)?,
-                    Rewrite::Replace(nb, n) => {
-                        changed += n;
-                        rekeyed |= keys_changed(&self.def, &b, &nb);
-                        diff.compare(&b, &nb);
-                        out.push(nb, true, &mut name)?;
+                match f(&b)?.apply(&self.def, &b, &mut diff)? {
+                    None => out.push(b, false, &mut name)?,
+                    Some(a) => {
+                        changed += a.changed;
+                        rekeyed |= a.rekeyed;
+                        out.push(a.rows, true, &mut name)?;
                     }
                 }
             }
@@ -130,13 +129,12 @@ impl Table {
                 tail.push(b.clone());
                 continue;
             };
-            match f(b)? {
-                Rewrite::Keep => tail.push(b.clone()),
-                Rewrite::Replace(nb, n) => {
-                    changed += n;
-                    rekeyed |= keys_changed(&self.def, b, &nb);
-                    diff.compare(b, &nb);
-                    tail.push(nb);
+            match f(b)?.apply(&self.def, b, &mut diff)? {
+                None => tail.push(b.clone()),
+                Some(a) => {
+                    changed += a.changed;
+                    rekeyed |= a.rekeyed;
+                    tail.push(a.rows);
                 }
             }
         }

@@ -5,7 +5,6 @@
 use super::tests::{id_and_n, number, numbers_table};
 use super::*;
 use datafusion::arrow::array::{Array, BooleanArray, Int64Array, RecordBatch};
-use datafusion::arrow::compute::filter_record_batch;
 
 fn n_of(batches: &[RecordBatch]) -> Vec<i64> {
     let mut n: Vec<i64> = batches
@@ -39,17 +38,16 @@ fn set_n(from: i64, to: i64) -> impl FnMut(&RecordBatch) -> crate::error::Result
     }
 }
 
-/// Rows whose n is `gone` are deleted.
+/// Rows whose n is `gone` are deleted; the others' mask is NULL, which keeps a row.
 fn delete_n(gone: i64) -> impl FnMut(&RecordBatch) -> crate::error::Result<Rewrite> {
     move |b| {
         let n = b.column(1).as_any().downcast_ref::<Int64Array>();
-        let keep: BooleanArray = n
+        let gone: BooleanArray = n
             .expect("n")
             .iter()
-            .map(|v| Some(v != Some(gone)))
+            .map(|v| (v == Some(gone)).then_some(true))
             .collect();
-        let removed = keep.false_count() as u64;
-        Ok(Rewrite::Replace(filter_record_batch(b, &keep)?, removed))
+        Ok(Rewrite::Remove(gone))
     }
 }
 
@@ -149,10 +147,22 @@ fn updates_and_deletes_are_told_by_their_process_and_keep_no_file_holding_what_t
     assert_eq!(table.changes_since(w).expect("read"), None);
     // A block's delete; a block's own rows, updated in it, are added (a superset is right).
     let y = table.version().expect("version");
+    let mut before: Vec<i64> = super::tests::rows_of(&table, None)
+        .iter()
+        .map(|r| r.1)
+        .collect();
+    assert!(before.contains(&2) && before.len() > 1);
     let mut txn = store.begin();
     txn.rewrite(&table, &mut delete_n(2)).expect("delete");
     txn.commit().expect("commit");
     assert_eq!(both(&table, y), (vec![], vec![2]));
+    // The rows the mask left NULL stayed.
+    let left: Vec<i64> = super::tests::rows_of(&table, None)
+        .iter()
+        .map(|r| r.1)
+        .collect();
+    before.retain(|n| *n != 2);
+    assert_eq!(left, before);
     let z = table.version().expect("version");
     let mut txn = store.begin();
     txn.append(&table, &[number(&schema, 7)]).expect("append");

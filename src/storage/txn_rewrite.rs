@@ -4,10 +4,9 @@
 
 use super::parquet_io::read_part;
 use super::part_out::{Outcome, PartOut, HOLD_BYTES};
-use super::rows::keys_changed;
 use super::table::{next_id_after, Table};
 use super::txn::{discard_staged, staged_name, Txn};
-use super::write::{Rewrite, RewriteFn};
+use super::write::RewriteFn;
 use crate::error::Result;
 use std::sync::Arc;
 
@@ -33,13 +32,12 @@ impl Txn {
             };
             for b in read_part(&path, &table.def.schema)? {
                 let b = b?;
-                match f(&b)? {
-                    Rewrite::Keep => out.push(b, false, &mut name)?,
-                    Rewrite::Replace(nb, k) => {
-                        changed += k;
-                        rekeyed |= keys_changed(&table.def, &b, &nb);
-                        diff.compare(&b, &nb);
-                        out.push(nb, true, &mut name)?;
+                match f(&b)?.apply(&table.def, &b, &mut diff)? {
+                    None => out.push(b, false, &mut name)?,
+                    Some(a) => {
+                        changed += a.changed;
+                        rekeyed |= a.rekeyed;
+                        out.push(a.rows, true, &mut name)?;
                     }
                 }
             }
@@ -55,13 +53,12 @@ impl Txn {
         }
         let mut log = Vec::new();
         for b in w.log.iter().chain(w.appended.iter()) {
-            match f(b)? {
-                Rewrite::Keep => log.push(b.clone()),
-                Rewrite::Replace(nb, k) => {
-                    changed += k;
-                    rekeyed |= keys_changed(&table.def, b, &nb);
-                    diff.compare(b, &nb);
-                    log.push(nb);
+            match f(b)?.apply(&table.def, b, &mut diff)? {
+                None => log.push(b.clone()),
+                Some(a) => {
+                    changed += a.changed;
+                    rekeyed |= a.rekeyed;
+                    log.push(a.rows);
                 }
             }
         }

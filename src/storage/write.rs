@@ -4,15 +4,18 @@
 //! Every write holds the in-process mutex and the cross-process file lock, reads the latest
 //! committed state, and ends in one atomic manifest replacement (or one fsync'd log frame).
 
+use super::changes::Diff;
 use super::lock::TableLock;
 use super::manifest::DataFile;
 use super::parquet_io::read_part;
+use super::rows::keys_changed;
 use super::rows::{check_unique, fill_defaults, local_now_micros, row_keys};
 use super::steps::Rows;
 use super::table::{Snapshot, Table};
 use super::wal;
 use crate::error::{sqlstate, CipError, Result};
-use datafusion::arrow::array::ArrayRef;
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray};
+use datafusion::arrow::compute::{filter_record_batch, not, prep_null_mask_filter};
 use datafusion::arrow::record_batch::RecordBatch;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -33,6 +36,60 @@ pub enum Rewrite {
     Keep,
     /// The batch's new rows, and how many rows were changed or removed.
     Replace(RecordBatch, u64),
+    /// The rows where the mask is true go, the others stay (a NULL keeps its row). Cheaper
+    /// than Replace for a rewrite that only removes: what it removed is told without
+    /// comparing every row of the old batch with the new.
+    Remove(BooleanArray),
+}
+
+/// What a rewrite made of one batch it did not keep as it was.
+pub(super) struct Applied {
+    pub rows: RecordBatch,
+    pub changed: u64,
+    /// A unique table's keys changed in place (an UPDATE of the key): check them again.
+    pub rekeyed: bool,
+}
+
+impl Rewrite {
+    /// This rewrite of `old`, told to `diff`; None when it keeps the batch as it is.
+    pub(super) fn apply(
+        self,
+        def: &super::TableDef,
+        old: &RecordBatch,
+        diff: &mut Diff,
+    ) -> Result<Option<Applied>> {
+        match self {
+            Rewrite::Keep => Ok(None),
+            Rewrite::Replace(rows, changed) => {
+                let rekeyed = keys_changed(def, old, &rows);
+                diff.compare(old, &rows);
+                Ok(Some(Applied {
+                    rows,
+                    changed,
+                    rekeyed,
+                }))
+            }
+            Rewrite::Remove(mask) => {
+                // prep_null_mask_filter expects a mask with a null buffer.
+                let gone = match mask.nulls() {
+                    Some(_) => prep_null_mask_filter(&mask),
+                    None => mask,
+                };
+                if gone.true_count() == 0 {
+                    return Ok(None);
+                }
+                let removed = filter_record_batch(old, &gone)?;
+                let rows = filter_record_batch(old, &not(&gone)?)?;
+                let changed = removed.num_rows() as u64;
+                diff.removed(removed);
+                Ok(Some(Applied {
+                    rows,
+                    changed,
+                    rekeyed: false,
+                }))
+            }
+        }
+    }
 }
 
 /// The keys a unique table holds: those of its parts (cached) and of its log.
