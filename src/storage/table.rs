@@ -54,7 +54,7 @@ impl Default for StoreOptions {
             flush_rows: 20_000,
             max_parts: 16,
             small_part_rows: 2_000_000,
-            point_read_part_rows: 256 * 1024,
+            point_read_part_rows: 128 * 1024,
             timezone: chrono_tz::Asia::Shanghai,
             on_append: None,
             on_rewrite: None,
