@@ -33,22 +33,29 @@ async fn answer(ctx: &SessionContext, sql: &str) -> (Vec<i64>, usize) {
     (ns, parts)
 }
 
-#[tokio::test]
-async fn a_scan_plans_over_the_parts_its_filters_may_need() {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// A table of n = 0..8 in parts of three rows (n 0..=2, 3..=5 and 6..=7), and its options.
+fn numbers_in_parts(dir: &std::path::Path) -> (Store, TableDef, StoreOptions) {
     let mut def = numbers_table(&id_and_n(), false);
     def.layout = Layout::PointReads;
     let opts = StoreOptions {
         point_read_part_rows: 3,
         ..StoreOptions::default()
     };
-    let store = Store::open(dir.path(), opts, vec![def]).expect("open");
+    let store = Store::open(dir, opts.clone(), vec![def.clone()]).expect("open");
     let table = store.table("numbers").expect("table");
     let rows: Vec<_> = (0..8).map(|n| number(&table.def.schema, n)).collect();
     let rows = concat_batches(&table.def.schema, &rows).expect("concat");
     let mut r = table.replacement().expect("replacement");
     r.write(&rows).expect("write");
     r.commit().expect("commit");
+    (store, def, opts)
+}
+
+#[tokio::test]
+async fn a_scan_plans_over_the_parts_its_filters_may_need() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, _, _) = numbers_in_parts(dir.path());
+    let table = store.table("numbers").expect("table");
     let ctx = SessionContext::new();
     ctx.register_table("numbers", Arc::new(CipTable::new(table)))
         .expect("register");
@@ -89,21 +96,8 @@ async fn a_scan_plans_over_the_parts_its_filters_may_need() {
 #[tokio::test]
 async fn parts_without_a_column_read_null_in_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let opts = StoreOptions {
-        point_read_part_rows: 3,
-        ..StoreOptions::default()
-    };
-    let mut def = numbers_table(&id_and_n(), false);
-    def.layout = Layout::PointReads;
-    {
-        let store = Store::open(dir.path(), opts.clone(), vec![def.clone()]).expect("open");
-        let table = store.table("numbers").expect("table");
-        let rows: Vec<_> = (0..8).map(|n| number(&table.def.schema, n)).collect();
-        let rows = concat_batches(&table.def.schema, &rows).expect("concat");
-        let mut r = table.replacement().expect("replacement");
-        r.write(&rows).expect("write");
-        r.commit().expect("commit");
-    }
+    let (store, mut def, opts) = numbers_in_parts(dir.path());
+    drop(store);
     let mut fields = id_and_n().fields().to_vec();
     fields.push(Arc::new(datafusion::arrow::datatypes::Field::new(
         "m",
