@@ -78,6 +78,47 @@ pub fn read(dir: &Path) -> Result<Manifest> {
         .map_err(|e| CipError::Corrupt(format!("{}: {e}", path.display())))
 }
 
+/// What tells one manifest file from another without reading it. A commit never changes the
+/// file in place: write_atomic renames a new file over it. A file created later with the
+/// same inode (reused once the old one is gone) has a later mtime, provided the one we saw
+/// was already older than SETTLED when we saw it, as git trusts its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+/// How old a manifest file must be for its stamp to stand for its contents: well above the
+/// coarseness of file timestamps.
+const SETTLED: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The stamp of the table's manifest file as it is now; None when the file is too recent for
+/// its stamp to be trusted (read it instead), or missing.
+pub fn stamp(dir: &Path) -> Result<Option<Stamp>> {
+    use std::os::unix::fs::MetadataExt;
+    let path = dir.join(FILE);
+    let meta = match std::fs::metadata(&path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(CipError::io(format!("stat {}", path.display()), e)),
+    };
+    let settled = meta
+        .modified()
+        .ok()
+        .and_then(|m| std::time::SystemTime::now().duration_since(m).ok())
+        .is_some_and(|age| age >= SETTLED);
+    Ok(settled.then(|| Stamp {
+        dev: meta.dev(),
+        ino: meta.ino(),
+        len: meta.size(),
+        mtime: (meta.mtime(), meta.mtime_nsec()),
+        ctime: (meta.ctime(), meta.ctime_nsec()),
+    }))
+}
+
 pub fn write(dir: &Path, m: &Manifest) -> Result<()> {
     let bytes = serde_json::to_vec_pretty(m)
         .map_err(|e| CipError::Corrupt(format!("cannot encode manifest: {e}")))?;

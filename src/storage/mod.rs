@@ -369,6 +369,8 @@ mod part_pruning_tests;
 #[cfg(test)]
 mod replace_tests;
 #[cfg(test)]
+mod stamp_tests;
+#[cfg(test)]
 mod steps_tests;
 #[cfg(test)]
 mod tests;

@@ -73,6 +73,9 @@ pub struct Snapshot {
     /// Whether the log ends in a torn frame (a writer cuts it off before appending).
     pub wal_torn: bool,
     pub next_id: i64,
+    /// The manifest file this was read from, when settled enough to stand for it: a reader
+    /// that finds the same file (one stat) needs not read and decode it again.
+    pub stamp: Option<manifest::Stamp>,
 }
 
 impl Snapshot {
@@ -193,11 +196,17 @@ impl Table {
 
     /// The latest committed state, read from disk if it changed since the cached one.
     pub fn snapshot(&self) -> Result<Arc<Snapshot>> {
+        if let Some(cached) = self.unchanged()? {
+            return Ok(cached);
+        }
         // A flush may commit and drop the log between our reads of the manifest and the log;
         // the manifest version tells, and we read again.
         for _ in 0..16 {
+            // The stamp before the contents: a commit between the two leaves an older stamp,
+            // which the next reader finds changed.
+            let stamp = manifest::stamp(&self.dir)?;
             let m = manifest::read(&self.dir)?;
-            let snap = self.load(m)?;
+            let snap = self.load(m, stamp)?;
             if manifest::read(&self.dir)?.version == snap.manifest.version {
                 return Ok(snap);
             }
@@ -217,13 +226,39 @@ impl Table {
         })
     }
 
-    fn load(&self, m: Manifest) -> Result<Arc<Snapshot>> {
+    /// The cached snapshot, when the manifest file is the one it was read from (settled) and
+    /// the log has not grown: two stats instead of reading and decoding the manifest, which
+    /// every scan and every freshness check of member_scores would otherwise do.
+    fn unchanged(&self) -> Result<Option<Arc<Snapshot>>> {
+        let Some(cached) = self.cached() else {
+            return Ok(None);
+        };
+        let Some(seen) = cached.stamp else {
+            return Ok(None);
+        };
+        // The manifest first: a commit after it that drops the log leaves a length of 0,
+        // and the cached state was committed when the manifest was looked at.
+        if manifest::stamp(&self.dir)? != Some(seen) {
+            return Ok(None);
+        }
+        let wal_len = file_len(&self.dir.join(&cached.manifest.wal))?;
+        Ok((cached.wal_end == wal_len).then_some(cached))
+    }
+
+    fn load(&self, m: Manifest, stamp: Option<manifest::Stamp>) -> Result<Arc<Snapshot>> {
         let wal_path = self.dir.join(&m.wal);
         let wal_len = file_len(&wal_path)?;
         let cached = self.cached();
         if let Some(c) = &cached {
             if c.manifest == m && c.wal_end == wal_len {
-                return Ok(c.clone());
+                if c.stamp == stamp {
+                    return Ok(c.clone());
+                }
+                let mut stamped = (**c).clone();
+                stamped.stamp = stamp;
+                let stamped = Arc::new(stamped);
+                self.set_cache(stamped.clone());
+                return Ok(stamped);
             }
         }
         let (mut batches, offset) = match &cached {
@@ -243,6 +278,7 @@ impl Table {
             wal_end: read.end,
             wal_torn: read.torn,
             next_id,
+            stamp,
         });
         self.set_cache(snap.clone());
         Ok(snap)
