@@ -12,7 +12,7 @@ use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::Expr;
 use datafusion::parquet::file::metadata::ParquetMetaDataReader;
-use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
+use datafusion::physical_optimizer::pruning::{PruningPredicate, PruningPredicateBuilder};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -23,21 +23,39 @@ pub(super) struct PartStatistics {
     by_path: Mutex<HashMap<PathBuf, Arc<Statistics>>>,
 }
 
+/// What a scan's filters can rule out by statistics, made on the statement's thread (it
+/// needs the session); the footers are read where the snapshot is, off it.
+pub(super) struct Pruning {
+    predicate: Arc<PruningPredicate>,
+    schema: SchemaRef,
+}
+
+impl Pruning {
+    /// None when the filters say nothing statistics can rule on (or name a placeholder).
+    pub(super) fn of(state: &dyn Session, schema: &SchemaRef, filters: &[Expr]) -> Option<Self> {
+        let predicate = conjunction(filters.iter().cloned())?;
+        let df_schema = DFSchema::try_from(schema.as_ref().clone()).ok()?;
+        let physical = state.create_physical_expr(predicate, &df_schema).ok()?;
+        // None when it is always true: nothing to rule out.
+        let predicate = PruningPredicateBuilder::new()
+            .with_file_schema(schema.clone())
+            .build(physical)?;
+        Some(Pruning {
+            predicate,
+            schema: schema.clone(),
+        })
+    }
+}
+
 impl PartStatistics {
-    /// The parts among `paths` whose rows may pass `filters` (all of them when the filters
-    /// say nothing statistics can rule on). Pruning only saves work, so whatever stops it
-    /// (a filter with a placeholder, a footer that cannot be read) keeps every part.
-    pub(super) fn prune(
-        &self,
-        state: &dyn Session,
-        schema: &SchemaRef,
-        filters: &[Expr],
-        paths: Vec<PathBuf>,
-    ) -> Vec<PathBuf> {
-        if paths.len() < 2 {
+    /// The parts among `paths` whose rows may pass `pruning`. Pruning only saves work, so
+    /// whatever stops it (a footer that cannot be read) keeps every part. Reads the footers
+    /// of parts not seen before: call off the statement threads.
+    pub(super) fn prune(&self, pruning: Option<&Pruning>, paths: Vec<PathBuf>) -> Vec<PathBuf> {
+        let Some(pruning) = pruning.filter(|_| paths.len() >= 2) else {
             return paths;
-        }
-        let Some(keep) = self.keep(state, schema, filters, &paths) else {
+        };
+        let Some(keep) = self.keep(pruning, &paths) else {
             return paths;
         };
         paths
@@ -47,26 +65,15 @@ impl PartStatistics {
             .collect()
     }
 
-    fn keep(
-        &self,
-        state: &dyn Session,
-        schema: &SchemaRef,
-        filters: &[Expr],
-        paths: &[PathBuf],
-    ) -> Option<Vec<bool>> {
-        let predicate = conjunction(filters.iter().cloned())?;
-        let df_schema = DFSchema::try_from(schema.as_ref().clone()).ok()?;
-        let physical = state.create_physical_expr(predicate, &df_schema).ok()?;
-        // None when it is always true: nothing to rule out.
-        let pruning = PruningPredicateBuilder::new()
-            .with_file_schema(schema.clone())
-            .build(physical)?;
+    fn keep(&self, pruning: &Pruning, paths: &[PathBuf]) -> Option<Vec<bool>> {
+        let schema = &pruning.schema;
         let statistics = paths
             .iter()
             .map(|p| self.of(p, schema))
             .collect::<Option<Vec<_>>>()?;
         self.forget_all_but(paths);
         let keep = pruning
+            .predicate
             .prune(&PrunableStatistics::new(statistics, schema.clone()))
             .ok()?;
         (keep.len() == paths.len()).then_some(keep)

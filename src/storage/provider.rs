@@ -7,6 +7,7 @@
 use super::def::ColumnDefault;
 use super::dml::{dml_exec, DmlOp};
 use super::on_conflict::ConflictSlot;
+use super::part_pruning::Pruning;
 use super::pinned_exec::PinnedExec;
 use super::table::Table;
 use super::txn::TxnSlot;
@@ -123,25 +124,33 @@ impl TableProvider for CipTable {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let table = self.table.clone();
         let slot = state.config().get_extension::<TxnSlot>();
+        let schema = self.schema();
+        let pruning = Pruning::of(state, &schema, filters);
         let (paths, rows, pin) = tokio::task::spawn_blocking(move || {
-            if let Some(slot) = slot {
-                if let Some(txn) = slot.lock().as_mut() {
-                    let v = txn.view(&table)?;
-                    return Ok((v.parts, v.rows, v.pin));
+            let (parts, rows, pin) = match slot
+                .as_ref()
+                .and_then(|s| s.lock().as_mut().map(|txn| txn.view(&table)))
+            {
+                Some(v) => {
+                    let v = v?;
+                    (v.parts, v.rows, v.pin)
                 }
-            }
-            let (snap, pin) = table.pinned_snapshot()?;
-            Ok((
-                table.part_paths(&snap),
-                snap.wal_batches.to_vec(),
-                Arc::new(pin),
-            ))
+                None => {
+                    let (snap, pin) = table.pinned_snapshot()?;
+                    (
+                        table.part_paths(&snap),
+                        snap.wal_batches.to_vec(),
+                        Arc::new(pin),
+                    )
+                }
+            };
+            // Footers are read here, off the statement's thread, the first time a part is seen.
+            let parts = table.part_stats.prune(pruning.as_ref(), parts);
+            Ok((parts, rows, pin))
         })
         .await
         .map_err(|e| DataFusionError::External(Box::new(e)))?
         .map_err(to_df)?;
-        let schema = self.schema();
-        let paths = self.table.part_stats.prune(state, &schema, filters, paths);
         let mut inputs: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
         if !paths.is_empty() {
             let urls = paths
