@@ -56,9 +56,11 @@ pub fn dml_exec(
         let (slot, returned) = (slot.clone(), returned.clone());
         Box::pin(async move {
             let count = tokio::task::spawn_blocking(move || {
-                let mut changed = Vec::new();
-                let count = run(&table, &op, &props, slot, &mut changed)?;
-                if let Some(returned) = returned {
+                // The rows written or removed, gathered only for a statement that returns them.
+                let returned = returned.filter(|r| r.wants(table.name()));
+                let mut changed = returned.is_some().then(Vec::new);
+                let count = run(&table, &op, &props, slot, changed.as_mut())?;
+                if let (Some(returned), Some(changed)) = (returned, changed) {
                     returned.keep_all(table.name(), changed);
                 }
                 Ok::<u64, DataFusionError>(count)
@@ -77,7 +79,7 @@ fn run(
     op: &DmlOp,
     props: &ExecutionProps,
     slot: Option<Arc<TxnSlot>>,
-    changed: &mut Vec<RecordBatch>,
+    mut changed: Option<&mut Vec<RecordBatch>>,
 ) -> Result<u64> {
     let schema = table.def.schema.clone();
     let df_schema = DFSchema::try_from(schema.clone())?;
@@ -110,12 +112,16 @@ fn run(
         }
         match &assignments {
             None => {
-                changed.push(filter_record_batch(batch, &mask)?);
+                if let Some(changed) = changed.as_mut() {
+                    changed.push(filter_record_batch(batch, &mask)?);
+                }
                 Ok(Rewrite::Remove(mask))
             }
             Some(assign) => {
                 let out = update_batch(batch, &mask, assign).map_err(CipError::from)?;
-                changed.push(filter_record_batch(&out, &mask)?);
+                if let Some(changed) = changed.as_mut() {
+                    changed.push(filter_record_batch(&out, &mask)?);
+                }
                 Ok(Rewrite::Replace(out, hits))
             }
         }

@@ -328,6 +328,14 @@ impl StoredRows {
         self.lock().take().map(|(_, rows)| rows).unwrap_or_default()
     }
 
+    /// Whether a statement asked for the rows written to `table`: a writer without one
+    /// need not gather them.
+    pub(super) fn wants(&self, table: &str) -> bool {
+        self.lock()
+            .as_ref()
+            .is_some_and(|(wanted, _)| *wanted == table)
+    }
+
     /// Keeps `rows` written to `table` if a statement asked for them.
     pub(super) fn keep_all(&self, table: &str, rows: impl IntoIterator<Item = RecordBatch>) {
         if let Some((wanted, kept)) = self.lock().as_mut() {

@@ -1,14 +1,13 @@
 //! UPDATE, DELETE, an upsert's merge and a load's replacement: rewriting the parts (and the
 //! log) whose rows change, in one manifest commit under the table's write lock.
 
-use super::changes::Diff;
 use super::manifest;
 use super::parquet_io::{column_bounds, read_part, PartWriter};
 use super::part_out::{Outcome, PartOut, HOLD_BYTES};
 use super::rows::{fill_defaults, local_now_micros};
 use super::steps::{self, Rows};
 use super::table::{next_id_after, Snapshot, Table, TableVersion};
-use super::write::{PartScope, RewriteFn};
+use super::write::{PartScope, RewriteFn, Tally};
 use crate::error::Result;
 use datafusion::arrow::record_batch::RecordBatch;
 
@@ -76,15 +75,13 @@ impl Table {
         written: Option<(Vec<PartWriter>, i64)>,
     ) -> Result<(u64, TableVersion)> {
         let mut next = snap.manifest.clone();
-        let mut changed = 0u64;
-        let mut rekeyed = false;
-        let mut diff = Diff::default();
+        let mut tally = Tally::default();
         let mut files = Vec::new();
         let mut replaced = Vec::new();
         for file in &snap.manifest.files {
             if drop_all {
                 replaced.push(self.path_of(&file.name));
-                changed += file.rows;
+                tally.changed += file.rows;
                 continue;
             }
             let Some(f) = f.as_deref_mut() else {
@@ -102,13 +99,9 @@ impl Table {
             let mut name = || manifest::part_name(next.take_file_number());
             for b in read_part(&path, &self.def.schema)? {
                 let b = b?;
-                match f(&b)?.apply(&self.def, &b, &mut diff)? {
+                match tally.apply(&self.def, f(&b)?, &b)? {
                     None => out.push(b, false, &mut name)?,
-                    Some(a) => {
-                        changed += a.changed;
-                        rekeyed |= a.rekeyed;
-                        out.push(a.rows, true, &mut name)?;
-                    }
+                    Some(rows) => out.push(rows, true, &mut name)?,
                 }
             }
             match out.finish()? {
@@ -122,21 +115,15 @@ impl Table {
         let mut tail = Vec::new();
         for b in snap.wal_batches.iter() {
             if drop_all {
-                changed += b.num_rows() as u64;
+                tally.changed += b.num_rows() as u64;
                 continue;
             }
             let Some(f) = f.as_deref_mut() else {
                 tail.push(b.clone());
                 continue;
             };
-            match f(b)?.apply(&self.def, b, &mut diff)? {
-                None => tail.push(b.clone()),
-                Some(a) => {
-                    changed += a.changed;
-                    rekeyed |= a.rekeyed;
-                    tail.push(a.rows);
-                }
-            }
+            let rows = tally.apply(&self.def, f(b)?, b)?;
+            tail.push(rows.unwrap_or_else(|| b.clone()));
         }
         let mut next_id = snap.next_id;
         let added_part = written
@@ -157,9 +144,14 @@ impl Table {
             let (filled, n) = fill_defaults(&self.def, b, next_id, now)?;
             self.check_constraints(&filled)?;
             next_id = n;
-            diff.add(std::slice::from_ref(&filled));
+            tally.diff.add(std::slice::from_ref(&filled));
             tail.push(filled);
         }
+        let Tally {
+            changed,
+            rekeyed,
+            mut diff,
+        } = tally;
         if self.def.unique && (rekeyed || added_part || !extra.is_empty()) {
             self.check_unique_parts(&files, &tail)?;
         }

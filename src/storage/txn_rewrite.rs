@@ -6,7 +6,7 @@ use super::parquet_io::read_part;
 use super::part_out::{Outcome, PartOut, HOLD_BYTES};
 use super::table::{next_id_after, Table};
 use super::txn::{discard_staged, staged_name, Txn};
-use super::write::RewriteFn;
+use super::write::{RewriteFn, Tally};
 use crate::error::Result;
 use std::sync::Arc;
 
@@ -19,8 +19,7 @@ impl Txn {
         // The block's own new rows are told as added, whatever the rewrite does to them.
         let mut diff = w.diff.clone();
         diff.add(&w.appended);
-        let mut changed = 0u64;
-        let mut rekeyed = false;
+        let mut tally = Tally::after(diff);
         let mut files = Vec::new();
         let mut staged = Vec::new();
         for file in &w.files {
@@ -32,13 +31,9 @@ impl Txn {
             };
             for b in read_part(&path, &table.def.schema)? {
                 let b = b?;
-                match f(&b)?.apply(&table.def, &b, &mut diff)? {
+                match tally.apply(&table.def, f(&b)?, &b)? {
                     None => out.push(b, false, &mut name)?,
-                    Some(a) => {
-                        changed += a.changed;
-                        rekeyed |= a.rekeyed;
-                        out.push(a.rows, true, &mut name)?;
-                    }
+                    Some(rows) => out.push(rows, true, &mut name)?,
                 }
             }
             match out.finish()? {
@@ -53,16 +48,10 @@ impl Txn {
         }
         let mut log = Vec::new();
         for b in w.log.iter().chain(w.appended.iter()) {
-            match f(b)?.apply(&table.def, b, &mut diff)? {
-                None => log.push(b.clone()),
-                Some(a) => {
-                    changed += a.changed;
-                    rekeyed |= a.rekeyed;
-                    log.push(a.rows);
-                }
-            }
+            let rows = tally.apply(&table.def, f(b)?, b)?;
+            log.push(rows.unwrap_or_else(|| b.clone()));
         }
-        if rekeyed {
+        if tally.rekeyed {
             // Before the work takes the new rows: a refused UPDATE leaves the block's as they
             // were, and the files it staged go.
             if let Err(e) = table.check_unique_parts(&files, &log) {
@@ -71,10 +60,10 @@ impl Txn {
             }
         }
         w.rewritten_as(files, log);
-        w.diff = diff;
+        w.diff = tally.diff;
         w.next_id = next_id_after(&table.def, &w.log, w.next_id)?;
         self.next_file = n;
         self.staged.extend(staged);
-        Ok(changed)
+        Ok(tally.changed)
     }
 }

@@ -42,32 +42,40 @@ pub enum Rewrite {
     Remove(BooleanArray),
 }
 
-/// What a rewrite made of one batch it did not keep as it was.
-pub(super) struct Applied {
-    pub rows: RecordBatch,
+/// What a rewrite's batches came to: the rows it changed or removed, whether a unique
+/// table's keys changed in place (an UPDATE of the key: check them again), and what it
+/// tells followers.
+#[derive(Default)]
+pub(super) struct Tally {
     pub changed: u64,
-    /// A unique table's keys changed in place (an UPDATE of the key): check them again.
     pub rekeyed: bool,
+    pub diff: Diff,
 }
 
-impl Rewrite {
-    /// This rewrite of `old`, told to `diff`; None when it keeps the batch as it is.
+impl Tally {
+    /// A tally whose followers are told `diff` first.
+    pub(super) fn after(diff: Diff) -> Self {
+        Tally {
+            diff,
+            ..Tally::default()
+        }
+    }
+
+    /// `rewrite` of `old`, counted: the batch's new rows, or None when it keeps them as
+    /// they are.
     pub(super) fn apply(
-        self,
+        &mut self,
         def: &super::TableDef,
+        rewrite: Rewrite,
         old: &RecordBatch,
-        diff: &mut Diff,
-    ) -> Result<Option<Applied>> {
-        match self {
+    ) -> Result<Option<RecordBatch>> {
+        match rewrite {
             Rewrite::Keep => Ok(None),
             Rewrite::Replace(rows, changed) => {
-                let rekeyed = keys_changed(def, old, &rows);
-                diff.compare(old, &rows);
-                Ok(Some(Applied {
-                    rows,
-                    changed,
-                    rekeyed,
-                }))
+                self.rekeyed |= keys_changed(def, old, &rows);
+                self.changed += changed;
+                self.diff.compare(old, &rows);
+                Ok(Some(rows))
             }
             Rewrite::Remove(mask) => {
                 // prep_null_mask_filter expects a mask with a null buffer.
@@ -80,13 +88,9 @@ impl Rewrite {
                 }
                 let removed = filter_record_batch(old, &gone)?;
                 let rows = filter_record_batch(old, &not(&gone)?)?;
-                let changed = removed.num_rows() as u64;
-                diff.removed(removed);
-                Ok(Some(Applied {
-                    rows,
-                    changed,
-                    rekeyed: false,
-                }))
+                self.changed += removed.num_rows() as u64;
+                self.diff.removed(removed);
+                Ok(Some(rows))
             }
         }
     }
