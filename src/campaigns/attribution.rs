@@ -171,18 +171,24 @@ pub async fn watch(engine: Arc<crate::engine::Engine>) {
         // Let a burst of inserts (a POS batch) land before one run reads them all.
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         visits.borrow_and_update();
-        let started = std::time::Instant::now();
-        match crate::scheduler::run_once(&engine, "SELECT * FROM attribute_conversions()").await {
-            Ok(n) if n > 0 => tracing::info!(
-                conversions = n,
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "conversions attributed after new visits"
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(
-                "conversion attribution failed: {e} (SQLSTATE {})",
-                e.sqlstate()
-            ),
-        }
+        run(&engine, "after new visits").await;
+    }
+}
+
+/// One attribution run, its outcome logged (`why` says what started it); a failure is
+/// logged too, and the next run tries again.
+pub async fn run(engine: &Arc<crate::engine::Engine>, why: &str) {
+    let started = std::time::Instant::now();
+    match crate::scheduler::run_once(engine, "SELECT * FROM attribute_conversions()").await {
+        Ok(n) if n > 0 => tracing::info!(
+            conversions = n,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "conversions attributed {why}"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(
+            "conversion attribution failed: {e} (SQLSTATE {})",
+            e.sqlstate()
+        ),
     }
 }
