@@ -7,7 +7,6 @@
 use crate::error::sqlstate;
 use datafusion::catalog::Session;
 use datafusion::common::Result;
-use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
@@ -46,10 +45,13 @@ impl Actor {
     /// Who runs statements in this session; the owner when nobody was set (or the session
     /// is not one of the engine's).
     pub fn of(state: &dyn Session) -> Actor {
-        state
-            .as_any()
-            .downcast_ref::<SessionState>()
-            .and_then(|s| s.config().get_extension::<Actor>())
+        Actor::of_config(state.config())
+    }
+
+    /// `of` for the session of `config`.
+    pub fn of_config(config: &datafusion::prelude::SessionConfig) -> Actor {
+        config
+            .get_extension::<Actor>()
             .map(|a| (*a).clone())
             .unwrap_or_else(Actor::local_owner)
     }

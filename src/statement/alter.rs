@@ -15,7 +15,6 @@ use super::session::Session;
 use super::shared_objects::stored_name;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
-use crate::identity::Actor;
 use datafusion::arrow::datatypes::Field;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::sql::sqlparser::ast::{AlterTable, AlterTableOperation, ColumnDef, ColumnOption};
@@ -99,7 +98,7 @@ impl Session {
                 false => Err(undefined(&object)),
             };
         };
-        Actor::of(&self.ctx().state()).require_write("ALTER TABLE")?;
+        self.actor().require_write("ALTER TABLE")?;
         let steps = self
             .column_steps(&a.operations, &table, &schema, &object)
             .await?;

@@ -197,7 +197,7 @@ impl Session {
             ));
         }
         if !crate::settings::session_may_change(name) {
-            let actor = crate::identity::Actor::of(&self.ctx().state());
+            let actor = self.actor();
             if actor.role == crate::identity::Role::Analyst {
                 return Err(CipError::invalid(
                     sqlstate::INSUFFICIENT_PRIVILEGE,
@@ -325,7 +325,7 @@ impl Session {
                     "COPY FROM needs a table, not a query",
                 ));
             };
-            crate::identity::Actor::of(&self.ctx().state())
+            self.actor()
                 .require_write("COPY FROM")
                 .map_err(CipError::from)?;
             let name = super::rules::ast::last_name(table_name).unwrap_or_default();

@@ -15,7 +15,6 @@ use super::shared_objects::stored_name;
 use crate::catalog::user_views::Change;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
-use crate::identity::Actor;
 use datafusion::sql::sqlparser::ast::{CommentObject, ObjectName, ObjectNamePart};
 
 fn unsupported(what: &str) -> CipError {
@@ -93,7 +92,7 @@ impl Session {
                 }
             }
         }
-        Actor::of(&self.ctx().state()).require_write("COMMENT")?;
+        self.actor().require_write("COMMENT")?;
         let (at, text) = (stored.clone(), text.map(str::to_string));
         let described = self
             .table_ddl("COMMENT", move |txn| {

@@ -8,7 +8,6 @@ use super::session::Session;
 use crate::catalog::user_views::{Change, SavedView};
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
-use crate::identity::Actor;
 use datafusion::common::TableReference;
 use datafusion::sql::sqlparser::ast::{
     ObjectName, ObjectNamePart, ObjectType, SchemaName, Statement,
@@ -155,7 +154,7 @@ impl Session {
                 let view = SavedView {
                     name: format!("{schema}.{object}"),
                     sql: Statement::CreateView(again).to_string(),
-                    owner: Actor::of(&self.ctx().state()).name,
+                    owner: self.actor().name,
                     descriptions: Vec::new(),
                 };
                 // IF NOT EXISTS of an existing view changed nothing.

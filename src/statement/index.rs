@@ -14,7 +14,6 @@ use super::shared_objects::stored_name;
 use crate::catalog::indexes::{is_method, INDEXES_PER_TABLE};
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
-use crate::identity::Actor;
 use crate::storage::{IndexColumn, IndexDef};
 use datafusion::catalog::TableProvider;
 use datafusion::common::Constraint;
@@ -267,7 +266,7 @@ impl Session {
                 format!("\"{object}\" has {INDEXES_PER_TABLE} indexes, the most cip keeps"),
             ));
         }
-        Actor::of(&self.ctx().state()).require_write("CREATE INDEX")?;
+        self.actor().require_write("CREATE INDEX")?;
         let index = IndexDef {
             name,
             columns,
@@ -323,7 +322,7 @@ impl Session {
         if drops.is_empty() {
             return Ok(done);
         }
-        Actor::of(&self.ctx().state()).require_write("DROP INDEX")?;
+        self.actor().require_write("DROP INDEX")?;
         let dropped = drops.clone();
         let tables = self
             .table_ddl("DROP INDEX", move |txn| {

@@ -9,7 +9,6 @@ use super::outcome::{Done, Outcome};
 use super::session::Session;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
-use crate::identity::Actor;
 use datafusion::sql::sqlparser::ast::{AlterIndexOperation, ObjectName, ObjectNamePart};
 
 impl Session {
@@ -55,7 +54,7 @@ impl Session {
                 format!("relation \"{to}\" already exists"),
             ));
         }
-        Actor::of(&self.ctx().state()).require_write("ALTER INDEX")?;
+        self.actor().require_write("ALTER INDEX")?;
         let at = table.clone();
         let renamed = self
             .table_ddl("ALTER INDEX", move |txn| txn.rename_index(&at, &index, &to))

@@ -25,7 +25,7 @@ fn refused(actor: &Actor, what: &str) -> CipError {
 impl Session {
     /// Refuses (42501) an analyst's DDL outside their own schema.
     pub(super) fn guard_own_schema(&self, statement: &Statement) -> Result<()> {
-        let actor = Actor::of(&self.ctx().state());
+        let actor = self.actor();
         if actor.role != Role::Analyst {
             return Ok(());
         }

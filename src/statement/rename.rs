@@ -9,7 +9,6 @@ use super::shared_objects::{reference, stored_name as stored};
 use crate::catalog::user_views::{Change, SavedView};
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
-use crate::identity::Actor;
 use datafusion::common::TableReference;
 use datafusion::sql::sqlparser::ast::{
     AlterTable, AlterTableOperation, Ident, ObjectName, ObjectNamePart, RenameTableNameKind,
@@ -53,7 +52,7 @@ impl Session {
         if self.is_run_time(&from) {
             // A table is an operator's; an analyst's own views were let through by
             // guard_own_schema.
-            Actor::of(&self.ctx().state()).require_write("ALTER TABLE")?;
+            self.actor().require_write("ALTER TABLE")?;
             if self.has_saved_view(&format!("{schema}.{new}")) {
                 return Err(CipError::invalid(
                     sqlstate::DUPLICATE_TABLE,

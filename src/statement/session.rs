@@ -211,6 +211,11 @@ impl Session {
         self.ctx.state_ref().read().config().get_extension::<T>()
     }
 
+    /// Who runs this session's statements (Actor::of without copying the session state).
+    pub(super) fn actor(&self) -> Actor {
+        Actor::of_config(self.ctx.state_ref().read().config())
+    }
+
     /// Reported parameters (TimeZone, DateStyle, …) that changed since the last call.
     pub fn take_reported(&self) -> Vec<(String, String)> {
         self.settings.take_changed()

@@ -9,7 +9,6 @@ use super::session::Session;
 use super::shared_objects::reference;
 use crate::error::sqlstate;
 use crate::error::{CipError, Result};
-use crate::identity::Actor;
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -91,7 +90,7 @@ impl Session {
         statement: Option<&Statement>,
     ) -> Result<Outcome> {
         let name = stored_name(&c.name)?;
-        Actor::of(&self.ctx().state()).require_write("CREATE TABLE")?;
+        self.actor().require_write("CREATE TABLE")?;
         let schema = c.name.schema().unwrap_or("public");
         if self.index_table(schema, c.name.table()).is_some() {
             return Err(CipError::invalid(
@@ -153,7 +152,7 @@ impl Session {
             // A TEMPORARY table, or none: DataFusion answers (IF EXISTS, 42P01).
             return Ok(None);
         }
-        Actor::of(&self.ctx().state()).require_write("DROP TABLE")?;
+        self.actor().require_write("DROP TABLE")?;
         self.drop_run_time_table(&name).await?;
         Ok(Some(Outcome::Done(Done::new("DROP TABLE"))))
     }
