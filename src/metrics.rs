@@ -45,7 +45,12 @@ pub static MESSAGES_SENT: Counter = Counter::new(
     "Campaign messages a delivery gateway accepted.",
 );
 
-const ALL: [&Counter; 8] = [
+pub static KEY_READS: Counter = Counter::new(
+    "cip_key_reads_total",
+    "Queries for one key answered by a read of that key instead of a planned scan.",
+);
+
+const ALL: [&Counter; 9] = [
     &QUERIES,
     &ERRORS,
     &CONNECTIONS,
@@ -54,6 +59,7 @@ const ALL: [&Counter; 8] = [
     &LAUNCHES,
     &EVENTS,
     &MESSAGES_SENT,
+    &KEY_READS,
 ];
 
 /// Every counter in Prometheus' text exposition format.

@@ -20,6 +20,7 @@ mod fits;
 mod http;
 mod information_schema;
 mod intelligence;
+mod key_reads;
 mod locks;
 mod memory_abuse;
 mod memory_pool;

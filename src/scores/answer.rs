@@ -23,6 +23,7 @@ use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{cast, col, lit, Expr, LogicalPlanBuilder, Operator};
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::SessionConfig;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -37,10 +38,19 @@ pub enum Source {
 /// Decides for the session of `state` and a scan with `filters` (reads files, off the
 /// statement threads).
 pub async fn source(state: &dyn Session, store: &Arc<Store>, filters: &[Expr]) -> Result<Source> {
-    if super::in_block(state) {
+    source_for(state.config(), store, filters).await
+}
+
+/// `source` for the session of `config`.
+pub async fn source_for(
+    config: &SessionConfig,
+    store: &Arc<Store>,
+    filters: &[Expr],
+) -> Result<Source> {
+    if super::in_block(config) {
         return Ok(Source::Live);
     }
-    let options = CipOptions::of(state.config_options());
+    let options = CipOptions::of(config.options());
     let plan = catch_up::plan_for(store, &options).await.map_err(to_df)?;
     Ok(match &*plan {
         CatchUp::Current => Source::Snapshot,

@@ -11,6 +11,7 @@ pub mod ranges;
 mod refresh;
 mod watch;
 
+pub use provider::Scores;
 pub use refresh::refresh;
 pub use watch::watch;
 // Which members' rows changed since a recorded moment: also how the upgrade run follows
@@ -41,9 +42,8 @@ const NOT_SEGMENT_COLUMNS: &[&str] = &["behavior_tags", "preference_tags", "valu
 
 /// Whether the session of `state` is inside a transaction block: it sees its own uncommitted
 /// writes, which no snapshot holds.
-fn in_block(state: &dyn datafusion::catalog::Session) -> bool {
-    state
-        .config()
+fn in_block(config: &datafusion::prelude::SessionConfig) -> bool {
+    config
         .get_extension::<crate::storage::TxnSlot>()
         .is_some_and(|slot| slot.lock().is_some())
 }

@@ -10,12 +10,14 @@ use crate::storage::Store;
 use crate::warehouse::Guarded;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::{plan_datafusion_err, DataFusionError, Result};
+use datafusion::common::{plan_datafusion_err, Column, DataFusionError, Result, ScalarValue};
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::dml::InsertOp;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
+use datafusion::logical_expr::{lit, Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::SessionConfig;
 use std::sync::Arc;
 
 pub struct Scores {
@@ -41,6 +43,37 @@ impl std::fmt::Debug for Scores {
 }
 
 impl Scores {
+    /// The rows of one member read from the snapshot without a scan, when the snapshot
+    /// answers for them (answer.rs); None otherwise: plan a scan, which computes live.
+    pub async fn read_key(
+        &self,
+        config: &SessionConfig,
+        column: usize,
+        value: ScalarValue,
+        projection: Vec<usize>,
+    ) -> Option<Result<RecordBatch>> {
+        let name = Column::new_unqualified(self.schema.field(column).name());
+        let asked = Expr::Column(name).eq(lit(value.clone()));
+        match answer::source_for(config, &self.store, &[asked]).await {
+            Ok(Source::Snapshot) => {}
+            Ok(_) => return None,
+            Err(e) => return Some(Err(e)),
+        }
+        let stored: Vec<usize> = projection.iter().map(|&i| self.columns[i]).collect();
+        let rows = match (self.stored)
+            .read_key(config, self.columns[column], value, stored)
+            .await?
+        {
+            Ok(rows) => rows,
+            Err(e) => return Some(Err(e)),
+        };
+        // In this relation's names and types (the same as the snapshot's, by construction).
+        let schema = Arc::new(self.schema.project(&projection).ok()?);
+        RecordBatch::try_new(schema, rows.columns().to_vec())
+            .ok()
+            .map(Ok)
+    }
+
     fn writable(&self) -> Result<()> {
         if self.writable {
             Ok(())

@@ -124,7 +124,7 @@ async fn catch_up(
 }
 
 fn refuse_in_block(state: &SessionState) -> Result<()> {
-    if super::in_block(state) {
+    if super::in_block(state.config()) {
         // The snapshot would hold the block's uncommitted rows, written outside it.
         return Err(to_df(CipError::invalid(
             sqlstate::ACTIVE_SQL_TRANSACTION,

@@ -76,6 +76,9 @@ impl Session {
         self.refuse_bound_null_ids(prepared.statement(), &params)?;
         match &prepared.kind {
             Kind::Plan { plan, tag } => {
+                if let Some(rows) = self.by_key(prepared, plan, tag.is_none(), &params).await? {
+                    return Ok(rows);
+                }
                 let plan = if params.is_empty() {
                     plan.clone()
                 } else {
@@ -102,6 +105,30 @@ impl Session {
                 self.write_returning(plans.bound(params)?, columns).await
             }
         }
+    }
+
+    /// The rows of a query for one key, read without planning a scan (point_lookup.rs).
+    async fn by_key(
+        &self,
+        prepared: &Prepared,
+        plan: &LogicalPlan,
+        returns_rows: bool,
+        params: &[ScalarValue],
+    ) -> Result<Option<Outcome>> {
+        let (Some(schema), true) = (prepared.columns(), returns_rows) else {
+            return Ok(None);
+        };
+        let Some(lookup) = super::point_lookup::recognise(plan) else {
+            return Ok(None);
+        };
+        let Some(rows) = self.read_by_key(&lookup, params).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Outcome::Rows(Rows {
+            stream: described(one_batch(rows)?, schema.clone()),
+            schema: schema.clone(),
+            tag: "SELECT",
+        })))
     }
 
     /// A statement cip runs itself.

@@ -40,6 +40,7 @@ mod outcome;
 mod own_schema;
 pub mod params;
 pub mod parse;
+mod point_lookup;
 mod prepare;
 pub mod reg_names;
 mod rename;

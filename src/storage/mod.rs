@@ -24,6 +24,7 @@ mod part_out;
 mod part_pruning;
 mod pin;
 mod pinned_exec;
+mod point_read;
 pub mod provider;
 mod replace;
 mod rewrite;
@@ -366,6 +367,8 @@ pub(crate) fn unreferenced(dir: &Path, m: &manifest::Manifest) -> Result<Vec<Pat
 mod capped_tests;
 #[cfg(test)]
 mod part_pruning_tests;
+#[cfg(test)]
+mod point_read_tests;
 #[cfg(test)]
 mod replace_tests;
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
 use datafusion::common::pruning::PrunableStatistics;
-use datafusion::common::{DFSchema, Statistics};
+use datafusion::common::{DFSchema, ScalarValue, Statistics};
 use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::Expr;
@@ -77,6 +77,27 @@ impl PartStatistics {
             .prune(&PrunableStatistics::new(statistics, schema.clone()))
             .ok()?;
         (keep.len() == paths.len()).then_some(keep)
+    }
+
+    /// Whether the part at `path` may hold rows whose column `column` equals `value`: its
+    /// footer's minimum and maximum bound it, or are unknown (point_read.rs).
+    pub(super) fn may_hold(
+        &self,
+        path: &Path,
+        schema: &SchemaRef,
+        column: usize,
+        value: &ScalarValue,
+    ) -> bool {
+        let Some(statistics) = self.of(path, schema) else {
+            return true;
+        };
+        let Some(column) = statistics.column_statistics.get(column) else {
+            return true;
+        };
+        let below = |min: &ScalarValue| min.partial_cmp(value).is_none_or(|o| o.is_le());
+        let above = |max: &ScalarValue| max.partial_cmp(value).is_none_or(|o| o.is_ge());
+        column.min_value.get_value().is_none_or(below)
+            && column.max_value.get_value().is_none_or(above)
     }
 
     fn of(&self, path: &Path, schema: &SchemaRef) -> Option<Arc<Statistics>> {

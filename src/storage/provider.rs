@@ -28,6 +28,7 @@ use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
+use datafusion::prelude::SessionConfig;
 use futures::StreamExt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -67,6 +68,35 @@ impl CipTable {
     /// The table's definition (the catalog lists its defaults; RETURNING names its table).
     pub fn def(&self) -> &super::def::TableDef {
         &self.table.def
+    }
+
+    /// The committed rows whose column `column` equals `value`, in the columns `projection`,
+    /// read without a scan (point_read.rs) — when `column` is the key of a table laid out
+    /// for point reads (its parts sorted by it) and the session is outside a transaction
+    /// block; None otherwise: plan a scan.
+    pub async fn read_key(
+        &self,
+        config: &SessionConfig,
+        column: usize,
+        value: ScalarValue,
+        projection: Vec<usize>,
+    ) -> Option<Result<RecordBatch>> {
+        let def = &self.table.def;
+        let keyed = def.layout == super::def::Layout::PointReads
+            && def.key.len() == 1
+            && def.schema.index_of(def.key[0]).ok() == Some(column);
+        let in_block =
+            (config.get_extension::<TxnSlot>()).is_some_and(|slot| slot.lock().is_some());
+        if !keyed || in_block {
+            return None;
+        }
+        let table = self.table.clone();
+        let read =
+            tokio::task::spawn_blocking(move || table.read_key(column, &value, &projection)).await;
+        Some(match read {
+            Ok(rows) => rows.map_err(to_df),
+            Err(e) => Err(DataFusionError::External(Box::new(e))),
+        })
     }
 }
 

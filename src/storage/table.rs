@@ -125,6 +125,8 @@ pub struct Table {
     pub(super) rewrites: super::changes::Rewrites,
     /// Its parts' footer statistics, so a scan plans over only the parts its filters need.
     pub(super) part_stats: super::part_pruning::PartStatistics,
+    /// Its parts' page indexes, for reads of one key (point_read.rs).
+    pub(super) point_index: super::point_read::PartIndexes,
 }
 
 static NEXT_LINEAGE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -156,6 +158,7 @@ impl Table {
             reserved_id: std::sync::atomic::AtomicI64::new(0),
             rewrites: Default::default(),
             part_stats: Default::default(),
+            point_index: Default::default(),
         }
     }
 

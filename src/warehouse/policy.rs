@@ -3,16 +3,18 @@
 //! phones) only through their masking functions — in every view, filter, join and export.
 
 use super::mask;
-use crate::identity::Actor;
+use crate::identity::{Actor, Role};
 use crate::storage::provider::CipTable;
 use crate::storage::TableDef;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::{Constraints, Result};
+use datafusion::common::{Constraints, Result, ScalarValue};
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::SessionConfig;
 use std::sync::Arc;
 
 #[derive(Debug)]
@@ -39,6 +41,21 @@ impl Guarded {
             name,
             masked: super::tables::masked(name),
         }
+    }
+
+    /// The rows of one key read without a scan (CipTable::read_key); None when the session
+    /// sees masked columns (an analyst: the mask is applied by the scan) or the table cannot.
+    pub async fn read_key(
+        &self,
+        config: &SessionConfig,
+        column: usize,
+        value: ScalarValue,
+        projection: Vec<usize>,
+    ) -> Option<Result<RecordBatch>> {
+        if !self.masked.is_empty() && Actor::of_config(config).role == Role::Analyst {
+            return None;
+        }
+        self.inner.read_key(config, column, value, projection).await
     }
 
     fn require_write(&self, state: &dyn Session, what: &str) -> Result<()> {
