@@ -121,6 +121,24 @@ async fn a_lookup_by_key_reads_the_key_and_answers_as_the_plan_does() {
     let none: Option<String> = None;
     let null_key = c.query(&lookup, &[&none]).await.expect("NULL key");
     assert!(null_key.is_empty());
+    // Under an alias and a LIMIT (what a CRM screen sends).
+    let aliased = c
+        .query_one(
+            "SELECT s.member_id, s.segment_name FROM customer_segments AS s \
+             WHERE s.member_id = $1 LIMIT 1",
+            &[&all[5]],
+        )
+        .await
+        .expect("aliased");
+    assert_eq!(aliased.get::<_, String>(0), all[5]);
+    let none_shown = c
+        .query(
+            "SELECT member_id FROM customer_segments WHERE member_id = $1 LIMIT 0",
+            &[&all[5]],
+        )
+        .await
+        .expect("limit 0");
+    assert!(none_shown.is_empty());
     let as_of = c
         .query_one(
             "SELECT as_of FROM member_scores WHERE member_id = $1",
@@ -129,7 +147,7 @@ async fn a_lookup_by_key_reads_the_key_and_answers_as_the_plan_does() {
         .await
         .expect("member_scores by key");
     assert!(as_of.get::<_, Option<chrono::NaiveDate>>(0).is_some());
-    assert_eq!(key_reads(http) - before, 12);
+    assert_eq!(key_reads(http) - before, 14);
 
     // Planned, not read by key: inside a transaction block (the block's own view of the
     // tables), and a member whose visit the snapshot has not caught up with yet (computed

@@ -1,4 +1,4 @@
-//! A query for the rows of one key — `SELECT columns FROM t WHERE key = $1` — answered by a
+//! A query for the rows of one key — `SELECT columns FROM t WHERE key = $1 [LIMIT n]` — answered by a
 //! read of that key (storage's point_read.rs) instead of a planned scan, when `t` can read
 //! keys: member_scores and customer_segments while the snapshot answers for the session, and
 //! stored tables laid out for point reads. What the CRM screen, the HTTP API and a front desk
@@ -20,7 +20,7 @@ use datafusion::catalog::TableProvider;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, ParamValues, ScalarValue};
 use datafusion::datasource::source_as_provider;
-use datafusion::logical_expr::{BinaryExpr, Expr, LogicalPlan, Operator};
+use datafusion::logical_expr::{BinaryExpr, Expr, FetchType, LogicalPlan, Operator, SkipType};
 use datafusion::physical_plan::ColumnarValue;
 use std::sync::Arc;
 
@@ -31,18 +31,32 @@ pub(super) struct Lookup {
     key: usize,
     value: Expr,
     columns: Vec<usize>,
+    /// LIMIT n.
+    limit: Option<usize>,
 }
 
-/// `plan` as a lookup by key, if it is one: a projection of bare columns over a filter
-/// `column = value` (value naming no column, not volatile) over a scan of the whole table.
+/// `plan` as a lookup by key, if it is one: a projection of bare columns (under a LIMIT,
+/// or not) over a filter `column = value` (value naming no column, not volatile) over a scan
+/// of the whole table (under an alias, or not).
 pub(super) fn recognise(plan: &LogicalPlan) -> Option<Lookup> {
+    let (plan, limit) = match plan {
+        LogicalPlan::Limit(l) => match (l.get_skip_type().ok()?, l.get_fetch_type().ok()?) {
+            (SkipType::Literal(0), FetchType::Literal(fetch)) => (l.input.as_ref(), fetch),
+            _ => return None,
+        },
+        plan => (plan, None),
+    };
     let LogicalPlan::Projection(projection) = plan else {
         return None;
     };
     let LogicalPlan::Filter(filter) = projection.input.as_ref() else {
         return None;
     };
-    let LogicalPlan::TableScan(scan) = filter.input.as_ref() else {
+    let scanned = match filter.input.as_ref() {
+        LogicalPlan::SubqueryAlias(alias) => alias.input.as_ref(),
+        input => input,
+    };
+    let LogicalPlan::TableScan(scan) = scanned else {
         return None;
     };
     if !scan.filters.is_empty() || scan.fetch.is_some() {
@@ -91,6 +105,7 @@ pub(super) fn recognise(plan: &LogicalPlan) -> Option<Lookup> {
         key,
         value: value.clone(),
         columns,
+        limit,
     })
 }
 
@@ -140,7 +155,8 @@ impl Session {
             return Ok(None);
         };
         crate::metrics::KEY_READS.add(1);
-        Ok(Some(rows))
+        let shown = lookup.limit.unwrap_or(usize::MAX).min(rows.num_rows());
+        Ok(Some(rows.slice(0, shown)))
     }
 }
 
