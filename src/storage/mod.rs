@@ -20,6 +20,7 @@ mod log_batches;
 pub mod manifest;
 mod on_conflict;
 pub mod parquet_io;
+mod part_cache;
 mod part_out;
 mod part_pruning;
 mod pin;

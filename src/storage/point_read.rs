@@ -8,6 +8,7 @@
 //! offset index, to read only the selected pages, and the key column's page minima and
 //! maxima. The column index of the other columns is dropped.
 
+use super::part_cache::PartCache;
 use super::pin::Pin;
 use super::table::Table;
 use crate::error::{CipError, Result};
@@ -27,20 +28,16 @@ use datafusion::parquet::arrow::arrow_reader::{
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataBuilder};
 use datafusion::parquet::file::reader::{ChunkReader, Length};
-use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::Arc;
 
 /// Each part's page index for its key column, read once.
-#[derive(Debug, Default)]
-pub(super) struct PartIndexes {
-    by_path: Mutex<HashMap<PathBuf, Arc<PartIndex>>>,
-}
+pub(super) type PartIndexes = PartCache<PartIndex>;
 
 #[derive(Debug)]
-struct PartIndex {
+pub(super) struct PartIndex {
     meta: ArrowReaderMetadata,
     /// Per row group, the key column's pages: minima, maxima and row counts. None when the
     /// part has no page index (then the whole row group is read).
@@ -118,7 +115,8 @@ impl Table {
             if !self.part_stats.may_hold(&path, &schema, key, value) {
                 continue;
             }
-            let index = self.point_index.of(&path, &schema, key)?;
+            let index =
+                (self.point_index).get_or(&path, || PartIndex::load(&path, &schema, key))?;
             if let Some(rows) = index.read(&path, &schema, &wanted, &probe)? {
                 found.push(matching(rows, &probe)?);
             }
@@ -151,29 +149,6 @@ fn want_with_key(projection: &[usize], key: usize) -> Vec<usize> {
 fn matching(batch: RecordBatch, probe: &Scalar<ArrayRef>) -> Result<RecordBatch> {
     let mask = eq(batch.column(batch.num_columns() - 1), probe)?;
     Ok(filter_record_batch(&batch, &mask)?)
-}
-
-impl PartIndexes {
-    fn of(&self, path: &Path, schema: &SchemaRef, key: usize) -> Result<Arc<PartIndex>> {
-        if let Some(index) = self.lock().get(path) {
-            return Ok(Arc::clone(index));
-        }
-        let index = Arc::new(PartIndex::load(path, schema, key)?);
-        self.lock().insert(path.to_path_buf(), Arc::clone(&index));
-        Ok(index)
-    }
-
-    /// Parts rewritten away are dropped once the cache is well past the table's parts.
-    fn forget_all_but(&self, paths: &[PathBuf]) {
-        let mut by_path = self.lock();
-        if by_path.len() > 2 * paths.len() + 16 {
-            by_path.retain(|p, _| paths.contains(p));
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Arc<PartIndex>>> {
-        self.by_path.lock().unwrap_or_else(|e| e.into_inner())
-    }
 }
 
 fn corrupt(path: &Path, e: impl std::fmt::Display) -> CipError {
