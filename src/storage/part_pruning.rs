@@ -94,10 +94,14 @@ impl PartStatistics {
         let Some(column) = statistics.column_statistics.get(column) else {
             return true;
         };
+        // A NULL bound is unknown (DataFusion gives one for a part whose column type is not
+        // the table's), not a value below everything.
+        let known = |bound: &ScalarValue| !bound.is_null();
         let below = |min: &ScalarValue| min.partial_cmp(value).is_none_or(|o| o.is_le());
         let above = |max: &ScalarValue| max.partial_cmp(value).is_none_or(|o| o.is_ge());
-        column.min_value.get_value().is_none_or(below)
-            && column.max_value.get_value().is_none_or(above)
+        let min = column.min_value.get_value().filter(|b| known(b));
+        let max = column.max_value.get_value().filter(|b| known(b));
+        min.is_none_or(below) && max.is_none_or(above)
     }
 
     fn of(&self, path: &Path, schema: &SchemaRef) -> Option<Arc<Statistics>> {

@@ -13,7 +13,7 @@ use super::pin::Pin;
 use super::table::Table;
 use crate::error::{CipError, Result};
 use bytes::Bytes;
-use datafusion::arrow::array::{new_null_array, Array, ArrayRef, BooleanArray, Scalar};
+use datafusion::arrow::array::{new_null_array, Array, ArrayRef, BooleanArray, Datum, Scalar};
 use datafusion::arrow::compute::kernels::cmp::{eq, gt_eq, lt_eq};
 use datafusion::arrow::compute::CastOptions;
 use datafusion::arrow::compute::{and, cast_with_options, concat_batches, filter_record_batch};
@@ -137,7 +137,7 @@ impl Table {
     }
 }
 
-/// `projection` and then `key` when it does not name it.
+/// `projection` and then `key`, last whatever `projection` names: the rows are matched on it.
 fn want_with_key(projection: &[usize], key: usize) -> Vec<usize> {
     let mut wanted = projection.to_vec();
     wanted.push(key);
@@ -272,8 +272,19 @@ impl PartIndex {
     }
 }
 
-/// Which entries of `mins`/`maxes` bound `probe`.
+/// Which entries of `mins`/`maxes` bound `probe`. A part that stores the key in another
+/// type than the table's (written before a change of type) is compared in its type; one
+/// the probe cannot be cast to is read whole.
 fn within(mins: &ArrayRef, maxes: &ArrayRef, probe: &Scalar<ArrayRef>) -> Result<BooleanArray> {
+    let (probe_array, _) = probe.get();
+    if probe_array.data_type() != mins.data_type() {
+        return Ok(
+            match cast_with_options(probe_array, mins.data_type(), &CastOptions::default()) {
+                Ok(cast) if cast.is_valid(0) => within(mins, maxes, &Scalar::new(cast))?,
+                _ => BooleanArray::from(vec![true; mins.len()]),
+            },
+        );
+    }
     Ok(and(&lt_eq(mins, probe)?, &gt_eq(maxes, probe)?)?)
 }
 

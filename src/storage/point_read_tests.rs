@@ -143,3 +143,50 @@ async fn a_part_older_than_a_column_reads_null_in_it() {
     assert_eq!(read.column(1).as_primitive::<Int64Type>().value(0), 3);
     assert_eq!(read.column(2).as_string::<i32>().value(0), "k3");
 }
+
+/// A part that stores the key in an older integer type than the table's is read by the
+/// table's: its page statistics are compared in its own type.
+#[tokio::test]
+async fn a_part_with_an_older_key_type_is_read_in_the_tables() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let narrow = keyed(vec![
+        Field::new("k", DataType::Int32, true),
+        Field::new("n", DataType::Int64, true),
+    ]);
+    let opts = StoreOptions::default();
+    let store = Store::open(dir.path(), opts.clone(), vec![narrow.clone()]).expect("open");
+    let table = store.table("keyed").expect("table");
+    let rows = RecordBatch::try_new(
+        narrow.schema.clone(),
+        vec![
+            Arc::new(datafusion::arrow::array::Int32Array::from_iter_values(
+                0..600,
+            )),
+            Arc::new(Int64Array::from_iter_values(1000..1600)),
+        ],
+    )
+    .expect("batch");
+    let mut r = table.replacement().expect("replacement");
+    r.write(&rows).expect("write");
+    r.commit().expect("commit");
+    drop((table, store));
+    let wide = keyed(vec![
+        Field::new("k", DataType::Int64, true),
+        Field::new("n", DataType::Int64, true),
+    ]);
+    let store = Store::open(dir.path(), opts, vec![wide]).expect("reopen wider");
+    let table = store.table("keyed").expect("table");
+    for (k, n) in [
+        (0, Some(1000)),
+        (300, Some(1300)),
+        (599, Some(1599)),
+        (600, None),
+    ] {
+        let read = table
+            .read_key(0, &ScalarValue::Int64(Some(k)), &[1])
+            .expect("read key");
+        let got =
+            (read.num_rows() == 1).then(|| read.column(0).as_primitive::<Int64Type>().value(0));
+        assert_eq!(got, n, "{k}");
+    }
+}
