@@ -12,7 +12,10 @@ use datafusion::common::{DFSchema, ScalarValue, Statistics};
 use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::Operator;
 use datafusion::parquet::file::metadata::ParquetMetaDataReader;
+use datafusion::physical_expr::expressions::{BinaryExpr, Column, Literal};
+use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_optimizer::pruning::{PruningPredicate, PruningPredicateBuilder};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,6 +39,26 @@ impl Pruning {
         let predicate = conjunction(filters.iter().cloned())?;
         let df_schema = DFSchema::try_from(schema.as_ref().clone()).ok()?;
         let physical = state.create_physical_expr(predicate, &df_schema).ok()?;
+        Self::built(schema, physical)
+    }
+
+    /// What statistics can rule out of `column = value` (a read of one key, point_read.rs,
+    /// which has no session to make the predicate with; `value` is of the column's type).
+    pub(super) fn key_equals(
+        schema: &SchemaRef,
+        column: usize,
+        value: &ScalarValue,
+    ) -> Option<Self> {
+        let name = schema.field(column).name();
+        let physical: Arc<dyn PhysicalExpr> = Arc::new(BinaryExpr::new(
+            Arc::new(Column::new(name, column)),
+            Operator::Eq,
+            Arc::new(Literal::new(value.clone())),
+        ));
+        Self::built(schema, physical)
+    }
+
+    fn built(schema: &SchemaRef, physical: Arc<dyn PhysicalExpr>) -> Option<Self> {
         // None when it is always true: nothing to rule out.
         let predicate = PruningPredicateBuilder::new()
             .with_file_schema(schema.clone())
@@ -77,31 +100,6 @@ impl PartStatistics {
             .prune(&PrunableStatistics::new(statistics, schema.clone()))
             .ok()?;
         (keep.len() == paths.len()).then_some(keep)
-    }
-
-    /// Whether the part at `path` may hold rows whose column `column` equals `value`: its
-    /// footer's minimum and maximum bound it, or are unknown (point_read.rs).
-    pub(super) fn may_hold(
-        &self,
-        path: &Path,
-        schema: &SchemaRef,
-        column: usize,
-        value: &ScalarValue,
-    ) -> bool {
-        let Some(statistics) = self.of(path, schema) else {
-            return true;
-        };
-        let Some(column) = statistics.column_statistics.get(column) else {
-            return true;
-        };
-        // A NULL bound is unknown (DataFusion gives one for a part whose column type is not
-        // the table's), not a value below everything.
-        let known = |bound: &ScalarValue| !bound.is_null();
-        let below = |min: &ScalarValue| min.partial_cmp(value).is_none_or(|o| o.is_le());
-        let above = |max: &ScalarValue| max.partial_cmp(value).is_none_or(|o| o.is_ge());
-        let min = column.min_value.get_value().filter(|b| known(b));
-        let max = column.max_value.get_value().filter(|b| known(b));
-        min.is_none_or(below) && max.is_none_or(above)
     }
 
     fn of(&self, path: &Path, schema: &SchemaRef) -> Option<Arc<Statistics>> {

@@ -9,6 +9,7 @@
 //! maxima. The column index of the other columns is dropped.
 
 use super::part_cache::PartCache;
+use super::part_pruning::Pruning;
 use super::pin::Pin;
 use super::table::Table;
 use crate::error::{CipError, Result};
@@ -111,10 +112,10 @@ impl Table {
         let wanted = want_with_key(projection, key);
         let probe = Scalar::new(value.to_array()?);
         let mut found = Vec::new();
-        for path in self.part_paths(&snap) {
-            if !self.part_stats.may_hold(&path, &schema, key, value) {
-                continue;
-            }
+        // The parts whose footer statistics may hold the key, as a scan's pruning picks them.
+        let parts = self.part_paths(&snap);
+        let pruning = Pruning::key_equals(&schema, key, value);
+        for path in self.part_stats.prune(pruning.as_ref(), parts.clone()) {
             let index =
                 (self.point_index).get_or(&path, || PartIndex::load(&path, &schema, key))?;
             if let Some(rows) = index.read(&path, &schema, &wanted, &probe)? {
@@ -125,7 +126,7 @@ impl Table {
             let batch = super::widen::widen(batch.clone(), &schema)?;
             found.push(matching(batch.project(&wanted)?, &probe)?);
         }
-        self.point_index.forget_all_but(&self.part_paths(&snap));
+        self.point_index.forget_all_but(&parts);
         drop::<Pin>(pin);
         let wanted_schema = Arc::new(schema.project(&wanted)?);
         let rows = concat_batches(&wanted_schema, &found)?;
