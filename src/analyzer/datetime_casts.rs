@@ -17,25 +17,28 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub struct DatetimeCasts;
 
-fn text(t: &DataType) -> bool {
-    matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
-}
-
 impl AnalyzerRule for DatetimeCasts {
     fn name(&self) -> &str {
         "cip_datetime_casts"
     }
 
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
-        super::rewrite_expressions(plan, |e| super::casts_to(e, text), written).map(|t| t.data)
+        super::rewrite_expressions(plan, |e| super::casts_to(e, DataType::is_string), written)
+            .map(|t| t.data)
     }
 }
 
 fn written(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
-    super::wrap_cast_input(e, schema, text, datetime_text::writes, |input| {
-        Expr::ScalarFunction(ScalarFunction::new_udf(
-            Arc::new(datetime_text::udf()),
-            vec![input],
-        ))
-    })
+    super::wrap_cast_input(
+        e,
+        schema,
+        DataType::is_string,
+        datetime_text::writes,
+        |input| {
+            Expr::ScalarFunction(ScalarFunction::new_udf(
+                Arc::new(datetime_text::udf()),
+                vec![input],
+            ))
+        },
+    )
 }

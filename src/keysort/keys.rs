@@ -110,7 +110,7 @@ impl Field {
     fn plan(arrays: &[ArrayRef], options: SortOptions) -> Option<Field> {
         let data_type = arrays.first()?.data_type();
         let has_nulls = arrays.iter().any(|a| a.null_count() > 0);
-        let (kind, span) = if is_text(data_type) {
+        let (kind, span) = if data_type.is_string() {
             plan_text(arrays)?
         } else {
             let (mut min, mut max) = (u64::MAX, 0u64);
@@ -185,10 +185,6 @@ impl Field {
             }
         }
     }
-}
-
-fn is_text(t: &DataType) -> bool {
-    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
 }
 
 /// The shared prefix, then each later position's byte range; None past MAX_TEXT_POSITIONS.
@@ -328,7 +324,7 @@ fn for_each_code(array: &ArrayRef, mut f: impl FnMut(usize, u64)) -> Option<()> 
 pub fn supported(t: &DataType) -> bool {
     use DataType as D;
     use TimeUnit as U;
-    is_text(t)
+    t.is_string()
         || matches!(
             t,
             D::Int8

@@ -18,7 +18,7 @@ use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::arrow::record_batch::RecordBatchOptions;
 use datafusion::catalog::TableProvider;
 use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{DFSchema, ParamValues, ScalarValue};
+use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::datasource::source_as_provider;
 use datafusion::logical_expr::{BinaryExpr, Expr, FetchType, LogicalPlan, Operator, SkipType};
 use datafusion::physical_plan::ColumnarValue;
@@ -89,7 +89,7 @@ pub(super) fn recognise(plan: &LogicalPlan) -> Option<Lookup> {
     }
     let key = index_of(&column.name)?;
     let keyed_type = table.field(key).data_type();
-    if !(is_string(keyed_type) || keyed_type.is_integer()) {
+    if !(keyed_type.is_string() || keyed_type.is_integer()) {
         return None;
     }
     let columns = projection
@@ -107,10 +107,6 @@ pub(super) fn recognise(plan: &LogicalPlan) -> Option<Lookup> {
         columns,
         limit,
     })
-}
-
-fn is_string(t: &DataType) -> bool {
-    matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
 }
 
 impl Session {
@@ -169,7 +165,7 @@ fn key_value(
     params: &[ScalarValue],
     column_type: &DataType,
 ) -> Result<Option<ScalarValue>> {
-    let values = ParamValues::List(params.iter().cloned().map(Into::into).collect());
+    let values = super::prepare::param_values(params.to_vec());
     let bound = expr.clone().transform(|e| {
         if let Expr::Placeholder(p) = &e {
             let value = values.get_placeholders_with_values(&p.id)?;
@@ -186,7 +182,7 @@ fn key_value(
         ColumnarValue::Array(_) => return Ok(None),
     };
     let same_kind = value.data_type() == *column_type
-        || (is_string(&value.data_type()) && is_string(column_type))
+        || (value.data_type().is_string() && column_type.is_string())
         || value.is_null();
     if !same_kind {
         return Ok(None);
