@@ -1,6 +1,6 @@
 //! The same SQL on a Ballista cluster (issue 20, part 4): a scheduler and two executors as
 //! separate `cip cluster` processes on ports the test picked; customer_segments,
-//! customer_tags and `cip score` give the local engine's rows.
+//! customer_tags, campaign_performance and `cip score` give the local engine's rows.
 
 use crate::common;
 use std::net::TcpListener;
@@ -152,6 +152,18 @@ fn cluster_runs_the_views_and_score_as_the_local_engine() {
         "customer_tags",
         &cells(&common::sql(&data, tags)),
         &cells(&cluster_sql(&data, &url, tags)),
+    );
+
+    // A view with uncorrelated scalar subqueries (each run once: ScalarSubqueryExec) plans and
+    // runs there too.
+    let campaigns = "SELECT * FROM campaign_performance ORDER BY campaign_id, variant";
+    let local = cells(&common::sql(&data, campaigns));
+    // the header and at least one campaign's rows
+    assert!(local.len() > 2, "{local:?}");
+    assert_same(
+        "campaign_performance",
+        &local,
+        &cells(&cluster_sql(&data, &url, campaigns)),
     );
 
     // cip score: the same file either way.
