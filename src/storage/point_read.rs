@@ -114,10 +114,12 @@ impl Table {
         let mut found = Vec::new();
         // The parts whose footer statistics may hold the key, as a scan's pruning picks them.
         let parts = self.part_paths(&snap);
+        self.point_index.forget_all_but(&parts);
         let pruning = Pruning::key_equals(&schema, key, value);
-        for path in self.part_stats.prune(pruning.as_ref(), parts.clone()) {
-            let index =
-                (self.point_index).get_or(&path, || PartIndex::load(&path, &schema, key))?;
+        for path in self.part_stats.prune(pruning.as_ref(), parts) {
+            let index = self
+                .point_index
+                .get_or(&path, || PartIndex::load(&path, &schema, key))?;
             if let Some(rows) = index.read(&path, &schema, &wanted, &probe)? {
                 found.push(matching(rows, &probe)?);
             }
@@ -126,7 +128,6 @@ impl Table {
             let batch = super::widen::widen(batch.clone(), &schema)?;
             found.push(matching(batch.project(&wanted)?, &probe)?);
         }
-        self.point_index.forget_all_but(&parts);
         drop::<Pin>(pin);
         let wanted_schema = Arc::new(schema.project(&wanted)?);
         let rows = concat_batches(&wanted_schema, &found)?;
