@@ -285,6 +285,7 @@ print(best, r[0][0], r[0][1])
 
 #[tokio::main]
 async fn main() {
+    cip::allocator::tune();
     let dir = tempfile::tempdir().expect("tempdir");
     // cargo bench passes `--bench` first; a filter (`fit`, `pnbd`, `rfm`) is the first other
     // argument.

@@ -202,6 +202,7 @@ for name, check in zip({names}, {checks}):
 
 #[tokio::main]
 async fn main() {
+    cip::allocator::tune();
     let dir = tempfile::tempdir().expect("tempdir");
     let (data, as_of) = chain(dir.path());
     println!("data {}, as of {as_of}", data.display());

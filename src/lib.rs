@@ -12,6 +12,7 @@
 //! PostgreSQL catalog every session sees, `views` loads queries/, `generate` writes demo
 //! data, `load` imports files, `sql` runs scripts.
 
+pub mod allocator;
 pub mod analyzer;
 pub mod bind_functions;
 pub mod campaigns;
