@@ -8,8 +8,9 @@
 --   sent, delivered, opened, clicked, converted   whether the member reached that status
 --   responded   opened, clicked or converted
 --   revenue     the first conversion's revenue
---   cost        the first event of each status's cost, summed; a conversion without a cost
---               of its own costs the campaign's offer_cost (the offer was redeemed)
+--   cost        the first event of each status's cost, summed (events without a status count
+--               as one more status); a conversion without a cost of its own costs the
+--               campaign's offer_cost (the offer was redeemed)
 --   first_at    the member's first event of the campaign
 CREATE OR REPLACE VIEW campaign_members AS
 WITH firsts AS (
@@ -25,6 +26,7 @@ WITH firsts AS (
            min_by(cost, id) FILTER (WHERE status = 'opened') AS opened_cost,
            min_by(cost, id) FILTER (WHERE status = 'clicked') AS clicked_cost,
            min_by(cost, id) FILTER (WHERE status = 'converted') AS converted_cost,
+           min_by(cost, id) FILTER (WHERE status IS NULL) AS unstated_cost,
            min(created_at) AS first_at
     FROM campaign_tracking
     WHERE business_date(created_at) <= cip_as_of()
@@ -35,7 +37,7 @@ SELECT f.campaign_id, f.member_id,
        f.opened OR f.clicked OR f.converted AS responded,
        CAST(coalesce(f.revenue, 0) AS DECIMAL(12, 2)) AS revenue,
        CAST(coalesce(f.sent_cost, 0) + coalesce(f.delivered_cost, 0) + coalesce(f.opened_cost, 0)
-            + coalesce(f.clicked_cost, 0)
+            + coalesce(f.clicked_cost, 0) + coalesce(f.unstated_cost, 0)
             + CASE WHEN f.converted THEN coalesce(f.converted_cost, c.offer_cost, 0) ELSE 0 END
             AS DECIMAL(12, 2)) AS cost,
        f.first_at
