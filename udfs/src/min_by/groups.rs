@@ -5,10 +5,11 @@
 use datafusion::arrow::array::{
     make_array, Array, ArrayRef, AsArray, BooleanArray, Int64Array, PrimitiveArray,
 };
-use datafusion::arrow::buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
+use datafusion::arrow::buffer::{NullBuffer, ScalarBuffer};
 use datafusion::arrow::datatypes::*;
 use datafusion::common::{internal_err, Result};
 use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
+use datafusion_functions_aggregate_common::aggregate::groups_accumulator::nulls::filtered_null_mask;
 use std::sync::Arc;
 
 /// Whether the fast path takes this value and (coerced) key type.
@@ -119,9 +120,9 @@ impl<V: ArrowPrimitiveType> MinByGroups<V> {
         };
         // Only the rows with a key that the filter passes, found a word of bits at a time: a
         // FILTERed min_by (one per status in campaign_members) passes few of the rows.
-        match rows_taken(keys.nulls(), pass) {
+        match filtered_null_mask(pass, &keys) {
             None => (0..group_indices.len()).for_each(row_into_group),
-            Some(rows) => rows.set_indices().for_each(row_into_group),
+            Some(rows) => rows.valid_indices().for_each(row_into_group),
         }
         Ok(())
     }
@@ -142,20 +143,6 @@ impl<V: ArrowPrimitiveType> MinByGroups<V> {
             PrimitiveArray::<V>::new(ScalarBuffer::from(values), Some(nulls))
                 .with_data_type(self.value_type.clone()),
         )
-    }
-}
-
-/// The rows to take as a bitmap (key not NULL, filter true), or None when that is every row.
-fn rows_taken(keys: Option<&NullBuffer>, pass: Option<&BooleanArray>) -> Option<BooleanBuffer> {
-    let pass = pass.map(|p| match p.nulls() {
-        Some(n) => p.values() & n.inner(),
-        None => p.values().clone(),
-    });
-    match (keys.map(NullBuffer::inner), pass) {
-        (None, None) => None,
-        (Some(k), None) => Some(k.clone()),
-        (None, Some(p)) => Some(p),
-        (Some(k), Some(p)) => Some(k & &p),
     }
 }
 
@@ -240,13 +227,14 @@ impl<V: ArrowPrimitiveType> GroupsAccumulator for MinByGroups<V> {
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
         // Each row its own group: a row the filter leaves out gets no key.
-        let keys = match rows_taken(values[1].nulls(), opt_filter) {
+        // (DataFusion's apply_filter_as_nulls would do this but takes no primitive arrays.)
+        let keys = match filtered_null_mask(opt_filter, values[1].as_ref()) {
             None => values[1].clone(),
             Some(rows) => make_array(
                 values[1]
                     .to_data()
                     .into_builder()
-                    .nulls(Some(NullBuffer::new(rows)))
+                    .nulls(Some(rows))
                     .build()?,
             ),
         };
