@@ -6,7 +6,10 @@
 //! cut-off, as a date), cip_as_of() (the bench's as-of date) and normal_cdf (Abramowitz &
 //! Stegun 7.1.26, |error| < 1.5e-7); and the aggregate `min_by(x, y)`, which DuckDB spells
 //! `arg_min_null` (its own min_by skips rows whose x is NULL). Both sides collect every row;
-//! each prints a checksum of what it got.
+//! each prints a checksum of what it got. The two sides' runs alternate (`CIP_BENCH_RUNS`
+//! pairs, default 5): on a shared VM the speed drifts by tens of percent over minutes, and a
+//! block of one side's runs followed by a block of the other's measured the drift. Printed:
+//! best against best, the median of the pairs' ratios, and each side's median CPU seconds.
 //!
 //! Data: `CIP_BENCH_DATA=DIR` uses a chain already there (checkpointed first, so DuckDB sees
 //! every row); otherwise `cip generate` writes `CIP_BENCH_MEMBERS` members (default 1,000,000)
@@ -18,15 +21,16 @@
 mod run;
 
 use datafusion::arrow::array::RecordBatch;
-use run::{cip, python};
+use run::{cip, setting};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const UNTIL: &str = "2026-10-31";
-const RUNS: usize = 5;
 
 /// The views timed, each with the query whose rows are collected and the checksum query
 /// both sides run over the same view.
@@ -106,54 +110,92 @@ async fn collect(ctx: &datafusion::prelude::SessionContext, sql: &str) -> Vec<Re
         .expect("run")
 }
 
-/// cip's best time of `RUNS` for each view, and the checksums.
-async fn cip_times(data: &Path, as_of: &str) -> Vec<(f64, String)> {
-    let config = cip::config::Config {
-        data_dir: data.to_path_buf(),
-        ..Default::default()
+/// CPU seconds (user + system) this process has used so far, all threads.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut u = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u
     };
-    let engine = cip::engine::Engine::open(config).await.expect("engine");
-    let ctx = engine.session().await.expect("session");
-    collect(&ctx, &format!("SET cip.as_of = '{as_of}'")).await;
-    let mut out = Vec::new();
-    for (view, check) in VIEWS {
-        let mut best = f64::MAX;
-        for _ in 0..RUNS {
-            let t = Instant::now();
-            collect(&ctx, &format!("SELECT * FROM {view}")).await;
-            best = best.min(t.elapsed().as_secs_f64());
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
+/// One timed run: wall and CPU seconds.
+#[derive(Clone, Copy)]
+struct Run {
+    wall: f64,
+    cpu: f64,
+}
+
+/// cip in this process: a session on the chain, as of the snapshot's day.
+struct Cip {
+    ctx: datafusion::prelude::SessionContext,
+}
+
+impl Cip {
+    async fn open(data: &Path, as_of: &str) -> Self {
+        let config = cip::config::Config {
+            data_dir: data.to_path_buf(),
+            ..Default::default()
+        };
+        let engine = cip::engine::Engine::open(config).await.expect("engine");
+        let ctx = engine.session().await.expect("session");
+        collect(&ctx, &format!("SET cip.as_of = '{as_of}'")).await;
+        Cip { ctx }
+    }
+
+    async fn run(&self, view: &str) -> Run {
+        let (t, c) = (Instant::now(), cpu_seconds());
+        collect(&self.ctx, &format!("SELECT * FROM {view}")).await;
+        Run {
+            wall: t.elapsed().as_secs_f64(),
+            cpu: cpu_seconds() - c,
         }
-        let sums =
-            datafusion::arrow::util::pretty::pretty_format_batches(&collect(&ctx, check).await)
-                .expect("format")
-                .to_string();
+    }
+
+    async fn checksum(&self, check: &str) -> String {
+        let sums = datafusion::arrow::util::pretty::pretty_format_batches(
+            &collect(&self.ctx, check).await,
+        )
+        .expect("format")
+        .to_string();
         let line = sums.lines().nth(3).unwrap_or_default();
         let cells: Vec<&str> = line
             .split('|')
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .collect();
-        let line = cells.join(" | ");
-        out.push((best, line));
+        cells.join(" | ")
     }
-    out
 }
 
-/// DuckDB's best times and checksums, one line per view.
-fn duckdb_times(data: &Path, as_of: &str) -> Vec<(f64, String)> {
-    let cutoff = cip::config::Config::default()
-        .day_cutoff_minutes()
-        .expect("cutoff");
-    let views = [
-        include_str!("../queries/16_campaign_members.sql").replace("min_by(", "arg_min_null("),
-        include_str!("../queries/17_campaign_performance.sql").to_string(),
-        include_str!("../queries/10_customer_tags.sql").to_string(),
-    ];
-    let checks: Vec<&str> = VIEWS.iter().map(|(_, c)| *c).collect();
-    let names: Vec<&str> = VIEWS.iter().map(|(v, _)| *v).collect();
-    let script = format!(
-        r#"
-import duckdb, json, os, time
+/// DuckDB in a Python process kept open, so its runs can alternate with cip's: it reads a
+/// view's name per line and answers "wall cpu | checksum" for it.
+struct Duck {
+    child: Child,
+    to: ChildStdin,
+    from: BufReader<ChildStdout>,
+}
+
+impl Duck {
+    fn start(data: &Path, as_of: &str) -> Self {
+        let cutoff = cip::config::Config::default()
+            .day_cutoff_minutes()
+            .expect("cutoff");
+        let views = [
+            include_str!("../queries/16_campaign_members.sql").replace("min_by(", "arg_min_null("),
+            include_str!("../queries/17_campaign_performance.sql").to_string(),
+            include_str!("../queries/10_customer_tags.sql").to_string(),
+        ];
+        let checks: serde_json::Map<String, serde_json::Value> = VIEWS
+            .iter()
+            .map(|(v, c)| (v.to_string(), serde_json::json!(c)))
+            .collect();
+        let script = format!(
+            r#"
+import duckdb, json, os, resource, sys, time
 data = {data}
 con = duckdb.connect()
 con.execute("SET enable_progress_bar = false")
@@ -161,7 +203,7 @@ for t in ["campaign_tracking", "campaign_audience", "campaigns", "visits", "memb
     m = json.load(open(os.path.join(data, t, "_manifest.json")))
     wal = os.path.join(data, t, m.get("wal") or "")
     if m.get("wal") and os.path.exists(wal) and os.path.getsize(wal) > 0:
-        print("WARNING: rows of", t, "in its log are not in Parquet")
+        print("WARNING: rows of", t, "in its log are not in Parquet", file=sys.stderr)
     files = [os.path.join(data, t, f["name"]) for f in m["files"]]
     con.execute(f"CREATE VIEW {{t}} AS SELECT * FROM read_parquet({{files!r}})")
 con.execute("CREATE MACRO business_date(ts) AS CAST(ts - INTERVAL {cutoff} MINUTE AS DATE)")
@@ -170,34 +212,104 @@ con.execute("CREATE MACRO erf_t(z, t) AS 1 - t * (0.254829592 + t * (-0.28449673
 con.execute("CREATE MACRO normal_cdf(x) AS CASE WHEN x >= 0 THEN 0.5 * (1 + erf_t(x / sqrt(2), 1 / (1 + 0.3275911 * x / sqrt(2)))) ELSE 0.5 * (1 - erf_t(-x / sqrt(2), 1 / (1 - 0.3275911 * x / sqrt(2)))) END")
 for v in {views}:
     con.execute(v)
-for name, check in zip({names}, {checks}):
-    best = 1e9
-    for _ in range({RUNS}):
-        t = time.time()
-        con.sql(f"SELECT * FROM {{name}}").to_arrow_table()
-        best = min(best, time.time() - t)
-    print(best, "|", " | ".join(str(x) for x in con.execute(check).fetchall()[0]))
+checks = {checks}
+def cpu():
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+print("ready", flush=True)
+for line in sys.stdin:
+    name = line.strip()
+    t, c = time.time(), cpu()
+    con.sql(f"SELECT * FROM {{name}}").to_arrow_table()
+    wall, used = time.time() - t, cpu() - c
+    sums = " | ".join(str(x) for x in con.execute(checks[name]).fetchall()[0])
+    print(wall, used, "|", sums, flush=True)
 "#,
-        // JSON strings are Python string literals.
-        data = serde_json::json!(data.display().to_string()),
-        views = serde_json::json!(views),
-        names = serde_json::json!(names),
-        checks = serde_json::json!(checks),
-    );
-    let printed = python(&script);
-    let lines: Vec<(f64, String)> = printed
-        .lines()
-        .filter_map(|l| {
-            if l.starts_with("WARNING") {
-                println!("{l}");
-                return None;
-            }
-            let (t, sums) = l.split_once(" | ")?;
-            Some((t.trim().parse().ok()?, sums.to_string()))
-        })
-        .collect();
-    assert_eq!(lines.len(), VIEWS.len(), "DuckDB printed:\n{printed}");
-    lines
+            // JSON strings are Python string literals.
+            data = serde_json::json!(data.display().to_string()),
+            views = serde_json::json!(views),
+            checks = serde_json::Value::Object(checks),
+        );
+        let mut child = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let to = child.stdin.take().expect("stdin");
+        let mut from = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut ready = String::new();
+        from.read_line(&mut ready).expect("DuckDB's script");
+        assert_eq!(ready.trim(), "ready", "DuckDB's script did not start");
+        Duck { child, to, from }
+    }
+
+    /// One run of `view`, and DuckDB's checksum of it.
+    fn run(&mut self, view: &str) -> (Run, String) {
+        writeln!(self.to, "{view}").expect("to DuckDB");
+        let mut line = String::new();
+        self.from.read_line(&mut line).expect("from DuckDB");
+        let parsed = line.split_once(" | ").and_then(|(times, sums)| {
+            let (wall, cpu) = times.split_once(' ')?;
+            let run = Run {
+                wall: wall.trim().parse().ok()?,
+                cpu: cpu.trim().parse().ok()?,
+            };
+            Some((run, sums.trim().to_string()))
+        });
+        parsed.unwrap_or_else(|| panic!("DuckDB printed {line:?} for {view}"))
+    }
+}
+
+impl Drop for Duck {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+/// Each view `runs` times on each side, the two alternating run by run (and which goes first
+/// alternating too), so that the machine's drift over minutes falls on both alike.
+async fn compare(cip: &Cip, duck: &mut Duck, runs: usize) {
+    for (view, check) in VIEWS {
+        let mut pairs: Vec<(Run, Run)> = Vec::new();
+        let mut theirs_sum = String::new();
+        for i in 0..runs {
+            let (ours, theirs) = if i % 2 == 0 {
+                let ours = cip.run(view).await;
+                let (theirs, sums) = duck.run(view);
+                theirs_sum = sums;
+                (ours, theirs)
+            } else {
+                let (theirs, sums) = duck.run(view);
+                theirs_sum = sums;
+                (cip.run(view).await, theirs)
+            };
+            pairs.push((ours, theirs));
+        }
+        let best = |f: fn(&(Run, Run)) -> f64| pairs.iter().map(f).fold(f64::MAX, f64::min);
+        let (c, d) = (best(|p| p.0.wall), best(|p| p.1.wall));
+        let wall_ratio = median(pairs.iter().map(|(a, b)| a.wall / b.wall).collect());
+        let (cc, dc) = (
+            median(pairs.iter().map(|p| p.0.cpu).collect()),
+            median(pairs.iter().map(|p| p.1.cpu).collect()),
+        );
+        println!(
+            "{view:<22} cip {c:>7.3} s  DuckDB {d:>7.3} s  best of {runs}: {:.2}x; \
+             median of the {runs} pairs' ratios {wall_ratio:.2}x; \
+             CPU median cip {cc:.2} s DuckDB {dc:.2} s: {:.2}x",
+            c / d,
+            cc / dc
+        );
+        println!("  cip    {}", cip.checksum(check).await);
+        println!("  DuckDB {theirs_sum}");
+    }
 }
 
 #[tokio::main]
@@ -206,14 +318,7 @@ async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (data, as_of) = chain(dir.path());
     println!("data {}, as of {as_of}", data.display());
-    let ours = cip_times(&data, &as_of).await;
-    let theirs = duckdb_times(&data, &as_of);
-    for (((view, _), (c, csum)), (d, dsum)) in VIEWS.iter().zip(&ours).zip(&theirs) {
-        println!(
-            "{view:<22} cip {c:>7.3} s  DuckDB {d:>7.3} s  cip takes {:.2}x DuckDB's time (best of {RUNS})",
-            c / d
-        );
-        println!("  cip    {}", csum.trim());
-        println!("  DuckDB {dsum}");
-    }
+    let cip = Cip::open(&data, &as_of).await;
+    let mut duck = Duck::start(&data, &as_of);
+    compare(&cip, &mut duck, setting("CIP_BENCH_RUNS", 5) as usize).await;
 }
