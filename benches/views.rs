@@ -172,7 +172,7 @@ impl Cip {
 }
 
 /// DuckDB in a Python process kept open, so its runs can alternate with cip's: it reads a
-/// view's name per line and answers "wall cpu | checksum" for it.
+/// line "run VIEW" (answering "wall cpu" seconds) or "check VIEW" (answering the checksum).
 struct Duck {
     child: Child,
     to: ChildStdin,
@@ -218,12 +218,13 @@ def cpu():
     return u.ru_utime + u.ru_stime
 print("ready", flush=True)
 for line in sys.stdin:
-    name = line.strip()
+    what, name = line.split()
+    if what == "check":
+        print(" | ".join(str(x) for x in con.execute(checks[name]).fetchall()[0]), flush=True)
+        continue
     t, c = time.time(), cpu()
     con.sql(f"SELECT * FROM {{name}}").to_arrow_table()
-    wall, used = time.time() - t, cpu() - c
-    sums = " | ".join(str(x) for x in con.execute(checks[name]).fetchall()[0])
-    print(wall, used, "|", sums, flush=True)
+    print(time.time() - t, cpu() - c, flush=True)
 "#,
             // JSON strings are Python string literals.
             data = serde_json::json!(data.display().to_string()),
@@ -245,20 +246,29 @@ for line in sys.stdin:
         Duck { child, to, from }
     }
 
-    /// One run of `view`, and DuckDB's checksum of it.
-    fn run(&mut self, view: &str) -> (Run, String) {
-        writeln!(self.to, "{view}").expect("to DuckDB");
-        let mut line = String::new();
-        self.from.read_line(&mut line).expect("from DuckDB");
-        let parsed = line.split_once(" | ").and_then(|(times, sums)| {
-            let (wall, cpu) = times.split_once(' ')?;
-            let run = Run {
-                wall: wall.trim().parse().ok()?,
-                cpu: cpu.trim().parse().ok()?,
-            };
-            Some((run, sums.trim().to_string()))
+    /// DuckDB's answer to one line sent.
+    fn ask(&mut self, line: &str) -> String {
+        writeln!(self.to, "{line}").expect("to DuckDB");
+        let mut answer = String::new();
+        self.from.read_line(&mut answer).expect("from DuckDB");
+        answer.trim().to_string()
+    }
+
+    /// One run of `view`.
+    fn run(&mut self, view: &str) -> Run {
+        let answer = self.ask(&format!("run {view}"));
+        let parsed = answer.split_once(' ').and_then(|(wall, cpu)| {
+            Some(Run {
+                wall: wall.parse().ok()?,
+                cpu: cpu.parse().ok()?,
+            })
         });
-        parsed.unwrap_or_else(|| panic!("DuckDB printed {line:?} for {view}"))
+        parsed.unwrap_or_else(|| panic!("DuckDB printed {answer:?} for {view}"))
+    }
+
+    /// DuckDB's checksum of `view`, asked once after its runs.
+    fn checksum(&mut self, view: &str) -> String {
+        self.ask(&format!("check {view}"))
     }
 }
 
@@ -279,19 +289,14 @@ fn median(mut xs: Vec<f64>) -> f64 {
 async fn compare(cip: &Cip, duck: &mut Duck, runs: usize) {
     for (view, check) in VIEWS {
         let mut pairs: Vec<(Run, Run)> = Vec::new();
-        let mut theirs_sum = String::new();
         for i in 0..runs {
-            let (ours, theirs) = if i % 2 == 0 {
+            pairs.push(if i % 2 == 0 {
                 let ours = cip.run(view).await;
-                let (theirs, sums) = duck.run(view);
-                theirs_sum = sums;
-                (ours, theirs)
+                (ours, duck.run(view))
             } else {
-                let (theirs, sums) = duck.run(view);
-                theirs_sum = sums;
+                let theirs = duck.run(view);
                 (cip.run(view).await, theirs)
-            };
-            pairs.push((ours, theirs));
+            });
         }
         let best = |f: fn(&(Run, Run)) -> f64| pairs.iter().map(f).fold(f64::MAX, f64::min);
         let (c, d) = (best(|p| p.0.wall), best(|p| p.1.wall));
@@ -308,7 +313,7 @@ async fn compare(cip: &Cip, duck: &mut Duck, runs: usize) {
             cc / dc
         );
         println!("  cip    {}", cip.checksum(check).await);
-        println!("  DuckDB {theirs_sum}");
+        println!("  DuckDB {}", duck.checksum(view));
     }
 }
 
@@ -320,5 +325,10 @@ async fn main() {
     println!("data {}, as of {as_of}", data.display());
     let cip = Cip::open(&data, &as_of).await;
     let mut duck = Duck::start(&data, &as_of);
-    compare(&cip, &mut duck, setting("CIP_BENCH_RUNS", 5) as usize).await;
+    compare(
+        &cip,
+        &mut duck,
+        setting("CIP_BENCH_RUNS", 5).max(1) as usize,
+    )
+    .await;
 }
